@@ -1,0 +1,41 @@
+"""Database engine and sessions. Each service owns its tables (prefixed by the service name) and
+creates only those; in PostgreSQL they share one database, in SQLite each service has its own file."""
+
+from collections.abc import Iterable
+
+from sqlalchemy import Table, event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # WAL lets the HTTP readers run beside the intake writer.
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def create_tables(engine: AsyncEngine, tables: Iterable[Table]) -> None:
+    """Create this service's tables if missing (schema changes go through Alembic in production)."""
+    tables = list(tables)
+    async with engine.begin() as conn:
+        await conn.run_sync(lambda sync: SQLModel.metadata.create_all(sync, tables=tables))
+
+
+def is_postgres(engine: AsyncEngine) -> bool:
+    return engine.dialect.name == "postgresql"

@@ -1,0 +1,45 @@
+"""Inbound messages as received, parsed or not. Nothing is dropped: a message that cannot be
+parsed is carried with its reason so the handler dead-letters it, and it is identified by its
+content so a redelivery is still recognised."""
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import orjson
+from aiokafka.structs import ConsumerRecord
+
+from services.common.cloudevents import Envelope, RejectedEvent, original_of, parse_kafka_message
+
+UNPARSEABLE_SOURCE = "urn:credit:unparseable"
+
+
+@dataclass(frozen=True)
+class Inbound:
+    original: dict
+    key: str | None
+    envelope: Envelope | None = None
+    reason: str | None = None
+    message: str | None = None
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        if self.envelope is not None:
+            return (self.envelope.source, self.envelope.id)
+        digest = hashlib.sha256(orjson.dumps(self.original, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        return (UNPARSEABLE_SOURCE, digest)
+
+
+def from_kafka(records: Iterable[ConsumerRecord]) -> list[Inbound]:
+    out = []
+    for r in records:
+        key = r.key.decode(errors="replace") if r.key else None
+        headers = list(r.headers or ())
+        original = original_of(r.value, headers)
+        try:
+            env = parse_kafka_message(r.value, headers)
+        except RejectedEvent as exc:
+            out.append(Inbound(original=original, key=key, reason=exc.reason, message=exc.message))
+            continue
+        out.append(Inbound(original=original, key=key, envelope=env))
+    return out

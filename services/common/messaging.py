@@ -1,0 +1,126 @@
+"""The two tables every event-handling service owns: its transactional outbox and its record of
+processed inbound events (idempotency on CloudEvents `source` + `id`)."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    select,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel
+
+from services.common.sql import insert_ignore
+
+
+@dataclass(frozen=True)
+class OutboundEvent:
+    """An event a service owes the world; written in the same transaction as the change it reports."""
+
+    topic: str
+    key: str
+    event: dict
+
+
+@dataclass(frozen=True)
+class MessagingTables:
+    outbox: Table
+    processed: Table
+
+    @property
+    def all(self) -> list[Table]:
+        return [self.outbox, self.processed]
+
+
+def messaging_tables(service: str) -> MessagingTables:
+    outbox = Table(
+        f"{service}_outbox",
+        SQLModel.metadata,
+        Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("topic", String(100), nullable=False),
+        Column("key", String(200), nullable=False),
+        Column("event_id", String(100), nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+        Index(
+            f"ix_{service}_outbox_pending",
+            "seq",
+            postgresql_where=text("published_at IS NULL"),
+            sqlite_where=text("published_at IS NULL"),
+        ),
+    )
+    processed = Table(
+        f"{service}_processed_event",
+        SQLModel.metadata,
+        Column("source", String(300), primary_key=True),
+        Column("event_id", String(200), primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+        Column("outcome", String(40), nullable=False),
+    )
+    return MessagingTables(outbox=outbox, processed=processed)
+
+
+async def write_outbox(conn: AsyncConnection, table: Table, events: list[OutboundEvent]) -> None:
+    if not events:
+        return
+    now = datetime.now(UTC)
+    await conn.execute(
+        table.insert(),
+        [
+            {
+                "topic": e.topic,
+                "key": e.key,
+                "event_id": e.event["id"],
+                "payload": orjson.dumps(e.event),
+                "created_at": now,
+                "published_at": None,
+            }
+            for e in events
+        ],
+    )
+
+
+async def already_processed(conn: AsyncConnection, table: Table, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which (source, id) pairs this service has already handled."""
+    if not keys:
+        return set()
+    sources = {s for s, _ in keys}
+    ids = {i for _, i in keys}
+    rows = await conn.execute(
+        select(table.c.source, table.c.event_id).where(table.c.source.in_(sources), table.c.event_id.in_(ids))
+    )
+    wanted = set(keys)
+    return {(r.source, r.event_id) for r in rows if (r.source, r.event_id) in wanted}
+
+
+async def mark_processed(conn: AsyncConnection, table: Table, rows: list[tuple[str, str, str]]) -> None:
+    """Insert (source, id, outcome) rows. The primary key makes a concurrent twin fail its
+    transaction, so a duplicate can never be applied twice even between two replicas."""
+    if not rows:
+        return
+    now = datetime.now(UTC)
+    await conn.execute(
+        table.insert(),
+        [{"source": s, "event_id": i, "outcome": o, "processed_at": now} for s, i, o in rows],
+    )
+
+
+async def mark_processed_ignoring_twins(conn: AsyncConnection, table: Table, rows: list[tuple[str, str, str]]) -> None:
+    if not rows:
+        return
+    now = datetime.now(UTC)
+    await conn.execute(
+        insert_ignore(conn, table),
+        [{"source": s, "event_id": i, "outcome": o, "processed_at": now} for s, i, o in rows],
+    )

@@ -1,0 +1,89 @@
+"""Regional policy: every number of DESIGN's rule table, per region, versioned with effective dates.
+Luoyang's measures are the default; another city's rules are another JSON file in `policies/`."""
+
+import json
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from services.common.identifiers import regions_above
+
+POLICY_DIR = Path(__file__).parent / "policies"
+
+
+class RepairRules(BaseModel):
+    general_wait_months: int = Field(description="001 Art. 20: a general record may be repaired after 6 months")
+    serious_repairable: bool = Field(description="Luoyang: no; national rules from 2026-04-01: yes, after a minimum")
+    serious_min_months: int | None = None
+    review_working_days: int
+
+
+class ExpertRules(BaseModel):
+    general_suspension_months: int = Field(description="001 Art. 25: not drawn for 1 year")
+    score_start: int = Field(description="000 §三.3: starts at 100")
+    score_threshold: int = Field(description="000 §三.3: under 60 the qualification is suspended")
+    default_deduction: int
+    deductions: dict[str, int] = Field(default_factory=dict)
+
+
+class DeadlineRules(BaseModel):
+    """004 #18, in working days of the Chinese calendar."""
+
+    contract_signing_after_award: int
+    contract_publication_after_signing: int
+    contract_filing_after_signing: int
+    acceptance_after_request: int
+    payment_after_invoice: int
+
+
+class PolicyVersion(BaseModel):
+    version: str
+    effective_from: date
+    effective_to: date | None = None
+    serious_recorders: list[str] = Field(description="001 Art. 17-18: only finance departments")
+    general_recorders: list[str]
+    evidence_required_for: list[str] = Field(description="001 Art. 18: photos, audio/video, joint signatures")
+    general_validity_months: int = Field(description="001 Art. 19: 1 year from recording")
+    repair: RepairRules
+    appeal_review_working_days: int
+    determination_working_days: int
+    expert: ExpertRules
+    notice_cadence: str
+    good_credit_lookback_months: int
+    deadlines_working_days: DeadlineRules
+    expiry_sweep_max_sleep_seconds: int
+
+    def in_force_on(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+
+
+class RegionalPolicy(BaseModel):
+    region: str
+    name: str
+    versions: list[PolicyVersion]
+
+    def version_on(self, day: date) -> PolicyVersion:
+        for v in self.versions:
+            if v.in_force_on(day):
+                return v
+        raise LookupError(f"no policy version of {self.region} is in force on {day.isoformat()}")
+
+
+@lru_cache
+def load_policies() -> dict[str, RegionalPolicy]:
+    policies = {}
+    for path in sorted(POLICY_DIR.glob("*.json")):
+        p = RegionalPolicy.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        policies[p.region] = p
+    return policies
+
+
+def policy_for(region: str, day: date, *, default_region: str = "410300") -> PolicyVersion:
+    """The policy of the region or the nearest region above it; the default region's otherwise."""
+    policies = load_policies()
+    for code in regions_above(region):
+        if code in policies:
+            return policies[code].version_on(day)
+    return policies[default_region].version_on(day)

@@ -1,0 +1,158 @@
+"""Outbox relay: publishes what a service committed to its outbox, in commit order per key.
+
+The local broker keeps topics in memory, so a broker restart loses everything it held. The relay
+remembers the highest offset it was given per partition; when the broker later reports a lower end
+offset (or a send lands below it), the broker has lost data, and the relay publishes the whole
+outbox again. Consumers are idempotent on (source, id), so republishing is safe; losing is not.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
+from sqlalchemy import Table, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.kafka_admin import ensure_topics
+from services.common.metrics import OUTBOX_PUBLISHED, OUTBOX_REPUBLISHED
+
+log = structlog.get_logger(__name__)
+
+HEADERS = [("content-type", b"application/cloudevents+json")]
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        table: Table,
+        bootstrap: str,
+        topics: Sequence[str],
+        batch: int = 1000,
+        poll_seconds: float = 0.02,
+        check_seconds: float = 2.0,
+    ) -> None:
+        self._engine = engine
+        self._table = table
+        self._bootstrap = bootstrap
+        self._topics = list(topics)
+        self._batch = batch
+        self._poll = poll_seconds
+        self._check_every = check_seconds
+        self._high_water: dict[TopicPartition, int] = {}
+        self._producer: AIOKafkaProducer | None = None
+        self._probe: AIOKafkaConsumer | None = None
+        self._suspect = True  # check the broker before the first send
+        self._wake = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self.republished_rounds = 0
+
+    def wake(self) -> None:
+        """Called after a commit that wrote to the outbox, so latency does not wait for a poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        last_check = 0.0
+        loop = asyncio.get_running_loop()
+        while not self._stopped.is_set():
+            try:
+                if self._producer is None:
+                    await self._connect()
+                if self._suspect or loop.time() - last_check > self._check_every:
+                    await self._check_broker()
+                    last_check = loop.time()
+                sent = await self._publish_batch()
+                if sent:
+                    continue
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._poll)
+                except TimeoutError:
+                    pass
+            except (KafkaError, OSError, TimeoutError) as exc:
+                log.warning("outbox relay: broker unavailable, retrying", error=repr(exc))
+                self._suspect = True
+                await self._disconnect()
+                await asyncio.sleep(1.0)
+
+    async def stop(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+        await self._disconnect()
+
+    async def _connect(self) -> None:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap,
+            linger_ms=5,
+            max_batch_size=256 * 1024,
+            acks="all",
+            request_timeout_ms=15000,
+        )
+        await producer.start()
+        probe = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        await probe.start()
+        self._producer, self._probe = producer, probe
+
+    async def _disconnect(self) -> None:
+        for client in (self._producer, self._probe):
+            if client is not None:
+                try:
+                    await client.stop()
+                except Exception:  # noqa: BLE001 - closing a broken client must not mask the cause
+                    log.debug("outbox relay: error while closing a client", exc_info=True)
+        self._producer = self._probe = None
+
+    async def _check_broker(self) -> None:
+        assert self._probe is not None
+        await ensure_topics(self._bootstrap, self._topics)
+        if self._high_water:
+            ends = await self._probe.end_offsets(list(self._high_water))
+            lost = [tp for tp, hw in self._high_water.items() if ends.get(tp, 0) <= hw]
+            if lost:
+                await self._republish_all(f"end offsets below what was published on {lost[:3]}")
+        self._suspect = False
+
+    async def _republish_all(self, why: str) -> None:
+        log.warning("outbox relay: broker lost published events, republishing the outbox", why=why)
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(self._table).where(self._table.c.published_at.is_not(None)).values(published_at=None)
+            )
+        self._high_water.clear()
+        self.republished_rounds += 1
+        OUTBOX_REPUBLISHED.inc(result.rowcount or 0)
+
+    async def _publish_batch(self) -> int:
+        assert self._producer is not None
+        t = self._table
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(t.c.seq, t.c.topic, t.c.key, t.c.payload)
+                    .where(t.c.published_at.is_(None))
+                    .order_by(t.c.seq)
+                    .limit(self._batch)
+                )
+            ).all()
+        if not rows:
+            return 0
+        futures = [await self._producer.send(r.topic, r.payload, key=r.key.encode(), headers=HEADERS) for r in rows]
+        metas = await asyncio.gather(*futures)
+        for meta in metas:
+            tp = TopicPartition(meta.topic, meta.partition)
+            previous = self._high_water.get(tp, -1)
+            if meta.offset < previous:
+                # A send landed below an offset we were given before: the broker started empty.
+                await self._republish_all(f"offset {meta.offset} < {previous} on {tp}")
+                return len(rows)
+            self._high_water[tp] = meta.offset
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(t).where(t.c.seq.in_([r.seq for r in rows])).values(published_at=datetime.now(UTC))
+            )
+        OUTBOX_PUBLISHED.inc(len(rows))
+        return len(rows)

@@ -1,0 +1,72 @@
+"""What a service process holds while it runs, and the lifespan that builds it: database engine,
+own tables, outbox relay, Kafka consumers, and any other background loops."""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from faststream.kafka import KafkaBroker, KafkaRouter
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.db import create_tables, make_engine
+from services.common.relay import OutboxRelay
+from services.common.service import keep_running
+from services.common.settings import Settings
+from services.common.topics import OUTBOUND_TOPICS
+
+
+@dataclass
+class Runtime:
+    engine: AsyncEngine
+    relay: OutboxRelay
+    # One writer at a time in this process: Kafka batches and HTTP calls touch the same subjects.
+    intake_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+BackgroundFactory = Callable[[Runtime], Iterable[tuple[str, Callable[[], Coroutine[Any, Any, None]]]]]
+
+
+@asynccontextmanager
+async def service_runtime(
+    *,
+    name: str,
+    settings: Settings,
+    tables: list[Table],
+    outbox: Table,
+    routers: Callable[[Runtime], list[KafkaRouter]],
+    background: BackgroundFactory | None = None,
+) -> AsyncIterator[Runtime]:
+    engine = make_engine(settings.database_url_for(name))
+    await create_tables(engine, tables)
+    relay = OutboxRelay(
+        engine=engine,
+        table=outbox,
+        bootstrap=settings.kafka_bootstrap_servers,
+        topics=OUTBOUND_TOPICS,
+        batch=settings.outbox_batch,
+        poll_seconds=settings.outbox_poll_seconds,
+    )
+    rt = Runtime(engine=engine, relay=relay)
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=f"credit-{name}")
+    for router in routers(rt):
+        broker.include_router(router)
+    loops = [("outbox-relay", relay.run), ("kafka-consumers", lambda: _run_broker(broker))]
+    loops += list(background(rt)) if background else []
+    tasks = [asyncio.create_task(keep_running(n, f), name=n) for n, f in loops]
+    try:
+        yield rt
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await broker.stop()
+        await relay.stop()
+        await engine.dispose()
+
+
+async def _run_broker(broker: KafkaBroker) -> None:
+    await broker.start()
+    await asyncio.Event().wait()

@@ -1,0 +1,24 @@
+"""Running a service's ASGI app under uvicorn on SERVICE_HOST:SERVICE_PORT."""
+
+import os
+
+import uvicorn
+from fastapi import FastAPI
+
+from services.common.logs import configure_logging
+from services.common.settings import get_settings
+
+
+def serve(app_factory, default_port: int) -> None:  # type: ignore[no-untyped-def]
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    app: FastAPI = app_factory(settings)
+    uvicorn.run(
+        app,
+        host=os.environ.get("SERVICE_HOST", "127.0.0.1"),
+        port=int(os.environ.get("SERVICE_PORT", str(default_port))),
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=settings.log_level.lower(),
+    )

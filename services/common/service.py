@@ -1,0 +1,42 @@
+"""What every service process shares: logging, /healthz and /metrics, problem handlers, and
+background tasks that are restarted if they fail (e.g. Temporal not up yet)."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import structlog
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.common.problems import install_problem_handlers
+
+log = structlog.get_logger(__name__)
+
+
+def base_app(title: str, lifespan) -> FastAPI:  # type: ignore[no-untyped-def]
+    app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
+    install_problem_handlers(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict:
+        return {"status": "ok", "service": title}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+async def keep_running(name: str, run: Callable[[], Awaitable[None]], *, backoff: float = 2.0) -> None:
+    """Run `run` until cancelled; if it fails, log why and start it again."""
+    while True:
+        try:
+            await run()
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a background loop must survive to retry
+            log.warning("background task failed, restarting", task=name, error=repr(exc))
+            await asyncio.sleep(backoff)

@@ -1,0 +1,47 @@
+"""Kafka topic names and CloudEvents types of CONTRACT §1. Names here are fixed by the contract."""
+
+from typing import Final
+
+TYPE_PREFIX: Final = "cn.gov.procurement.credit."
+
+# Inbound, produced by outside systems.
+INBOUND_BEHAVIOUR: Final = "credit.inbound.behaviour"
+INBOUND_PROCUREMENT: Final = "credit.inbound.procurement"
+INBOUND_APPLICATIONS: Final = "credit.inbound.applications"
+
+# Outbound, produced by the credit system.
+RECORDS: Final = "credit.records"
+SUBJECTS: Final = "credit.subjects"
+EXPERTS: Final = "credit.experts"
+NOTICES: Final = "credit.notices"
+WARNINGS: Final = "credit.warnings"
+TASKS: Final = "credit.tasks"
+DEAD_LETTER: Final = "credit.dead-letter"
+
+INBOUND_TOPICS: Final = (INBOUND_BEHAVIOUR, INBOUND_PROCUREMENT, INBOUND_APPLICATIONS)
+OUTBOUND_TOPICS: Final = (RECORDS, SUBJECTS, EXPERTS, NOTICES, WARNINGS, TASKS, DEAD_LETTER)
+ALL_TOPICS: Final = INBOUND_TOPICS + OUTBOUND_TOPICS
+
+# Partitions per topic when the system creates it. Keys are subject ids, so order per subject holds
+# with any count; 3 leaves room for a consumer group of up to three members on a small machine.
+PARTITIONS: Final = 3
+
+
+def event_type(short: str) -> str:
+    """`record.created.v1` -> `cn.gov.procurement.credit.record.created.v1`."""
+    return TYPE_PREFIX + short
+
+
+BEHAVIOUR_REPORTED: Final = event_type("behaviour.reported.v1")
+MISCONDUCT_DETERMINED: Final = event_type("misconduct.determined.v1")
+RECORD_CREATED: Final = event_type("record.created.v1")
+RECORD_APPEALED: Final = event_type("record.appealed.v1")
+RECORD_CORRECTED: Final = event_type("record.corrected.v1")
+RECORD_UPHELD: Final = event_type("record.upheld.v1")
+RECORD_REPAIRED: Final = event_type("record.repaired.v1")
+RECORD_EXPIRED: Final = event_type("record.expired.v1")
+SUBJECT_STATUS_CHANGED: Final = event_type("subject.status.changed.v1")
+TASK_CREATED: Final = event_type("task.created.v1")
+TASK_ESCALATED: Final = event_type("task.escalated.v1")
+TASK_COMPLETED: Final = event_type("task.completed.v1")
+EVENT_REJECTED: Final = event_type("event.rejected.v1")

@@ -1,0 +1,156 @@
+"""HTTP entry points of the evaluation service (CONTRACT §2). They only translate HTTP to the
+same intake the Kafka consumer uses, and read records back."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from services.common.auth import Principal, Role, require_roles
+from services.common.cloudevents import Envelope
+from services.common.inbound import Inbound
+from services.common.problems import Problem
+from services.common.runtime import Runtime
+from services.common.schemas import BehaviourReport
+from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
+from services.evaluation.access import is_subject_itself, may_read
+from services.evaluation.catalogue import load_catalogue
+from services.evaluation.intake import find_outcome_of, ingest
+from services.evaluation.models import CreditRecord, RecordVersion
+from services.evaluation.views import history_view, record_view
+
+router = APIRouter()
+RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
+HISTORY_T = RecordVersion.__table__  # type: ignore[attr-defined]
+REPORTER_OF_ROLE = {
+    Role.PURCHASER: "purchaser",
+    Role.AGENCY: "agency",
+    Role.FINANCE_OFFICER: "finance",
+    Role.SUPERVISOR: "finance",
+}
+
+
+def runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+@router.get("/v1/catalogue", tags=["catalogue"])
+async def get_catalogue(
+    subject: Literal["supplier", "agency", "expert"] | None = None,
+    severity: Literal["serious", "general"] | None = None,
+) -> dict:
+    """The behaviour catalogue in force, with the legal basis of each behaviour."""
+    catalogue = load_catalogue()
+    items = [
+        b.model_dump()
+        for b in catalogue.behaviours
+        if (subject is None or b.subject == subject) and (severity is None or b.severity == severity)
+    ]
+    return {"source": catalogue.source, "count": len(items), "behaviours": items}
+
+
+@router.post("/v1/reports", tags=["intake"], status_code=201)
+async def post_report(
+    report: BehaviourReport,
+    principal: Annotated[
+        Principal, Depends(require_roles(Role.PURCHASER, Role.AGENCY, Role.FINANCE_OFFICER, Role.SUPERVISOR))
+    ],
+    rt: Annotated[Runtime, Depends(runtime)],
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JSONResponse:
+    """Report a behaviour (`behaviour.reported.v1`) or, with `determination`, record a determined
+    serious misconduct (`misconduct.determined.v1`) — the same rules as on Kafka. Send an
+    `Idempotency-Key` header to make a retry safe."""
+    if report.reporter.type != REPORTER_OF_ROLE[principal.role] or report.reporter.id != principal.org:
+        raise Problem(
+            403,
+            "reporter_mismatch",
+            "Reporter is not the caller",
+            f"a {principal.role} token for {principal.org} cannot report"
+            f" as {report.reporter.type} {report.reporter.id}",
+        )
+    now = datetime.now(UTC)
+    envelope = Envelope(
+        specversion="1.0",
+        id=idempotency_key or str(uuid.uuid4()),
+        source=f"urn:credit:api:{principal.role}:{principal.org}",
+        type=MISCONDUCT_DETERMINED if report.determination else BEHAVIOUR_REPORTED,
+        time=now,
+        datacontenttype="application/json",
+        data=report.model_dump(mode="json"),
+    )
+    item = Inbound(original={"http": envelope.model_dump(mode="json")}, key=report.subject.id, envelope=envelope)
+    async with rt.intake_lock, rt.engine.begin() as conn:
+        (outcome,) = await ingest(conn, [item], now=now)
+        if outcome.kind == "duplicate":
+            outcome = await find_outcome_of(conn, envelope.source, envelope.id) or outcome
+    rt.relay.wake()
+    if outcome.kind == "rejected":
+        raise Problem(outcome.status, outcome.reason or "rejected", "Report refused", outcome.message)
+    body: dict = {"outcome": outcome.kind, "event_id": envelope.id}
+    if outcome.record_id:
+        body["record_id"] = outcome.record_id
+        body["record"] = await _record_or_none(rt, outcome.record_id, with_evidence=principal.is_finance())
+    if outcome.task_id:
+        body["task_id"] = outcome.task_id
+    return JSONResponse(body, status_code=outcome.status)
+
+
+@router.get("/v1/records", tags=["records"])
+async def list_records(
+    subject_type: Literal["supplier", "agency", "expert", "purchaser"],
+    subject_id: Annotated[str, Query(min_length=1, max_length=64)],
+    principal: Annotated[Principal, Depends(require_roles(*Role))],
+    rt: Annotated[Runtime, Depends(runtime)],
+) -> dict:
+    """A subject's records, in force and past: for finance departments (records of their region and
+    below) and for the subject itself."""
+    if not (principal.is_finance() or is_subject_itself(principal, subject_id)):
+        raise Problem(403, "forbidden", "Forbidden", "only finance departments and the subject itself")
+    async with rt.engine.connect() as conn:
+        rows = [
+            dict(r._mapping)
+            for r in await conn.execute(
+                select(RECORDS_T)
+                .where(RECORDS_T.c.subject_type == subject_type, RECORDS_T.c.subject_id == subject_id)
+                .order_by(RECORDS_T.c.recorded_at.desc())
+            )
+        ]
+    visible = [r for r in rows if may_read(principal, region=r["region"], subject_id=r["subject_id"])]
+    finance = principal.is_finance()
+    return {
+        "subject": {"type": subject_type, "id": subject_id},
+        "count": len(visible),
+        "records": [record_view(r, with_evidence=finance) for r in visible],
+    }
+
+
+@router.get("/v1/records/{record_id}", tags=["records"])
+async def get_record(
+    record_id: str,
+    principal: Annotated[Principal, Depends(require_roles(*Role))],
+    rt: Annotated[Runtime, Depends(runtime)],
+) -> dict:
+    """A record with its full history; evidence only for finance departments."""
+    async with rt.engine.connect() as conn:
+        row = (await conn.execute(select(RECORDS_T).where(RECORDS_T.c.id == record_id))).first()
+        # Same answer for "absent" and "not yours", so ids cannot be probed.
+        if row is None or not may_read(principal, region=row.region, subject_id=row.subject_id):
+            raise Problem(404, "record_not_found", "Record not found", f"no record {record_id} for you")
+        versions = await conn.execute(
+            select(HISTORY_T).where(HISTORY_T.c.record_id == record_id).order_by(HISTORY_T.c.version)
+        )
+        finance = principal.is_finance()
+        return {
+            **record_view(dict(row._mapping), with_evidence=finance),
+            "history": [history_view(dict(v._mapping), with_evidence=finance) for v in versions],
+        }
+
+
+async def _record_or_none(rt: Runtime, record_id: str, *, with_evidence: bool) -> dict | None:
+    async with rt.engine.connect() as conn:
+        row = (await conn.execute(select(RECORDS_T).where(RECORDS_T.c.id == record_id))).first()
+    return record_view(dict(row._mapping), with_evidence=with_evidence) if row else None

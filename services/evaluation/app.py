@@ -1,0 +1,48 @@
+"""The evaluation process: HTTP API, Kafka consumers, outbox relay and Temporal activity worker on
+one event loop (STYLE: one process per service)."""
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.worker import Worker
+
+from services.common.runtime import Runtime, service_runtime
+from services.common.service import base_app
+from services.common.settings import Settings, get_settings
+from services.common.temporal import EVALUATION_ACTIVITIES, connect
+from services.evaluation.activities import EvaluationActivities
+from services.evaluation.api import router
+from services.evaluation.handlers import build_router
+from services.evaluation.models import MESSAGING, TABLES
+
+
+def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+
+    def background(rt: Runtime):  # type: ignore[no-untyped-def]
+        if with_temporal:
+            acts = EvaluationActivities(rt.engine, rt.relay)
+            yield "temporal-worker", lambda: _run_worker(settings, acts)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        async with service_runtime(
+            name="evaluation",
+            settings=settings,
+            tables=TABLES,
+            outbox=MESSAGING.outbox,
+            routers=lambda rt: [build_router(rt, settings)],
+            background=background,
+        ) as rt:
+            app.state.runtime = rt
+            yield
+
+    app = base_app("evaluation", lifespan)
+    app.include_router(router)
+    return app
+
+
+async def _run_worker(settings: Settings, acts: EvaluationActivities) -> None:
+    client = await connect(settings)
+    worker = Worker(client, task_queue=EVALUATION_ACTIVITIES, activities=[acts.expire_due_records])
+    await worker.run()

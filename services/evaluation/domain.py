@@ -1,0 +1,122 @@
+"""Pure rules of intake (CONTRACT §1, §3, §4; Luoyang Art. 17–19): what a report leads to.
+No I/O here: the handlers feed it parsed events and persist what it decides."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from services.common.identifiers import division_covers, is_division_code, is_valid_uscc, validate_subject_id
+from services.common.lawdates import add_months
+from services.common.policy import PolicyVersion
+from services.common.schemas import BehaviourReport
+from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
+from services.evaluation.catalogue import Behaviour, Catalogue
+
+ACCEPTED_TYPES = (BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    reason: str
+    message: str
+    status: int = 422
+
+
+@dataclass(frozen=True)
+class Record:
+    behaviour: Behaviour
+    valid_until: date
+
+
+@dataclass(frozen=True)
+class OpenDetermination:
+    behaviour: Behaviour
+
+
+Decision = Rejection | Record | OpenDetermination
+
+
+def decide(
+    event_type: str, report: BehaviourReport, *, catalogue: Catalogue, policy: PolicyVersion, today: date
+) -> Decision:
+    """Decide what a behaviour report or a determination leads to, or why it is refused.
+    `today` is the recording date (Asia/Shanghai)."""
+    problem = _check_identifiers(report)
+    if problem:
+        return problem
+    behaviour = catalogue.get(report.behaviour_code)
+    if behaviour is None:
+        return Rejection("unknown_behaviour_code", f"{report.behaviour_code!r} is not in the catalogue")
+    if behaviour.subject != report.subject.type:
+        return Rejection(
+            "subject_mismatch",
+            f"{behaviour.code} is a behaviour of a {behaviour.subject}, the subject is a {report.subject.type}",
+        )
+    reporter = report.reporter
+    if reporter.type == "finance" and not division_covers(reporter.id, report.region):
+        return Rejection(
+            "not_authorised",
+            f"finance department {reporter.id} is not in charge of region {report.region}",
+            status=403,
+        )
+    if event_type == MISCONDUCT_DETERMINED and reporter.type not in policy.serious_recorders:
+        return Rejection("not_authorised", "only a finance department may determine serious misconduct", status=403)
+    if report.occurred_on > today:
+        return Rejection("invalid_date", f"occurred_on {report.occurred_on} is in the future")
+    if reporter.type in policy.evidence_required_for and not report.evidence:
+        return Rejection(
+            "evidence_required",
+            f"a {reporter.type} must attach evidence (photos, audio/video, joint signatures)",
+        )
+    if behaviour.severity == "general":
+        return _general(event_type, report, behaviour, policy, today)
+    return _serious(event_type, report, behaviour, policy, today)
+
+
+def _check_identifiers(report: BehaviourReport) -> Rejection | None:
+    if not is_division_code(report.region):
+        return Rejection("invalid_identifier", f"region {report.region!r} is not a division code")
+    if not validate_subject_id(report.subject.type, report.subject.id):
+        return Rejection(
+            "invalid_identifier", f"subject id {report.subject.id!r} is not a valid {report.subject.type} id"
+        )
+    reporter = report.reporter
+    ok = is_division_code(reporter.id) if reporter.type == "finance" else is_valid_uscc(reporter.id)
+    if not ok:
+        return Rejection("invalid_identifier", f"reporter id {reporter.id!r} is not a valid {reporter.type} id")
+    return None
+
+
+def _general(
+    event_type: str, report: BehaviourReport, behaviour: Behaviour, policy: PolicyVersion, today: date
+) -> Decision:
+    if event_type == MISCONDUCT_DETERMINED or report.determination is not None:
+        return Rejection(
+            "severity_mismatch", f"{behaviour.code} is a general behaviour; a determination is for serious ones"
+        )
+    if report.reporter.type not in policy.general_recorders:
+        return Rejection("not_authorised", f"a {report.reporter.type} may not record behaviour", status=403)
+    return Record(behaviour=behaviour, valid_until=general_valid_until(today, policy))
+
+
+def _serious(
+    event_type: str, report: BehaviourReport, behaviour: Behaviour, policy: PolicyVersion, today: date
+) -> Decision:
+    if report.reporter.type not in policy.serious_recorders:
+        # 001 Art. 17: a purchaser or agency reports; the finance department determines.
+        return OpenDetermination(behaviour=behaviour)
+    d = report.determination
+    if d is None:
+        return Rejection(
+            "determination_required",
+            f"{behaviour.code} is serious: a finance department records it with its determination",
+        )
+    if d.liability_ends_on < d.decided_on or d.decided_on > today:
+        return Rejection("invalid_date", "the determination's dates are inconsistent or in the future")
+    if d.liability_ends_on < today:
+        return Rejection("liability_ended", f"the liability period ended on {d.liability_ends_on}")
+    return Record(behaviour=behaviour, valid_until=d.liability_ends_on)
+
+
+def general_valid_until(recorded_on: date, policy: PolicyVersion) -> date:
+    """001 Art. 19: a general record stands for the policy's period (1 year) from recording."""
+    return add_months(recorded_on, policy.general_validity_months)

@@ -1,0 +1,95 @@
+"""Outbound events of the evaluation service (CONTRACT §1), built from stored rows."""
+
+from datetime import date, datetime
+
+from services.common.cloudevents import build_event
+from services.common.messaging import OutboundEvent
+from services.common.topics import (
+    RECORDS,
+    SUBJECT_STATUS_CHANGED,
+    SUBJECTS,
+    TASK_CREATED,
+    TASKS,
+)
+from services.evaluation.catalogue import load_catalogue
+
+SOURCE = "urn:credit:evaluation"
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def record_data(row: dict) -> dict:
+    """Everything a mirror needs to act on a record, without its evidence (never public) and
+    without the reporter's free-text description (it may name people)."""
+    behaviour = load_catalogue().get(row["behaviour_code"])
+    return {
+        "record_id": row["id"],
+        "version": row["version"],
+        "status": row["status"],
+        "subject": {"type": row["subject_type"], "id": row["subject_id"], "name": row["subject_name"]},
+        "behaviour": {
+            "code": row["behaviour_code"],
+            "severity": row["severity"],
+            "text": behaviour.text if behaviour else None,
+            "legal_basis": behaviour.legal_basis if behaviour else None,
+        },
+        "severity": row["severity"],
+        "region": row["region"],
+        "project": row["project"],
+        "reporter": {"type": row["reporter_type"], "id": row["reporter_id"], "name": row["reporter_name"]},
+        "occurred_on": _iso(row["occurred_on"]),
+        "recorded_on": _iso(row["recorded_on"]),
+        "valid_until": _iso(row["valid_until"]),
+        "determination": row["determination"],
+        "evidence_count": len(row["evidence"]),
+        "policy_version": row["policy_version"],
+    }
+
+
+def record_event(event_type: str, row: dict, *, event_time: datetime) -> OutboundEvent:
+    return OutboundEvent(
+        topic=RECORDS,
+        key=row["subject_id"],
+        event=build_event(
+            type=event_type,
+            source=SOURCE,
+            subject=row["id"],
+            # One event per record version: a republished outbox row keeps its id.
+            id=f"{row['id']}:v{row['version']}",
+            time=event_time,
+            data=record_data(row),
+        ),
+    )
+
+
+def status_event(subject_id: str, snapshot: dict, *, event_time: datetime) -> OutboundEvent:
+    key = f"{snapshot['subject']['type']}:{subject_id}"
+    return OutboundEvent(
+        topic=SUBJECTS,
+        key=subject_id,
+        event=build_event(
+            type=SUBJECT_STATUS_CHANGED,
+            source=SOURCE,
+            subject=key,
+            id=f"{key}:v{snapshot['version']}",
+            time=event_time,
+            data=snapshot,
+        ),
+    )
+
+
+def task_created_event(task: dict, *, event_time: datetime) -> OutboundEvent:
+    return OutboundEvent(
+        topic=TASKS,
+        key=task["subject_id"],
+        event=build_event(
+            type=TASK_CREATED,
+            source=SOURCE,
+            subject=task["id"],
+            id=f"{task['id']}:created",
+            time=event_time,
+            data=task,
+        ),
+    )

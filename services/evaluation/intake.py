@@ -1,0 +1,233 @@
+"""Intake: the one code path for behaviour reports and determinations, whether they come from
+Kafka (in batches) or from `POST /v1/reports` (a batch of one).
+
+In one transaction it records what is new, marks every (source, id) as processed, writes the
+events it owes to the outbox (records, subject status, tasks, dead letters) and publishes the
+new status of each subject it touched. A redelivered event finds its (source, id) processed and
+changes nothing."""
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.common.cloudevents import Envelope
+from services.common.deadletter import rejected_event
+from services.common.inbound import Inbound
+from services.common.lawdates import local_date
+from services.common.messaging import (
+    OutboundEvent,
+    already_processed,
+    mark_processed,
+    write_outbox,
+)
+from services.common.policy import policy_for
+from services.common.schemas import BehaviourReport
+from services.common.topics import RECORD_CREATED
+from services.evaluation import events
+from services.evaluation.catalogue import Catalogue, load_catalogue
+from services.evaluation.domain import ACCEPTED_TYPES, OpenDetermination, Record, Rejection, decide
+from services.evaluation.history import version_row
+from services.evaluation.ledger import GENESIS
+from services.evaluation.models import (
+    MESSAGING,
+    CreditRecord,
+    DeterminationTask,
+    RecordVersion,
+    subject_key,
+)
+from services.evaluation.subjects import publish_subject_statuses
+
+RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
+HISTORY_T = RecordVersion.__table__  # type: ignore[attr-defined]
+TASKS_T = DeterminationTask.__table__  # type: ignore[attr-defined]
+ID_NAMESPACE = uuid.UUID("6f1f6c1e-6a43-4d4b-9a59-1d8f0f3c2a10")
+
+
+@dataclass
+class Outcome:
+    kind: str  # recorded | determination_opened | rejected | duplicate
+    record_id: str | None = None
+    task_id: str | None = None
+    reason: str | None = None
+    message: str | None = None
+    status: int = 200
+    extra: dict = field(default_factory=dict)
+
+
+def derived_id(prefix: str, source: str, event_id: str) -> str:
+    """Ids derive from (source, id): the same event can only ever produce the same record."""
+    return f"{prefix}-{uuid.uuid5(ID_NAMESPACE, f'{source}|{event_id}')}"
+
+
+async def ingest(conn: AsyncConnection, items: list[Inbound], *, now: datetime) -> list[Outcome]:
+    """Apply a batch inside the caller's transaction; returns one outcome per item, in order."""
+    today = local_date(now)
+    seen = await already_processed(conn, MESSAGING.processed, [i.identity for i in items])
+    catalogue = load_catalogue()
+    outcomes: list[Outcome] = []
+    records: list[dict] = []
+    history: list[dict] = []
+    tasks: list[dict] = []
+    processed: list[tuple[str, str, str]] = []
+    outbox: list[OutboundEvent] = []
+    touched: dict[str, dict] = {}
+    for item in items:
+        identity = item.identity
+        if identity in seen:
+            outcomes.append(Outcome("duplicate"))
+            continue
+        seen.add(identity)
+        decision = _decide(item, catalogue=catalogue, today=today)
+        if isinstance(decision, Rejection):
+            outcomes.append(
+                Outcome("rejected", reason=decision.reason, message=decision.message, status=decision.status)
+            )
+            outbox.append(
+                rejected_event(item, reason=decision.reason, message=decision.message, source=events.SOURCE, now=now)
+            )
+            processed.append((*identity, "rejected"))
+            continue
+        source, event_id = identity
+        if isinstance(decision.outcome, OpenDetermination):
+            task = _task_row(decision.envelope, decision.report, now=now)
+            tasks.append(task)
+            outbox.append(events.task_created_event(_task_public(task), event_time=now))
+            outcomes.append(Outcome("determination_opened", task_id=task["id"], status=202))
+            processed.append((source, event_id, "determination_opened"))
+            continue
+        row = _record_row(decision, now=now)
+        records.append(row)
+        actor = f"{row['reporter_type']}:{row['reporter_id']}"
+        history.append(version_row(row, change="created", actor=actor, now=now, prev_hash=GENESIS))
+        outbox.append(events.record_event(RECORD_CREATED, row, event_time=now))
+        touched[row["subject_key"]] = {
+            "type": row["subject_type"],
+            "id": row["subject_id"],
+            "name": row["subject_name"],
+        }
+        outcomes.append(Outcome("recorded", record_id=row["id"], status=201))
+        processed.append((source, event_id, "recorded"))
+    if records:
+        await conn.execute(RECORDS_T.insert(), records)
+        await conn.execute(HISTORY_T.insert(), history)
+    if tasks:
+        await conn.execute(TASKS_T.insert(), tasks)
+    await mark_processed(conn, MESSAGING.processed, processed)
+    outbox.extend(await publish_subject_statuses(conn, touched, cause="record.created", now=now))
+    await write_outbox(conn, MESSAGING.outbox, outbox)
+    return outcomes
+
+
+@dataclass(frozen=True)
+class _Accepted:
+    envelope: Envelope
+    report: BehaviourReport
+    outcome: Record | OpenDetermination
+    policy_version: str
+
+
+def _decide(item: Inbound, *, catalogue: Catalogue, today: date) -> Rejection | _Accepted:
+    if item.envelope is None:
+        return Rejection(item.reason or "malformed_event", item.message or "not a CloudEvent")
+    env = item.envelope
+    if env.type not in ACCEPTED_TYPES:
+        return Rejection("unknown_type", f"{env.type!r} is not accepted on this topic")
+    try:
+        report = BehaviourReport.model_validate(env.data)
+    except ValidationError as exc:
+        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
+        return Rejection("invalid_data", detail)
+    try:
+        policy = policy_for(report.region, today)
+    except LookupError as exc:
+        return Rejection("no_policy", str(exc))
+    outcome = decide(env.type, report, catalogue=catalogue, policy=policy, today=today)
+    if isinstance(outcome, Rejection):
+        return outcome
+    return _Accepted(env, report, outcome, policy.version)
+
+
+def _record_row(accepted: _Accepted, *, now: datetime) -> dict:
+    env, r = accepted.envelope, accepted.report
+    assert isinstance(accepted.outcome, Record)
+    return {
+        "id": derived_id("rec", env.source, env.id),
+        "subject_key": subject_key(r.subject.type, r.subject.id),
+        "subject_type": r.subject.type,
+        "subject_id": r.subject.id,
+        "subject_name": r.subject.name,
+        "behaviour_code": r.behaviour_code,
+        "severity": accepted.outcome.behaviour.severity,
+        "region": r.region,
+        "reporter_type": r.reporter.type,
+        "reporter_id": r.reporter.id,
+        "reporter_name": r.reporter.name,
+        "project": r.project.model_dump(mode="json"),
+        "occurred_on": r.occurred_on,
+        "recorded_on": local_date(now),
+        "recorded_at": now,
+        "valid_until": accepted.outcome.valid_until,
+        "status": "in_force",
+        "version": 1,
+        "description": r.description,
+        "evidence": [e.model_dump(mode="json") for e in r.evidence],
+        "determination": r.determination.model_dump(mode="json") if r.determination else None,
+        "policy_version": accepted.policy_version,
+        "source": env.source,
+        "source_event_id": env.id,
+    }
+
+
+def _task_row(env: Envelope, r: BehaviourReport, *, now: datetime) -> dict:
+    return {
+        "id": derived_id("task", env.source, env.id),
+        "kind": "determination",
+        "region": r.region,
+        "state": "open",
+        "subject_key": subject_key(r.subject.type, r.subject.id),
+        "behaviour_code": r.behaviour_code,
+        "report": r.model_dump(mode="json"),
+        "created_at": now,
+        "source": env.source,
+        "source_event_id": env.id,
+    }
+
+
+def _task_public(task: dict) -> dict:
+    report = task["report"]
+    return {
+        "task_id": task["id"],
+        "id": task["id"],
+        "kind": task["kind"],
+        "state": task["state"],
+        "region": task["region"],
+        "subject": report["subject"],
+        "subject_id": report["subject"]["id"],
+        "behaviour_code": task["behaviour_code"],
+        "reporter": report["reporter"],
+        "project": report["project"],
+        "created_at": task["created_at"].isoformat(),
+    }
+
+
+async def find_outcome_of(conn: AsyncConnection, source: str, event_id: str) -> Outcome | None:
+    """For an HTTP retry with the same Idempotency-Key: what the first attempt produced."""
+    rec = (
+        await conn.execute(
+            select(RECORDS_T.c.id).where(RECORDS_T.c.source == source, RECORDS_T.c.source_event_id == event_id)
+        )
+    ).first()
+    if rec:
+        return Outcome("duplicate", record_id=rec.id, status=200)
+    task = (
+        await conn.execute(
+            select(TASKS_T.c.id).where(TASKS_T.c.source == source, TASKS_T.c.source_event_id == event_id)
+        )
+    ).first()
+    if task:
+        return Outcome("duplicate", task_id=task.id, status=200)
+    return None

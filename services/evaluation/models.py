@@ -1,0 +1,107 @@
+"""Tables owned by the evaluation service (prefix `evaluation_`)."""
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from services.common.messaging import messaging_tables
+
+
+class CreditRecord(SQLModel, table=True):
+    """A credit record in its current version; every version is kept in `RecordVersion`."""
+
+    __tablename__ = "evaluation_record"
+    __table_args__ = (
+        UniqueConstraint("source", "source_event_id", name="uq_evaluation_record_source_event"),
+        Index("ix_evaluation_record_due", "status", "valid_until"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    subject_key: str = Field(index=True, max_length=80)
+    subject_type: str = Field(max_length=20)
+    subject_id: str = Field(max_length=64)
+    subject_name: str = Field(max_length=200)
+    behaviour_code: str = Field(max_length=20)
+    severity: str = Field(max_length=10)
+    region: str = Field(index=True, max_length=6)
+    reporter_type: str = Field(max_length=20)
+    reporter_id: str = Field(max_length=64)
+    reporter_name: str = Field(max_length=200)
+    project: dict = Field(sa_column=Column(JSON, nullable=False))
+    occurred_on: date
+    recorded_on: date
+    recorded_at: datetime
+    valid_until: date
+    status: str = Field(max_length=20)
+    version: int
+    description: str
+    evidence: list = Field(sa_column=Column(JSON, nullable=False))
+    determination: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    policy_version: str = Field(max_length=40)
+    source: str = Field(max_length=300)
+    source_event_id: str = Field(max_length=200)
+
+
+class RecordVersion(SQLModel, table=True):
+    """Append-only history of a record: one row per change, chained by hash."""
+
+    __tablename__ = "evaluation_record_history"
+    __table_args__ = (UniqueConstraint("record_id", "version", name="uq_evaluation_history_version"),)
+
+    seq: int | None = Field(default=None, primary_key=True)
+    record_id: str = Field(index=True, max_length=64)
+    version: int
+    change: str = Field(max_length=20)
+    at: datetime
+    actor: str = Field(max_length=200)
+    snapshot: dict = Field(sa_column=Column(JSON, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class SubjectState(SQLModel, table=True):
+    """The last status published for a subject, so a change is published once and in order."""
+
+    __tablename__ = "evaluation_subject"
+
+    subject_key: str = Field(primary_key=True, max_length=80)
+    subject_type: str = Field(max_length=20)
+    subject_id: str = Field(max_length=64)
+    version: int
+    snapshot: dict = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime
+
+
+class DeterminationTask(SQLModel, table=True):
+    """A reported serious behaviour waiting for the finance department's determination
+    (001 Art. 17). Its queue, claim and escalation belong to the case-work service."""
+
+    __tablename__ = "evaluation_determination_task"
+    __table_args__ = (UniqueConstraint("source", "source_event_id", name="uq_evaluation_task_source_event"),)
+
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(default="determination", max_length=20)
+    region: str = Field(index=True, max_length=6)
+    state: str = Field(max_length=20)
+    subject_key: str = Field(max_length=80)
+    behaviour_code: str = Field(max_length=20)
+    report: dict = Field(sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+    source: str = Field(max_length=300)
+    source_event_id: str = Field(max_length=200)
+
+
+MESSAGING = messaging_tables("evaluation")
+
+TABLES = [
+    CreditRecord.__table__,  # type: ignore[attr-defined]
+    RecordVersion.__table__,  # type: ignore[attr-defined]
+    SubjectState.__table__,  # type: ignore[attr-defined]
+    DeterminationTask.__table__,  # type: ignore[attr-defined]
+    *MESSAGING.all,
+]
+
+
+def subject_key(subject_type: str, subject_id: str) -> str:
+    return f"{subject_type}:{subject_id}"

@@ -1,0 +1,52 @@
+"""The publication service's own read model (prefix `publication_`), built from `credit.records`
+and `credit.subjects`. It holds only what may be published: no evidence, no descriptions."""
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Column, Index
+from sqlmodel import Field, SQLModel
+
+from services.common.messaging import messaging_tables
+
+
+class PublicRecord(SQLModel, table=True):
+    __tablename__ = "publication_record"
+    __table_args__ = (Index("ix_publication_record_list", "severity", "status", "region"),)
+
+    record_id: str = Field(primary_key=True, max_length=64)
+    version: int
+    subject_key: str = Field(index=True, max_length=80)
+    subject_type: str = Field(max_length=20)
+    subject_id: str = Field(max_length=64)
+    subject_name: str = Field(max_length=200)
+    behaviour_code: str = Field(max_length=20)
+    severity: str = Field(max_length=10)
+    behaviour_text: str | None = None
+    legal_basis: str | None = None
+    region: str = Field(max_length=6)
+    project: dict = Field(sa_column=Column(JSON, nullable=False))
+    occurred_on: date
+    recorded_on: date
+    valid_until: date
+    status: str = Field(max_length=20)
+    determination: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    updated_at: datetime
+
+
+class PublicSubject(SQLModel, table=True):
+    __tablename__ = "publication_subject"
+
+    subject_key: str = Field(primary_key=True, max_length=80)
+    subject_type: str = Field(max_length=20)
+    subject_id: str = Field(max_length=64)
+    version: int
+    snapshot: dict = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime
+
+
+MESSAGING = messaging_tables("publication")
+TABLES = [
+    PublicRecord.__table__,  # type: ignore[attr-defined]
+    PublicSubject.__table__,  # type: ignore[attr-defined]
+    *MESSAGING.all,
+]

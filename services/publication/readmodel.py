@@ -1,0 +1,124 @@
+"""Applying `credit.records` and `credit.subjects` to the read model: newer versions win, older or
+repeated ones change nothing, whatever order the two topics arrive in."""
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.common.deadletter import rejected_event
+from services.common.inbound import Inbound
+from services.common.messaging import already_processed, mark_processed, write_outbox
+from services.common.topics import SUBJECT_STATUS_CHANGED, TYPE_PREFIX
+from services.publication.masking import public_name, public_text
+from services.publication.models import MESSAGING, PublicRecord, PublicSubject
+
+RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
+SUBJECTS_T = PublicSubject.__table__  # type: ignore[attr-defined]
+SOURCE = "urn:credit:publication"
+RECORD_TYPES = {
+    TYPE_PREFIX + f"record.{c}.v1" for c in ("created", "appealed", "corrected", "upheld", "repaired", "expired")
+}
+
+
+async def apply(conn: AsyncConnection, items: list[Inbound], *, now: datetime) -> dict[str, int]:
+    counts = {"applied": 0, "duplicate": 0, "rejected": 0}
+    seen = await already_processed(conn, MESSAGING.processed, [i.identity for i in items])
+    records: dict[str, dict] = {}
+    subjects: dict[str, dict] = {}
+    processed, dead = [], []
+    for item in items:
+        if item.identity in seen:
+            counts["duplicate"] += 1
+            continue
+        seen.add(item.identity)
+        reason, message = _apply_one(item, records, subjects)
+        if reason:
+            dead.append(rejected_event(item, reason=reason, message=message, source=SOURCE, now=now))
+            processed.append((*item.identity, "rejected"))
+            counts["rejected"] += 1
+            continue
+        processed.append((*item.identity, "applied"))
+        counts["applied"] += 1
+    if records:
+        await conn.execute(_newer_wins(conn, RECORDS_T, "record_id"), list(records.values()))
+    if subjects:
+        await conn.execute(_newer_wins(conn, SUBJECTS_T, "subject_key"), list(subjects.values()))
+    await mark_processed(conn, MESSAGING.processed, processed)
+    await write_outbox(conn, MESSAGING.outbox, dead)
+    return counts
+
+
+def _apply_one(item: Inbound, records: dict[str, dict], subjects: dict[str, dict]) -> tuple[str, str]:
+    """Fold one event into the batch's newest rows; returns ("", "") or (reason, message)."""
+    env = item.envelope
+    if env is None:
+        return item.reason or "malformed_event", item.message or "not a CloudEvent"
+    try:
+        if env.type in RECORD_TYPES:
+            row = _record_row(env.data)
+            if row["record_id"] not in records or records[row["record_id"]]["version"] < row["version"]:
+                records[row["record_id"]] = row
+        elif env.type == SUBJECT_STATUS_CHANGED:
+            row = _subject_row(env.data)
+            if row["subject_key"] not in subjects or subjects[row["subject_key"]]["version"] < row["version"]:
+                subjects[row["subject_key"]] = row
+        else:
+            return "unknown_type", f"{env.type!r} is not read by publication"
+    except (KeyError, TypeError, ValueError) as exc:
+        return "invalid_data", f"{type(exc).__name__}: {exc}"
+    return "", ""
+
+
+def _newer_wins(conn: AsyncConnection, table: Table, key: str):  # type: ignore[no-untyped-def]
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table)
+    columns = [c.name for c in table.columns if c.name != key]
+    return stmt.on_conflict_do_update(
+        index_elements=[key],
+        set_={c: stmt.excluded[c] for c in columns},
+        where=table.c.version < stmt.excluded.version,
+    )
+
+
+def _record_row(d: dict) -> dict:
+    subject = d["subject"]
+    determination = d.get("determination")
+    return {
+        "record_id": d["record_id"],
+        "version": d["version"],
+        "subject_key": f"{subject['type']}:{subject['id']}",
+        "subject_type": subject["type"],
+        "subject_id": subject["id"],
+        "subject_name": public_name(subject["type"], subject["name"]),
+        "behaviour_code": d["behaviour"]["code"],
+        "severity": d["severity"],
+        "behaviour_text": d["behaviour"].get("text"),
+        "legal_basis": d["behaviour"].get("legal_basis"),
+        "region": d["region"],
+        "project": {k: public_text(v) for k, v in (d.get("project") or {}).items()},
+        "occurred_on": date.fromisoformat(d["occurred_on"]),
+        "recorded_on": date.fromisoformat(d["recorded_on"]),
+        "valid_until": date.fromisoformat(d["valid_until"]),
+        "status": d["status"],
+        "determination": (
+            {k: determination.get(k) for k in ("decision_no", "decided_on", "liability_ends_on", "penalty")}
+            if determination
+            else None
+        ),
+        "updated_at": datetime.now(UTC),
+    }
+
+
+def _subject_row(d: dict) -> dict:
+    subject = d["subject"]
+    snapshot = {**d, "subject": {**subject, "name": public_name(subject["type"], subject["name"])}}
+    return {
+        "subject_key": f"{subject['type']}:{subject['id']}",
+        "subject_type": subject["type"],
+        "subject_id": subject["id"],
+        "version": d["version"],
+        "snapshot": snapshot,
+        "updated_at": datetime.now(UTC),
+    }

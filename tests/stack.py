@@ -1,0 +1,113 @@
+"""A whole local stack for connected tests: the real broker (Tansu), a real Temporal dev server,
+a fresh PostgreSQL database, and every service as its own process, each on free ports. The fault
+tests kill and restart pieces of it."""
+
+import os
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from deploy.local.components import (
+    ManagedProcess,
+    create_database,
+    ensure_postgres,
+    free_port,
+    run_sync,
+    start_tansu,
+    start_temporal_dev,
+    wait_for_http,
+)
+from services.common.kafka_admin import ensure_topics
+from services.common.settings import DEV_JWT_SECRET
+from services.common.topics import ALL_TOPICS
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@dataclass
+class Stack:
+    workdir: Path
+    kafka_port: int = field(default_factory=free_port)
+    temporal_port: int = field(default_factory=free_port)
+    temporal_ui_port: int = field(default_factory=free_port)
+    ports: dict[str, int] = field(default_factory=dict)
+    procs: dict[str, ManagedProcess] = field(default_factory=dict)
+    database_url: str = ""
+
+    SERVICES = (
+        ("evaluation", "services.evaluation"),
+        ("publication", "services.publication"),
+        ("workflows", "workflows.worker"),
+        ("gateway", "services.gateway"),
+    )
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def temporal_address(self) -> str:
+        return f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.ports['gateway']}"
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def env(self) -> dict[str, str]:
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "TEMPORAL_ADDRESS": self.temporal_address,
+            "DATABASE_URL": self.database_url,
+            "CREDIT_JWT_SECRET": DEV_JWT_SECRET,
+            "LOG_LEVEL": "INFO",
+            "GATEWAY_UPSTREAM_EVALUATION": self.url("evaluation"),
+            "GATEWAY_UPSTREAM_PUBLICATION": self.url("publication"),
+            "GATEWAY_PORT": str(self.ports["gateway"]),
+        }
+        env.pop("GATEWAY_ROUTES", None)
+        return env
+
+    def start(self) -> "Stack":
+        ensure_postgres(PG_ADMIN)
+        name = f"credit_test_{uuid.uuid4().hex[:10]}"
+        self.database_url = create_database(PG_ADMIN, name)
+        for svc, _ in self.SERVICES:
+            self.ports[svc] = free_port()
+        self.start_broker()
+        self.procs["temporal"] = start_temporal_dev(
+            self.temporal_port,
+            self.temporal_ui_port,
+            self.workdir / "temporal.db",
+            self.workdir / "temporal.log",
+        )
+        for svc, _ in self.SERVICES:
+            self.start_service(svc)
+        return self
+
+    def start_broker(self) -> None:
+        self.procs["tansu"] = start_tansu(self.kafka_port, self.workdir / "tansu.log")
+        run_sync(lambda: ensure_topics(self.bootstrap, ALL_TOPICS))
+
+    def start_service(self, svc: str) -> None:
+        module = dict(self.SERVICES)[svc]
+        env = {**self.env(), "SERVICE_PORT": str(self.ports[svc])}
+        proc = ManagedProcess(svc).start(
+            [sys.executable, "-m", module], env=env, log_file=self.workdir / f"{svc}.log", cwd=ROOT
+        )
+        self.procs[svc] = proc
+        if svc != "workflows":
+            wait_for_http(f"{self.url(svc)}/healthz", 60, proc)
+
+    def kill(self, name: str) -> None:
+        self.procs[name].kill()
+        self.procs[name].wait(10)
+
+    def stop(self) -> None:
+        for name in reversed(list(self.procs)):
+            self.procs[name].stop()

@@ -1,0 +1,69 @@
+"""Producing to and reading from the real broker in tests."""
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import orjson
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from services.common.cloudevents import encode_structured
+
+
+async def produce(bootstrap: str, topic: str, events: list[dict], *, key_of=None) -> None:  # type: ignore[no-untyped-def]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        for e in events:
+            value, headers = encode_structured(e)
+            key = key_of(e) if key_of else e["data"].get("subject", {}).get("id", "x")
+            await producer.send(topic, value, key=key.encode(), headers=headers)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
+async def produce_raw(bootstrap: str, topic: str, value: bytes, headers: list[tuple[str, bytes]], key: bytes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+
+async def collect(
+    bootstrap: str,
+    topic: str,
+    done: Callable[[list[dict]], bool],
+    *,
+    match: Callable[[dict], bool] = lambda e: True,
+    timeout: float = 30.0,
+) -> list[dict]:
+    """Read `topic` from the beginning, keeping events that `match`, until `done(kept)` or timeout."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50)
+    await consumer.start()
+    kept: list[dict] = []
+    try:
+        deadline = time.monotonic() + timeout
+        partitions: list[TopicPartition] = []
+        while not partitions and time.monotonic() < deadline:
+            parts = consumer.partitions_for_topic(topic) or set()
+            if not parts:
+                await consumer._client.force_metadata_update()  # noqa: SLF001 - topic may be new
+                parts = consumer.partitions_for_topic(topic) or set()
+            partitions = [TopicPartition(topic, p) for p in sorted(parts)]
+            if not partitions:
+                await asyncio.sleep(0.2)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        while time.monotonic() < deadline and not done(kept):
+            batch = await consumer.getmany(timeout_ms=200, max_records=5000)
+            for records in batch.values():
+                for r in records:
+                    e = orjson.loads(r.value)
+                    if match(e):
+                        kept.append(e)
+        return kept
+    finally:
+        await consumer.stop()

@@ -1,0 +1,381 @@
+"""The gateway in front of two tiny upstream services, all three under uvicorn in this process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from deploy.local.components import free_port
+from services.gateway.app import create_app
+from services.gateway.routes import UPSTREAMS, build_routes, routes_from_env
+
+PUBLICATION_OPENAPI = {
+    "openapi": "3.1.0",
+    "info": {"title": "publication", "version": "0"},
+    "paths": {
+        "/v1/credit/{subject_type}/{subject_id}": {"get": {"operationId": "get_credit"}},
+        "/v1/blacklist": {"get": {"operationId": "get_blacklist"}},
+        "/healthz": {"get": {"operationId": "health"}},
+    },
+    "components": {
+        "schemas": {
+            "CreditStatus": {"type": "object"},
+            "HTTPValidationError": {"type": "object", "title": "HTTPValidationError"},
+        }
+    },
+    "tags": [{"name": "public"}],
+}
+EVALUATION_OPENAPI = {
+    "openapi": "3.1.0",
+    "info": {"title": "evaluation", "version": "0"},
+    "paths": {
+        "/v1/records/{id}": {"get": {"operationId": "get_record"}},
+        "/v1/reports": {"post": {"operationId": "post_report"}},
+        "/v1/credit/shadow": {"get": {"operationId": "not_routed_here"}},
+    },
+    "components": {
+        "schemas": {
+            "Record": {"type": "object"},
+            "HTTPValidationError": {"type": "object", "title": "HTTPValidationError"},
+        },
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+    },
+    "tags": [{"name": "public"}, {"name": "finance"}],
+}
+
+
+def make_upstream(name: str, openapi: dict[str, Any]):
+    """An ASGI app that echoes what reached it, with a few special paths."""
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        path = scope["path"]
+        if path == "/openapi.json":
+            payload = json.dumps(openapi).encode()
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]}
+            )
+            await send({"type": "http.response.body", "body": payload})
+            return
+        if path.endswith("/stream"):
+            # Chunked (no content-length), many body messages.
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", b"application/octet-stream")],
+                }
+            )
+            for i in range(16):
+                await send({"type": "http.response.body", "body": bytes([i]) * 65536, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        if path.endswith("/missing"):
+            problem = {
+                "type": "https://credit.procurement.gov.cn/problems/not_found",
+                "title": "Not Found",
+                "status": 404,
+            }
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 404,
+                    "headers": [(b"content-type", b"application/problem+json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": json.dumps(problem).encode()})
+            return
+        echo = {
+            "service": name,
+            "method": scope["method"],
+            "path": path,
+            "raw_path": scope["raw_path"].decode(),
+            "query": scope["query_string"].decode(),
+            "body": body.decode("utf-8", "replace"),
+            "headers": [[k.decode(), v.decode()] for k, v in scope["headers"]],
+        }
+        status = 201 if scope["method"] == "POST" else 200
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"x-upstream", name.encode()),
+                    (b"location", b"/v1/reports/42"),
+                    (b"cache-control", b"max-age=5"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": json.dumps(echo).encode()})
+
+    return app
+
+
+async def serve(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    # As services/gateway/__main__.py runs it: the gateway is the edge, so it records the real
+    # peer rather than trusting a caller's X-Forwarded-For.
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="auto",
+        loop="asyncio",
+        http="httptools",
+        proxy_headers=False,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    assert server.started, f"uvicorn did not start on {port}"
+    return server, task
+
+
+@pytest.fixture(scope="module")
+async def gateway_url() -> AsyncIterator[str]:
+    pub_port, eval_port, dead_port, gw_port = free_port(), free_port(), free_port(), free_port()
+    routes = build_routes(
+        [
+            ("/v1/credit", "publication", f"http://127.0.0.1:{pub_port}"),
+            ("/v1/blacklist", "publication", f"http://127.0.0.1:{pub_port}"),
+            ("/v1/records", "evaluation", f"http://127.0.0.1:{eval_port}"),
+            ("/v1/reports", "evaluation", f"http://127.0.0.1:{eval_port}"),
+            ("/v1/repairs", "repair", f"http://127.0.0.1:{dead_port}"),
+        ]
+    )
+    servers = [
+        await serve(make_upstream("publication", PUBLICATION_OPENAPI), pub_port),
+        await serve(make_upstream("evaluation", EVALUATION_OPENAPI), eval_port),
+        await serve(create_app(routes, openapi_ttl=0.0), gw_port),
+    ]
+    yield f"http://127.0.0.1:{gw_port}"
+    for server, task in reversed(servers):
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def client(gateway_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=gateway_url, trust_env=False, timeout=10) as c:
+        yield c
+
+
+def header(echo: dict[str, Any], name: str) -> list[str]:
+    return [v for k, v in echo["headers"] if k == name]
+
+
+async def test_healthz(client: httpx.AsyncClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_get_routed_by_prefix_with_query_and_authorization(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/v1/credit/supplier/91410300MA44XXXX0X",
+        params={"at": "2026-01-01", "region": "中国"},
+        headers={"Authorization": "Bearer abc.def.ghi", "X-Request-Id": "r-1"},
+    )
+    assert response.status_code == 200
+    echo = response.json()
+    assert echo["service"] == "publication"
+    assert echo["method"] == "GET"
+    assert echo["path"] == "/v1/credit/supplier/91410300MA44XXXX0X"
+    assert echo["query"] == "at=2026-01-01&region=%E4%B8%AD%E5%9B%BD"
+    assert header(echo, "authorization") == ["Bearer abc.def.ghi"]
+    assert header(echo, "x-request-id") == ["r-1"]
+    assert header(echo, "x-forwarded-for") == ["127.0.0.1"]
+    assert header(echo, "x-forwarded-host") == [client.base_url.netloc.decode()]
+    # Upstream headers come back unchanged.
+    assert response.headers["x-upstream"] == "publication"
+    assert response.headers["cache-control"] == "max-age=5"
+    assert response.headers["content-type"] == "application/json"
+
+
+async def test_percent_encoded_path_is_kept(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/records/a%2Fb%20c")
+    echo = response.json()
+    assert echo["service"] == "evaluation"
+    assert echo["raw_path"] == "/v1/records/a%2Fb%20c"
+
+
+async def test_post_body_status_and_headers(client: httpx.AsyncClient) -> None:
+    report = {"behaviour_code": "S01", "subject_id": "91410300MA44XXXX0X", "note": "虚假材料"}
+    response = await client.post(
+        "/v1/reports", json=report, headers={"Authorization": "Bearer t", "X-Forwarded-For": "10.0.0.7"}
+    )
+    assert response.status_code == 201
+    assert response.headers["location"] == "/v1/reports/42"
+    echo = response.json()
+    assert echo["service"] == "evaluation"
+    assert json.loads(echo["body"]) == report
+    assert header(echo, "content-type") == ["application/json"]
+    assert header(echo, "content-length") == [str(len(response.request.content))]
+    assert header(echo, "x-forwarded-for") == ["10.0.0.7, 127.0.0.1"]
+    assert header(echo, "authorization") == ["Bearer t"]
+
+
+async def test_streamed_request_body(client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for i in range(8):
+            yield f"part{i};".encode() * 1000
+
+    response = await client.post("/v1/reports", content=chunks())
+    assert response.status_code == 201
+    assert response.json()["body"] == "".join(f"part{i};" * 1000 for i in range(8))
+
+
+async def test_streamed_response_body(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/credit/stream")
+    assert response.status_code == 200
+    assert response.content == b"".join(bytes([i]) * 65536 for i in range(16))
+
+
+async def test_upstream_error_status_and_body_pass_through(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/credit/missing")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["title"] == "Not Found"
+
+
+async def test_hop_by_hop_headers_are_not_forwarded(client: httpx.AsyncClient) -> None:
+    response = await client.get(
+        "/v1/blacklist",
+        headers={
+            "Connection": "keep-alive, x-private",
+            "X-Private": "secret",
+            "TE": "trailers",
+            "Proxy-Authorization": "Basic xyz",
+            "Upgrade": "h2c",
+        },
+    )
+    echo = response.json()
+    names = {k for k, _ in echo["headers"]}
+    assert not names & {"x-private", "te", "proxy-authorization", "upgrade"}
+    # The upstream's Host is the upstream's own, not the gateway's.
+    assert header(echo, "host") != [client.base_url.netloc.decode()]
+
+
+async def test_unknown_prefix_is_404_problem(client: httpx.AsyncClient) -> None:
+    for path in ("/v2/credit", "/v1/creditors", "/"):
+        response = await client.get(path)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json() == {
+            "type": "https://credit.procurement.gov.cn/problems/not_found",
+            "title": "Not Found",
+            "status": 404,
+        }
+
+
+async def test_upstream_down_is_503_naming_the_service(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/repairs", json={"record_id": "r1"})
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "https://credit.procurement.gov.cn/problems/service_unavailable"
+    assert problem["status"] == 503
+    assert problem["code"] == "service_unavailable"
+    assert problem["service"] == "repair"
+    assert "repair" in problem["detail"]
+
+
+async def test_many_sequential_requests_reuse_the_pool(client: httpx.AsyncClient) -> None:
+    for i in range(100):
+        response = await client.get(f"/v1/credit/supplier/{i}")
+        assert response.status_code == 200
+        assert response.json()["path"] == f"/v1/credit/supplier/{i}"
+
+
+async def test_concurrent_requests(client: httpx.AsyncClient) -> None:
+    responses = await asyncio.gather(*(client.get(f"/v1/records/{i}") for i in range(50)))
+    assert [r.json()["path"] for r in responses] == [f"/v1/records/{i}" for i in range(50)]
+
+
+async def test_merged_openapi(client: httpx.AsyncClient) -> None:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    doc = response.json()
+    assert doc["openapi"] == "3.1.0"
+    assert doc["info"]["title"] == "Procurement credit API"
+    assert set(doc["paths"]) == {
+        "/v1/credit/{subject_type}/{subject_id}",
+        "/v1/blacklist",
+        "/v1/records/{id}",
+        "/v1/reports",
+    }  # not the services' /healthz, nor a path the gateway would send elsewhere
+    assert doc["paths"]["/v1/reports"]["post"]["operationId"] == "post_report"
+    assert doc["paths"]["/v1/reports"]["x-service"] == "evaluation"
+    assert set(doc["components"]["schemas"]) == {"CreditStatus", "Record", "HTTPValidationError"}
+    assert doc["components"]["securitySchemes"] == {"bearer": {"type": "http", "scheme": "bearer"}}
+    assert [t["name"] for t in doc["tags"]] == ["public", "finance"]
+    assert doc["info"]["x-services"] == {"evaluation": "up", "publication": "up", "repair": "unavailable"}
+
+
+async def test_docs_page_points_at_openapi(client: httpx.AsyncClient) -> None:
+    response = await client.get("/docs")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "/openapi.json" in response.text
+
+
+def test_default_route_table_covers_the_contract() -> None:
+    routes = routes_from_env({})
+    table = {r.prefix: (r.service, r.url) for r in routes}
+    assert table["/v1/credit"] == ("publication", "http://127.0.0.1:8102")
+    assert table["/v1/blacklist"][0] == table["/v1/notices"][0] == "publication"
+    assert table["/v1/catalogue"] == ("evaluation", "http://127.0.0.1:8101")
+    assert table["/v1/reports"][0] == table["/v1/records"][0] == "evaluation"
+    assert table["/v1/repairs"] == ("repair", "http://127.0.0.1:8103")
+    assert table["/v1/appeals"] == ("appeal", "http://127.0.0.1:8104")
+    assert table["/v1/tasks"] == table["/console"] == ("casework", "http://127.0.0.1:8105")
+    assert len(table) == sum(len(u.prefixes) for u in UPSTREAMS)
+
+
+def test_route_table_from_env() -> None:
+    moved = routes_from_env({"GATEWAY_UPSTREAM_PUBLICATION": "http://127.0.0.1:18102/"})
+    assert {r.url for r in moved if r.service == "publication"} == {"http://127.0.0.1:18102"}
+
+    replaced = routes_from_env(
+        {
+            "GATEWAY_ROUTES": json.dumps(
+                {
+                    "/v1/credit": "http://127.0.0.1:9001",
+                    "/v1/credit/experts": {"service": "experts", "url": "http://127.0.0.1:9002"},
+                    "/v1/other/": "http://10.0.0.1:80",
+                }
+            )
+        }
+    )
+    by_prefix = {r.prefix: r for r in replaced}
+    assert by_prefix["/v1/credit"].service == "publication"
+    assert by_prefix["/v1/other"].service == "10.0.0.1:80"
+    # The longest prefix wins.
+    gateway = create_app(replaced)
+    assert gateway.route_for("/v1/credit/experts/E1").service == "experts"
+    assert gateway.route_for("/v1/credit/supplier/X").service == "publication"
+    assert gateway.route_for("/v1/creditx") is None
+
+    with pytest.raises(ValueError):
+        routes_from_env({"GATEWAY_ROUTES": json.dumps({"/": "http://127.0.0.1:1"})})
+    with pytest.raises(ValueError):
+        routes_from_env({"GATEWAY_ROUTES": json.dumps({"/v1/x": "ftp://host"})})

@@ -1,0 +1,51 @@
+"""The workflow worker: every workflow of the system on one task queue. Activities run in the
+services that own the data (e.g. `evaluation-activities`). `python -m workflows.worker`."""
+
+import asyncio
+
+import structlog
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.worker import Worker
+
+from services.common.lawdates import today
+from services.common.logs import configure_logging
+from services.common.policy import policy_for
+from services.common.settings import Settings, get_settings
+from services.common.temporal import WORKFLOW_QUEUE, connect
+from workflows.inputs import RecordExpiryInput
+from workflows.record_expiry import EXPIRY_WORKFLOW_ID, RecordExpiryWorkflow
+
+log = structlog.get_logger(__name__)
+WORKFLOWS = [RecordExpiryWorkflow]
+
+
+async def ensure_singletons(client: Client, settings: Settings) -> None:
+    """Start the sweeps that always run; a second start finds the running one."""
+    policy = policy_for(settings.credit_policy_region, today())
+    await client.start_workflow(
+        RecordExpiryWorkflow.run,
+        RecordExpiryInput(max_sleep_seconds=policy.expiry_sweep_max_sleep_seconds),
+        id=EXPIRY_WORKFLOW_ID,
+        task_queue=WORKFLOW_QUEUE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+
+
+async def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    while True:
+        try:
+            client = await connect(settings)
+            break
+        except RuntimeError as exc:
+            log.warning("temporal not reachable yet", error=str(exc))
+            await asyncio.sleep(2)
+    await ensure_singletons(client, settings)
+    log.info("workflow worker running", task_queue=WORKFLOW_QUEUE)
+    await Worker(client, task_queue=WORKFLOW_QUEUE, workflows=WORKFLOWS).run()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
