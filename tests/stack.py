@@ -66,6 +66,7 @@ class Stack:
             "DATABASE_URL": self.database_url,
             "CREDIT_JWT_SECRET": DEV_JWT_SECRET,
             "LOG_LEVEL": "INFO",
+            "CREDIT_EXPIRY_MAX_SLEEP_SECONDS": "2",
             "GATEWAY_UPSTREAM_EVALUATION": self.url("evaluation"),
             "GATEWAY_UPSTREAM_PUBLICATION": self.url("publication"),
             "GATEWAY_PORT": str(self.ports["gateway"]),

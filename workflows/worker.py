@@ -25,7 +25,9 @@ async def ensure_singletons(client: Client, settings: Settings) -> None:
     policy = policy_for(settings.credit_policy_region, today())
     await client.start_workflow(
         RecordExpiryWorkflow.run,
-        RecordExpiryInput(max_sleep_seconds=policy.expiry_sweep_max_sleep_seconds),
+        RecordExpiryInput(
+            max_sleep_seconds=settings.credit_expiry_max_sleep_seconds or policy.expiry_sweep_max_sleep_seconds
+        ),
         id=EXPIRY_WORKFLOW_ID,
         task_queue=WORKFLOW_QUEUE,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     outbox_batch: int = 1000
     outbox_poll_seconds: float = 0.02
     log_level: str = "INFO"
+    # Overrides the policy's longest sleep of the expiry sweep (tests and demos use seconds).
+    credit_expiry_max_sleep_seconds: int | None = None
 
     @model_validator(mode="after")
     def _no_dev_secret_outside_development(self) -> "Settings":

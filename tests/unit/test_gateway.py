@@ -7,13 +7,18 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import os
+import sys
+
 import httpx
 import pytest
 import uvicorn
 
-from deploy.local.components import free_port
+from deploy.local.components import ManagedProcess, free_port, wait_for_http
+from services.common.settings import PROJECT_ROOT
 from services.gateway.app import create_app
 from services.gateway.routes import UPSTREAMS, build_routes, routes_from_env
+from services.gateway.upstream import UpstreamPool, UpstreamTimeout
 
 PUBLICATION_OPENAPI = {
     "openapi": "3.1.0",
@@ -82,6 +87,17 @@ def make_upstream(name: str, openapi: dict[str, Any]):
             for i in range(16):
                 await send({"type": "http.response.body", "body": bytes([i]) * 65536, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        if path.endswith("/nocontent"):
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if path.endswith("/slow"):
+            await asyncio.sleep(1.0)
+        if path.endswith("/close"):
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"connection", b"close"), (b"content-type", b"text/plain")]})
+            await send({"type": "http.response.body", "body": b"bye"})
             return
         if path.endswith("/missing"):
             problem = {
@@ -328,7 +344,95 @@ async def test_merged_openapi(client: httpx.AsyncClient) -> None:
     assert set(doc["components"]["schemas"]) == {"CreditStatus", "Record", "HTTPValidationError"}
     assert doc["components"]["securitySchemes"] == {"bearer": {"type": "http", "scheme": "bearer"}}
     assert [t["name"] for t in doc["tags"]] == ["public", "finance"]
-    assert doc["info"]["x-services"] == {"evaluation": "up", "publication": "up", "repair": "unavailable"}
+    assert doc["info"]["x-services"] == {
+        "appeal": "unavailable",  # answers, but not with an OpenAPI document
+        "evaluation": "up",
+        "publication": "up",
+        "repair": "unavailable",
+    }
+
+
+async def test_head_and_no_content(client: httpx.AsyncClient) -> None:
+    head = await client.head("/v1/credit/supplier/1")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert int(head.headers["content-length"]) > 0
+    empty = await client.delete("/v1/credit/nocontent")
+    assert empty.status_code == 204
+    assert empty.content == b""
+    # The pool is still in step afterwards.
+    assert (await client.get("/v1/credit/supplier/2")).json()["path"] == "/v1/credit/supplier/2"
+
+
+async def test_upstream_connection_close(client: httpx.AsyncClient) -> None:
+    for _ in range(3):
+        response = await client.get("/v1/credit/close")
+        assert response.status_code == 200
+        assert response.text == "bye"
+        assert "connection" not in response.headers or response.headers["connection"] != "close"
+    assert (await client.get("/v1/credit/supplier/3")).status_code == 200
+
+
+async def test_stale_keepalive_connection_is_retried_for_idempotent_requests(
+    client: httpx.AsyncClient,
+) -> None:
+    # Every request after the first on a pooled connection finds it hung up.
+    for _ in range(3):
+        response = await client.get("/v1/appeals/A1")
+        assert response.status_code == 200
+        assert response.text == "fresh"
+    # A POST is not repeated: it might have been acted on.
+    response = await client.post("/v1/appeals", json={})
+    assert response.status_code in (200, 502)
+    response = await client.post("/v1/appeals", json={})
+    assert response.status_code == 502
+    assert response.json()["code"] == "bad_gateway"
+    assert response.json()["service"] == "appeal"
+
+
+async def test_upstream_timeout_is_504(upstreams: dict[str, str]) -> None:
+    port = free_port()
+    server, task = await serve(create_app(test_routes(upstreams), timeout=0.2), port)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as c:
+            response = await c.get("/v1/credit/slow")
+            assert response.status_code == 504
+            assert response.json()["service"] == "publication"
+            assert (await c.get("/v1/credit/supplier/1")).status_code == 200
+    finally:
+        server.should_exit = True
+        await task
+
+    pool = UpstreamPool(upstreams["publication"], read_timeout=0.2)
+    with pytest.raises(UpstreamTimeout):
+        await pool.request("GET", b"/v1/credit/slow", [])
+    await pool.aclose()
+
+
+async def test_gateway_process_under_uvloop(upstreams: dict[str, str]) -> None:
+    """`python -m services.gateway` as the runner starts it (uvloop, httptools)."""
+    port = free_port()
+    routes = {r.prefix: {"service": r.service, "url": r.url} for r in test_routes(upstreams)}
+    env = {**os.environ, "GATEWAY_PORT": str(port), "GATEWAY_ROUTES": json.dumps(routes),
+           "PYTHONPATH": str(PROJECT_ROOT)}
+    process = ManagedProcess("gateway").start([sys.executable, "-m", "services.gateway"], env=env,
+                                              cwd=PROJECT_ROOT)
+    try:
+        await asyncio.to_thread(wait_for_http, f"http://127.0.0.1:{port}/healthz", 30, process)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as c:
+            for i in range(20):
+                echo = (await c.get(f"/v1/credit/supplier/{i}", params={"q": "1"})).json()
+                assert (echo["path"], echo["query"]) == (f"/v1/credit/supplier/{i}", "q=1")
+            posted = await c.post("/v1/reports", content=b"x" * 200_000)
+            assert posted.status_code == 201
+            assert len(posted.json()["body"]) == 200_000
+            streamed = await c.get("/v1/credit/stream")
+            assert len(streamed.content) == 16 * 65536
+            assert (await c.get("/v1/repairs/1")).status_code == 503
+            assert (await c.get("/nowhere")).status_code == 404
+            assert set((await c.get("/openapi.json")).json()["paths"]) >= {"/v1/reports"}
+    finally:
+        assert process.stop() == 0
 
 
 async def test_docs_page_points_at_openapi(client: httpx.AsyncClient) -> None:

@@ -1,0 +1,36 @@
+"""Time-skipping Temporal server (six months pass in milliseconds) and a PostgreSQL database."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from deploy.local.components import create_database_async, ensure_postgres, temporal_test_server_path
+from services.common.db import create_tables, make_engine
+from services.evaluation.models import TABLES
+from tests.stack import PG_ADMIN
+
+
+@pytest.fixture(scope="session")
+async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(temporal_test_server_path()), data_converter=pydantic_data_converter
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture
+async def evaluation_db() -> AsyncIterator[AsyncEngine]:
+    ensure_postgres(PG_ADMIN)
+    url = await create_database_async(PG_ADMIN, "credit_wf_test")
+    engine = make_engine(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    await create_tables(engine, TABLES)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
