@@ -1,9 +1,9 @@
 """Outbox relay: publishes what a service committed to its outbox, in commit order per key.
 
 The local broker keeps topics in memory, so a broker restart loses everything it held. The relay
-remembers the highest offset it was given per partition; when the broker later reports a lower end
-offset (or a send lands below it), the broker has lost data, and the relay publishes the whole
-outbox again. Consumers are idempotent on (source, id), so republishing is safe; losing is not.
+remembers the highest offset it was given per partition; when a later send lands below it, or a
+partition it published to is found empty, the broker has lost data, and the relay publishes the
+whole outbox again. Consumers are idempotent on (source, id), so republishing is safe; losing is not.
 """
 
 import asyncio
@@ -45,7 +45,6 @@ class OutboxRelay:
         self._check_every = check_seconds
         self._high_water: dict[TopicPartition, int] = {}
         self._producer: AIOKafkaProducer | None = None
-        self._probe: AIOKafkaConsumer | None = None
         self._suspect = True  # check the broker before the first send
         self._wake = asyncio.Event()
         self._stopped = asyncio.Event()
@@ -93,27 +92,37 @@ class OutboxRelay:
             request_timeout_ms=15000,
         )
         await producer.start()
-        probe = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
-        await probe.start()
-        self._producer, self._probe = producer, probe
+        self._producer = producer
 
     async def _disconnect(self) -> None:
-        for client in (self._producer, self._probe):
-            if client is not None:
-                try:
-                    await client.stop()
-                except Exception:  # noqa: BLE001 - closing a broken client must not mask the cause
-                    log.debug("outbox relay: error while closing a client", exc_info=True)
-        self._producer = self._probe = None
+        if self._producer is not None:
+            try:
+                await self._producer.stop()
+            except Exception:  # noqa: BLE001 - closing a broken client must not mask the cause
+                log.debug("outbox relay: error while closing the producer", exc_info=True)
+        self._producer = None
+
+    async def _end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+        # A fresh client each time: a long-lived consumer was seen here answering with end offsets
+        # one round behind what had been produced, which looked like data loss.
+        probe = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        await probe.start()
+        try:
+            return await probe.end_offsets(partitions)
+        finally:
+            await probe.stop()
 
     async def _check_broker(self) -> None:
-        assert self._probe is not None
         await ensure_topics(self._bootstrap, self._topics)
         if self._high_water:
-            ends = await self._probe.end_offsets(list(self._high_water))
-            lost = [tp for tp, hw in self._high_water.items() if ends.get(tp, 0) <= hw]
+            ends = await self._end_offsets(list(self._high_water))
+            # A partition we published to that is now empty was lost with the broker. (Comparing the
+            # end offset with our last offset is not possible on Tansu 0.6: its ListOffsets answers
+            # the last batch's base offset + 1, below the true end after batched produces.) A loss
+            # followed by new sends is caught in _publish_batch, where offsets go backwards.
+            lost = [tp for tp in self._high_water if ends.get(tp, 0) == 0]
             if lost:
-                await self._republish_all(f"end offsets below what was published on {lost[:3]}")
+                await self._republish_all(f"partitions we published to are empty: {lost[:3]}")
         self._suspect = False
 
     async def _republish_all(self, why: str) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from services.common.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 from services.gateway.routes import Route, routes_from_env
 from services.gateway.upstream import (
     UpstreamBroken,
@@ -33,7 +34,6 @@ Scope = dict[str, Any]
 Receive = Callable[[], Any]
 Send = Callable[[dict[str, Any]], Any]
 
-PROBLEM_BASE = "https://credit.procurement.gov.cn/problems/"
 API_TITLE = "Procurement credit API"
 
 # RFC 9110 §7.6.1 hop-by-hop fields: they describe one connection, not the message.
@@ -56,16 +56,17 @@ _DROP_FROM_REQUEST = _HOP_BY_HOP | {b"host", b"content-length", b"expect", b"x-f
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 _JSON = [(b"content-type", b"application/json")]
-_PROBLEM = [(b"content-type", b"application/problem+json")]
+_PROBLEM = [(b"content-type", PROBLEM_MEDIA_TYPE.encode())]
 
 
-def _problem(status: int, slug: str, title: str, **extra: Any) -> bytes:
-    body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, **extra}
+def _problem(status: int, code: str, title: str, **extra: Any) -> bytes:
+    # The shape of services.common.problems.Problem.to_dict: `code` repeats the end of `type`.
+    body = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, **extra, "code": code}
     return json.dumps(body, ensure_ascii=False).encode()
 
 
-def _service_problem(status: int, slug: str, title: str, service: str, detail: str) -> bytes:
-    return _problem(status, slug, title, detail=detail, code=slug, service=service)
+def _service_problem(status: int, code: str, title: str, service: str, detail: str) -> bytes:
+    return _problem(status, code, title, detail=detail, service=service)
 
 
 async def _respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
@@ -91,9 +92,7 @@ class Gateway:
     ) -> None:
         self.routes: tuple[Route, ...] = tuple(routes) if routes is not None else routes_from_env()
         self.timeout = timeout if timeout is not None else float(os.environ.get("GATEWAY_TIMEOUT", "30"))
-        self.openapi_ttl = (
-            openapi_ttl if openapi_ttl is not None else float(os.environ.get("GATEWAY_OPENAPI_TTL", "5"))
-        )
+        self.openapi_ttl = openapi_ttl if openapi_ttl is not None else float(os.environ.get("GATEWAY_OPENAPI_TTL", "5"))
         # One pool per upstream, shared by its prefixes. Keep-alive expiry stays below uvicorn's
         # 5 s, so the pool drops a connection before the upstream closes it under us.
         self.pools: dict[str, UpstreamPool] = {}
@@ -362,8 +361,7 @@ def merge_openapi(routes: Sequence[Route], docs: dict[str, dict[str, Any] | None
                 if key not in merged:
                     merged[key] = value
                 elif merged[key] != value:
-                    log.warning("OpenAPI components.%s.%s differs between services; kept the first",
-                                kind, key)
+                    log.warning("OpenAPI components.%s.%s differs between services; kept the first", kind, key)
         for tag in doc.get("tags") or ():
             if isinstance(tag, dict) and "name" in tag:
                 tags.setdefault(tag["name"], tag)

@@ -310,9 +310,7 @@ class UpstreamPool:
         self.host = parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
         self.base_path = parts.path.rstrip("/").encode()
-        default_port = (parts.scheme == "http" and self.port == 80) or (
-            parts.scheme == "https" and self.port == 443
-        )
+        default_port = (parts.scheme == "http" and self.port == 80) or (parts.scheme == "https" and self.port == 443)
         self.host_header = (parts.hostname if default_port else f"{parts.hostname}:{self.port}").encode()
         self._ssl = ssl.create_default_context() if parts.scheme == "https" else None
         self.max_keepalive = max_keepalive
