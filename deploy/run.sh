@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Runs the whole system locally: broker, Temporal (with UI), database, every service, the gateway.
+# Ctrl-C stops everything. Extra arguments go to deploy/local/stack.py (e.g. --check).
+source "$(dirname "$0")/bootstrap.sh"
+exec .venv/bin/python -m deploy.local.stack "$@"
