@@ -49,9 +49,10 @@ class Envelope(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     specversion: Literal["1.0"]
-    id: str = Field(min_length=1)
-    source: str = Field(min_length=1)
-    type: str = Field(min_length=1)
+    # Bounded so the idempotency key (source, id) always fits the processed-event table.
+    id: str = Field(min_length=1, max_length=200)
+    source: str = Field(min_length=1, max_length=300)
+    type: str = Field(min_length=1, max_length=200)
     time: AwareDatetime
     datacontenttype: str = DATA_CONTENT_TYPE
     subject: str | None = None

@@ -2,6 +2,7 @@
 `credit.dead-letter` with a machine-readable reason, written to the outbox in the same transaction
 that marks the input processed, so it is published exactly as reliably as any other event."""
 
+import hashlib
 from datetime import datetime
 
 from services.common.cloudevents import build_event
@@ -18,8 +19,9 @@ def rejected_event(item: Inbound, *, reason: str, message: str, source: str, now
         event=build_event(
             type=EVENT_REJECTED,
             source=source,
-            # One dead letter per rejected input, however often it is redelivered.
-            id=f"rejected:{cause_source}|{cause_id}",
+            # One dead letter per rejected input, however often it is redelivered; hashed so it fits
+            # the outbox's event_id whatever the lengths of the cause's source and id.
+            id="rejected:" + hashlib.sha256(f"{cause_source}|{cause_id}".encode()).hexdigest(),
             time=now,
             data={"reason": reason, "message": message, "original": item.original},
         ),

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.cloudevents import Envelope
 from services.common.deadletter import rejected_event
+from services.common.identifiers import is_division_code
 from services.common.inbound import Inbound
 from services.common.lawdates import local_date
 from services.common.messaging import (
@@ -141,6 +142,8 @@ def _decide(item: Inbound, *, catalogue: Catalogue, today: date) -> Rejection | 
     except ValidationError as exc:
         detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
         return Rejection("invalid_data", detail)
+    if not is_division_code(report.region):
+        return Rejection("invalid_identifier", f"region {report.region!r} is not a division code")
     try:
         policy = policy_for(report.region, today)
     except LookupError as exc:

@@ -66,7 +66,7 @@ def _apply_one(item: Inbound, records: dict[str, dict], subjects: dict[str, dict
                 subjects[row["subject_key"]] = row
         else:
             return "unknown_type", f"{env.type!r} is not read by publication"
-    except (KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
         return "invalid_data", f"{type(exc).__name__}: {exc}"
     return "", ""
 

@@ -114,7 +114,9 @@ async def test_structured_event_without_headers_or_key_is_recorded(broker: Kafka
 
 async def test_a_batch_is_recorded_in_one_delivery(broker: KafkaBroker, rt: Runtime) -> None:
     events = [report() for _ in range(3)]
-    await broker.publish_batch(*(structured(e)[0] for e in events), topic=INBOUND_BEHAVIOUR, headers=structured(events[0])[1])
+    await broker.publish_batch(
+        *(structured(e)[0] for e in events), topic=INBOUND_BEHAVIOUR, headers=structured(events[0])[1]
+    )
     assert {r["source_event_id"] for r in await records(rt.engine)} == {e["id"] for e in events}
     assert rt.relay.wakes == 1  # type: ignore[attr-defined]
 
@@ -142,4 +144,3 @@ async def test_rejected_report_is_dead_lettered_by_the_handler(broker: KafkaBrok
     (dead,) = await dead_letters(rt.engine)
     assert dead["data"]["reason"] == "unknown_behaviour_code"
     assert dead["data"]["original"]["value"]["id"] == e["id"]
-

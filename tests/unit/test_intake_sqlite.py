@@ -244,15 +244,17 @@ async def test_data_not_matching_the_schema_is_dead_lettered_as_invalid_data(eng
     assert "project" in (outcome.message or "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG services/evaluation/intake.py _decide: policy_for() raises ValueError for a region that is not "
-    "a division code (identifiers.regions_above); only LookupError is caught, so ingest() raises instead of "
-    "dead-lettering invalid_identifier -> the Kafka batch is NACKed and redelivered forever",
-)
 async def test_bad_region_is_dead_lettered_not_raised(engine: AsyncEngine) -> None:
     (outcome,) = await ingest_batch(engine, [inbound(report_event(region="999999"))])
     assert (outcome.kind, outcome.reason) == ("rejected", "invalid_identifier")
+
+
+async def test_dead_letter_id_of_a_long_but_valid_source_fits_the_outbox_column(engine: AsyncEngine) -> None:
+    source = "urn:eproc:henan:zhengzhou:e-procurement-platform:production"  # 57 characters
+    e = f.event(f.report_data(occurred_on=OCCURRED_ON, with_evidence=False), source=source)
+    await ingest_batch(engine, [inbound(e)])
+    (dead,) = await outbox(engine)
+    assert len(dead["event_id"]) <= OUTBOX_T.c.event_id.type.length
 
 
 async def test_malformed_message_is_dead_lettered_as_malformed_event(engine: AsyncEngine) -> None:

@@ -237,12 +237,6 @@ async def test_one_bad_event_does_not_stop_the_batch(engine: AsyncEngine) -> Non
     assert len(await rows(engine, RECORDS_T)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG services/publication/readmodel.py _apply_one catches (KeyError, TypeError, ValueError) only; "
-    "_record_row's `(d.get('project') or {}).items()` and `determination.get(...)` raise AttributeError on a "
-    "non-object value, which escapes apply(), so the batch fails and is redelivered forever",
-)
 @pytest.mark.parametrize("field", ["project", "determination"])
 async def test_record_event_with_non_object_field_is_invalid_data(engine: AsyncEngine, field: str) -> None:
     e = events.record_event(RECORD_CREATED, record_row(), event_time=NOW).event
