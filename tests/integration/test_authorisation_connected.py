@@ -131,7 +131,10 @@ async def test_public_status_masks_experts(api: httpx.AsyncClient) -> None:
         subject_type="expert", subject_id=expert, code="EXP-G-01", subject_name="张三丰", reporter_type="agency"
     )
     assert (await api.post("/v1/reports", json=data, headers=bearer("agency", AGENCY_ID, "410322"))).status_code == 201
-    body = await eventually(lambda: _credit(api, f"/v1/credit/expert/{expert}"), until=lambda b: b["records_in_force"])
+    body = await eventually(
+        lambda: _credit(api, f"/v1/credit/expert/{expert}"),
+        until=lambda b: b["records_in_force"] and b["status_version"] >= 1,
+    )
     assert body["subject"]["name"] == "张**" and "张三丰" not in str(body)
     assert body["expert"]["may_be_drawn"] is False
 

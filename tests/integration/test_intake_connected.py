@@ -57,7 +57,9 @@ async def test_report_becomes_record_events_and_public_status(stack: Stack, api:
     assert statuses[0]["data"]["status"] == "general_record"
     assert statuses[0]["data"]["may_participate"] is True
 
-    public = await eventually(lambda: credit_of(api, supplier), until=lambda b: b["records_in_force"])
+    public = await eventually(
+        lambda: credit_of(api, supplier), until=lambda b: b["records_in_force"] and b["status_version"] >= 1
+    )
     assert public["status"] == "general_record" and public["grade"] == "general_dishonest"
     assert public["records_in_force"][0]["record_id"] == record["record_id"]
     assert "evidence" not in str(public)
@@ -75,7 +77,9 @@ async def test_determined_misconduct_blacklists(stack: Stack, api: httpx.AsyncCl
     supplier = new_uscc()
     data = report_data(subject_id=supplier, code="SUP-S-01", reporter_type="finance", determination=determination())
     await produce(stack.bootstrap, INBOUND_BEHAVIOUR, [event(data)])
-    public = await eventually(lambda: credit_of(api, supplier), until=lambda b: b["blacklisted"])
+    public = await eventually(
+        lambda: credit_of(api, supplier), until=lambda b: b["blacklisted"] and b["records_in_force"]
+    )
     assert public["may_participate"] is False
     assert public["blacklisted_until"] == data["determination"]["liability_ends_on"]
     listed = (
@@ -129,5 +133,7 @@ async def test_http_report_goes_through_the_same_path_and_is_idempotent(stack: S
     again = await api.post("/v1/reports", json=data, headers={**purchaser, **key})
     assert again.status_code == 200 and again.json()["record_id"] == first.json()["record_id"]
     assert again.json()["outcome"] == "duplicate"
-    public = await eventually(lambda: credit_of(api, supplier), until=lambda b: b["records_in_force"])
+    public = await eventually(
+        lambda: credit_of(api, supplier), until=lambda b: b["records_in_force"] and b["status_version"] >= 1
+    )
     assert len(public["records_in_force"]) == 1
