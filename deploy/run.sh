@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole system locally: broker, Temporal (with UI), database, every service, the gateway.
-# Ctrl-C stops everything. Extra arguments go to deploy/local/stack.py (e.g. --check).
+# Ctrl-C stops everything. Extra arguments go to deploy/local/stack.py (e.g. --check). With
+# DATABASE_URL the services use that PostgreSQL (a local one is started if needed), else SQLite
+# files under var/.
+set -euo pipefail
 source "$(dirname "$0")/bootstrap.sh"
 exec .venv/bin/python -m deploy.local.stack "$@"

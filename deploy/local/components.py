@@ -200,13 +200,14 @@ class ManagedProcess:
                 log.warning("%s did not stop within %ss: killing it", self.name, timeout)
                 self._signal_group(signal.SIGKILL)
                 self._proc.wait()
-        # Children it left behind in its group (e.g. reloaders) go too.
-        self._signal_group(signal.SIGKILL)
+            # Children it left behind in its group go too. Only right after it exited: the group
+            # id of a process reaped long ago could by now belong to someone else.
+            self._signal_group(signal.SIGKILL)
         return self._proc.returncode
 
     def kill(self) -> None:
         """SIGKILL, no grace (fault tests: a crash, not a shutdown)."""
-        if self._proc is None:
+        if self._proc is None or self._proc.poll() is not None:
             return
         self._signal_group(signal.SIGKILL)
         self._proc.wait()

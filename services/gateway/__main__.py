@@ -15,6 +15,7 @@ def main() -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per OpenAPI fetch otherwise
     uvicorn.run(
         "services.gateway.app:app",
         host=os.environ.get("GATEWAY_HOST", "127.0.0.1"),

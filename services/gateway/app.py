@@ -320,7 +320,7 @@ class Gateway:
             doc = response.json()
             return doc if isinstance(doc, dict) else None
         except (httpx.HTTPError, ValueError) as exc:
-            log.info("%s /openapi.json unavailable: %r", name, exc)
+            log.debug("%s /openapi.json unavailable: %r", name, exc)  # e.g. not started
             return None
 
     async def _merged_openapi(self) -> dict[str, Any]:
