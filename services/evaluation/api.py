@@ -33,7 +33,7 @@ REPORTER_OF_ROLE = {
 }
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 

@@ -20,7 +20,7 @@ GRADES = {"clean": "good", "general_record": "general_dishonest", "blacklisted":
 PREFIX_LENGTH = {"province": 2, "city": 4, "county": 6}
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
