@@ -1,6 +1,7 @@
 """The two tables every event-handling service owns: its transactional outbox and its record of
 processed inbound events (idempotency on CloudEvents `source` + `id`)."""
 
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -9,7 +10,6 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
-    Index,
     Integer,
     LargeBinary,
     String,
@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
-from services.common.sql import insert_ignore
+from services.common.sql import insert_rows
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,11 @@ class OutboundEvent:
 class MessagingTables:
     outbox: Table
     processed: Table
+    cursor: Table
 
     @property
     def all(self) -> list[Table]:
-        return [self.outbox, self.processed]
+        return [self.outbox, self.processed, self.cursor]
 
 
 def messaging_tables(service: str) -> MessagingTables:
@@ -52,13 +53,15 @@ def messaging_tables(service: str) -> MessagingTables:
         Column("event_id", String(100), nullable=False),
         Column("payload", LargeBinary, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("published_at", DateTime(timezone=True), nullable=True),
-        Index(
-            f"ix_{service}_outbox_pending",
-            "seq",
-            postgresql_where=text("published_at IS NULL"),
-            sqlite_where=text("published_at IS NULL"),
-        ),
+    )
+    # How far the relay has published: one row, moved once per published batch (instead of
+    # marking every outbox row, which costs an index update and a dead tuple per event).
+    cursor = Table(
+        f"{service}_outbox_cursor",
+        SQLModel.metadata,
+        Column("name", String(40), primary_key=True),
+        Column("seq", BigInteger, nullable=False),
+        Column("updated_at", DateTime(timezone=True), nullable=False),
     )
     processed = Table(
         f"{service}_processed_event",
@@ -68,15 +71,29 @@ def messaging_tables(service: str) -> MessagingTables:
         Column("processed_at", DateTime(timezone=True), nullable=False),
         Column("outcome", String(40), nullable=False),
     )
-    return MessagingTables(outbox=outbox, processed=processed)
+    return MessagingTables(outbox=outbox, processed=processed, cursor=cursor)
+
+
+def writer_lock_key(table: Table) -> int:
+    return zlib.crc32(table.name.encode()) & 0x7FFFFFFF
 
 
 async def write_outbox(conn: AsyncConnection, table: Table, events: list[OutboundEvent]) -> None:
+    """Append events to the outbox inside the caller's transaction.
+
+    The relay publishes in `seq` order and remembers only the last seq it published, so a seq must
+    never become visible after a higher one. In PostgreSQL, sequence values are taken in call order
+    but transactions commit in any order; a transaction-scoped advisory lock held from the insert to
+    the commit makes writers of this outbox take their seqs in commit order. (SQLite has one writer
+    at a time anyway.)"""
     if not events:
         return
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": writer_lock_key(table)})
     now = datetime.now(UTC)
-    await conn.execute(
-        table.insert(),
+    await insert_rows(
+        conn,
+        table,
         [
             {
                 "topic": e.topic,
@@ -84,7 +101,6 @@ async def write_outbox(conn: AsyncConnection, table: Table, events: list[Outboun
                 "event_id": e.event["id"],
                 "payload": orjson.dumps(e.event),
                 "created_at": now,
-                "published_at": None,
             }
             for e in events
         ],
@@ -110,17 +126,6 @@ async def mark_processed(conn: AsyncConnection, table: Table, rows: list[tuple[s
     if not rows:
         return
     now = datetime.now(UTC)
-    await conn.execute(
-        table.insert(),
-        [{"source": s, "event_id": i, "outcome": o, "processed_at": now} for s, i, o in rows],
-    )
-
-
-async def mark_processed_ignoring_twins(conn: AsyncConnection, table: Table, rows: list[tuple[str, str, str]]) -> None:
-    if not rows:
-        return
-    now = datetime.now(UTC)
-    await conn.execute(
-        insert_ignore(conn, table),
-        [{"source": s, "event_id": i, "outcome": o, "processed_at": now} for s, i, o in rows],
+    await insert_rows(
+        conn, table, [{"source": s, "event_id": i, "outcome": o, "processed_at": now} for s, i, o in rows]
     )

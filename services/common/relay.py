@@ -13,15 +13,18 @@ from datetime import UTC, datetime
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
-from sqlalchemy import Table, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.kafka_admin import ensure_topics
+from services.common.messaging import MessagingTables
 from services.common.metrics import OUTBOX_PUBLISHED, OUTBOX_REPUBLISHED
+from services.common.sql import upsert_rows
 
 log = structlog.get_logger(__name__)
 
 HEADERS = [("content-type", b"application/cloudevents+json")]
+CURSOR_NAME = "relay"
 
 
 class OutboxRelay:
@@ -29,15 +32,17 @@ class OutboxRelay:
         self,
         *,
         engine: AsyncEngine,
-        table: Table,
+        tables: MessagingTables,
         bootstrap: str,
         topics: Sequence[str],
         batch: int = 1000,
         poll_seconds: float = 0.02,
-        check_seconds: float = 2.0,
+        check_seconds: float = 10.0,
     ) -> None:
         self._engine = engine
-        self._table = table
+        self._table = tables.outbox
+        self._cursor_table = tables.cursor
+        self._cursor: int | None = None
         self._bootstrap = bootstrap
         self._topics = list(topics)
         self._batch = batch
@@ -127,22 +132,40 @@ class OutboxRelay:
 
     async def _republish_all(self, why: str) -> None:
         log.warning("outbox relay: broker lost published events, republishing the outbox", why=why)
-        async with self._engine.begin() as conn:
-            result = await conn.execute(
-                update(self._table).where(self._table.c.published_at.is_not(None)).values(published_at=None)
-            )
+        republished = self._cursor or 0
+        await self._move_cursor(0)
         self._high_water.clear()
         self.republished_rounds += 1
-        OUTBOX_REPUBLISHED.inc(result.rowcount or 0)
+        OUTBOX_REPUBLISHED.inc(republished)
+
+    async def _load_cursor(self) -> int:
+        if self._cursor is None:
+            async with self._engine.connect() as conn:
+                value = await conn.scalar(
+                    select(self._cursor_table.c.seq).where(self._cursor_table.c.name == CURSOR_NAME)
+                )
+            self._cursor = int(value or 0)
+        return self._cursor
+
+    async def _move_cursor(self, seq: int) -> None:
+        async with self._engine.begin() as conn:
+            await upsert_rows(
+                conn,
+                self._cursor_table,
+                [{"name": CURSOR_NAME, "seq": seq, "updated_at": datetime.now(UTC)}],
+                key=["name"],
+            )
+        self._cursor = seq
 
     async def _publish_batch(self) -> int:
         assert self._producer is not None
         t = self._table
+        cursor = await self._load_cursor()
         async with self._engine.connect() as conn:
             rows = (
                 await conn.execute(
                     select(t.c.seq, t.c.topic, t.c.key, t.c.payload)
-                    .where(t.c.published_at.is_(None))
+                    .where(t.c.seq > cursor)
                     .order_by(t.c.seq)
                     .limit(self._batch)
                 )
@@ -159,9 +182,6 @@ class OutboxRelay:
                 await self._republish_all(f"offset {meta.offset} < {previous} on {tp}")
                 return len(rows)
             self._high_water[tp] = meta.offset
-        async with self._engine.begin() as conn:
-            await conn.execute(
-                update(t).where(t.c.seq.in_([r.seq for r in rows])).values(published_at=datetime.now(UTC))
-            )
+        await self._move_cursor(rows[-1].seq)
         OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)

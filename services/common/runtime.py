@@ -12,6 +12,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.db import create_tables, make_engine
+from services.common.messaging import MessagingTables
 from services.common.relay import OutboxRelay
 from services.common.service import keep_running
 from services.common.settings import Settings
@@ -35,7 +36,7 @@ async def service_runtime(
     name: str,
     settings: Settings,
     tables: list[Table],
-    outbox: Table,
+    messaging: MessagingTables,
     routers: Callable[[Runtime], list[KafkaRouter]],
     background: BackgroundFactory | None = None,
 ) -> AsyncIterator[Runtime]:
@@ -43,7 +44,7 @@ async def service_runtime(
     await create_tables(engine, tables)
     relay = OutboxRelay(
         engine=engine,
-        table=outbox,
+        tables=messaging,
         bootstrap=settings.kafka_bootstrap_servers,
         topics=OUTBOUND_TOPICS,
         batch=settings.outbox_batch,

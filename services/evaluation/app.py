@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             name="evaluation",
             settings=settings,
             tables=TABLES,
-            outbox=MESSAGING.outbox,
+            messaging=MESSAGING,
             routers=lambda rt: [build_router(rt, settings)],
             background=background,
         ) as rt:

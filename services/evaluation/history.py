@@ -6,6 +6,7 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.sql import insert_rows
 from services.evaluation.ledger import GENESIS, chain_hash
 from services.evaluation.models import RecordVersion
 
@@ -48,7 +49,8 @@ async def append_versions(conn: AsyncConnection, rows: list[dict], *, change: st
             )
         )
     }
-    await conn.execute(
-        HISTORY_T.insert(),
+    await insert_rows(
+        conn,
+        HISTORY_T,
         [version_row(r, change=change, actor=actor, now=now, prev_hash=heads.get(r["id"], GENESIS)) for r in rows],
     )

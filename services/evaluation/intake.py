@@ -27,6 +27,7 @@ from services.common.messaging import (
 )
 from services.common.policy import policy_for
 from services.common.schemas import BehaviourReport
+from services.common.sql import insert_rows
 from services.common.topics import RECORD_CREATED
 from services.evaluation import events
 from services.evaluation.catalogue import Catalogue, load_catalogue
@@ -113,10 +114,10 @@ async def ingest(conn: AsyncConnection, items: list[Inbound], *, now: datetime) 
         outcomes.append(Outcome("recorded", record_id=row["id"], status=201))
         processed.append((source, event_id, "recorded"))
     if records:
-        await conn.execute(RECORDS_T.insert(), records)
-        await conn.execute(HISTORY_T.insert(), history)
+        await insert_rows(conn, RECORDS_T, records)
+        await insert_rows(conn, HISTORY_T, history)
     if tasks:
-        await conn.execute(TASKS_T.insert(), tasks)
+        await insert_rows(conn, TASKS_T, tasks)
     await mark_processed(conn, MESSAGING.processed, processed)
     outbox.extend(await publish_subject_statuses(conn, touched, cause="record.created", now=now))
     await write_outbox(conn, MESSAGING.outbox, outbox)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.messaging import OutboundEvent
-from services.common.sql import upsert
+from services.common.sql import upsert_rows
 from services.evaluation import events
 from services.evaluation.models import CreditRecord, SubjectState
 from services.evaluation.status import InForce, subject_status
@@ -64,7 +64,7 @@ async def publish_subject_statuses(
         )
         out.append(events.status_event(subject["id"], snapshot, event_time=now))
     if upserts:
-        await conn.execute(upsert(conn, SUBJECTS_T, ["subject_key"], ["version", "snapshot", "updated_at"]), upserts)
+        await upsert_rows(conn, SUBJECTS_T, upserts, key=["subject_key"], update=["version", "snapshot", "updated_at"])
     return out
 
 

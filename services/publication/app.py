@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             name="publication",
             settings=settings,
             tables=TABLES,
-            outbox=MESSAGING.outbox,
+            messaging=MESSAGING,
             routers=lambda rt: [build_router(rt, settings)],
         ) as rt:
             app.state.runtime = rt

@@ -3,7 +3,7 @@ and `credit.subjects`. It holds only what may be published: no evidence, no desc
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index
+from sqlalchemy import JSON, Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
 from services.common.messaging import messaging_tables
@@ -44,9 +44,20 @@ class PublicSubject(SQLModel, table=True):
     updated_at: datetime
 
 
+class PublicCreditView(SQLModel, table=True):
+    """The serialised answer of GET /v1/credit for one subject (see views.py)."""
+
+    __tablename__ = "publication_credit_view"
+
+    subject_key: str = Field(primary_key=True, max_length=80)
+    body: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    updated_at: datetime
+
+
 MESSAGING = messaging_tables("publication")
 TABLES = [
     PublicRecord.__table__,  # type: ignore[attr-defined]
     PublicSubject.__table__,  # type: ignore[attr-defined]
+    PublicCreditView.__table__,  # type: ignore[attr-defined]
     *MESSAGING.all,
 ]

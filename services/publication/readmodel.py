@@ -3,16 +3,16 @@ repeated ones change nothing, whatever order the two topics arrive in."""
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.deadletter import rejected_event
 from services.common.inbound import Inbound
 from services.common.messaging import already_processed, mark_processed, write_outbox
+from services.common.sql import upsert_rows
 from services.common.topics import SUBJECT_STATUS_CHANGED, TYPE_PREFIX
 from services.publication.masking import public_name, public_text
 from services.publication.models import MESSAGING, PublicRecord, PublicSubject
+from services.publication.views import refresh_views
 
 RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
 SUBJECTS_T = PublicSubject.__table__  # type: ignore[attr-defined]
@@ -42,9 +42,12 @@ async def apply(conn: AsyncConnection, items: list[Inbound], *, now: datetime) -
         processed.append((*item.identity, "applied"))
         counts["applied"] += 1
     if records:
-        await conn.execute(_newer_wins(conn, RECORDS_T, "record_id"), list(records.values()))
+        await upsert_rows(conn, RECORDS_T, list(records.values()), key=["record_id"], only_if_newer="version")
     if subjects:
-        await conn.execute(_newer_wins(conn, SUBJECTS_T, "subject_key"), list(subjects.values()))
+        await upsert_rows(conn, SUBJECTS_T, list(subjects.values()), key=["subject_key"], only_if_newer="version")
+    await refresh_views(
+        conn, {r["subject_key"] for r in records.values()} | {s["subject_key"] for s in subjects.values()}, now=now
+    )
     await mark_processed(conn, MESSAGING.processed, processed)
     await write_outbox(conn, MESSAGING.outbox, dead)
     return counts
@@ -69,17 +72,6 @@ def _apply_one(item: Inbound, records: dict[str, dict], subjects: dict[str, dict
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         return "invalid_data", f"{type(exc).__name__}: {exc}"
     return "", ""
-
-
-def _newer_wins(conn: AsyncConnection, table: Table, key: str):  # type: ignore[no-untyped-def]
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(table)
-    columns = [c.name for c in table.columns if c.name != key]
-    return stmt.on_conflict_do_update(
-        index_elements=[key],
-        set_={c: stmt.excluded[c] for c in columns},
-        where=table.c.version < stmt.excluded.version,
-    )
 
 
 def _record_row(d: dict) -> dict:

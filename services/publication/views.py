@@ -1,0 +1,77 @@
+"""The public credit answer of each subject, computed when its records or status change, so
+`GET /v1/credit/...` is one primary-key read (target: p99 ≤ 10 ms at 500 requests/s)."""
+
+from datetime import datetime
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.common.sql import upsert_rows
+from services.publication.models import PublicCreditView, PublicRecord, PublicSubject
+
+RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
+SUBJECTS_T = PublicSubject.__table__  # type: ignore[attr-defined]
+VIEWS_T = PublicCreditView.__table__  # type: ignore[attr-defined]
+GRADES = {"clean": "good", "general_record": "general_dishonest", "blacklisted": "serious_dishonest"}
+
+
+def public_record(row: dict) -> dict:
+    return {
+        "record_id": row["record_id"],
+        "behaviour_code": row["behaviour_code"],
+        "behaviour": row["behaviour_text"],
+        "legal_basis": row["legal_basis"],
+        "severity": row["severity"],
+        "region": row["region"],
+        "project": row["project"],
+        "occurred_on": row["occurred_on"].isoformat(),
+        "recorded_on": row["recorded_on"].isoformat(),
+        "valid_until": row["valid_until"].isoformat(),
+        "status": row["status"],
+        "determination": row["determination"],
+        "subject": {"type": row["subject_type"], "id": row["subject_id"], "name": row["subject_name"]},
+    }
+
+
+def credit_view(subject_type: str, subject_id: str, snapshot: dict | None, records: list[dict]) -> dict:
+    """What anyone may know of a subject's credit now (without `as_of`, added when served)."""
+    snap = snapshot or {}
+    status = snap.get("status", "clean")
+    body = {
+        "subject": snap.get("subject", {"type": subject_type, "id": subject_id, "name": None}),
+        "status": status,
+        "grade": GRADES[status],
+        "may_participate": snap.get("may_participate", True),
+        "blacklisted": snap.get("blacklisted", False),
+        "blacklisted_until": snap.get("blacklisted_until"),
+        "records_in_force": [public_record(r) for r in sorted(records, key=lambda r: r["valid_until"], reverse=True)],
+        "status_version": snap.get("version", 0),
+    }
+    if subject_type == "expert":
+        body["expert"] = snap.get("expert", {"removed": False, "may_be_drawn": True, "not_drawable_until": None})
+    return body
+
+
+async def refresh_views(conn: AsyncConnection, keys: set[str], *, now: datetime) -> None:
+    """Recompute the answers of `keys` inside the transaction that changed them."""
+    if not keys:
+        return
+    ordered = sorted(keys)
+    snapshots = {
+        r.subject_key: r.snapshot
+        for r in await conn.execute(
+            select(SUBJECTS_T.c.subject_key, SUBJECTS_T.c.snapshot).where(SUBJECTS_T.c.subject_key.in_(ordered))
+        )
+    }
+    records: dict[str, list[dict]] = {k: [] for k in ordered}
+    for r in await conn.execute(
+        select(RECORDS_T).where(RECORDS_T.c.subject_key.in_(ordered), RECORDS_T.c.status == "in_force")
+    ):
+        records[r.subject_key].append(dict(r._mapping))
+    rows = []
+    for key in ordered:
+        subject_type, subject_id = key.split(":", 1)
+        view = credit_view(subject_type, subject_id, snapshots.get(key), records[key])
+        rows.append({"subject_key": key, "body": orjson.dumps(view), "updated_at": now})
+    await upsert_rows(conn, VIEWS_T, rows, key=["subject_key"])
