@@ -14,13 +14,12 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
-    select,
     text,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
-from services.common.sql import insert_rows
+from services.common.sql import existing_pairs, insert_rows
 
 
 @dataclass(frozen=True)
@@ -109,15 +108,7 @@ async def write_outbox(conn: AsyncConnection, table: Table, events: list[Outboun
 
 async def already_processed(conn: AsyncConnection, table: Table, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
     """Which (source, id) pairs this service has already handled."""
-    if not keys:
-        return set()
-    sources = {s for s, _ in keys}
-    ids = {i for _, i in keys}
-    rows = await conn.execute(
-        select(table.c.source, table.c.event_id).where(table.c.source.in_(sources), table.c.event_id.in_(ids))
-    )
-    wanted = set(keys)
-    return {(r.source, r.event_id) for r in rows if (r.source, r.event_id) in wanted}
+    return await existing_pairs(conn, table, ("source", "event_id"), keys)
 
 
 async def mark_processed(conn: AsyncConnection, table: Table, rows: list[tuple[str, str, str]]) -> None:

@@ -2,7 +2,7 @@
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from services.common.messaging import messaging_tables
@@ -14,7 +14,13 @@ class CreditRecord(SQLModel, table=True):
     __tablename__ = "evaluation_record"
     __table_args__ = (
         UniqueConstraint("source", "source_event_id", name="uq_evaluation_record_source_event"),
-        Index("ix_evaluation_record_due", "status", "valid_until"),
+        # Partial for the same reason as publication's blacklist index: only the expiry sweep uses it.
+        Index(
+            "ix_evaluation_record_due",
+            "valid_until",
+            postgresql_where=text("status = 'in_force'"),
+            sqlite_where=text("status = 'in_force'"),
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=64)
@@ -24,7 +30,7 @@ class CreditRecord(SQLModel, table=True):
     subject_name: str = Field(max_length=200)
     behaviour_code: str = Field(max_length=20)
     severity: str = Field(max_length=10)
-    region: str = Field(index=True, max_length=6)
+    region: str = Field(max_length=6)
     reporter_type: str = Field(max_length=20)
     reporter_id: str = Field(max_length=64)
     reporter_name: str = Field(max_length=200)
@@ -82,7 +88,7 @@ class DeterminationTask(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=64)
     kind: str = Field(default="determination", max_length=20)
-    region: str = Field(index=True, max_length=6)
+    region: str = Field(max_length=6)
     state: str = Field(max_length=20)
     subject_key: str = Field(max_length=80)
     behaviour_code: str = Field(max_length=20)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.messaging import OutboundEvent
-from services.common.sql import upsert_rows
+from services.common.sql import key_in, upsert_rows
 from services.evaluation import events
 from services.evaluation.models import CreditRecord, SubjectState
 from services.evaluation.status import InForce, subject_status
@@ -25,7 +25,7 @@ async def publish_subject_statuses(
         return []
     keys = sorted(touched)
     previous_q = select(SUBJECTS_T.c.subject_key, SUBJECTS_T.c.version, SUBJECTS_T.c.snapshot).where(
-        SUBJECTS_T.c.subject_key.in_(keys)
+        key_in(conn, SUBJECTS_T.c.subject_key, keys)
     )
     if conn.dialect.name == "postgresql":
         # Two writers touching one subject serialise here, so versions never fork.
@@ -39,7 +39,7 @@ async def publish_subject_statuses(
             RECORDS_T.c.behaviour_code,
             RECORDS_T.c.severity,
             RECORDS_T.c.valid_until,
-        ).where(RECORDS_T.c.subject_key.in_(keys), RECORDS_T.c.status == "in_force")
+        ).where(key_in(conn, RECORDS_T.c.subject_key, keys), RECORDS_T.c.status == "in_force")
     )
     for r in rows:
         in_force[r.subject_key].append(InForce(r.id, r.behaviour_code, r.severity, r.valid_until))

@@ -8,6 +8,7 @@ from services.common.runtime import service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
 from services.publication.api import router
+from services.publication.credit import CreditFastPath, CreditReader
 from services.publication.handlers import build_router
 from services.publication.models import MESSAGING, TABLES
 
@@ -25,8 +26,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             routers=lambda rt: [build_router(rt, settings)],
         ) as rt:
             app.state.runtime = rt
-            yield
+            app.state.credit_reader = await CreditReader.open(rt.engine)
+            try:
+                yield
+            finally:
+                await app.state.credit_reader.close()
 
     app = base_app("publication", lifespan)
     app.include_router(router)
+    app.add_middleware(CreditFastPath)
     return app

@@ -3,7 +3,7 @@ and `credit.subjects`. It holds only what may be published: no evidence, no desc
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Index, LargeBinary
+from sqlalchemy import JSON, Column, Index, LargeBinary, text
 from sqlmodel import Field, SQLModel
 
 from services.common.messaging import messaging_tables
@@ -11,7 +11,16 @@ from services.common.messaging import messaging_tables
 
 class PublicRecord(SQLModel, table=True):
     __tablename__ = "publication_record"
-    __table_args__ = (Index("ix_publication_record_list", "severity", "status", "region"),)
+    # Partial, so it serves only the blacklist: a plain (severity, status, region) index was picked
+    # by generic plans for "this subject's records in force" and scanned every record in force.
+    __table_args__ = (
+        Index(
+            "ix_publication_record_blacklist",
+            "region",
+            postgresql_where=text("severity = 'serious' AND status = 'in_force'"),
+            sqlite_where=text("severity = 'serious' AND status = 'in_force'"),
+        ),
+    )
 
     record_id: str = Field(primary_key=True, max_length=64)
     version: int

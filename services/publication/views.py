@@ -7,7 +7,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.common.sql import upsert_rows
+from services.common.sql import key_in, upsert_rows
 from services.publication.models import PublicCreditView, PublicRecord, PublicSubject
 
 RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
@@ -61,12 +61,14 @@ async def refresh_views(conn: AsyncConnection, keys: set[str], *, now: datetime)
     snapshots = {
         r.subject_key: r.snapshot
         for r in await conn.execute(
-            select(SUBJECTS_T.c.subject_key, SUBJECTS_T.c.snapshot).where(SUBJECTS_T.c.subject_key.in_(ordered))
+            select(SUBJECTS_T.c.subject_key, SUBJECTS_T.c.snapshot).where(
+                key_in(conn, SUBJECTS_T.c.subject_key, ordered)
+            )
         )
     }
     records: dict[str, list[dict]] = {k: [] for k in ordered}
     for r in await conn.execute(
-        select(RECORDS_T).where(RECORDS_T.c.subject_key.in_(ordered), RECORDS_T.c.status == "in_force")
+        select(RECORDS_T).where(key_in(conn, RECORDS_T.c.subject_key, ordered), RECORDS_T.c.status == "in_force")
     ):
         records[r.subject_key].append(dict(r._mapping))
     rows = []

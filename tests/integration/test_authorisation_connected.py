@@ -141,3 +141,11 @@ async def test_public_status_masks_experts(api: httpx.AsyncClient) -> None:
 
 async def _credit(api: httpx.AsyncClient, path: str) -> dict:
     return (await api.get(path)).json()
+
+
+async def test_credit_status_refuses_an_invalid_identifier(api: httpx.AsyncClient) -> None:
+    r = await api.get("/v1/credit/supplier/91350100M000100Y44")  # wrong check character
+    assert r.status_code == 422 and r.json()["code"] == "invalid_identifier"
+    assert r.headers["content-type"].startswith("application/problem+json")
+    unknown = await api.get("/v1/credit/supplier/91350100M000100Y43")
+    assert unknown.status_code == 200 and unknown.json()["status"] == "clean" and unknown.json()["as_of"]
