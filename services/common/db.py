@@ -3,6 +3,7 @@ creates only those; in PostgreSQL they share one database, in SQLite each servic
 
 from collections.abc import Iterable
 
+import orjson
 from sqlalchemy import Table, event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
@@ -25,7 +26,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         return engine
     # No pre-ping: it is a round trip on every checkout of the hot read path; a dead connection
     # fails its statement and the pool replaces it.
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, json_serializer=_dumps, json_deserializer=orjson.loads
+    )
+
+
+def _dumps(value: object) -> str:
+    return orjson.dumps(value).decode()
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

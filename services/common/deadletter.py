@@ -23,6 +23,6 @@ def rejected_event(item: Inbound, *, reason: str, message: str, source: str, now
             # the outbox's event_id whatever the lengths of the cause's source and id.
             id="rejected:" + hashlib.sha256(f"{cause_source}|{cause_id}".encode()).hexdigest(),
             time=now,
-            data={"reason": reason, "message": message, "original": item.original},
+            data={"reason": reason, "message": message, "original": item.original_message()},
         ),
     )

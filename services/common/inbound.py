@@ -16,17 +16,23 @@ UNPARSEABLE_SOURCE = "urn:credit:unparseable"
 
 @dataclass(frozen=True)
 class Inbound:
-    original: dict
+    original: dict | None
     key: str | None
     envelope: Envelope | None = None
     reason: str | None = None
     message: str | None = None
+    # As received from Kafka; turned into `original` only for a dead letter (most messages are fine).
+    value: bytes | None = None
+    headers: tuple = ()
+
+    def original_message(self) -> dict:
+        return self.original if self.original is not None else original_of(self.value, list(self.headers))
 
     @property
     def identity(self) -> tuple[str, str]:
         if self.envelope is not None:
             return (self.envelope.source, self.envelope.id)
-        digest = hashlib.sha256(orjson.dumps(self.original, option=orjson.OPT_SORT_KEYS)).hexdigest()
+        digest = hashlib.sha256(orjson.dumps(self.original_message(), option=orjson.OPT_SORT_KEYS)).hexdigest()
         return (UNPARSEABLE_SOURCE, digest)
 
 
@@ -34,12 +40,12 @@ def from_kafka(records: Iterable[ConsumerRecord]) -> list[Inbound]:
     out = []
     for r in records:
         key = r.key.decode(errors="replace") if r.key else None
-        headers = list(r.headers or ())
-        original = original_of(r.value, headers)
+        headers = tuple(r.headers or ())
         try:
             env = parse_kafka_message(r.value, headers)
         except RejectedEvent as exc:
-            out.append(Inbound(original=original, key=key, reason=exc.reason, message=exc.message))
+            item = Inbound(None, key, reason=exc.reason, message=exc.message, value=r.value, headers=headers)
+            out.append(item)
             continue
-        out.append(Inbound(original=original, key=key, envelope=env))
+        out.append(Inbound(None, key, envelope=env, value=r.value, headers=headers))
     return out

@@ -5,6 +5,7 @@ or years ends on the corresponding day of the last month, so a general record ma
 2026-11-22 is in force through 2027-11-22 and expires from 2027-11-23."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
@@ -22,6 +23,7 @@ def today(now: datetime | None = None) -> date:
     return local_date(now or datetime.now(UTC))
 
 
+@lru_cache(maxsize=4096)
 def add_months(day: date, months: int) -> date:
     """The corresponding day `months` later (month ends clamp: 08-31 + 6 months = 02-28/29)."""
     return day + relativedelta(months=months)

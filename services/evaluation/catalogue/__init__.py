@@ -34,7 +34,9 @@ class Catalogue(BaseModel):
         self._by_code = {b.code: b for b in self.behaviours}
 
     def get(self, code: str) -> Behaviour | None:
-        return self._by_code.get(code)
+        # Straight to the private dict: pydantic's __getattr__ for private attributes costs more
+        # than the lookup itself, on the intake hot path.
+        return self.__pydantic_private__["_by_code"].get(code)  # type: ignore[index]
 
 
 @lru_cache
