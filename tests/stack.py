@@ -38,6 +38,9 @@ class Stack:
 
     SERVICES = (
         ("evaluation", "services.evaluation"),
+        # A second consumer of the intake topics, as deployed with PostgreSQL: the tests run what
+        # the runner runs, including two writers and one relay elected between them.
+        ("evaluation-2", "services.evaluation"),
         ("publication", "services.publication"),
         ("workflows", "workflows.worker"),
         ("gateway", "services.gateway"),

@@ -52,6 +52,10 @@ class ServiceSpec:
 # yet are skipped, so the list can name services still being written.
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("evaluation", "services.evaluation", 8101),
+    # A second intake consumer (same group): with PostgreSQL the two take the partitions between
+    # them, per-subject advisory locks keep statuses in order, and one relay is elected. SQLite has
+    # one writer at a time, so without DATABASE_URL it is not started (see `_wanted`).
+    ServiceSpec("evaluation-2", "services.evaluation", 8111),
     ServiceSpec("publication", "services.publication", 8102),
     ServiceSpec("repair", "services.repair", 8103),
     ServiceSpec("appeal", "services.appeal", 8104),
@@ -59,6 +63,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("workflows", "workflows.worker", None),
 )
 GATEWAY = ServiceSpec("gateway", "services.gateway", 8000)
+POSTGRES_ONLY = frozenset({"evaluation-2"})
 KAFKA_PORT = 9092
 TEMPORAL_PORT = 7233
 TEMPORAL_UI_PORT = 8233
@@ -100,8 +105,9 @@ class LocalStack:
         self.temporal_port = TEMPORAL_PORT + port_offset
         self.temporal_ui_port = TEMPORAL_UI_PORT + port_offset
         self.database_url = os.environ.get("DATABASE_URL") or None
-        self.services = [s for s in SERVICES if runnable(s.module)]
-        self.skipped = [s for s in SERVICES if s not in self.services]
+        wanted = [s for s in SERVICES if self.database_url or s.name not in POSTGRES_ONLY]
+        self.services = [s for s in wanted if runnable(s.module)]
+        self.skipped = [s for s in wanted if s not in self.services]
         self.gateway = GATEWAY
         self.procs: dict[str, ManagedProcess] = {}  # in start order
 

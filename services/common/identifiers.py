@@ -4,6 +4,8 @@ Everything here is pure and cheap: these checks run on every inbound event and e
 """
 
 import re
+from functools import lru_cache
+from operator import mul
 from typing import Literal
 
 # --- Unified Social Credit Code (GB 32100-2015) -------------------------------------------------
@@ -24,7 +26,8 @@ def uscc_check_char(first17: str) -> str:
     if len(first17) != 17:
         raise ValueError(f"a USCC prefix has 17 characters, got {len(first17)}")
     try:
-        total = sum(_USCC_VALUE[ch] * w for ch, w in zip(first17, _USCC_WEIGHTS, strict=True))
+        # map() instead of a generator: this runs twice per inbound event.
+        total = sum(map(mul, map(_USCC_VALUE.__getitem__, first17), _USCC_WEIGHTS))
     except KeyError as exc:
         raise ValueError(f"character {exc.args[0]!r} is not in the USCC alphabet") from None
     return USCC_ALPHABET[(31 - total % 31) % 31]
@@ -37,6 +40,7 @@ def make_uscc(prefix17: str) -> str:
     return prefix17 + uscc_check_char(prefix17)
 
 
+@lru_cache(maxsize=65536)
 def is_valid_uscc(code: str) -> bool:
     """True for an 18-character upper-case USCC whose check character is right.
 

@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from aiokafka.partitioner import DefaultPartitioner
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.kafka_admin import ensure_topics
-from services.common.messaging import MessagingTables
+from services.common.messaging import MessagingTables, writer_lock_key
 from services.common.metrics import OUTBOX_PUBLISHED, OUTBOX_REPUBLISHED
 from services.common.sql import upsert_rows
 
@@ -49,6 +50,10 @@ class OutboxRelay:
         self._poll = poll_seconds
         self._check_every = check_seconds
         self._high_water: dict[TopicPartition, int] = {}
+        self._partitions: dict[str, list[int]] = {}
+        self._lock_conn: AsyncConnection | None = None
+        self._lock_key = writer_lock_key(tables.outbox) ^ 0x5EED
+        self._partitioner = DefaultPartitioner()
         self._producer: AIOKafkaProducer | None = None
         self._suspect = True  # check the broker before the first send
         self._wake = asyncio.Event()
@@ -63,6 +68,9 @@ class OutboxRelay:
         last_check = 0.0
         loop = asyncio.get_running_loop()
         while not self._stopped.is_set():
+            if not await self._lead():
+                await asyncio.sleep(2.0)
+                continue
             try:
                 if self._producer is None:
                     await self._connect()
@@ -87,12 +95,47 @@ class OutboxRelay:
         self._stopped.set()
         self._wake.set()
         await self._disconnect()
+        await self._resign()
+
+    async def _lead(self) -> bool:
+        """One relay per outbox, however many replicas of the service run: in PostgreSQL the one
+        holding a session advisory lock publishes, the others stand by and take over when its
+        connection goes. (The cursor is shared, so a new leader continues where the last stopped.)"""
+        if self._engine.dialect.name != "postgresql":
+            return True
+        try:
+            if self._lock_conn is not None:
+                await self._lock_conn.execute(text("SELECT 1"))
+                return True
+            conn = await self._engine.connect()
+            got = await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._lock_key})
+            await conn.commit()
+            if got:
+                self._lock_conn = conn
+                self._cursor = None  # another relay may have moved it
+                log.info("outbox relay: leading", outbox=self._table.name)
+                return True
+            await conn.close()
+            return False
+        except Exception as exc:  # noqa: BLE001 - losing the lock connection means standing by
+            log.warning("outbox relay: lost or could not take the lead", error=repr(exc))
+            await self._resign()
+            return False
+
+    async def _resign(self) -> None:
+        if self._lock_conn is not None:
+            try:
+                await self._lock_conn.close()
+            except Exception:  # noqa: BLE001 - the connection may already be gone
+                log.debug("outbox relay: closing the lock connection failed", exc_info=True)
+            self._lock_conn = None
 
     async def _connect(self) -> None:
+        self._partitions.clear()
         producer = AIOKafkaProducer(
             bootstrap_servers=self._bootstrap,
             linger_ms=5,
-            max_batch_size=256 * 1024,
+            max_batch_size=512 * 1024,
             acks="all",
             request_timeout_ms=15000,
         )
@@ -157,6 +200,40 @@ class OutboxRelay:
             )
         self._cursor = seq
 
+    async def _send(self, rows) -> list[tuple[TopicPartition, int, int]]:  # type: ignore[no-untyped-def]
+        """Send rows as one record batch per partition (cheaper than a send() per message), keeping
+        their order within each partition; partitions chosen by key as the producer itself would.
+        Returns (partition, first offset, last offset) of each batch."""
+        assert self._producer is not None
+        groups: dict[TopicPartition, list] = {}
+        for r in rows:
+            partitions = self._partitions.get(r.topic)
+            if partitions is None:
+                partitions = sorted(await self._producer.partitions_for(r.topic))
+                self._partitions[r.topic] = partitions
+            key = r.key.encode()
+            tp = TopicPartition(r.topic, self._partitioner(key, partitions, partitions))
+            groups.setdefault(tp, []).append((key, r.payload))
+        pending = []
+        for tp, items in groups.items():
+            batch, count = self._producer.create_batch(), 0
+            for key, payload in items:
+                if batch.append(key=key, value=payload, timestamp=None, headers=HEADERS) is None:
+                    # Full: send it and start the next one (order within the partition is kept).
+                    pending.append(
+                        (tp, count, await self._producer.send_batch(batch, tp.topic, partition=tp.partition))
+                    )
+                    batch, count = self._producer.create_batch(), 0
+                    if batch.append(key=key, value=payload, timestamp=None, headers=HEADERS) is None:
+                        raise ValueError(f"an outbox event of {len(payload)} bytes exceeds the producer's batch size")
+                count += 1
+            pending.append((tp, count, await self._producer.send_batch(batch, tp.topic, partition=tp.partition)))
+        sent = []
+        for tp, count, future in pending:
+            meta = await future
+            sent.append((tp, meta.offset, meta.offset + count - 1))
+        return sent
+
     async def _publish_batch(self) -> int:
         assert self._producer is not None
         t = self._table
@@ -172,16 +249,13 @@ class OutboxRelay:
             ).all()
         if not rows:
             return 0
-        futures = [await self._producer.send(r.topic, r.payload, key=r.key.encode(), headers=HEADERS) for r in rows]
-        metas = await asyncio.gather(*futures)
-        for meta in metas:
-            tp = TopicPartition(meta.topic, meta.partition)
+        for tp, first, last in await self._send(rows):
             previous = self._high_water.get(tp, -1)
-            if meta.offset < previous:
-                # A send landed below an offset we were given before: the broker started empty.
-                await self._republish_all(f"offset {meta.offset} < {previous} on {tp}")
+            if first <= previous:
+                # A send landed at or below an offset we were given before: the broker started empty.
+                await self._republish_all(f"offset {first} <= {previous} on {tp}")
                 return len(rows)
-            self._high_water[tp] = meta.offset
+            self._high_water[tp] = last
         await self._move_cursor(rows[-1].seq)
         OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)

@@ -141,3 +141,18 @@ async def existing_pairs(
         )
     )
     return {(r[0], r[1]) for r in result if (r[0], r[1]) in wanted}
+
+
+async def lock_keys(conn: AsyncConnection, keys: Sequence[str]) -> None:
+    """Serialise writers per business key until the end of the transaction (PostgreSQL advisory
+    locks, taken in sorted order so two batches cannot deadlock on each other). Covers keys that
+    have no row yet, which SELECT … FOR UPDATE cannot; SQLite has one writer anyway."""
+    if not keys or conn.dialect.name != "postgresql":
+        return
+    await conn.execute(
+        text(
+            "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) "
+            "FROM (SELECT k FROM unnest(CAST(:keys AS text[])) AS k ORDER BY k) AS ordered"
+        ),
+        {"keys": sorted(keys)},
+    )

@@ -56,7 +56,8 @@ class RecordVersion(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("record_id", "version", name="uq_evaluation_history_version"),)
 
     seq: int | None = Field(default=None, primary_key=True)
-    record_id: str = Field(index=True, max_length=64)
+    # Indexed by uq_evaluation_history_version (record_id, version); no second index needed.
+    record_id: str = Field(max_length=64)
     version: int
     change: str = Field(max_length=20)
     at: datetime

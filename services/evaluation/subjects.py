@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.messaging import OutboundEvent
-from services.common.sql import key_in, upsert_rows
+from services.common.sql import key_in, lock_keys, upsert_rows
 from services.evaluation import events
 from services.evaluation.models import CreditRecord, SubjectState
 from services.evaluation.status import InForce, subject_status
@@ -27,9 +27,7 @@ async def publish_subject_statuses(
     previous_q = select(SUBJECTS_T.c.subject_key, SUBJECTS_T.c.version, SUBJECTS_T.c.snapshot).where(
         key_in(conn, SUBJECTS_T.c.subject_key, keys)
     )
-    if conn.dialect.name == "postgresql":
-        # Two writers touching one subject serialise here, so versions never fork.
-        previous_q = previous_q.order_by(SUBJECTS_T.c.subject_key).with_for_update()
+    await lock_keys(conn, keys)
     previous = {r.subject_key: r for r in await conn.execute(previous_q)}
     in_force: dict[str, list[InForce]] = {k: [] for k in keys}
     rows = await conn.execute(
