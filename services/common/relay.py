@@ -52,6 +52,7 @@ class OutboxRelay:
         self._high_water: dict[TopicPartition, int] = {}
         self._partitions: dict[str, list[int]] = {}
         self._lock_conn: AsyncConnection | None = None
+        self._lock_checked = 0.0
         self._lock_key = writer_lock_key(tables.outbox) ^ 0x5EED
         self._partitioner = DefaultPartitioner()
         self._producer: AIOKafkaProducer | None = None
@@ -105,7 +106,10 @@ class OutboxRelay:
             return True
         try:
             if self._lock_conn is not None:
-                await self._lock_conn.execute(text("SELECT 1"))
+                now = asyncio.get_running_loop().time()
+                if now - self._lock_checked > self._check_every:
+                    await self._lock_conn.execute(text("SELECT 1"))
+                    self._lock_checked = now
                 return True
             conn = await self._engine.connect()
             got = await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._lock_key})
