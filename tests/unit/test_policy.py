@@ -1,0 +1,48 @@
+"""The regional policy: versioned with effective dates, resolved for a region or the one above it."""
+
+from datetime import date
+
+import pytest
+
+from services.common.policy import PolicyVersion, RegionalPolicy, load_policies, policy_for
+
+
+def test_luoyang_default_holds_the_rule_table() -> None:
+    p = policy_for("410300", date(2026, 11, 22))
+    assert p.serious_recorders == ["finance"]
+    assert p.general_validity_months == 12
+    assert p.repair.general_wait_months == 6 and p.repair.serious_repairable is False
+    assert p.expert.general_suspension_months == 12
+    assert (p.expert.score_start, p.expert.score_threshold) == (100, 60)
+    assert p.deadlines_working_days.contract_signing_after_award == 2
+    assert p.deadlines_working_days.payment_after_invoice == 2
+
+
+def test_a_county_uses_its_city_policy_and_an_unknown_region_the_default() -> None:
+    day = date(2026, 11, 22)
+    assert policy_for("410322", day) == policy_for("410300", day)
+    assert policy_for("110105", day) == policy_for("410300", day)
+
+
+def _version(name: str, start: date, end: date | None) -> dict:
+    base = load_policies()["410300"].versions[0].model_dump()
+    return {**base, "version": name, "effective_from": start, "effective_to": end}
+
+
+def test_the_version_in_force_on_the_day_applies() -> None:
+    national = _version("national-2026", date(2026, 4, 1), None)
+    national["repair"] = {**national["repair"], "serious_repairable": True, "serious_min_months": 12}
+    policy = RegionalPolicy(
+        region="410300",
+        name="test",
+        versions=[_version("luoyang-2021", date(2021, 1, 1), date(2026, 3, 31)), national],
+    )
+    assert policy.version_on(date(2026, 3, 31)).version == "luoyang-2021"
+    after = policy.version_on(date(2026, 4, 1))
+    assert after.version == "national-2026" and after.repair.serious_repairable is True
+    with pytest.raises(LookupError):
+        policy.version_on(date(2020, 12, 31))
+
+
+def test_policy_versions_are_data() -> None:
+    assert isinstance(load_policies()["410300"].versions[0], PolicyVersion)
