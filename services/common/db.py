@@ -40,7 +40,8 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 async def create_tables(engine: AsyncEngine, tables: Iterable[Table]) -> None:
-    """Create this service's tables if missing (schema changes go through Alembic in production)."""
+    """Create tables straight from the models: for tests on throwaway databases. Services migrate
+    with Alembic at start (services.common.migrations)."""
     tables = list(tables)
     async with engine.begin() as conn:
         await conn.run_sync(lambda sync: SQLModel.metadata.create_all(sync, tables=tables))

@@ -5,14 +5,16 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from faststream.kafka import KafkaBroker, KafkaRouter
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.db import create_tables, make_engine
+from services.common.db import make_engine
 from services.common.messaging import MessagingTables
+from services.common.migrations import migrate
 from services.common.relay import OutboxRelay
 from services.common.service import keep_running
 from services.common.settings import Settings
@@ -36,12 +38,13 @@ async def service_runtime(
     name: str,
     settings: Settings,
     tables: list[Table],
+    migrations: Path,
     messaging: MessagingTables,
     routers: Callable[[Runtime], list[KafkaRouter]],
     background: BackgroundFactory | None = None,
 ) -> AsyncIterator[Runtime]:
     engine = make_engine(settings.database_url_for(name))
-    await create_tables(engine, tables)
+    await migrate(engine, name, migrations, tables)
     relay = OutboxRelay(
         engine=engine,
         tables=messaging,

@@ -13,7 +13,7 @@ from services.common.temporal import EVALUATION_ACTIVITIES, connect
 from services.evaluation.activities import EvaluationActivities
 from services.evaluation.api import router
 from services.evaluation.handlers import build_router
-from services.evaluation.models import MESSAGING, TABLES
+from services.evaluation.models import MESSAGING, MIGRATIONS, TABLES
 
 
 def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
@@ -30,6 +30,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             name="evaluation",
             settings=settings,
             tables=TABLES,
+            migrations=MIGRATIONS,
             messaging=MESSAGING,
             routers=lambda rt: [build_router(rt, settings)],
             background=background,

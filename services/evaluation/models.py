@@ -1,6 +1,7 @@
 """Tables owned by the evaluation service (prefix `evaluation_`)."""
 
 from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
@@ -100,6 +101,8 @@ class DeterminationTask(SQLModel, table=True):
 
 
 MESSAGING = messaging_tables("evaluation")
+# Alembic revisions of these tables (services.common.migrations runs them at start).
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 TABLES = [
     CreditRecord.__table__,  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ from services.common.settings import Settings, get_settings
 from services.publication.api import router
 from services.publication.credit import CreditFastPath, CreditReader
 from services.publication.handlers import build_router
-from services.publication.models import MESSAGING, TABLES
+from services.publication.models import MESSAGING, MIGRATIONS, TABLES
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             name="publication",
             settings=settings,
             tables=TABLES,
+            migrations=MIGRATIONS,
             messaging=MESSAGING,
             routers=lambda rt: [build_router(rt, settings)],
         ) as rt:

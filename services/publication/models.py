@@ -2,6 +2,7 @@
 and `credit.subjects`. It holds only what may be published: no evidence, no descriptions."""
 
 from datetime import date, datetime
+from pathlib import Path
 
 from sqlalchemy import JSON, Column, Index, LargeBinary, text
 from sqlmodel import Field, SQLModel
@@ -64,6 +65,8 @@ class PublicCreditView(SQLModel, table=True):
 
 
 MESSAGING = messaging_tables("publication")
+# Alembic revisions of these tables (services.common.migrations runs them at start).
+MIGRATIONS = Path(__file__).parent / "migrations"
 TABLES = [
     PublicRecord.__table__,  # type: ignore[attr-defined]
     PublicSubject.__table__,  # type: ignore[attr-defined]
