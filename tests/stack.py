@@ -32,6 +32,8 @@ class Stack:
     kafka_port: int = field(default_factory=free_port)
     temporal_port: int = field(default_factory=free_port)
     temporal_ui_port: int = field(default_factory=free_port)
+    # Where the services notify experts' employers; tests stand a server up there when they need one.
+    employer_port: int = field(default_factory=free_port)
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, ManagedProcess] = field(default_factory=dict)
     database_url: str = ""
@@ -70,6 +72,7 @@ class Stack:
             "CREDIT_JWT_SECRET": DEV_JWT_SECRET,
             "LOG_LEVEL": "INFO",
             "CREDIT_EXPIRY_MAX_SLEEP_SECONDS": "2",
+            "CREDIT_EMPLOYER_NOTIFICATION_URL": f"http://127.0.0.1:{self.employer_port}/notify",
             "GATEWAY_UPSTREAM_EVALUATION": self.url("evaluation"),
             "GATEWAY_UPSTREAM_PUBLICATION": self.url("publication"),
             "GATEWAY_PORT": str(self.ports["gateway"]),

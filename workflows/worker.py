@@ -13,11 +13,12 @@ from services.common.logs import configure_logging
 from services.common.policy import policy_for
 from services.common.settings import Settings, get_settings
 from services.common.temporal import WORKFLOW_QUEUE, connect
+from workflows.expert_standing import ExpertStandingWorkflow
 from workflows.inputs import RecordExpiryInput
 from workflows.record_expiry import EXPIRY_WORKFLOW_ID, RecordExpiryWorkflow
 
 log = structlog.get_logger(__name__)
-WORKFLOWS = [RecordExpiryWorkflow]
+WORKFLOWS = [RecordExpiryWorkflow, ExpertStandingWorkflow]
 
 
 async def ensure_singletons(client: Client, settings: Settings) -> None:

@@ -24,8 +24,12 @@ class ExpertRules(BaseModel):
     general_suspension_months: int = Field(description="001 Art. 25: not drawn for 1 year")
     score_start: int = Field(description="000 §三.3: starts at 100")
     score_threshold: int = Field(description="000 §三.3: under 60 the qualification is suspended")
-    default_deduction: int
+    default_deduction: int = Field(description="points a general behaviour costs unless listed in deductions")
     deductions: dict[str, int] = Field(default_factory=dict)
+    employer_notification_url: str | None = Field(
+        default=None,
+        description="001 Art. 25: the expert's employer is notified (CREDIT_EMPLOYER_NOTIFICATION_URL overrides)",
+    )
 
 
 class DeadlineRules(BaseModel):

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Overrides the policy's longest sleep of the expiry sweep (tests and demos use seconds).
     credit_expiry_max_sleep_seconds: int | None = None
+    # Where employers of review experts are notified (overrides the policy's endpoint).
+    credit_employer_notification_url: str | None = None
 
     @model_validator(mode="after")
     def _no_dev_secret_outside_development(self) -> "Settings":

@@ -19,12 +19,14 @@ from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
 from services.evaluation.access import is_subject_itself, may_read
 from services.evaluation.catalogue import load_catalogue
 from services.evaluation.intake import find_outcome_of, ingest
-from services.evaluation.models import CreditRecord, RecordVersion
+from services.evaluation.models import CreditRecord, EmployerNotification, ExpertStandingRow, RecordVersion
 from services.evaluation.views import history_view, record_view
 
 router = APIRouter()
 RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
 HISTORY_T = RecordVersion.__table__  # type: ignore[attr-defined]
+STANDING_T = ExpertStandingRow.__table__  # type: ignore[attr-defined]
+NOTICES_T = EmployerNotification.__table__  # type: ignore[attr-defined]
 REPORTER_OF_ROLE = {
     Role.PURCHASER: "purchaser",
     Role.AGENCY: "agency",
@@ -154,3 +156,36 @@ async def _record_or_none(rt: Runtime, record_id: str, *, with_evidence: bool) -
     async with rt.engine.connect() as conn:
         row = (await conn.execute(select(RECORDS_T).where(RECORDS_T.c.id == record_id))).first()
     return record_view(dict(row._mapping), with_evidence=with_evidence) if row else None
+
+
+@router.get("/v1/experts/{expert_id}/standing", tags=["experts"])
+async def expert_standing(
+    expert_id: str,
+    principal: Annotated[Principal, Depends(require_roles(*Role))],
+    rt: Annotated[Runtime, Depends(runtime)],
+) -> dict:
+    """An expert's standing with its evaluation score and the score's history (000 §三.3): for
+    finance departments of the expert's region and above, and for the expert itself."""
+    async with rt.engine.connect() as conn:
+        row = (await conn.execute(select(STANDING_T).where(STANDING_T.c.expert_id == expert_id))).first()
+        if row is None or not may_read(principal, region=row.region, subject_id=expert_id):
+            raise Problem(404, "expert_not_found", "No standing", f"no standing of expert {expert_id} for you")
+        notices = await conn.execute(
+            select(NOTICES_T).where(NOTICES_T.c.expert_id == expert_id).order_by(NOTICES_T.c.last_attempt_at)
+        )
+        # The audit of employer notifications (001 Art. 25) is the finance department's to see.
+        audit = [
+            {
+                "record_id": n.record_id,
+                "status": n.status,
+                "attempts": n.attempts,
+                "last_error": n.last_error,
+                "last_attempt_at": n.last_attempt_at.isoformat(),
+                "delivered_at": n.delivered_at.isoformat() if n.delivered_at else None,
+            }
+            for n in notices
+        ]
+    body = {"expert_id": expert_id, "region": row.region, **row.standing}
+    if principal.is_finance():
+        body["employer_notifications"] = audit
+    return body

@@ -2,16 +2,22 @@
 one event loop (STYLE: one process per service)."""
 
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from temporalio.worker import Worker
 
+from services.common.lawdates import local_date
+from services.common.policy import policy_for
 from services.common.runtime import Runtime, service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
 from services.common.temporal import EVALUATION_ACTIVITIES, connect
 from services.evaluation.activities import EvaluationActivities
 from services.evaluation.api import router
+from services.evaluation.expert_activities import ExpertActivities
+from services.evaluation.expert_handlers import Signals
+from services.evaluation.expert_handlers import build_router as build_expert_router
 from services.evaluation.handlers import build_router
 from services.evaluation.models import MESSAGING, MIGRATIONS, TABLES
 
@@ -19,10 +25,13 @@ from services.evaluation.models import MESSAGING, MIGRATIONS, TABLES
 def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
     settings = settings or get_settings()
 
+    signals = Signals(settings)
+
     def background(rt: Runtime):  # type: ignore[no-untyped-def]
         if with_temporal:
             acts = EvaluationActivities(rt.engine, rt.relay)
-            yield "temporal-worker", lambda: _run_worker(settings, acts)
+            experts = ExpertActivities(rt.engine, employer_url=employer_url(settings), relay=rt.relay)
+            yield "temporal-worker", lambda: _run_worker(settings, acts, experts)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
@@ -32,7 +41,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             tables=TABLES,
             migrations=MIGRATIONS,
             messaging=MESSAGING,
-            routers=lambda rt: [build_router(rt, settings)],
+            routers=lambda rt: [build_router(rt, settings), build_expert_router(rt, settings, signals)],
             background=background,
         ) as rt:
             app.state.runtime = rt
@@ -43,7 +52,13 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
     return app
 
 
-async def _run_worker(settings: Settings, acts: EvaluationActivities) -> None:
+async def _run_worker(settings: Settings, acts: EvaluationActivities, experts: ExpertActivities) -> None:
     client = await connect(settings)
-    worker = Worker(client, task_queue=EVALUATION_ACTIVITIES, activities=[acts.expire_due_records])
+    activities = [acts.expire_due_records, experts.publish_expert_standing, experts.notify_employer]
+    worker = Worker(client, task_queue=EVALUATION_ACTIVITIES, activities=activities)
     await worker.run()
+
+
+def employer_url(settings: Settings) -> str | None:
+    policy = policy_for(settings.credit_policy_region, local_date(datetime.now(UTC)))
+    return settings.credit_employer_notification_url or policy.expert.employer_notification_url

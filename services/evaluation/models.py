@@ -100,6 +100,34 @@ class DeterminationTask(SQLModel, table=True):
     source_event_id: str = Field(max_length=200)
 
 
+class ExpertStandingRow(SQLModel, table=True):
+    """The latest standing of an expert as its workflow published it (score visible to finance and
+    the expert; drawability is public through the publication service)."""
+
+    __tablename__ = "evaluation_expert_standing"
+
+    expert_id: str = Field(primary_key=True, max_length=64)
+    region: str = Field(max_length=6)
+    version: int
+    standing: dict = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime
+
+
+class EmployerNotification(SQLModel, table=True):
+    """Audit of each employer notification (001 Art. 25): one row per record version, every attempt counted."""
+
+    __tablename__ = "evaluation_employer_notification"
+
+    idempotency_key: str = Field(primary_key=True, max_length=160)
+    expert_id: str = Field(max_length=64)
+    record_id: str = Field(max_length=64)
+    attempts: int
+    status: str = Field(max_length=20)  # delivered | failing | no_endpoint
+    last_error: str | None = None
+    last_attempt_at: datetime
+    delivered_at: datetime | None = None
+
+
 MESSAGING = messaging_tables("evaluation")
 # Alembic revisions of these tables (services.common.migrations runs them at start).
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -109,6 +137,8 @@ TABLES = [
     RecordVersion.__table__,  # type: ignore[attr-defined]
     SubjectState.__table__,  # type: ignore[attr-defined]
     DeterminationTask.__table__,  # type: ignore[attr-defined]
+    ExpertStandingRow.__table__,  # type: ignore[attr-defined]
+    EmployerNotification.__table__,  # type: ignore[attr-defined]
     *MESSAGING.all,
 ]
 

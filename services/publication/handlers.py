@@ -11,7 +11,7 @@ from services.common.inbound import from_kafka
 from services.common.metrics import BATCH_SECONDS, EVENTS_CONSUMED
 from services.common.runtime import Runtime
 from services.common.settings import Settings
-from services.common.topics import RECORDS, SUBJECTS
+from services.common.topics import EXPERTS, RECORDS, SUBJECTS
 from services.publication.models import MESSAGING
 from services.publication.readmodel import SOURCE, apply
 
@@ -28,6 +28,7 @@ def build_router(rt: Runtime, settings: Settings) -> KafkaRouter:
     @router.subscriber(
         RECORDS,
         SUBJECTS,
+        EXPERTS,
         group_id=GROUP_ID,
         batch=True,
         max_records=settings.kafka_max_batch,

@@ -64,6 +64,18 @@ class PublicCreditView(SQLModel, table=True):
     updated_at: datetime
 
 
+class PublicExpertStanding(SQLModel, table=True):
+    """Whether an expert may be drawn, from `credit.experts` (never the score: that is for finance
+    and the expert only)."""
+
+    __tablename__ = "publication_expert"
+
+    expert_id: str = Field(primary_key=True, max_length=64)
+    version: int
+    standing: dict = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: datetime
+
+
 MESSAGING = messaging_tables("publication")
 # Alembic revisions of these tables (services.common.migrations runs them at start).
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -71,5 +83,6 @@ TABLES = [
     PublicRecord.__table__,  # type: ignore[attr-defined]
     PublicSubject.__table__,  # type: ignore[attr-defined]
     PublicCreditView.__table__,  # type: ignore[attr-defined]
+    PublicExpertStanding.__table__,  # type: ignore[attr-defined]
     *MESSAGING.all,
 ]

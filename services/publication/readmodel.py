@@ -11,12 +11,14 @@ from services.common.messaging import already_processed, mark_processed, write_o
 from services.common.sql import upsert_rows
 from services.common.topics import SUBJECT_STATUS_CHANGED, TYPE_PREFIX
 from services.publication.masking import public_name, public_text
-from services.publication.models import MESSAGING, PublicRecord, PublicSubject
+from services.publication.models import MESSAGING, PublicExpertStanding, PublicRecord, PublicSubject
 from services.publication.views import refresh_views
 
 RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
 SUBJECTS_T = PublicSubject.__table__  # type: ignore[attr-defined]
+EXPERTS_T = PublicExpertStanding.__table__  # type: ignore[attr-defined]
 SOURCE = "urn:credit:publication"
+EXPERT_TYPES = {TYPE_PREFIX + f"expert.{c}.v1" for c in ("suspended", "reinstated", "removed")}
 RECORD_TYPES = {
     TYPE_PREFIX + f"record.{c}.v1" for c in ("created", "appealed", "corrected", "upheld", "repaired", "expired")
 }
@@ -27,13 +29,14 @@ async def apply(conn: AsyncConnection, items: list[Inbound], *, now: datetime) -
     seen = await already_processed(conn, MESSAGING.processed, [i.identity for i in items])
     records: dict[str, dict] = {}
     subjects: dict[str, dict] = {}
+    experts: dict[str, dict] = {}
     processed, dead = [], []
     for item in items:
         if item.identity in seen:
             counts["duplicate"] += 1
             continue
         seen.add(item.identity)
-        reason, message = _apply_one(item, records, subjects)
+        reason, message = _apply_one(item, records, subjects, experts)
         if reason:
             dead.append(rejected_event(item, reason=reason, message=message, source=SOURCE, now=now))
             processed.append((*item.identity, "rejected"))
@@ -45,15 +48,18 @@ async def apply(conn: AsyncConnection, items: list[Inbound], *, now: datetime) -
         await upsert_rows(conn, RECORDS_T, list(records.values()), key=["record_id"], only_if_newer="version")
     if subjects:
         await upsert_rows(conn, SUBJECTS_T, list(subjects.values()), key=["subject_key"], only_if_newer="version")
-    await refresh_views(
-        conn, {r["subject_key"] for r in records.values()} | {s["subject_key"] for s in subjects.values()}, now=now
-    )
+    if experts:
+        await upsert_rows(conn, EXPERTS_T, list(experts.values()), key=["expert_id"], only_if_newer="version")
+    touched = {r["subject_key"] for r in records.values()} | {s["subject_key"] for s in subjects.values()}
+    await refresh_views(conn, touched | {f"expert:{e}" for e in experts}, now=now)
     await mark_processed(conn, MESSAGING.processed, processed)
     await write_outbox(conn, MESSAGING.outbox, dead)
     return counts
 
 
-def _apply_one(item: Inbound, records: dict[str, dict], subjects: dict[str, dict]) -> tuple[str, str]:
+def _apply_one(
+    item: Inbound, records: dict[str, dict], subjects: dict[str, dict], experts: dict[str, dict]
+) -> tuple[str, str]:
     """Fold one event into the batch's newest rows; returns ("", "") or (reason, message)."""
     env = item.envelope
     if env is None:
@@ -63,6 +69,10 @@ def _apply_one(item: Inbound, records: dict[str, dict], subjects: dict[str, dict
             row = _record_row(env.data)
             if row["record_id"] not in records or records[row["record_id"]]["version"] < row["version"]:
                 records[row["record_id"]] = row
+        elif env.type in EXPERT_TYPES:
+            row = _expert_row(env.data)
+            if row["expert_id"] not in experts or experts[row["expert_id"]]["version"] < row["version"]:
+                experts[row["expert_id"]] = row
         elif env.type == SUBJECT_STATUS_CHANGED:
             row = _subject_row(env.data)
             if row["subject_key"] not in subjects or subjects[row["subject_key"]]["version"] < row["version"]:
@@ -112,5 +122,22 @@ def _subject_row(d: dict) -> dict:
         "subject_id": subject["id"],
         "version": d["version"],
         "snapshot": snapshot,
+        "updated_at": datetime.now(UTC),
+    }
+
+
+def _expert_row(d: dict) -> dict:
+    """Only what the public may know: drawable or not, until when, removed, training owed."""
+    reasons = d["reasons"]
+    return {
+        "expert_id": d["expert"]["id"],
+        "version": d["version"],
+        "standing": {
+            "status": d["status"],
+            "may_be_drawn": d["status"] == "drawable",
+            "removed": d["status"] == "removed",
+            "not_drawable_until": d["suspended_until"],
+            "training_required": any(r["kind"] == "low_score" for r in reasons),
+        },
         "updated_at": datetime.now(UTC),
     }

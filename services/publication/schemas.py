@@ -29,6 +29,8 @@ class ExpertStanding(BaseModel):
     removed: bool
     may_be_drawn: bool
     not_drawable_until: str | None
+    status: str | None = None
+    training_required: bool | None = None
 
 
 class CreditStatus(BaseModel):

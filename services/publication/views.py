@@ -8,11 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.sql import key_in, upsert_rows
-from services.publication.models import PublicCreditView, PublicRecord, PublicSubject
+from services.publication.models import PublicCreditView, PublicExpertStanding, PublicRecord, PublicSubject
 
 RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
 SUBJECTS_T = PublicSubject.__table__  # type: ignore[attr-defined]
 VIEWS_T = PublicCreditView.__table__  # type: ignore[attr-defined]
+EXPERTS_T = PublicExpertStanding.__table__  # type: ignore[attr-defined]
 GRADES = {"clean": "good", "general_record": "general_dishonest", "blacklisted": "serious_dishonest"}
 
 
@@ -34,7 +35,9 @@ def public_record(row: dict) -> dict:
     }
 
 
-def credit_view(subject_type: str, subject_id: str, snapshot: dict | None, records: list[dict]) -> dict:
+def credit_view(
+    subject_type: str, subject_id: str, snapshot: dict | None, records: list[dict], expert: dict | None = None
+) -> dict:
     """What anyone may know of a subject's credit now (without `as_of`, added when served)."""
     snap = snapshot or {}
     status = snap.get("status", "clean")
@@ -49,7 +52,11 @@ def credit_view(subject_type: str, subject_id: str, snapshot: dict | None, recor
         "status_version": snap.get("version", 0),
     }
     if subject_type == "expert":
-        body["expert"] = snap.get("expert", {"removed": False, "may_be_drawn": True, "not_drawable_until": None})
+        # The expert-standing workflow (credit.experts) is the authority on drawing; before its first
+        # word, the records in force give the same answer (001 Art. 25).
+        body["expert"] = expert or snap.get(
+            "expert", {"removed": False, "may_be_drawn": True, "not_drawable_until": None}
+        )
     return body
 
 
@@ -71,9 +78,20 @@ async def refresh_views(conn: AsyncConnection, keys: set[str], *, now: datetime)
         select(RECORDS_T).where(key_in(conn, RECORDS_T.c.subject_key, ordered), RECORDS_T.c.status == "in_force")
     ):
         records[r.subject_key].append(dict(r._mapping))
+    expert_ids = [k.split(":", 1)[1] for k in ordered if k.startswith("expert:")]
+    experts = {}
+    if expert_ids:
+        experts = {
+            r.expert_id: r.standing
+            for r in await conn.execute(
+                select(EXPERTS_T.c.expert_id, EXPERTS_T.c.standing).where(
+                    key_in(conn, EXPERTS_T.c.expert_id, expert_ids)
+                )
+            )
+        }
     rows = []
     for key in ordered:
         subject_type, subject_id = key.split(":", 1)
-        view = credit_view(subject_type, subject_id, snapshots.get(key), records[key])
+        view = credit_view(subject_type, subject_id, snapshots.get(key), records[key], experts.get(subject_id))
         rows.append({"subject_key": key, "body": orjson.dumps(view), "updated_at": now})
     await upsert_rows(conn, VIEWS_T, rows, key=["subject_key"])
