@@ -25,9 +25,10 @@ Decisions:
 - repaired: the behaviour was put right, the record was not wrong — the suspension ends at once,
   the deduction stays (it happened).
 - expired: changes nothing here; the suspension lapses on its own timer.
-- The expert pool hears expert.suspended.v1 / .removed.v1 / .reinstated.v1 only when the public
-  status changes or a suspension is extended; score changes and shortened suspensions are only
-  visible through the query (a shortened suspension still ends with a reinstatement on time).
+- Every new standing version is stored by `publish_expert_standing` (finance and the expert see the
+  score and reasons); the expert pool hears expert.suspended.v1 / .removed.v1 / .reinstated.v1
+  when the public status changes or the end of a suspension moves (extended, shortened by a
+  correction, or turned into "until training").
 - The employer is notified once per record version that starts a general suspension still
   running (a new general record, or a correction that changes its code or date).
 
