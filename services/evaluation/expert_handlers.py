@@ -7,7 +7,7 @@ share of intake, so Temporal is not on the bulk path; the workflow ignores a rep
 from datetime import UTC, date, datetime
 from typing import Any
 
-from faststream import AckPolicy, Context
+from faststream import Context
 from faststream.kafka import KafkaRouter
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
@@ -21,6 +21,7 @@ from services.common.messaging import already_processed, mark_processed, write_o
 from services.common.policy import policy_for
 from services.common.runtime import Runtime
 from services.common.settings import Settings
+from services.common.subscribers import batch_options
 from services.common.temporal import WORKFLOW_QUEUE, connect
 from services.common.topics import INBOUND_APPLICATIONS, RECORDS, TYPE_PREFIX, event_type
 from services.evaluation.events import SOURCE
@@ -93,22 +94,10 @@ def record_change(data: dict) -> ExpertRecordChange:
     )
 
 
-async def _raw(msg: Any) -> None:
-    return None  # parsed by the handlers themselves
-
-
 def build_router(rt: Runtime, settings: Settings, signals: Signals) -> KafkaRouter:
     router = KafkaRouter()
-    common = {
-        "batch": True,
-        "max_records": 500,
-        "batch_timeout_ms": settings.kafka_fetch_max_wait_ms,
-        "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
-        "auto_offset_reset": "earliest",
-        # A failed signal (Temporal down) fails the batch: it is consumed again.
-        "ack_policy": AckPolicy.NACK_ON_ERROR,
-        "decoder": _raw,
-    }
+    # A failed signal (Temporal down) fails the batch: it is consumed again.
+    common = batch_options(settings, max_records=500)
 
     @router.subscriber(RECORDS, group_id="credit-evaluation-experts", title="expert records", **common)
     async def on_records(body: Any, message: Any = Context("message")) -> None:

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from faststream import AckPolicy, Context
+from faststream import Context
 from faststream.kafka import KafkaRouter
 
 from services.common.batches import apply_batch
@@ -11,15 +11,12 @@ from services.common.inbound import from_kafka
 from services.common.metrics import BATCH_SECONDS, EVENTS_CONSUMED
 from services.common.runtime import Runtime
 from services.common.settings import Settings
+from services.common.subscribers import batch_options
 from services.common.topics import EXPERTS, RECORDS, SUBJECTS
 from services.publication.models import MESSAGING
 from services.publication.readmodel import SOURCE, apply
 
 GROUP_ID = "credit-publication"
-
-
-async def _raw(msg: Any) -> None:
-    return None  # parsed by the handler itself, see services.evaluation.handlers
 
 
 def build_router(rt: Runtime, settings: Settings) -> KafkaRouter:
@@ -30,13 +27,7 @@ def build_router(rt: Runtime, settings: Settings) -> KafkaRouter:
         SUBJECTS,
         EXPERTS,
         group_id=GROUP_ID,
-        batch=True,
-        max_records=settings.kafka_max_batch,
-        batch_timeout_ms=settings.kafka_fetch_max_wait_ms,
-        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=_raw,
+        **batch_options(settings),
         title="public read model",
     )
     async def on_records(body: Any, message: Any = Context("message")) -> None:

@@ -1,0 +1,27 @@
+"""How every consumer of the system reads Kafka: in batches, parsing CloudEvents itself, and
+committing offsets only after its database transaction (NACK on error: the batch is consumed
+again, and the processed-event table makes the replay a no-op)."""
+
+from typing import Any
+
+from faststream import AckPolicy
+
+from services.common.settings import Settings
+
+
+async def raw_decoder(msg: Any) -> None:
+    # Handlers parse CloudEvents themselves (structured and binary mode); skipping FastStream's JSON
+    # decoding means an undecodable message still reaches its handler, to be dead-lettered.
+    return None
+
+
+def batch_options(settings: Settings, *, max_records: int | None = None) -> dict[str, Any]:
+    return {
+        "batch": True,
+        "max_records": max_records or settings.kafka_max_batch,
+        "batch_timeout_ms": settings.kafka_fetch_max_wait_ms,
+        "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
+        "auto_offset_reset": "earliest",
+        "ack_policy": AckPolicy.NACK_ON_ERROR,
+        "decoder": raw_decoder,
+    }
