@@ -77,6 +77,13 @@ def writer_lock_key(table: Table) -> int:
     return zlib.crc32(table.name.encode()) & 0x7FFFFFFF
 
 
+async def lock_writer(conn: AsyncConnection, table: Table) -> None:
+    """Until the end of the transaction, be the only writer appending to `table` (and to anything
+    else ordered under the same key, e.g. the ledger). Re-entrant within a transaction."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": writer_lock_key(table)})
+
+
 async def write_outbox(conn: AsyncConnection, table: Table, events: list[OutboundEvent]) -> None:
     """Append events to the outbox inside the caller's transaction.
 
@@ -87,8 +94,7 @@ async def write_outbox(conn: AsyncConnection, table: Table, events: list[Outboun
     at a time anyway.)"""
     if not events:
         return
-    if conn.dialect.name == "postgresql":
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": writer_lock_key(table)})
+    await lock_writer(conn, table)
     now = datetime.now(UTC)
     await insert_rows(
         conn,

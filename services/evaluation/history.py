@@ -6,11 +6,13 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.messaging import lock_writer
 from services.common.sql import insert_rows
-from services.evaluation.ledger import GENESIS, chain_hash
-from services.evaluation.models import RecordVersion
+from services.evaluation.ledger import GENESIS, chain_hash, leaf_hash_hex, ledger_entry
+from services.evaluation.models import MESSAGING, LedgerEntry, RecordVersion
 
 HISTORY_T = RecordVersion.__table__  # type: ignore[attr-defined]
+LEDGER_T = LedgerEntry.__table__  # type: ignore[attr-defined]
 
 
 def snapshot_of(row: dict) -> dict:
@@ -49,8 +51,30 @@ async def append_versions(conn: AsyncConnection, rows: list[dict], *, change: st
             )
         )
     }
-    await insert_rows(
+    await store_versions(
         conn,
-        HISTORY_T,
         [version_row(r, change=change, actor=actor, now=now, prev_hash=heads.get(r["id"], GENESIS)) for r in rows],
     )
+
+
+async def store_versions(conn: AsyncConnection, versions: list[dict]) -> None:
+    """Insert history rows and their ledger leaves. Leaves must be numbered in commit order (a
+    checkpoint covers a prefix of them), so the ledger is written under the same writer lock as
+    the outbox, held to the commit."""
+    if not versions:
+        return
+    await insert_rows(conn, HISTORY_T, versions)
+    await lock_writer(conn, MESSAGING.outbox)
+    leaves = []
+    for v in versions:
+        entry = ledger_entry(v)
+        leaves.append(
+            {
+                "record_id": v["record_id"],
+                "version": v["version"],
+                "change": v["change"],
+                "entry": entry.decode(),
+                "leaf_hash": leaf_hash_hex(entry),
+            }
+        )
+    await insert_rows(conn, LEDGER_T, leaves)

@@ -32,7 +32,7 @@ from services.common.topics import RECORD_CREATED
 from services.evaluation import events
 from services.evaluation.catalogue import Catalogue, load_catalogue
 from services.evaluation.domain import ACCEPTED_TYPES, OpenDetermination, Record, Rejection, decide
-from services.evaluation.history import version_row
+from services.evaluation.history import store_versions, version_row
 from services.evaluation.ledger import GENESIS
 from services.evaluation.models import (
     MESSAGING,
@@ -115,7 +115,7 @@ async def ingest(conn: AsyncConnection, items: list[Inbound], *, now: datetime) 
         processed.append((source, event_id, "recorded"))
     if records:
         await insert_rows(conn, RECORDS_T, records)
-        await insert_rows(conn, HISTORY_T, history)
+        await store_versions(conn, history)
     if tasks:
         await insert_rows(conn, TASKS_T, tasks)
     await mark_processed(conn, MESSAGING.processed, processed)

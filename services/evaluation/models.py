@@ -68,6 +68,21 @@ class RecordVersion(SQLModel, table=True):
     hash: str = Field(max_length=64)
 
 
+class LedgerEntry(SQLModel, table=True):
+    """The tamper-evident ledger (002 (十二)): one leaf per record version, in commit order, the
+    leaves of an RFC 9162 Merkle tree whose signed checkpoints are published outside the database.
+    Append-only: the database refuses UPDATE, DELETE and TRUNCATE (migration 0003)."""
+
+    __tablename__ = "evaluation_ledger"
+
+    seq: int | None = Field(default=None, primary_key=True)  # leaf index + 1
+    record_id: str = Field(max_length=64)
+    version: int
+    change: str = Field(max_length=20)
+    entry: str  # canonical JSON, what the leaf hash covers
+    leaf_hash: str = Field(max_length=64)
+
+
 class SubjectState(SQLModel, table=True):
     """The last status published for a subject, so a change is published once and in order."""
 
@@ -135,6 +150,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 TABLES = [
     CreditRecord.__table__,  # type: ignore[attr-defined]
     RecordVersion.__table__,  # type: ignore[attr-defined]
+    LedgerEntry.__table__,  # type: ignore[attr-defined]
     SubjectState.__table__,  # type: ignore[attr-defined]
     DeterminationTask.__table__,  # type: ignore[attr-defined]
     ExpertStandingRow.__table__,  # type: ignore[attr-defined]
