@@ -19,3 +19,12 @@ class RecordExpiryInput(BaseModel):
 
     max_sleep_seconds: int = 3600
     rounds_before_continue: int = 500
+
+
+class LedgerCheckpointInput(BaseModel):
+    interval_seconds: int = 600
+    rounds_before_continue: int = 500
+
+
+class CheckpointResult(BaseModel):
+    tree_size: int | None  # None: nothing appended since the last checkpoint

@@ -14,11 +14,12 @@ from services.common.policy import policy_for
 from services.common.settings import Settings, get_settings
 from services.common.temporal import WORKFLOW_QUEUE, connect
 from workflows.expert_standing import ExpertStandingWorkflow
-from workflows.inputs import RecordExpiryInput
+from workflows.inputs import LedgerCheckpointInput, RecordExpiryInput
+from workflows.ledger_checkpoints import CHECKPOINT_WORKFLOW_ID, LedgerCheckpointWorkflow
 from workflows.record_expiry import EXPIRY_WORKFLOW_ID, RecordExpiryWorkflow
 
 log = structlog.get_logger(__name__)
-WORKFLOWS = [RecordExpiryWorkflow, ExpertStandingWorkflow]
+WORKFLOWS = [RecordExpiryWorkflow, ExpertStandingWorkflow, LedgerCheckpointWorkflow]
 
 
 async def ensure_singletons(client: Client, settings: Settings) -> None:
@@ -30,6 +31,13 @@ async def ensure_singletons(client: Client, settings: Settings) -> None:
             max_sleep_seconds=settings.credit_expiry_max_sleep_seconds or policy.expiry_sweep_max_sleep_seconds
         ),
         id=EXPIRY_WORKFLOW_ID,
+        task_queue=WORKFLOW_QUEUE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    await client.start_workflow(
+        LedgerCheckpointWorkflow.run,
+        LedgerCheckpointInput(interval_seconds=settings.credit_ledger_checkpoint_seconds),
+        id=CHECKPOINT_WORKFLOW_ID,
         task_queue=WORKFLOW_QUEUE,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )

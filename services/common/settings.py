@@ -8,6 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Documented in the README: only for a laptop. Any other environment must set CREDIT_JWT_SECRET.
 DEV_JWT_SECRET = "dev-only-credit-secret-change-me-0123456789"
+DEV_LEDGER_SEED = "6465762d6f6e6c792d6c65646765722d7369676e696e672d6b65792d30303031"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -34,6 +35,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Overrides the policy's longest sleep of the expiry sweep (tests and demos use seconds).
     credit_expiry_max_sleep_seconds: int | None = None
+    # Ed25519 seed (64 hex chars) signing ledger checkpoints; the development default is public.
+    credit_ledger_signing_seed: str = DEV_LEDGER_SEED
+    credit_ledger_checkpoint_seconds: int = 600
     # Where employers of review experts are notified (overrides the policy's endpoint).
     credit_employer_notification_url: str | None = None
 
@@ -41,6 +45,8 @@ class Settings(BaseSettings):
     def _no_dev_secret_outside_development(self) -> "Settings":
         if self.credit_env != "development" and self.credit_jwt_secret == DEV_JWT_SECRET:
             raise ValueError("CREDIT_JWT_SECRET must be set outside development")
+        if self.credit_env != "development" and self.credit_ledger_signing_seed == DEV_LEDGER_SEED:
+            raise ValueError("CREDIT_LEDGER_SIGNING_SEED must be set outside development")
         return self
 
     def database_url_for(self, service: str) -> str:

@@ -6,14 +6,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from services.common.relay import OutboxRelay
+from services.evaluation.checkpoints import Signer, publish_checkpoint
 from services.evaluation.expiry import expire_due, next_due
-from workflows.inputs import ExpireDueInput, ExpireDueResult
+from workflows.inputs import CheckpointResult, ExpireDueInput, ExpireDueResult
 
 
 class EvaluationActivities:
-    def __init__(self, engine: AsyncEngine, relay: OutboxRelay | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, relay: OutboxRelay | None = None, signer: Signer | None = None) -> None:
         self._engine = engine
         self._relay = relay
+        self._signer = signer
 
     @activity.defn(name="expire_due_records")
     async def expire_due_records(self, inp: ExpireDueInput) -> ExpireDueResult:
@@ -23,3 +25,13 @@ class EvaluationActivities:
         if expired and self._relay is not None:
             self._relay.wake()
         return ExpireDueResult(expired=expired, next_due=await next_due(self._engine))
+
+    @activity.defn(name="publish_ledger_checkpoint")
+    async def publish_ledger_checkpoint(self) -> CheckpointResult:
+        """Sign and publish a new head if the ledger grew. A retry after a stored checkpoint finds
+        nothing new (the tree size is the checkpoint's key)."""
+        assert self._signer is not None, "the evaluation service signs checkpoints with its key"
+        view = await publish_checkpoint(self._engine, self._signer)
+        if view and self._relay is not None:
+            self._relay.wake()
+        return CheckpointResult(tree_size=view["tree_size"] if view else None)

@@ -15,10 +15,12 @@ from services.common.settings import Settings, get_settings
 from services.common.temporal import EVALUATION_ACTIVITIES, connect
 from services.evaluation.activities import EvaluationActivities
 from services.evaluation.api import router
+from services.evaluation.checkpoints import Signer
 from services.evaluation.expert_activities import ExpertActivities
 from services.evaluation.expert_handlers import Signals
 from services.evaluation.expert_handlers import build_router as build_expert_router
 from services.evaluation.handlers import build_router
+from services.evaluation.ledger_api import router as ledger_router
 from services.evaluation.models import MESSAGING, MIGRATIONS, TABLES
 
 
@@ -29,7 +31,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
 
     def background(rt: Runtime):  # type: ignore[no-untyped-def]
         if with_temporal:
-            acts = EvaluationActivities(rt.engine, rt.relay)
+            acts = EvaluationActivities(rt.engine, rt.relay, Signer(settings.credit_ledger_signing_seed))
             experts = ExpertActivities(rt.engine, employer_url=employer_url(settings), relay=rt.relay)
             yield "temporal-worker", lambda: _run_worker(settings, acts, experts)
 
@@ -45,16 +47,23 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             background=background,
         ) as rt:
             app.state.runtime = rt
+            app.state.ledger_public_key = Signer(settings.credit_ledger_signing_seed).public_key
             yield
 
     app = base_app("evaluation", lifespan)
     app.include_router(router)
+    app.include_router(ledger_router)
     return app
 
 
 async def _run_worker(settings: Settings, acts: EvaluationActivities, experts: ExpertActivities) -> None:
     client = await connect(settings)
-    activities = [acts.expire_due_records, experts.publish_expert_standing, experts.notify_employer]
+    activities = [
+        acts.expire_due_records,
+        acts.publish_ledger_checkpoint,
+        experts.publish_expert_standing,
+        experts.notify_employer,
+    ]
     worker = Worker(client, task_queue=EVALUATION_ACTIVITIES, activities=activities)
     await worker.run()
 

@@ -83,6 +83,21 @@ class LedgerEntry(SQLModel, table=True):
     leaf_hash: str = Field(max_length=64)
 
 
+class LedgerCheckpoint(SQLModel, table=True):
+    """A signed tree head of the ledger (RFC 9162 §4.10 in spirit): size, root, time, signature;
+    published on credit.notices so a copy exists outside the database. `frontier` lets the next
+    checkpoint extend the tree without rereading every leaf."""
+
+    __tablename__ = "evaluation_ledger_checkpoint"
+
+    tree_size: int = Field(primary_key=True)
+    root_hash: str = Field(max_length=64)
+    timestamp: datetime
+    key_id: str = Field(max_length=64)
+    signature: str = Field(max_length=200)
+    frontier: list = Field(sa_column=Column(JSON, nullable=False))
+
+
 class SubjectState(SQLModel, table=True):
     """The last status published for a subject, so a change is published once and in order."""
 
@@ -151,6 +166,7 @@ TABLES = [
     CreditRecord.__table__,  # type: ignore[attr-defined]
     RecordVersion.__table__,  # type: ignore[attr-defined]
     LedgerEntry.__table__,  # type: ignore[attr-defined]
+    LedgerCheckpoint.__table__,  # type: ignore[attr-defined]
     SubjectState.__table__,  # type: ignore[attr-defined]
     DeterminationTask.__table__,  # type: ignore[attr-defined]
     ExpertStandingRow.__table__,  # type: ignore[attr-defined]

@@ -27,7 +27,11 @@ class Upstream:
 # service, local base URL, the path prefixes it answers
 UPSTREAMS: tuple[Upstream, ...] = (
     Upstream("publication", "http://127.0.0.1:8102", ("/v1/credit", "/v1/blacklist", "/v1/notices")),
-    Upstream("evaluation", "http://127.0.0.1:8101", ("/v1/catalogue", "/v1/reports", "/v1/records", "/v1/experts")),
+    Upstream(
+        "evaluation",
+        "http://127.0.0.1:8101",
+        ("/v1/catalogue", "/v1/reports", "/v1/records", "/v1/experts", "/v1/ledger"),
+    ),
     Upstream("repair", "http://127.0.0.1:8103", ("/v1/repairs",)),
     Upstream("appeal", "http://127.0.0.1:8104", ("/v1/appeals",)),
     Upstream("casework", "http://127.0.0.1:8105", ("/v1/tasks", "/console")),
