@@ -73,6 +73,7 @@ class Stack:
             "LOG_LEVEL": "INFO",
             "CREDIT_EXPIRY_MAX_SLEEP_SECONDS": "2",
             "CREDIT_LEDGER_CHECKPOINT_SECONDS": "2",
+            "CREDIT_EVIDENCE_GRANT_SECONDS": "4",
             "CREDIT_EMPLOYER_NOTIFICATION_URL": f"http://127.0.0.1:{self.employer_port}/notify",
             "GATEWAY_UPSTREAM_EVALUATION": self.url("evaluation"),
             "GATEWAY_UPSTREAM_PUBLICATION": self.url("publication"),

@@ -42,6 +42,13 @@ class DeadlineRules(BaseModel):
     payment_after_invoice: int
 
 
+class EvidenceAccessRules(BaseModel):
+    """002 (十二): nobody views credit data's evidence without approval; access is audited."""
+
+    approval_required: bool = True
+    grant_minutes: int = Field(default=60, description="how long an approved request lets its requester read")
+
+
 class PolicyVersion(BaseModel):
     version: str
     effective_from: date
@@ -58,6 +65,7 @@ class PolicyVersion(BaseModel):
     good_credit_lookback_months: int
     deadlines_working_days: DeadlineRules
     expiry_sweep_max_sleep_seconds: int
+    evidence_access: EvidenceAccessRules = Field(default_factory=EvidenceAccessRules)
 
     def in_force_on(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # Ed25519 seed (64 hex chars) signing ledger checkpoints; the development default is public.
     credit_ledger_signing_seed: str = DEV_LEDGER_SEED
     credit_ledger_checkpoint_seconds: int = 600
+    # Overrides the policy's grant length for evidence access (tests use seconds).
+    credit_evidence_grant_seconds: int | None = None
     # Where employers of review experts are notified (overrides the policy's endpoint).
     credit_employer_notification_url: str | None = None
 

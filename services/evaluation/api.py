@@ -18,6 +18,7 @@ from services.common.schemas import BehaviourReport
 from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
 from services.evaluation.access import is_subject_itself, may_read
 from services.evaluation.catalogue import load_catalogue
+from services.evaluation.evidence_access import evidence_visibility
 from services.evaluation.intake import find_outcome_of, ingest
 from services.evaluation.models import CreditRecord, EmployerNotification, ExpertStandingRow, RecordVersion
 from services.evaluation.views import history_view, record_view
@@ -95,7 +96,8 @@ async def post_report(
     body: dict = {"outcome": outcome.kind, "event_id": envelope.id}
     if outcome.record_id:
         body["record_id"] = outcome.record_id
-        body["record"] = await _record_or_none(rt, outcome.record_id, with_evidence=principal.is_finance())
+        # Evidence is read back only through GET with an approved request (002 (十二)).
+        body["record"] = await _record_or_none(rt, outcome.record_id, with_evidence=False)
     if outcome.task_id:
         body["task_id"] = outcome.task_id
     return JSONResponse(body, status_code=outcome.status)
@@ -112,7 +114,7 @@ async def list_records(
     below) and for the subject itself."""
     if not (principal.is_finance() or is_subject_itself(principal, subject_id)):
         raise Problem(403, "forbidden", "Forbidden", "only finance departments and the subject itself")
-    async with rt.engine.connect() as conn:
+    async with rt.engine.begin() as conn:
         rows = [
             dict(r._mapping)
             for r in await conn.execute(
@@ -121,13 +123,12 @@ async def list_records(
                 .order_by(RECORDS_T.c.recorded_at.desc())
             )
         ]
-    visible = [r for r in rows if may_read(principal, region=r["region"], subject_id=r["subject_id"])]
-    finance = principal.is_finance()
-    return {
-        "subject": {"type": subject_type, "id": subject_id},
-        "count": len(visible),
-        "records": [record_view(r, with_evidence=finance) for r in visible],
-    }
+        visible = [r for r in rows if may_read(principal, region=r["region"], subject_id=r["subject_id"])]
+        evidence = await evidence_visibility(conn, principal, visible)
+    views = [
+        _with_access(record_view(r, with_evidence=evidence[r["id"]]), principal, evidence[r["id"]]) for r in visible
+    ]
+    return {"subject": {"type": subject_type, "id": subject_id}, "count": len(visible), "records": views}
 
 
 @router.get("/v1/records/{record_id}", tags=["records"])
@@ -137,7 +138,7 @@ async def get_record(
     rt: Annotated[Runtime, Depends(runtime)],
 ) -> dict:
     """A record with its full history; evidence only for finance departments."""
-    async with rt.engine.connect() as conn:
+    async with rt.engine.begin() as conn:
         row = (await conn.execute(select(RECORDS_T).where(RECORDS_T.c.id == record_id))).first()
         # Same answer for "absent" and "not yours", so ids cannot be probed.
         if row is None or not may_read(principal, region=row.region, subject_id=row.subject_id):
@@ -145,11 +146,23 @@ async def get_record(
         versions = await conn.execute(
             select(HISTORY_T).where(HISTORY_T.c.record_id == record_id).order_by(HISTORY_T.c.version)
         )
-        finance = principal.is_finance()
-        return {
-            **record_view(dict(row._mapping), with_evidence=finance),
-            "history": [history_view(dict(v._mapping), with_evidence=finance) for v in versions],
-        }
+        record = dict(row._mapping)
+        shown = (await evidence_visibility(conn, principal, [record]))[record_id]
+        return _with_access(
+            {
+                **record_view(record, with_evidence=shown),
+                "history": [history_view(dict(v._mapping), with_evidence=shown) for v in versions],
+            },
+            principal,
+            shown,
+        )
+
+
+def _with_access(view: dict, principal: Principal, shown: bool) -> dict:
+    """Tell finance why evidence is missing: it needs an approved access request."""
+    if principal.is_finance() and not shown:
+        view["evidence_access"] = "approval_required"
+    return view
 
 
 async def _record_or_none(rt: Runtime, record_id: str, *, with_evidence: bool) -> dict | None:

@@ -16,6 +16,7 @@ from services.common.temporal import EVALUATION_ACTIVITIES, connect
 from services.evaluation.activities import EvaluationActivities
 from services.evaluation.api import router
 from services.evaluation.checkpoints import Signer
+from services.evaluation.evidence_access import router as access_router
 from services.evaluation.expert_activities import ExpertActivities
 from services.evaluation.expert_handlers import Signals
 from services.evaluation.expert_handlers import build_router as build_expert_router
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
     app = base_app("evaluation", lifespan)
     app.include_router(router)
     app.include_router(ledger_router)
+    app.include_router(access_router)
     return app
 
 

@@ -98,6 +98,40 @@ class LedgerCheckpoint(SQLModel, table=True):
     frontier: list = Field(sa_column=Column(JSON, nullable=False))
 
 
+class AccessRequest(SQLModel, table=True):
+    """A finance officer's request to read a record's evidence, and its approval (002 (十二))."""
+
+    __tablename__ = "evaluation_access_request"
+
+    id: str = Field(primary_key=True, max_length=64)
+    record_id: str = Field(index=True, max_length=64)
+    requester: str = Field(max_length=200)  # the token's sub
+    requester_org: str = Field(max_length=64)
+    purpose: str
+    state: str = Field(max_length=20)  # pending | approved
+    created_at: datetime
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who read which record's evidence, who asked and who approved (002 (十二)); changes of
+    records are in their history, which the audit query shows beside these."""
+
+    __tablename__ = "evaluation_audit"
+
+    seq: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    actor: str = Field(max_length=200)
+    actor_role: str = Field(max_length=20)
+    actor_org: str = Field(max_length=64)
+    action: str = Field(max_length=30)
+    record_id: str = Field(index=True, max_length=64)
+    region: str = Field(max_length=6)
+    request_id: str | None = Field(default=None, max_length=64)
+
+
 class SubjectState(SQLModel, table=True):
     """The last status published for a subject, so a change is published once and in order."""
 
@@ -167,6 +201,8 @@ TABLES = [
     RecordVersion.__table__,  # type: ignore[attr-defined]
     LedgerEntry.__table__,  # type: ignore[attr-defined]
     LedgerCheckpoint.__table__,  # type: ignore[attr-defined]
+    AccessRequest.__table__,  # type: ignore[attr-defined]
+    AuditEntry.__table__,  # type: ignore[attr-defined]
     SubjectState.__table__,  # type: ignore[attr-defined]
     DeterminationTask.__table__,  # type: ignore[attr-defined]
     ExpertStandingRow.__table__,  # type: ignore[attr-defined]

@@ -30,7 +30,15 @@ UPSTREAMS: tuple[Upstream, ...] = (
     Upstream(
         "evaluation",
         "http://127.0.0.1:8101",
-        ("/v1/catalogue", "/v1/reports", "/v1/records", "/v1/experts", "/v1/ledger"),
+        (
+            "/v1/catalogue",
+            "/v1/reports",
+            "/v1/records",
+            "/v1/experts",
+            "/v1/ledger",
+            "/v1/access-requests",
+            "/v1/audit",
+        ),
     ),
     Upstream("repair", "http://127.0.0.1:8103", ("/v1/repairs",)),
     Upstream("appeal", "http://127.0.0.1:8104", ("/v1/appeals",)),

@@ -111,7 +111,7 @@ async def test_record_list_for_finance_of_the_region_and_the_subject(
     ).status_code == 403
     city = (await api.get("/v1/records", params=params, headers=CITY)).json()
     assert [r["record_id"] for r in city["records"]] == [county_record["id"]]
-    assert "evidence" in city["records"][0]
+    assert city["records"][0]["evidence_access"] == "approval_required"
     other = (await api.get("/v1/records", params=params, headers=OTHER_CITY)).json()
     assert other["records"] == []
     own = (
