@@ -1,6 +1,7 @@
 """Evidence only with an approved, time-limited request, approved by someone else; every read,
 refusal, request and approval is audited (002 (十二))."""
 
+import asyncpg
 import httpx
 import pytest
 
@@ -77,3 +78,19 @@ async def test_the_audit_is_for_supervisors(api: httpx.AsyncClient, record_id: s
     assert (await api.get("/v1/audit", params={"record_id": record_id}, headers=ALICE)).status_code == 403
     body = (await api.get("/v1/audit", params={"record_id": record_id}, headers=CAROL)).json()
     assert [c["action"] for c in body["changes"]] == ["record_created"]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE evaluation_audit SET actor = 'nobody'", "DELETE FROM evaluation_audit", "TRUNCATE evaluation_audit"],
+)
+async def test_the_database_refuses_to_rewrite_the_audit(
+    stack, api: httpx.AsyncClient, record_id: str, statement: str
+) -> None:  # type: ignore[no-untyped-def]
+    await _record(api, record_id, ALICE)  # at least one entry
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError, match="append-only"):
+            await conn.execute(statement)
+    finally:
+        await conn.close()
