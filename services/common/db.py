@@ -5,9 +5,8 @@ from collections.abc import Iterable
 
 import orjson
 from sqlalchemy import Table, event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -35,17 +34,9 @@ def _dumps(value: object) -> str:
     return orjson.dumps(value).decode()
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
-
-
 async def create_tables(engine: AsyncEngine, tables: Iterable[Table]) -> None:
     """Create tables straight from the models: for tests on throwaway databases. Services migrate
     with Alembic at start (services.common.migrations)."""
     tables = list(tables)
     async with engine.begin() as conn:
         await conn.run_sync(lambda sync: SQLModel.metadata.create_all(sync, tables=tables))
-
-
-def is_postgres(engine: AsyncEngine) -> bool:
-    return engine.dialect.name == "postgresql"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fastapi import Request
 from faststream.kafka import KafkaBroker, KafkaRouter
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -27,6 +28,11 @@ class Runtime:
     relay: OutboxRelay
     # One writer at a time in this process: Kafka batches and HTTP calls touch the same subjects.
     intake_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+async def current_runtime(request: Request) -> Runtime:
+    """FastAPI dependency: the runtime the lifespan put on the app."""
+    return request.app.state.runtime
 
 
 BackgroundFactory = Callable[[Runtime], Iterable[tuple[str, Callable[[], Coroutine[Any, Any, None]]]]]

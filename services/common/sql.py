@@ -55,16 +55,22 @@ def _plan(table: Table, columns: tuple[str, ...], conflict: tuple | None) -> tup
     return sql, converters
 
 
-async def _pg_unnest(conn: AsyncConnection, table: Table, rows: Sequence[dict], conflict: tuple | None) -> None:
-    columns = tuple(rows[0])
-    sql, converters = _plan(table, columns, conflict)
+async def _driver_in_transaction(conn: AsyncConnection):  # type: ignore[no-untyped-def]
+    """The asyncpg connection under `conn`, inside the caller's transaction. That transaction
+    begins lazily with its first statement: begin it first, so what is done on the driver commits
+    or rolls back with everything else the caller does."""
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
     if not driver.is_in_transaction():
-        # The caller's transaction begins lazily with its first statement: begin it first, so these
-        # rows commit or roll back with everything else the caller does.
         await conn.execute(text("SELECT 1"))
+    return driver
+
+
+async def _pg_unnest(conn: AsyncConnection, table: Table, rows: Sequence[dict], conflict: tuple | None) -> None:
+    columns = tuple(rows[0])
+    sql, converters = _plan(table, columns, conflict)
+    driver = await _driver_in_transaction(conn)
     for i in range(0, len(rows), MAX_ROWS):
         chunk = rows[i : i + MAX_ROWS]
         arrays = [[convert(r[name]) for r in chunk] for name, convert in zip(columns, converters, strict=True)]
@@ -122,11 +128,7 @@ async def existing_pairs(
         return set()
     a, b = columns
     if conn.dialect.name == "postgresql":
-        raw = await conn.get_raw_connection()
-        driver = raw.driver_connection
-        assert driver is not None
-        if not driver.is_in_transaction():
-            await conn.execute(text("SELECT 1"))
+        driver = await _driver_in_transaction(conn)
         rows = await driver.fetch(
             f"SELECT k.a, k.b FROM unnest($1::text[], $2::text[]) AS k(a, b) WHERE EXISTS "
             f'(SELECT 1 FROM "{table.name}" t WHERE t."{a}" = k.a AND t."{b}" = k.b)',

@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
@@ -13,7 +13,7 @@ from services.common.auth import Principal, Role, require_roles
 from services.common.cloudevents import Envelope
 from services.common.inbound import Inbound
 from services.common.problems import Problem
-from services.common.runtime import Runtime
+from services.common.runtime import Runtime, current_runtime
 from services.common.schemas import BehaviourReport
 from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
 from services.evaluation.access import is_subject_itself, may_read
@@ -34,10 +34,6 @@ REPORTER_OF_ROLE = {
     Role.FINANCE_OFFICER: "finance",
     Role.SUPERVISOR: "finance",
 }
-
-
-async def runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
 
 
 @router.get("/v1/catalogue", tags=["catalogue"])
@@ -61,7 +57,7 @@ async def post_report(
     principal: Annotated[
         Principal, Depends(require_roles(Role.PURCHASER, Role.AGENCY, Role.FINANCE_OFFICER, Role.SUPERVISOR))
     ],
-    rt: Annotated[Runtime, Depends(runtime)],
+    rt: Annotated[Runtime, Depends(current_runtime)],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
     """Report a behaviour (`behaviour.reported.v1`) or, with `determination`, record a determined
@@ -108,7 +104,7 @@ async def list_records(
     subject_type: Literal["supplier", "agency", "expert", "purchaser"],
     subject_id: Annotated[str, Query(min_length=1, max_length=64)],
     principal: Annotated[Principal, Depends(require_roles(*Role))],
-    rt: Annotated[Runtime, Depends(runtime)],
+    rt: Annotated[Runtime, Depends(current_runtime)],
 ) -> dict:
     """A subject's records, in force and past: for finance departments (records of their region and
     below) and for the subject itself."""
@@ -135,7 +131,7 @@ async def list_records(
 async def get_record(
     record_id: str,
     principal: Annotated[Principal, Depends(require_roles(*Role))],
-    rt: Annotated[Runtime, Depends(runtime)],
+    rt: Annotated[Runtime, Depends(current_runtime)],
 ) -> dict:
     """A record with its full history; evidence only for finance departments."""
     async with rt.engine.begin() as conn:
@@ -175,7 +171,7 @@ async def _record_or_none(rt: Runtime, record_id: str, *, with_evidence: bool) -
 async def expert_standing(
     expert_id: str,
     principal: Annotated[Principal, Depends(require_roles(*Role))],
-    rt: Annotated[Runtime, Depends(runtime)],
+    rt: Annotated[Runtime, Depends(current_runtime)],
 ) -> dict:
     """An expert's standing with its evaluation score and the score's history (000 §三.3): for
     finance departments of the expert's region and above, and for the expert itself."""

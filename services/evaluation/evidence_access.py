@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -17,10 +17,10 @@ from services.common.auth import Principal, Role, require_roles
 from services.common.lawdates import local_date
 from services.common.policy import policy_for
 from services.common.problems import Problem
-from services.common.runtime import Runtime
+from services.common.runtime import Runtime, current_runtime
 from services.common.settings import get_settings
 from services.common.sql import insert_rows
-from services.evaluation.access import may_read
+from services.evaluation.access import readable_record
 from services.evaluation.models import AccessRequest, AuditEntry, CreditRecord, RecordVersion
 
 router = APIRouter(tags=["evidence access"])
@@ -33,10 +33,6 @@ FINANCE = (Role.FINANCE_OFFICER, Role.SUPERVISOR)
 
 class AccessRequestIn(BaseModel):
     purpose: str = Field(min_length=4, max_length=1000)
-
-
-async def runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
 
 
 def approval_required(region: str, now: datetime) -> bool:
@@ -102,28 +98,17 @@ async def evidence_visibility(conn: AsyncConnection, principal: Principal, recor
     return visible
 
 
-async def _readable_record(conn: AsyncConnection, principal: Principal, record_id: str):  # type: ignore[no-untyped-def]
-    row = (
-        await conn.execute(
-            select(RECORDS_T.c.id, RECORDS_T.c.region, RECORDS_T.c.subject_id).where(RECORDS_T.c.id == record_id)
-        )
-    ).first()
-    if row is None or not may_read(principal, region=row.region, subject_id=row.subject_id):
-        raise Problem(404, "record_not_found", "Record not found", f"no record {record_id} for you")
-    return row
-
-
 @router.post("/v1/records/{record_id}/access-requests", status_code=201)
 async def request_access(
     record_id: str,
     body: AccessRequestIn,
     principal: Annotated[Principal, Depends(require_roles(*FINANCE))],
-    rt: Annotated[Runtime, Depends(runtime)],
+    rt: Annotated[Runtime, Depends(current_runtime)],
 ) -> dict:
     """Ask to read a record's evidence, saying why; a supervisor who is not you approves."""
     now = datetime.now(UTC)
     async with rt.engine.begin() as conn:
-        record = await _readable_record(conn, principal, record_id)
+        record = await readable_record(conn, principal, record_id)
         request_id = f"acc-{uuid.uuid4()}"
         row = {
             "id": request_id,
@@ -146,7 +131,7 @@ async def request_access(
 async def approve_access(
     request_id: str,
     principal: Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))],
-    rt: Annotated[Runtime, Depends(runtime)],
+    rt: Annotated[Runtime, Depends(current_runtime)],
 ) -> dict:
     """A supervisor of the record's region approves another officer's request for a limited time."""
     now = datetime.now(UTC)
@@ -154,7 +139,7 @@ async def approve_access(
         req = (await conn.execute(select(REQUESTS_T).where(REQUESTS_T.c.id == request_id))).first()
         if req is None:
             raise Problem(404, "request_not_found", "No such request", request_id)
-        record = await _readable_record(conn, principal, req.record_id)
+        record = await readable_record(conn, principal, req.record_id)
         if req.requester == principal.sub:
             await audit(conn, principal, "approval_refused_own_request", req.record_id, record.region, request_id)
     if req.requester == principal.sub:
@@ -176,7 +161,7 @@ async def approve_access(
 @router.get("/v1/audit")
 async def audit_log(
     principal: Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))],
-    rt: Annotated[Runtime, Depends(runtime)],
+    rt: Annotated[Runtime, Depends(current_runtime)],
     record_id: str | None = None,
     actor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
@@ -192,7 +177,7 @@ async def audit_log(
         rows = [dict(r._mapping) for r in await conn.execute(q)]
         changes = []
         if record_id:
-            record = await _readable_record(conn, principal, record_id)
+            record = await readable_record(conn, principal, record_id)
             changes = [
                 {"at": v.at.isoformat(), "actor": v.actor, "action": f"record_{v.change}", "record_id": record_id,
                  "region": record.region, "version": v.version}

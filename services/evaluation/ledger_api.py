@@ -11,17 +11,13 @@ from sqlalchemy import select
 from services.common.auth import Principal, Role, require_roles
 from services.common.merkle import consistency_proof, inclusion_proof
 from services.common.problems import Problem
-from services.common.runtime import Runtime
-from services.evaluation.access import may_read
+from services.common.runtime import Runtime, current_runtime
+from services.evaluation.access import readable_record
 from services.evaluation.checkpoints import CHECKPOINTS_T, LEDGER_T, checkpoint_view
 from services.evaluation.models import CreditRecord
 
 router = APIRouter(tags=["ledger"])
 RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
-
-
-async def runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
 
 
 def public_key(request: Request) -> str:
@@ -45,13 +41,13 @@ async def _leaves(rt: Runtime, size: int) -> list[bytes]:
 
 
 @router.get("/v1/ledger/checkpoints/latest")
-async def latest_checkpoint(rt: Annotated[Runtime, Depends(runtime)], request: Request) -> dict:
+async def latest_checkpoint(rt: Annotated[Runtime, Depends(current_runtime)], request: Request) -> dict:
     """The newest signed tree head, with the public key that verifies it."""
     return checkpoint_view(await _checkpoint(rt, None), public_key(request))
 
 
 @router.get("/v1/ledger/checkpoints/{tree_size}")
-async def checkpoint(tree_size: int, rt: Annotated[Runtime, Depends(runtime)], request: Request) -> dict:
+async def checkpoint(tree_size: int, rt: Annotated[Runtime, Depends(current_runtime)], request: Request) -> dict:
     return checkpoint_view(await _checkpoint(rt, tree_size), public_key(request))
 
 
@@ -61,17 +57,13 @@ async def inclusion(
     version: Annotated[int, Query(ge=1)],
     tree_size: Annotated[int, Query(ge=1)],
     principal: Annotated[Principal, Depends(require_roles(*Role))],
-    rt: Annotated[Runtime, Depends(runtime)],
+    rt: Annotated[Runtime, Depends(current_runtime)],
 ) -> dict:
     """That version `version` of record `record_id` is leaf `leaf_index` of the checkpoint of size
     `tree_size` (RFC 9162 §2.1.3)."""
     await _checkpoint(rt, tree_size)
     async with rt.engine.connect() as conn:
-        record = (
-            await conn.execute(select(RECORDS_T.c.region, RECORDS_T.c.subject_id).where(RECORDS_T.c.id == record_id))
-        ).first()
-        if record is None or not may_read(principal, region=record.region, subject_id=record.subject_id):
-            raise Problem(404, "record_not_found", "Record not found", f"no record {record_id} for you")
+        await readable_record(conn, principal, record_id)
         leaf = (
             await conn.execute(select(LEDGER_T).where(LEDGER_T.c.record_id == record_id, LEDGER_T.c.version == version))
         ).first()
@@ -94,7 +86,7 @@ async def inclusion(
 async def consistency(
     first: Annotated[int, Query(ge=1)],
     second: Annotated[int, Query(ge=1)],
-    rt: Annotated[Runtime, Depends(runtime)],
+    rt: Annotated[Runtime, Depends(current_runtime)],
 ) -> dict:
     """That the checkpoint of size `second` extends the one of size `first` (RFC 9162 §2.1.4)."""
     if first > second:

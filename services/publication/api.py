@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from services.common.identifiers import division_level, is_division_code
 from services.common.lawdates import local_date
 from services.common.problems import Problem
-from services.common.runtime import Runtime
+from services.common.runtime import Runtime, current_runtime
 from services.publication.models import PublicCreditView, PublicRecord
 from services.publication.schemas import CreditStatus
 from services.publication.views import public_record
@@ -19,10 +19,6 @@ router = APIRouter()
 RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
 VIEWS_T = PublicCreditView.__table__  # type: ignore[attr-defined]
 PREFIX_LENGTH = {"province": 2, "city": 4, "county": 6}
-
-
-async def runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
 
 
 @router.get("/v1/credit/{subject_type}/{subject_id}", tags=["public"], response_model=CreditStatus)
@@ -41,7 +37,7 @@ async def credit_status(
 
 @router.get("/v1/blacklist", tags=["public"])
 async def blacklist(
-    rt: Annotated[Runtime, Depends(runtime)],
+    rt: Annotated[Runtime, Depends(current_runtime)],
     region: Annotated[str | None, Query(description="6-digit division code; includes the regions under it")] = None,
     subject_type: Literal["supplier", "agency", "expert", "purchaser"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
