@@ -6,6 +6,7 @@ from datetime import timedelta
 import orjson
 import pytest
 
+from services.common.identifiers import is_valid_uscc
 from services.common.lawdates import today
 from services.common.topics import DEAD_LETTER, EVENT_REJECTED, INBOUND_BEHAVIOUR, RECORD_CREATED, RECORDS
 from tests.stack import Stack
@@ -16,7 +17,9 @@ pytestmark = pytest.mark.connected
 
 
 def _cases() -> dict[str, dict]:
-    bad_uscc = new_uscc()[:-1] + ("0" if not new_uscc().endswith("0") else "1")
+    good = new_uscc()
+    # The same code with a wrong check character (never the right one by chance).
+    bad_uscc = good[:-1] + ("0" if good[-1] != "0" else "1")
     old = determination()
     old["liability_ends_on"] = (today() - timedelta(days=1)).isoformat()
     old["decided_on"] = (today() - timedelta(days=30)).isoformat()
@@ -38,7 +41,7 @@ def _cases() -> dict[str, dict]:
 async def test_each_rejection_is_dead_lettered_with_its_reason(stack: Stack) -> None:
     cases = _cases()
     # A bad USCC check character must really be bad for the case to mean anything.
-    assert cases["invalid_identifier"]["data"]["subject"]["id"]
+    assert not is_valid_uscc(cases["invalid_identifier"]["data"]["subject"]["id"])
     await produce(stack.bootstrap, INBOUND_BEHAVIOUR, list(cases.values()), key_of=lambda e: "k")
     marker = uuid.uuid4().hex
     not_json = f"not a cloudevent {marker}".encode()
