@@ -18,6 +18,7 @@ from deploy.local.components import (
     start_temporal_dev,
     wait_for_http,
 )
+from deploy.local.stack import runnable
 from services.common.kafka_admin import ensure_topics
 from services.common.settings import DEV_JWT_SECRET
 from services.common.topics import ALL_TOPICS
@@ -44,6 +45,9 @@ class Stack:
         # the runner runs, including two writers and one relay elected between them.
         ("evaluation-2", "services.evaluation"),
         ("publication", "services.publication"),
+        ("repair", "services.repair"),
+        ("appeal", "services.appeal"),
+        ("casework", "services.casework"),
         ("workflows", "workflows.worker"),
         ("gateway", "services.gateway"),
     )
@@ -77,6 +81,7 @@ class Stack:
             "CREDIT_EMPLOYER_NOTIFICATION_URL": f"http://127.0.0.1:{self.employer_port}/notify",
             "GATEWAY_UPSTREAM_EVALUATION": self.url("evaluation"),
             "GATEWAY_UPSTREAM_PUBLICATION": self.url("publication"),
+            **{f"GATEWAY_UPSTREAM_{svc.upper()}": self.url(svc) for svc in ("repair", "appeal", "casework")},
             "GATEWAY_PORT": str(self.ports["gateway"]),
         }
         env.pop("GATEWAY_ROUTES", None)
@@ -95,8 +100,9 @@ class Stack:
             self.workdir / "temporal.db",
             self.workdir / "temporal.log",
         )
-        for svc, _ in self.SERVICES:
-            self.start_service(svc)
+        for svc, module in self.SERVICES:
+            if runnable(module):
+                self.start_service(svc)
         return self
 
     def start_broker(self) -> None:

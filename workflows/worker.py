@@ -14,12 +14,13 @@ from services.common.policy import policy_for
 from services.common.settings import Settings, get_settings
 from services.common.temporal import WORKFLOW_QUEUE, connect
 from workflows.expert_standing import ExpertStandingWorkflow
+from workflows.human_task import HumanTaskWorkflow
 from workflows.inputs import LedgerCheckpointInput, RecordExpiryInput
 from workflows.ledger_checkpoints import CHECKPOINT_WORKFLOW_ID, LedgerCheckpointWorkflow
 from workflows.record_expiry import EXPIRY_WORKFLOW_ID, RecordExpiryWorkflow
 
 log = structlog.get_logger(__name__)
-WORKFLOWS = [RecordExpiryWorkflow, ExpertStandingWorkflow, LedgerCheckpointWorkflow]
+WORKFLOWS = [RecordExpiryWorkflow, ExpertStandingWorkflow, LedgerCheckpointWorkflow, HumanTaskWorkflow]
 
 
 async def ensure_singletons(client: Client, settings: Settings) -> None:

@@ -49,6 +49,33 @@ class EvidenceAccessRules(BaseModel):
     grant_minutes: int = Field(default=60, description="how long an approved request lets its requester read")
 
 
+class TaskRules(BaseModel):
+    """Case officers' tasks (Xuchang #8: reminders, overdue warnings), in working days."""
+
+    reminder_working_days_before: int = Field(
+        default=1, description="a reminder at the start of the working day this many days before the due date"
+    )
+    escalation_working_days_after: list[int] = Field(
+        default_factory=lambda: [0, 3],
+        description="escalation levels, each this many working days after the due date (0: the day after it);"
+        " level 1 goes to the supervisor of the task's region, level 2 one region up",
+    )
+
+
+class PublicationRules(BaseModel):
+    """001 Art. 21: what is published, where, how often."""
+
+    notice_day_of_month: int = Field(default=1, description="monthly notice of the previous month, on this day")
+    notice_hour: int = Field(default=9, description="local hour (Asia/Shanghai) the notice is published")
+    push_escalation_hours: int = Field(default=72, description="a push still failing after this opens a task")
+    guarantee_lookback_months: int = Field(
+        default=36,
+        description="000 §三.2: a free credit bid guarantee and a reduced bond need no record in force and none"
+        " recorded in this many months",
+    )
+    bond_reduction_percent: int = Field(default=50, description="reduction of the performance bond for good credit")
+
+
 class PolicyVersion(BaseModel):
     version: str
     effective_from: date
@@ -66,6 +93,8 @@ class PolicyVersion(BaseModel):
     deadlines_working_days: DeadlineRules
     expiry_sweep_max_sleep_seconds: int
     evidence_access: EvidenceAccessRules = Field(default_factory=EvidenceAccessRules)
+    tasks: TaskRules = Field(default_factory=TaskRules)
+    publication: PublicationRules = Field(default_factory=PublicationRules)
 
     def in_force_on(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)

@@ -7,6 +7,10 @@ from services.common.settings import Settings
 
 WORKFLOW_QUEUE = "credit-workflows"
 EVALUATION_ACTIVITIES = "evaluation-activities"
+CASEWORK_ACTIVITIES = "casework-activities"
+REPAIR_ACTIVITIES = "repair-activities"
+APPEAL_ACTIVITIES = "appeal-activities"
+PUBLICATION_ACTIVITIES = "publication-activities"
 
 
 async def connect(settings: Settings) -> Client:

@@ -17,9 +17,11 @@ NOTICES: Final = "credit.notices"
 WARNINGS: Final = "credit.warnings"
 TASKS: Final = "credit.tasks"
 DEAD_LETTER: Final = "credit.dead-letter"
+# Added to the contract: where repair applications and appeals stand (the subject and portals follow them).
+APPLICATIONS: Final = "credit.applications"
 
 INBOUND_TOPICS: Final = (INBOUND_BEHAVIOUR, INBOUND_PROCUREMENT, INBOUND_APPLICATIONS)
-OUTBOUND_TOPICS: Final = (RECORDS, SUBJECTS, EXPERTS, NOTICES, WARNINGS, TASKS, DEAD_LETTER)
+OUTBOUND_TOPICS: Final = (RECORDS, SUBJECTS, EXPERTS, NOTICES, WARNINGS, TASKS, DEAD_LETTER, APPLICATIONS)
 ALL_TOPICS: Final = INBOUND_TOPICS + OUTBOUND_TOPICS
 
 # Partitions per topic when the system creates it. Keys are subject ids, so order per subject holds
@@ -45,3 +47,12 @@ TASK_CREATED: Final = event_type("task.created.v1")
 TASK_ESCALATED: Final = event_type("task.escalated.v1")
 TASK_COMPLETED: Final = event_type("task.completed.v1")
 EVENT_REJECTED: Final = event_type("event.rejected.v1")
+NOTICE_PUBLISHED: Final = event_type("notice.published.v1")
+REPAIR_REQUESTED: Final = event_type("repair.requested.v1")
+APPEAL_FILED: Final = event_type("appeal.filed.v1")
+# Added types: a reported serious behaviour waits for a finance department (evaluation -> casework,
+# on credit.tasks); repair windows and the state of repair applications and appeals (credit.applications).
+DETERMINATION_REQUESTED: Final = event_type("determination.requested.v1")
+REPAIR_OPENED: Final = event_type("repair.opened.v1")
+REPAIR_CHANGED: Final = event_type("repair.changed.v1")
+APPEAL_CHANGED: Final = event_type("appeal.changed.v1")

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
+from services.common.catalogue import load_catalogue
 from services.common.cloudevents import Envelope
 from services.common.inbound import Inbound
 from services.common.problems import Problem
@@ -17,7 +18,6 @@ from services.common.runtime import Runtime, current_runtime
 from services.common.schemas import BehaviourReport
 from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
 from services.evaluation.access import is_subject_itself, may_read
-from services.evaluation.catalogue import load_catalogue
 from services.evaluation.evidence_access import evidence_visibility
 from services.evaluation.intake import find_outcome_of, ingest
 from services.evaluation.models import CreditRecord, EmployerNotification, ExpertStandingRow, RecordVersion

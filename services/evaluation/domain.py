@@ -4,12 +4,12 @@ No I/O here: the handlers feed it parsed events and persist what it decides."""
 from dataclasses import dataclass
 from datetime import date
 
+from services.common.catalogue import Behaviour, Catalogue
 from services.common.identifiers import division_covers, is_division_code, is_valid_uscc, validate_subject_id
 from services.common.lawdates import add_months
 from services.common.policy import PolicyVersion
 from services.common.schemas import BehaviourReport
 from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
-from services.evaluation.catalogue import Behaviour, Catalogue
 
 ACCEPTED_TYPES = (BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED)
 

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 
+from services.common.catalogue import load_catalogue
 from services.common.cloudevents import build_event
 from services.common.messaging import OutboundEvent
 from services.common.topics import (
@@ -11,7 +12,6 @@ from services.common.topics import (
     TASK_CREATED,
     TASKS,
 )
-from services.evaluation.catalogue import load_catalogue
 
 SOURCE = "urn:credit:evaluation"
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.catalogue import Catalogue, load_catalogue
 from services.common.cloudevents import Envelope
 from services.common.deadletter import rejected_event
 from services.common.identifiers import is_division_code
@@ -30,7 +31,6 @@ from services.common.schemas import BehaviourReport
 from services.common.sql import insert_rows
 from services.common.topics import RECORD_CREATED
 from services.evaluation import events
-from services.evaluation.catalogue import Catalogue, load_catalogue
 from services.evaluation.domain import ACCEPTED_TYPES, OpenDetermination, Record, Rejection, decide
 from services.evaluation.history import store_versions, version_row
 from services.evaluation.ledger import GENESIS

@@ -1,6 +1,6 @@
 """Data checks for the Luoyang behaviour catalogue (洛财购〔2021〕12号).
 
-See services/evaluation/catalogue/RECONSTRUCTION.md for how the data was
+See services/common/catalogue/RECONSTRUCTION.md for how the data was
 reconstructed from the OCR'd seed.
 """
 

@@ -4,11 +4,11 @@ from datetime import date, timedelta
 
 import pytest
 
+from services.common.catalogue import load_catalogue
 from services.common.identifiers import make_uscc
 from services.common.policy import policy_for
 from services.common.schemas import BehaviourReport
 from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
-from services.evaluation.catalogue import load_catalogue
 from services.evaluation.domain import OpenDetermination, Record, Rejection, decide
 from services.evaluation.status import InForce, subject_status
 from tests.support import factories as f

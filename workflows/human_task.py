@@ -1,0 +1,101 @@
+"""A case officer's task (issue 5), one workflow per task, id `task:{task_id}`: it opens the task
+in the casework service (which computes the due date in working days of the Chinese calendar and
+the moments of the reminder and the escalations), fires each alarm on its working day unless a
+decision or a cancellation came first, and returns the outcome to the parent workflow.
+
+The decision is stored by the casework service (claimed by the deciding officer, validated, audited)
+before it is signalled here, so this workflow only waits; a repeated or late signal changes nothing.
+Dates need the calendar, so they are computed by an activity: its result is in the history, and a
+later calendar release can never change what a running task replays."""
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from services.common.temporal import CASEWORK_ACTIVITIES
+    from workflows.task_inputs import (
+        TaskAlarmFired,
+        TaskCancel,
+        TaskClosed,
+        TaskDecision,
+        TaskOutcome,
+        TaskPlan,
+        TaskSpec,
+    )
+
+# A missing calendar year (CalendarUnavailable) is retried until the arrangement is installed:
+# an explicit, visible failure in the task's history, never a guessed due date.
+OPEN_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(hours=1))
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+
+
+@workflow.defn
+class HumanTaskWorkflow:
+    @workflow.init
+    def __init__(self, spec: TaskSpec) -> None:
+        self._spec = spec
+        self._plan: TaskPlan | None = None
+        self._decision: TaskDecision | None = None
+        self._cancel: TaskCancel | None = None
+        self._fired: list[int] = []
+
+    @workflow.run
+    async def run(self, spec: TaskSpec) -> TaskOutcome:
+        self._plan = await workflow.execute_activity(
+            "open_task",
+            spec,
+            result_type=TaskPlan,
+            task_queue=CASEWORK_ACTIVITIES,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=OPEN_RETRY,
+        )
+        for alarm in sorted(self._plan.alarms, key=lambda a: a.at):
+            wait = alarm.at - workflow.now()
+            if wait > timedelta(0):
+                try:
+                    await workflow.wait_condition(self._settled, timeout=wait)
+                except TimeoutError:
+                    pass
+            if self._settled():
+                break
+            await workflow.execute_activity(
+                "escalate_task",
+                TaskAlarmFired(task_id=spec.task_id, alarm=alarm),
+                task_queue=CASEWORK_ACTIVITIES,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+            )
+            self._fired.append(alarm.level)
+        await workflow.wait_condition(self._settled)
+        if self._decision is not None:
+            return TaskOutcome(task_id=spec.task_id, decision=self._decision)
+        assert self._cancel is not None
+        await workflow.execute_activity(
+            "cancel_task",
+            TaskClosed(task_id=spec.task_id, reason=self._cancel.reason),
+            task_queue=CASEWORK_ACTIVITIES,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+        )
+        return TaskOutcome(task_id=spec.task_id, cancelled_reason=self._cancel.reason)
+
+    def _settled(self) -> bool:
+        return self._decision is not None or self._cancel is not None
+
+    @workflow.signal
+    def decide(self, decision: TaskDecision) -> None:
+        if not self._settled() and decision.task_id == self._spec.task_id:
+            self._decision = decision
+
+    @workflow.signal
+    def cancel(self, cancel: TaskCancel) -> None:
+        if not self._settled():
+            self._cancel = cancel
+
+    @workflow.query
+    def get_plan(self) -> TaskPlan | None:
+        return self._plan
+
+    @workflow.query
+    def get_fired_levels(self) -> list[int]:
+        return list(self._fired)
