@@ -8,7 +8,7 @@ import json
 import re
 from pathlib import Path
 
-CATALOGUE = Path(__file__).resolve().parents[2] / "services" / "evaluation" / "catalogue" / "luoyang_2021.json"
+CATALOGUE = Path(__file__).resolve().parents[2] / "services" / "common" / "catalogue" / "luoyang_2021.json"
 
 # prefix -> (subject, severity, article, count)
 PREFIXES = {
