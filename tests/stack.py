@@ -74,6 +74,9 @@ class Stack:
             "TEMPORAL_ADDRESS": self.temporal_address,
             "DATABASE_URL": self.database_url,
             "CREDIT_JWT_SECRET": DEV_JWT_SECRET,
+            # A test region 410399 under Luoyang with Luoyang's rules but no repair wait: the dev
+            # server cannot wait six months (the time-skipping tests cover the wait itself).
+            "CREDIT_POLICY_DIR": str(ROOT / "tests" / "fixtures" / "policies"),
             "LOG_LEVEL": "INFO",
             "CREDIT_EXPIRY_MAX_SLEEP_SECONDS": "2",
             "CREDIT_LEDGER_CHECKPOINT_SECONDS": "2",

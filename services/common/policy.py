@@ -2,6 +2,7 @@
 Luoyang's measures are the default; another city's rules are another JSON file in `policies/`."""
 
 import json
+import os
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -114,8 +115,11 @@ class RegionalPolicy(BaseModel):
 
 @lru_cache
 def load_policies() -> dict[str, RegionalPolicy]:
+    """The policies shipped in `policies/`, then those of CREDIT_POLICY_DIR (another city's rules,
+    or a test region's), which may add regions or replace a shipped one."""
     policies = {}
-    for path in sorted(POLICY_DIR.glob("*.json")):
+    dirs = [POLICY_DIR] + ([Path(os.environ["CREDIT_POLICY_DIR"])] if os.environ.get("CREDIT_POLICY_DIR") else [])
+    for path in [p for d in dirs for p in sorted(d.glob("*.json"))]:
         p = RegionalPolicy.model_validate(json.loads(path.read_text(encoding="utf-8")))
         policies[p.region] = p
     return policies
