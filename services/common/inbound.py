@@ -24,6 +24,8 @@ class Inbound:
     # As received from Kafka; turned into `original` only for a dead letter (most messages are fine).
     value: bytes | None = None
     headers: tuple = ()
+    # Who sent it over HTTP (the token's sub): the officer who records, kept on the record.
+    recorded_by: str | None = None
 
     def original_message(self) -> dict:
         return self.original if self.original is not None else original_of(self.value, list(self.headers))

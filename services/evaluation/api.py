@@ -81,7 +81,12 @@ async def post_report(
         datacontenttype="application/json",
         data=report.model_dump(mode="json"),
     )
-    item = Inbound(original={"http": envelope.model_dump(mode="json")}, key=report.subject.id, envelope=envelope)
+    item = Inbound(
+        original={"http": envelope.model_dump(mode="json")},
+        key=report.subject.id,
+        envelope=envelope,
+        recorded_by=principal.sub,
+    )
     async with rt.intake_lock, rt.engine.begin() as conn:
         (outcome,) = await ingest(conn, [item], now=now)
         if outcome.kind == "duplicate":

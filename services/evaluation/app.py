@@ -15,6 +15,7 @@ from services.common.settings import Settings, get_settings
 from services.common.temporal import EVALUATION_ACTIVITIES, connect
 from services.evaluation.activities import EvaluationActivities
 from services.evaluation.api import router
+from services.evaluation.archive_api import router as archive_router
 from services.evaluation.checkpoints import Signer
 from services.evaluation.evidence_access import router as access_router
 from services.evaluation.expert_activities import ExpertActivities
@@ -23,6 +24,7 @@ from services.evaluation.expert_handlers import build_router as build_expert_rou
 from services.evaluation.handlers import build_router
 from services.evaluation.ledger_api import router as ledger_router
 from services.evaluation.models import MESSAGING, MIGRATIONS, TABLES
+from services.evaluation.record_activities import RecordChangeActivities
 
 
 def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
@@ -34,7 +36,8 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
         if with_temporal:
             acts = EvaluationActivities(rt.engine, rt.relay, Signer(settings.credit_ledger_signing_seed))
             experts = ExpertActivities(rt.engine, employer_url=employer_url(settings), relay=rt.relay)
-            yield "temporal-worker", lambda: _run_worker(settings, acts, experts)
+            changes = RecordChangeActivities(rt.engine, rt.relay)
+            yield "temporal-worker", lambda: _run_worker(settings, acts, experts, changes)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
@@ -53,18 +56,22 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
 
     app = base_app("evaluation", lifespan)
     app.include_router(router)
+    app.include_router(archive_router)
     app.include_router(ledger_router)
     app.include_router(access_router)
     return app
 
 
-async def _run_worker(settings: Settings, acts: EvaluationActivities, experts: ExpertActivities) -> None:
+async def _run_worker(
+    settings: Settings, acts: EvaluationActivities, experts: ExpertActivities, changes: RecordChangeActivities
+) -> None:
     client = await connect(settings)
     activities = [
         acts.expire_due_records,
         acts.publish_ledger_checkpoint,
         experts.publish_expert_standing,
         experts.notify_employer,
+        *changes.all(),
     ]
     worker = Worker(client, task_queue=EVALUATION_ACTIVITIES, activities=activities)
     await worker.run()

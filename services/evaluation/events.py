@@ -6,10 +6,10 @@ from services.common.catalogue import load_catalogue
 from services.common.cloudevents import build_event
 from services.common.messaging import OutboundEvent
 from services.common.topics import (
+    DETERMINATION_REQUESTED,
     RECORDS,
     SUBJECT_STATUS_CHANGED,
     SUBJECTS,
-    TASK_CREATED,
     TASKS,
 )
 
@@ -45,7 +45,19 @@ def record_data(row: dict) -> dict:
         "determination": row["determination"],
         "evidence_count": len(row["evidence"]),
         "policy_version": row["policy_version"],
+        # Under objection while an appeal is open; the last decision (without its reasons, which may
+        # name people: they are in the history, for finance and the subject).
+        "appeal": _appeal_summary(row.get("appeal")),
+        "resolution": _resolution_summary(row.get("resolution")),
     }
+
+
+def _appeal_summary(appeal: dict | None) -> dict | None:
+    return {"appeal_id": appeal["appeal_id"], "state": appeal["state"]} if appeal else None
+
+
+def _resolution_summary(resolution: dict | None) -> dict | None:
+    return {"kind": resolution["kind"], "decided_on": resolution["decided_on"]} if resolution else None
 
 
 def record_event(event_type: str, row: dict, *, event_time: datetime) -> OutboundEvent:
@@ -80,16 +92,37 @@ def status_event(subject_id: str, snapshot: dict, *, event_time: datetime) -> Ou
     )
 
 
-def task_created_event(task: dict, *, event_time: datetime) -> OutboundEvent:
+def determination_requested_event(task: dict, *, event_time: datetime) -> OutboundEvent:
+    """A reported serious behaviour waits for the finance department of its region (CONTRACT §4);
+    the casework service opens the task (id = request id). No evidence and no description on Kafka:
+    the officer reads them through GET /v1/determinations/{id}."""
+    report = task["report"]
+    behaviour = load_catalogue().get(task["behaviour_code"])
     return OutboundEvent(
         topic=TASKS,
-        key=task["subject_id"],
+        key=report["subject"]["id"],
         event=build_event(
-            type=TASK_CREATED,
+            type=DETERMINATION_REQUESTED,
             source=SOURCE,
             subject=task["id"],
-            id=f"{task['id']}:created",
+            id=f"{task['id']}:requested",
             time=event_time,
-            data=task,
+            data={
+                "request_id": task["id"],
+                "region": task["region"],
+                "subject": report["subject"],
+                "behaviour_code": task["behaviour_code"],
+                "behaviour": {
+                    "code": task["behaviour_code"],
+                    "severity": behaviour.severity if behaviour else None,
+                    "text": behaviour.text if behaviour else None,
+                    "legal_basis": behaviour.legal_basis if behaviour else None,
+                },
+                "reporter": report["reporter"],
+                "project": report["project"],
+                "occurred_on": report["occurred_on"],
+                "evidence_count": len(report.get("evidence") or []),
+                "reported_at": task["created_at"].isoformat(),
+            },
         ),
     )

@@ -97,11 +97,11 @@ async def ingest(conn: AsyncConnection, items: list[Inbound], *, now: datetime) 
         if isinstance(decision.outcome, OpenDetermination):
             task = _task_row(decision.envelope, decision.report, now=now)
             tasks.append(task)
-            outbox.append(events.task_created_event(_task_public(task), event_time=now))
+            outbox.append(events.determination_requested_event(task, event_time=now))
             outcomes.append(Outcome("determination_opened", task_id=task["id"], status=202))
             processed.append((source, event_id, "determination_opened"))
             continue
-        row = _record_row(decision, now=now)
+        row = _record_row(decision, now=now, recorded_by=item.recorded_by)
         records.append(row)
         actor = f"{row['reporter_type']}:{row['reporter_id']}"
         history.append(version_row(row, change="created", actor=actor, now=now, prev_hash=GENESIS))
@@ -155,17 +155,44 @@ def _decide(item: Inbound, *, catalogue: Catalogue, today: date) -> Rejection | 
     return _Accepted(env, report, outcome, policy.version)
 
 
-def _record_row(accepted: _Accepted, *, now: datetime) -> dict:
+def _record_row(accepted: _Accepted, *, now: datetime, recorded_by: str | None) -> dict:
     env, r = accepted.envelope, accepted.report
     assert isinstance(accepted.outcome, Record)
+    return record_row(
+        record_id=derived_id("rec", env.source, env.id),
+        report=r,
+        severity=accepted.outcome.behaviour.severity,
+        valid_until=accepted.outcome.valid_until,
+        policy_version=accepted.policy_version,
+        source=env.source,
+        source_event_id=env.id,
+        recorded_by=recorded_by,
+        now=now,
+    )
+
+
+def record_row(
+    *,
+    record_id: str,
+    report: BehaviourReport,
+    severity: str,
+    valid_until: date,
+    policy_version: str,
+    source: str,
+    source_event_id: str,
+    recorded_by: str | None,
+    now: datetime,
+) -> dict:
+    """A new record (version 1) from a report; also used when a determination task records one."""
+    r = report
     return {
-        "id": derived_id("rec", env.source, env.id),
+        "id": record_id,
         "subject_key": subject_key(r.subject.type, r.subject.id),
         "subject_type": r.subject.type,
         "subject_id": r.subject.id,
         "subject_name": r.subject.name,
         "behaviour_code": r.behaviour_code,
-        "severity": accepted.outcome.behaviour.severity,
+        "severity": severity,
         "region": r.region,
         "reporter_type": r.reporter.type,
         "reporter_id": r.reporter.id,
@@ -174,15 +201,18 @@ def _record_row(accepted: _Accepted, *, now: datetime) -> dict:
         "occurred_on": r.occurred_on,
         "recorded_on": local_date(now),
         "recorded_at": now,
-        "valid_until": accepted.outcome.valid_until,
+        "valid_until": valid_until,
         "status": "in_force",
         "version": 1,
         "description": r.description,
         "evidence": [e.model_dump(mode="json") for e in r.evidence],
         "determination": r.determination.model_dump(mode="json") if r.determination else None,
-        "policy_version": accepted.policy_version,
-        "source": env.source,
-        "source_event_id": env.id,
+        "policy_version": policy_version,
+        "source": source,
+        "source_event_id": source_event_id,
+        "recorded_by": recorded_by,
+        "appeal": None,
+        "resolution": None,
     }
 
 
@@ -198,23 +228,6 @@ def _task_row(env: Envelope, r: BehaviourReport, *, now: datetime) -> dict:
         "created_at": now,
         "source": env.source,
         "source_event_id": env.id,
-    }
-
-
-def _task_public(task: dict) -> dict:
-    report = task["report"]
-    return {
-        "task_id": task["id"],
-        "id": task["id"],
-        "kind": task["kind"],
-        "state": task["state"],
-        "region": task["region"],
-        "subject": report["subject"],
-        "subject_id": report["subject"]["id"],
-        "behaviour_code": task["behaviour_code"],
-        "reporter": report["reporter"],
-        "project": report["project"],
-        "created_at": task["created_at"].isoformat(),
     }
 
 

@@ -48,6 +48,12 @@ class CreditRecord(SQLModel, table=True):
     policy_version: str = Field(max_length=40)
     source: str = Field(max_length=300)
     source_event_id: str = Field(max_length=200)
+    # The officer (token sub) who recorded it, when known: the reviewer of an appeal must be another.
+    recorded_by: str | None = Field(default=None, max_length=200)
+    # An open objection {appeal_id, state, filed_at}: the record stays in force meanwhile.
+    appeal: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The last decision on it {kind, decided_on, reason, opinion, by, ...}; every one stays in the history.
+    resolution: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class RecordVersion(SQLModel, table=True):
@@ -147,7 +153,8 @@ class SubjectState(SQLModel, table=True):
 
 class DeterminationTask(SQLModel, table=True):
     """A reported serious behaviour waiting for the finance department's determination
-    (001 Art. 17). Its queue, claim and escalation belong to the case-work service."""
+    (001 Art. 17): the request and its outcome. Its task (queue, claim, escalation) belongs to the
+    casework service, which hears of it through `determination.requested.v1`."""
 
     __tablename__ = "evaluation_determination_task"
     __table_args__ = (UniqueConstraint("source", "source_event_id", name="uq_evaluation_task_source_event"),)
@@ -162,6 +169,10 @@ class DeterminationTask(SQLModel, table=True):
     created_at: datetime
     source: str = Field(max_length=300)
     source_event_id: str = Field(max_length=200)
+    # The case officer's decision (determine | record_general | dismiss) and the record it made.
+    decision: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    record_id: str | None = Field(default=None, max_length=64)
+    decided_at: datetime | None = None
 
 
 class ExpertStandingRow(SQLModel, table=True):

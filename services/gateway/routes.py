@@ -38,6 +38,8 @@ UPSTREAMS: tuple[Upstream, ...] = (
             "/v1/ledger",
             "/v1/access-requests",
             "/v1/audit",
+            "/v1/archive",
+            "/v1/determinations",
         ),
     ),
     Upstream("repair", "http://127.0.0.1:8103", ("/v1/repairs",)),

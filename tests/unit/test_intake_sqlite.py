@@ -16,13 +16,13 @@ from services.common.db import create_tables, make_engine
 from services.common.inbound import UNPARSEABLE_SOURCE, Inbound, from_kafka
 from services.common.topics import (
     DEAD_LETTER,
+    DETERMINATION_REQUESTED,
     EVENT_REJECTED,
     RECORD_CREATED,
     RECORD_EXPIRED,
     RECORDS,
     SUBJECT_STATUS_CHANGED,
     SUBJECTS,
-    TASK_CREATED,
     TASKS,
 )
 from services.evaluation.expiry import expire_due
@@ -164,8 +164,12 @@ async def test_serious_report_from_purchaser_opens_a_task_and_records_nothing(en
     assert await count(engine, RECORDS_T) == 0
     (task,) = await rows(engine, TASKS_T)
     assert (task["id"], task["state"], task["region"]) == (outcome.task_id, "open", "410322")
-    (created,) = await outbox(engine)
-    assert (created["topic"], created["event"]["type"]) == (TASKS, TASK_CREATED)
+    (requested,) = await outbox(engine)
+    # The casework service opens the task (task.created.v1) with the request's id.
+    assert (requested["topic"], requested["event"]["type"]) == (TASKS, DETERMINATION_REQUESTED)
+    data = requested["event"]["data"]
+    assert (data["request_id"], data["region"], data["behaviour"]["severity"]) == (outcome.task_id, "410322", "serious")
+    assert data["evidence_count"] == 1 and "evidence" not in data and "description" not in data
 
 
 # --- idempotency --------------------------------------------------------------------------------

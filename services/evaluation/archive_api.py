@@ -1,0 +1,98 @@
+"""The subject's integrity archive (诚信档案, 001 Art. 20; 002 (十一)) and the reports waiting for a
+determination. The archive is every version of every record of the subject — how each was made,
+objected to, upheld, corrected, repaired or expired, with the decision's reason and opinion — read
+from the hash-chained history; for finance of the records' regions and the subject itself."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends
+from sqlalchemy import select
+
+from services.common.auth import Principal, Role, require_roles
+from services.common.problems import Problem
+from services.common.runtime import Runtime, current_runtime
+from services.evaluation.access import is_subject_itself, may_read
+from services.evaluation.evidence_access import audit
+from services.evaluation.models import CreditRecord, DeterminationTask, RecordVersion
+from services.evaluation.views import record_view
+
+router = APIRouter()
+RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
+HISTORY_T = RecordVersion.__table__  # type: ignore[attr-defined]
+REQUESTS_T = DeterminationTask.__table__  # type: ignore[attr-defined]
+FINANCE = (Role.FINANCE_OFFICER, Role.SUPERVISOR)
+
+
+@router.get("/v1/archive/{subject_type}/{subject_id}", tags=["records"])
+async def integrity_archive(
+    subject_type: Literal["supplier", "agency", "expert", "purchaser"],
+    subject_id: str,
+    principal: Annotated[Principal, Depends(require_roles(*Role))],
+    rt: Annotated[Runtime, Depends(current_runtime)],
+) -> dict:
+    """Every record of the subject with the entries of its history: change, when, by whom and the
+    decision (reason, opinion) that caused it. No evidence here."""
+    if not (principal.is_finance() or is_subject_itself(principal, subject_id)):
+        raise Problem(403, "forbidden", "Forbidden", "only finance departments and the subject itself")
+    async with rt.engine.connect() as conn:
+        rows = [
+            dict(r._mapping)
+            for r in await conn.execute(
+                select(RECORDS_T)
+                .where(RECORDS_T.c.subject_type == subject_type, RECORDS_T.c.subject_id == subject_id)
+                .order_by(RECORDS_T.c.recorded_at)
+            )
+        ]
+        visible = [r for r in rows if may_read(principal, region=r["region"], subject_id=r["subject_id"])]
+        versions = await conn.execute(
+            select(HISTORY_T)
+            .where(HISTORY_T.c.record_id.in_([r["id"] for r in visible]))
+            .order_by(HISTORY_T.c.record_id, HISTORY_T.c.version)
+        )
+        entries: dict[str, list[dict]] = {r["id"]: [] for r in visible}
+        for v in versions:
+            entries[v.record_id].append(
+                {
+                    "version": v.version,
+                    "change": v.change,
+                    "at": v.at.isoformat(),
+                    "actor": v.actor,
+                    "status": v.snapshot.get("status"),
+                    "behaviour_code": v.snapshot.get("behaviour_code"),
+                    "decision": v.snapshot.get("resolution") if v.change != "created" else None,
+                    "hash": v.hash,
+                }
+            )
+    return {
+        "subject": {"type": subject_type, "id": subject_id},
+        "records": [
+            {**record_view(r, with_evidence=False), "resolution": r["resolution"], "entries": entries[r["id"]]}
+            for r in visible
+        ],
+    }
+
+
+@router.get("/v1/determinations/{request_id}", tags=["intake"])
+async def determination_request(
+    request_id: str,
+    principal: Annotated[Principal, Depends(require_roles(*FINANCE))],
+    rt: Annotated[Runtime, Depends(current_runtime)],
+) -> dict:
+    """A reported serious behaviour waiting for (or given) a determination, with the report's
+    evidence: the finance department of its region must see it to decide. Every read is audited."""
+    async with rt.engine.begin() as conn:
+        row = (await conn.execute(select(REQUESTS_T).where(REQUESTS_T.c.id == request_id))).first()
+        if row is None or not principal.covers_region(row.region):
+            raise Problem(404, "determination_not_found", "Not found", f"no determination request {request_id} for you")
+        await audit(conn, principal, "evidence_read", request_id, row.region)
+    return {
+        "request_id": row.id,
+        "region": row.region,
+        "state": row.state,
+        "behaviour_code": row.behaviour_code,
+        "report": row.report,
+        "reported_at": row.created_at.isoformat(),
+        "decision": row.decision,
+        "record_id": row.record_id,
+        "decided_at": row.decided_at.isoformat() if row.decided_at else None,
+    }
