@@ -1,0 +1,113 @@
+"""HTTP entry points of the appeal service (CONTRACT §2). `POST /v1/appeals` only translates HTTP to
+the same filing path the Kafka consumer uses; `GET /v1/appeals/{id}` reads an appeal back."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from services.appeal.events import appeal_view
+from services.appeal.filing import Filing, earlier_outcome, file_appeals
+from services.appeal.models import APPEALS_T
+from services.appeal.rules import EVIDENCE_MAX, GROUNDS_MAX, Applicant, Refusal
+from services.common.auth import Principal, Role, require_roles
+from services.common.cloudevents import Envelope
+from services.common.inbound import Inbound
+from services.common.problems import Problem
+from services.common.runtime import Runtime, current_runtime
+from services.common.schemas import EvidenceItem
+from services.common.topics import APPEAL_FILED
+
+router = APIRouter()
+# Who may object (services/evaluation/access.py SUBJECT_ROLES): a token whose org is the subject.
+SUBJECT_ROLES = (Role.SUBJECT, Role.AGENCY, Role.PURCHASER)
+
+
+class AppealRequest(BaseModel):
+    """The data of `appeal.filed.v1`; `applicant` may be left out — the token says who objects."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    record_id: str = Field(min_length=1, max_length=64)
+    applicant: Applicant | None = None
+    grounds: str = Field(default="", max_length=GROUNDS_MAX, description="why the record is wrong")
+    evidence: list[EvidenceItem] = Field(
+        default_factory=list, max_length=EVIDENCE_MAX, description="at least one item: 谁申请、谁举证"
+    )
+
+
+@router.post("/v1/appeals", tags=["appeals"], status_code=201)
+async def post_appeal(
+    body: AppealRequest,
+    request: Request,
+    principal: Annotated[Principal, Depends(require_roles(*SUBJECT_ROLES))],
+    rt: Annotated[Runtime, Depends(current_runtime)],
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JSONResponse:
+    """Object to a credit record (Shandong (十)): grounds and at least one evidence item are required.
+    Only the record's subject may object — with a token whose `org` is the subject's id. The record
+    stays in force, marked under objection, until the finance department of its region decides.
+    Send an `Idempotency-Key` header to make a retry safe."""
+    if body.applicant is not None and body.applicant.id != principal.org:
+        raise Problem(
+            403,
+            "applicant_mismatch",
+            "Applicant is not the caller",
+            f"a token for {principal.org} cannot object as {body.applicant.id}",
+        )
+    data = body.model_dump(mode="json", exclude_none=True)
+    data["applicant"] = {**data.get("applicant", {}), "id": principal.org}
+    now = datetime.now(UTC)
+    envelope = Envelope(
+        specversion="1.0",
+        id=idempotency_key or str(uuid.uuid4()),
+        source=f"urn:credit:api:{principal.role}:{principal.org}",
+        type=APPEAL_FILED,
+        time=now,
+        datacontenttype="application/json",
+        data=data,
+    )
+    item = Inbound(original={"http": envelope.model_dump(mode="json")}, key=principal.org, envelope=envelope)
+    async with rt.intake_lock, rt.engine.begin() as conn:
+        (outcome,) = await file_appeals(conn, [item], now=now, filed_by=principal.sub)
+        if outcome.kind == "duplicate":
+            outcome = await earlier_outcome(conn, envelope.source, envelope.id) or outcome
+    rt.relay.wake()
+    request.app.state.starter.wake()
+    return await _answer(rt, outcome, status=201 if outcome.kind == "filed" else 200)
+
+
+async def _answer(rt: Runtime, outcome: Filing, *, status: int) -> JSONResponse:
+    if outcome.refusal is not None:
+        raise _problem(outcome.refusal)
+    if outcome.appeal_id is None:
+        raise Problem(409, "duplicate_request", "Already received", "this Idempotency-Key was used before")
+    async with rt.engine.connect() as conn:
+        row = (await conn.execute(select(APPEALS_T).where(APPEALS_T.c.id == outcome.appeal_id))).one()
+    return JSONResponse(appeal_view(dict(row._mapping), finance=False), status_code=status)
+
+
+def _problem(r: Refusal) -> Problem:
+    return Problem(r.status, r.reason, "Appeal refused", r.message, **(r.extra or {}))
+
+
+@router.get("/v1/appeals/{appeal_id}", tags=["appeals"])
+async def get_appeal(
+    appeal_id: str,
+    principal: Annotated[Principal, Depends(require_roles(*Role))],
+    rt: Annotated[Runtime, Depends(current_runtime)],
+) -> dict:
+    """Where an appeal stands and, once decided, the decision with its reason: for the applicant
+    (the record's subject) and the finance departments of the record's region and above."""
+    async with rt.engine.connect() as conn:
+        row = (await conn.execute(select(APPEALS_T).where(APPEALS_T.c.id == appeal_id))).first()
+    finance = row is not None and principal.covers_region(row.region)
+    subject = row is not None and principal.role in SUBJECT_ROLES and principal.org == row.subject_id
+    # The same answer for "absent" and "not yours", so ids cannot be probed.
+    if row is None or not (finance or subject):
+        raise Problem(404, "appeal_not_found", "Appeal not found", f"no appeal {appeal_id} for you")
+    return appeal_view(dict(row._mapping), finance=finance)

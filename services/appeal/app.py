@@ -1,0 +1,57 @@
+"""The appeal process: HTTP API, its Kafka consumers, outbox relay, the starter of review workflows
+and its Temporal activity worker on one event loop (STYLE: one process per service)."""
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.worker import Worker
+
+from services.appeal.activities import AppealActivities
+from services.appeal.api import router
+from services.appeal.handlers import build_router
+from services.appeal.models import MESSAGING, MIGRATIONS, TABLES
+from services.appeal.starter import ReviewStarter
+from services.common.runtime import Runtime, service_runtime
+from services.common.service import base_app
+from services.common.settings import Settings, get_settings
+from services.common.temporal import APPEAL_ACTIVITIES, connect
+
+
+def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    holder: dict[str, ReviewStarter] = {}
+
+    def starter_of(rt: Runtime) -> ReviewStarter:
+        if "starter" not in holder:
+            holder["starter"] = ReviewStarter(rt.engine, settings)
+        return holder["starter"]
+
+    def background(rt: Runtime):  # type: ignore[no-untyped-def]
+        if with_temporal:
+            yield "review-starter", starter_of(rt).run
+            yield "temporal-worker", lambda: _run_worker(settings, AppealActivities(rt.engine, rt.relay))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        async with service_runtime(
+            name="appeal",
+            settings=settings,
+            tables=TABLES,
+            migrations=MIGRATIONS,
+            messaging=MESSAGING,
+            routers=lambda rt: [build_router(rt, settings, starter_of(rt))],
+            background=background,
+        ) as rt:
+            app.state.runtime = rt
+            app.state.starter = starter_of(rt)
+            yield
+
+    app = base_app("appeal", lifespan)
+    app.include_router(router)
+    return app
+
+
+async def _run_worker(settings: Settings, acts: AppealActivities) -> None:
+    client = await connect(settings)
+    worker = Worker(client, task_queue=APPEAL_ACTIVITIES, activities=[acts.record_appeal_change])
+    await worker.run()

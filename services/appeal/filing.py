@@ -1,0 +1,143 @@
+"""Filing: the one code path for objections, whether they come from Kafka (`appeal.filed.v1` on
+credit.inbound.applications, in batches) or from `POST /v1/appeals` (a batch of one).
+
+In the caller's transaction it judges each application against the record replica and the open
+appeals, stores what is accepted with its first appeal.changed.v1, dead-letters what is refused
+with its reason, and marks every (source, id) processed — with the refusal's reason, so an HTTP
+retry with the same Idempotency-Key gets the same answer. Starting the review workflow is left to
+the starter (starter.py), which finds accepted appeals in the table: nothing is lost if Temporal
+is down or the process dies right after the commit."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.appeal.events import SOURCE, appeal_changed_event
+from services.appeal.models import APPEALS_T, MESSAGING, REPLICA
+from services.appeal.rules import AppealApplication, Refusal, judge, refusal, stored_applicant
+from services.common.deadletter import rejected_event
+from services.common.inbound import Inbound
+from services.common.messaging import OutboundEvent, already_processed, mark_processed, write_outbox
+from services.common.record_replica import get_replica
+from services.common.sql import insert_rows
+
+ID_NAMESPACE = uuid.UUID("0b6f9a52-3c55-4f3e-9d0e-5a7c2f1e8b44")
+REJECTED = "rejected:"
+RETRYABLE = frozenset({"record_not_found"})
+
+
+@dataclass(frozen=True)
+class Filing:
+    kind: str  # filed | rejected | duplicate | ignored
+    appeal_id: str | None = None
+    refusal: Refusal | None = None
+
+
+def appeal_id_of(source: str, event_id: str) -> str:
+    """Ids derive from (source, id): the same application can only ever make the same appeal."""
+    return f"apl-{uuid.uuid5(ID_NAMESPACE, f'{source}|{event_id}')}"
+
+
+async def file_appeals(
+    conn: AsyncConnection, items: list[Inbound], *, now: datetime, filed_by: str | None = None
+) -> list[Filing]:
+    """Apply a batch inside the caller's transaction; one outcome per item, in order. `filed_by`
+    is the token's sub of an HTTP caller; over Kafka it is the forwarding platform (`source`)."""
+    seen = await already_processed(conn, MESSAGING.processed, [i.identity for i in items])
+    opened: dict[str, str] = {}  # record_id -> appeal id, opened in this batch
+    outcomes: list[Filing] = []
+    rows: list[dict] = []
+    processed: list[tuple[str, str, str]] = []
+    outbox: list[OutboundEvent] = []
+    for item in items:
+        if item.envelope is None:  # the handlers pass appeal.filed.v1 only; others dead-letter the rest
+            outcomes.append(Filing("ignored"))
+            continue
+        if item.identity in seen:
+            outcomes.append(Filing("duplicate"))
+            continue
+        seen.add(item.identity)
+        source, event_id = item.identity
+        try:
+            app = AppealApplication.model_validate(item.envelope.data)
+        except ValidationError as exc:
+            detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+            app, problem = None, refusal("invalid_data", detail)
+        if app is not None:
+            record = await get_replica(conn, REPLICA, app.record_id)
+            open_id = opened.get(app.record_id) or await _open_appeal(conn, app.record_id)
+            problem = judge(app, record, open_id)
+        if problem is not None:
+            outbox.append(rejected_event(item, reason=problem.reason, message=problem.message, source=SOURCE, now=now))
+            # An unknown record may only not have reached the replica yet: a retry with the same key
+            # is judged again (its dead letter keeps its id, derived from the same source and id).
+            if problem.reason not in RETRYABLE:
+                processed.append((source, event_id, REJECTED + problem.reason))
+            outcomes.append(Filing("rejected", refusal=problem))
+            continue
+        assert app is not None and record is not None
+        row = _appeal_row(app, record, source=source, event_id=event_id, filed_by=filed_by or source, now=now)
+        rows.append(row)
+        opened[app.record_id] = row["id"]
+        outbox.append(appeal_changed_event(row, now=now))
+        processed.append((source, event_id, "filed"))
+        outcomes.append(Filing("filed", appeal_id=row["id"]))
+    await insert_rows(conn, APPEALS_T, rows)
+    await mark_processed(conn, MESSAGING.processed, processed)
+    await write_outbox(conn, MESSAGING.outbox, outbox)
+    return outcomes
+
+
+async def _open_appeal(conn: AsyncConnection, record_id: str) -> str | None:
+    q = select(APPEALS_T.c.id).where(APPEALS_T.c.open_record_id == record_id)
+    return (await conn.execute(q)).scalar_one_or_none()
+
+
+def _appeal_row(app: AppealApplication, record, *, source: str, event_id: str, filed_by: str, now: datetime) -> dict:  # type: ignore[no-untyped-def]
+    return {
+        "id": appeal_id_of(source, event_id),
+        "record_id": record.record_id,
+        "open_record_id": record.record_id,
+        "subject_type": record.subject_type,
+        "subject_id": record.subject_id,
+        "subject_name": record.subject_name,
+        "region": record.region,
+        "applicant": stored_applicant(app, record),
+        "filed_by": filed_by[:300],
+        "grounds": app.grounds,
+        "evidence": [e.model_dump(mode="json") for e in app.evidence],
+        "state": "filed",
+        "version": 1,
+        "task_id": None,
+        "decision": None,
+        "reason": None,
+        "outcome": None,
+        "filed_at": now,
+        "updated_at": now,
+        "workflow_started_at": None,
+        "source": source,
+        "source_event_id": event_id,
+    }
+
+
+async def earlier_outcome(conn: AsyncConnection, source: str, event_id: str) -> Filing | None:
+    """For an HTTP retry with the same Idempotency-Key: what the first attempt produced."""
+    appeal = (
+        await conn.execute(
+            select(APPEALS_T.c.id).where(APPEALS_T.c.source == source, APPEALS_T.c.source_event_id == event_id)
+        )
+    ).scalar_one_or_none()
+    if appeal is not None:
+        return Filing("duplicate", appeal_id=appeal)
+    t = MESSAGING.processed
+    outcome = (
+        await conn.execute(select(t.c.outcome).where(t.c.source == source, t.c.event_id == event_id))
+    ).scalar_one_or_none()
+    if outcome and outcome.startswith(REJECTED):
+        reason = outcome.removeprefix(REJECTED)
+        return Filing("rejected", refusal=refusal(reason, "the same request was refused before"))
+    return None

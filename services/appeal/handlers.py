@@ -1,0 +1,70 @@
+"""Kafka consumers of the appeal service: objections (`appeal.filed.v1` on
+credit.inbound.applications) and the record replica (credit.records)."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from faststream import Context
+from faststream.kafka import KafkaRouter
+
+from services.appeal.events import SOURCE
+from services.appeal.filing import file_appeals
+from services.appeal.models import MESSAGING, REPLICA
+from services.appeal.starter import ReviewStarter
+from services.common.batches import apply_batch
+from services.common.inbound import from_kafka
+from services.common.record_replica import RECORD_TYPES, replica_row, upsert_replica
+from services.common.runtime import Runtime
+from services.common.settings import Settings
+from services.common.subscribers import batch_options
+from services.common.topics import APPEAL_FILED, INBOUND_APPLICATIONS, RECORDS
+
+log = structlog.get_logger(__name__)
+GROUP_ID = "credit-appeal"
+RECORDS_GROUP_ID = "credit-appeal-records"
+
+
+def build_router(rt: Runtime, settings: Settings, starter: ReviewStarter) -> KafkaRouter:
+    router = KafkaRouter()
+
+    @router.subscriber(INBOUND_APPLICATIONS, group_id=GROUP_ID, **batch_options(settings), title="appeals")
+    async def on_applications(body: Any, message: Any = Context("message")) -> None:
+        # Repairs and trainings are other services' to judge; the evaluation service dead-letters
+        # what is malformed or of an unknown type on this topic, so it is refused exactly once.
+        items = [
+            i for i in from_kafka(message.raw_message) if i.envelope is not None and i.envelope.type == APPEAL_FILED
+        ]
+        if not items:
+            return
+        now = datetime.now(UTC)
+        async with rt.intake_lock:
+            await apply_batch(
+                rt.engine,
+                items,
+                lambda conn, batch: file_appeals(conn, batch, now=now),
+                processed=MESSAGING.processed,
+                outbox=MESSAGING.outbox,
+                source=SOURCE,
+                now=now,
+            )
+        rt.relay.wake()
+        starter.wake()
+
+    @router.subscriber(RECORDS, group_id=RECORDS_GROUP_ID, **batch_options(settings), title="record replica")
+    async def on_records(body: Any, message: Any = Context("message")) -> None:
+        rows = []
+        for item in from_kafka(message.raw_message):
+            env = item.envelope
+            if env is None or env.type not in RECORD_TYPES:
+                continue  # the publication service dead-letters what is malformed on this topic
+            try:
+                rows.append(replica_row(env.data))
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("record event not usable for the replica", identity=item.identity, error=repr(exc))
+        if rows:
+            # Newer versions win in the upsert, so a redelivered batch changes nothing.
+            async with rt.engine.begin() as conn:
+                await upsert_replica(conn, REPLICA, rows)
+
+    return router
