@@ -1,0 +1,77 @@
+"""The repair process: HTTP API, Kafka consumers, outbox relay, the dispatcher of Temporal
+commands and the Temporal activity worker (`repair-activities`) on one event loop (STYLE: one
+process per service)."""
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from services.common.runtime import Runtime, service_runtime
+from services.common.service import base_app
+from services.common.settings import Settings, get_settings
+from services.common.temporal import REPAIR_ACTIVITIES, connect
+from services.repair.activities import RepairActivities
+from services.repair.api import router
+from services.repair.dispatch import Dispatcher
+from services.repair.handlers import build_router
+from services.repair.models import MESSAGING, MIGRATIONS, TABLES
+
+
+class Wiring:
+    """The Temporal client, connected on first use (the service starts even if Temporal is late),
+    and the dispatcher the consumers and HTTP wake after writing commands."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: Client | None = None
+        self.dispatcher: Dispatcher | None = None
+
+    async def client(self) -> Client:
+        if self._client is None:
+            self._client = await connect(self._settings)
+        return self._client
+
+    def wake(self) -> None:
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
+
+
+def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    wiring = Wiring(settings)
+
+    def background(rt: Runtime):  # type: ignore[no-untyped-def]
+        if with_temporal:
+            wiring.dispatcher = Dispatcher(rt.engine, wiring.client, on_change=rt.relay.wake)
+            yield "temporal-dispatch", wiring.dispatcher.run
+            yield "temporal-worker", lambda: _run_worker(wiring, RepairActivities(rt.engine, rt.relay))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        async with service_runtime(
+            name="repair",
+            settings=settings,
+            tables=TABLES,
+            migrations=MIGRATIONS,
+            messaging=MESSAGING,
+            routers=lambda rt: [build_router(rt, settings, wiring.wake)],
+            background=background,
+        ) as rt:
+            app.state.runtime = rt
+            yield
+
+    app = base_app("repair", lifespan)
+    app.state.wiring = wiring
+    app.include_router(router)
+    return app
+
+
+async def _run_worker(wiring: Wiring, acts: RepairActivities) -> None:
+    worker = Worker(
+        await wiring.client(),
+        task_queue=REPAIR_ACTIVITIES,
+        activities=[acts.publish_repair_window, acts.change_application],
+    )
+    await worker.run()

@@ -1,0 +1,76 @@
+"""Kafka consumers of the repair service: its replica of `credit.records` (and the repair workflows
+it orders), and repair applications on `credit.inbound.applications`."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from faststream import Context
+from faststream.kafka import KafkaRouter
+
+from services.common.batches import apply_batch
+from services.common.inbound import from_kafka
+from services.common.metrics import BATCH_SECONDS, EVENTS_CONSUMED
+from services.common.runtime import Runtime
+from services.common.settings import Settings
+from services.common.subscribers import batch_options
+from services.common.topics import INBOUND_APPLICATIONS, RECORDS, REPAIR_REQUESTED
+from services.repair.applications import receive
+from services.repair.events import SOURCE
+from services.repair.models import MESSAGING
+from services.repair.records import apply_records
+
+
+def build_router(rt: Runtime, settings: Settings, wake_dispatcher: Callable[[], None]) -> KafkaRouter:
+    router = KafkaRouter()
+
+    @router.subscriber(RECORDS, group_id="credit-repair-records", title="record replica", **batch_options(settings))
+    async def on_records(body: Any, message: Any = Context("message")) -> None:
+        items = from_kafka(message.raw_message)
+        now = datetime.now(UTC)
+        with BATCH_SECONDS.labels("repair").time():
+            async with rt.intake_lock:
+                results = await apply_batch(
+                    rt.engine,
+                    items,
+                    lambda conn, batch: apply_records(conn, batch, now=now),
+                    processed=MESSAGING.processed,
+                    outbox=MESSAGING.outbox,
+                    source=SOURCE,
+                    now=now,
+                )
+        wake_dispatcher()
+        for counts in results:
+            for kind, n in counts.items():
+                EVENTS_CONSUMED.labels("repair", kind).inc(n)
+
+    @router.subscriber(
+        INBOUND_APPLICATIONS,
+        group_id="credit-repair-applications",
+        title="repair applications",
+        **batch_options(settings, max_records=500),
+    )
+    async def on_applications(body: Any, message: Any = Context("message")) -> None:
+        # Malformed events and the other applications on this topic (appeals, trainings) are not
+        # ours: the evaluation service dead-letters what nobody accepts.
+        items = [i for i in from_kafka(message.raw_message) if i.envelope and i.envelope.type == REPAIR_REQUESTED]
+        if not items:
+            return
+        now = datetime.now(UTC)
+        async with rt.intake_lock:
+            results = await apply_batch(
+                rt.engine,
+                items,
+                lambda conn, batch: receive(conn, batch, now=now),
+                processed=MESSAGING.processed,
+                outbox=MESSAGING.outbox,
+                source=SOURCE,
+                now=now,
+            )
+        rt.relay.wake()
+        wake_dispatcher()
+        for outcomes in results:
+            for o in outcomes:
+                EVENTS_CONSUMED.labels("repair", o.kind).inc()
+
+    return router
