@@ -1,0 +1,119 @@
+"""Temporal activities of the casework service (queue `casework-activities`): HumanTaskWorkflow
+opens its task here, fires its reminders and escalations, and closes it when cancelled. Each is
+idempotent on the task id (and the alarm), so a retry after a commit changes nothing."""
+
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from services.casework import events, store
+from services.casework.models import MESSAGING, TASKS_T
+from services.casework.plan import plan_task
+from services.common.messaging import write_outbox
+from services.common.relay import OutboxRelay
+from services.common.workdays import CalendarUnavailable
+from workflows.task_inputs import TaskAlarmFired, TaskClosed, TaskPlan, TaskSpec
+
+CLOSED = ("completed", "cancelled")
+
+
+class CaseworkActivities:
+    def __init__(self, engine: AsyncEngine, relay: OutboxRelay | None = None) -> None:
+        self._engine = engine
+        self._relay = relay
+
+    def _wake(self) -> None:
+        if self._relay is not None:
+            self._relay.wake()
+
+    @activity.defn(name="open_task")
+    async def open_task(self, spec: TaskSpec) -> TaskPlan:
+        """Store the task with its plan and announce it (task.created.v1); a second call returns
+        the stored plan. A year without holiday data fails retryably (type CalendarUnavailable):
+        the task opens once the arrangement is installed, never with a guessed due date."""
+        async with self._engine.connect() as conn:
+            existing = await store.load(conn, spec.task_id)
+        if existing is not None:
+            return store.plan_of(existing)
+        # When the workflow asked, the same on every attempt: a retry a day later (calendar data
+        # installed meanwhile) still counts from the day the task arose.
+        opened_at = activity.info().scheduled_time
+        try:
+            plan = plan_task(spec, opened_at)
+        except CalendarUnavailable as exc:
+            raise ApplicationError(str(exc), type="CalendarUnavailable") from exc
+        now = datetime.now(UTC)
+        row = store.new_row(spec, plan, now)
+        async with self._engine.begin() as conn:
+            await conn.execute(TASKS_T.insert().values(**row))
+            await store.audit(
+                conn,
+                spec.task_id,
+                at=now,
+                actor=store.SYSTEM,
+                role="workflow",
+                action="created",
+                details={"due_on": plan.due_on.isoformat(), "alarms": row["alarms"], "by": spec.parent_workflow_id},
+            )
+            await write_outbox(conn, MESSAGING.outbox, [events.task_created(row, now)])
+        self._wake()
+        return plan
+
+    @activity.defn(name="escalate_task")
+    async def escalate_task(self, fired: TaskAlarmFired) -> None:
+        """Mark the reminder or escalation on the task (visible in the queue), audit it and
+        announce it (task.escalated.v1). Nothing happens on a closed task or a repeated alarm."""
+        alarm = fired.alarm.model_dump(mode="json")
+        key = f"{alarm['kind']}:{alarm['level']}"
+        now = datetime.now(UTC)
+        async with self._engine.begin() as conn:
+            task = await store.load(conn, fired.task_id, lock=True)
+            if task is None:
+                raise ApplicationError(f"no task {fired.task_id}", type="UnknownTask", non_retryable=True)
+            if task["state"] in CLOSED or key in task["fired_alarms"]:
+                return
+            values: dict = {"fired_alarms": [*task["fired_alarms"], key]}
+            if alarm["kind"] == "reminder":
+                values["reminded_at"] = now
+            else:
+                values |= {
+                    "escalation_level": max(task["escalation_level"], alarm["level"]),
+                    "escalated_to_region": alarm["to_region"],
+                    "escalated_at": now,
+                }
+            task = await store.change(conn, task, **values)
+            await store.audit(
+                conn,
+                task["id"],
+                at=now,
+                actor=store.SYSTEM,
+                role="workflow",
+                action="reminded" if alarm["kind"] == "reminder" else "escalated",
+                details={"level": alarm["level"], "to_region": alarm["to_region"], "planned_at": alarm["at"]},
+            )
+            await write_outbox(conn, MESSAGING.outbox, [events.task_escalated(task, alarm, now)])
+        self._wake()
+
+    @activity.defn(name="cancel_task")
+    async def cancel_task(self, closed: TaskClosed) -> None:
+        """The task has nothing left to decide: close it (task.completed.v1, `cancelled` true).
+        A task already decided keeps its decision."""
+        now = datetime.now(UTC)
+        async with self._engine.begin() as conn:
+            task = await store.load(conn, closed.task_id, lock=True)
+            if task is None or task["state"] in CLOSED:
+                return
+            task = await store.change(conn, task, state="cancelled", cancelled_reason=closed.reason, completed_at=now)
+            await store.audit(
+                conn,
+                task["id"],
+                at=now,
+                actor=store.SYSTEM,
+                role="workflow",
+                action="cancelled",
+                details={"reason": closed.reason},
+            )
+            await write_outbox(conn, MESSAGING.outbox, [events.task_completed(task, now)])
+        self._wake()

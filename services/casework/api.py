@@ -1,0 +1,184 @@
+"""The case officers' work queue over HTTP (CONTRACT §2): finance departments only, each sees the
+tasks of its region and of the regions under it."""
+
+import asyncio
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
+
+import structlog
+from fastapi import APIRouter, Body, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Integer, and_, case, func, select
+
+from services.casework import actions, store
+from services.casework.delivery import TemporalLink, mark_signalled, signal_decision
+from services.casework.models import TASKS_T
+from services.casework.views import OPEN_STATES, overdue_clause, task_view, visible, visible_clause
+from services.common.auth import Principal, Role, require_roles
+from services.common.identifiers import is_division_code
+from services.common.lawdates import local_date
+from services.common.problems import Problem
+from services.common.runtime import Runtime, current_runtime
+
+log = structlog.get_logger(__name__)
+router = APIRouter(tags=["tasks"])
+Officer = Annotated[Principal, Depends(require_roles(Role.FINANCE_OFFICER, Role.SUPERVISOR))]
+Rt = Annotated[Runtime, Depends(current_runtime)]
+SIGNAL_TIMEOUT_SECONDS = 5
+
+
+class Completion(BaseModel):
+    """`decision` and `reason`, plus at top level what the decision needs (CONTRACT §2):
+    determination: `determine` {determination}, `record_general` {behaviour_code}, `dismiss`;
+    repair_review: `approve` {opinion?}, `reject`; appeal_review: `correct` {behaviour_code?,
+    determination?; none withdraws the record}, `uphold`; push_failure: `retry`, `acknowledge`."""
+
+    model_config = ConfigDict(extra="allow")
+    decision: str
+    reason: str | None = None
+
+
+def _today() -> tuple[datetime, date]:
+    now = datetime.now(UTC)
+    return now, local_date(now)
+
+
+@router.get("/v1/tasks")
+async def list_tasks(
+    p: Officer,
+    rt: Rt,
+    kind: Literal["determination", "repair_review", "appeal_review", "push_failure"] | None = None,
+    state: Literal["open", "claimed", "completed", "cancelled", "active"] | None = Query(
+        default=None, description="`active`: open or claimed"
+    ),
+    region: str | None = None,
+    assignee: str | None = Query(default=None, max_length=200),
+    overdue: bool | None = None,
+    escalated: bool | None = None,
+    record_id: str | None = Query(default=None, max_length=64),
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict:
+    """The queue, by due date (then priority, 0 first)."""
+    now, today = _today()
+    q = select(TASKS_T).where(visible_clause(p))
+    if kind:
+        q = q.where(TASKS_T.c.kind == kind)
+    if state == "active":
+        q = q.where(TASKS_T.c.state.in_(OPEN_STATES))
+    elif state:
+        q = q.where(TASKS_T.c.state == state)
+    if region is not None:
+        if not is_division_code(region):
+            raise Problem(422, "invalid_identifier", "Invalid region", f"{region!r} is not a division code")
+        q = q.where(TASKS_T.c.region == region)
+    if assignee is not None:
+        q = q.where(TASKS_T.c.assignee == assignee)
+    if overdue is not None:
+        q = q.where(overdue_clause(today) if overdue else ~overdue_clause(today))
+    if escalated is not None:
+        q = q.where(TASKS_T.c.escalation_level > 0 if escalated else TASKS_T.c.escalation_level == 0)
+    if record_id is not None:
+        q = q.where(TASKS_T.c.record_id == record_id)
+    async with rt.engine.connect() as conn:
+        total = await conn.scalar(select(func.count()).select_from(q.subquery()))
+        rows = await conn.execute(
+            q.order_by(TASKS_T.c.due_on, TASKS_T.c.priority, TASKS_T.c.created_at, TASKS_T.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        items = [task_view(dict(r._mapping), today) for r in rows]
+    return {"total": total, "limit": limit, "offset": offset, "items": items, "as_of": today.isoformat()}
+
+
+@router.get("/v1/tasks/counts")
+async def task_counts(p: Officer, rt: Rt) -> dict:
+    """Open and overdue tasks per officer and per region (Xuchang #8: the ranking), of the tasks
+    the caller sees. `open` counts open and claimed tasks."""
+    _, today = _today()
+    active = TASKS_T.c.state.in_(OPEN_STATES)
+    late = overdue_clause(today)
+
+    def n(cond):  # type: ignore[no-untyped-def]
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0).cast(Integer)
+
+    async with rt.engine.connect() as conn:
+        officers = await conn.execute(
+            select(
+                TASKS_T.c.assignee,
+                n(active).label("open"),
+                n(late).label("overdue"),
+                n(TASKS_T.c.state == "completed").label("completed"),
+            )
+            .where(visible_clause(p), TASKS_T.c.assignee.is_not(None))
+            .group_by(TASKS_T.c.assignee)
+            .order_by(TASKS_T.c.assignee)
+        )
+        regions = await conn.execute(
+            select(
+                TASKS_T.c.region,
+                n(active).label("open"),
+                n(TASKS_T.c.state == "open").label("unclaimed"),
+                n(late).label("overdue"),
+                n(and_(active, TASKS_T.c.escalation_level > 0)).label("escalated"),
+            )
+            .where(visible_clause(p))
+            .group_by(TASKS_T.c.region)
+            .order_by(TASKS_T.c.region)
+        )
+        by_officer = [dict(r._mapping) for r in officers]
+        by_region = [dict(r._mapping) for r in regions]
+    return {"by_officer": by_officer, "by_region": by_region, "as_of": today.isoformat()}
+
+
+@router.get("/v1/tasks/{task_id}")
+async def get_task(task_id: str, p: Officer, rt: Rt) -> dict:
+    """A task with what it is about (links to the report or record: finance only) and its audit trail."""
+    _, today = _today()
+    async with rt.engine.connect() as conn:
+        task = await store.load(conn, task_id)
+        if task is None or not visible(p, task):
+            raise Problem(404, "not_found", "No such task", f"no task {task_id!r} in your regions")
+        return {**task_view(task, today, full=True), "audit": await store.trail(conn, task_id)}
+
+
+@router.post("/v1/tasks/{task_id}/claim")
+async def claim_task(task_id: str, p: Officer, rt: Rt) -> dict:
+    """Take the task: until unclaimed, only you may decide it."""
+    now, today = _today()
+    async with rt.engine.begin() as conn:
+        task = await actions.claim(conn, task_id, p, now=now)
+    return task_view(task, today, full=True)
+
+
+@router.post("/v1/tasks/{task_id}/unclaim")
+async def unclaim_task(task_id: str, p: Officer, rt: Rt) -> dict:
+    """Give the task back to the queue (the assignee, or a supervisor)."""
+    now, today = _today()
+    async with rt.engine.begin() as conn:
+        task = await actions.unclaim(conn, task_id, p, now=now)
+    return task_view(task, today, full=True)
+
+
+@router.post("/v1/tasks/{task_id}/complete")
+async def complete_task(
+    task_id: str, p: Officer, rt: Rt, request: Request, body: Annotated[Completion, Body()]
+) -> dict:
+    """Decide a task you have claimed. The decision, its audit entry and task.completed.v1 are
+    stored together; the task's workflow then gets it as a signal (retried until delivered)."""
+    now, today = _today()
+    payload = body.model_dump()  # extra fields included
+    async with rt.engine.begin() as conn:
+        task, signal = await actions.complete(conn, task_id, p, payload, now=now)
+    rt.relay.wake()
+    link: TemporalLink = request.app.state.temporal
+    delivered = False
+    try:
+        client = await asyncio.wait_for(link.client(), SIGNAL_TIMEOUT_SECONDS)
+        error = await asyncio.wait_for(signal_decision(client, task["workflow_id"], signal), SIGNAL_TIMEOUT_SECONDS)
+        await mark_signalled(rt.engine, task_id, error)
+        delivered = error is None
+    except Exception as exc:  # noqa: BLE001 - stored already: the delivery loop sends it later
+        log.warning("decision stored, signal deferred", task_id=task_id, error=repr(exc))
+        link.wake.set()
+    return task_view({**task, "signal_pending": not delivered}, today, full=True)

@@ -1,0 +1,67 @@
+"""The casework process: the work queue's HTTP API and console, the consumer of determination
+requests, its outbox relay, the Temporal activity worker (`casework-activities`) and the loop that
+delivers workflow starts and decisions to Temporal, on one event loop (STYLE: one process per service)."""
+
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+from temporalio.worker import Worker
+
+from services.casework.activities import CaseworkActivities
+from services.casework.api import router
+from services.casework.console.routes import router as console_router
+from services.casework.delivery import TemporalLink, run_deliveries
+from services.casework.handlers import build_router
+from services.casework.models import MESSAGING, MIGRATIONS, TABLES
+from services.common.runtime import Runtime, service_runtime
+from services.common.service import base_app
+from services.common.settings import Settings, get_settings
+from services.common.temporal import CASEWORK_ACTIVITIES
+
+
+def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    link = TemporalLink(settings)
+
+    def background(rt: Runtime):  # type: ignore[no-untyped-def]
+        if with_temporal:
+            acts = CaseworkActivities(rt.engine, rt.relay)
+            yield "temporal-worker", lambda: _run_worker(link, acts)
+            yield "temporal-deliveries", lambda: run_deliveries(rt.engine, link)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        async with (
+            service_runtime(
+                name="casework",
+                settings=settings,
+                tables=TABLES,
+                migrations=MIGRATIONS,
+                messaging=MESSAGING,
+                routers=lambda rt: [build_router(rt, settings, link)],
+                background=background,
+            ) as rt,
+            # The console reads through the one API as the signed-in officer (same authorisation).
+            httpx.AsyncClient(base_url=settings.credit_api_url, timeout=15, trust_env=False) as api,
+        ):
+            app.state.runtime = rt
+            app.state.api = api
+            yield
+
+    app = base_app("casework", lifespan)
+    app.state.temporal = link
+    app.state.settings = settings
+    app.include_router(router)
+    app.include_router(console_router)
+    return app
+
+
+async def _run_worker(link: TemporalLink, acts: CaseworkActivities) -> None:
+    client = await link.client()
+    worker = Worker(
+        client,
+        task_queue=CASEWORK_ACTIVITIES,
+        activities=[acts.open_task, acts.escalate_task, acts.cancel_task],
+    )
+    await worker.run()

@@ -1,0 +1,127 @@
+"""HTML of the case officers' console, rendered on the server (no build step, no script). Every
+value from the API goes through `e()` (html.escape): task titles and reports are outside text."""
+
+from html import escape
+from urllib.parse import quote
+
+STYLE = """
+body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:0;color:#1d2733;background:#f5f6f8}
+header{background:#7a1f1f;color:#fff;padding:.6rem 1.2rem;display:flex;justify-content:space-between;align-items:center}
+header a{color:#fff} main{padding:1rem 1.2rem;max-width:1200px}
+table{border-collapse:collapse;width:100%;background:#fff;margin:.5rem 0 1.2rem}
+th,td{border:1px solid #d8dce2;padding:.35rem .5rem;text-align:left;vertical-align:top;font-size:.92rem}
+th{background:#eef0f3} tr.overdue td{background:#fff1f0} tr.escalated td:first-child{border-left:4px solid #d4380d}
+.badge{display:inline-block;border-radius:3px;padding:0 .35rem;margin-right:.2rem;font-size:.8rem;color:#fff}
+.b-overdue{background:#cf1322}.b-esc{background:#d46b08}.b-rem{background:#1d39c4}.b-state{background:#595959}
+.box{background:#fff;border:1px solid #d8dce2;padding:.8rem 1rem;margin:.6rem 0}
+.error{background:#fff1f0;border:1px solid #ffa39e;padding:.6rem 1rem}
+.ok{background:#f6ffed;border:1px solid #b7eb8f;padding:.6rem 1rem}
+label{display:block;margin:.3rem 0} input[type=text],input[type=date],textarea,select{width:100%;max-width:40rem}
+fieldset{margin:.5rem 0;border:1px solid #d8dce2} nav a{margin-right:.8rem}
+dl{display:grid;grid-template-columns:12rem 1fr}
+dt{font-weight:600} dd{margin:0 0 .3rem} pre{white-space:pre-wrap;font-size:.85rem}
+"""
+KIND_NAMES = {
+    "determination": "严重失信认定 determination",
+    "repair_review": "信用修复审核 repair review",
+    "appeal_review": "异议复核 appeal review",
+    "push_failure": "推送失败 push failure",
+}
+
+
+def e(value: object) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def page(title: str, body: str, *, who: dict | None = None, csrf: str = "") -> str:
+    account = ""
+    if who:
+        account = (
+            f"<span>{e(who['sub'])} · {e(who['role'])} · {e(who['region'])}</span> "
+            f'<form method="post" action="/console/signout" style="display:inline">'
+            f'<input type="hidden" name="csrf" value="{e(csrf)}"><button>Sign out</button></form>'
+        )
+    return (
+        f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{e(title)}</title>'
+        f'<meta name="viewport" content="width=device-width"><style>{STYLE}</style></head><body>'
+        f'<header><a href="/console"><b>政府采购信用 · 案件工作台</b> Case officers</a><div>{account}</div></header>'
+        f"<main>{body}</main></body></html>"
+    )
+
+
+def message(error: str | None = None, ok: str | None = None) -> str:
+    if error:
+        return f'<div class="error" role="alert">{e(error)}</div>'
+    if ok:
+        return f'<div class="ok" role="status">{e(ok)}</div>'
+    return ""
+
+
+def signin(error: str | None = None) -> str:
+    body = (
+        f"<h1>Sign in</h1>{message(error)}"
+        '<form method="post" action="/console/signin" class="box">'
+        '<label for="token">Bearer token (JWT of a finance officer or supervisor)</label>'
+        '<textarea id="token" name="token" rows="5" required></textarea>'
+        "<p>A development token: <code>.venv/bin/python -m services.common.devtoken --role finance_officer"
+        ' --org 410300 --region 410300</code></p><button id="signin">Sign in</button></form>'
+    )
+    return page("Sign in", body)
+
+
+def marks(t: dict) -> str:
+    out = f'<span class="badge b-state">{e(t["state"])}</span>'
+    if t["overdue"]:
+        out += '<span class="badge b-overdue">逾期 overdue</span>'
+    if t["escalation_level"]:
+        out += f'<span class="badge b-esc">升级 L{e(t["escalation_level"])} → {e(t["escalated_to_region"])}</span>'
+    elif t["reminded"]:
+        out += '<span class="badge b-rem">已提醒 reminded</span>'
+    return out
+
+
+FILTERS = (
+    ("Active", "state=active"),
+    ("Overdue", "state=active&overdue=true"),
+    ("Escalated", "state=active&escalated=true"),
+    ("Mine", "state=active&assignee=me"),
+    ("Completed", "state=completed"),
+    ("All", "state="),
+)
+
+
+def queue(tasks: dict, counts: dict, *, who: dict, csrf: str, error: str | None = None) -> str:
+    nav = "".join(f'<a href="/console?{q}">{e(name)}</a>' for name, q in FILTERS)
+    rows = []
+    for t in tasks["items"]:
+        cls = " ".join(c for c, on in (("overdue", t["overdue"]), ("escalated", t["escalation_level"])) if on)
+        rows.append(
+            f'<tr class="{cls}" data-task="{e(t["id"])}"><td><a href="/console/tasks/{quote(t["id"])}">'
+            f"{e(t['title'])}</a></td><td>{e(KIND_NAMES.get(t['kind'], t['kind']))}</td><td>{e(t['region'])}</td>"
+            f"<td>{e(t['due_on'])}</td><td>{marks(t)}</td><td>{e(t['assignee'] or '—')}</td></tr>"
+        )
+    table = (
+        '<table id="queue"><thead><tr><th>Task</th><th>Kind</th><th>Region</th><th>Due (last day)</th>'
+        "<th>State</th><th>Assignee</th></tr></thead><tbody>"
+        + ("".join(rows) or '<tr><td colspan="6">No tasks.</td></tr>')
+        + "</tbody></table>"
+    )
+    officers = "".join(
+        f"<tr><td>{e(r['assignee'])}</td><td>{e(r['open'])}</td><td>{e(r['overdue'])}</td><td>{e(r['completed'])}</td></tr>"
+        for r in counts["by_officer"]
+    )
+    regions = "".join(
+        f"<tr><td>{e(r['region'])}</td><td>{e(r['open'])}</td><td>{e(r['unclaimed'])}</td><td>{e(r['overdue'])}</td>"
+        f"<td>{e(r['escalated'])}</td></tr>"
+        for r in counts["by_region"]
+    )
+    body = (
+        f"<h1>Work queue</h1>{message(error)}<nav>{nav}</nav>"
+        f"<p>{e(tasks['total'])} task(s), by due date · as of {e(tasks['as_of'])}</p>{table}"
+        '<h2>Open and overdue, per officer and per region</h2><div style="display:flex;gap:1rem">'
+        '<table id="counts-officer"><thead><tr><th>Officer</th><th>Open</th><th>Overdue</th><th>Completed</th></tr>'
+        f"</thead><tbody>{officers}</tbody></table>"
+        '<table id="counts-region"><thead><tr><th>Region</th><th>Open</th><th>Unclaimed</th><th>Overdue</th>'
+        f"<th>Escalated</th></tr></thead><tbody>{regions}</tbody></table></div>"
+    )
+    return page("Work queue", body, who=who, csrf=csrf)

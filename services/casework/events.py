@@ -1,0 +1,76 @@
+"""The events casework owes `credit.tasks` (CONTRACT §1), keyed by the task's subject id. Ids derive
+from the task and the step, so a retried activity or request can only ever write the same event.
+The task's context (the report, the application) stays out of them: tooling acts on ids."""
+
+from datetime import datetime
+
+from services.common.cloudevents import build_event
+from services.common.messaging import OutboundEvent
+from services.common.topics import TASK_COMPLETED, TASK_CREATED, TASK_ESCALATED, TASKS
+
+SOURCE = "urn:credit:casework"
+
+
+def _task_ref(task: dict) -> dict:
+    return {
+        "task_id": task["id"],
+        "kind": task["kind"],
+        "region": task["region"],
+        "subject": task["subject"],
+        "record_id": task["record_id"],
+        "due_on": task["due_on"].isoformat(),
+    }
+
+
+def _event(type_: str, task: dict, suffix: str, data: dict, now: datetime) -> OutboundEvent:
+    return OutboundEvent(
+        topic=TASKS,
+        key=task["subject_id"],
+        event=build_event(
+            type=type_, source=SOURCE, subject=task["id"], id=f"{task['id']}:{suffix}", time=now, data=data
+        ),
+    )
+
+
+def task_created(task: dict, now: datetime) -> OutboundEvent:
+    data = {
+        **_task_ref(task),
+        "state": task["state"],
+        "title": task["title"],
+        "opened_on": task["opened_on"].isoformat(),
+        "priority": task["priority"],
+        "alarms": task["alarms"],
+        "workflow_id": task["workflow_id"],
+        "created_at": task["created_at"].isoformat(),
+    }
+    return _event(TASK_CREATED, task, "created", data, now)
+
+
+def task_escalated(task: dict, alarm: dict, now: datetime) -> OutboundEvent:
+    """A reminder (kind `reminder`, level 0) or an escalation (kind `escalation`, level >= 1)."""
+    data = {
+        **_task_ref(task),
+        "task_kind": task["kind"],
+        "kind": alarm["kind"],
+        "level": alarm["level"],
+        "to_region": alarm["to_region"],
+        "at": alarm["at"],
+        "assignee": task["assignee"],
+    }
+    return _event(TASK_ESCALATED, task, f"{alarm['kind']}:{alarm['level']}", data, now)
+
+
+def task_completed(task: dict, now: datetime) -> OutboundEvent:
+    """At a decision, and at a cancellation (`cancelled` true, no decision)."""
+    decision = task["decision"] or {}
+    data = {
+        **_task_ref(task),
+        "cancelled": task["state"] == "cancelled",
+        "cancelled_reason": task["cancelled_reason"],
+        "decision": decision.get("decision"),
+        "reason": decision.get("reason"),
+        "fields": decision.get("fields", {}),
+        "decided_by": decision.get("decided_by"),
+        "completed_at": task["completed_at"].isoformat() if task["completed_at"] else None,
+    }
+    return _event(TASK_COMPLETED, task, "completed", data, now)

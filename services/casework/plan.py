@@ -1,0 +1,41 @@
+"""When a task is due and when its alarms fire, in working days of the Chinese calendar (pure: the
+activity `open_task` calls it once and the plan goes into the workflow's history).
+
+- due: `due_working_days` working days after the day it is opened (the opening day is not counted,
+  Civil Code Art. 201), Asia/Shanghai; the task may be decided through the end of that day;
+- reminder: at the start of the working day `reminder_working_days_before` working days before the
+  due date (skipped when that moment is already past when the task opens);
+- escalation level k: at the first moment the task is late by `escalation_working_days_after[k-1]`
+  working days, i.e. 00:00 of the day after that working day; level 1 goes to the supervisor of
+  the task's region, level 2 one region up (a county's city, a city's province), and so on."""
+
+from datetime import datetime, time, timedelta
+
+from services.common.identifiers import regions_above
+from services.common.lawdates import SHANGHAI, local_date, start_of_day
+from services.common.workdays import add_working_days, previous_working_day
+from workflows.task_inputs import TaskAlarm, TaskPlan, TaskSpec
+
+# Officers' working day starts at 09:00 in Chinese government offices; a reminder at midnight
+# would be read at nine anyway, and this keeps it in the morning's list.
+REMINDER_TIME = time(9, 0)
+
+
+def plan_task(spec: TaskSpec, opened_at: datetime) -> TaskPlan:
+    """CalendarUnavailable when a day falls in a year without a holiday arrangement."""
+    if spec.due_working_days < 0 or spec.reminder_working_days_before < 0:
+        raise ValueError("working-day counts must not be negative")
+    opened_on = local_date(opened_at)
+    due_on = add_working_days(opened_on, spec.due_working_days)
+    alarms: list[TaskAlarm] = []
+    reminder_at = datetime.combine(
+        previous_working_day(due_on, spec.reminder_working_days_before), REMINDER_TIME, tzinfo=SHANGHAI
+    )
+    if reminder_at > opened_at:
+        alarms.append(TaskAlarm(kind="reminder", level=0, at=reminder_at, to_region=spec.region))
+    chain = regions_above(spec.region)
+    for level, after in enumerate(spec.escalation_working_days_after, start=1):
+        late_from = start_of_day(add_working_days(due_on, after) + timedelta(days=1))
+        to_region = chain[min(level - 1, len(chain) - 1)]
+        alarms.append(TaskAlarm(kind="escalation", level=level, at=late_from, to_region=to_region))
+    return TaskPlan(task_id=spec.task_id, opened_on=opened_on, due_on=due_on, alarms=alarms)

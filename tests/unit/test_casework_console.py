@@ -1,0 +1,103 @@
+"""The console's HTML and forms without a browser: marks of overdue and escalated tasks, escaping
+of outside text, and the completion body each decision form sends."""
+
+from datetime import date
+
+from services.casework.console.pages import queue
+from services.casework.console.routes import completion_body
+from services.casework.console.task_page import task_page
+
+WHO = {"sub": "alice", "role": "finance_officer", "region": "410300", "org": "410300"}
+
+
+def task(**over: object) -> dict:
+    values = {
+        "id": "task-1",
+        "kind": "determination",
+        "state": "open",
+        "region": "410322",
+        "title": "<script>alert(1)</script>认定",
+        "subject": {"type": "supplier", "id": "91410300MA0000002X", "name": "某公司"},
+        "record_id": None,
+        "opened_on": "2026-09-25",
+        "due_on": "2026-10-15",
+        "overdue": False,
+        "reminded": False,
+        "escalation_level": 0,
+        "escalated_to_region": None,
+        "assignee": None,
+        "priority": 50,
+        "links": {"report": "/v1/determinations/task-1"},
+        "context": {"request": {"behaviour_code": "SUP-S-03", "evidence_count": 2}},
+        "audit": [
+            {
+                "at": "2026-09-25T02:00:00+00:00",
+                "action": "created",
+                "actor": "system",
+                "role": "workflow",
+                "details": {},
+            }
+        ],
+        "decision": None,
+    }
+    return values | over
+
+
+def test_the_queue_marks_overdue_and_escalated_tasks_and_escapes_titles() -> None:
+    late = task(id="task-late", overdue=True, escalation_level=2, escalated_to_region="410300")
+    html = queue(
+        {"items": [task(), late], "total": 2, "as_of": date(2026, 10, 20).isoformat()},
+        {
+            "by_officer": [],
+            "by_region": [{"region": "410322", "open": 2, "unclaimed": 2, "overdue": 1, "escalated": 1}],
+        },
+        who=WHO,
+        csrf="c",
+    )
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    assert '<tr class="overdue escalated" data-task="task-late">' in html
+    assert '<tr class="" data-task="task-1">' in html
+    assert "升级 L2 → 410300" in html and html.count("逾期 overdue") == 1
+
+
+def test_the_task_page_offers_claim_then_the_decision_form_to_the_assignee() -> None:
+    related = {"report": {"status": 200, "body": {"evidence": [{"kind": "photo", "uri": "https://e.example/1.jpg"}]}}}
+    open_page = task_page(task(), related, who=WHO, csrf="c")
+    assert 'id="claim"' in open_page and 'id="decide"' not in open_page
+    assert 'href="https://e.example/1.jpg"' in open_page
+    mine = task_page(task(state="claimed", assignee="alice"), related, who=WHO, csrf="c")
+    assert 'id="decide"' in mine and 'value="determine"' in mine and 'value="approve"' not in mine
+    theirs = task_page(task(state="claimed", assignee="bob"), related, who=WHO, csrf="c")
+    assert 'id="decide"' not in theirs and "Claimed by bob" in theirs
+
+
+def test_each_decision_sends_only_its_own_fields() -> None:
+    form = {
+        "decision": "determine",
+        "reason": "属实",
+        "behaviour_code": "SUP-G-01",
+        "decision_no": "n",
+        "decided_on": "2026-12-01",
+        "liability_ends_on": "2028-12-01",
+        "penalty": "p",
+    }
+    assert completion_body(form) == {
+        "decision": "determine",
+        "reason": "属实",
+        "determination": {
+            "decision_no": "n",
+            "decided_on": "2026-12-01",
+            "liability_ends_on": "2028-12-01",
+            "penalty": "p",
+        },
+    }
+    assert completion_body(form | {"decision": "record_general"}) == {
+        "decision": "record_general",
+        "reason": "属实",
+        "behaviour_code": "SUP-G-01",
+    }
+    # An empty correction form withdraws the record: nothing but decision and reason is sent.
+    assert completion_body({"decision": "correct", "reason": "r", "behaviour_code": "", "decision_no": ""}) == {
+        "decision": "correct",
+        "reason": "r",
+    }

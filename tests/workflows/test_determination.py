@@ -1,0 +1,174 @@
+"""DeterminationWorkflow on the time-skipping server: the officer's decision on the child task is
+applied by the evaluation service (`apply_determination`), a cancelled task applies nothing. The
+casework and evaluation activities are fakes under their real names."""
+
+import asyncio
+import os
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from temporalio import activity
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
+
+from services.common.policy import policy_for
+from services.common.temporal import CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES
+from workflows.determination import DeterminationWorkflow
+from workflows.determination_inputs import (
+    DeterminationInput,
+    DeterminationRequest,
+    DeterminationResult,
+    determination_workflow_id,
+)
+from workflows.human_task import HumanTaskWorkflow
+from workflows.record_inputs import DeterminationApplied, RecordChangeResult
+from workflows.task_inputs import TaskAlarmFired, TaskCancel, TaskClosed, TaskDecision, TaskPlan, TaskSpec
+
+HISTORY_V1 = Path(__file__).parent / "histories" / "determination_v1.json"
+
+
+class Fakes:
+    def __init__(self) -> None:
+        self.specs: list[TaskSpec] = []
+        self.applied: list[DeterminationApplied] = []
+        self.closed: list[TaskClosed] = []
+
+    @activity.defn(name="open_task")
+    async def open_task(self, spec: TaskSpec) -> TaskPlan:
+        # No alarms: this test is about the decision's way to the records, not about dates.
+        self.specs.append(spec)
+        return TaskPlan(task_id=spec.task_id, opened_on=date(2026, 12, 1), due_on=date(2026, 12, 15), alarms=[])
+
+    @activity.defn(name="escalate_task")
+    async def escalate_task(self, fired: TaskAlarmFired) -> None:
+        raise AssertionError("no alarm was planned")
+
+    @activity.defn(name="cancel_task")
+    async def cancel_task(self, closed: TaskClosed) -> None:
+        self.closed.append(closed)
+
+    @activity.defn(name="apply_determination")
+    async def apply_determination(self, applied: DeterminationApplied) -> RecordChangeResult:
+        self.applied.append(applied)
+        return RecordChangeResult(applied=True, record_id="rec-1", version=1, status="in_force")
+
+
+def request_input(request_id: str) -> DeterminationInput:
+    policy = policy_for("410322", date(2026, 12, 1))
+    return DeterminationInput(
+        request=DeterminationRequest(
+            request_id=request_id,
+            region="410322",
+            subject={"type": "supplier", "id": "91410300MA0000002X", "name": "洛阳某某科技有限公司"},
+            behaviour_code="SUP-S-03",
+            behaviour={"code": "SUP-S-03", "severity": "serious"},
+            reporter={"type": "purchaser", "id": "12410300MB00000011", "name": "采购人"},
+            occurred_on=date(2026, 11, 25),
+            evidence_count=1,
+            reported_at=datetime(2026, 11, 30, 2, tzinfo=UTC),
+        ),
+        due_working_days=policy.determination_working_days,
+        reminder_working_days_before=policy.tasks.reminder_working_days_before,
+        escalation_working_days_after=policy.tasks.escalation_working_days_after,
+    )
+
+
+async def until_opened(fakes: Fakes) -> TaskSpec:
+    for _ in range(200):
+        if fakes.specs:
+            return fakes.specs[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError("the task was never opened")
+
+
+def workers(env: WorkflowEnvironment, fakes: Fakes, queue: str):  # type: ignore[no-untyped-def]
+    return (
+        Worker(env.client, task_queue=queue, workflows=[DeterminationWorkflow, HumanTaskWorkflow]),
+        Worker(
+            env.client,
+            task_queue=CASEWORK_ACTIVITIES,
+            activities=[fakes.open_task, fakes.escalate_task, fakes.cancel_task],
+        ),
+        Worker(env.client, task_queue=EVALUATION_ACTIVITIES, activities=[fakes.apply_determination]),
+    )
+
+
+async def test_a_determination_is_applied_by_the_evaluation_service(time_skipping: WorkflowEnvironment) -> None:
+    env, fakes, queue = time_skipping, Fakes(), f"wf-{uuid.uuid4()}"
+    request_id = f"task-{uuid.uuid4()}"
+    wf, acts, evaluation = workers(env, fakes, queue)
+    async with wf, acts, evaluation:
+        handle = await env.client.start_workflow(
+            DeterminationWorkflow.run,
+            request_input(request_id),
+            id=determination_workflow_id(request_id),
+            task_queue=queue,
+        )
+        spec = await until_opened(fakes)
+        # The task is the request: same id, the region's finance department, policy durations.
+        assert (spec.task_id, spec.kind, spec.region, spec.due_working_days) == (
+            request_id,
+            "determination",
+            "410322",
+            10,
+        )
+        assert spec.context["request"]["behaviour_code"] == "SUP-S-03"
+        assert spec.parent_workflow_id == handle.id
+        determination = {
+            "decision_no": "洛财购处〔2026〕7号",
+            "decided_on": "2026-12-01",
+            "liability_ends_on": "2028-12-01",
+            "penalty": "禁止参加政府采购活动一年",
+        }
+        now = await env.get_current_time()
+        await env.client.get_workflow_handle(f"task:{request_id}").signal(
+            HumanTaskWorkflow.decide,
+            TaskDecision(
+                task_id=request_id,
+                decision="determine",
+                reason="查证属实",
+                fields={"determination": determination},
+                decided_by="alice",
+                decided_by_org="410322",
+                decided_at=now,
+            ),
+        )
+        result: DeterminationResult = await handle.result()
+        history = await handle.fetch_history()
+    (applied,) = fakes.applied
+    assert (applied.request_id, applied.decision, applied.decided_by) == (request_id, "determine", "alice")
+    assert applied.fields == {"determination": determination}
+    assert result.decision == "determine" and result.change is not None and result.change.record_id == "rec-1"
+    if os.environ.get("SAVE_HISTORIES"):
+        HISTORY_V1.write_text(history.to_json())
+
+
+async def test_a_cancelled_determination_task_applies_nothing(time_skipping: WorkflowEnvironment) -> None:
+    env, fakes, queue = time_skipping, Fakes(), f"wf-{uuid.uuid4()}"
+    request_id = f"task-{uuid.uuid4()}"
+    wf, acts, evaluation = workers(env, fakes, queue)
+    async with wf, acts, evaluation:
+        handle = await env.client.start_workflow(
+            DeterminationWorkflow.run,
+            request_input(request_id),
+            id=determination_workflow_id(request_id),
+            task_queue=queue,
+        )
+        await until_opened(fakes)
+        await env.client.get_workflow_handle(f"task:{request_id}").signal(
+            HumanTaskWorkflow.cancel, TaskCancel(reason="reported twice")
+        )
+        result: DeterminationResult = await handle.result()
+    assert (result.decision, result.cancelled_reason, fakes.applied) == (None, "reported twice", [])
+    assert [c.task_id for c in fakes.closed] == [request_id]
+
+
+async def test_replay_saved_determination_history() -> None:
+    """A change to DeterminationWorkflow that would break running determinations fails here."""
+    history = WorkflowHistory.from_json("determination:saved", HISTORY_V1.read_text())
+    await Replayer(
+        workflows=[DeterminationWorkflow, HumanTaskWorkflow], data_converter=pydantic_data_converter
+    ).replay_workflow(history)
