@@ -13,14 +13,29 @@ from services.common.logs import configure_logging
 from services.common.policy import policy_for
 from services.common.settings import Settings, get_settings
 from services.common.temporal import WORKFLOW_QUEUE, connect
+from workflows.appeal import AppealReviewWorkflow
+from workflows.determination import DeterminationWorkflow
 from workflows.expert_standing import ExpertStandingWorkflow
 from workflows.human_task import HumanTaskWorkflow
 from workflows.inputs import LedgerCheckpointInput, RecordExpiryInput
 from workflows.ledger_checkpoints import CHECKPOINT_WORKFLOW_ID, LedgerCheckpointWorkflow
+from workflows.notices import PeriodicNoticeWorkflow
+from workflows.pushes import PushWorkflow
 from workflows.record_expiry import EXPIRY_WORKFLOW_ID, RecordExpiryWorkflow
+from workflows.repair import RecordRepairWorkflow
 
 log = structlog.get_logger(__name__)
-WORKFLOWS = [RecordExpiryWorkflow, ExpertStandingWorkflow, LedgerCheckpointWorkflow, HumanTaskWorkflow]
+WORKFLOWS = [
+    RecordRepairWorkflow,
+    PeriodicNoticeWorkflow,
+    PushWorkflow,
+    RecordExpiryWorkflow,
+    ExpertStandingWorkflow,
+    LedgerCheckpointWorkflow,
+    HumanTaskWorkflow,
+    DeterminationWorkflow,
+    AppealReviewWorkflow,
+]
 
 
 async def ensure_singletons(client: Client, settings: Settings) -> None:

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     credit_evidence_grant_seconds: int | None = None
     # Where employers of review experts are notified (overrides the policy's endpoint).
     credit_employer_notification_url: str | None = None
+    # The national platforms publications and withdrawals are pushed to (001 Art. 21); unset: not pushed.
+    credit_national_procurement_url: str | None = None
+    credit_national_credit_url: str | None = None
+    # Overrides the policy's push_escalation_hours (tests use seconds).
+    credit_push_escalation_seconds: int | None = None
 
     @model_validator(mode="after")
     def _no_dev_secret_outside_development(self) -> "Settings":

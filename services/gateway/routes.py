@@ -26,7 +26,7 @@ class Upstream:
 
 # service, local base URL, the path prefixes it answers
 UPSTREAMS: tuple[Upstream, ...] = (
-    Upstream("publication", "http://127.0.0.1:8102", ("/v1/credit", "/v1/blacklist", "/v1/notices")),
+    Upstream("publication", "http://127.0.0.1:8102", ("/v1/credit", "/v1/blacklist", "/v1/notices", "/v1/pushes")),
     Upstream(
         "evaluation",
         "http://127.0.0.1:8101",

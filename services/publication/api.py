@@ -1,24 +1,44 @@
-"""Public HTTP endpoints: credit status and blacklist (CONTRACT §2). Anyone may call them;
-evidence never appears and natural persons are masked (done when the read model is built)."""
+"""Public HTTP endpoints: credit status, a consortium's credit, and the blacklist (CONTRACT §2).
+Anyone may call them; evidence never appears and natural persons are masked (done when the read
+model is built)."""
 
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import func, select
 
-from services.common.identifiers import division_level, is_division_code
+from services.common.identifiers import is_division_code
 from services.common.lawdates import local_date
 from services.common.problems import Problem
 from services.common.runtime import Runtime, current_runtime
-from services.publication.models import PublicCreditView, PublicRecord
-from services.publication.schemas import CreditStatus
+from services.publication.consortium import worst_of
+from services.publication.models import PublicRecord
+from services.publication.notices import region_prefix
+from services.publication.schemas import ConsortiumStatus, CreditStatus
 from services.publication.views import public_record
 
 router = APIRouter()
 RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
-VIEWS_T = PublicCreditView.__table__  # type: ignore[attr-defined]
-PREFIX_LENGTH = {"province": 2, "city": 4, "county": 6}
+MAX_MEMBERS = 20
+
+
+@router.get("/v1/credit/consortium", tags=["public"], response_model=ConsortiumStatus)
+async def consortium_status(
+    request: Request,
+    members: Annotated[str, Query(description="the member suppliers' USCCs, comma-separated (2 or more)")],
+) -> Response:
+    """财库〔2016〕125号: a consortium (联合体) may take part only if every member may; its status,
+    blacklisting and good credit are the worst of its members'. Each member's own answer is included."""
+    ids = [m.strip() for m in members.split(",") if m.strip()]
+    if len(ids) < 2 or len(ids) > MAX_MEMBERS or len(set(ids)) != len(ids):
+        raise Problem(
+            422, "invalid_consortium", "Invalid consortium", f"2 to {MAX_MEMBERS} distinct member ids are required"
+        )
+    reader = request.app.state.credit_reader
+    answers = [orjson.loads(await reader.answer("supplier", i)) for i in ids]
+    return Response(content=orjson.dumps(worst_of(ids, answers)), media_type="application/json")
 
 
 @router.get("/v1/credit/{subject_type}/{subject_id}", tags=["public"], response_model=CreditStatus)
@@ -48,7 +68,7 @@ async def blacklist(
     if region is not None:
         if not is_division_code(region):
             raise Problem(422, "invalid_identifier", "Invalid region", f"{region!r} is not a division code")
-        q = q.where(RECORDS_T.c.region.startswith(region[: PREFIX_LENGTH[division_level(region)]]))
+        q = q.where(RECORDS_T.c.region.startswith(region_prefix(region)))
     if subject_type is not None:
         q = q.where(RECORDS_T.c.subject_type == subject_type)
     async with rt.engine.connect() as conn:

@@ -1,20 +1,72 @@
-"""The publication process: public HTTP API, read-model consumers and its outbox relay."""
+"""The publication process: public HTTP API, read-model consumers, its outbox relay, and — with
+Temporal — the notice schedules, the dispatcher of pushes and the activity worker (STYLE: one
+process per service)."""
 
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from temporalio.client import Client
+from temporalio.worker import Worker
 
-from services.common.runtime import service_runtime
+from services.common.lawdates import local_date
+from services.common.runtime import Runtime, service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
+from services.common.temporal import PUBLICATION_ACTIVITIES, connect
+from services.publication.activities import PublicationActivities
 from services.publication.api import router
 from services.publication.credit import CreditFastPath, CreditReader
 from services.publication.handlers import build_router
 from services.publication.models import MESSAGING, MIGRATIONS, TABLES
+from services.publication.notices_api import router as notices_router
+from services.publication.pushes import PushDispatcher, platform_urls
+from services.publication.pushes_api import router as pushes_router
+from services.publication.schedules import ensure_notice_schedules
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+class TemporalClient:
+    """One client, connected on first use (the service starts even if Temporal is late)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: Client | None = None
+
+    async def get(self) -> Client:
+        if self._client is None:
+            self._client = await connect(self._settings)
+        return self._client
+
+
+def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
     settings = settings or get_settings()
+    temporal = TemporalClient(settings)
+    holder: dict[str, PushDispatcher] = {}
+
+    def background(rt: Runtime):  # type: ignore[no-untyped-def]
+        if not with_temporal:
+            return
+        dispatcher = holder["dispatcher"] = PushDispatcher(rt.engine, settings)
+        acts = PublicationActivities(
+            rt.engine, urls=platform_urls(settings), relay=rt.relay, wake_dispatcher=dispatcher.wake
+        )
+
+        async def schedules() -> None:
+            await ensure_notice_schedules(await temporal.get(), local_date(datetime.now(UTC)))
+
+        async def dispatch() -> None:
+            await dispatcher.run(await temporal.get())
+
+        async def worker() -> None:
+            await Worker(await temporal.get(), task_queue=PUBLICATION_ACTIVITIES, activities=acts.all()).run()
+
+        yield "notice-schedules", schedules
+        yield "push-dispatcher", dispatch
+        yield "temporal-worker", worker
+
+    def wake_dispatcher() -> None:
+        if "dispatcher" in holder:
+            holder["dispatcher"].wake()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
@@ -24,7 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             tables=TABLES,
             migrations=MIGRATIONS,
             messaging=MESSAGING,
-            routers=lambda rt: [build_router(rt, settings)],
+            routers=lambda rt: [build_router(rt, settings, after_batch=wake_dispatcher)],
+            background=background,
         ) as rt:
             app.state.runtime = rt
             app.state.credit_reader = await CreditReader.open(rt.engine)
@@ -35,5 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = base_app("publication", lifespan)
     app.include_router(router)
+    app.include_router(notices_router)
+    app.include_router(pushes_router)
     app.add_middleware(CreditFastPath)
     return app

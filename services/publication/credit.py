@@ -15,12 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.identifiers import validate_subject_id
 from services.common.lawdates import local_date
 from services.common.problems import Problem, problem_response
+from services.publication import goodcredit
 from services.publication.models import PublicCreditView
 from services.publication.views import credit_view
 
 VIEWS_T = PublicCreditView.__table__  # type: ignore[attr-defined]
 SUBJECT_TYPES = frozenset({"supplier", "agency", "expert", "purchaser"})
-PG_QUERY = 'SELECT body FROM "publication_credit_view" WHERE subject_key = $1'
+PG_QUERY = (
+    'SELECT body, guarantee_blocked, guarantee_after, bond_reduction_percent FROM "publication_credit_view"'
+    " WHERE subject_key = $1"
+)
+COLUMNS = ("body", "guarantee_blocked", "guarantee_after", "bond_reduction_percent")
 
 
 class CreditReader:
@@ -48,15 +53,25 @@ class CreditReader:
             )
         key = f"{subject_type}:{subject_id}"
         if self._pool is not None:
-            body = await self._pool.fetchval(PG_QUERY, key)
+            row = await self._pool.fetchrow(PG_QUERY, key)
         else:
             async with self._engine.connect() as conn:
-                body = await conn.scalar(select(VIEWS_T.c.body).where(VIEWS_T.c.subject_key == key))
-        if body is None:
+                row = (
+                    await conn.execute(select(*[VIEWS_T.c[c] for c in COLUMNS]).where(VIEWS_T.c.subject_key == key))
+                ).first()
+        today = local_date(datetime.now(UTC))
+        if row is None:
             body = orjson.dumps(credit_view(subject_type, subject_id, None, []))
-        # The stored answer is a JSON object: close it with today's date instead of re-encoding it.
-        as_of = local_date(datetime.now(UTC)).isoformat()
-        return bytes(body[:-1]) + f',"as_of":"{as_of}"}}'.encode()
+            good = (
+                goodcredit.clean_supplier(subject_id, today) if subject_type == "supplier" else goodcredit.NOT_SUPPLIER
+            )
+            blocked, after, bond = good["guarantee_blocked"], good["guarantee_after"], good["bond_reduction_percent"]
+        else:
+            body, blocked, after, bond = row[0], row[1], row[2], row[3]
+        # The stored answer is a JSON object: close it with what depends on the day (good credit and
+        # the date) instead of re-encoding it.
+        tail = goodcredit.answer_bytes(blocked, after, bond, today) + f',"as_of":"{today.isoformat()}"}}'.encode()
+        return bytes(body[:-1]) + tail
 
 
 class CreditFastPath:

@@ -1,5 +1,7 @@
-"""Kafka consumers of the publication service: its read model from credit.records and credit.subjects."""
+"""Kafka consumers of the publication service: its read model from credit.records, credit.subjects
+and credit.experts, and the blacklist notices written with it."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +21,7 @@ from services.publication.readmodel import SOURCE, apply
 GROUP_ID = "credit-publication"
 
 
-def build_router(rt: Runtime, settings: Settings) -> KafkaRouter:
+def build_router(rt: Runtime, settings: Settings, *, after_batch: Callable[[], None] | None = None) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(
@@ -45,6 +47,8 @@ def build_router(rt: Runtime, settings: Settings) -> KafkaRouter:
                     now=now,
                 )
         rt.relay.wake()
+        if after_batch is not None:
+            after_batch()  # the pushes of the notices just committed
         for counts in results:
             for kind, n in counts.items():
                 EVENTS_CONSUMED.labels("publication", kind).inc(n)

@@ -1,5 +1,6 @@
-"""Applying `credit.records` and `credit.subjects` to the read model: newer versions win, older or
-repeated ones change nothing, whatever order the two topics arrive in."""
+"""Applying `credit.records`, `credit.subjects` and `credit.experts` to the read model: newer versions
+win, older or repeated ones change nothing, whatever order the topics arrive in. In the same
+transaction, a record's move on or off the blacklist is published (blacklist_notices.py)."""
 
 from datetime import UTC, date, datetime
 
@@ -10,6 +11,7 @@ from services.common.inbound import Inbound
 from services.common.messaging import already_processed, mark_processed, write_outbox
 from services.common.sql import upsert_rows
 from services.common.topics import SUBJECT_STATUS_CHANGED, TYPE_PREFIX
+from services.publication.blacklist_notices import publish_changes
 from services.publication.masking import public_name, public_text
 from services.publication.models import MESSAGING, PublicExpertStanding, PublicRecord, PublicSubject
 from services.publication.views import refresh_views
@@ -30,13 +32,14 @@ async def apply(conn: AsyncConnection, items: list[Inbound], *, now: datetime) -
     records: dict[str, dict] = {}
     subjects: dict[str, dict] = {}
     experts: dict[str, dict] = {}
+    versions: list[dict] = []  # every record version of the batch, for the blacklist notices
     processed, dead = [], []
     for item in items:
         if item.identity in seen:
             counts["duplicate"] += 1
             continue
         seen.add(item.identity)
-        reason, message = _apply_one(item, records, subjects, experts)
+        reason, message = _apply_one(item, records, subjects, experts, versions)
         if reason:
             dead.append(rejected_event(item, reason=reason, message=message, source=SOURCE, now=now))
             processed.append((*item.identity, "rejected"))
@@ -44,6 +47,7 @@ async def apply(conn: AsyncConnection, items: list[Inbound], *, now: datetime) -
             continue
         processed.append((*item.identity, "applied"))
         counts["applied"] += 1
+    await publish_changes(conn, versions, now=now)
     if records:
         await upsert_rows(conn, RECORDS_T, list(records.values()), key=["record_id"], only_if_newer="version")
     if subjects:
@@ -58,7 +62,7 @@ async def apply(conn: AsyncConnection, items: list[Inbound], *, now: datetime) -
 
 
 def _apply_one(
-    item: Inbound, records: dict[str, dict], subjects: dict[str, dict], experts: dict[str, dict]
+    item: Inbound, records: dict[str, dict], subjects: dict[str, dict], experts: dict[str, dict], versions: list[dict]
 ) -> tuple[str, str]:
     """Fold one event into the batch's newest rows; returns ("", "") or (reason, message)."""
     env = item.envelope
@@ -67,6 +71,7 @@ def _apply_one(
     try:
         if env.type in RECORD_TYPES:
             row = _record_row(env.data)
+            versions.append(row)
             if row["record_id"] not in records or records[row["record_id"]]["version"] < row["version"]:
                 records[row["record_id"]] = row
         elif env.type in EXPERT_TYPES:
@@ -87,6 +92,8 @@ def _apply_one(
 def _record_row(d: dict) -> dict:
     subject = d["subject"]
     determination = d.get("determination")
+    appeal = d.get("appeal") or {}
+    resolution = d.get("resolution")
     return {
         "record_id": d["record_id"],
         "version": d["version"],
@@ -109,6 +116,8 @@ def _record_row(d: dict) -> dict:
             if determination
             else None
         ),
+        "under_objection": appeal.get("state") == "open",
+        "resolution": {"kind": resolution["kind"], "decided_on": resolution.get("decided_on")} if resolution else None,
         "updated_at": datetime.now(UTC),
     }
 

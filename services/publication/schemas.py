@@ -22,6 +22,7 @@ class PublicRecordOut(BaseModel):
     valid_until: str
     status: str
     determination: dict | None
+    under_objection: bool = False
     subject: PublicSubjectRef
 
 
@@ -31,6 +32,16 @@ class ExpertStanding(BaseModel):
     not_drawable_until: str | None
     status: str | None = None
     training_required: bool | None = None
+
+
+class GoodCredit(BaseModel):
+    """000 §三.2, suppliers only: decided on the day it is asked (see goodcredit.py)."""
+
+    eligible: bool
+    free_bid_guarantee: bool
+    bond_reduction_percent: int
+    eligible_from: str | None = None
+    reason: str | None = None  # record_in_force | recent_record
 
 
 class CreditStatus(BaseModel):
@@ -44,3 +55,19 @@ class CreditStatus(BaseModel):
     status_version: int
     as_of: str
     expert: ExpertStanding | None = None
+    good_credit: GoodCredit | None = None
+
+
+class ConsortiumStatus(BaseModel):
+    """财库〔2016〕125号: a consortium's credit is the worst of its members'."""
+
+    consortium: bool = True
+    member_ids: list[str]
+    status: str
+    grade: str
+    may_participate: bool
+    blacklisted: bool
+    blacklisted_until: str | None
+    good_credit: GoodCredit
+    members: list[CreditStatus]
+    as_of: str

@@ -7,7 +7,9 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.lawdates import local_date
 from services.common.sql import key_in, upsert_rows
+from services.publication import goodcredit
 from services.publication.models import PublicCreditView, PublicExpertStanding, PublicRecord, PublicSubject
 
 RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
@@ -31,6 +33,8 @@ def public_record(row: dict) -> dict:
         "valid_until": row["valid_until"].isoformat(),
         "status": row["status"],
         "determination": row["determination"],
+        # Objected to and under review (002 (十)): still published and in force meanwhile.
+        "under_objection": bool(row.get("under_objection")),
         "subject": {"type": row["subject_type"], "id": row["subject_id"], "name": row["subject_name"]},
     }
 
@@ -73,10 +77,9 @@ async def refresh_views(conn: AsyncConnection, keys: set[str], *, now: datetime)
             )
         )
     }
+    # Every record, not only those in force: good credit looks back at what was recorded.
     records: dict[str, list[dict]] = {k: [] for k in ordered}
-    for r in await conn.execute(
-        select(RECORDS_T).where(key_in(conn, RECORDS_T.c.subject_key, ordered), RECORDS_T.c.status == "in_force")
-    ):
+    for r in await conn.execute(select(RECORDS_T).where(key_in(conn, RECORDS_T.c.subject_key, ordered))):
         records[r.subject_key].append(dict(r._mapping))
     expert_ids = [k.split(":", 1)[1] for k in ordered if k.startswith("expert:")]
     experts = {}
@@ -90,8 +93,17 @@ async def refresh_views(conn: AsyncConnection, keys: set[str], *, now: datetime)
             )
         }
     rows = []
+    today = local_date(now)
     for key in ordered:
         subject_type, subject_id = key.split(":", 1)
-        view = credit_view(subject_type, subject_id, snapshots.get(key), records[key], experts.get(subject_id))
-        rows.append({"subject_key": key, "body": orjson.dumps(view), "updated_at": now})
+        in_force = [r for r in records[key] if r["status"] == "in_force"]
+        view = credit_view(subject_type, subject_id, snapshots.get(key), in_force, experts.get(subject_id))
+        rows.append(
+            {
+                "subject_key": key,
+                "body": orjson.dumps(view),
+                **goodcredit.columns(subject_type, subject_id, records[key], today),
+                "updated_at": now,
+            }
+        )
     await upsert_rows(conn, VIEWS_T, rows, key=["subject_key"])

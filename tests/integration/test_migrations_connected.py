@@ -8,16 +8,28 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from deploy.local.components import create_database_async, ensure_postgres
+from services.appeal import models as appeal
+from services.casework import models as casework
 from services.common.db import make_engine
 from services.common.migrations import alembic_config, migrate
 from services.evaluation import models as evaluation
 from services.publication import models as publication
+from services.repair import models as repair
 from tests.stack import PG_ADMIN
 
 pytestmark = pytest.mark.connected
 
 
-@pytest.mark.parametrize(("service", "module"), [("evaluation", evaluation), ("publication", publication)])
+@pytest.mark.parametrize(
+    ("service", "module"),
+    [
+        ("evaluation", evaluation),
+        ("publication", publication),
+        ("appeal", appeal),
+        ("repair", repair),
+        ("casework", casework),
+    ],
+)
 async def test_migrations_match_the_models(service: str, module) -> None:  # type: ignore[no-untyped-def]
     ensure_postgres(PG_ADMIN)
     url = await create_database_async(PG_ADMIN, f"credit_mig_{uuid.uuid4().hex[:8]}")

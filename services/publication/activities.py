@@ -1,0 +1,56 @@
+"""Temporal activities of the publication service (queue `publication-activities`): the period
+notice, and the attempts and states of pushes to the national platforms."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio import activity
+
+from services.common.relay import OutboxRelay
+from services.publication import pushes
+from services.publication.notices import publish_period_notice
+from workflows.publication_inputs import NoticeRequest, NoticeResult, PushEscalated, PushRef, PushSettled, PushStatus
+
+
+class PublicationActivities:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        urls: dict[str, str | None],
+        relay: OutboxRelay | None = None,
+        wake_dispatcher: Callable[[], None] | None = None,
+    ) -> None:
+        self._engine = engine
+        self._urls = urls
+        self._relay = relay
+        self._wake = wake_dispatcher
+
+    @activity.defn(name="publish_period_notice")
+    async def publish_period_notice(self, req: NoticeRequest) -> NoticeResult:
+        async with self._engine.begin() as conn:
+            result = await publish_period_notice(conn, req, now=datetime.now(UTC))
+        if result.created:
+            if self._relay is not None:
+                self._relay.wake()
+            if self._wake is not None:
+                self._wake()
+        return result
+
+    @activity.defn(name="deliver_push")
+    async def deliver_push(self, ref: PushRef) -> PushStatus:
+        return await pushes.deliver(self._engine, ref.idempotency_key, self._urls)
+
+    @activity.defn(name="escalate_push")
+    async def escalate_push(self, esc: PushEscalated) -> PushStatus:
+        return await pushes.set_state(self._engine, esc.idempotency_key, state="escalated", task_id=esc.task_id)
+
+    @activity.defn(name="settle_push")
+    async def settle_push(self, settled: PushSettled) -> PushStatus:
+        return await pushes.set_state(
+            self._engine, settled.idempotency_key, state=settled.state, last_error=settled.note or None
+        )
+
+    def all(self) -> list:
+        return [self.publish_period_notice, self.deliver_push, self.escalate_push, self.settle_push]

@@ -1,0 +1,78 @@
+"""Good credit of a supplier (000 §三.2: 对于信用记录良好的供应商, 财政部门实施免费投标信用保函奖励,
+采购人根据项目实际减免收取履约保证金): whether it qualifies for the free credit bid guarantee and the
+reduced performance bond.
+
+Rule (policy `publication.guarantee_lookback_months`, default 36): no record in force, and none
+recorded in the past 36 months. 36 because the longest usual ban is 3 years (政府采购法 Art. 77:
+1–3 years): a supplier banned for the longest usual term qualifies again when its ban ends, not
+before; and a general record, in force for one year, keeps it out for three — a reward for a
+clean record, not merely for having no record in force. Records withdrawn as wrong do not count;
+repaired and expired ones do (the behaviour happened; repair ends the publication, not the history).
+
+The answer depends on the date, so it is not stored as a yes/no: the view keeps whether a record is
+in force (any change of that recomputes the view) and the last day a recent record disqualifies,
+and the credit endpoint decides at serve time — no daily recompute of every supplier."""
+
+from datetime import date, timedelta
+from functools import lru_cache
+
+import orjson
+
+from services.common.identifiers import is_division_code
+from services.common.lawdates import add_months
+from services.common.policy import policy_for
+from services.common.settings import get_settings
+
+NOT_SUPPLIER = {"guarantee_blocked": False, "guarantee_after": None, "bond_reduction_percent": None}
+
+
+@lru_cache(maxsize=1024)
+def _rules(region: str, day: date):  # type: ignore[no-untyped-def]
+    return policy_for(region, day).publication
+
+
+def registration_region(supplier_id: str) -> str:
+    """A USCC's characters 3–8 are the division code of the registering authority (GB 32100-2015):
+    the supplier's home region, whose policy sets its bond reduction."""
+    code = supplier_id[2:8]
+    return code if is_division_code(code) else get_settings().credit_policy_region
+
+
+def columns(subject_type: str, subject_id: str, records: list[dict], today: date) -> dict:
+    """The view's good-credit columns from all the subject's records (any status)."""
+    if subject_type != "supplier":
+        return dict(NOT_SUPPLIER)
+    counted = [r for r in records if r["status"] != "withdrawn"]
+    after = max(
+        (add_months(r["recorded_on"], _rules(r["region"], today).guarantee_lookback_months) for r in counted),
+        default=None,
+    )
+    return {
+        "guarantee_blocked": any(r["status"] == "in_force" for r in counted),
+        "guarantee_after": after,
+        "bond_reduction_percent": _rules(registration_region(subject_id), today).bond_reduction_percent,
+    }
+
+
+def clean_supplier(subject_id: str, today: date) -> dict:
+    return columns("supplier", subject_id, [], today)
+
+
+def answer(blocked: bool, after: date | None, bond: int, today: date) -> dict:
+    eligible = not blocked and (after is None or today > after)
+    reason = None if eligible else "record_in_force" if blocked else "recent_record"
+    return {
+        "eligible": eligible,
+        "free_bid_guarantee": eligible,
+        "bond_reduction_percent": bond if eligible else 0,
+        # While a record is in force the day depends on how it ends (expiry, repair): unknown.
+        "eligible_from": (after + timedelta(days=1)).isoformat() if reason == "recent_record" and after else None,
+        "reason": reason,
+    }
+
+
+def answer_bytes(blocked: bool, after: date | None, bond: int | None, today: date) -> bytes:
+    """`,"good_credit":{…}` to splice into the stored answer; empty for non-suppliers."""
+    if bond is None:
+        return b""
+    return b',"good_credit":' + orjson.dumps(answer(blocked, after, bond, today))

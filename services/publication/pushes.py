@@ -1,0 +1,162 @@
+"""Pushes to the national platforms (001 Art. 21): starting a PushWorkflow for every push row written
+with its notice, and one attempt of the HTTP call (the workflow's activity).
+
+A push row is written in the transaction that publishes the notice, so nothing is lost between the
+database and Temporal: the dispatcher starts the workflows of rows not yet started (id
+`push:{idempotency_key}`, USE_EXISTING), then marks them; a crash between the two starts nothing
+twice, and a run started again finds the row delivered and sends nothing."""
+
+import asyncio
+from datetime import UTC, datetime
+
+import httpx
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+
+from services.common.lawdates import local_date
+from services.common.policy import policy_for
+from services.common.settings import Settings
+from services.common.sql import key_in
+from services.common.temporal import WORKFLOW_QUEUE
+from services.publication.models import PushDelivery
+from workflows.publication_inputs import PushInput, PushStatus
+from workflows.pushes import PushWorkflow, push_workflow_id
+
+log = structlog.get_logger(__name__)
+PUSHES_T = PushDelivery.__table__  # type: ignore[attr-defined]
+FINAL = frozenset({"delivered", "acknowledged", "not_configured"})
+# How long the officer has to act on a push still failing. PublicationRules has no field for it
+# yet (asked of the policy's owner); until then the shortest due date a task can have.
+PUSH_TASK_DUE_WORKING_DAYS = 1
+POLL_SECONDS = 5.0
+BATCH = 200
+
+
+def platform_urls(settings: Settings) -> dict[str, str | None]:
+    return {"procurement": settings.credit_national_procurement_url, "credit": settings.credit_national_credit_url}
+
+
+def push_input(row: dict, settings: Settings) -> PushInput:
+    policy = policy_for(row["region"], local_date(datetime.now(UTC)))
+    return PushInput(
+        idempotency_key=row["idempotency_key"],
+        platform=row["platform"],
+        action=row["action"],
+        region=row["region"],
+        notice_id=row["notice_id"],
+        record_id=row["record_id"],
+        subject=row["subject"],
+        escalation_seconds=settings.credit_push_escalation_seconds or policy.publication.push_escalation_hours * 3600,
+        task_due_working_days=PUSH_TASK_DUE_WORKING_DAYS,
+        reminder_working_days_before=policy.tasks.reminder_working_days_before,
+        escalation_working_days_after=policy.tasks.escalation_working_days_after,
+    )
+
+
+class PushDispatcher:
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, client: Client) -> None:
+        while True:
+            self._wake.clear()
+            if await self.start_pending(client) == BATCH:
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=POLL_SECONDS)
+            except TimeoutError:
+                pass
+
+    async def start_pending(self, client: Client) -> int:
+        async with self._engine.connect() as conn:
+            rows = [
+                dict(r._mapping)
+                for r in await conn.execute(
+                    select(PUSHES_T).where(PUSHES_T.c.started_at.is_(None)).order_by(PUSHES_T.c.created_at).limit(BATCH)
+                )
+            ]
+        for row in rows:
+            await client.start_workflow(
+                PushWorkflow.run,
+                push_input(row, self._settings),
+                id=push_workflow_id(row["idempotency_key"]),
+                task_queue=WORKFLOW_QUEUE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+        if rows:
+            async with self._engine.begin() as conn:
+                keys = [r["idempotency_key"] for r in rows]
+                await conn.execute(
+                    update(PUSHES_T)
+                    .where(key_in(conn, PUSHES_T.c.idempotency_key, keys))
+                    .values(started_at=datetime.now(UTC))
+                )
+        return len(rows)
+
+
+def status_of(row: dict) -> PushStatus:
+    return PushStatus(
+        idempotency_key=row["idempotency_key"],
+        state=row["state"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+    )
+
+
+async def deliver(engine: AsyncEngine, key: str, urls: dict[str, str | None]) -> PushStatus:
+    """One attempt: POST the payload with its Idempotency-Key; raises on failure so Temporal retries.
+    Attempts, the last error and the delivery time are stored either way."""
+    async with engine.connect() as conn:
+        found = (await conn.execute(select(PUSHES_T).where(PUSHES_T.c.idempotency_key == key))).first()
+    if found is None:
+        raise ApplicationError(f"no push {key!r}", non_retryable=True)
+    row = dict(found._mapping)
+    if row["state"] in FINAL:
+        return status_of(row)
+    now = datetime.now(UTC)
+    url = urls.get(row["platform"])
+    changes: dict = {"attempts": row["attempts"] + 1, "last_attempt_at": now}
+    if not url:
+        log.warning("no endpoint configured for the national platform", platform=row["platform"], key=key)
+        changes |= {"state": "not_configured", "last_error": "no endpoint configured"}
+    else:
+        try:
+            async with httpx.AsyncClient(timeout=10, trust_env=False) as client:
+                response = await client.post(url, json=row["payload"], headers={"Idempotency-Key": key})
+            error = None if response.is_success else f"HTTP {response.status_code}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        if error is None:
+            changes |= {"state": "delivered", "delivered_at": now, "last_error": None}
+        else:
+            # An open task stays visible as such while the attempts go on.
+            changes |= {"state": "escalated" if row["state"] == "escalated" else "failing", "last_error": error}
+    async with engine.begin() as conn:
+        await conn.execute(update(PUSHES_T).where(PUSHES_T.c.idempotency_key == key).values(**changes))
+    row |= changes
+    if row["state"] in ("failing", "escalated"):
+        raise ApplicationError(f"push to {row['platform']} failed: {row['last_error']}")
+    return status_of(row)
+
+
+async def set_state(engine: AsyncEngine, key: str, **values: str) -> PushStatus:
+    """Escalated or acknowledged, unless it was delivered meanwhile (that stays)."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(PUSHES_T)
+            .where(PUSHES_T.c.idempotency_key == key, PUSHES_T.c.state.not_in(list(FINAL)))
+            .values(**values)
+        )
+        row = (await conn.execute(select(PUSHES_T).where(PUSHES_T.c.idempotency_key == key))).first()
+    if row is None:
+        raise ApplicationError(f"no push {key!r}", non_retryable=True)
+    return status_of(dict(row._mapping))

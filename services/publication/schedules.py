@@ -1,0 +1,72 @@
+"""The Temporal Schedule of each region's periodic notice (001 Art. 21), created or brought up to
+date when the publication service starts: one per region that has a policy of its own, firing on
+the policy's `notice_day_of_month` at `notice_hour`, Asia/Shanghai, every month (`monthly`) or in
+the first month of each quarter (`quarterly`)."""
+
+import dataclasses
+from datetime import date
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
+    ScheduleRange,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+
+from services.common.lawdates import SHANGHAI
+from services.common.policy import load_policies, policy_for
+from services.common.temporal import WORKFLOW_QUEUE
+from workflows.notices import PeriodicNoticeWorkflow, notice_schedule_id
+from workflows.publication_inputs import NoticePeriodInput
+
+MONTHS = {"monthly": [ScheduleRange(1, 12)], "quarterly": [ScheduleRange(m) for m in (1, 4, 7, 10)]}
+
+
+def notice_schedule(region: str, today: date) -> Schedule:
+    policy = policy_for(region, today)
+    rules = policy.publication
+    if policy.notice_cadence not in MONTHS:
+        raise ValueError(f"notice_cadence {policy.notice_cadence!r} of {region} is not one of {sorted(MONTHS)}")
+    calendar = ScheduleCalendarSpec(
+        second=[ScheduleRange(0)],
+        minute=[ScheduleRange(0)],
+        hour=[ScheduleRange(rules.notice_hour)],
+        day_of_month=[ScheduleRange(rules.notice_day_of_month)],
+        month=MONTHS[policy.notice_cadence],
+        comment=f"{policy.notice_cadence} notice of {region}",
+    )
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            PeriodicNoticeWorkflow.run,
+            NoticePeriodInput(region=region, cadence=policy.notice_cadence),  # type: ignore[arg-type]
+            id=f"notice:{region}",
+            task_queue=WORKFLOW_QUEUE,
+        ),
+        spec=ScheduleSpec(calendars=[calendar], time_zone_name=str(SHANGHAI)),
+    )
+
+
+async def ensure_notice_schedules(client: Client, today: date) -> list[str]:
+    """Create each region's schedule, or replace the spec and action of the existing one (the policy
+    may have changed); its state and history stay. Returns the schedule ids."""
+    ids = []
+    for region in sorted(load_policies()):
+        schedule = notice_schedule(region, today)
+        schedule_id = notice_schedule_id(region)
+        try:
+            await client.create_schedule(schedule_id, schedule)
+        except ScheduleAlreadyRunningError:
+
+            def replace(current: ScheduleUpdateInput, schedule: Schedule = schedule) -> ScheduleUpdate:
+                # Keep the schedule's state (an operator may have paused it) and its policies.
+                kept = dataclasses.replace(current.description.schedule, spec=schedule.spec, action=schedule.action)
+                return ScheduleUpdate(schedule=kept)
+
+            await client.get_schedule_handle(schedule_id).update(replace)
+        ids.append(schedule_id)
+    return ids

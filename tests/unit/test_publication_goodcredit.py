@@ -1,0 +1,162 @@
+"""Good credit (000 §三.2) and the consortium rule (财库〔2016〕125号) in the public credit answer,
+on SQLite through the same reader the fast path uses: decided at serve time from the view's
+columns, so the answer changes with the date without recomputing anything."""
+
+from collections.abc import AsyncIterator
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+
+import httpx
+import orjson
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.db import create_tables, make_engine
+from services.common.identifiers import make_uscc
+from services.common.lawdates import SHANGHAI, add_months, today
+from services.common.policy import policy_for
+from services.common.problems import install_problem_handlers
+from services.common.topics import RECORD_CREATED, RECORD_EXPIRED
+from services.evaluation import events
+from services.publication import goodcredit
+from services.publication.api import router
+from services.publication.consortium import worst_of
+from services.publication.credit import CreditReader
+from services.publication.models import TABLES
+from services.publication.readmodel import apply
+from tests.unit.test_publication_readmodel import record_row, to_inbound
+
+RULES = policy_for("410300", today()).publication
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    eng = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'publication.db'}")
+    await create_tables(eng, TABLES)
+    try:
+        yield eng
+    finally:
+        await eng.dispose()
+
+
+@pytest.fixture
+async def api(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    app = FastAPI()
+    install_problem_handlers(app)
+    app.include_router(router)
+    app.state.runtime = SimpleNamespace(engine=engine)
+    app.state.credit_reader = CreditReader(engine, None)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        yield client
+
+
+async def record(engine: AsyncEngine, supplier: str, recorded_on: date, *, status: str = "in_force", version: int = 1):  # type: ignore[no-untyped-def]
+    row = record_row(record_id=f"r-{supplier}-{recorded_on}", subject_id=supplier, version=version, status=status)
+    row |= {"recorded_on": recorded_on, "valid_until": add_months(recorded_on, 12)}
+    kind = RECORD_CREATED if version == 1 else RECORD_EXPIRED
+    now = datetime.now(SHANGHAI)
+    async with engine.begin() as conn:
+        await apply(conn, [to_inbound(events.record_event(kind, row, event_time=now).event, key=supplier)], now=now)
+
+
+def test_eligible_only_past_the_lookback_of_the_newest_record() -> None:
+    recorded = date(2024, 1, 10)
+    cols = goodcredit.columns(
+        "supplier",
+        make_uscc("91410300MA0000009"),
+        [
+            {"status": "expired", "recorded_on": recorded, "region": "410322"},
+            {"status": "withdrawn", "recorded_on": date(2026, 1, 1), "region": "410322"},  # wrong: does not count
+        ],
+        date(2026, 6, 1),
+    )
+    last = add_months(recorded, RULES.guarantee_lookback_months)
+    assert cols == {
+        "guarantee_blocked": False,
+        "guarantee_after": last,
+        "bond_reduction_percent": RULES.bond_reduction_percent,
+    }
+    on_last = goodcredit.answer(False, last, RULES.bond_reduction_percent, last)
+    assert on_last == {
+        "eligible": False,
+        "free_bid_guarantee": False,
+        "bond_reduction_percent": 0,
+        "eligible_from": (last + timedelta(days=1)).isoformat(),
+        "reason": "recent_record",
+    }
+    day_after = goodcredit.answer(False, last, RULES.bond_reduction_percent, last + timedelta(days=1))
+    assert day_after["eligible"] and day_after["bond_reduction_percent"] == RULES.bond_reduction_percent
+    blocked = goodcredit.answer(True, last, RULES.bond_reduction_percent, last + timedelta(days=400))
+    assert (blocked["eligible"], blocked["reason"], blocked["eligible_from"]) == (False, "record_in_force", None)
+    assert goodcredit.columns("agency", "x", [], date(2026, 6, 1))["bond_reduction_percent"] is None
+
+
+async def test_credit_answer_says_whether_the_supplier_has_good_credit(
+    engine: AsyncEngine, api: httpx.AsyncClient
+) -> None:
+    clean, recent, listed = (make_uscc(f"91410300MA00001{i:02d}") for i in range(3))
+    await record(engine, listed, today())
+    long_ago = add_months(today(), -(RULES.guarantee_lookback_months + 1))
+    await record(engine, recent, today() - timedelta(days=400))
+    await record(engine, recent, today() - timedelta(days=400), status="expired", version=2)
+    await record(engine, clean, long_ago)
+    await record(engine, clean, long_ago, status="expired", version=2)
+    bodies = {s: (await api.get(f"/v1/credit/supplier/{s}")).json() for s in (clean, recent, listed)}
+    assert bodies[clean]["good_credit"]["eligible"] is True
+    assert bodies[clean]["good_credit"]["bond_reduction_percent"] == RULES.bond_reduction_percent
+    assert bodies[recent]["good_credit"]["reason"] == "recent_record"
+    assert bodies[recent]["records_in_force"] == []
+    assert bodies[listed]["good_credit"]["reason"] == "record_in_force"
+    never_seen = (await api.get(f"/v1/credit/supplier/{make_uscc('91410300MA0000199')}")).json()
+    assert never_seen["good_credit"]["eligible"] is True
+    assert "good_credit" not in (await api.get("/v1/credit/expert/EXP-1")).json()
+
+
+async def test_consortium_is_the_worst_of_its_members(engine: AsyncEngine, api: httpx.AsyncClient) -> None:
+    clean, listed = make_uscc("91410300MA0000201"), make_uscc("91410300MA0000202")
+    await record(engine, listed, today())
+    r = await api.get("/v1/credit/consortium", params={"members": f"{clean},{listed}"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["member_ids"] == [clean, listed]
+    assert [m["subject"]["id"] for m in body["members"]] == [clean, listed]
+    assert body["good_credit"]["eligible"] is False and body["good_credit"]["reason"] == "record_in_force"
+    assert body["members"][0]["good_credit"]["eligible"] is True
+    # Only a general record (no status snapshot in this test): grade and participation follow the members.
+    assert body["may_participate"] == all(m["may_participate"] for m in body["members"])
+    for bad in (clean, f"{clean},{clean}", f"{clean},not-a-uscc"):
+        problem = await api.get("/v1/credit/consortium", params={"members": bad})
+        assert problem.status_code == 422, bad
+
+
+def test_worst_of_takes_the_blacklisted_member() -> None:
+    def member(status: str, until: str | None = None, eligible: bool = True) -> dict:
+        good = {
+            "eligible": eligible,
+            "bond_reduction_percent": 50 if eligible else 0,
+            "eligible_from": None,
+            "reason": None if eligible else "record_in_force",
+        }
+        return {
+            "status": status,
+            "may_participate": status != "blacklisted",
+            "blacklisted": status == "blacklisted",
+            "blacklisted_until": until,
+            "good_credit": good,
+            "as_of": "2026-12-01",
+        }
+
+    body = worst_of(
+        ["a", "b", "c"],
+        [member("clean"), member("blacklisted", "2028-01-01", False), member("general_record", eligible=False)],
+    )
+    assert (body["status"], body["grade"], body["may_participate"], body["blacklisted_until"]) == (
+        "blacklisted",
+        "serious_dishonest",
+        False,
+        "2028-01-01",
+    )
+    assert body["good_credit"]["bond_reduction_percent"] == 0
+    assert orjson.dumps(body)
