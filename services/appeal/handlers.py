@@ -28,7 +28,9 @@ RECORDS_GROUP_ID = "credit-appeal-records"
 def build_router(rt: Runtime, settings: Settings, starter: ReviewStarter) -> KafkaRouter:
     router = KafkaRouter()
 
-    @router.subscriber(INBOUND_APPLICATIONS, group_id=GROUP_ID, **batch_options(settings), title="appeals")
+    @router.subscriber(
+        INBOUND_APPLICATIONS, group_id=GROUP_ID, **batch_options(settings, background=True), title="appeals"
+    )
     async def on_applications(body: Any, message: Any = Context("message")) -> None:
         # Repairs and trainings are other services' to judge; the evaluation service dead-letters
         # what is malformed or of an unknown type on this topic, so it is refused exactly once.
@@ -51,7 +53,9 @@ def build_router(rt: Runtime, settings: Settings, starter: ReviewStarter) -> Kaf
         rt.relay.wake()
         starter.wake()
 
-    @router.subscriber(RECORDS, group_id=RECORDS_GROUP_ID, **batch_options(settings), title="record replica")
+    @router.subscriber(
+        RECORDS, group_id=RECORDS_GROUP_ID, **batch_options(settings, background=True), title="record replica"
+    )
     async def on_records(body: Any, message: Any = Context("message")) -> None:
         rows = []
         for item in from_kafka(message.raw_message):

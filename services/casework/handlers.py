@@ -105,7 +105,9 @@ def _request_row(item: Inbound, now: datetime) -> tuple[str, str, dict | None]:
 def build_router(rt: Runtime, settings: Settings, link: TemporalLink) -> KafkaRouter:
     router = KafkaRouter()
 
-    @router.subscriber(TASKS, group_id=GROUP_ID, **batch_options(settings), title="determination requests")
+    @router.subscriber(
+        TASKS, group_id=GROUP_ID, **batch_options(settings, background=True), title="determination requests"
+    )
     async def on_tasks(body: Any, message: Any = Context("message")) -> None:
         items = from_kafka(message.raw_message)
         now = datetime.now(UTC)

@@ -95,6 +95,10 @@ async def write_outbox(conn: AsyncConnection, table: Table, events: list[Outboun
     if not events:
         return
     await lock_writer(conn, table)
+    if conn.dialect.name == "postgresql":
+        # Delivered at commit to the relay leading this outbox, in whichever replica it runs, so it
+        # need not poll while idle; repeated notifications within a transaction are folded into one.
+        await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": table.name})
     now = datetime.now(UTC)
     await insert_rows(
         conn,

@@ -38,6 +38,7 @@ class OutboxRelay:
         topics: Sequence[str],
         batch: int = 1000,
         poll_seconds: float = 0.02,
+        idle_poll_seconds: float = 1.0,
         check_seconds: float = 10.0,
     ) -> None:
         self._engine = engine
@@ -48,6 +49,7 @@ class OutboxRelay:
         self._topics = list(topics)
         self._batch = batch
         self._poll = poll_seconds
+        self._idle_poll = max(idle_poll_seconds, poll_seconds)
         self._check_every = check_seconds
         self._high_water: dict[TopicPartition, int] = {}
         self._partitions: dict[str, list[int]] = {}
@@ -68,6 +70,10 @@ class OutboxRelay:
     async def run(self) -> None:
         last_check = 0.0
         loop = asyncio.get_running_loop()
+        # Polls get slower while nothing is found (up to idle_poll_seconds), back to poll_seconds as
+        # soon as something is: a stack of idle services must not keep the machine busy. Commits wake
+        # the relay at once anyway — in this process by wake(), across replicas by NOTIFY (PostgreSQL).
+        wait = self._poll
         while not self._stopped.is_set():
             if not await self._lead():
                 await asyncio.sleep(2.0)
@@ -80,12 +86,14 @@ class OutboxRelay:
                     last_check = loop.time()
                 sent = await self._publish_batch()
                 if sent:
+                    wait = self._poll
                     continue
                 self._wake.clear()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), self._poll)
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                    wait = self._poll
                 except TimeoutError:
-                    pass
+                    wait = min(wait * 2, self._idle_poll)
             except (KafkaError, OSError, TimeoutError) as exc:
                 log.warning("outbox relay: broker unavailable, retrying", error=repr(exc))
                 self._suspect = True
@@ -109,12 +117,17 @@ class OutboxRelay:
                 now = asyncio.get_running_loop().time()
                 if now - self._lock_checked > self._check_every:
                     await self._lock_conn.execute(text("SELECT 1"))
+                    # Out of the transaction again: notifications reach a session only between them.
+                    await self._lock_conn.commit()
                     self._lock_checked = now
                 return True
             conn = await self._engine.connect()
             got = await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._lock_key})
             await conn.commit()
             if got:
+                raw = await conn.get_raw_connection()
+                assert raw.driver_connection is not None
+                await raw.driver_connection.add_listener(self._table.name, self._notified)
                 self._lock_conn = conn
                 self._cursor = None  # another relay may have moved it
                 log.info("outbox relay: leading", outbox=self._table.name)
@@ -125,6 +138,9 @@ class OutboxRelay:
             log.warning("outbox relay: lost or could not take the lead", error=repr(exc))
             await self._resign()
             return False
+
+    def _notified(self, *_args: object) -> None:
+        self._wake.set()
 
     async def _resign(self) -> None:
         if self._lock_conn is not None:

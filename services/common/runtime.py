@@ -58,6 +58,7 @@ async def service_runtime(
         topics=OUTBOUND_TOPICS,
         batch=settings.outbox_batch,
         poll_seconds=settings.outbox_poll_seconds,
+        idle_poll_seconds=settings.outbox_idle_poll_seconds,
     )
     rt = Runtime(engine=engine, relay=relay)
     broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=f"credit-{name}")

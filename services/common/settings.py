@@ -28,10 +28,13 @@ class Settings(BaseSettings):
     credit_policy_region: str = "410300"
     # Latency of an idle consumer follows fetch_max_wait_ms (DESIGN: 100 ms -> p50 26 ms).
     kafka_fetch_max_wait_ms: int = 50
+    # Consumers off the latency path (replicas, workflow starters, the experts' feed).
+    kafka_background_fetch_max_wait_ms: int = 500
     # Bigger batches amortise each transaction's round trips and the offset commit.
     kafka_max_batch: int = 2000
     outbox_batch: int = 1000
     outbox_poll_seconds: float = 0.02
+    outbox_idle_poll_seconds: float = 1.0
     log_level: str = "INFO"
     # Overrides the policy's longest sleep of the expiry sweep (tests and demos use seconds).
     credit_expiry_max_sleep_seconds: int | None = None

@@ -97,7 +97,7 @@ def record_change(data: dict) -> ExpertRecordChange:
 def build_router(rt: Runtime, settings: Settings, signals: Signals) -> KafkaRouter:
     router = KafkaRouter()
     # A failed signal (Temporal down) fails the batch: it is consumed again.
-    common = batch_options(settings, max_records=500)
+    common = batch_options(settings, max_records=500, background=True)
 
     @router.subscriber(RECORDS, group_id="credit-evaluation-experts", title="expert records", **common)
     async def on_records(body: Any, message: Any = Context("message")) -> None:

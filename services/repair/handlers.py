@@ -24,7 +24,9 @@ from services.repair.records import apply_records
 def build_router(rt: Runtime, settings: Settings, wake_dispatcher: Callable[[], None]) -> KafkaRouter:
     router = KafkaRouter()
 
-    @router.subscriber(RECORDS, group_id="credit-repair-records", title="record replica", **batch_options(settings))
+    @router.subscriber(
+        RECORDS, group_id="credit-repair-records", title="record replica", **batch_options(settings, background=True)
+    )
     async def on_records(body: Any, message: Any = Context("message")) -> None:
         items = from_kafka(message.raw_message)
         now = datetime.now(UTC)
@@ -48,7 +50,7 @@ def build_router(rt: Runtime, settings: Settings, wake_dispatcher: Callable[[], 
         INBOUND_APPLICATIONS,
         group_id="credit-repair-applications",
         title="repair applications",
-        **batch_options(settings, max_records=500),
+        **batch_options(settings, max_records=500, background=True),
     )
     async def on_applications(body: Any, message: Any = Context("message")) -> None:
         # Malformed events and the other applications on this topic (appeals, trainings) are not
