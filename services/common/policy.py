@@ -69,6 +69,9 @@ class PublicationRules(BaseModel):
     notice_day_of_month: int = Field(default=1, description="monthly notice of the previous month, on this day")
     notice_hour: int = Field(default=9, description="local hour (Asia/Shanghai) the notice is published")
     push_escalation_hours: int = Field(default=72, description="a push still failing after this opens a task")
+    push_task_due_working_days: int = Field(
+        default=1, description="the officer's due date for a failing push: a blacklist not published is urgent"
+    )
     guarantee_lookback_months: int = Field(
         default=36,
         description="000 §三.2: a free credit bid guarantee and a reduced bond need no record in force and none"

@@ -29,9 +29,6 @@ from workflows.pushes import PushWorkflow, push_workflow_id
 log = structlog.get_logger(__name__)
 PUSHES_T = PushDelivery.__table__  # type: ignore[attr-defined]
 FINAL = frozenset({"delivered", "acknowledged", "not_configured"})
-# How long the officer has to act on a push still failing. PublicationRules has no field for it
-# yet (asked of the policy's owner); until then the shortest due date a task can have.
-PUSH_TASK_DUE_WORKING_DAYS = 1
 POLL_SECONDS = 5.0
 BATCH = 200
 
@@ -51,7 +48,7 @@ def push_input(row: dict, settings: Settings) -> PushInput:
         record_id=row["record_id"],
         subject=row["subject"],
         escalation_seconds=settings.credit_push_escalation_seconds or policy.publication.push_escalation_hours * 3600,
-        task_due_working_days=PUSH_TASK_DUE_WORKING_DAYS,
+        task_due_working_days=policy.publication.push_task_due_working_days,
         reminder_working_days_before=policy.tasks.reminder_working_days_before,
         escalation_working_days_after=policy.tasks.escalation_working_days_after,
     )
