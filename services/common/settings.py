@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     outbox_batch: int = 1000
     outbox_poll_seconds: float = 0.02
     outbox_idle_poll_seconds: float = 1.0
+    # Temporal commands the repair service sends a second at most (a workflow per repairable record:
+    # a burst of intake must not take the Temporal server, and the machine, from the read path).
+    credit_repair_dispatch_per_second: float = 100
     log_level: str = "INFO"
     # Overrides the policy's longest sleep of the expiry sweep (tests and demos use seconds).
     credit_expiry_max_sleep_seconds: int | None = None

@@ -44,7 +44,9 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
 
     def background(rt: Runtime):  # type: ignore[no-untyped-def]
         if with_temporal:
-            wiring.dispatcher = Dispatcher(rt.engine, wiring.client, on_change=rt.relay.wake)
+            wiring.dispatcher = Dispatcher(
+                rt.engine, wiring.client, on_change=rt.relay.wake, rate=settings.credit_repair_dispatch_per_second
+            )
             yield "temporal-dispatch", wiring.dispatcher.run
             yield "temporal-worker", lambda: _run_worker(wiring, RepairActivities(rt.engine, rt.relay))
 

@@ -316,7 +316,8 @@ class RecordingClient:
     async def start_workflow(self, fn, arg, *, id: str, **kw) -> None:  # type: ignore[no-untyped-def]
         if self.failing:
             raise RuntimeError("temporal unavailable")
-        self.calls.append(("start", id))
+        # A record change goes as signal-with-start (it ends a start delay).
+        self.calls.append((kw.get("start_signal") or "start", id))
 
     def get_workflow_handle(self, workflow_id: str):  # type: ignore[no-untyped-def]
         client = self
