@@ -259,6 +259,7 @@ class LocalStack:
             f"  API          {self.api_url}",
             f"  OpenAPI      {self.api_url}/openapi.json",
             f"  API docs     {self.api_url}/docs",
+            f"  Console      {self.api_url}/console (case officers; sign in with the dev token below)",
             f"  Temporal UI  http://{LOCALHOST}:{self.temporal_ui_port}",
             f"  Temporal     {LOCALHOST}:{self.temporal_port} (namespace default, state in {self.var_dir}/temporal.db)",
             f"  Kafka        {self.bootstrap} (Tansu, topics in memory)",
