@@ -1,7 +1,6 @@
 """Kafka consumers of the appeal service: objections (`appeal.filed.v1` on
 credit.inbound.applications) and the record replica (credit.records)."""
 
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -12,7 +11,7 @@ from services.appeal.events import SOURCE
 from services.appeal.filing import file_appeals
 from services.appeal.models import MESSAGING, REPLICA
 from services.appeal.starter import ReviewStarter
-from services.common.batches import apply_batch
+from services.common.batches import consume
 from services.common.inbound import from_kafka
 from services.common.record_replica import RECORD_TYPES, replica_row, upsert_replica
 from services.common.runtime import Runtime
@@ -39,18 +38,7 @@ def build_router(rt: Runtime, settings: Settings, starter: ReviewStarter) -> Kaf
         ]
         if not items:
             return
-        now = datetime.now(UTC)
-        async with rt.intake_lock:
-            await apply_batch(
-                rt.engine,
-                items,
-                lambda conn, batch: file_appeals(conn, batch, now=now),
-                processed=MESSAGING.processed,
-                outbox=MESSAGING.outbox,
-                source=SOURCE,
-                now=now,
-            )
-        rt.relay.wake()
+        await consume(rt, items, file_appeals, messaging=MESSAGING, source=SOURCE, service="appeal")
         starter.wake()
 
     @router.subscriber(

@@ -4,7 +4,7 @@ accepted request is stored with the input of its DeterminationWorkflow, in the t
 marks the event processed; the delivery loop starts the workflow. Casework's own task.* events on
 the same topic are not input and are passed over; anything else is dead-lettered."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from faststream import Context
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.casework.delivery import TemporalLink
 from services.casework.events import SOURCE
 from services.casework.models import MESSAGING, REQUESTS_T
-from services.common.batches import apply_batch
+from services.common.batches import consume
 from services.common.deadletter import rejected_event
 from services.common.identifiers import is_division_code
 from services.common.inbound import Inbound, from_kafka
@@ -110,18 +110,7 @@ def build_router(rt: Runtime, settings: Settings, link: TemporalLink) -> KafkaRo
     )
     async def on_tasks(body: Any, message: Any = Context("message")) -> None:
         items = from_kafka(message.raw_message)
-        now = datetime.now(UTC)
-        async with rt.intake_lock:
-            await apply_batch(
-                rt.engine,
-                items,
-                lambda conn, batch: accept(conn, batch, now=now),
-                processed=MESSAGING.processed,
-                outbox=MESSAGING.outbox,
-                source=SOURCE,
-                now=now,
-            )
-        rt.relay.wake()
+        await consume(rt, items, accept, messaging=MESSAGING, source=SOURCE, service="casework")
         link.wake.set()
 
     return router

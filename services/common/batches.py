@@ -4,7 +4,7 @@ applied alone and the one that still fails is dead-lettered with reason `process
 Failures of the database itself (connection, timeout) are raised, so the batch is consumed again."""
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import structlog
@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.deadletter import rejected_event
 from services.common.inbound import Inbound
-from services.common.messaging import mark_processed, write_outbox
+from services.common.messaging import MessagingTables, mark_processed, write_outbox
+from services.common.metrics import BATCH_SECONDS
+from services.common.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -50,4 +52,32 @@ async def apply_batch(
                     outbox,
                     [rejected_event(item, reason="processing_failed", message=str(exc)[:500], source=source, now=now)],
                 )
+    return results
+
+
+async def consume(
+    rt: Runtime,
+    items: list[Inbound],
+    apply: Callable[..., Awaitable[T]],
+    *,
+    messaging: MessagingTables,
+    source: str,
+    service: str,
+) -> list[T]:
+    """How every consumer applies what it read: `apply(conn, batch, now=…)` by `apply_batch`, under
+    the process's writer lock (its HTTP calls touch the same rows), timed per service; then the
+    relay is woken for what the batch wrote to the outbox."""
+    now = datetime.now(UTC)
+    with BATCH_SECONDS.labels(service).time():
+        async with rt.intake_lock:
+            results = await apply_batch(
+                rt.engine,
+                items,
+                lambda conn, batch: apply(conn, batch, now=now),
+                processed=messaging.processed,
+                outbox=messaging.outbox,
+                source=source,
+                now=now,
+            )
+    rt.relay.wake()
     return results

@@ -1,14 +1,13 @@
 """Kafka consumers of the evaluation service: behaviour reports and determinations, in batches."""
 
-from datetime import UTC, datetime
 from typing import Any
 
 from faststream import Context
 from faststream.kafka import KafkaRouter
 
-from services.common.batches import apply_batch
+from services.common.batches import consume
 from services.common.inbound import from_kafka
-from services.common.metrics import BATCH_SECONDS, EVENTS_CONSUMED
+from services.common.metrics import EVENTS_CONSUMED
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.subscribers import batch_options
@@ -30,21 +29,8 @@ def build_router(rt: Runtime, settings: Settings) -> KafkaRouter:
         title="behaviour reports and determinations",
     )
     async def on_behaviour(body: Any, message: Any = Context("message")) -> None:
-        records = message.raw_message
-        items = from_kafka(records)
-        now = datetime.now(UTC)
-        with BATCH_SECONDS.labels("evaluation").time():
-            async with rt.intake_lock:
-                results = await apply_batch(
-                    rt.engine,
-                    items,
-                    lambda conn, batch: ingest(conn, batch, now=now),
-                    processed=MESSAGING.processed,
-                    outbox=MESSAGING.outbox,
-                    source=SOURCE,
-                    now=now,
-                )
-        rt.relay.wake()
+        items = from_kafka(message.raw_message)
+        results = await consume(rt, items, ingest, messaging=MESSAGING, source=SOURCE, service="evaluation")
         for outcomes in results:
             for o in outcomes:
                 EVENTS_CONSUMED.labels("evaluation", o.kind).inc()

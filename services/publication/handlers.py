@@ -2,15 +2,14 @@
 and credit.experts, and the blacklist notices written with it."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from faststream import Context
 from faststream.kafka import KafkaRouter
 
-from services.common.batches import apply_batch
+from services.common.batches import consume
 from services.common.inbound import from_kafka
-from services.common.metrics import BATCH_SECONDS, EVENTS_CONSUMED
+from services.common.metrics import EVENTS_CONSUMED
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.subscribers import batch_options
@@ -34,19 +33,7 @@ def build_router(rt: Runtime, settings: Settings, *, after_batch: Callable[[], N
     )
     async def on_records(body: Any, message: Any = Context("message")) -> None:
         items = from_kafka(message.raw_message)
-        now = datetime.now(UTC)
-        with BATCH_SECONDS.labels("publication").time():
-            async with rt.intake_lock:
-                results = await apply_batch(
-                    rt.engine,
-                    items,
-                    lambda conn, batch: apply(conn, batch, now=now),
-                    processed=MESSAGING.processed,
-                    outbox=MESSAGING.outbox,
-                    source=SOURCE,
-                    now=now,
-                )
-        rt.relay.wake()
+        results = await consume(rt, items, apply, messaging=MESSAGING, source=SOURCE, service="publication")
         if after_batch is not None:
             after_batch()  # the pushes of the notices just committed
         for counts in results:

@@ -2,15 +2,14 @@
 it orders), and repair applications on `credit.inbound.applications`."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from faststream import Context
 from faststream.kafka import KafkaRouter
 
-from services.common.batches import apply_batch
+from services.common.batches import consume
 from services.common.inbound import from_kafka
-from services.common.metrics import BATCH_SECONDS, EVENTS_CONSUMED
+from services.common.metrics import EVENTS_CONSUMED
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.subscribers import batch_options
@@ -29,18 +28,7 @@ def build_router(rt: Runtime, settings: Settings, wake_dispatcher: Callable[[], 
     )
     async def on_records(body: Any, message: Any = Context("message")) -> None:
         items = from_kafka(message.raw_message)
-        now = datetime.now(UTC)
-        with BATCH_SECONDS.labels("repair").time():
-            async with rt.intake_lock:
-                results = await apply_batch(
-                    rt.engine,
-                    items,
-                    lambda conn, batch: apply_records(conn, batch, now=now),
-                    processed=MESSAGING.processed,
-                    outbox=MESSAGING.outbox,
-                    source=SOURCE,
-                    now=now,
-                )
+        results = await consume(rt, items, apply_records, messaging=MESSAGING, source=SOURCE, service="repair")
         wake_dispatcher()
         for counts in results:
             for kind, n in counts.items():
@@ -58,18 +46,7 @@ def build_router(rt: Runtime, settings: Settings, wake_dispatcher: Callable[[], 
         items = [i for i in from_kafka(message.raw_message) if i.envelope and i.envelope.type == REPAIR_REQUESTED]
         if not items:
             return
-        now = datetime.now(UTC)
-        async with rt.intake_lock:
-            results = await apply_batch(
-                rt.engine,
-                items,
-                lambda conn, batch: receive(conn, batch, now=now),
-                processed=MESSAGING.processed,
-                outbox=MESSAGING.outbox,
-                source=SOURCE,
-                now=now,
-            )
-        rt.relay.wake()
+        results = await consume(rt, items, receive, messaging=MESSAGING, source=SOURCE, service="repair")
         wake_dispatcher()
         for outcomes in results:
             for o in outcomes:
