@@ -25,8 +25,11 @@ OUTBOUND_TOPICS: Final = (RECORDS, SUBJECTS, EXPERTS, NOTICES, WARNINGS, TASKS, 
 ALL_TOPICS: Final = INBOUND_TOPICS + OUTBOUND_TOPICS
 
 # Partitions per topic when the system creates it. Keys are subject ids, so order per subject holds
-# with any count; 3 leaves room for a consumer group of up to three members on a small machine.
-PARTITIONS: Final = 3
+# with any count. 4 because the local broker (Tansu) creates a missing topic with 4 partitions as
+# soon as any client asks for its metadata — after a broker restart the consumers ask before anyone
+# can create it — and with another count here a consumer group assigned by stale metadata left the
+# 4th partition to nobody until its metadata refresh (5 minutes; seen in the fault tests).
+PARTITIONS: Final = 4
 
 
 def event_type(short: str) -> str:

@@ -72,6 +72,7 @@ async def receive(conn: AsyncConnection, items: list[Inbound], *, now: datetime)
     await lock_keys(conn, [f"repair:{rid}" for rid in record_ids])
     seen = await already_processed(conn, MESSAGING.processed, [i.identity for i in items])
     open_by_record = await _open_applications(conn, record_ids)
+    repaired = await _approved(conn, record_ids)
     outcomes: list[Outcome] = []
     rows, processed, outbox, dispatch = [], [], [], []
     for item, request in zip(items, requests, strict=True):
@@ -83,7 +84,9 @@ async def receive(conn: AsyncConnection, items: list[Inbound], *, now: datetime)
         record = None
         if isinstance(request, RepairRequest):
             record = await get_replica(conn, REPLICA, request.record_id)
-            refusal = _judge(request, record, open_by_record.get(request.record_id), now=now)
+            refusal = _judge(
+                request, record, open_by_record.get(request.record_id), repaired=request.record_id in repaired, now=now
+            )
         if refusal is not None:
             outbox.append(rejected_event(item, reason=refusal.code, message=refusal.message, source=SOURCE, now=now))
             processed.append((*item.identity, REFUSED + refusal.code))
@@ -113,14 +116,15 @@ def _parse(item: Inbound) -> RepairRequest | Refusal:
         return Refusal("invalid_data", detail)
 
 
-def _judge(request: RepairRequest, record: ReplicaRecord | None, open_id: str | None, *, now: datetime):  # type: ignore[no-untyped-def]
+def _judge(request: RepairRequest, record: ReplicaRecord | None, open_id: str | None, *, repaired: bool, now: datetime):  # type: ignore[no-untyped-def]
     if record is None:
         return Refusal("record_not_found", f"no record {request.record_id}")
     return judge_application(
         record_subject_id=record.subject_id,
         applicant_id=request.applicant.id,
         commitment=request.commitment,
-        status=record.status,
+        # An approval of ours is known here before the replica hears record.repaired.v1.
+        status="repaired" if repaired else record.status,
         severity=record.severity,
         recorded_on=record.recorded_on,
         valid_until=record.valid_until,
@@ -138,6 +142,15 @@ async def _open_applications(conn: AsyncConnection, record_ids: list[str]) -> di
         key_in(conn, APPLICATIONS.c.record_id, record_ids), APPLICATIONS.c.state.in_(sorted(OPEN_STATES))
     )
     return {r.record_id: r.id for r in await conn.execute(q)}
+
+
+async def _approved(conn: AsyncConnection, record_ids: list[str]) -> set[str]:
+    if not record_ids:
+        return set()
+    q = select(APPLICATIONS.c.record_id).where(
+        key_in(conn, APPLICATIONS.c.record_id, record_ids), APPLICATIONS.c.state == "approved"
+    )
+    return {r.record_id for r in await conn.execute(q)}
 
 
 async def _earlier_outcome(conn: AsyncConnection, item: Inbound, pending: list[dict]) -> Outcome:
