@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     outbox_idle_poll_seconds: float = 1.0
     # Temporal commands the repair service sends a second at most (a workflow per repairable record:
     # a burst of intake must not take the Temporal server, and the machine, from the read path).
-    credit_repair_dispatch_per_second: float = 100
+    credit_repair_dispatch_per_second: float = 50
     log_level: str = "INFO"
     # Overrides the policy's longest sleep of the expiry sweep (tests and demos use seconds).
     credit_expiry_max_sleep_seconds: int | None = None
