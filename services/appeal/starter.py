@@ -8,14 +8,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from services.appeal.models import APPEALS_T
 from services.common.lawdates import local_date
 from services.common.policy import policy_for
 from services.common.settings import Settings
-from services.common.temporal import WORKFLOW_QUEUE, connect
+from services.common.temporal import WORKFLOW_QUEUE, LazyClient
 from workflows.appeal import AppealReviewWorkflow
 from workflows.appeal_inputs import AppealReviewInput, appeal_workflow_id
 
@@ -45,7 +44,7 @@ class ReviewStarter:
     def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
         self._engine = engine
         self._settings = settings
-        self._client: Client | None = None
+        self._temporal = LazyClient(settings)
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -71,10 +70,9 @@ class ReviewStarter:
             rows = [dict(r._mapping) for r in await conn.execute(q)]
         if not rows:
             return 0
-        if self._client is None:
-            self._client = await connect(self._settings)
+        client = await self._temporal.get()
         for row in rows:
-            await self._client.start_workflow(
+            await client.start_workflow(
                 AppealReviewWorkflow.run,
                 review_input(row),
                 id=appeal_workflow_id(row["id"]),

@@ -17,7 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from services.casework.models import REQUESTS_T, TASKS_T
 from services.common.settings import Settings
-from services.common.temporal import WORKFLOW_QUEUE, connect
+from services.common.temporal import WORKFLOW_QUEUE, LazyClient
 from workflows.determination import DeterminationWorkflow
 from workflows.determination_inputs import DeterminationInput, determination_workflow_id
 from workflows.human_task import HumanTaskWorkflow
@@ -31,16 +31,11 @@ class TemporalLink:
     """One Temporal client for the process, connected on first use (Temporal may start later)."""
 
     def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._client: Client | None = None
-        self._lock = asyncio.Lock()
+        self._temporal = LazyClient(settings)
         self.wake = asyncio.Event()
 
     async def client(self) -> Client:
-        async with self._lock:
-            if self._client is None:
-                self._client = await connect(self._settings)
-            return self._client
+        return await self._temporal.get()
 
 
 async def signal_decision(client: Client, workflow_id: str, decision: TaskDecision) -> str | None:

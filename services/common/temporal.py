@@ -1,5 +1,7 @@
 """Temporal client and the task queues of the system."""
 
+import asyncio
+
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -19,3 +21,19 @@ async def connect(settings: Settings) -> Client:
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
     )
+
+
+class LazyClient:
+    """The process's Temporal client, connected on first use: a service starts (and serves HTTP and
+    Kafka) even while Temporal is not up yet, and concurrent first callers share one connection."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Client:
+        async with self._lock:
+            if self._client is None:
+                self._client = await connect(self._settings)
+            return self._client

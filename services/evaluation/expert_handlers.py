@@ -22,7 +22,7 @@ from services.common.policy import policy_for
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.subscribers import batch_options
-from services.common.temporal import WORKFLOW_QUEUE, connect
+from services.common.temporal import WORKFLOW_QUEUE, LazyClient
 from services.common.topics import INBOUND_APPLICATIONS, RECORDS, TYPE_PREFIX, event_type
 from services.evaluation.events import SOURCE
 from services.evaluation.models import MESSAGING
@@ -51,14 +51,11 @@ class Signals:
     """A Temporal client connected on first use (the service starts even if Temporal is late)."""
 
     def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._client: Client | None = None
+        self._temporal = LazyClient(settings)
         self.default_region = settings.credit_policy_region
 
     async def client(self) -> Client:
-        if self._client is None:
-            self._client = await connect(self._settings)
-        return self._client
+        return await self._temporal.get()
 
     async def send(self, expert_id: str, name: str, region: str, signal: str, arg: BaseModel) -> None:
         rules = policy_for(region, local_date(datetime.now(UTC))).expert

@@ -6,14 +6,13 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
-from temporalio.client import Client
 from temporalio.worker import Worker
 
 from services.common.lawdates import local_date
 from services.common.runtime import Runtime, service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
-from services.common.temporal import PUBLICATION_ACTIVITIES, connect
+from services.common.temporal import PUBLICATION_ACTIVITIES, LazyClient
 from services.publication.activities import PublicationActivities
 from services.publication.api import router
 from services.publication.credit import CreditFastPath, CreditReader
@@ -25,22 +24,9 @@ from services.publication.pushes_api import router as pushes_router
 from services.publication.schedules import ensure_notice_schedules
 
 
-class TemporalClient:
-    """One client, connected on first use (the service starts even if Temporal is late)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._client: Client | None = None
-
-    async def get(self) -> Client:
-        if self._client is None:
-            self._client = await connect(self._settings)
-        return self._client
-
-
 def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
     settings = settings or get_settings()
-    temporal = TemporalClient(settings)
+    temporal = LazyClient(settings)
     holder: dict[str, PushDispatcher] = {}
 
     def background(rt: Runtime):  # type: ignore[no-untyped-def]

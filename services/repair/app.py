@@ -11,7 +11,7 @@ from temporalio.worker import Worker
 from services.common.runtime import Runtime, service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
-from services.common.temporal import REPAIR_ACTIVITIES, connect
+from services.common.temporal import REPAIR_ACTIVITIES, LazyClient
 from services.repair.activities import RepairActivities
 from services.repair.api import router
 from services.repair.dispatch import Dispatcher
@@ -24,14 +24,11 @@ class Wiring:
     and the dispatcher the consumers and HTTP wake after writing commands."""
 
     def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._client: Client | None = None
+        self._temporal = LazyClient(settings)
         self.dispatcher: Dispatcher | None = None
 
     async def client(self) -> Client:
-        if self._client is None:
-            self._client = await connect(self._settings)
-        return self._client
+        return await self._temporal.get()
 
     def wake(self) -> None:
         if self.dispatcher is not None:
