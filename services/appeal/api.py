@@ -1,7 +1,6 @@
 """HTTP entry points of the appeal service (CONTRACT §2). `POST /v1/appeals` only translates HTTP to
 the same filing path the Kafka consumer uses; `GET /v1/appeals/{id}` reads an appeal back."""
 
-import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -15,8 +14,7 @@ from services.appeal.filing import Filing, earlier_outcome, file_appeals
 from services.appeal.models import APPEALS_T
 from services.appeal.rules import EVIDENCE_MAX, GROUNDS_MAX, Applicant, Refusal
 from services.common.auth import Principal, Role, require_roles
-from services.common.cloudevents import Envelope
-from services.common.inbound import Inbound
+from services.common.inbound import from_http
 from services.common.problems import Problem
 from services.common.runtime import Runtime, current_runtime
 from services.common.schemas import EvidenceItem
@@ -62,20 +60,19 @@ async def post_appeal(
     data = body.model_dump(mode="json", exclude_none=True)
     data["applicant"] = {**data.get("applicant", {}), "id": principal.org}
     now = datetime.now(UTC)
-    envelope = Envelope(
-        specversion="1.0",
-        id=idempotency_key or str(uuid.uuid4()),
-        source=f"urn:credit:api:{principal.role}:{principal.org}",
-        type=APPEAL_FILED,
-        time=now,
-        datacontenttype="application/json",
+    item = from_http(
+        role=principal.role,
+        org=principal.org,
+        event_type=APPEAL_FILED,
         data=data,
+        key=principal.org,
+        idempotency_key=idempotency_key,
+        now=now,
     )
-    item = Inbound(original={"http": envelope.model_dump(mode="json")}, key=principal.org, envelope=envelope)
     async with rt.intake_lock, rt.engine.begin() as conn:
         (outcome,) = await file_appeals(conn, [item], now=now, filed_by=principal.sub)
         if outcome.kind == "duplicate":
-            outcome = await earlier_outcome(conn, envelope.source, envelope.id) or outcome
+            outcome = await earlier_outcome(conn, *item.identity) or outcome
     rt.relay.wake()
     request.app.state.starter.wake()
     return await _answer(rt, outcome, status=201 if outcome.kind == "filed" else 200)

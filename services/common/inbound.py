@@ -3,8 +3,10 @@ parsed is carried with its reason so the handler dead-letters it, and it is iden
 content so a redelivery is still recognised."""
 
 import hashlib
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 import orjson
 from aiokafka.structs import ConsumerRecord
@@ -51,3 +53,30 @@ def from_kafka(records: Iterable[ConsumerRecord]) -> list[Inbound]:
             continue
         out.append(Inbound(None, key, envelope=env, value=r.value, headers=headers))
     return out
+
+
+def from_http(
+    *,
+    role: str,
+    org: str,
+    event_type: str,
+    data: dict,
+    key: str,
+    idempotency_key: str | None,
+    now: datetime,
+    recorded_by: str | None = None,
+) -> Inbound:
+    """An HTTP request as the event it stands for, so it takes the code path of the Kafka events: the
+    Idempotency-Key is its id and the caller's role and org its source, so a retry is a redelivery."""
+    envelope = Envelope(
+        specversion="1.0",
+        id=idempotency_key or str(uuid.uuid4()),
+        source=f"urn:credit:api:{role}:{org}",
+        type=event_type,
+        time=now,
+        datacontenttype="application/json",
+        data=data,
+    )
+    return Inbound(
+        original={"http": envelope.model_dump(mode="json")}, key=key, envelope=envelope, recorded_by=recorded_by
+    )

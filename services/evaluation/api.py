@@ -1,7 +1,6 @@
 """HTTP entry points of the evaluation service (CONTRACT §2). They only translate HTTP to the
 same intake the Kafka consumer uses, and read records back."""
 
-import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -11,8 +10,7 @@ from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
 from services.common.catalogue import load_catalogue
-from services.common.cloudevents import Envelope
-from services.common.inbound import Inbound
+from services.common.inbound import from_http
 from services.common.problems import Problem
 from services.common.runtime import Runtime, current_runtime
 from services.common.schemas import BehaviourReport
@@ -72,29 +70,25 @@ async def post_report(
             f" as {report.reporter.type} {report.reporter.id}",
         )
     now = datetime.now(UTC)
-    envelope = Envelope(
-        specversion="1.0",
-        id=idempotency_key or str(uuid.uuid4()),
-        source=f"urn:credit:api:{principal.role}:{principal.org}",
-        type=MISCONDUCT_DETERMINED if report.determination else BEHAVIOUR_REPORTED,
-        time=now,
-        datacontenttype="application/json",
+    item = from_http(
+        role=principal.role,
+        org=principal.org,
+        event_type=MISCONDUCT_DETERMINED if report.determination else BEHAVIOUR_REPORTED,
         data=report.model_dump(mode="json"),
-    )
-    item = Inbound(
-        original={"http": envelope.model_dump(mode="json")},
         key=report.subject.id,
-        envelope=envelope,
+        idempotency_key=idempotency_key,
+        now=now,
         recorded_by=principal.sub,
     )
+    source, event_id = item.identity
     async with rt.intake_lock, rt.engine.begin() as conn:
         (outcome,) = await ingest(conn, [item], now=now)
         if outcome.kind == "duplicate":
-            outcome = await find_outcome_of(conn, envelope.source, envelope.id) or outcome
+            outcome = await find_outcome_of(conn, source, event_id) or outcome
     rt.relay.wake()
     if outcome.kind == "rejected":
         raise Problem(outcome.status, outcome.reason or "rejected", "Report refused", outcome.message)
-    body: dict = {"outcome": outcome.kind, "event_id": envelope.id}
+    body: dict = {"outcome": outcome.kind, "event_id": event_id}
     if outcome.record_id:
         body["record_id"] = outcome.record_id
         # Evidence is read back only through GET with an approved request (002 (十二)).

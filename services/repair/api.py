@@ -2,7 +2,6 @@
 into the same `repair.requested.v1` the Kafka consumer takes (one code path: applications.receive),
 and `GET /v1/repairs…` shows where an application and a record's repair stand."""
 
-import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -12,8 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
-from services.common.cloudevents import Envelope
-from services.common.inbound import Inbound
+from services.common.inbound import from_http
 from services.common.problems import Problem
 from services.common.record_replica import get_replica
 from services.common.runtime import Runtime, current_runtime
@@ -73,16 +71,15 @@ async def post_repair(
     applicant = body.applicant or Applicant(id=principal.org)
     now = datetime.now(UTC)
     data = body.model_dump(mode="json") | {"applicant": applicant.model_dump(mode="json")}
-    envelope = Envelope(
-        specversion="1.0",
-        id=idempotency_key or str(uuid.uuid4()),
-        source=f"urn:credit:api:{principal.role}:{principal.org}",
-        type=REPAIR_REQUESTED,
-        time=now,
-        datacontenttype="application/json",
+    item = from_http(
+        role=principal.role,
+        org=principal.org,
+        event_type=REPAIR_REQUESTED,
         data=data,
+        key=principal.org,
+        idempotency_key=idempotency_key,
+        now=now,
     )
-    item = Inbound(original={"http": envelope.model_dump(mode="json")}, key=principal.org, envelope=envelope)
     async with rt.intake_lock, rt.engine.begin() as conn:
         (outcome,) = await receive(conn, [item], now=now)
     rt.relay.wake()
