@@ -5,14 +5,11 @@ carries the evidence count, and the reason of the decision, which the applicant 
 from datetime import datetime
 
 from services.common.cloudevents import build_event
+from services.common.lawdates import iso
 from services.common.messaging import OutboundEvent
 from services.common.topics import APPEAL_CHANGED, APPLICATIONS
 
 SOURCE = "urn:credit:appeal"
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def appeal_data(row: dict) -> dict:
@@ -35,7 +32,7 @@ def appeal_data(row: dict) -> dict:
         "record_status": outcome.get("record_status"),
         "note": outcome.get("note") or "",
         "evidence_count": len(row["evidence"]),
-        "filed_at": _iso(row["filed_at"]),
+        "filed_at": iso(row["filed_at"]),
     }
 
 
@@ -62,7 +59,7 @@ def appeal_view(row: dict, *, finance: bool) -> dict:
         **appeal_data(row),
         "grounds": row["grounds"],
         "evidence": row["evidence"],
-        "updated_at": _iso(row["updated_at"]),
+        "updated_at": iso(row["updated_at"]),
     }
     if finance:
         view["decided_by"] = (row["decision"] or {}).get("decided_by")

@@ -37,3 +37,11 @@ def start_of_day(day: date) -> datetime:
 def expiry_moment(valid_until: date) -> datetime:
     """A record in force through `valid_until` stops being in force at the next local midnight."""
     return start_of_day(valid_until + timedelta(days=1))
+
+
+def iso(value: date | datetime | None) -> str | None:
+    """ISO 8601 of a date or a moment, None for None. A naive moment is UTC: that is how SQLite hands
+    back the timestamps the services store (PostgreSQL returns them aware)."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat() if value is not None else None

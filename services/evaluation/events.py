@@ -1,9 +1,10 @@
 """Outbound events of the evaluation service (CONTRACT §1), built from stored rows."""
 
-from datetime import date, datetime
+from datetime import datetime
 
 from services.common.catalogue import load_catalogue
 from services.common.cloudevents import build_event
+from services.common.lawdates import iso
 from services.common.messaging import OutboundEvent
 from services.common.topics import (
     DETERMINATION_REQUESTED,
@@ -14,10 +15,6 @@ from services.common.topics import (
 )
 
 SOURCE = "urn:credit:evaluation"
-
-
-def _iso(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def record_data(row: dict) -> dict:
@@ -39,9 +36,9 @@ def record_data(row: dict) -> dict:
         "region": row["region"],
         "project": row["project"],
         "reporter": {"type": row["reporter_type"], "id": row["reporter_id"], "name": row["reporter_name"]},
-        "occurred_on": _iso(row["occurred_on"]),
-        "recorded_on": _iso(row["recorded_on"]),
-        "valid_until": _iso(row["valid_until"]),
+        "occurred_on": iso(row["occurred_on"]),
+        "recorded_on": iso(row["recorded_on"]),
+        "valid_until": iso(row["valid_until"]),
         "determination": row["determination"],
         "evidence_count": len(row["evidence"]),
         "policy_version": row["policy_version"],

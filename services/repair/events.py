@@ -3,17 +3,14 @@ window opened (`repair.opened.v1`) and every change of an application (`repair.c
 Keyed by the subject id, like every event about a subject. Neither carries the evidence nor the
 commitment text (the subject's own documents), only their presence."""
 
-from datetime import date, datetime
+from datetime import datetime
 
 from services.common.cloudevents import build_event
+from services.common.lawdates import iso
 from services.common.messaging import OutboundEvent
 from services.common.topics import APPLICATIONS, REPAIR_CHANGED, REPAIR_OPENED
 
 SOURCE = "urn:credit:repair"
-
-
-def _iso(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def opened_event(window: dict, record: dict, *, now: datetime) -> OutboundEvent:
@@ -24,10 +21,10 @@ def opened_event(window: dict, record: dict, *, now: datetime) -> OutboundEvent:
         "region": window["region"],
         "behaviour_code": record["behaviour_code"],
         "severity": record["severity"],
-        "recorded_on": _iso(record["recorded_on"]),
-        "valid_until": _iso(record["valid_until"]),
-        "opens_on": _iso(window["opens_on"]),
-        "closes_at": _iso(window["closes_at"]),
+        "recorded_on": iso(record["recorded_on"]),
+        "valid_until": iso(record["valid_until"]),
+        "opens_on": iso(window["opens_on"]),
+        "closes_at": iso(window["closes_at"]),
         "status": "open",
     }
     return OutboundEvent(
@@ -58,8 +55,8 @@ def application_data(row: dict) -> dict:
         "applicant": row["applicant"],
         "region": row["region"],
         "evidence_count": len(row["evidence"]),
-        "submitted_at": _iso(row["submitted_at"]),
-        "changed_at": _iso(row["updated_at"]),
+        "submitted_at": iso(row["submitted_at"]),
+        "changed_at": iso(row["updated_at"]),
     }
 
 

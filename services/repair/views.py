@@ -1,17 +1,12 @@
 """What GET /v1/repairs answers: an application with its decision and history, and the repair
 window of a record (as the workflow last stored it, or as the rule computes it before that)."""
 
-from datetime import UTC, date, datetime
+from datetime import datetime
 
+from services.common.lawdates import iso
 from services.common.policy import policy_for
 from services.common.record_replica import ReplicaRecord
 from services.repair.rules import judge_timing, terms_from, window_for
-
-
-def _iso(value: date | datetime | None) -> str | None:
-    if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)  # SQLite hands back naive UTC
-    return value.isoformat() if value is not None else None
 
 
 def application_view(row: dict) -> dict:
@@ -31,8 +26,8 @@ def application_view(row: dict) -> dict:
         "evidence": row["evidence"],
         "history": row["history"],
         "version": row["version"],
-        "submitted_at": _iso(row["submitted_at"]),
-        "updated_at": _iso(row["updated_at"]),
+        "submitted_at": iso(row["submitted_at"]),
+        "updated_at": iso(row["updated_at"]),
     }
 
 
@@ -52,8 +47,8 @@ def window_view(record: ReplicaRecord, stored: dict | None, *, now: datetime) ->
     view = {
         "state": stored["state"] if stored else ("closed" if not window.repairable else "pending"),
         "repairable": window.repairable,
-        "opens_on": _iso(window.opens_on),
-        "closes_at": _iso(window.closes_at),
+        "opens_on": iso(window.opens_on),
+        "closes_at": iso(window.closes_at),
         "reason": stored["reason"] if stored else "",
         "policy_version": terms.policy_version,
         # May the subject apply now, by the rule on today's date (the workflow has the last word).
@@ -61,5 +56,5 @@ def window_view(record: ReplicaRecord, stored: dict | None, *, now: datetime) ->
         "refusal": None if refusal is None else {"code": refusal.code, "message": refusal.message, **refusal.extra},
     }
     if stored:
-        view["updated_at"] = _iso(stored["updated_at"])
+        view["updated_at"] = iso(stored["updated_at"])
     return view
