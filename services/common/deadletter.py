@@ -11,8 +11,14 @@ from services.common.messaging import OutboundEvent
 from services.common.topics import DEAD_LETTER, EVENT_REJECTED
 
 
-def rejected_event(item: Inbound, *, reason: str, message: str, source: str, now: datetime) -> OutboundEvent:
+def rejected_event(
+    item: Inbound, *, reason: str, message: str, source: str, now: datetime, error_class: str | None = None
+) -> OutboundEvent:
+    """`error_class`: for `processing_failed`, the class of the error that refused the input."""
     cause_source, cause_id = item.identity
+    data = {"reason": reason, "message": message, "original": item.original_message()}
+    if error_class is not None:
+        data["error_class"] = error_class
     return OutboundEvent(
         topic=DEAD_LETTER,
         key=item.key or "unknown",
@@ -23,6 +29,6 @@ def rejected_event(item: Inbound, *, reason: str, message: str, source: str, now
             # the outbox's event_id whatever the lengths of the cause's source and id.
             id="rejected:" + hashlib.sha256(f"{cause_source}|{cause_id}".encode()).hexdigest(),
             time=now,
-            data={"reason": reason, "message": message, "original": item.original_message()},
+            data=data,
         ),
     )

@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Documented in the README: only for a laptop. Any other environment must set CREDIT_JWT_SECRET.
@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     # Temporal commands the repair service sends a second at most (a workflow per repairable record:
     # a burst of intake must not take the Temporal server, and the machine, from the read path).
     credit_repair_dispatch_per_second: float = 50
+    # A message whose transaction keeps failing on its own (not because the database is down) is
+    # tried this many times, waiting backoff, 2x backoff, … between tries, then dead-lettered
+    # `processing_failed` so the partition goes on (operational values, not legal ones).
+    credit_poison_attempts: int = Field(default=3, ge=1, le=10)
+    credit_poison_backoff_seconds: float = Field(default=0.2, ge=0, le=10)
     log_level: str = "INFO"
     # Overrides the policy's longest sleep of the expiry sweep (tests and demos use seconds).
     credit_expiry_max_sleep_seconds: int | None = None
