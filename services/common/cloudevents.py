@@ -21,6 +21,9 @@ from cloudevents.core.bindings.kafka import CE_PREFIX
 from cloudevents.core.formats.json import JSONFormat
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from services.common.text import INVALID_TEXT, invalid_text_at, suspect_json
+from services.common.text import message as text_message
+
 STRUCTURED_CONTENT_TYPE = JSONFormat.CONTENT_TYPE  # application/cloudevents+json
 DATA_CONTENT_TYPE = "application/json"
 
@@ -133,6 +136,21 @@ def _parse_binary(value: bytes | None, ce_headers: list[tuple[str, Any]], conten
 
 
 def parse_kafka_message(value: bytes | None, headers: Headers) -> Envelope:
+    """The CloudEvent in a Kafka message (see `_parse`); RejectedEvent `invalid_text` if a string in
+    it holds a character the database cannot store (`services.common.text`)."""
+    envelope = _parse(value, headers)
+    pairs: Iterable[tuple[str, Any]] = headers.items() if isinstance(headers, Mapping) else headers
+    in_headers = any(
+        isinstance(raw, bytes | str) and ("\x00" in raw if isinstance(raw, str) else b"\x00" in raw) for _, raw in pairs
+    )
+    if in_headers or (value is not None and suspect_json(value)):
+        pointer = invalid_text_at(envelope.model_dump(mode="json"))
+        if pointer is not None:
+            raise RejectedEvent(INVALID_TEXT, text_message(pointer))
+    return envelope
+
+
+def _parse(value: bytes | None, headers: Headers) -> Envelope:
     """The CloudEvent in a Kafka message, structured or binary mode; RejectedEvent if malformed.
 
     Structured: header content-type application/cloudevents+json, or (for producers that set no

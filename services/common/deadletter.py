@@ -8,7 +8,10 @@ from datetime import datetime
 from services.common.cloudevents import build_event
 from services.common.inbound import Inbound
 from services.common.messaging import OutboundEvent
+from services.common.text import is_storable
 from services.common.topics import DEAD_LETTER, EVENT_REJECTED
+
+KEY_MAX = 200  # the outbox's key column
 
 
 def rejected_event(
@@ -21,7 +24,7 @@ def rejected_event(
         data["error_class"] = error_class
     return OutboundEvent(
         topic=DEAD_LETTER,
-        key=item.key or "unknown",
+        key=_storable_key(item.key),
         event=build_event(
             type=EVENT_REJECTED,
             source=source,
@@ -32,3 +35,13 @@ def rejected_event(
             data=data,
         ),
     )
+
+
+def _storable_key(key: str | None) -> str:
+    """The Kafka key of the dead letter: the input's own, unless the outbox could not store it (a
+    NUL, longer than its column), which would make the dead letter itself a poison message."""
+    if not key:
+        return "unknown"
+    if len(key) <= KEY_MAX and is_storable(key):
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.common.guard import RequestGuard
 from services.common.problems import install_problem_handlers
 
 log = structlog.get_logger(__name__)
@@ -17,6 +18,9 @@ log = structlog.get_logger(__name__)
 def base_app(title: str, lifespan) -> FastAPI:  # type: ignore[no-untyped-def]
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
+    # Outermost but for middleware a service adds later (the publication's credit fast path, which
+    # validates its identifier before any query).
+    app.add_middleware(RequestGuard)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # `processing_failed` so the partition goes on (operational values, not legal ones).
     credit_poison_attempts: int = Field(default=3, ge=1, le=10)
     credit_poison_backoff_seconds: float = Field(default=0.2, ge=0, le=10)
+    # An activity failing for a reason other than an outage is given up after this many attempts
+    # (`services.common.activity_failures`); outages are retried without a limit.
+    credit_activity_attempts: int = Field(default=5, ge=1, le=100)
     log_level: str = "INFO"
     # Overrides the policy's longest sleep of the expiry sweep (tests and demos use seconds).
     credit_expiry_max_sleep_seconds: int | None = None
