@@ -54,6 +54,7 @@ STATUS = {
     "applicant_mismatch": 403,
     "record_not_in_force": 409,
     "appeal_open": 409,
+    "duplicate_id_conflict": 409,
 }
 
 

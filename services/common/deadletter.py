@@ -15,9 +15,18 @@ KEY_MAX = 200  # the outbox's key column
 
 
 def rejected_event(
-    item: Inbound, *, reason: str, message: str, source: str, now: datetime, error_class: str | None = None
+    item: Inbound,
+    *,
+    reason: str,
+    message: str,
+    source: str,
+    now: datetime,
+    error_class: str | None = None,
+    variant: str | None = None,
 ) -> OutboundEvent:
-    """`error_class`: for `processing_failed`, the class of the error that refused the input."""
+    """`error_class`: for `processing_failed`, the class of the error that refused the input.
+    `variant`: for a refusal of another payload under an id already seen (`duplicate_id_conflict`),
+    its payload hash, so its dead letter is not taken for the first one's."""
     cause_source, cause_id = item.identity
     data = {"reason": reason, "message": message, "original": item.original_message()}
     if error_class is not None:
@@ -30,7 +39,8 @@ def rejected_event(
             source=source,
             # One dead letter per rejected input, however often it is redelivered; hashed so it fits
             # the outbox's event_id whatever the lengths of the cause's source and id.
-            id="rejected:" + hashlib.sha256(f"{cause_source}|{cause_id}".encode()).hexdigest(),
+            id="rejected:"
+            + hashlib.sha256(f"{cause_source}|{cause_id}{'|' + variant if variant else ''}".encode()).hexdigest(),
             time=now,
             data=data,
         ),

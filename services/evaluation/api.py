@@ -11,6 +11,7 @@ from sqlalchemy import select
 from services.common.auth import Principal, Role, require_roles
 from services.common.catalogue import load_catalogue
 from services.common.inbound import from_http
+from services.common.messaging import http_code
 from services.common.problems import Problem
 from services.common.runtime import Runtime, current_runtime
 from services.common.schemas import BehaviourReport
@@ -87,7 +88,7 @@ async def post_report(
             outcome = await find_outcome_of(conn, source, event_id) or outcome
     rt.relay.wake()
     if outcome.kind == "rejected":
-        raise Problem(outcome.status, outcome.reason or "rejected", "Report refused", outcome.message)
+        raise Problem(outcome.status, http_code(outcome.reason), "Report refused", outcome.message)
     body: dict = {"outcome": outcome.kind, "event_id": event_id}
     if outcome.record_id:
         body["record_id"] = outcome.record_id

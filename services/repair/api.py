@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
 from services.common.inbound import from_http
+from services.common.messaging import http_code
 from services.common.problems import Problem
 from services.common.record_replica import get_replica
 from services.common.runtime import Runtime, current_runtime
@@ -86,7 +87,7 @@ async def post_repair(
     request.app.state.wiring.wake()
     if outcome.refusal is not None:
         r = outcome.refusal
-        raise Problem(r.status, r.code, TITLES.get(r.code, "Application refused"), r.message, **r.extra)
+        raise Problem(r.status, http_code(r.code), TITLES.get(r.code, "Application refused"), r.message, **r.extra)
     assert outcome.application is not None
     status = 200 if outcome.kind == "duplicate" else 202
     return JSONResponse({"outcome": outcome.kind, **application_view(outcome.application)}, status_code=status)

@@ -17,7 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.deadletter import rejected_event
 from services.common.inbound import Inbound
-from services.common.messaging import already_processed, mark_processed, write_outbox
+from services.common.messaging import (
+    CONFLICT_MESSAGE,
+    DUPLICATE_ID_CONFLICT,
+    conflicts,
+    mark_processed,
+    payload_hash,
+    processed_hashes,
+    write_outbox,
+)
 from services.common.policy import policy_for
 from services.common.record_replica import ReplicaRecord, get_replica
 from services.common.schemas import EvidenceItem, SubjectType
@@ -70,16 +78,28 @@ async def receive(conn: AsyncConnection, items: list[Inbound], *, now: datetime)
     record_ids = sorted({r.record_id for r in requests if isinstance(r, RepairRequest)})
     # Serialise applications per record across replicas: "one open application" is check-then-insert.
     await lock_keys(conn, [f"repair:{rid}" for rid in record_ids])
-    seen = await already_processed(conn, MESSAGING.processed, [i.identity for i in items])
+    kept = await processed_hashes(conn, MESSAGING.processed, [i.identity for i in items])
+    seen = set(kept)
     open_by_record = await _open_applications(conn, record_ids)
     repaired = await _approved(conn, record_ids)
     outcomes: list[Outcome] = []
     rows, processed, outbox, dispatch = [], [], [], []
     for item, request in zip(items, requests, strict=True):
+        digest = payload_hash(item)
         if item.identity in seen:
-            outcomes.append(await _earlier_outcome(conn, item, rows))
+            if conflicts(kept.get(item.identity), item):
+                conflict = Refusal(DUPLICATE_ID_CONFLICT, CONFLICT_MESSAGE)
+                outbox.append(
+                    rejected_event(
+                        item, reason=conflict.code, message=conflict.message, source=SOURCE, now=now, variant=digest
+                    )
+                )
+                outcomes.append(Outcome("refused", refusal=conflict))
+            else:
+                outcomes.append(await _earlier_outcome(conn, item, rows))
             continue
         seen.add(item.identity)
+        kept[item.identity] = digest
         refusal = request if isinstance(request, Refusal) else None
         record = None
         if isinstance(request, RepairRequest):
@@ -89,7 +109,7 @@ async def receive(conn: AsyncConnection, items: list[Inbound], *, now: datetime)
             )
         if refusal is not None:
             outbox.append(rejected_event(item, reason=refusal.code, message=refusal.message, source=SOURCE, now=now))
-            processed.append((*item.identity, REFUSED + refusal.code))
+            processed.append((*item.identity, REFUSED + refusal.code, digest))
             outcomes.append(Outcome("refused", refusal=refusal))
             continue
         assert isinstance(request, RepairRequest) and record is not None
@@ -98,7 +118,7 @@ async def receive(conn: AsyncConnection, items: list[Inbound], *, now: datetime)
         open_by_record[record.record_id] = row["id"]
         outbox.append(changed_event(row, now=now))
         dispatch.append(_apply_command(row, now=now))
-        processed.append((*item.identity, "submitted"))
+        processed.append((*item.identity, "submitted", digest))
         outcomes.append(Outcome("submitted", application=row))
     await insert_rows(conn, APPLICATIONS, rows)
     await insert_rows(conn, DISPATCH, dispatch)

@@ -221,7 +221,7 @@ async def test_rejected_report_is_dead_lettered_with_reason_and_original(engine:
     assert data["original"]["value"] == e
     assert data["original"]["headers"]["content-type"] == "application/cloudevents+json"
     (p,) = await rows(engine, PROCESSED_T)
-    assert (p["source"], p["event_id"], p["outcome"]) == (e["source"], e["id"], "rejected")
+    assert (p["source"], p["event_id"], p["outcome"]) == (e["source"], e["id"], "rejected:422:evidence_required")
 
 
 async def test_rejected_report_redelivered_is_dead_lettered_once(engine: AsyncEngine) -> None:
