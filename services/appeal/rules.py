@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.common.record_replica import ReplicaRecord
-from services.common.schemas import EvidenceItem, SubjectType
+from services.common.schemas import EVIDENCE_MAX, EvidenceItem, SubjectType
 
 GROUNDS_MAX = 5000
-EVIDENCE_MAX = 50
 
 
 class Applicant(BaseModel):

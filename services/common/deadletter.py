@@ -1,13 +1,16 @@
 """The dead-letter publisher: a rejected input becomes an `event.rejected.v1` on
-`credit.dead-letter` with a machine-readable reason, written to the outbox in the same transaction
-that marks the input processed, so it is published exactly as reliably as any other event."""
+`credit.dead-letter` with a machine-readable reason and a redacted, bounded copy of the input,
+written to the outbox in the same transaction that marks the input processed, so it is published
+exactly as reliably as any other event."""
 
 import hashlib
 from datetime import datetime
 
 from services.common.cloudevents import build_event
+from services.common.dead_original import bounded_original, whole_hash
 from services.common.inbound import Inbound
 from services.common.messaging import OutboundEvent
+from services.common.settings import get_settings
 from services.common.text import is_storable
 from services.common.topics import DEAD_LETTER, EVENT_REJECTED
 
@@ -28,7 +31,15 @@ def rejected_event(
     `variant`: for a refusal of another payload under an id already seen (`duplicate_id_conflict`),
     its payload hash, so its dead letter is not taken for the first one's."""
     cause_source, cause_id = item.identity
-    data = {"reason": reason, "message": message, "original": item.original_message()}
+    original = item.original_message()
+    limit = get_settings().credit_dead_letter_original_max_bytes
+    data: dict = {
+        "reason": reason,
+        "message": message,
+        # Redacted (no evidence, no free text) and bounded: see services/common/dead_original.py.
+        "original": bounded_original(original, max_bytes=limit),
+        "original_sha256": whole_hash(item.value, original),
+    }
     if error_class is not None:
         data["error_class"] = error_class
     return OutboundEvent(

@@ -1,6 +1,7 @@
-"""What every service refuses before routing (issue 21, point 2): a path, query string or body
-holding text the database cannot store (`services.common.text`) is answered 422 `invalid_text`, so
-no handler, repository or workflow ever sees it — the same rule the Kafka consumers apply."""
+"""What every service refuses before routing (issue 21): a body larger than
+`CREDIT_MAX_BODY_BYTES` (413 `payload_too_large`), and a path, query string or body holding text
+the database cannot store (`services.common.text`: 422 `invalid_text`), so no handler, repository
+or workflow ever sees it — the same rules the Kafka consumers apply."""
 
 import json
 from urllib.parse import parse_qsl
@@ -8,6 +9,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.problems import Problem, problem_response
+from services.common.settings import get_settings
 from services.common.text import INVALID_TEXT, invalid_text_at, is_storable, message, suspect_json
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -21,8 +23,9 @@ class RequestGuard:
     """Pure ASGI middleware (no response streaming is touched): reads the body of a JSON or form
     request once, checks it, and hands the same bytes on."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int | None = None) -> None:
         self.app = app
+        self.max_body_bytes = max_body_bytes or get_settings().credit_max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -30,9 +33,12 @@ class RequestGuard:
             return
         problem = self._target_problem(scope)
         if problem is None and scope["method"] in _BODY_METHODS:
-            body = await _read_body(receive)
-            problem = _body_problem(scope, body)
-            receive = _replay(body, receive)
+            body = await _read_body(receive, scope, self.max_body_bytes)
+            if body is None:
+                problem = _too_large(self.max_body_bytes)
+            else:
+                problem = _body_problem(scope, body)
+                receive = _replay(body, receive)
         if problem is not None:
             await problem_response(problem, instance=_printable_path(scope))(scope, receive, send)
             return
@@ -80,13 +86,32 @@ def _body_problem(scope: Scope, body: bytes) -> Problem | None:
     return _invalid("body", message(pointer), pointer=pointer)
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+def _too_large(limit: int) -> Problem:
+    return Problem(
+        413,
+        "payload_too_large",
+        "Request body too large",
+        f"a request body may hold at most {limit} bytes",
+        max_bytes=limit,
+    )
+
+
+async def _read_body(receive: Receive, scope: Scope, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it is known to exceed `limit` (from Content-Length
+    before anything is read, else while reading: a chunked body is not read past the limit)."""
+    for name, value in scope.get("headers") or ():
+        if name == b"content-length" and value.isdigit() and int(value) > limit:
+            return None
+    chunks, size = [], 0
     while True:
         msg = await receive()
         if msg["type"] == "http.disconnect":
             break
-        chunks.append(msg.get("body", b""))
+        chunk = msg.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
         if not msg.get("more_body", False):
             break
     return b"".join(chunks)

@@ -5,9 +5,14 @@ from typing import Literal
 
 from pydantic import AnyUrl, BaseModel, ConfigDict, Field
 
+from services.common.settings import get_settings
+
 SubjectType = Literal["supplier", "agency", "expert", "purchaser"]
 ReporterType = Literal["purchaser", "agency", "finance"]
 EvidenceKind = Literal["photo", "audio", "video", "joint_signature", "document"]
+# Evidence items of one report, appeal or repair application (CREDIT_MAX_EVIDENCE_ITEMS, 50): an
+# operational bound the department may change, not a number of the law, which sets none.
+EVIDENCE_MAX = get_settings().credit_max_evidence_items
 
 
 class _Model(BaseModel):
@@ -55,5 +60,5 @@ class BehaviourReport(_Model):
     project: Project
     occurred_on: date
     description: str = Field(min_length=1, max_length=5000)
-    evidence: list[EvidenceItem] = Field(default_factory=list, max_length=50)
+    evidence: list[EvidenceItem] = Field(default_factory=list, max_length=EVIDENCE_MAX)
     determination: Determination | None = None

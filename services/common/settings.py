@@ -46,6 +46,14 @@ class Settings(BaseSettings):
     # An activity failing for a reason other than an outage is given up after this many attempts
     # (`services.common.activity_failures`); outages are retried without a limit.
     credit_activity_attempts: int = Field(default=5, ge=1, le=100)
+    # Size limits (issue 21; operational values, not legal ones): an HTTP request body (413 beyond),
+    # a Kafka message consumed (dead-lettered `message_too_large` beyond) or produced (the relay's
+    # max_request_size), the copy of a refused input kept in its dead letter, and the evidence
+    # items of one report, appeal or repair application (read once, at start).
+    credit_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    kafka_max_message_bytes: int = Field(default=1_048_576, ge=1024)
+    credit_dead_letter_original_max_bytes: int = Field(default=16_384, ge=1024)
+    credit_max_evidence_items: int = Field(default=50, ge=1, le=10_000)
     log_level: str = "INFO"
     # Overrides the policy's longest sleep of the expiry sweep (tests and demos use seconds).
     credit_expiry_max_sleep_seconds: int | None = None

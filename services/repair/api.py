@@ -16,7 +16,7 @@ from services.common.messaging import http_code
 from services.common.problems import Problem
 from services.common.record_replica import get_replica
 from services.common.runtime import Runtime, current_runtime
-from services.common.schemas import EvidenceItem
+from services.common.schemas import EVIDENCE_MAX, EvidenceItem
 from services.common.topics import REPAIR_REQUESTED
 from services.repair.applications import Applicant, receive
 from services.repair.models import APPLICATIONS, REPLICA, WINDOWS
@@ -46,7 +46,7 @@ class RepairBody(BaseModel):
 
     record_id: str = Field(min_length=1, max_length=64)
     commitment: str = Field(default="", max_length=5000, description="the written commitment (书面承诺)")
-    evidence: list[EvidenceItem] = Field(default_factory=list, max_length=50)
+    evidence: list[EvidenceItem] = Field(default_factory=list, max_length=EVIDENCE_MAX)
     applicant: Applicant | None = Field(default=None, description="defaults to the caller (token org)")
 
 

@@ -28,7 +28,7 @@ from services.common.messaging import (
 )
 from services.common.policy import policy_for
 from services.common.record_replica import ReplicaRecord, get_replica
-from services.common.schemas import EvidenceItem, SubjectType
+from services.common.schemas import EVIDENCE_MAX, EvidenceItem, SubjectType
 from services.common.sql import insert_rows, key_in, lock_keys
 from services.repair.events import SOURCE, changed_event
 from services.repair.models import APPLICATIONS, DISPATCH, MESSAGING, REPLICA
@@ -57,7 +57,7 @@ class RepairRequest(BaseModel):
     applicant: Applicant
     # Absent or blank is refused as `commitment_required`, not as a schema error: it is the rule.
     commitment: str = Field(default="", max_length=5000)
-    evidence: list[EvidenceItem] = Field(default_factory=list, max_length=50)
+    evidence: list[EvidenceItem] = Field(default_factory=list, max_length=EVIDENCE_MAX)
 
 
 @dataclass

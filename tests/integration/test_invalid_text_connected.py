@@ -25,6 +25,11 @@ def _problem(r: httpx.Response) -> tuple[int, str]:
     return r.status_code, r.json()["code"]
 
 
+def _value(dead_letter: dict) -> dict:
+    value = dead_letter["data"]["original"].get("value")
+    return value if isinstance(value, dict) else {}
+
+
 async def test_reports_appeals_and_paths_with_nul_are_refused(api: httpx.AsyncClient) -> None:
     data = report_data() | {"description": "供应商\u0000提供虚假材料"}
     r = await api.post("/v1/reports", json=data, headers=PURCHASER)
@@ -60,9 +65,7 @@ async def test_event_with_nul_is_dead_lettered_and_the_partition_goes_on(stack: 
         stack.bootstrap,
         DEAD_LETTER,
         lambda kept: len(kept) >= 1,
-        match=lambda e: (
-            e["type"] == EVENT_REJECTED and (e["data"]["original"].get("value") or {}).get("id") == bad["id"]
-        ),
+        match=lambda e: e["type"] == EVENT_REJECTED and _value(e).get("id") == bad["id"],
         timeout=60,
     )
     assert dead["data"]["reason"] == "invalid_text"
