@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     credit_var_dir: Path = PROJECT_ROOT / "var"
     credit_api_url: str = "http://127.0.0.1:8000"
     credit_jwt_secret: str = DEV_JWT_SECRET
+    # The longest lifetime a bearer token may have (issue 21: a token valid for 100 years was
+    # accepted). An operational value of the department, not a legal one; 24 h covers a working
+    # day's session and the 8 h tokens of the local tools.
+    credit_jwt_max_lifetime_seconds: int = Field(default=86_400, ge=60)
     # Production verifies RS256 tokens of the identity provider; when set, HS256 is refused.
     credit_jwt_jwks_url: str | None = None
     credit_policy_region: str = "410300"
@@ -54,6 +58,9 @@ class Settings(BaseSettings):
     kafka_max_message_bytes: int = Field(default=1_048_576, ge=1024)
     credit_dead_letter_original_max_bytes: int = Field(default=16_384, ge=1024)
     credit_max_evidence_items: int = Field(default=50, ge=1, le=10_000)
+    # How far ahead of this system's clock an event's `time` may be (clock skew between systems):
+    # further is refused `invalid_time` (issue 21: an event dated 2030 was accepted). Operational.
+    credit_event_time_max_skew_seconds: int = Field(default=900, ge=0)
     log_level: str = "INFO"
     # Overrides the policy's longest sleep of the expiry sweep (tests and demos use seconds).
     credit_expiry_max_sleep_seconds: int | None = None

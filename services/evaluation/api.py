@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
 from services.common.catalogue import load_catalogue
+from services.common.identifiers import normalise_subject_id
 from services.common.inbound import from_http
 from services.common.messaging import http_code
 from services.common.problems import Problem
@@ -108,6 +109,7 @@ async def list_records(
 ) -> dict:
     """A subject's records, in force and past: for finance departments (records of their region and
     below) and for the subject itself."""
+    subject_id = normalise_subject_id(subject_type, subject_id)
     if not (principal.is_finance() or is_subject_itself(principal, subject_id)):
         raise Problem(403, "forbidden", "Forbidden", "only finance departments and the subject itself")
     async with rt.engine.begin() as conn:

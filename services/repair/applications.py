@@ -11,11 +11,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.deadletter import rejected_event
+from services.common.identifiers import normalise_applicant_id
 from services.common.inbound import Inbound
 from services.common.messaging import (
     CONFLICT_MESSAGE,
@@ -46,6 +47,11 @@ class Applicant(BaseModel):
     type: SubjectType | None = None
     id: str = Field(min_length=1, max_length=64)
     name: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _normalised_id(self) -> "Applicant":
+        self.id = normalise_applicant_id(self.type, self.id)
+        return self
 
 
 class RepairRequest(BaseModel):
