@@ -3,21 +3,26 @@
 The workflows retry activities without a limit, which is right for an outage (the database or a
 platform is down: the work is done when it is back) and wrong for an input the activity refuses
 every time (a value the database cannot store): that retried forever, silently, while the appeal
-it served stayed `under_review`. This interceptor leaves outages and business failures
-(`ApplicationError`) as they are, logs every other failure as an error with its class and counts
-it (`credit_activity_failures_total`), and after `CREDIT_ACTIVITY_ATTEMPTS` attempts makes it a
-non-retryable `ApplicationError` of type `processing_failed`: the workflow fails with that cause,
-visible in Temporal (status Failed, the failure's type and message) and in the logs, and can be
-reset once the cause is fixed."""
+it served stayed `under_review`.
+
+This interceptor leaves as they are outages (the database's, a platform's or Temporal's:
+`_outage`) and business failures (`ApplicationError`, which the activities calling platforms
+raise, retryable, for a platform's refusal). Every other failure is logged as an error with its
+class and counted (`credit_activity_failures_total`); after `CREDIT_ACTIVITY_ATTEMPTS` attempts it
+becomes a non-retryable `ApplicationError` of type `processing_failed`: the workflow fails with
+that cause, visible in Temporal (status Failed, the failure's type and message) and in the logs,
+and can be reset once the cause is fixed."""
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import httpx
 import structlog
 from prometheus_client import Counter
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor, Worker
 
 from services.common.db_errors import describe, is_transient
@@ -50,7 +55,7 @@ class _Inbound(ActivityInboundInterceptor):
         except ApplicationError:
             raise  # a business failure, decided by the activity itself
         except Exception as exc:
-            if is_transient(exc):
+            if _outage(exc):
                 raise  # an outage: retried by the workflow's policy until it is over
             info = activity.info()
             error_class, text = describe(exc)
@@ -71,6 +76,18 @@ class _Inbound(ActivityInboundInterceptor):
                     non_retryable=True,
                 ) from exc
             raise
+
+
+def _outage(exc: BaseException) -> bool:
+    """The database's, the network's (a platform or Temporal unreachable) or the system's."""
+    if is_transient(exc):
+        return True
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, RPCError | httpx.TransportError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def activity_worker(client: Client, *, task_queue: str, activities: Sequence[Callable]) -> Worker:

@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 
 with workflow.unsafe.imports_passed_through():
     import asyncpg
+    import httpx
 
     from services.common.activity_failures import BoundedActivityFailures
 
@@ -68,3 +69,13 @@ async def test_an_outage_is_retried_beyond_the_bound(time_skipping: WorkflowEnvi
     CALLS.clear()
     assert await _run(time_skipping, "outage") == "stored"
     assert CALLS["outage"] == 4
+
+
+def test_unreachable_platform_or_temporal_is_an_outage() -> None:
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from services.common.activity_failures import _outage
+
+    assert _outage(httpx.ConnectError("refused"))
+    assert _outage(RPCError("unavailable", RPCStatusCode.UNAVAILABLE, b""))
+    assert not _outage(KeyError("x"))
