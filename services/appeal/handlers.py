@@ -1,6 +1,7 @@
 """Kafka consumers of the appeal service: objections (`appeal.filed.v1` on
 credit.inbound.applications) and the record replica (credit.records)."""
 
+import asyncio
 from typing import Any
 
 import structlog
@@ -13,7 +14,9 @@ from services.appeal.models import MESSAGING, REPLICA
 from services.appeal.starter import ReviewStarter
 from services.common.batches import consume
 from services.common.inbound import from_kafka
+from services.common.record_owner import OwnerUnavailable, RecordOwner, record_ids_of, rows_from_owner
 from services.common.record_replica import RECORD_TYPES, replica_row, upsert_replica
+from services.common.replica_lag import ReplicaClock
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.subscribers import batch_options
@@ -22,9 +25,12 @@ from services.common.topics import APPEAL_FILED, INBOUND_APPLICATIONS, RECORDS
 log = structlog.get_logger(__name__)
 GROUP_ID = "credit-appeal"
 RECORDS_GROUP_ID = "credit-appeal-records"
+OWNER_RETRY_SECONDS = 1.0
 
 
-def build_router(rt: Runtime, settings: Settings, starter: ReviewStarter) -> KafkaRouter:
+def build_router(
+    rt: Runtime, settings: Settings, starter: ReviewStarter, owner: RecordOwner, clock: ReplicaClock
+) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(
@@ -38,25 +44,43 @@ def build_router(rt: Runtime, settings: Settings, starter: ReviewStarter) -> Kaf
         ]
         if not items:
             return
-        await consume(rt, items, file_appeals, messaging=MESSAGING, source=SOURCE, service="appeal")
+        # Records the replica has not heard of yet are asked of their owner first; if it does not
+        # answer, the batch fails and is consumed again (NACK): held, never refused as unknown.
+        learned = await learned_or_wait(rt, owner, record_ids_of(items))
+
+        async def apply(conn, batch, *, now):  # type: ignore[no-untyped-def]
+            return await file_appeals(conn, batch, now=now, learned=learned)
+
+        await consume(rt, items, apply, messaging=MESSAGING, source=SOURCE, service="appeal")
         starter.wake()
 
     @router.subscriber(
         RECORDS, group_id=RECORDS_GROUP_ID, **batch_options(settings, background=True), title="record replica"
     )
     async def on_records(body: Any, message: Any = Context("message")) -> None:
-        rows = []
+        rows, times = [], []
         for item in from_kafka(message.raw_message):
             env = item.envelope
             if env is None or env.type not in RECORD_TYPES:
                 continue  # the publication service dead-letters what is malformed on this topic
             try:
                 rows.append(replica_row(env.data))
+                times.append(env.time)
             except (KeyError, TypeError, ValueError) as exc:
                 log.warning("record event not usable for the replica", identity=item.identity, error=repr(exc))
         if rows:
             # Newer versions win in the upsert, so a redelivered batch changes nothing.
             async with rt.engine.begin() as conn:
                 await upsert_replica(conn, REPLICA, rows)
+            clock.note(times)
 
     return router
+
+
+async def learned_or_wait(rt: Runtime, owner: RecordOwner, record_ids: list[str]) -> list[dict]:
+    try:
+        return await rows_from_owner(rt.engine, REPLICA, owner, record_ids)
+    except OwnerUnavailable:
+        # A pause before the redelivery, so an owner that is down is not asked in a tight loop.
+        await asyncio.sleep(OWNER_RETRY_SECONDS)
+        raise

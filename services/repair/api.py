@@ -13,6 +13,7 @@ from sqlalchemy import select
 from services.common.auth import Principal, Role, require_roles
 from services.common.inbound import from_http
 from services.common.problems import Problem
+from services.common.record_owner import OwnerUnavailable, not_yet_known, rows_from_owner
 from services.common.record_replica import get_replica
 from services.common.runtime import Runtime, current_runtime
 from services.common.schemas import EvidenceItem
@@ -80,8 +81,13 @@ async def post_repair(
         idempotency_key=idempotency_key,
         now=now,
     )
+    try:
+        # Asked before the writer lock: nobody waits behind a call to another service.
+        learned = await rows_from_owner(rt.engine, REPLICA, request.app.state.owner, [body.record_id])
+    except OwnerUnavailable as exc:
+        raise not_yet_known(body.record_id, exc) from None
     async with rt.intake_lock, rt.engine.begin() as conn:
-        (outcome,) = await receive(conn, [item], now=now)
+        (outcome,) = await receive(conn, [item], now=now, learned=learned)
     rt.relay.wake()
     request.app.state.wiring.wake()
     if outcome.refusal is not None:
