@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import httpx
 import structlog
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,6 +33,7 @@ ASKED = Counter(
     "Records the replica lacked and the owner was asked about, by answer (found, not_found, unavailable)",
     ["service", "outcome"],
 )
+OWNER_SECONDS = Histogram("credit_replica_owner_seconds", "Time the owner took to answer about one record", ["service"])
 PARALLEL = 8
 
 
@@ -69,9 +70,10 @@ class RecordOwner:
         """The record's event `data` as the owner has it now; None if the owner has no such record."""
         token = mint_service_token(self.service, secret=self._secret)
         try:
-            r = await self._client.get(
-                f"/internal/v1/records/{quote(record_id, safe='')}", headers={"Authorization": f"Bearer {token}"}
-            )
+            with OWNER_SECONDS.labels(self.service).time():
+                r = await self._client.get(
+                    f"/internal/v1/records/{quote(record_id, safe='')}", headers={"Authorization": f"Bearer {token}"}
+                )
         except httpx.HTTPError as exc:
             ASKED.labels(self.service, "unavailable").inc()
             raise OwnerUnavailable(f"{type(exc).__name__}: {exc}") from exc
