@@ -29,6 +29,13 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8101",
         validation_alias=AliasChoices("credit_evaluation_url", "gateway_upstream_evaluation"),
     )
+    # The services that keep replicas of credit.records, whose /readyz (lag) the console shows.
+    credit_appeal_url: str = Field(
+        "http://127.0.0.1:8104", validation_alias=AliasChoices("credit_appeal_url", "gateway_upstream_appeal")
+    )
+    credit_repair_url: str = Field(
+        "http://127.0.0.1:8103", validation_alias=AliasChoices("credit_repair_url", "gateway_upstream_repair")
+    )
     # How long an application waits for the owner's answer before it is told to retry (503).
     credit_owner_timeout_seconds: float = 2.0
     credit_jwt_secret: str = DEV_JWT_SECRET
