@@ -28,7 +28,9 @@ from services.common.record_owner import (
 )
 from services.common.record_replica import get_replica, replica_row, upsert_replica
 from services.common.replica_lag import ReplicaClock
-from services.common.service_auth import mint_service_token, verify_service_token
+from services.common.service_auth import mint_service_token, require_service, verify_service_token
+from services.common.settings import get_settings
+from services.gateway.routes import routes_from_env
 from services.repair.applications import receive
 from services.repair.models import DISPATCH, WINDOWS
 from services.repair.models import REPLICA as REPAIR_REPLICA
@@ -273,3 +275,14 @@ def test_replica_lag_is_the_age_of_the_newest_applied_event() -> None:
     assert REGISTRY.get_sample_value("credit_replica_lag_seconds", {"service": "unit-test"}) == 65.0
     clock.note([datetime.fromtimestamp(999_000, UTC)])  # an older event redelivered: newest stays
     assert clock.detail()["newest_event_at"] == datetime.fromtimestamp(999_995, UTC).isoformat()
+
+
+async def test_the_internal_endpoint_wants_a_service_token_and_is_not_routed_by_the_gateway() -> None:
+    secret = get_settings().credit_jwt_secret
+    user = mint_token(sub="u", role="supervisor", org="410300", region="410300", secret=secret)
+    for header in (None, "Basic abc", "Bearer ", f"Bearer {user}"):
+        with pytest.raises(Problem) as refused:
+            await require_service(header)
+        assert refused.value.status == 401
+    assert await require_service(f"Bearer {mint_service_token('repair', secret=secret)}") == "repair"
+    assert not [r for r in routes_from_env() if r.matches("/internal/v1/records/rec-1")]
