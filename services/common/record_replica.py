@@ -93,8 +93,9 @@ async def upsert_replica(conn: AsyncConnection, table: Table, rows: list[dict]) 
 
 async def get_replica(conn: AsyncConnection, table: Table, record_id: str) -> ReplicaRecord | None:
     row = (await conn.execute(select(table).where(table.c.record_id == record_id))).first()
-    if row is None:
-        return None
-    m = dict(row._mapping)
-    m.pop("updated_at", None)
-    return ReplicaRecord(**m)
+    return None if row is None else as_record(dict(row._mapping))
+
+
+def as_record(row: dict) -> ReplicaRecord:
+    """A replica row (stored, or from replica_row) as the record the rules read."""
+    return ReplicaRecord(**{k: v for k, v in row.items() if k != "updated_at"})

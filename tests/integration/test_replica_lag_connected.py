@@ -136,6 +136,13 @@ async def test_applications_before_the_replica_has_the_record(lag_stack: Stack) 
         assert answer(await appeal(api, supplier, NOWHERE))[0] == 503  # cannot be told apart: not 404
         # The record was known all along in its own service's replica: no owner needed for it.
         assert answer(await appeal(api, stranger, appealed)) == (403, "not_subject")
+        # The held repair service (its owner reachable) shows the subject a record it has not heard
+        # of, with the window computed from it; to anyone else it is no record, as for every read.
+        shown = await api.get("/v1/repairs", params={"record_id": third}, headers=subject(supplier))
+        assert shown.status_code == 200, shown.text
+        assert (shown.json()["record"]["version"], shown.json()["count"]) == (1, 0)
+        hidden = await api.get("/v1/repairs", params={"record_id": third}, headers=subject(stranger))
+        assert answer(hidden) == (404, "record_not_found")
 
         # --- caught up: the same answers, and everything ends as it would have -------------------
         for svc in ("appeal", "repair"):
