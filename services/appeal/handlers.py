@@ -1,7 +1,6 @@
 """Kafka consumers of the appeal service: objections (`appeal.filed.v1` on
 credit.inbound.applications) and the record replica (credit.records)."""
 
-import asyncio
 from typing import Any
 
 import structlog
@@ -14,7 +13,7 @@ from services.appeal.models import MESSAGING, REPLICA
 from services.appeal.starter import ReviewStarter
 from services.common.batches import consume
 from services.common.inbound import from_kafka
-from services.common.record_owner import OwnerUnavailable, RecordOwner, record_ids_of, rows_from_owner
+from services.common.record_owner import RecordOwner, rows_for_batch
 from services.common.record_replica import RECORD_TYPES, replica_row, upsert_replica
 from services.common.replica_lag import ReplicaClock
 from services.common.runtime import Runtime
@@ -44,9 +43,8 @@ def build_router(
         ]
         if not items:
             return
-        # Records the replica has not heard of yet are asked of their owner first; if it does not
-        # answer, the batch fails and is consumed again (NACK): held, never refused as unknown.
-        learned = await learned_or_wait(rt, owner, record_ids_of(items))
+        # Records the replica has not heard of yet are asked of their owner first.
+        learned = await rows_for_batch(rt.engine, REPLICA, owner, items, pause=OWNER_RETRY_SECONDS)
 
         async def apply(conn, batch, *, now):  # type: ignore[no-untyped-def]
             return await file_appeals(conn, batch, now=now, learned=learned)
@@ -75,12 +73,3 @@ def build_router(
             clock.note(times)
 
     return router
-
-
-async def learned_or_wait(rt: Runtime, owner: RecordOwner, record_ids: list[str]) -> list[dict]:
-    try:
-        return await rows_from_owner(rt.engine, REPLICA, owner, record_ids)
-    except OwnerUnavailable:
-        # A pause before the redelivery, so an owner that is down is not asked in a tight loop.
-        await asyncio.sleep(OWNER_RETRY_SECONDS)
-        raise

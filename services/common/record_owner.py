@@ -160,3 +160,16 @@ def record_ids_of(items: list[Inbound]) -> list[str]:
         if isinstance(rid, str) and 0 < len(rid) <= 64:
             ids.append(rid)
     return ids
+
+
+async def rows_for_batch(
+    engine: AsyncEngine, table: Table, owner: RecordOwner, items: list[Inbound], *, pause: float
+) -> list[dict]:
+    """rows_from_owner for a consumed batch of applications. If the owner does not answer, the
+    batch fails after `pause` seconds, to be consumed again (NACK): held, never refused as unknown,
+    and an owner that is down is not asked in a tight loop."""
+    try:
+        return await rows_from_owner(engine, table, owner, record_ids_of(items))
+    except OwnerUnavailable:
+        await asyncio.sleep(pause)
+        raise

@@ -1,7 +1,6 @@
 """Kafka consumers of the repair service: its replica of `credit.records` (and the repair workflows
 it orders), and repair applications on `credit.inbound.applications`."""
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +10,7 @@ from faststream.kafka import KafkaRouter
 from services.common.batches import consume
 from services.common.inbound import from_kafka
 from services.common.metrics import EVENTS_CONSUMED
-from services.common.record_owner import OwnerUnavailable, RecordOwner, record_ids_of, rows_from_owner
+from services.common.record_owner import RecordOwner, rows_for_batch
 from services.common.record_replica import RECORD_TYPES
 from services.common.replica_lag import ReplicaClock
 from services.common.runtime import Runtime
@@ -55,13 +54,8 @@ def build_router(
         items = [i for i in from_kafka(message.raw_message) if i.envelope and i.envelope.type == REPAIR_REQUESTED]
         if not items:
             return
-        # Records the replica has not heard of yet are asked of their owner first; if it does not
-        # answer, the batch fails and is consumed again (NACK): held, never refused as unknown.
-        try:
-            learned = await rows_from_owner(rt.engine, REPLICA, owner, record_ids_of(items))
-        except OwnerUnavailable:
-            await asyncio.sleep(OWNER_RETRY_SECONDS)  # not asked again in a tight loop
-            raise
+        # Records the replica has not heard of yet are asked of their owner first.
+        learned = await rows_for_batch(rt.engine, REPLICA, owner, items, pause=OWNER_RETRY_SECONDS)
 
         async def apply(conn, batch, *, now):  # type: ignore[no-untyped-def]
             return await receive(conn, batch, now=now, learned=learned)
