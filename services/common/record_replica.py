@@ -1,7 +1,8 @@
 """A service's own copy of the credit records it acts on (repair and appeal services), built from
-`credit.records`: services talk only through Kafka, so each keeps what it needs to judge an
-application at once (whose record it is, its severity, dates and status). Newer versions win, so
-redelivery and reordering change nothing."""
+`credit.records`: each keeps what it needs to judge an application at once (whose record it is,
+its severity, dates and status). Newer versions win, so redelivery and reordering change nothing —
+nor does a row stored ahead of its event from the owner's answer (record_owner.py), asked only when
+an application names a record the replica has not heard of yet."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
