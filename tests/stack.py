@@ -76,6 +76,9 @@ class Stack:
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "TEMPORAL_ADDRESS": self.temporal_address,
             "DATABASE_URL": self.database_url,
+            # Two stacks can run at once (the session's and a module's own) on PostgreSQL's 100
+            # connections; each service's engine keeps at most 2 x this many.
+            "DATABASE_POOL_SIZE": "4",
             "CREDIT_JWT_SECRET": DEV_JWT_SECRET,
             # A test region 410399 under Luoyang with Luoyang's rules but no repair wait: the dev
             # server cannot wait six months (the time-skipping tests cover the wait itself).

@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     database_url: str | None = None
+    # Connections a process keeps (as many again may open under a burst). PostgreSQL's default
+    # max_connections is 100 for every process on a host: the test stacks and a laptop run ten
+    # processes beside each other, so they set it lower than a pod in production.
+    database_pool_size: int = Field(10, ge=1)
     credit_var_dir: Path = PROJECT_ROOT / "var"
     credit_api_url: str = "http://127.0.0.1:8000"
     # The evaluation service itself (not the gateway): the owner of the records, asked by the appeal
