@@ -25,8 +25,8 @@ with workflow.unsafe.imports_passed_through():
         TaskSpec,
     )
 
-# A missing calendar year (CalendarUnavailable) is retried until the arrangement is installed:
-# an explicit, visible failure in the task's history, never a guessed due date.
+# A year not announced yet is counted on the provisional calendar (marked provisional), so opening
+# only fails for a year before the calendar data (CalendarUnavailable), retried visibly.
 OPEN_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(hours=1))
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 

@@ -31,8 +31,9 @@ class CaseworkActivities:
     @activity.defn(name="open_task")
     async def open_task(self, spec: TaskSpec) -> TaskPlan:
         """Store the task with its plan and announce it (task.created.v1); a second call returns
-        the stored plan. A year without holiday data fails retryably (type CalendarUnavailable):
-        the task opens once the arrangement is installed, never with a guessed due date."""
+        the stored plan. A year without an official holiday arrangement is counted on the
+        provisional calendar and its dates are marked provisional (the task opens at once); only a
+        year before the calendar data (2004) fails, retryably (type CalendarUnavailable)."""
         async with self._engine.connect() as conn:
             existing = await store.load(conn, spec.task_id)
         if existing is not None:

@@ -19,6 +19,7 @@ def _task_ref(task: dict) -> dict:
         "subject": task["subject"],
         "record_id": task["record_id"],
         "due_on": task["due_on"].isoformat(),
+        "provisional": bool(task.get("due_provisional")),  # due_on counted on a provisional calendar
     }
 
 
@@ -55,6 +56,7 @@ def task_escalated(task: dict, alarm: dict, now: datetime) -> OutboundEvent:
         "level": alarm["level"],
         "to_region": alarm["to_region"],
         "at": alarm["at"],
+        "alarm_provisional": bool(alarm.get("provisional")),
         "assignee": task["assignee"],
     }
     return _event(TASK_ESCALATED, task, f"{alarm['kind']}:{alarm['level']}", data, now)

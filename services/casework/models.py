@@ -32,6 +32,8 @@ class CaseTask(SQLModel, table=True):
     context: dict = Field(sa_column=Column(JSON, nullable=False))
     opened_on: date
     due_on: date
+    # due_on counted through a year with no official holiday arrangement yet (provisional calendar).
+    due_provisional: bool = False
     alarms: list = Field(sa_column=Column(JSON, nullable=False))
     # "reminder:0", "escalation:1", ...: an alarm fired twice (activity retry) is applied once.
     fired_alarms: list = Field(sa_column=Column(JSON, nullable=False))

@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 
 from services.common.identifiers import regions_above
 from services.common.lawdates import SHANGHAI, local_date, start_of_day
-from services.common.workdays import add_working_days, previous_working_day
+from services.common.workdays import RECKONER, Reckoner
 from workflows.task_inputs import TaskAlarm, TaskPlan, TaskSpec
 
 # Officers' working day starts at 09:00 in Chinese government offices; a reminder at midnight
@@ -21,21 +21,40 @@ from workflows.task_inputs import TaskAlarm, TaskPlan, TaskSpec
 REMINDER_TIME = time(9, 0)
 
 
-def plan_task(spec: TaskSpec, opened_at: datetime) -> TaskPlan:
-    """CalendarUnavailable when a day falls in a year without a holiday arrangement."""
+def plan_task(spec: TaskSpec, opened_at: datetime, reckoner: Reckoner = RECKONER) -> TaskPlan:
+    """Every date counted through a year without an official arrangement is marked provisional
+    (CalendarUnavailable only for a year before the calendar data, 2004)."""
     if spec.due_working_days < 0 or spec.reminder_working_days_before < 0:
         raise ValueError("working-day counts must not be negative")
     opened_on = local_date(opened_at)
-    due_on = add_working_days(opened_on, spec.due_working_days)
+    due = reckoner.add_working_days(opened_on, spec.due_working_days)
     alarms: list[TaskAlarm] = []
-    reminder_at = datetime.combine(
-        previous_working_day(due_on, spec.reminder_working_days_before), REMINDER_TIME, tzinfo=SHANGHAI
-    )
+    reminder = reckoner.previous_working_day(due.day, spec.reminder_working_days_before)
+    reminder_at = datetime.combine(reminder.day, REMINDER_TIME, tzinfo=SHANGHAI)
     if reminder_at > opened_at:
-        alarms.append(TaskAlarm(kind="reminder", level=0, at=reminder_at, to_region=spec.region))
+        alarms.append(
+            TaskAlarm(
+                kind="reminder",
+                level=0,
+                at=reminder_at,
+                to_region=spec.region,
+                provisional=due.provisional or reminder.provisional,
+            )
+        )
     chain = regions_above(spec.region)
     for level, after in enumerate(spec.escalation_working_days_after, start=1):
-        late_from = start_of_day(add_working_days(due_on, after) + timedelta(days=1))
+        late = reckoner.add_working_days(due.day, after)
+        late_from = start_of_day(late.day + timedelta(days=1))
         to_region = chain[min(level - 1, len(chain) - 1)]
-        alarms.append(TaskAlarm(kind="escalation", level=level, at=late_from, to_region=to_region))
-    return TaskPlan(task_id=spec.task_id, opened_on=opened_on, due_on=due_on, alarms=alarms)
+        alarms.append(
+            TaskAlarm(
+                kind="escalation",
+                level=level,
+                at=late_from,
+                to_region=to_region,
+                provisional=due.provisional or late.provisional,
+            )
+        )
+    return TaskPlan(
+        task_id=spec.task_id, opened_on=opened_on, due_on=due.day, alarms=alarms, due_provisional=due.provisional
+    )

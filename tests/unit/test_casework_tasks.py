@@ -18,6 +18,7 @@ from temporalio.testing import ActivityEnvironment
 from services.casework import actions, store
 from services.casework.activities import CaseworkActivities
 from services.casework.models import AUDIT_T, MESSAGING, MIGRATIONS, TABLES
+from services.casework.views import task_view
 from services.common.auth import Principal, Role
 from services.common.db import make_engine
 from services.common.migrations import migrate
@@ -88,13 +89,24 @@ async def test_open_task_stores_the_plan_once(engine: AsyncEngine) -> None:
     assert await outbox_types(engine) == [TASK_CREATED]
 
 
-async def test_open_task_without_calendar_data_is_a_retryable_calendar_error(
+async def test_open_task_without_official_calendar_data_opens_it_provisionally(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("CREDIT_CALENDAR_DIR", raising=False)
     late = datetime(2026, 12, 24, 2, 0, tzinfo=UTC)
+    plan = await activity_env(late).run(CaseworkActivities(engine).open_task, spec())
+    assert plan.due_provisional and plan.due_on.year == 2027
+    async with engine.connect() as conn:
+        task = await store.load(conn, "task-1")
+    assert task is not None and task["due_provisional"] and all(a["provisional"] for a in task["alarms"])
+    assert store.plan_of(task) == plan
+    assert task_view(task, date(2026, 12, 24))["provisional"] is True
+
+
+async def test_open_task_before_the_calendar_data_is_a_retryable_calendar_error(engine: AsyncEngine) -> None:
+    ancient = datetime(2003, 12, 24, 2, 0, tzinfo=UTC)
     with pytest.raises(ApplicationError) as err:
-        await activity_env(late).run(CaseworkActivities(engine).open_task, spec())
+        await activity_env(ancient).run(CaseworkActivities(engine).open_task, spec())
     assert err.value.type == "CalendarUnavailable" and not err.value.non_retryable
     async with engine.connect() as conn:
         assert await store.load(conn, "task-1") is None
