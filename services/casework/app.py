@@ -10,6 +10,8 @@ from temporalio.worker import Worker
 
 from services.casework.activities import CaseworkActivities
 from services.casework.api import router
+from services.casework.calendar_api import router as calendar_router
+from services.casework.calendar_follower import build_follower, load_at_start
 from services.casework.console.routes import router as console_router
 from services.casework.delivery import TemporalLink, run_deliveries
 from services.casework.handlers import build_router
@@ -25,6 +27,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
     link = TemporalLink(settings)
 
     def background(rt: Runtime):  # type: ignore[no-untyped-def]
+        yield "calendar-load", lambda: load_at_start(rt.engine)
         if with_temporal:
             acts = CaseworkActivities(rt.engine, rt.relay)
             yield "temporal-worker", lambda: _run_worker(link, acts)
@@ -39,7 +42,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
                 tables=TABLES,
                 migrations=MIGRATIONS,
                 messaging=MESSAGING,
-                routers=lambda rt: [build_router(rt, settings, link)],
+                routers=lambda rt: [build_router(rt, settings, link), build_follower()],
                 background=background,
             ) as rt,
             # The console reads through the one API as the signed-in officer (same authorisation).
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
     app.state.temporal = link
     app.state.settings = settings
     app.include_router(router)
+    app.include_router(calendar_router)
     app.include_router(console_router)
     return app
 
