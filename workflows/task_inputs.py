@@ -88,6 +88,23 @@ class TaskCancel(BaseModel):
     reason: str
 
 
+class TaskReplan(BaseModel):
+    """Signal `replan`: a year's holiday arrangement was installed; count the plan again."""
+
+    year: int
+    reason: str
+
+
+class TaskReplanRequest(BaseModel):
+    """Input of activity `replan_task`: the task, its plan as the workflow holds it, the alarms
+    already fired (never moved) and why."""
+
+    spec: TaskSpec
+    plan: TaskPlan
+    fired_levels: list[int]
+    reason: str
+
+
 class TaskClosed(BaseModel):
     """Input of activity `cancel_task`."""
 

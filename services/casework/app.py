@@ -16,6 +16,7 @@ from services.casework.console.routes import router as console_router
 from services.casework.delivery import TemporalLink, run_deliveries
 from services.casework.handlers import build_router
 from services.casework.models import MESSAGING, MIGRATIONS, TABLES
+from services.casework.replanner import build_replanner
 from services.common.runtime import Runtime, service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
@@ -42,7 +43,11 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
                 tables=TABLES,
                 migrations=MIGRATIONS,
                 messaging=MESSAGING,
-                routers=lambda rt: [build_router(rt, settings, link), build_follower()],
+                routers=lambda rt: [
+                    build_router(rt, settings, link),
+                    build_follower(),
+                    *([build_replanner(rt, settings, link)] if with_temporal else []),
+                ],
                 background=background,
             ) as rt,
             # The console reads through the one API as the signed-in officer (same authorisation).
@@ -66,6 +71,6 @@ async def _run_worker(link: TemporalLink, acts: CaseworkActivities) -> None:
     worker = Worker(
         client,
         task_queue=CASEWORK_ACTIVITIES,
-        activities=[acts.open_task, acts.escalate_task, acts.cancel_task],
+        activities=[acts.open_task, acts.escalate_task, acts.cancel_task, acts.replan_task],
     )
     await worker.run()

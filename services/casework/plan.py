@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 
 from services.common.identifiers import regions_above
 from services.common.lawdates import SHANGHAI, local_date, start_of_day
-from services.common.workdays import RECKONER, Reckoner
+from services.common.workdays import RECKONER, Reckoner, Reckoning
 from workflows.task_inputs import TaskAlarm, TaskPlan, TaskSpec
 
 # Officers' working day starts at 09:00 in Chinese government offices; a reminder at midnight
@@ -28,6 +28,16 @@ def plan_task(spec: TaskSpec, opened_at: datetime, reckoner: Reckoner = RECKONER
         raise ValueError("working-day counts must not be negative")
     opened_on = local_date(opened_at)
     due = reckoner.add_working_days(opened_on, spec.due_working_days)
+    return TaskPlan(
+        task_id=spec.task_id,
+        opened_on=opened_on,
+        due_on=due.day,
+        alarms=_alarms(spec, opened_at, due, reckoner),
+        due_provisional=due.provisional,
+    )
+
+
+def _alarms(spec: TaskSpec, opened_at: datetime, due: Reckoning, reckoner: Reckoner) -> list[TaskAlarm]:
     alarms: list[TaskAlarm] = []
     reminder = reckoner.previous_working_day(due.day, spec.reminder_working_days_before)
     reminder_at = datetime.combine(reminder.day, REMINDER_TIME, tzinfo=SHANGHAI)
@@ -55,6 +65,25 @@ def plan_task(spec: TaskSpec, opened_at: datetime, reckoner: Reckoner = RECKONER
                 provisional=due.provisional or late.provisional,
             )
         )
-    return TaskPlan(
-        task_id=spec.task_id, opened_on=opened_on, due_on=due.day, alarms=alarms, due_provisional=due.provisional
-    )
+    return alarms
+
+
+def replan_task(spec: TaskSpec, old: TaskPlan, fired_levels: list[int], reckoner: Reckoner = RECKONER) -> TaskPlan:
+    """The plan counted again on the calendar as it is now (a year's arrangement was installed).
+    A date already shown never moves earlier: the due date is the later of the old and the new
+    one, each alarm not fired yet the later of its old and new moment (an alarm fired stays as
+    it was), and an alarm left out when the task opened (a reminder already past) stays out. A
+    date kept because the new count is earlier is no longer provisional when the new count is not:
+    the official calendar now stands behind it, and the rule fixes it."""
+    opened_at = start_of_day(old.opened_on)
+    counted = reckoner.add_working_days(old.opened_on, spec.due_working_days)
+    due = Reckoning(max(counted.day, old.due_on), counted.provisional)
+    new = {a.level: a for a in _alarms(spec, opened_at, due, reckoner)}
+    alarms = []
+    for alarm in old.alarms:
+        if alarm.level in fired_levels or alarm.level not in new:
+            alarms.append(alarm)
+            continue
+        moved = new[alarm.level]
+        alarms.append(moved.model_copy(update={"at": max(moved.at, alarm.at)}))
+    return old.model_copy(update={"due_on": due.day, "due_provisional": due.provisional, "alarms": alarms})

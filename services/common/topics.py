@@ -73,3 +73,5 @@ REPAIR_OPENED: Final = event_type("repair.opened.v1")
 REPAIR_CHANGED: Final = event_type("repair.changed.v1")
 APPEAL_CHANGED: Final = event_type("appeal.changed.v1")
 CALENDAR_INSTALLED: Final = event_type("calendar.installed.v1")
+# Added: a task's due date or alarms moved (never earlier) when a year's arrangement was installed.
+TASK_REPLANNED: Final = event_type("task.replanned.v1")

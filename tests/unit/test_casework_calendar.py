@@ -5,7 +5,7 @@ FIXTURE (tests/fixtures/calendars/2027.json), never official data."""
 
 import json
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.casework.calendar_api import router
 from services.casework.calendar_follower import heard, load_at_start
-from services.casework.models import CALENDAR_T, MESSAGING, MIGRATIONS, TABLES
+from services.casework.models import CALENDAR_T, MESSAGING, MIGRATIONS, TABLES, TASKS_T
+from services.casework.replanner import replan_after
 from services.common.arrangements import statutory_days
 from services.common.auth import mint_token
 from services.common.db import make_engine
@@ -156,3 +157,66 @@ async def test_the_follower_installs_what_it_hears_once_and_loads_installs_at_st
     fresh = Reckoner()
     assert await load_at_start(engine, fresh) == [2027] and not fresh.is_provisional(2027)
     assert RECKONER.is_provisional(2027)  # the process-wide reckoner was not touched by this test
+
+
+class RecordingClient:
+    def __init__(self) -> None:
+        self.signals: list[tuple[str, object]] = []
+
+    def get_workflow_handle(self, workflow_id: str):  # type: ignore[no-untyped-def]
+        client = self
+
+        class Handle:
+            async def signal(self, fn, arg) -> None:  # type: ignore[no-untyped-def]
+                client.signals.append((workflow_id, arg))
+
+        return Handle()
+
+
+async def test_the_replanner_signals_each_open_task_counted_through_the_year_once(
+    client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    def task(task_id: str, opened: str, due: str, state: str = "open") -> dict:
+        return {
+            "id": task_id,
+            "kind": "appeal_review",
+            "region": "410322",
+            "state": state,
+            "subject": {},
+            "subject_type": "supplier",
+            "subject_id": "x",
+            "title": "t",
+            "context": {},
+            "opened_on": date.fromisoformat(opened),
+            "due_on": date.fromisoformat(due),
+            "alarms": [{"kind": "escalation", "level": 1, "at": f"{due}T00:00:00+08:00", "to_region": "410322"}],
+            "fired_alarms": [],
+            "excluded_officers": [],
+            "workflow_id": f"task:{task_id}",
+            "created_at": datetime(2026, 12, 1, tzinfo=UTC),
+        }
+
+    async with engine.begin() as conn:
+        await conn.execute(
+            TASKS_T.insert(),
+            [
+                task("crosses", "2026-12-20", "2027-01-11"),
+                task("in-2026", "2026-11-02", "2026-11-16"),
+                task("decided", "2026-12-20", "2027-01-11", state="completed"),
+            ],
+        )
+    await client.put("/v1/calendar/2027", json=body(), headers=token("administrator"))
+    async with engine.connect() as conn:
+        event = orjson.loads((await conn.execute(select(MESSAGING.outbox.c.payload))).scalar_one())
+    recording = RecordingClient()
+
+    async def connect() -> RecordingClient:
+        return recording
+
+    link = SimpleNamespace(client=connect)
+    rt = SimpleNamespace(engine=engine)
+    assert await replan_after(rt, link, [record(event)]) == 1  # type: ignore[arg-type]
+    assert await replan_after(rt, link, [record(event)]) == 0  # type: ignore[arg-type]
+    ((workflow_id, replan),) = recording.signals
+    assert workflow_id == "task:crosses" and replan.year == 2027
+    assert "TEST FIXTURE" in replan.reason and "administrator-1" in replan.reason
