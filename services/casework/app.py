@@ -17,6 +17,7 @@ from services.casework.delivery import TemporalLink, run_deliveries
 from services.casework.handlers import build_router
 from services.casework.models import MESSAGING, MIGRATIONS, TABLES
 from services.casework.replanner import build_replanner
+from services.common.calendar_status import calendar_status
 from services.common.runtime import Runtime, service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
@@ -57,7 +58,8 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             app.state.api = api
             yield
 
-    app = base_app("casework", lifespan)
+    # Calendar warnings are details, not failures: the work goes on, on provisional dates.
+    app = base_app("casework", lifespan, details=lambda: {"calendar": calendar_status()})
     app.state.temporal = link
     app.state.settings = settings
     app.include_router(router)
