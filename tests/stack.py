@@ -121,15 +121,20 @@ class Stack:
         self.procs["tansu"] = start_tansu(self.kafka_port, self.workdir / "tansu.log")
         run_sync(lambda: ensure_topics(self.bootstrap, ALL_TOPICS))
 
-    def start_service(self, svc: str) -> None:
+    def start_service(self, svc: str, *, overrides: dict[str, str] | None = None, log_name: str | None = None) -> None:
+        """`overrides`: environment for this start only (e.g. a broker address nothing answers at);
+        `log_name`: a log of its own, so a restart keeps the earlier run's log."""
         module = dict(self.SERVICES)[svc]
-        env = {**self.env(), "SERVICE_PORT": str(self.ports[svc])}
-        proc = ManagedProcess(svc).start(
-            [sys.executable, "-m", module], env=env, log_file=self.workdir / f"{svc}.log", cwd=ROOT
-        )
+        env = {**self.env(), "SERVICE_PORT": str(self.ports[svc]), **(overrides or {})}
+        log_file = self.workdir / f"{log_name or svc}.log"
+        proc = ManagedProcess(svc).start([sys.executable, "-m", module], env=env, log_file=log_file, cwd=ROOT)
         self.procs[svc] = proc
         if svc != "workflows":
             wait_for_http(f"{self.url(svc)}/healthz", 60, proc)
+
+    def restart(self, svc: str, *, overrides: dict[str, str] | None = None, log_name: str | None = None) -> None:
+        self.procs[svc].stop()
+        self.start_service(svc, overrides=overrides, log_name=log_name)
 
     def kill(self, name: str) -> None:
         self.procs[name].kill()

@@ -119,7 +119,14 @@ def calendar_home(status: dict, *, who: dict, csrf: str) -> str:
 
 
 def queue(
-    tasks: dict, counts: dict, *, who: dict, csrf: str, error: str | None = None, warnings: list[str] | None = None
+    tasks: dict,
+    counts: dict,
+    *,
+    who: dict,
+    csrf: str,
+    error: str | None = None,
+    warnings: list[str] | None = None,
+    replicas: list[dict] | None = None,
 ) -> str:
     nav = "".join(f'<a href="/console?{q}">{e(name)}</a>' for name, q in FILTERS)
     rows = []
@@ -153,5 +160,32 @@ def queue(
         f"</thead><tbody>{officers}</tbody></table>"
         '<table id="counts-region"><thead><tr><th>Region</th><th>Open</th><th>Unclaimed</th><th>Overdue</th>'
         f"<th>Escalated</th></tr></thead><tbody>{regions}</tbody></table></div>"
+        f"{replica_table(replicas or [])}"
     )
     return page("Work queue", body, who=who, csrf=csrf)
+
+
+def _seconds(value: object) -> str:
+    return "—" if value is None else f"{float(value):.1f} s"  # type: ignore[arg-type]
+
+
+def replica_table(replicas: list[dict]) -> str:
+    """The lag of the services that judge applications against their copy of the records: an
+    application they have not heard of yet is asked of the records' owner, so a lag delays no one,
+    but a large one says the replica is falling behind."""
+    if not replicas:
+        return ""
+    rows = "".join(
+        f'<tr><td>{e(r["service"])}</td><td colspan="4">{e(r["error"])}</td></tr>'
+        if "error" in r
+        else f"<tr><td>{e(r['service'])}</td><td>{e(_seconds(r.get('lag_seconds')))}</td>"
+        f"<td>{e(_seconds(r.get('apply_delay_seconds')))}</td><td>{e(r.get('newest_event_at') or '—')}</td>"
+        f"<td>{e(r.get('events_applied'))}</td></tr>"
+        for r in replicas
+    )
+    return (
+        "<h2>Replicas of credit.records</h2>"
+        '<table id="replicas"><thead><tr><th>Service</th><th>Age of newest event applied</th>'
+        "<th>Delay of last batch</th><th>Newest event</th><th>Events since start</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from services.casework.console.pages import calendar_home, message, page, queue, signin
+from services.casework.console.replicas import replica_lags
 from services.casework.console.task_page import task_page
 from services.common.auth import decode_token
 from services.common.calendar_status import calendar_status
@@ -108,10 +109,16 @@ async def queue_page(request: Request) -> Response:
         tasks, error = {"items": [], "total": 0, "as_of": ""}, _problem_text(tasks)
     else:
         error = None
-    _, counts = await _api(request, "GET", "/v1/tasks/counts", token)
+    (_, counts), replicas = await asyncio.gather(
+        _api(request, "GET", "/v1/tasks/counts", token),
+        replica_lags(request.app.state.api, request.app.state.settings),
+    )
     if not isinstance(counts, dict) or "by_officer" not in counts:
         counts = {"by_officer": [], "by_region": []}
-    return _html(queue(tasks, counts, who=who, csrf=_csrf(request, token), error=error, warnings=warnings))
+    page_html = queue(
+        tasks, counts, who=who, csrf=_csrf(request, token), error=error, warnings=warnings, replicas=replicas
+    )
+    return _html(page_html)
 
 
 @router.post("/signin")
