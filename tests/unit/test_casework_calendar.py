@@ -5,6 +5,7 @@ FIXTURE (tests/fixtures/calendars/2027.json), never official data."""
 
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,9 +25,11 @@ from services.casework.models import CALENDAR_T, MESSAGING, MIGRATIONS, TABLES, 
 from services.casework.replanner import replan_after
 from services.common.arrangements import statutory_days
 from services.common.auth import mint_token
+from services.common.calendar_status import calendar_status
 from services.common.db import make_engine
 from services.common.migrations import migrate
 from services.common.problems import install_problem_handlers
+from services.common.service import base_app
 from services.common.settings import DEV_JWT_SECRET
 from services.common.topics import CALENDAR_INSTALLED
 from services.common.workdays import RECKONER, Reckoner
@@ -220,3 +223,15 @@ async def test_the_replanner_signals_each_open_task_counted_through_the_year_onc
     ((workflow_id, replan),) = recording.signals
     assert workflow_id == "task:crosses" and replan.year == 2027
     assert "TEST FIXTURE" in replan.reason and "administrator-1" in replan.reason
+
+
+async def test_healthz_carries_the_calendar_warning() -> None:
+    @asynccontextmanager
+    async def nothing(app):  # type: ignore[no-untyped-def]
+        yield
+
+    app = base_app("casework", nothing, details=lambda: {"calendar": calendar_status(date(2026, 12, 7), Reckoner())})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
+        health = (await c.get("/healthz")).json()
+    assert health["status"] == "ok" and health["calendar"]["next_year"]["status"] == "provisional"
+    assert "PUT /v1/calendar/2027" in health["calendar"]["warnings"][0]
