@@ -94,10 +94,8 @@ class Stack:
             "GATEWAY_UPSTREAM_PUBLICATION": self.url("publication"),
             **{f"GATEWAY_UPSTREAM_{svc.upper()}": self.url(svc) for svc in ("repair", "appeal", "casework")},
             "GATEWAY_PORT": str(self.ports["gateway"]),
-            # Due dates of tasks opened in late December fall in 2027, for which chinese-calendar has no
-            # data (production refuses to guess: CalendarUnavailable). The connected tests are not about
-            # the calendar, so they count 2027 from the labelled test fixture.
-            "CREDIT_CALENDAR_DIR": str(ROOT / "tests" / "fixtures" / "calendars"),
+            # No CREDIT_CALENDAR_DIR: a due date in 2027 is counted on the provisional calendar, as in
+            # production until the State Council's arrangement is installed (test_calendar_connected).
             # The console reads through the gateway as the officer (same origin as the API).
             "CREDIT_API_URL": self.api,
         }

@@ -15,13 +15,14 @@ from services.common.problems import install_problem_handlers
 log = structlog.get_logger(__name__)
 
 
-def base_app(title: str, lifespan) -> FastAPI:  # type: ignore[no-untyped-def]
+def base_app(title: str, lifespan, *, details: Callable[[], dict] | None = None) -> FastAPI:  # type: ignore[no-untyped-def]
+    """`details`: what the service adds to /healthz (e.g. casework: the calendar's status)."""
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
-        return {"status": "ok", "service": title}
+        return {"status": "ok", "service": title, **(details() if details else {})}
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> PlainTextResponse:
