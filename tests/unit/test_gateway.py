@@ -539,3 +539,49 @@ def test_route_table_from_env() -> None:
         routes_from_env({"GATEWAY_ROUTES": json.dumps({"/": "http://127.0.0.1:1"})})
     with pytest.raises(ValueError):
         routes_from_env({"GATEWAY_ROUTES": json.dumps({"/v1/x": "ftp://host"})})
+
+
+async def test_connection_after_an_upstream_500_is_not_reused() -> None:
+    """Issue 21 (7): a service whose handler raises answers 500 (a problem, keep-alive) and then
+    uvicorn hangs up. Under load the hang-up can reach the gateway after it has already pooled the
+    connection and sent the next, unrelated request on it, which then answered 502 — its caller could
+    not tell whether its POST was applied. This upstream hangs up exactly then, every time."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        failed = False
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                await reader.readexactly(length)
+                if failed:
+                    break  # the request after the 500 on this connection: hung up unanswered
+                if b" /v1/reports/boom " in head.split(b"\r\n")[0]:
+                    failed = True
+                    writer.write(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 2\r\n\r\n{}")
+                else:
+                    writer.write(b"HTTP/1.1 201 Created\r\ncontent-length: 8\r\n\r\nrecorded")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+    up_port, gw_port = free_port(), free_port()
+    upstream = await asyncio.start_server(handle, "127.0.0.1", up_port)
+    routes = build_routes([("/v1/reports", "evaluation", f"http://127.0.0.1:{up_port}")])
+    gw_server, gw_task = await serve(create_app(routes, openapi_ttl=0.0), gw_port)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw_port}", trust_env=False, timeout=10) as c:
+            for _ in range(3):
+                assert (await c.post("/v1/reports/boom", json={})).status_code == 500
+                response = await c.post("/v1/reports", json={})
+                assert response.status_code == 201, response.text
+                assert response.text == "recorded"
+    finally:
+        gw_server.should_exit = True
+        await gw_task
+        upstream.close()
+        await upstream.wait_closed()
