@@ -233,7 +233,8 @@ def routes_for(urls: dict[str, str]) -> tuple[Route, ...]:
 @pytest.fixture(scope="module")
 async def gateway_url(upstreams: dict[str, str]) -> AsyncIterator[str]:
     port = free_port()
-    server, task = await serve(create_app(routes_for(upstreams), openapi_ttl=0.0), port)
+    # These tests are about proxying; the public read limit has its own test below.
+    server, task = await serve(create_app(routes_for(upstreams), openapi_ttl=0.0, public_rate_limit=""), port)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     await task
@@ -585,3 +586,33 @@ async def test_connection_after_an_upstream_500_is_not_reused() -> None:
         await gw_task
         upstream.close()
         await upstream.wait_closed()
+
+
+async def test_public_reads_are_limited_per_client(upstreams: dict[str, str]) -> None:
+    """Issue 21 (10): one client enumerating credit answers is refused with 429 and Retry-After;
+    reads that need a token and writes are not counted against the public limit."""
+    port = free_port()
+    server, task = await serve(create_app(routes_for(upstreams), public_rate_limit="5/minute"), port)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as c:
+            for i in range(5):
+                assert (await c.get(f"/v1/credit/supplier/{i}")).status_code == 200
+            refused = await c.get("/v1/credit/supplier/6")
+            assert refused.status_code == 429
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["code"] == "rate_limited"
+            assert 1 <= int(refused.headers["retry-after"]) <= 60
+            assert (await c.get("/v1/blacklist")).status_code == 429
+            assert (await c.get("/v1/records/R1")).status_code == 200
+            assert (await c.post("/v1/reports", json={})).status_code == 201
+    finally:
+        server.should_exit = True
+        await task
+
+
+def test_public_rate_limit_setting() -> None:
+    from services.gateway.ratelimit import DEFAULT_PUBLIC_RATE_LIMIT, PublicReadLimit
+
+    assert PublicReadLimit().item is not None  # on by default
+    assert str(PublicReadLimit().item) == str(PublicReadLimit(DEFAULT_PUBLIC_RATE_LIMIT).item)
+    assert PublicReadLimit("").item is None  # switched off only on purpose
