@@ -60,8 +60,10 @@ class CreditReader:
                     await conn.execute(select(*[VIEWS_T.c[c] for c in COLUMNS]).where(VIEWS_T.c.subject_key == key))
                 ).first()
         today = local_date(datetime.now(UTC))
+        known = row is not None
         if row is None:
-            body = orjson.dumps(credit_view(subject_type, subject_id, None, []))
+            # Never heard of (no record, no status, ever): say so rather than "good" (issue 21).
+            body = orjson.dumps(credit_view(subject_type, subject_id, {"status": "no_record"}, []))
             good = (
                 goodcredit.clean_supplier(subject_id, today) if subject_type == "supplier" else goodcredit.NOT_SUPPLIER
             )
@@ -70,7 +72,11 @@ class CreditReader:
             body, blocked, after, bond = row[0], row[1], row[2], row[3]
         # The stored answer is a JSON object: close it with what depends on the day (good credit and
         # the date) instead of re-encoding it.
-        tail = goodcredit.answer_bytes(blocked, after, bond, today) + f',"as_of":"{today.isoformat()}"}}'.encode()
+        tail = (
+            goodcredit.answer_bytes(blocked, after, bond, today, known)
+            + (b',"known":true' if known else b',"known":false')
+            + f',"as_of":"{today.isoformat()}"}}'.encode()
+        )
         return bytes(body[:-1]) + tail
 
 
