@@ -5,6 +5,7 @@ tests kill and restart pieces of it."""
 import os
 import sys
 import uuid
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from deploy.local.stack import runnable
 from services.common.kafka_admin import ensure_topics
 from services.common.settings import DEV_JWT_SECRET
 from services.common.topics import ALL_TOPICS
+from tests.support.tcpproxy import TcpProxy
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -40,7 +42,10 @@ class Stack:
     credit_port: int = field(default_factory=free_port)
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, ManagedProcess] = field(default_factory=dict)
-    database_url: str = ""
+    database_url: str = ""  # the tests' own way in: always direct
+    # With `db_proxy`, the services reach PostgreSQL through a TCP proxy a fault test can cut.
+    db_proxy: bool = False
+    proxy: TcpProxy | None = None
 
     SERVICES = (
         ("evaluation", "services.evaluation"),
@@ -70,12 +75,21 @@ class Stack:
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
 
+    @property
+    def services_database_url(self) -> str:
+        if self.proxy is None:
+            return self.database_url
+        parts = urlsplit(self.database_url)
+        netloc = parts.netloc.rsplit("@", 1)
+        host = f"127.0.0.1:{self.proxy.port}"
+        return parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host).geturl()
+
     def env(self) -> dict[str, str]:
         env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
             "TEMPORAL_ADDRESS": self.temporal_address,
-            "DATABASE_URL": self.database_url,
+            "DATABASE_URL": self.services_database_url,
             "CREDIT_JWT_SECRET": DEV_JWT_SECRET,
             # A test region 410399 under Luoyang with Luoyang's rules but no repair wait: the dev
             # server cannot wait six months (the time-skipping tests cover the wait itself).
@@ -105,6 +119,9 @@ class Stack:
         ensure_postgres(PG_ADMIN)
         name = f"credit_test_{uuid.uuid4().hex[:10]}"
         self.database_url = create_database(PG_ADMIN, name)
+        if self.db_proxy:
+            target = urlsplit(self.database_url)
+            self.proxy = TcpProxy(free_port(), target.hostname or "127.0.0.1", target.port or 5432).start()
         for svc, _ in self.SERVICES:
             self.ports[svc] = free_port()
         self.start_broker()
@@ -140,3 +157,5 @@ class Stack:
     def stop(self) -> None:
         for name in reversed(list(self.procs)):
             self.procs[name].stop()
+        if self.proxy is not None:
+            self.proxy.stop()

@@ -2,13 +2,15 @@
 background tasks that are restarted if they fail (e.g. Temporal not up yet)."""
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import structlog
-from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.common.outages import install_outage_handlers, readiness
 from services.common.problems import install_problem_handlers
 
 log = structlog.get_logger(__name__)
@@ -17,10 +19,17 @@ log = structlog.get_logger(__name__)
 def base_app(title: str, lifespan) -> FastAPI:  # type: ignore[no-untyped-def]
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
+    install_outage_handlers(app)
 
+    # Liveness: the process answers. It stays 200 through an outage of what it depends on, since a
+    # restart would not bring the database back; readiness (below) says whether to send it work.
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
         return {"status": "ok", "service": title}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        return await readiness(request.app)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> PlainTextResponse:
@@ -29,14 +38,23 @@ def base_app(title: str, lifespan) -> FastAPI:  # type: ignore[no-untyped-def]
     return app
 
 
-async def keep_running(name: str, run: Callable[[], Awaitable[None]], *, backoff: float = 2.0) -> None:
-    """Run `run` until cancelled; if it fails, log why and start it again."""
+async def keep_running(
+    name: str, run: Callable[[], Awaitable[None]], *, backoff: float = 1.0, max_backoff: float = 30.0
+) -> None:
+    """Run `run` until cancelled; if it fails, log why and start it again after a pause that doubles
+    with each failure in a row (up to `max_backoff`), so a long outage costs a few lines, not a flood.
+    A run that lasted longer than `max_backoff` starts the count again."""
+    pause = backoff
     while True:
+        started = time.monotonic()
         try:
             await run()
             return
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a background loop must survive to retry
-            log.warning("background task failed, restarting", task=name, error=repr(exc))
-            await asyncio.sleep(backoff)
+            if time.monotonic() - started > max_backoff:
+                pause = backoff
+            log.warning("background task failed, restarting", task=name, error=repr(exc)[:300], in_seconds=pause)
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, max_backoff)

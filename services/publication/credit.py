@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.identifiers import validate_subject_id
 from services.common.lawdates import local_date
+from services.common.outages import OUTAGE, database_unavailable, unavailable_problem
 from services.common.problems import Problem, problem_response
 from services.publication import goodcredit
 from services.publication.models import PublicCreditView
@@ -95,6 +96,13 @@ class CreditFastPath:
                     body = await reader.answer(parts[3], parts[4])
                 except Problem as problem:
                     await problem_response(problem, instance=scope["path"])(scope, receive, send)
+                    return
+                except Exception as exc:
+                    if not database_unavailable(exc):
+                        raise
+                    # Before FastAPI's routing, so its outage handler is not in the way: same answer.
+                    OUTAGE.failed("GET /v1/credit", exc)
+                    await problem_response(unavailable_problem(), instance=scope["path"])(scope, receive, send)
                     return
                 headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
