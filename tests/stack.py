@@ -5,9 +5,9 @@ tests kill and restart pieces of it."""
 import os
 import sys
 import uuid
-from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from deploy.local.components import (
     ManagedProcess,

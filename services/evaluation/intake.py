@@ -151,7 +151,12 @@ def _decide(item: Inbound, *, catalogue: Catalogue, today: date) -> Rejection | 
     except LookupError as exc:
         return Rejection("no_policy", str(exc))
     outcome = decide(
-        env.type, report, catalogue=catalogue, policy=policy, today=today, reporter_regions=_reporter_regions(item, report)
+        env.type,
+        report,
+        catalogue=catalogue,
+        policy=policy,
+        today=today,
+        reporter_regions=_reporter_regions(item, report),
     )
     if isinstance(outcome, Rejection):
         return outcome

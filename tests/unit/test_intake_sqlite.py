@@ -410,7 +410,9 @@ async def test_reporter_region_over_kafka_and_http(engine: AsyncEngine, monkeypa
     monkeypatch.setenv("CREDIT_PLATFORM_REGIONS", '{"urn:eproc:beijing": ["110000"]}')
     get_settings.cache_clear()
     try:
-        via_beijing_platform = f.event(f.report_data(region="110105", occurred_on=OCCURRED_ON), source="urn:eproc:beijing")
+        via_beijing_platform = f.event(
+            f.report_data(region="110105", occurred_on=OCCURRED_ON), source="urn:eproc:beijing"
+        )
         via_luoyang_platform = report_event(region="110105")
         outcomes = await ingest_batch(engine, [inbound(via_beijing_platform), inbound(via_luoyang_platform)])
         assert [o.kind for o in outcomes] == ["recorded", "rejected"]
