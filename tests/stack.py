@@ -20,6 +20,7 @@ from deploy.local.components import (
     wait_for_http,
 )
 from deploy.local.stack import runnable
+from services import dbsetup
 from services.common.kafka_admin import ensure_topics
 from services.common.settings import DEV_JWT_SECRET
 from services.common.topics import ALL_TOPICS
@@ -46,6 +47,8 @@ class Stack:
     # With `db_proxy`, the services reach PostgreSQL through a TCP proxy a fault test can cut.
     db_proxy: bool = False
     proxy: TcpProxy | None = None
+    # Each service connects as its own role (services/dbsetup.py), never as the superuser.
+    service_urls: dict[str, str] = field(default_factory=dict)
 
     SERVICES = (
         ("evaluation", "services.evaluation"),
@@ -77,9 +80,12 @@ class Stack:
 
     @property
     def services_database_url(self) -> str:
+        return self.via_proxy(self.database_url)
+
+    def via_proxy(self, url: str) -> str:
         if self.proxy is None:
-            return self.database_url
-        parts = urlsplit(self.database_url)
+            return url
+        parts = urlsplit(url)
         netloc = parts.netloc.rsplit("@", 1)
         host = f"127.0.0.1:{self.proxy.port}"
         return parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host).geturl()
@@ -122,6 +128,9 @@ class Stack:
         if self.db_proxy:
             target = urlsplit(self.database_url)
             self.proxy = TcpProxy(free_port(), target.hostname or "127.0.0.1", target.port or 5432).start()
+        # Roles, and every service's migrations run as their owner; the services then connect as roles.
+        database_url = self.database_url
+        self.service_urls = run_sync(lambda: dbsetup.setup(database_url))
         for svc, _ in self.SERVICES:
             self.ports[svc] = free_port()
         self.start_broker()
@@ -143,6 +152,11 @@ class Stack:
     def start_service(self, svc: str) -> None:
         module = dict(self.SERVICES)[svc]
         env = {**self.env(), "SERVICE_PORT": str(self.ports[svc])}
+        role_url = self.service_urls.get(svc.split("-")[0])
+        if role_url:
+            env["DATABASE_URL"] = self.via_proxy(role_url)
+        else:  # the workflow worker and the gateway have no tables
+            env.pop("DATABASE_URL", None)
         proc = ManagedProcess(svc).start(
             [sys.executable, "-m", module], env=env, log_file=self.workdir / f"{svc}.log", cwd=ROOT
         )

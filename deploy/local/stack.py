@@ -113,6 +113,7 @@ class LocalStack:
         self.skipped = [s for s in wanted if s not in self.services]
         self.gateway = GATEWAY
         self.procs: dict[str, ManagedProcess] = {}  # in start order
+        self.service_urls: dict[str, str] = {}  # PostgreSQL: the role each service connects as
 
     # -- addresses ---------------------------------------------------------------------------------
 
@@ -174,6 +175,14 @@ class LocalStack:
             )
         if self.database_url:
             ensure_postgres(self.database_url)
+            # DATABASE_URL is the administrator's: it makes the roles and runs the migrations as their
+            # owner; each service then connects as its own role, which owns nothing (issue 21).
+            from services import dbsetup
+
+            admin = self.database_url
+            self.service_urls = run_sync(lambda: dbsetup.setup(admin))
+            log.info("database roles ready: services connect as %s", ", ".join(sorted(
+                redact(u).split("@")[0].split("//")[-1] for u in self.service_urls.values())))  # fmt: skip
 
         log.info("starting Tansu on %s", self.bootstrap)
         self.procs["tansu"] = start_tansu(self.kafka_port, self.log_dir / "tansu.log")
@@ -201,6 +210,12 @@ class LocalStack:
         child_env = dict(env)
         if spec.port is not None:
             child_env["SERVICE_PORT"] = str(self.port(spec))
+        if self.service_urls:
+            role_url = self.service_urls.get(spec.name.split("-")[0])
+            if role_url:
+                child_env["DATABASE_URL"] = role_url
+            else:  # the workflow worker and the gateway have no tables
+                child_env.pop("DATABASE_URL", None)
         log.info("starting %s (%s)%s", spec.name, spec.module, f" on {self.url(spec)}" if spec.port else "")
         self.procs[spec.name] = ManagedProcess(spec.name).start(
             [sys.executable, "-m", spec.module],

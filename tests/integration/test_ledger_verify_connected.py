@@ -216,7 +216,8 @@ async def test_a_public_row_that_differs_from_the_ledger_is_caught(ledger_db) ->
             await conn.execute(
                 "INSERT INTO publication_record (record_id, version, subject_key, subject_type, subject_id,"
                 " subject_name, behaviour_code, severity, region, project, occurred_on, recorded_on, valid_until,"
-                " status, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::json, $11, $12, $13, $14, now())",
+                " status, updated_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::json, $11, $12, $13, $14, now())",
                 r["id"], r["version"], r["subject_key"], r["subject_type"], r["subject_id"], r["subject_name"],
                 r["behaviour_code"], r["severity"], r["region"], orjson.dumps(r["project"]).decode()
                 if not isinstance(r["project"], str) else r["project"], r["occurred_on"], r["recorded_on"],

@@ -19,3 +19,21 @@ async def test_what_is_served_is_what_the_ledger_derives(stack: Stack, api: http
     report = await verify(stack.database_url, [], None)
     assert report.ok, report.problems[:5]
     assert report.checked_entries > 0
+
+
+async def test_services_connect_as_their_own_roles(stack: Stack) -> None:
+    """Issue 21 (6): not as the superuser that made the database."""
+    import asyncpg
+
+    conn = await asyncpg.connect(stack.database_url)
+    try:
+        users = {
+            r["usename"]
+            for r in await conn.fetch(
+                "SELECT usename FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        }
+    finally:
+        await conn.close()
+    assert {"credit_evaluation", "credit_publication", "credit_repair", "credit_appeal", "credit_casework"} <= users
+    assert "postgres" not in users and "credit_owner" not in users
