@@ -51,7 +51,6 @@ _UNAVAILABLE = (
     asyncpg.exceptions.CrashShutdownError,  # 57P02
     asyncpg.exceptions.TooManyConnectionsError,  # 53300
     asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.InternalClientError,
 )
 
 
