@@ -20,6 +20,7 @@ from services.common.deadletter import rejected_event
 from services.common.inbound import Inbound
 from services.common.messaging import MessagingTables, mark_processed, write_outbox
 from services.common.metrics import BATCH_SECONDS
+from services.common.outages import while_database_down
 from services.common.runtime import Runtime
 from services.common.settings import get_settings
 
@@ -97,9 +98,10 @@ async def consume(
     relay is woken for what the batch wrote to the outbox."""
     now = datetime.now(UTC)
     settings = get_settings()
-    with BATCH_SECONDS.labels(service).time():
+
+    async def attempt() -> list[T]:
         async with rt.intake_lock:
-            results = await apply_batch(
+            return await apply_batch(
                 rt.engine,
                 items,
                 lambda conn, batch: apply(conn, batch, now=now),
@@ -110,5 +112,10 @@ async def consume(
                 attempts=settings.credit_poison_attempts,
                 backoff_seconds=settings.credit_poison_backoff_seconds,
             )
+
+    with BATCH_SECONDS.labels(service).time():
+        # A database outage: hold the batch and retry with backoff (outside the writer lock, so HTTP
+        # calls answer 503 meanwhile) instead of a NACK and an immediate re-read (issue 21).
+        results = await while_database_down(f"{service} consumer", attempt)
     rt.relay.wake()
     return results

@@ -39,6 +39,9 @@ from workflows.task_inputs import (
 
 ROOT = Path(__file__).resolve().parents[2]
 HISTORY_V1 = Path(__file__).parent / "histories" / "human_task_v1.json"
+# Saved from the workflow before re-planning (commit "replay history of a provisional plan"): an
+# appeal review opened 2026-12-20 on the provisional 2027 calendar, reminded, escalated, decided.
+HISTORY_PROVISIONAL_V1 = Path(__file__).parent / "histories" / "human_task_provisional_v1.json"
 OPENED = datetime(2027, 9, 24, 10, 0, tzinfo=SHANGHAI)  # Friday before the (fixture) National Day
 
 
@@ -216,5 +219,6 @@ async def test_a_cancelled_task_is_closed_and_fires_nothing_more(env: WorkflowEn
 async def test_replay_saved_human_task_history() -> None:
     """A change to HumanTaskWorkflow that would break running tasks fails here: ship it behind
     workflow.patched() instead."""
-    history = WorkflowHistory.from_json("task:saved", HISTORY_V1.read_text())
-    await Replayer(workflows=[HumanTaskWorkflow], data_converter=pydantic_data_converter).replay_workflow(history)
+    replayer = Replayer(workflows=[HumanTaskWorkflow], data_converter=pydantic_data_converter)
+    for path in (HISTORY_V1, HISTORY_PROVISIONAL_V1):
+        await replayer.replay_workflow(WorkflowHistory.from_json("task:saved", path.read_text()))
