@@ -49,9 +49,10 @@ def is_transient(exc: BaseException) -> bool:
             return True
         if isinstance(e, sa_exc.OperationalError | sa_exc.InterfaceError):
             return True
-        # asyncpg's client-side errors about its connection ("connection is closed"); its DataError
-        # (a Python value it cannot encode) is also a ValueError and is the message's.
-        if isinstance(e, asyncpg.InterfaceError) and not isinstance(e, ValueError):
+        # asyncpg's "connection is closed": the server went away under it. Its other client-side
+        # errors are bugs or the message's (its DataError: a value it cannot encode), as
+        # `services.common.outages` also judges them.
+        if isinstance(e, asyncpg.InterfaceError) and "closed" in str(e):
             return True
     return False
 

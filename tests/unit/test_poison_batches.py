@@ -113,6 +113,8 @@ async def test_outage_is_raised_not_dead_lettered(engine: AsyncEngine) -> None:
         (asyncpg.exceptions.AdminShutdownError("terminating"), True),
         (asyncpg.exceptions.SerializationError("could not serialize"), True),
         (ConnectionRefusedError(111, "refused"), True),
+        (asyncpg.exceptions.InterfaceError("cannot perform operation: connection is closed"), True),
+        (asyncpg.exceptions.InterfaceError("cannot perform operation: another operation is in progress"), False),
         (asyncpg.exceptions.StringDataRightTruncationError("value too long"), False),
         (asyncpg.exceptions.UniqueViolationError("duplicate key"), False),
         (asyncpg.exceptions.RaiseError("refused by a trigger"), False),
