@@ -6,7 +6,6 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
-from temporalio.worker import Worker
 
 from services.casework.activities import CaseworkActivities
 from services.casework.api import router
@@ -17,6 +16,7 @@ from services.casework.delivery import TemporalLink, run_deliveries
 from services.casework.handlers import build_router
 from services.casework.models import MESSAGING, MIGRATIONS, TABLES
 from services.casework.replanner import build_replanner
+from services.common.activity_failures import activity_worker
 from services.common.calendar_status import calendar_status
 from services.common.runtime import Runtime, service_runtime
 from services.common.service import base_app
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
 
 async def _run_worker(link: TemporalLink, acts: CaseworkActivities) -> None:
     client = await link.client()
-    worker = Worker(
+    worker = activity_worker(
         client,
         task_queue=CASEWORK_ACTIVITIES,
         activities=[acts.open_task, acts.escalate_task, acts.cancel_task, acts.replan_task],

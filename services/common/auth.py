@@ -124,8 +124,13 @@ def decode_token(
     jwks_url: str | None = None,
     audience: str | None = None,
     issuer: str | None = None,
+    max_lifetime_seconds: int | None = None,
+    now: datetime | None = None,
 ) -> Principal:
     """The Principal of a verified token; Problem 401 `token_expired` or `invalid_token` otherwise.
+
+    With `max_lifetime_seconds`, a token valid for longer than that — from `iat` to `exp`, or from
+    now to `exp` — is refused (`invalid_token`): a leaked token must not work for a century.
 
     With `jwks_url` the token must be RS256, signed by a key of that JWKS; else HS256 with `secret`.
     `aud` and `iss` are checked only when `audience` / `issuer` are given.
@@ -158,7 +163,17 @@ def decode_token(
         raise _unauthorised("token_expired", "Token expired", "The bearer token has expired.") from None
     except jwt.PyJWTError as exc:
         raise _invalid(f"The bearer token was refused: {exc}") from None
+    if max_lifetime_seconds is not None:
+        _check_lifetime(claims, max_lifetime_seconds, now or datetime.now(UTC))
     return _principal_from_claims(claims)
+
+
+def _check_lifetime(claims: dict[str, Any], limit: int, now: datetime) -> None:
+    exp = claims.get("exp")
+    iat = claims.get("iat")
+    start = iat if isinstance(iat, int | float) and iat <= now.timestamp() + 60 else now.timestamp()
+    if isinstance(exp, int | float) and exp - start > limit:
+        raise _invalid(f"The bearer token is valid for longer than {limit} seconds; ask for a shorter-lived one.")
 
 
 def _principal_from_claims(claims: dict[str, Any]) -> Principal:
@@ -190,6 +205,7 @@ def _decode_with_settings(token: str) -> Principal:
         # Read only if the settings define them; absent, aud/iss are not checked.
         audience=getattr(settings, "credit_jwt_audience", None),
         issuer=getattr(settings, "credit_jwt_issuer", None),
+        max_lifetime_seconds=settings.credit_jwt_max_lifetime_seconds,
     )
 
 

@@ -12,8 +12,10 @@ import orjson
 from aiokafka.structs import ConsumerRecord
 
 from services.common.cloudevents import Envelope, RejectedEvent, original_of, parse_kafka_message
+from services.common.settings import get_settings
 
 UNPARSEABLE_SOURCE = "urn:credit:unparseable"
+MESSAGE_TOO_LARGE = "message_too_large"
 
 
 @dataclass(frozen=True)
@@ -42,11 +44,18 @@ class Inbound:
         return (UNPARSEABLE_SOURCE, digest)
 
 
-def from_kafka(records: Iterable[ConsumerRecord]) -> list[Inbound]:
+def from_kafka(records: Iterable[ConsumerRecord], *, max_bytes: int | None = None) -> list[Inbound]:
+    """`max_bytes` (default `KAFKA_MAX_MESSAGE_BYTES`): a larger value is not parsed, it is
+    dead-lettered `message_too_large`."""
+    limit = max_bytes or get_settings().kafka_max_message_bytes
     out = []
     for r in records:
         key = r.key.decode(errors="replace") if r.key else None
         headers = tuple(r.headers or ())
+        if r.value is not None and len(r.value) > limit:
+            message = f"the message holds {len(r.value)} bytes; at most {limit} are accepted"
+            out.append(Inbound(None, key, reason=MESSAGE_TOO_LARGE, message=message, value=r.value, headers=headers))
+            continue
         try:
             env = parse_kafka_message(r.value, headers)
         except RejectedEvent as exc:

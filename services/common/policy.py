@@ -135,3 +135,12 @@ def policy_for(region: str, day: date, *, default_region: str = "410300") -> Pol
         if code in policies:
             return policies[code].version_on(day)
     return policies[default_region].version_on(day)
+
+
+def first_effective_day(region: str, *, default_region: str = "410300") -> date:
+    """The first day any version of the region's policy (as `policy_for` finds it) was in force."""
+    policies = load_policies()
+    for code in regions_above(region):
+        if code in policies:
+            return min(v.effective_from for v in policies[code].versions)
+    return min(v.effective_from for v in policies[default_region].versions)

@@ -40,7 +40,9 @@ class OutboxRelay:
         poll_seconds: float = 0.02,
         idle_poll_seconds: float = 1.0,
         check_seconds: float = 10.0,
+        max_message_bytes: int = 1_048_576,
     ) -> None:
+        self._max_message_bytes = max_message_bytes
         self._engine = engine
         self._table = tables.outbox
         self._cursor_table = tables.cursor
@@ -156,6 +158,9 @@ class OutboxRelay:
             bootstrap_servers=self._bootstrap,
             linger_ms=5,
             max_batch_size=512 * 1024,
+            # KAFKA_MAX_MESSAGE_BYTES: what the system produces is bounded (dead letters' copies
+            # are cut to CREDIT_DEAD_LETTER_ORIGINAL_MAX_BYTES), and the broker's limit must allow it.
+            max_request_size=self._max_message_bytes,
             acks="all",
             request_timeout_ms=15000,
         )

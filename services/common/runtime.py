@@ -59,6 +59,7 @@ async def service_runtime(
         batch=settings.outbox_batch,
         poll_seconds=settings.outbox_poll_seconds,
         idle_poll_seconds=settings.outbox_idle_poll_seconds,
+        max_message_bytes=settings.kafka_max_message_bytes,
     )
     rt = Runtime(engine=engine, relay=relay)
     broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=f"credit-{name}")

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.common.guard import RequestGuard
 from services.common.outages import install_outage_handlers, readiness
 from services.common.problems import install_problem_handlers
 
@@ -22,6 +23,9 @@ def base_app(title: str, lifespan, *, details: Callable[[], dict] | None = None)
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
     install_outage_handlers(app)
+    # Outermost but for middleware a service adds later (the publication's credit fast path, which
+    # validates its identifier before any query).
+    app.add_middleware(RequestGuard)
 
     # Liveness: the process answers. It stays 200 through an outage of what it depends on, since a
     # restart would not bring the database back; readiness (below) says whether to send it work.

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     # How long an application waits for the owner's answer before it is told to retry (503).
     credit_owner_timeout_seconds: float = 2.0
     credit_jwt_secret: str = DEV_JWT_SECRET
+    # The longest lifetime a bearer token may have (issue 21: a token valid for 100 years was
+    # accepted). An operational value of the department, not a legal one; 24 h covers a working
+    # day's session and the 8 h tokens of the local tools.
+    credit_jwt_max_lifetime_seconds: int = Field(default=86_400, ge=60)
     # Production verifies RS256 tokens of the identity provider; when set, HS256 is refused.
     credit_jwt_jwks_url: str | None = None
     credit_policy_region: str = "410300"
@@ -58,6 +62,25 @@ class Settings(BaseSettings):
     # Temporal commands the repair service sends a second at most (a workflow per repairable record:
     # a burst of intake must not take the Temporal server, and the machine, from the read path).
     credit_repair_dispatch_per_second: float = 50
+    # A message whose transaction keeps failing on its own (not because the database is down) is
+    # tried this many times, waiting backoff, 2x backoff, … between tries, then dead-lettered
+    # `processing_failed` so the partition goes on (operational values, not legal ones).
+    credit_poison_attempts: int = Field(default=3, ge=1, le=10)
+    credit_poison_backoff_seconds: float = Field(default=0.2, ge=0, le=10)
+    # An activity failing for a reason other than an outage is given up after this many attempts
+    # (`services.common.activity_failures`); outages are retried without a limit.
+    credit_activity_attempts: int = Field(default=5, ge=1, le=100)
+    # Size limits (issue 21; operational values, not legal ones): an HTTP request body (413 beyond),
+    # a Kafka message consumed (dead-lettered `message_too_large` beyond) or produced (the relay's
+    # max_request_size), the copy of a refused input kept in its dead letter, and the evidence
+    # items of one report, appeal or repair application (read once, at start).
+    credit_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    kafka_max_message_bytes: int = Field(default=1_048_576, ge=1024)
+    credit_dead_letter_original_max_bytes: int = Field(default=16_384, ge=1024)
+    credit_max_evidence_items: int = Field(default=50, ge=1, le=10_000)
+    # How far ahead of this system's clock an event's `time` may be (clock skew between systems):
+    # further is refused `invalid_time` (issue 21: an event dated 2030 was accepted). Operational.
+    credit_event_time_max_skew_seconds: int = Field(default=900, ge=0)
     log_level: str = "INFO"
     # Overrides the policy's longest sleep of the expiry sweep (tests and demos use seconds).
     credit_expiry_max_sleep_seconds: int | None = None

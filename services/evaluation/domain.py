@@ -8,7 +8,7 @@ from datetime import date
 from services.common.catalogue import Behaviour, Catalogue
 from services.common.identifiers import division_covers, is_division_code, is_valid_uscc, validate_subject_id
 from services.common.lawdates import add_months
-from services.common.policy import PolicyVersion
+from services.common.policy import PolicyVersion, first_effective_day
 from services.common.schemas import BehaviourReport
 from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
 
@@ -77,6 +77,15 @@ def decide(
         return Rejection("not_authorised", "only a finance department may determine serious misconduct", status=403)
     if report.occurred_on > today:
         return Rejection("invalid_date", f"occurred_on {report.occurred_on} is in the future")
+    first_day = first_effective_day(report.region)
+    if report.occurred_on < first_day:
+        # The measures do not reach back before they took effect (non-retroactivity, 立法法 Art. 104);
+        # a date like 1900-01-01 is a typing error or a placeholder, never a behaviour they cover.
+        return Rejection(
+            "invalid_date",
+            f"occurred_on {report.occurred_on} is before {first_day}, when the measures of region"
+            f" {report.region} took effect; they do not apply to earlier behaviour",
+        )
     if reporter.type in policy.evidence_required_for and not report.evidence:
         return Rejection(
             "evidence_required",

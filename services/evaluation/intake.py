@@ -21,9 +21,13 @@ from services.common.identifiers import is_division_code
 from services.common.inbound import Inbound
 from services.common.lawdates import local_date
 from services.common.messaging import (
+    CONFLICT_MESSAGE,
+    DUPLICATE_ID_CONFLICT,
     OutboundEvent,
-    already_processed,
+    conflicts,
     mark_processed,
+    payload_hash,
+    processed_hashes,
     write_outbox,
 )
 from services.common.policy import policy_for
@@ -61,6 +65,9 @@ class Outcome:
     extra: dict = field(default_factory=dict)
 
 
+REJECTED = "rejected:"
+
+
 def derived_id(prefix: str, source: str, event_id: str) -> str:
     """Ids derive from (source, id): the same event can only ever produce the same record."""
     return f"{prefix}-{uuid.uuid5(ID_NAMESPACE, f'{source}|{event_id}')}"
@@ -69,21 +76,38 @@ def derived_id(prefix: str, source: str, event_id: str) -> str:
 async def ingest(conn: AsyncConnection, items: list[Inbound], *, now: datetime) -> list[Outcome]:
     """Apply a batch inside the caller's transaction; returns one outcome per item, in order."""
     today = local_date(now)
-    seen = await already_processed(conn, MESSAGING.processed, [i.identity for i in items])
+    kept = await processed_hashes(conn, MESSAGING.processed, [i.identity for i in items])
+    seen = set(kept)
     catalogue = load_catalogue()
     outcomes: list[Outcome] = []
     records: list[dict] = []
     history: list[dict] = []
     tasks: list[dict] = []
-    processed: list[tuple[str, str, str]] = []
+    processed: list[tuple] = []
     outbox: list[OutboundEvent] = []
     touched: dict[str, dict] = {}
     for item in items:
         identity = item.identity
+        digest = payload_hash(item)
         if identity in seen:
-            outcomes.append(Outcome("duplicate"))
+            if conflicts(kept.get(identity), item):
+                message = CONFLICT_MESSAGE
+                outcomes.append(Outcome("rejected", reason=DUPLICATE_ID_CONFLICT, message=message, status=409))
+                outbox.append(
+                    rejected_event(
+                        item,
+                        reason=DUPLICATE_ID_CONFLICT,
+                        message=message,
+                        source=events.SOURCE,
+                        now=now,
+                        variant=digest,
+                    )
+                )
+            else:
+                outcomes.append(Outcome("duplicate"))
             continue
         seen.add(identity)
+        kept[identity] = digest
         decision = _decide(item, catalogue=catalogue, today=today)
         if isinstance(decision, Rejection):
             outcomes.append(
@@ -92,7 +116,9 @@ async def ingest(conn: AsyncConnection, items: list[Inbound], *, now: datetime) 
             outbox.append(
                 rejected_event(item, reason=decision.reason, message=decision.message, source=events.SOURCE, now=now)
             )
-            processed.append((*identity, "rejected"))
+            # The refusal is kept with its status and reason, so a retry with the same payload is
+            # answered the same refusal (`find_outcome_of`).
+            processed.append((*identity, f"{REJECTED}{decision.status}:{decision.reason}"[:40], digest))
             continue
         source, event_id = identity
         if isinstance(decision.outcome, OpenDetermination):
@@ -100,7 +126,7 @@ async def ingest(conn: AsyncConnection, items: list[Inbound], *, now: datetime) 
             tasks.append(task)
             outbox.append(events.determination_requested_event(task, event_time=now))
             outcomes.append(Outcome("determination_opened", task_id=task["id"], status=202))
-            processed.append((source, event_id, "determination_opened"))
+            processed.append((source, event_id, "determination_opened", digest))
             continue
         row = _record_row(decision, now=now, recorded_by=item.recorded_by)
         records.append(row)
@@ -113,7 +139,7 @@ async def ingest(conn: AsyncConnection, items: list[Inbound], *, now: datetime) 
             "name": row["subject_name"],
         }
         outcomes.append(Outcome("recorded", record_id=row["id"], status=201))
-        processed.append((source, event_id, "recorded"))
+        processed.append((source, event_id, "recorded", digest))
     if records:
         await insert_rows(conn, RECORDS_T, records)
         await store_versions(conn, history)
@@ -265,4 +291,13 @@ async def find_outcome_of(conn: AsyncConnection, source: str, event_id: str) -> 
     ).first()
     if task:
         return Outcome("duplicate", task_id=task.id, status=200)
+    t = MESSAGING.processed
+    outcome = (
+        await conn.execute(select(t.c.outcome).where(t.c.source == source, t.c.event_id == event_id))
+    ).scalar_one_or_none()
+    if outcome and outcome.startswith(REJECTED):
+        status, _, reason = outcome.removeprefix(REJECTED).partition(":")
+        if status.isdigit() and reason:
+            message = "the same request was refused before; fix it and send it with a new Idempotency-Key"
+            return Outcome("rejected", reason=reason, message=message, status=int(status))
     return None

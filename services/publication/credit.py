@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.identifiers import validate_subject_id
+from services.common.identifiers import normalise_subject_id, validate_subject_id
 from services.common.lawdates import local_date
 from services.common.outages import OUTAGE, database_unavailable, unavailable_problem
 from services.common.problems import Problem, problem_response
@@ -47,7 +47,9 @@ class CreditReader:
             await self._pool.close()
 
     async def answer(self, subject_type: str, subject_id: str) -> bytes:
-        """The JSON body of GET /v1/credit/{type}/{id}; Problem for an invalid identifier."""
+        """The JSON body of GET /v1/credit/{type}/{id}; Problem for an invalid identifier. A code
+        written in lower case or full width is read as the code it is (`normalise_subject_id`)."""
+        subject_id = normalise_subject_id(subject_type, subject_id)
         if subject_type not in SUBJECT_TYPES or not validate_subject_id(subject_type, subject_id):
             raise Problem(
                 422, "invalid_identifier", "Invalid identifier", f"{subject_id!r} is not a valid {subject_type} id"

@@ -1,6 +1,7 @@
 """`ingest()` and `expire_due()` against a real (SQLite) database: records, history chain, idempotency,
 dead letters, outbox and subject status versions."""
 
+import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -218,10 +219,16 @@ async def test_rejected_report_is_dead_lettered_with_reason_and_original(engine:
     data = dead["event"]["data"]
     assert data["reason"] == "evidence_required"
     assert data["message"]
-    assert data["original"]["value"] == e
+    # The original as received, but for the reporter's words (hashed: issue 21.9).
+    description = e["data"]["description"]
+    assert data["original"]["value"]["data"]["description"] == {
+        "sha256": hashlib.sha256(description.encode()).hexdigest(),
+        "chars": len(description),
+    }
+    assert {**data["original"]["value"], "data": {**data["original"]["value"]["data"], "description": description}} == e
     assert data["original"]["headers"]["content-type"] == "application/cloudevents+json"
     (p,) = await rows(engine, PROCESSED_T)
-    assert (p["source"], p["event_id"], p["outcome"]) == (e["source"], e["id"], "rejected")
+    assert (p["source"], p["event_id"], p["outcome"]) == (e["source"], e["id"], "rejected:422:evidence_required")
 
 
 async def test_rejected_report_redelivered_is_dead_lettered_once(engine: AsyncEngine) -> None:
