@@ -19,6 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from services.common.identifiers import division_covers, is_division_code
 from services.common.problems import Problem
 from services.common.settings import get_settings
+from services.common.text import is_storable
 
 REQUIRED_CLAIMS = ("exp", "sub", "role", "org", "region")
 # Clock skew allowed for tokens of the identity provider, whose clock is not ours. Local HS256 tokens
@@ -181,6 +182,9 @@ def _principal_from_claims(claims: dict[str, Any]) -> Principal:
     for name, value in values.items():
         if not isinstance(value, str) or not value:
             raise _invalid(f"Claim '{name}' must be a non-empty string.")
+        if not is_storable(value):
+            # A claim becomes an event's source, an audit's actor: the one rule of services.common.text.
+            raise _invalid(f"Claim '{name}' holds a character that cannot be stored (NUL or a lone surrogate).")
     try:
         role = Role(values["role"])
     except ValueError:
