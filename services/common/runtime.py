@@ -49,7 +49,13 @@ async def service_runtime(
     routers: Callable[[Runtime], list[KafkaRouter]],
     background: BackgroundFactory | None = None,
 ) -> AsyncIterator[Runtime]:
-    engine = make_engine(settings.database_url_for(name), pool_size=settings.database_pool_size)
+    engine = make_engine(
+        settings.database_url_for(name),
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout_seconds,
+        connect_args=settings.database_connect_args(),
+    )
     await migrate(engine, name, migrations, tables)
     relay = OutboxRelay(
         engine=engine,
@@ -59,9 +65,13 @@ async def service_runtime(
         batch=settings.outbox_batch,
         poll_seconds=settings.outbox_poll_seconds,
         idle_poll_seconds=settings.outbox_idle_poll_seconds,
+        client_options=settings.kafka_client_options(),
+        create_topics=settings.creates_topics(),
     )
     rt = Runtime(engine=engine, relay=relay)
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=f"credit-{name}")
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers, client_id=f"credit-{name}", security=settings.kafka_broker_security()
+    )
     for router in routers(rt):
         broker.include_router(router)
     loops = [("outbox-relay", relay.run), ("kafka-consumers", lambda: _run_broker(broker))]
