@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.common.deadletter import rejected_event
 from services.common.inbound import Inbound
 from services.common.messaging import MessagingTables, mark_processed, write_outbox
-from services.common.metrics import BATCH_SECONDS
+from services.common.metrics import BATCH_SECONDS, EVENTS_RECEIVED
 from services.common.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -68,7 +68,10 @@ async def consume(
     the process's writer lock (its HTTP calls touch the same rows), timed per service; then the
     relay is woken for what the batch wrote to the outbox."""
     now = datetime.now(UTC)
-    with BATCH_SECONDS.labels(service).time():
+    EVENTS_RECEIVED.labels(service).inc(len(items))
+    # Log lines of this batch name the inbound events (the first few: batches reach thousands).
+    ids = [i.identity[1] for i in items[:5]]
+    with BATCH_SECONDS.labels(service).time(), structlog.contextvars.bound_contextvars(events=ids, batch=len(items)):
         async with rt.intake_lock:
             results = await apply_batch(
                 rt.engine,

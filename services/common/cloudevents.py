@@ -21,6 +21,8 @@ from cloudevents.core.bindings.kafka import CE_PREFIX
 from cloudevents.core.formats.json import JSONFormat
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from services.common.correlation import current as current_correlation
+
 STRUCTURED_CONTENT_TYPE = JSONFormat.CONTENT_TYPE  # application/cloudevents+json
 DATA_CONTENT_TYPE = "application/json"
 
@@ -232,6 +234,9 @@ def build_event(
     }
     if subject is not None:
         event["subject"] = subject
+    correlation = current_correlation()
+    if correlation is not None:
+        event["correlationid"] = correlation  # extension attribute (issue 18)
     event["data"] = data
     return event
 

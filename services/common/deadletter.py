@@ -8,11 +8,14 @@ from datetime import datetime
 from services.common.cloudevents import build_event
 from services.common.inbound import Inbound
 from services.common.messaging import OutboundEvent
+from services.common.metrics import DEAD_LETTERED
 from services.common.topics import DEAD_LETTER, EVENT_REJECTED
 
 
 def rejected_event(item: Inbound, *, reason: str, message: str, source: str, now: datetime) -> OutboundEvent:
     cause_source, cause_id = item.identity
+    # Counted when written (a transaction retried after a failure counts again; alerts use rates).
+    DEAD_LETTERED.labels(source.rsplit(":", 1)[-1], reason).inc()
     return OutboundEvent(
         topic=DEAD_LETTER,
         key=item.key or "unknown",

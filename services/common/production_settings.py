@@ -67,6 +67,9 @@ class ProductionSettings(BaseSettings):
     credit_payload_key_id: str = "k1"
     # Earlier keys still decrypting old histories after a rotation: "id:base64key,id:base64key".
     credit_payload_old_keys: str | None = None
+    # --- metrics -------------------------------------------------------------------------------
+    # How often the gauges read from the database (outbox backlog, tasks, pushes, checkpoint) refresh.
+    credit_metrics_sample_seconds: float = Field(15.0, gt=0)
     # --- logs ----------------------------------------------------------------------------------
     # JSON lines (one object per log line, with the correlation id); unset: JSON outside development.
     log_json: bool | None = None

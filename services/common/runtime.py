@@ -14,6 +14,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.db import make_engine
+from services.common.measures import sample_forever
 from services.common.messaging import MessagingTables
 from services.common.migrations import migrate
 from services.common.relay import OutboxRelay
@@ -76,6 +77,9 @@ async def service_runtime(
         broker.include_router(router)
     loops = [("outbox-relay", relay.run), ("kafka-consumers", lambda: _run_broker(broker))]
     loops += list(background(rt)) if background else []
+    loops.append(
+        ("metrics-sampler", lambda: sample_forever(name, engine, messaging, settings.credit_metrics_sample_seconds))
+    )
     tasks = [asyncio.create_task(keep_running(n, f), name=n) for n, f in loops]
     try:
         yield rt

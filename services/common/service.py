@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.common.measures import install_http_metrics
 from services.common.problems import install_problem_handlers
 
 log = structlog.get_logger(__name__)
@@ -19,6 +20,7 @@ def base_app(title: str, lifespan, *, details: Callable[[], dict] | None = None)
     """`details`: what the service adds to /healthz (e.g. casework: the calendar's status)."""
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
+    install_http_metrics(app, title)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
