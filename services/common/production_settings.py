@@ -67,6 +67,8 @@ class ProductionSettings(BaseSettings):
     credit_payload_key_id: str = "k1"
     # Earlier keys still decrypting old histories after a rotation: "id:base64key,id:base64key".
     credit_payload_old_keys: str | None = None
+    # Origins of the Temporal Web UI allowed to call the codec server from the browser (comma-separated).
+    credit_codec_cors_origins: str = ""
     # --- metrics -------------------------------------------------------------------------------
     # How often the gauges read from the database (outbox backlog, tasks, pushes, checkpoint) refresh.
     credit_metrics_sample_seconds: float = Field(15.0, gt=0)
