@@ -7,7 +7,7 @@ token of the identity provider (the UI passes the operator's own: TEMPORAL_CODEC
 Browsers call it from the UI's origin: CREDIT_CODEC_CORS_ORIGINS lists the allowed ones.
 """
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload
@@ -50,15 +50,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_credentials=True,
         )
 
-    @app.post("/decode", include_in_schema=False)
+    router = APIRouter()
+
+    @router.post("/decode", include_in_schema=False)
     async def decode(request: Request, _: Principal = Depends(may_decode)) -> dict:
         try:
             return _body(await codec.decode(_payloads(await request.json())))
         except UnknownKeyError as exc:
             raise Problem(422, "unknown_key", "Unknown payload key", str(exc)) from None
 
-    @app.post("/encode", include_in_schema=False)
+    @router.post("/encode", include_in_schema=False)
     async def encode(request: Request, _: Principal = Depends(may_decode)) -> dict:
         return _body(await codec.encode(_payloads(await request.json())))
 
+    # Also under /codec: the Ingress passes that path through unchanged (deploy/k8s/base/network.yaml).
+    app.include_router(router)
+    app.include_router(router, prefix="/codec")
     return app

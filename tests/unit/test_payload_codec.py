@@ -92,6 +92,7 @@ def test_codec_server(monkeypatch: pytest.MonkeyPatch) -> None:
     assert r.status_code == 200, r.text
     decoded = json_format.ParseDict(r.json(), Payloads()).payloads
     assert pydantic_data_converter.payload_converter.from_payloads(list(decoded))[0] == PERSONAL
+    assert client.post("/codec/decode", json=body, headers=headers("administrator")).json() == r.json()
     again = client.post("/encode", json=r.json(), headers=headers("supervisor"))
     assert again.status_code == 200
     assert json_format.ParseDict(again.json(), Payloads()).payloads[0].metadata["encoding"] == b"binary/encrypted"
