@@ -12,7 +12,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HEADER = "x-correlation-id"
-_VALID = re.compile(r"^[A-Za-z0-9._:\-]{1,100}$")
+_VALID = re.compile(r"^[A-Za-z0-9._:/#@\-]{1,200}$")
 CORRELATION_ID: ContextVar[str | None] = ContextVar("correlation_id", default=None)
 
 
@@ -43,3 +43,25 @@ class CorrelationMiddleware:
                 await self.app(scope, receive, sending)
             finally:
                 CORRELATION_ID.reset(token)
+
+
+def follow(item: object, outer: str | None) -> None:
+    """While one inbound event is handled: its own `correlationid` if it carries one, else the
+    request's (`outer`, over HTTP), else the event's id — so every event built for it names its cause.
+    The caller puts `outer` back when its loop ends (restore)."""
+    env = getattr(item, "envelope", None)
+    if env is None:
+        CORRELATION_ID.set(outer)
+        return
+    given = (env.model_extra or {}).get("correlationid")
+    cid = given if isinstance(given, str) and _VALID.match(given) else (outer or f"{env.source}#{env.id}"[:200])
+    CORRELATION_ID.set(cid)
+    structlog.contextvars.bind_contextvars(correlation_id=cid)
+
+
+def restore(outer: str | None) -> None:
+    CORRELATION_ID.set(outer)
+    if outer is None:
+        structlog.contextvars.unbind_contextvars("correlation_id")
+    else:
+        structlog.contextvars.bind_contextvars(correlation_id=outer)
