@@ -42,6 +42,8 @@ class Stack:
     procurement_port: int = field(default_factory=free_port)
     credit_port: int = field(default_factory=free_port)
     ports: dict[str, int] = field(default_factory=dict)
+    # Where each process's Temporal SDK serves its worker metrics (TEMPORAL_METRICS_BIND).
+    sdk_metrics_ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, ManagedProcess] = field(default_factory=dict)
     database_url: str = ""  # the tests' own way in: always direct
     # With `db_proxy`, the services reach PostgreSQL through a TCP proxy a fault test can cut.
@@ -107,6 +109,8 @@ class Stack:
             "CREDIT_EXPIRY_MAX_SLEEP_SECONDS": "2",
             "CREDIT_LEDGER_CHECKPOINT_SECONDS": "2",
             "CREDIT_EVIDENCE_GRANT_SECONDS": "4",
+            # The gauges read from the database (outbox backlog, tasks, pushes) refresh every second.
+            "CREDIT_METRICS_SAMPLE_SECONDS": "1",
             "CREDIT_EMPLOYER_NOTIFICATION_URL": f"http://127.0.0.1:{self.employer_port}/notify",
             "CREDIT_NATIONAL_PROCUREMENT_URL": f"http://127.0.0.1:{self.procurement_port}/push",
             "CREDIT_NATIONAL_CREDIT_URL": f"http://127.0.0.1:{self.credit_port}/push",
@@ -154,7 +158,12 @@ class Stack:
         """`overrides`: environment for this start only (e.g. a broker address nothing answers at);
         `log_name`: a log of its own, so a restart keeps the earlier run's log."""
         module = dict(self.SERVICES)[svc]
-        env = {**self.env(), "SERVICE_PORT": str(self.ports[svc])}
+        sdk_port = self.sdk_metrics_ports.setdefault(svc, free_port())
+        env = {
+            **self.env(),
+            "SERVICE_PORT": str(self.ports[svc]),
+            "TEMPORAL_METRICS_BIND": f"127.0.0.1:{sdk_port}",
+        }
         role_url = self.service_urls.get(svc.split("-")[0])
         if role_url:
             env["DATABASE_URL"] = self.via_proxy(role_url)

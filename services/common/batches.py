@@ -19,7 +19,7 @@ from services.common.db_errors import describe, is_transient
 from services.common.deadletter import rejected_event
 from services.common.inbound import Inbound
 from services.common.messaging import MessagingTables, mark_processed, write_outbox
-from services.common.metrics import BATCH_SECONDS
+from services.common.metrics import BATCH_SECONDS, EVENTS_RECEIVED
 from services.common.outages import while_database_down
 from services.common.runtime import Runtime
 from services.common.settings import get_settings
@@ -98,6 +98,7 @@ async def consume(
     relay is woken for what the batch wrote to the outbox."""
     now = datetime.now(UTC)
     settings = get_settings()
+    EVENTS_RECEIVED.labels(service).inc(len(items))
 
     async def attempt() -> list[T]:
         async with rt.intake_lock:
@@ -113,7 +114,9 @@ async def consume(
                 backoff_seconds=settings.credit_poison_backoff_seconds,
             )
 
-    with BATCH_SECONDS.labels(service).time():
+    # Log lines of this batch name the inbound events (the first few: batches reach thousands).
+    ids = [i.identity[1] for i in items[:5]]
+    with BATCH_SECONDS.labels(service).time(), structlog.contextvars.bound_contextvars(events=ids, batch=len(items)):
         # A database outage: hold the batch and retry with backoff (outside the writer lock, so HTTP
         # calls answer 503 meanwhile) instead of a NACK and an immediate re-read (issue 21).
         results = await while_database_down(f"{service} consumer", attempt)

@@ -21,6 +21,7 @@ from cloudevents.core.bindings.kafka import CE_PREFIX
 from cloudevents.core.formats.json import JSONFormat
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from services.common.correlation import current as current_correlation
 from services.common.settings import get_settings
 from services.common.text import INVALID_TEXT, invalid_text_at, suspect_json
 from services.common.text import message as text_message
@@ -263,6 +264,9 @@ def build_event(
     }
     if subject is not None:
         event["subject"] = subject
+    correlation = current_correlation()
+    if correlation is not None:
+        event["correlationid"] = correlation  # extension attribute (issue 18)
     event["data"] = data
     return event
 

@@ -10,6 +10,7 @@ from services.common.cloudevents import build_event
 from services.common.dead_original import bounded_original, whole_hash
 from services.common.inbound import Inbound
 from services.common.messaging import OutboundEvent
+from services.common.metrics import DEAD_LETTERED
 from services.common.settings import get_settings
 from services.common.text import is_storable
 from services.common.topics import DEAD_LETTER, EVENT_REJECTED
@@ -31,6 +32,8 @@ def rejected_event(
     `variant`: for a refusal of another payload under an id already seen (`duplicate_id_conflict`),
     its payload hash, so its dead letter is not taken for the first one's."""
     cause_source, cause_id = item.identity
+    # Counted when written (a transaction retried after a failure counts again; alerts use rates).
+    DEAD_LETTERED.labels(source.rsplit(":", 1)[-1], reason).inc()
     original = item.original_message()
     limit = get_settings().credit_dead_letter_original_max_bytes
     data: dict = {

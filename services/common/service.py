@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.common.guard import RequestGuard
+from services.common.measures import install_http_metrics
 from services.common.outages import install_outage_handlers, readiness
 from services.common.problems import install_problem_handlers
 
@@ -24,8 +25,10 @@ def base_app(title: str, lifespan, *, details: Callable[[], dict] | None = None)
     install_problem_handlers(app)
     install_outage_handlers(app)
     # Outermost but for middleware a service adds later (the publication's credit fast path, which
-    # validates its identifier before any query).
+    # validates its identifier before any query) and the metrics and correlation id, which see a
+    # request refused by the guard too.
     app.add_middleware(RequestGuard)
+    install_http_metrics(app, title)
 
     # Liveness: the process answers. It stays 200 through an outage of what it depends on, since a
     # restart would not bring the database back; readiness (below) says whether to send it work.

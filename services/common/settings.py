@@ -4,7 +4,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from services.common.production_settings import ProductionSettings, check_consistency
 
 # Documented in the README: only for a laptop. Any other environment must set CREDIT_JWT_SECRET.
 DEV_JWT_SECRET = "dev-only-credit-secret-change-me-0123456789"
@@ -12,7 +14,11 @@ DEV_LEDGER_SEED = "6465762d6f6e6c792d6c65646765722d7369676e696e672d6b65792d30303
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-class Settings(BaseSettings):
+class Settings(ProductionSettings):
+    """Every setting of every process. The production ones (Kafka and Temporal security, database
+    TLS, identity provider, payload codec, JSON logs) are in ProductionSettings; README table
+    "Production settings"."""
+
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 
     credit_env: str = "development"
@@ -107,6 +113,7 @@ class Settings(BaseSettings):
             raise ValueError("CREDIT_JWT_SECRET must be set outside development")
         if self.credit_env != "development" and self.credit_ledger_signing_seed == DEV_LEDGER_SEED:
             raise ValueError("CREDIT_LEDGER_SIGNING_SEED must be set outside development")
+        check_consistency(self)
         return self
 
     def database_url_for(self, service: str) -> str:

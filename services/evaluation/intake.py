@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common import correlation
 from services.common.catalogue import Catalogue, load_catalogue
 from services.common.cloudevents import Envelope
 from services.common.deadletter import rejected_event
@@ -86,7 +87,9 @@ async def ingest(conn: AsyncConnection, items: list[Inbound], *, now: datetime) 
     processed: list[tuple] = []
     outbox: list[OutboundEvent] = []
     touched: dict[str, dict] = {}
+    outer = correlation.current()
     for item in items:
+        correlation.follow(item, outer)
         identity = item.identity
         digest = payload_hash(item)
         if identity in seen:
@@ -140,6 +143,7 @@ async def ingest(conn: AsyncConnection, items: list[Inbound], *, now: datetime) 
         }
         outcomes.append(Outcome("recorded", record_id=row["id"], status=201))
         processed.append((source, event_id, "recorded", digest))
+    correlation.restore(outer)
     if records:
         await insert_rows(conn, RECORDS_T, records)
         await store_versions(conn, history)
