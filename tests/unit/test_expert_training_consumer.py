@@ -80,7 +80,9 @@ async def dead_letters(rt: Runtime) -> list[dict]:
         return [orjson.loads(r.payload) for r in rows]
 
 
-async def test_a_training_signals_the_experts_workflow(broker: KafkaBroker, rt: Runtime, signals: RecordingSignals) -> None:
+async def test_a_training_signals_the_experts_workflow(
+    broker: KafkaBroker, rt: Runtime, signals: RecordingSignals
+) -> None:
     e = training()
     await publish(broker, e)
     ((expert_id, name, region, signal, arg),) = signals.sent

@@ -1,8 +1,8 @@
 """Identifiers of CONTRACT §3."""
 
-import pytest
-
 import random
+
+import pytest
 
 from services.common import identifiers
 from services.common.identifiers import (
