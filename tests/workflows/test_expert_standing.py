@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from temporalio import activity
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -123,6 +124,26 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"never: {what}")
+
+
+def _open(kinds: list[str], what: str) -> int:
+    """How many of `what` (workflow or activity tasks) were scheduled and have not ended."""
+    ended = ("COMPLETED", "FAILED", "TIMED_OUT", "CANCELED")
+    return kinds.count(f"EVENT_TYPE_{what}_TASK_SCHEDULED") - sum(
+        kinds.count(f"EVENT_TYPE_{what}_TASK_{end}") for end in ended
+    )
+
+
+async def settled(handle: WorkflowHandle) -> None:
+    """Wait until the workflow has nothing in flight: no workflow task and no activity scheduled
+    and not ended. Whatever it would ever do for the signals it has had is then done, so an
+    absence can be asserted (a condition, not a guess at how long is enough)."""
+
+    async def check() -> bool:
+        kinds = [EventType.Name(e.event_type) for e in (await handle.fetch_history()).events]
+        return _open(kinds, "WORKFLOW") == 0 and _open(kinds, "ACTIVITY") == 0
+
+    await eventually(check, "the workflow settled")
 
 
 async def published(fakes: FakeActivities, count: int) -> None:
@@ -345,7 +366,7 @@ async def test_the_same_signal_twice_changes_nothing(time_skipping: WorkflowEnvi
         # A second, different record the same day, so we know the repeat before it was handled.
         await handle.signal(ExpertStandingWorkflow.record_changed, record("R-2", day))
         await standing_is(handle, lambda s: len(s.reasons) == 2, "R-2 handled")
-        await asyncio.sleep(0.2)  # let a wrongly repeated notice show up, if there were one
+        await settled(handle)  # a wrongly repeated notice would have been sent by now
         s = await standing(handle)
         assert (s.score, len(s.score_history)) == (80, 2)
         assert [n.record_id for n in fakes.notices] == ["R-1", "R-2"]
