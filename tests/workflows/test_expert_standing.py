@@ -2,7 +2,6 @@
 milliseconds. The activities are fakes under their real names on EVALUATION_ACTIVITIES."""
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -12,14 +11,14 @@ from pathlib import Path
 import pytest
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import WorkflowHandle, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Worker
 
 from services.common.lawdates import add_months, expiry_moment, local_date
 from services.common.policy import policy_for
 from services.common.temporal import EVALUATION_ACTIVITIES
+from tests.workflows.saved import save_history
 from workflows.expert_inputs import (
     EmployerNotice,
     ExpertRecordChange,
@@ -195,8 +194,7 @@ async def test_general_record_suspends_for_a_year_then_reinstates(time_skipping:
         assert notice.idempotency_key == f"{s.expert_id}:R-A:v1"
         history = await handle.fetch_history()
         await handle.terminate("test done")
-    if os.environ.get("SAVE_HISTORIES"):
-        HISTORY_V1.write_text(history.to_json())
+    save_history("expert_standing_v1", history)
 
 
 # --- (b) ----------------------------------------------------------------------------------------------
@@ -276,7 +274,9 @@ async def test_score_under_threshold_suspends_until_training(time_skipping: Work
         await published(fakes, 5)
         s = await standing(handle)
         assert (s.status, s.suspended_until, s.score) == ("suspended", None, 50)
+        history = await handle.fetch_history()
         await handle.terminate("test done")
+    save_history("expert_standing_training_v1", history)
 
 
 # --- (d) ----------------------------------------------------------------------------------------------
@@ -297,7 +297,9 @@ async def test_serious_record_removes_for_good(time_skipping: WorkflowEnvironmen
         await standing_is(handle, lambda s: s.version == 1 and s.status == "removed", "expiry handled")
         assert fakes.events() == [("expert.removed.v1", None)]
         assert fakes.notices == []
+        history = await handle.fetch_history()
         await handle.terminate("test done")
+    save_history("expert_standing_removed_v1", history)
 
 
 # --- (e) ----------------------------------------------------------------------------------------------
@@ -318,7 +320,10 @@ async def test_correction_or_withdrawal_reinstates_at_once(time_skipping: Workfl
         assert (s.status, s.reasons, s.score) == ("drawable", [], 100)
         assert [e.change for e in s.score_history] == [-10, 10]
         assert fakes.events() == [("expert.suspended.v1", add_months(day, 12)), ("expert.reinstated.v1", None)]
+        history = await handle.fetch_history()
         await handle.terminate("test done")
+    if status == "withdrawn":
+        save_history("expert_standing_withdrawn_v1", history)
 
 
 async def test_repair_ends_the_suspension_but_keeps_the_deduction(time_skipping: WorkflowEnvironment) -> None:
@@ -441,14 +446,9 @@ async def test_state_is_carried_over_continue_as_new(time_skipping: WorkflowEnvi
         s = await standing(latest)
         assert (s.status, s.score, [r.record_id for r in s.reasons]) == ("suspended", 90, ["R-2"])
         assert len(fakes.notices) == 2 and len(fakes.published) == 1
+        history = await env.client.get_workflow_handle(expert_workflow_id(expert_id), run_id=first_run).fetch_history()
         await latest.terminate("test done")
+    save_history("expert_standing_continued_v1", history)
 
 
 # --- (h) ----------------------------------------------------------------------------------------------
-
-
-async def test_replay_saved_expert_standing_history() -> None:
-    """A change to ExpertStandingWorkflow that would break running experts' workflows fails here:
-    ship it behind workflow.patched() instead. Regenerate with SAVE_HISTORIES=1 (test (a))."""
-    history = WorkflowHistory.from_json("expert-standing", HISTORY_V1.read_text())
-    await Replayer(workflows=[ExpertStandingWorkflow], data_converter=pydantic_data_converter).replay_workflow(history)
