@@ -148,6 +148,25 @@ async def test_version_not_in_the_checkpoint_is_leaf_not_found(evaluation) -> No
     problem(await api.get("/v1/ledger/proofs/inclusion", params=params, headers=other), 404, "record_not_found")
 
 
+async def test_checkpoints_by_size_and_latest(evaluation) -> None:  # type: ignore[no-untyped-def]
+    engine, api = evaluation
+    at = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    for size in (1, 2):
+        row = {"tree_size": size, "root_hash": f"{size:02d}" * 32, "timestamp": at, "key_id": "k", "signature": "s"}
+        await insert(engine, CHECKPOINTS_T, row | {"frontier": []})
+    latest = (await api.get("/v1/ledger/checkpoints/latest")).json()
+    assert (latest["tree_size"], latest["root_hash"], latest["public_key"]) == (2, "02" * 32, "00" * 32)
+    assert (await api.get("/v1/ledger/checkpoints/1")).json()["root_hash"] == "01" * 32
+
+
+async def test_catalogue_filtered(evaluation) -> None:  # type: ignore[no-untyped-def]
+    _, api = evaluation
+    body = (await api.get("/v1/catalogue", params={"subject": "expert", "severity": "serious"})).json()
+    assert body["count"] == len(body["behaviours"]) > 0
+    assert {(b["subject"], b["severity"]) for b in body["behaviours"]} == {("expert", "serious")}
+    problem(await api.get("/v1/catalogue", params={"subject": "nobody"}), 422, "invalid_request")
+
+
 # --- evaluation: records, experts, determinations, evidence access ----------------------------------
 
 
