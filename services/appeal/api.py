@@ -11,11 +11,12 @@ from sqlalchemy import select
 
 from services.appeal.events import appeal_view
 from services.appeal.filing import Filing, earlier_outcome, file_appeals
-from services.appeal.models import APPEALS_T
+from services.appeal.models import APPEALS_T, REPLICA
 from services.appeal.rules import EVIDENCE_MAX, GROUNDS_MAX, Applicant, Refusal
 from services.common.auth import Principal, Role, require_roles
 from services.common.inbound import from_http
 from services.common.problems import Problem
+from services.common.record_owner import OwnerUnavailable, not_yet_known, rows_from_owner
 from services.common.runtime import Runtime, current_runtime
 from services.common.schemas import EvidenceItem
 from services.common.topics import APPEAL_FILED
@@ -69,8 +70,13 @@ async def post_appeal(
         idempotency_key=idempotency_key,
         now=now,
     )
+    try:
+        # Asked before the writer lock: nobody waits behind a call to another service.
+        learned = await rows_from_owner(rt.engine, REPLICA, request.app.state.owner, [body.record_id])
+    except OwnerUnavailable as exc:
+        raise not_yet_known(body.record_id, exc) from None
     async with rt.intake_lock, rt.engine.begin() as conn:
-        (outcome,) = await file_appeals(conn, [item], now=now, filed_by=principal.sub)
+        (outcome,) = await file_appeals(conn, [item], now=now, filed_by=principal.sub, learned=learned)
         if outcome.kind == "duplicate":
             outcome = await earlier_outcome(conn, *item.identity) or outcome
     rt.relay.wake()

@@ -11,8 +11,11 @@ from services.appeal.api import router
 from services.appeal.handlers import build_router
 from services.appeal.models import MESSAGING, MIGRATIONS, TABLES
 from services.appeal.starter import ReviewStarter
+from services.common.record_owner import RecordOwner
+from services.common.replica_lag import ReplicaClock
+from services.common.replica_ready import replica_detail
 from services.common.runtime import Runtime, service_runtime
-from services.common.service import base_app
+from services.common.service import add_readyz, base_app
 from services.common.settings import Settings, get_settings
 from services.common.temporal import APPEAL_ACTIVITIES, connect
 
@@ -20,6 +23,7 @@ from services.common.temporal import APPEAL_ACTIVITIES, connect
 def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
     settings = settings or get_settings()
     holder: dict[str, ReviewStarter] = {}
+    clock = ReplicaClock("appeal")
 
     def starter_of(rt: Runtime) -> ReviewStarter:
         if "starter" not in holder:
@@ -33,20 +37,26 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        owner = RecordOwner.from_settings("appeal", settings)
         async with service_runtime(
             name="appeal",
             settings=settings,
             tables=TABLES,
             migrations=MIGRATIONS,
             messaging=MESSAGING,
-            routers=lambda rt: [build_router(rt, settings, starter_of(rt))],
+            routers=lambda rt: [build_router(rt, settings, starter_of(rt), owner, clock)],
             background=background,
         ) as rt:
             app.state.runtime = rt
             app.state.starter = starter_of(rt)
-            yield
+            app.state.owner = owner
+            try:
+                yield
+            finally:
+                await owner.aclose()
 
     app = base_app("appeal", lifespan)
+    add_readyz(app, replica_detail(lambda: app.state.runtime.engine, clock))
     app.include_router(router)
     return app
 

@@ -22,7 +22,7 @@ from services.appeal.rules import AppealApplication, Refusal, judge, refusal, st
 from services.common.deadletter import rejected_event
 from services.common.inbound import Inbound
 from services.common.messaging import OutboundEvent, already_processed, mark_processed, write_outbox
-from services.common.record_replica import get_replica
+from services.common.record_replica import get_replica, upsert_replica
 from services.common.sql import insert_rows
 
 ID_NAMESPACE = uuid.UUID("0b6f9a52-3c55-4f3e-9d0e-5a7c2f1e8b44")
@@ -43,10 +43,19 @@ def appeal_id_of(source: str, event_id: str) -> str:
 
 
 async def file_appeals(
-    conn: AsyncConnection, items: list[Inbound], *, now: datetime, filed_by: str | None = None
+    conn: AsyncConnection,
+    items: list[Inbound],
+    *,
+    now: datetime,
+    filed_by: str | None = None,
+    learned: list[dict] | None = None,
 ) -> list[Filing]:
     """Apply a batch inside the caller's transaction; one outcome per item, in order. `filed_by`
-    is the token's sub of an HTTP caller; over Kafka it is the forwarding platform (`source`)."""
+    is the token's sub of an HTTP caller; over Kafka it is the forwarding platform (`source`).
+    `learned`: replica rows the owner gave for records the replica had not heard of yet (stored
+    first, as the events would have been; the newer version wins whichever comes first)."""
+    if learned:
+        await upsert_replica(conn, REPLICA, learned)
     seen = await already_processed(conn, MESSAGING.processed, [i.identity for i in items])
     opened: dict[str, str] = {}  # record_id -> appeal id, opened in this batch
     outcomes: list[Filing] = []
@@ -73,8 +82,9 @@ async def file_appeals(
             problem = judge(app, record, open_id)
         if problem is not None:
             outbox.append(rejected_event(item, reason=problem.reason, message=problem.message, source=SOURCE, now=now))
-            # An unknown record may only not have reached the replica yet: a retry with the same key
-            # is judged again (its dead letter keeps its id, derived from the same source and id).
+            # The owner was asked before this transaction (record_owner.py), so "not found" is the
+            # owner's answer; still, a retry with the same key is judged again (its dead letter
+            # keeps its id, derived from the same source and id) in case the record comes later.
             if problem.reason not in RETRYABLE:
                 processed.append((source, event_id, REJECTED + problem.reason))
             outcomes.append(Filing("rejected", refusal=problem))

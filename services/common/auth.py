@@ -33,6 +33,8 @@ class Role(StrEnum):
     PURCHASER = "purchaser"
     AGENCY = "agency"
     SUBJECT = "subject"
+    # CONTRACT v1.1: operates the system (installs the State Council's holiday arrangement).
+    ADMINISTRATOR = "administrator"
 
 
 FINANCE_ROLES = frozenset({Role.FINANCE_OFFICER, Role.SUPERVISOR})

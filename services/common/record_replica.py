@@ -1,7 +1,8 @@
 """A service's own copy of the credit records it acts on (repair and appeal services), built from
-`credit.records`: services talk only through Kafka, so each keeps what it needs to judge an
-application at once (whose record it is, its severity, dates and status). Newer versions win, so
-redelivery and reordering change nothing."""
+`credit.records`: each keeps what it needs to judge an application at once (whose record it is,
+its severity, dates and status). Newer versions win, so redelivery and reordering change nothing —
+nor does a row stored ahead of its event from the owner's answer (record_owner.py), asked only when
+an application names a record the replica has not heard of yet."""
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -93,8 +94,9 @@ async def upsert_replica(conn: AsyncConnection, table: Table, rows: list[dict]) 
 
 async def get_replica(conn: AsyncConnection, table: Table, record_id: str) -> ReplicaRecord | None:
     row = (await conn.execute(select(table).where(table.c.record_id == record_id))).first()
-    if row is None:
-        return None
-    m = dict(row._mapping)
-    m.pop("updated_at", None)
-    return ReplicaRecord(**m)
+    return None if row is None else as_record(dict(row._mapping))
+
+
+def as_record(row: dict) -> ReplicaRecord:
+    """A replica row (stored, or from replica_row) as the record the rules read."""
+    return ReplicaRecord(**{k: v for k, v in row.items() if k != "updated_at"})

@@ -49,7 +49,7 @@ async def service_runtime(
     routers: Callable[[Runtime], list[KafkaRouter]],
     background: BackgroundFactory | None = None,
 ) -> AsyncIterator[Runtime]:
-    engine = make_engine(settings.database_url_for(name))
+    engine = make_engine(settings.database_url_for(name), pool_size=settings.database_pool_size)
     await migrate(engine, name, migrations, tables)
     relay = OutboxRelay(
         engine=engine,

@@ -1,12 +1,13 @@
-"""What every service process shares: logging, /healthz and /metrics, problem handlers, and
-background tasks that are restarted if they fail (e.g. Temporal not up yet)."""
+"""What every service process shares: logging, /healthz and /metrics, /readyz where a service has
+something to say about its readiness, problem handlers, and background tasks that are restarted
+if they fail (e.g. Temporal not up yet)."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
 
 import structlog
 from fastapi import FastAPI
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.common.problems import install_problem_handlers
@@ -14,19 +15,33 @@ from services.common.problems import install_problem_handlers
 log = structlog.get_logger(__name__)
 
 
-def base_app(title: str, lifespan) -> FastAPI:  # type: ignore[no-untyped-def]
+def base_app(title: str, lifespan, *, details: Callable[[], dict] | None = None) -> FastAPI:  # type: ignore[no-untyped-def]
+    """`details`: what the service adds to /healthz (e.g. casework: the calendar's status)."""
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
-        return {"status": "ok", "service": title}
+        return {"status": "ok", "service": title, **(details() if details else {})}
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def add_readyz(app: FastAPI, detail: Callable[[], Awaitable[dict]]) -> None:
+    """`GET /readyz`: 200 with `detail()` when the service can answer (its database does), else 503
+    with the reason. Replica lag is shown, not judged: an idle replica's newest event grows old too."""
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        try:
+            body = {"status": "ready", "service": app.title, **(await detail())}
+        except Exception as exc:  # noqa: BLE001 - not ready, whatever the cause; said in the body
+            return JSONResponse({"status": "not_ready", "service": app.title, "error": repr(exc)[:300]}, 503)
+        return JSONResponse(body)
 
 
 async def keep_running(name: str, run: Callable[[], Awaitable[None]], *, backoff: float = 2.0) -> None:

@@ -3,7 +3,7 @@
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import model_validator
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Documented in the README: only for a laptop. Any other environment must set CREDIT_JWT_SECRET.
@@ -20,8 +20,28 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     database_url: str | None = None
+    # Connections a process keeps (as many again may open under a burst). PostgreSQL's default
+    # max_connections is 100 for every process on a host: the test stacks and a laptop run ten
+    # processes beside each other, so they set it lower than a pod in production.
+    database_pool_size: int = Field(10, ge=1)
     credit_var_dir: Path = PROJECT_ROOT / "var"
     credit_api_url: str = "http://127.0.0.1:8000"
+    # The evaluation service itself (not the gateway): the owner of the records, asked by the appeal
+    # and repair services when their replica has not heard of a record yet. The runner already tells
+    # the gateway where it is, so that address is taken when CREDIT_EVALUATION_URL is not set.
+    credit_evaluation_url: str = Field(
+        "http://127.0.0.1:8101",
+        validation_alias=AliasChoices("credit_evaluation_url", "gateway_upstream_evaluation"),
+    )
+    # The services that keep replicas of credit.records, whose /readyz (lag) the console shows.
+    credit_appeal_url: str = Field(
+        "http://127.0.0.1:8104", validation_alias=AliasChoices("credit_appeal_url", "gateway_upstream_appeal")
+    )
+    credit_repair_url: str = Field(
+        "http://127.0.0.1:8103", validation_alias=AliasChoices("credit_repair_url", "gateway_upstream_repair")
+    )
+    # How long an application waits for the owner's answer before it is told to retry (503).
+    credit_owner_timeout_seconds: float = 2.0
     credit_jwt_secret: str = DEV_JWT_SECRET
     # Production verifies RS256 tokens of the identity provider; when set, HS256 is refused.
     credit_jwt_jwks_url: str | None = None

@@ -22,6 +22,7 @@ from services.evaluation.expert_activities import ExpertActivities
 from services.evaluation.expert_handlers import Signals
 from services.evaluation.expert_handlers import build_router as build_expert_router
 from services.evaluation.handlers import build_router
+from services.evaluation.internal_api import router as internal_router
 from services.evaluation.ledger_api import router as ledger_router
 from services.evaluation.models import MESSAGING, MIGRATIONS, TABLES
 from services.evaluation.record_activities import RecordChangeActivities
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
     app.include_router(archive_router)
     app.include_router(ledger_router)
     app.include_router(access_router)
+    app.include_router(internal_router)
     return app
 
 

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from services.common.auth import Principal, Role, require_roles
 from services.common.inbound import from_http
 from services.common.problems import Problem
-from services.common.record_replica import get_replica
+from services.common.record_owner import OwnerUnavailable, not_yet_known, rows_from_owner
+from services.common.record_replica import as_record, get_replica, replica_row
 from services.common.runtime import Runtime, current_runtime
 from services.common.schemas import EvidenceItem
 from services.common.topics import REPAIR_REQUESTED
@@ -80,8 +81,13 @@ async def post_repair(
         idempotency_key=idempotency_key,
         now=now,
     )
+    try:
+        # Asked before the writer lock: nobody waits behind a call to another service.
+        learned = await rows_from_owner(rt.engine, REPLICA, request.app.state.owner, [body.record_id])
+    except OwnerUnavailable as exc:
+        raise not_yet_known(body.record_id, exc) from None
     async with rt.intake_lock, rt.engine.begin() as conn:
-        (outcome,) = await receive(conn, [item], now=now)
+        (outcome,) = await receive(conn, [item], now=now, learned=learned)
     rt.relay.wake()
     request.app.state.wiring.wake()
     if outcome.refusal is not None:
@@ -110,6 +116,7 @@ async def get_repair(
 
 @router.get("/v1/repairs", tags=["repair"])
 async def list_repairs(
+    request: Request,
     record_id: Annotated[str, Query(min_length=1, max_length=64)],
     principal: Annotated[Principal, Depends(require_roles(*Role))],
     rt: Annotated[Runtime, Depends(current_runtime)],
@@ -118,6 +125,15 @@ async def list_repairs(
     application for it, newest first."""
     async with rt.engine.connect() as conn:
         record = await get_replica(conn, REPLICA, record_id)
+    if record is None:
+        # The subject may look at the record it was just told of before the replica has it: the
+        # owner says what it is (not stored: a read changes nothing; the window is then computed).
+        try:
+            data = await request.app.state.owner.fetch(record_id)
+        except OwnerUnavailable as exc:
+            raise not_yet_known(record_id, exc) from None
+        record = as_record(replica_row(data)) if data is not None else None
+    async with rt.engine.connect() as conn:
         if record is None or not _may_follow(principal, region=record.region, subject_id=record.subject_id):
             raise Problem(404, "record_not_found", "Record not found", f"no record {record_id} for you")
         stored = (await conn.execute(select(WINDOWS).where(WINDOWS.c.record_id == record_id))).first()

@@ -8,8 +8,11 @@ from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from services.common.record_owner import RecordOwner
+from services.common.replica_lag import ReplicaClock
+from services.common.replica_ready import replica_detail
 from services.common.runtime import Runtime, service_runtime
-from services.common.service import base_app
+from services.common.service import add_readyz, base_app
 from services.common.settings import Settings, get_settings
 from services.common.temporal import REPAIR_ACTIVITIES, LazyClient
 from services.repair.activities import RepairActivities
@@ -38,6 +41,7 @@ class Wiring:
 def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
     settings = settings or get_settings()
     wiring = Wiring(settings)
+    clock = ReplicaClock("repair")
 
     def background(rt: Runtime):  # type: ignore[no-untyped-def]
         if with_temporal:
@@ -49,19 +53,25 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        owner = RecordOwner.from_settings("repair", settings)
         async with service_runtime(
             name="repair",
             settings=settings,
             tables=TABLES,
             migrations=MIGRATIONS,
             messaging=MESSAGING,
-            routers=lambda rt: [build_router(rt, settings, wiring.wake)],
+            routers=lambda rt: [build_router(rt, settings, wiring.wake, owner, clock)],
             background=background,
         ) as rt:
             app.state.runtime = rt
-            yield
+            app.state.owner = owner
+            try:
+                yield
+            finally:
+                await owner.aclose()
 
     app = base_app("repair", lifespan)
+    add_readyz(app, replica_detail(lambda: app.state.runtime.engine, clock))
     app.state.wiring = wiring
     app.include_router(router)
     return app

@@ -24,6 +24,7 @@ from services.common.schemas import EvidenceItem, SubjectType
 from services.common.sql import insert_rows, key_in, lock_keys
 from services.repair.events import SOURCE, changed_event
 from services.repair.models import APPLICATIONS, DISPATCH, MESSAGING, REPLICA
+from services.repair.records import learn_records
 from services.repair.rules import Refusal, judge_application, terms_from
 from workflows.repair_inputs import OPEN_STATES, RepairApplication
 
@@ -64,12 +65,17 @@ def application_id(source: str, event_id: str) -> str:
     return f"rpa-{uuid.uuid5(ID_NAMESPACE, f'{source}|{event_id}')}"
 
 
-async def receive(conn: AsyncConnection, items: list[Inbound], *, now: datetime) -> list[Outcome]:
-    """Apply a batch of repair.requested.v1 inside the caller's transaction; one outcome per item."""
+async def receive(
+    conn: AsyncConnection, items: list[Inbound], *, now: datetime, learned: list[dict] | None = None
+) -> list[Outcome]:
+    """Apply a batch of repair.requested.v1 inside the caller's transaction; one outcome per item.
+    `learned`: replica rows the owner gave for records the replica had not heard of yet."""
     requests = [_parse(i) for i in items]
     record_ids = sorted({r.record_id for r in requests if isinstance(r, RepairRequest)})
     # Serialise applications per record across replicas: "one open application" is check-then-insert.
     await lock_keys(conn, [f"repair:{rid}" for rid in record_ids])
+    if learned:
+        await learn_records(conn, learned, now=now)
     seen = await already_processed(conn, MESSAGING.processed, [i.identity for i in items])
     open_by_record = await _open_applications(conn, record_ids)
     repaired = await _approved(conn, record_ids)

@@ -10,17 +10,24 @@ from faststream.kafka import KafkaRouter
 from services.common.batches import consume
 from services.common.inbound import from_kafka
 from services.common.metrics import EVENTS_CONSUMED
+from services.common.record_owner import RecordOwner, rows_for_batch
+from services.common.record_replica import RECORD_TYPES
+from services.common.replica_lag import ReplicaClock
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.subscribers import batch_options
 from services.common.topics import INBOUND_APPLICATIONS, RECORDS, REPAIR_REQUESTED
 from services.repair.applications import receive
 from services.repair.events import SOURCE
-from services.repair.models import MESSAGING
+from services.repair.models import MESSAGING, REPLICA
 from services.repair.records import apply_records
 
+OWNER_RETRY_SECONDS = 1.0
 
-def build_router(rt: Runtime, settings: Settings, wake_dispatcher: Callable[[], None]) -> KafkaRouter:
+
+def build_router(
+    rt: Runtime, settings: Settings, wake_dispatcher: Callable[[], None], owner: RecordOwner, clock: ReplicaClock
+) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(
@@ -29,6 +36,7 @@ def build_router(rt: Runtime, settings: Settings, wake_dispatcher: Callable[[], 
     async def on_records(body: Any, message: Any = Context("message")) -> None:
         items = from_kafka(message.raw_message)
         results = await consume(rt, items, apply_records, messaging=MESSAGING, source=SOURCE, service="repair")
+        clock.note([i.envelope.time for i in items if i.envelope is not None and i.envelope.type in RECORD_TYPES])
         wake_dispatcher()
         for counts in results:
             for kind, n in counts.items():
@@ -46,7 +54,13 @@ def build_router(rt: Runtime, settings: Settings, wake_dispatcher: Callable[[], 
         items = [i for i in from_kafka(message.raw_message) if i.envelope and i.envelope.type == REPAIR_REQUESTED]
         if not items:
             return
-        results = await consume(rt, items, receive, messaging=MESSAGING, source=SOURCE, service="repair")
+        # Records the replica has not heard of yet are asked of their owner first.
+        learned = await rows_for_batch(rt.engine, REPLICA, owner, items, pause=OWNER_RETRY_SECONDS)
+
+        async def apply(conn, batch, *, now):  # type: ignore[no-untyped-def]
+            return await receive(conn, batch, now=now, learned=learned)
+
+        results = await consume(rt, items, apply, messaging=MESSAGING, source=SOURCE, service="repair")
         wake_dispatcher()
         for outcomes in results:
             for o in outcomes:

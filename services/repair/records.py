@@ -81,6 +81,29 @@ async def apply_records(conn: AsyncConnection, items: list[Inbound], *, now: dat
     return counts
 
 
+async def learn_records(conn: AsyncConnection, rows: list[dict], *, now: datetime) -> None:
+    """Records the owner gave for applications that came before their events (record_owner.py):
+    stored as the event will be — the replica row, and for a repairable record its window and start
+    command, ordered before the application's `apply` — so the application finds its workflow.
+    When the event comes, the window exists and the same version is no change: nothing twice."""
+    if not rows:
+        return
+    windows = await _windows(conn, sorted({r["record_id"] for r in rows}))
+    new_windows, commands = [], []
+    for row in rows:
+        if row["record_id"] in windows:
+            continue
+        start = _start_order(repair_record(row), now=now)
+        if start is not None:
+            window, command = start
+            windows[row["record_id"]] = window["state"]
+            new_windows.append(window)
+            commands.append(command)
+    await upsert_replica(conn, REPLICA, rows)
+    await insert_rows(conn, WINDOWS, new_windows)
+    await insert_rows(conn, DISPATCH, commands)
+
+
 def _start_order(record: RepairRecord, *, now: datetime) -> tuple[dict, dict] | None:
     """The window row and start command of a record in force and repairable under its policy."""
     if record.status != "in_force":

@@ -61,6 +61,11 @@ async def test_an_officer_determines_a_reported_serious_behaviour_in_the_console
     await expect(row).to_be_visible()
     await expect(row).to_contain_text("SUP-S-05")
     await expect(page.locator("#counts-region")).to_contain_text("410322")
+    # The lag of the replicas of credit.records (issue 23), read from the services' /readyz.
+    replicas = page.locator("#replicas")
+    await expect(replicas).to_contain_text("appeal")
+    await expect(replicas).to_contain_text("repair")
+    await expect(replicas).not_to_contain_text("not answering")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "console_queue.png"), full_page=True)
     # The token is kept where scripts cannot read it.

@@ -3,11 +3,19 @@ of outside text, and the completion body each decision form sends."""
 
 from datetime import date
 
-from services.casework.console.pages import queue
+import httpx
+
+from services.casework.console.pages import calendar_home, queue
+from services.casework.console.replicas import replica_lags
 from services.casework.console.routes import completion_body
 from services.casework.console.task_page import task_page
+from services.common.arrangements import Arrangement, provisional
+from services.common.calendar_status import calendar_status
+from services.common.settings import Settings
+from services.common.workdays import Reckoner
 
 WHO = {"sub": "alice", "role": "finance_officer", "region": "410300", "org": "410300"}
+COUNTS = {"by_officer": [], "by_region": []}
 
 
 def task(**over: object) -> dict:
@@ -101,3 +109,67 @@ def test_each_decision_sends_only_its_own_fields() -> None:
         "decision": "correct",
         "reason": "r",
     }
+
+
+def test_a_provisional_due_date_is_marked_in_the_queue_and_on_the_task_page() -> None:
+    items = [task(id="t-p", provisional=True, due_on="2027-01-11"), task(id="t-o", due_on="2026-12-29")]
+    html = queue({"items": items, "total": 2, "as_of": "2026-12-07"}, COUNTS, who=WHO, csrf="c")
+    assert html.count("暂定 provisional") == 1
+    page = task_page(task(provisional=True), {}, who=WHO, csrf="c")
+    assert "2026-10-15 (暂定 provisional)" in page
+
+
+def test_the_calendar_banner_goes_to_supervisors_from_the_first_of_november(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("CREDIT_CALENDAR_DIR", raising=False)
+    october, november = calendar_status(date(2026, 10, 31)), calendar_status(date(2026, 11, 1))
+    assert october["warnings"] == [] and october["next_year"]["status"] == "provisional"
+    (warning,) = november["warnings"]
+    assert "2027" in warning and "PUT /v1/calendar/2027" in warning
+    html = queue({"items": [], "total": 0, "as_of": ""}, COUNTS, who=WHO, csrf="c", warnings=november["warnings"])
+    assert 'class="warning calendar-warning" role="alert"' in html
+    assert calendar_status(date(2026, 11, 1), installed_2027())["warnings"] == []
+    admin = calendar_home(november, who=WHO | {"role": "administrator"}, csrf="c")
+    assert "calendar-warning" in admin and "PUT /v1/calendar/{year}" in admin
+
+
+def installed_2027() -> Reckoner:
+    """A reckoner holding a TEST FIXTURE 2027 arrangement (not official data)."""
+    reckoner = Reckoner()
+    reckoner.install(Arrangement(2027, provisional(2027).holidays, frozenset(), "TEST FIXTURE", "official", version=1))
+    return reckoner
+
+
+def test_the_queue_shows_how_far_behind_the_replicas_are() -> None:
+    replicas = [
+        {
+            "service": "appeal",
+            "lag_seconds": 3.25,
+            "apply_delay_seconds": 0.5,
+            "newest_event_at": "t",
+            "events_applied": 7,
+        },
+        {"service": "repair", "error": "not answering"},
+    ]
+    html = queue(
+        {"items": [], "total": 0, "as_of": "2026-12-07"},
+        {"by_officer": [], "by_region": []},
+        who=WHO,
+        csrf="c",
+        replicas=replicas,
+    )
+    assert '<table id="replicas">' in html
+    assert "<td>appeal</td><td>3.2 s</td><td>0.5 s</td><td>t</td><td>7</td>" in html
+    assert '<td>repair</td><td colspan="4">not answering</td>' in html
+
+
+async def test_replica_lags_are_read_from_each_services_readyz() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.port == 9104:
+            return httpx.Response(200, json={"status": "ready", "replica": {"lag_seconds": 1.0, "events_applied": 2}})
+        raise httpx.ConnectError("refused", request=request)
+
+    settings = Settings(credit_appeal_url="http://127.0.0.1:9104", credit_repair_url="http://127.0.0.1:9103")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
+        appeal, repair = await replica_lags(client, settings)
+    assert appeal == {"service": "appeal", "lag_seconds": 1.0, "events_applied": 2}
+    assert repair == {"service": "repair", "error": "not answering"}

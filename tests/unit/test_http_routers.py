@@ -18,6 +18,7 @@ from services.appeal.app import create_app as appeal_app
 from services.appeal.models import MESSAGING as APPEAL_MESSAGING
 from services.appeal.models import TABLES as APPEAL_TABLES
 from services.common.db import create_tables, make_engine
+from services.common.record_owner import RecordOwner
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.sql import insert_rows
@@ -67,7 +68,9 @@ async def evaluation(tmp_path: Path, settings: Settings) -> AsyncIterator[tuple[
 @pytest.fixture
 async def appeal(tmp_path: Path, settings: Settings) -> AsyncIterator[tuple[AsyncEngine, httpx.AsyncClient]]:
     app = appeal_app(settings, with_temporal=False)
-    engine, client = await serve(tmp_path, "appeal", app, APPEAL_TABLES, starter=SimpleNamespace(wake=lambda: None))
+    engine, client = await serve(
+        tmp_path, "appeal", app, APPEAL_TABLES, starter=SimpleNamespace(wake=lambda: None), owner=unknown_to_owner()
+    )
     async with client:
         yield engine, client
     await engine.dispose()
@@ -90,6 +93,12 @@ async def publication(tmp_path: Path, settings: Settings) -> AsyncIterator[tuple
     async with client:
         yield engine, client
     await engine.dispose()
+
+
+def unknown_to_owner() -> RecordOwner:
+    """The evaluation service, asked about a record the replica lacks, knows none (its own 404)."""
+    transport = httpx.MockTransport(lambda _: httpx.Response(404, json={"code": "record_not_found"}))
+    return RecordOwner("appeal", base_url="http://evaluation", secret="s" * 32, transport=transport)
 
 
 def problem(r: httpx.Response, status: int, code: str) -> dict:

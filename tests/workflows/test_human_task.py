@@ -38,7 +38,6 @@ from workflows.task_inputs import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-HISTORY_V1 = Path(__file__).parent / "histories" / "human_task_v1.json"
 OPENED = datetime(2027, 9, 24, 10, 0, tzinfo=SHANGHAI)  # Friday before the (fixture) National Day
 
 

@@ -36,6 +36,10 @@ BRANCHES = {
         "human_task_v1": "timeout: reminder and escalations, decided late",
         "human_task_decided_v1": "decision before the due date",
         "human_task_cancelled_v1": "cancellation",
+        # Saved before re-planning (issue 12): an appeal review opened 2026-12-20 on the provisional
+        # 2027 calendar, reminded, escalated, decided.
+        "human_task_replanned_v1": "a provisional plan re-planned twice when the year is installed, then decided",
+        "human_task_provisional_v1": "a provisional plan, from before workflow.patched('replan-on-calendar')",
     },
     "LedgerCheckpointWorkflow": {"ledger_checkpoints_v1": "rounds on the interval timer, then continue-as-new"},
     "PeriodicNoticeWorkflow": {"notices_v1": "timer: a month's notice"},

@@ -16,6 +16,7 @@ th{background:#eef0f3} tr.overdue td{background:#fff1f0} tr.escalated td:first-c
 .box{background:#fff;border:1px solid #d8dce2;padding:.8rem 1rem;margin:.6rem 0}
 .error{background:#fff1f0;border:1px solid #ffa39e;padding:.6rem 1rem}
 .ok{background:#f6ffed;border:1px solid #b7eb8f;padding:.6rem 1rem}
+.warning{background:#fffbe6;border:1px solid #ffe58f;padding:.6rem 1rem;margin:.4rem 0}.b-prov{background:#ad8b00}
 label{display:block;margin:.3rem 0} input[type=text],input[type=date],textarea,select{width:100%;max-width:40rem}
 fieldset{margin:.5rem 0;border:1px solid #d8dce2} nav a{margin-right:.8rem}
 dl{display:grid;grid-template-columns:12rem 1fr}
@@ -90,7 +91,43 @@ FILTERS = (
 )
 
 
-def queue(tasks: dict, counts: dict, *, who: dict, csrf: str, error: str | None = None) -> str:
+def calendar_banner(warnings: list[str]) -> str:
+    """Supervisors and administrators: a year without an official holiday arrangement (issue 12)."""
+    return "".join(f'<div class="warning calendar-warning" role="alert">{e(w)}</div>' for w in warnings)
+
+
+def provisional_mark(t: dict) -> str:
+    if not t.get("provisional"):
+        return ""
+    title = "counted on the provisional calendar: may move later (never earlier) when the year is installed"
+    return f' <span class="badge b-prov" title="{e(title)}">暂定 provisional</span>'
+
+
+def calendar_home(status: dict, *, who: dict, csrf: str) -> str:
+    """An administrator's console: the calendar's state and how to install a year (no task queue)."""
+    rows = "".join(
+        f"<tr><td>{e(y['year'])}</td><td>{e(y['status'])}</td><td>{e(y['source'])}</td></tr>"
+        for y in (status["this_year"], status["next_year"])
+    )
+    body = (
+        f"<h1>Working days</h1>{calendar_banner(status['warnings'])}"
+        f'<table id="calendar"><thead><tr><th>Year</th><th>Status</th><th>Source</th></tr></thead><tbody>{rows}'
+        "</tbody></table><p>Install the State Council's arrangement with <code>PUT /v1/calendar/{year}</code> "
+        "(see the README, “Working days”); <code>GET /v1/calendar/{year}</code> shows any year.</p>"
+    )
+    return page("Working days", body, who=who, csrf=csrf)
+
+
+def queue(
+    tasks: dict,
+    counts: dict,
+    *,
+    who: dict,
+    csrf: str,
+    error: str | None = None,
+    warnings: list[str] | None = None,
+    replicas: list[dict] | None = None,
+) -> str:
     nav = "".join(f'<a href="/console?{q}">{e(name)}</a>' for name, q in FILTERS)
     rows = []
     for t in tasks["items"]:
@@ -98,7 +135,7 @@ def queue(tasks: dict, counts: dict, *, who: dict, csrf: str, error: str | None 
         rows.append(
             f'<tr class="{cls}" data-task="{e(t["id"])}"><td><a href="/console/tasks/{quote(t["id"])}">'
             f"{e(t['title'])}</a></td><td>{e(KIND_NAMES.get(t['kind'], t['kind']))}</td><td>{e(t['region'])}</td>"
-            f"<td>{e(t['due_on'])}</td><td>{marks(t)}</td><td>{e(t['assignee'] or '—')}</td></tr>"
+            f"<td>{e(t['due_on'])}{provisional_mark(t)}</td><td>{marks(t)}</td><td>{e(t['assignee'] or '—')}</td></tr>"
         )
     table = (
         '<table id="queue"><thead><tr><th>Task</th><th>Kind</th><th>Region</th><th>Due (last day)</th>'
@@ -116,12 +153,39 @@ def queue(tasks: dict, counts: dict, *, who: dict, csrf: str, error: str | None 
         for r in counts["by_region"]
     )
     body = (
-        f"<h1>Work queue</h1>{message(error)}<nav>{nav}</nav>"
+        f"<h1>Work queue</h1>{calendar_banner(warnings or [])}{message(error)}<nav>{nav}</nav>"
         f"<p>{e(tasks['total'])} task(s), by due date · as of {e(tasks['as_of'])}</p>{table}"
         '<h2>Open and overdue, per officer and per region</h2><div style="display:flex;gap:1rem">'
         '<table id="counts-officer"><thead><tr><th>Officer</th><th>Open</th><th>Overdue</th><th>Completed</th></tr>'
         f"</thead><tbody>{officers}</tbody></table>"
         '<table id="counts-region"><thead><tr><th>Region</th><th>Open</th><th>Unclaimed</th><th>Overdue</th>'
         f"<th>Escalated</th></tr></thead><tbody>{regions}</tbody></table></div>"
+        f"{replica_table(replicas or [])}"
     )
     return page("Work queue", body, who=who, csrf=csrf)
+
+
+def _seconds(value: object) -> str:
+    return "—" if value is None else f"{float(value):.1f} s"  # type: ignore[arg-type]
+
+
+def replica_table(replicas: list[dict]) -> str:
+    """The lag of the services that judge applications against their copy of the records: an
+    application they have not heard of yet is asked of the records' owner, so a lag delays no one,
+    but a large one says the replica is falling behind."""
+    if not replicas:
+        return ""
+    rows = "".join(
+        f'<tr><td>{e(r["service"])}</td><td colspan="4">{e(r["error"])}</td></tr>'
+        if "error" in r
+        else f"<tr><td>{e(r['service'])}</td><td>{e(_seconds(r.get('lag_seconds')))}</td>"
+        f"<td>{e(_seconds(r.get('apply_delay_seconds')))}</td><td>{e(r.get('newest_event_at') or '—')}</td>"
+        f"<td>{e(r.get('events_applied'))}</td></tr>"
+        for r in replicas
+    )
+    return (
+        "<h2>Replicas of credit.records</h2>"
+        '<table id="replicas"><thead><tr><th>Service</th><th>Age of newest event applied</th>'
+        "<th>Delay of last batch</th><th>Newest event</th><th>Events since start</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+    )
