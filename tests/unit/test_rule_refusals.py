@@ -11,14 +11,15 @@ import pytest
 
 from services.appeal.rules import Refusal as AppealRefusal
 from services.appeal.rules import judge
-from services.casework.plan import plan_task
+from services.casework.plan import plan_task, replan_task
+from services.common.arrangements import Arrangement, provisional
 from services.common.catalogue import load_catalogue
 from services.common.identifiers import division_level, make_uscc, regions_above, uscc_check_char
 from services.common.lawdates import SHANGHAI, expiry_moment, iso, local_date
 from services.common.policy import policy_for
 from services.common.settings import get_settings
 from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
-from services.common.workdays import add_working_days, is_working_day
+from services.common.workdays import Reckoner, add_working_days, is_working_day, previous_working_day
 from services.evaluation.domain import Record, Rejection, decide
 from services.evaluation.status import InForce, subject_status
 from services.publication.goodcredit import answer, registration_region
@@ -90,6 +91,35 @@ def test_an_installed_arrangement_keeps_weekends_off_unless_it_says_otherwise(
     days = [date(2031, 1, 1), date(2031, 1, 4), date(2031, 1, 10), date(2031, 1, 11), date(2031, 1, 12)]
     # Wednesday holiday, Saturday made a working day, Friday, Saturday, Sunday.
     assert [is_working_day(d) for d in days] == [False, True, True, False, False]
+
+
+def installed(version: int | None) -> Arrangement:
+    return Arrangement(2031, frozenset(), frozenset(), f"test v{version}", "official", version=version)
+
+
+@pytest.mark.parametrize(
+    ("held", "offered", "taken"),
+    [
+        (None, None, False),  # the same unversioned announcement again
+        (None, 1, True),  # a versioned install replaces an unversioned one
+        (1, 1, False),  # a replayed announcement changes nothing
+        (1, 2, True),  # a newer version replaces it
+        (2, 1, False),  # an older one never does
+    ],
+)
+def test_an_installed_arrangement_is_replaced_only_by_a_newer_one(
+    held: int | None, offered: int | None, taken: bool
+) -> None:
+    reckoner = Reckoner()
+    assert reckoner.install(installed(held)) is True
+    assert reckoner.install(installed(offered)) is taken
+    assert reckoner.arrangement(2031).source == f"test v{offered if taken else held}"
+
+
+def test_previous_working_day_counts_n_back() -> None:
+    # From Monday 2026-12-07: Friday 12-04, Thursday 12-03.
+    assert previous_working_day(date(2026, 12, 7)) == date(2026, 12, 4)
+    assert previous_working_day(date(2026, 12, 7), 2) == date(2026, 12, 3)
 
 
 def test_working_days_cannot_be_counted_backwards() -> None:
@@ -226,6 +256,63 @@ def test_a_reminder_at_the_very_moment_the_task_opens_is_not_planned() -> None:
     # Due Wednesday 12-02, reminded Tuesday 12-01 09:00: opened exactly then, the reminder is moot.
     plan = plan_task(plan_t.spec(1, before=1), plan_t.at(date(2026, 12, 1), 9))
     assert [a.kind for a in plan.alarms] == ["escalation", "escalation"]
+
+
+def test_alarms_of_a_provisionally_counted_due_date_are_provisional() -> None:
+    # 2031 officially installed (a made-up arrangement), 2030 provisional: a task opened on
+    # 2030-12-30 is due 2031-01-10, counted through a provisional year. Its reminder (01-09) and
+    # escalations fall in the official year, and yet they hang on that provisional due date.
+    reckoner = Reckoner()
+    reckoner.install(Arrangement(2031, frozenset({date(2031, 1, 1)}), frozenset(), "test", "official", version=1))
+    plan = plan_task(plan_t.spec(8, before=1), plan_t.at(date(2030, 12, 30), 10), reckoner)
+    assert (plan.due_on, plan.due_provisional) == (date(2031, 1, 10), True)
+    assert [(a.kind, a.at.date(), a.provisional) for a in plan.alarms] == [
+        ("reminder", date(2031, 1, 9), True),
+        ("escalation", date(2031, 1, 11), True),
+        ("escalation", date(2031, 1, 16), True),
+    ]
+
+
+def _alarms(plan) -> list[tuple]:  # type: ignore[no-untyped-def]
+    return [(a.kind, a.level, a.at.date(), a.at.hour, a.provisional) for a in plan.alarms]
+
+
+def official_2031(*, holidays: frozenset[date] = frozenset(), workdays: frozenset[date] = frozenset()) -> Reckoner:
+    # The provisional 2031 of the law, installed as official with the given changes (made up).
+    p = provisional(2031)
+    reckoner = Reckoner()
+    reckoner.install(Arrangement(2031, p.holidays | holidays, p.workdays | workdays, "test", "official", version=1))
+    return reckoner
+
+
+# A task opened Monday 2031-03-03 on the provisional 2031: due Thursday 03-13, reminded 03-12 09:00,
+# escalated 03-14 and 03-19.
+SPEC = plan_t.spec(8, before=1)
+OLD_PLAN = plan_task(SPEC, plan_t.at(date(2031, 3, 3), 10), Reckoner())
+
+
+def test_a_replan_moves_what_has_not_fired_later_and_keeps_what_fired() -> None:
+    assert (OLD_PLAN.due_on, OLD_PLAN.due_provisional) == (date(2031, 3, 13), True)
+    # The official arrangement makes Monday 03-10 a day off: one working day later.
+    new = replan_task(SPEC, OLD_PLAN, [0], official_2031(holidays=frozenset({date(2031, 3, 10)})))
+    assert (new.due_on, new.due_provisional) == (date(2031, 3, 14), False)
+    assert _alarms(new) == [
+        ("reminder", 0, date(2031, 3, 12), 9, True),  # fired: it stays as it was
+        ("escalation", 1, date(2031, 3, 15), 0, False),
+        ("escalation", 2, date(2031, 3, 20), 0, False),
+    ]
+
+
+def test_a_replan_never_moves_a_date_earlier() -> None:
+    # The official arrangement makes Saturday 03-08 a working day: the new count is a day earlier,
+    # so every date stays, no longer provisional.
+    new = replan_task(SPEC, OLD_PLAN, [], official_2031(workdays=frozenset({date(2031, 3, 8)})))
+    assert (new.due_on, new.due_provisional) == (date(2031, 3, 13), False)
+    assert _alarms(new) == [
+        ("reminder", 0, date(2031, 3, 12), 9, False),
+        ("escalation", 1, date(2031, 3, 14), 0, False),
+        ("escalation", 2, date(2031, 3, 19), 0, False),
+    ]
 
 
 # --- good credit ----------------------------------------------------------------------------------
