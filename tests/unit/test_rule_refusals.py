@@ -315,6 +315,15 @@ def test_a_replan_never_moves_a_date_earlier() -> None:
     ]
 
 
+def test_a_replan_keeps_an_alarm_whose_new_moment_is_earlier() -> None:
+    # Saturday 03-08 a working day and Wednesday 03-12 a day off: still due 03-13, but the working
+    # day before it is now 03-11. The reminder announced for 03-12 is not moved earlier.
+    reckoner = official_2031(holidays=frozenset({date(2031, 3, 12)}), workdays=frozenset({date(2031, 3, 8)}))
+    new = replan_task(SPEC, OLD_PLAN, [], reckoner)
+    assert new.due_on == date(2031, 3, 13)
+    assert _alarms(new)[0] == ("reminder", 0, date(2031, 3, 12), 9, False)
+
+
 # --- good credit ----------------------------------------------------------------------------------
 
 
