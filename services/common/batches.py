@@ -16,6 +16,7 @@ from services.common.deadletter import rejected_event
 from services.common.inbound import Inbound
 from services.common.messaging import MessagingTables, mark_processed, write_outbox
 from services.common.metrics import BATCH_SECONDS
+from services.common.outages import while_database_down
 from services.common.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -68,9 +69,10 @@ async def consume(
     the process's writer lock (its HTTP calls touch the same rows), timed per service; then the
     relay is woken for what the batch wrote to the outbox."""
     now = datetime.now(UTC)
-    with BATCH_SECONDS.labels(service).time():
+
+    async def attempt() -> list[T]:
         async with rt.intake_lock:
-            results = await apply_batch(
+            return await apply_batch(
                 rt.engine,
                 items,
                 lambda conn, batch: apply(conn, batch, now=now),
@@ -79,5 +81,10 @@ async def consume(
                 source=source,
                 now=now,
             )
+
+    with BATCH_SECONDS.labels(service).time():
+        # A database outage: hold the batch and retry with backoff (outside the writer lock, so HTTP
+        # calls answer 503 meanwhile) instead of a NACK and an immediate re-read (issue 21).
+        results = await while_database_down(f"{service} consumer", attempt)
     rt.relay.wake()
     return results

@@ -28,6 +28,8 @@ class Inbound:
     headers: tuple = ()
     # Who sent it over HTTP (the token's sub): the officer who records, kept on the record.
     recorded_by: str | None = None
+    # The caller's region over HTTP (the token's `region` claim): where a purchaser or agency belongs.
+    reporter_region: str | None = None
 
     def original_message(self) -> dict:
         return self.original if self.original is not None else original_of(self.value, list(self.headers))
@@ -65,6 +67,7 @@ def from_http(
     idempotency_key: str | None,
     now: datetime,
     recorded_by: str | None = None,
+    region: str | None = None,
 ) -> Inbound:
     """An HTTP request as the event it stands for, so it takes the code path of the Kafka events: the
     Idempotency-Key is its id and the caller's role and org its source, so a retry is a redelivery."""
@@ -78,5 +81,9 @@ def from_http(
         data=data,
     )
     return Inbound(
-        original={"http": envelope.model_dump(mode="json")}, key=key, envelope=envelope, recorded_by=recorded_by
+        original={"http": envelope.model_dump(mode="json")},
+        key=key,
+        envelope=envelope,
+        recorded_by=recorded_by,
+        reporter_region=region,
     )

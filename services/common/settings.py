@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     credit_national_credit_url: str | None = None
     # Overrides the policy's push_escalation_hours (tests use seconds).
     credit_push_escalation_seconds: int | None = None
+    # Issue 21 (10): regions whose projects an e-procurement platform carries, by its event `source`
+    # (JSON, e.g. {"urn:eproc:luoyang": ["410300"]}). A purchaser or agency reporting over Kafka may
+    # report where it is registered (its USCC's division code) or in these regions (its project is there).
+    credit_platform_regions: dict[str, list[str]] = {}
 
     @model_validator(mode="after")
     def _no_dev_secret_outside_development(self) -> "Settings":

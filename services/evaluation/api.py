@@ -79,6 +79,7 @@ async def post_report(
         idempotency_key=idempotency_key,
         now=now,
         recorded_by=principal.sub,
+        region=principal.region,
     )
     source, event_id = item.identity
     async with rt.intake_lock, rt.engine.begin() as conn:

@@ -1,6 +1,7 @@
 """Pure rules of intake (CONTRACT §1, §3, §4; Luoyang Art. 17–19): what a report leads to.
 No I/O here: the handlers feed it parsed events and persist what it decides."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -36,10 +37,17 @@ Decision = Rejection | Record | OpenDetermination
 
 
 def decide(
-    event_type: str, report: BehaviourReport, *, catalogue: Catalogue, policy: PolicyVersion, today: date
+    event_type: str,
+    report: BehaviourReport,
+    *,
+    catalogue: Catalogue,
+    policy: PolicyVersion,
+    today: date,
+    reporter_regions: Iterable[str] | None = None,
 ) -> Decision:
     """Decide what a behaviour report or a determination leads to, or why it is refused.
-    `today` is the recording date (Asia/Shanghai)."""
+    `today` is the recording date (Asia/Shanghai). `reporter_regions`: where a purchaser or agency
+    belongs (see `in_reporter_scope`); None only where the reporter is a finance department."""
     problem = _check_identifiers(report)
     if problem:
         return problem
@@ -58,6 +66,13 @@ def decide(
             f"finance department {reporter.id} is not in charge of region {report.region}",
             status=403,
         )
+    if reporter.type != "finance" and not in_reporter_scope(reporter_regions, report.region):
+        return Rejection(
+            "not_authorised",
+            f"a {reporter.type} of region {'/'.join(sorted(reporter_regions or ())) or 'unknown'}"
+            f" may not report in region {report.region}",
+            status=403,
+        )
     if event_type == MISCONDUCT_DETERMINED and reporter.type not in policy.serious_recorders:
         return Rejection("not_authorised", "only a finance department may determine serious misconduct", status=403)
     if report.occurred_on > today:
@@ -70,6 +85,14 @@ def decide(
     if behaviour.severity == "general":
         return _general(event_type, report, behaviour, policy, today)
     return _serious(event_type, report, behaviour, policy, today)
+
+
+def in_reporter_scope(reporter_regions: Iterable[str] | None, region: str) -> bool:
+    """Issue 21 (10): a purchaser or agency reports only where it belongs or where its projects are —
+    the report's region and one of the reporter's regions must be on one line of the division tree
+    (its own, one above it — a county purchaser to its city's department — or one under it — a city
+    purchaser's project in one of its counties). A Luoyang purchaser reporting in Beijing is refused."""
+    return any(division_covers(r, region) or division_covers(region, r) for r in reporter_regions or ())
 
 
 def _check_identifiers(report: BehaviourReport) -> Rejection | None:

@@ -28,6 +28,7 @@ from services.common.messaging import (
 )
 from services.common.policy import policy_for
 from services.common.schemas import BehaviourReport
+from services.common.settings import get_settings
 from services.common.sql import insert_rows
 from services.common.topics import RECORD_CREATED
 from services.evaluation import events
@@ -149,10 +150,27 @@ def _decide(item: Inbound, *, catalogue: Catalogue, today: date) -> Rejection | 
         policy = policy_for(report.region, today)
     except LookupError as exc:
         return Rejection("no_policy", str(exc))
-    outcome = decide(env.type, report, catalogue=catalogue, policy=policy, today=today)
+    outcome = decide(
+        env.type,
+        report,
+        catalogue=catalogue,
+        policy=policy,
+        today=today,
+        reporter_regions=_reporter_regions(item, report),
+    )
     if isinstance(outcome, Rejection):
         return outcome
     return _Accepted(env, report, outcome, policy.version)
+
+
+def _reporter_regions(item: Inbound, report: BehaviourReport) -> list[str]:
+    """Where a purchaser or agency belongs: over HTTP the token's region; over Kafka the division code
+    its USCC was registered under (GB 32100-2015, characters 3–8) and the regions the sending platform
+    is configured to carry (`CREDIT_PLATFORM_REGIONS`)."""
+    if item.reporter_region is not None:
+        return [item.reporter_region]
+    assert item.envelope is not None
+    return [report.reporter.id[2:8], *get_settings().credit_platform_regions.get(item.envelope.source, ())]
 
 
 def _record_row(accepted: _Accepted, *, now: datetime, recorded_by: str | None) -> dict:

@@ -71,8 +71,20 @@ def answer(blocked: bool, after: date | None, bond: int, today: date) -> dict:
     }
 
 
-def answer_bytes(blocked: bool, after: date | None, bond: int | None, today: date) -> bytes:
+# A subject never heard of: no claim either way (issue 21); it may still take part, as nothing bars it.
+UNKNOWN = {
+    "eligible": None,
+    "free_bid_guarantee": None,
+    "bond_reduction_percent": 0,
+    "eligible_from": None,
+    "reason": "no_record",
+}
+
+
+def answer_bytes(blocked: bool, after: date | None, bond: int | None, today: date, known: bool = True) -> bytes:
     """`,"good_credit":{…}` to splice into the stored answer; empty for non-suppliers."""
     if bond is None:
         return b""
+    if not known:
+        return b',"good_credit":' + orjson.dumps(UNKNOWN)
     return b',"good_credit":' + orjson.dumps(answer(blocked, after, bond, today))

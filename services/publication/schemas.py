@@ -37,17 +37,19 @@ class ExpertStanding(BaseModel):
 class GoodCredit(BaseModel):
     """000 §三.2, suppliers only: decided on the day it is asked (see goodcredit.py)."""
 
-    eligible: bool
-    free_bid_guarantee: bool
+    eligible: bool | None  # None: a subject never heard of (reason no_record)
+    free_bid_guarantee: bool | None
     bond_reduction_percent: int
     eligible_from: str | None = None
-    reason: str | None = None  # record_in_force | recent_record
+    reason: str | None = None  # record_in_force | recent_record | no_record
 
 
 class CreditStatus(BaseModel):
     subject: PublicSubjectRef
+    # clean | general_record | blacklisted | no_record (never heard of: `known` false, grade no_record)
     status: str
     grade: str
+    known: bool = True
     may_participate: bool
     blacklisted: bool
     blacklisted_until: str | None

@@ -127,7 +127,7 @@ async def test_serious_code_from_purchaser_opens_determination_task(stack: Stack
     assert tasks[0]["data"]["kind"] == "determination" and tasks[0]["data"]["region"] == "410322"
     # Nothing is recorded before the finance department decides.
     public = await credit_of(api, supplier)
-    assert public["status"] == "clean" and public["may_participate"] is True
+    assert public["status"] == "no_record" and public["may_participate"] is True
 
 
 async def test_http_report_goes_through_the_same_path_and_is_idempotent(stack: Stack, api: httpx.AsyncClient) -> None:

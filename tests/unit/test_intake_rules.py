@@ -34,10 +34,15 @@ def determination(
     }
 
 
-def run(event_type: str = BEHAVIOUR_REPORTED, *, today: date = TODAY, **overrides):  # type: ignore[no-untyped-def]
+def run(event_type: str = BEHAVIOUR_REPORTED, *, today: date = TODAY, reporter_regions=None, **overrides):  # type: ignore[no-untyped-def]
     # Luoyang's policy: the region may be the invalid thing under test (policy_for refuses it).
     policy = policy_for("410300", today)
-    return decide(event_type, report(**overrides), catalogue=load_catalogue(), policy=policy, today=today)
+    r = report(**overrides)
+    if reporter_regions is None:  # as over Kafka: where the reporter's USCC was registered
+        reporter_regions = [r.reporter.id[2:8]]
+    return decide(
+        event_type, r, catalogue=load_catalogue(), policy=policy, today=today, reporter_regions=reporter_regions
+    )
 
 
 def rejected(event_type: str = BEHAVIOUR_REPORTED, **overrides) -> Rejection:  # type: ignore[no-untyped-def]
@@ -295,3 +300,23 @@ def test_expert_with_serious_record_is_removed() -> None:
     assert s["status"] == "blacklisted"
     assert s["expert"]["removed"] is True
     assert s["expert"]["may_be_drawn"] is False
+
+
+@pytest.mark.parametrize("reporter_type", ["purchaser", "agency"])
+def test_reporter_outside_its_region_is_not_authorised(reporter_type: str) -> None:
+    """Issue 21 (10): a purchaser of Luoyang (registered 410300) records nothing in Beijing (110000)."""
+    beijing = rejected(reporter_type=reporter_type, region="110000")
+    assert (beijing.reason, beijing.status) == ("not_authorised", 403)
+    assert "110000" in beijing.message
+    # A serious code opens no determination task there either.
+    assert rejected(reporter_type=reporter_type, region="110000", code="SUP-S-03").reason == "not_authorised"
+    # Its own city, a county under it, and (registered in a county) its city's department are fine.
+    assert isinstance(run(reporter_type=reporter_type, region="410300"), Record)
+    assert isinstance(run(reporter_type=reporter_type, region="410322"), Record)
+    county = make_uscc("12410322MB0000009")
+    assert isinstance(run(reporter_type=reporter_type, reporter_id=county, region="410300"), Record)
+    # Another county of the same city is not its region.
+    assert rejected(reporter_type=reporter_type, reporter_id=county, region="410323").reason == "not_authorised"
+    # Where the caller's region is known otherwise (a token, a platform's projects), that counts.
+    assert isinstance(run(reporter_type=reporter_type, region="110000", reporter_regions=["110105"]), Record)
+    assert rejected(reporter_type=reporter_type, reporter_regions=[]).reason == "not_authorised"

@@ -394,3 +394,36 @@ async def test_expiry_run_twice_expires_once(engine: AsyncEngine) -> None:
     assert await expire_due(engine, as_of=later, now=NOW + timedelta(days=367)) == 0
     assert await count(engine, HISTORY_T) == 2
     assert len(await outbox(engine)) == 4
+
+
+async def test_reporter_region_over_kafka_and_http(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 21 (10): over Kafka a purchaser reports where its USCC was registered or where the sending
+    platform carries projects (CREDIT_PLATFORM_REGIONS); over HTTP where its token's region is."""
+    from services.common.inbound import from_http
+    from services.common.settings import get_settings
+    from services.common.topics import BEHAVIOUR_REPORTED as REPORTED
+
+    beijing = report_event(region="110000")
+    (refused,) = await ingest_batch(engine, [inbound(beijing)])
+    assert (refused.kind, refused.reason, refused.status) == ("rejected", "not_authorised", 403)
+
+    monkeypatch.setenv("CREDIT_PLATFORM_REGIONS", '{"urn:eproc:beijing": ["110000"]}')
+    get_settings.cache_clear()
+    try:
+        via_beijing_platform = f.event(
+            f.report_data(region="110105", occurred_on=OCCURRED_ON), source="urn:eproc:beijing"
+        )
+        via_luoyang_platform = report_event(region="110105")
+        outcomes = await ingest_batch(engine, [inbound(via_beijing_platform), inbound(via_luoyang_platform)])
+        assert [o.kind for o in outcomes] == ["recorded", "rejected"]
+    finally:
+        get_settings.cache_clear()
+
+    def over_http(region: str) -> Inbound:
+        data = f.report_data(region="110000", occurred_on=OCCURRED_ON)
+        return from_http(role="purchaser", org=f.PURCHASER_ID, event_type=REPORTED, data=data,
+                         key=data["subject"]["id"], idempotency_key=None, now=NOW, region=region)  # fmt: skip
+
+    luoyang_token, beijing_token = await ingest_batch(engine, [over_http("410300"), over_http("110000")])
+    assert (luoyang_token.kind, luoyang_token.reason) == ("rejected", "not_authorised")
+    assert beijing_token.kind == "recorded"

@@ -109,8 +109,15 @@ async def test_credit_answer_says_whether_the_supplier_has_good_credit(
     assert bodies[recent]["good_credit"]["reason"] == "recent_record"
     assert bodies[recent]["records_in_force"] == []
     assert bodies[listed]["good_credit"]["reason"] == "record_in_force"
+    assert bodies[clean]["known"] is True and bodies[clean]["grade"] == "good"
+    # Issue 21 (10): a USCC never heard of is not "eligible for good credit": no record, no claim.
     never_seen = (await api.get(f"/v1/credit/supplier/{make_uscc('91410300MA0000199')}")).json()
-    assert never_seen["good_credit"]["eligible"] is True
+    assert (never_seen["known"], never_seen["status"], never_seen["grade"]) == (False, "no_record", "no_record")
+    assert never_seen["good_credit"]["eligible"] is None and never_seen["good_credit"]["reason"] == "no_record"
+    assert never_seen["good_credit"]["free_bid_guarantee"] is None
+    assert never_seen["may_participate"] is True  # nothing bars it either
+    expert = (await api.get("/v1/credit/expert/EXP-1")).json()
+    assert expert["known"] is False and expert["status"] == "no_record"
     assert "good_credit" not in (await api.get("/v1/credit/expert/EXP-1")).json()
 
 
@@ -123,7 +130,8 @@ async def test_consortium_is_the_worst_of_its_members(engine: AsyncEngine, api: 
     assert body["member_ids"] == [clean, listed]
     assert [m["subject"]["id"] for m in body["members"]] == [clean, listed]
     assert body["good_credit"]["eligible"] is False and body["good_credit"]["reason"] == "record_in_force"
-    assert body["members"][0]["good_credit"]["eligible"] is True
+    # `clean` was never heard of: no claim for it, and the listed member rules the consortium out.
+    assert body["members"][0]["good_credit"]["eligible"] is None and body["known"] is False
     # Only a general record (no status snapshot in this test): grade and participation follow the members.
     assert body["may_participate"] == all(m["may_participate"] for m in body["members"])
     for bad in (clean, f"{clean},{clean}", f"{clean},not-a-uscc"):
@@ -160,3 +168,15 @@ def test_worst_of_takes_the_blacklisted_member() -> None:
     )
     assert body["good_credit"]["bond_reduction_percent"] == 0
     assert orjson.dumps(body)
+
+
+def test_worst_of_with_a_member_never_heard_of() -> None:
+    def member(status: str, eligible: bool | None) -> dict:
+        good = {"eligible": eligible, "bond_reduction_percent": 50 if eligible else 0, "eligible_from": None,
+                "reason": None if eligible else "no_record"}  # fmt: skip
+        return {"status": status, "may_participate": True, "blacklisted": False, "blacklisted_until": None,
+                "good_credit": good, "as_of": "2026-12-01", "known": status != "no_record"}  # fmt: skip
+
+    body = worst_of(["a", "b"], [member("clean", True), member("no_record", None)])
+    assert body["good_credit"]["eligible"] is None and body["known"] is False
+    assert worst_of(["a", "b"], [member("clean", True), member("clean", True)])["good_credit"]["eligible"] is True
