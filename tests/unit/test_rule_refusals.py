@@ -174,7 +174,15 @@ def test_general_refusals_in_full() -> None:
     )
     # A reporter the policy does not let record general behaviour (Art. 17-18).
     policy = policy_for("410300", TODAY).model_copy(update={"general_recorders": ["finance"]})
-    decision = decide(BEHAVIOUR_REPORTED, intake_t.report(), catalogue=load_catalogue(), policy=policy, today=TODAY)
+    report = intake_t.report()
+    decision = decide(
+        BEHAVIOUR_REPORTED,
+        report,
+        catalogue=load_catalogue(),
+        policy=policy,
+        today=TODAY,
+        reporter_regions=[report.reporter.id[2:8]],  # in its own region: only the policy refuses it
+    )
     assert decision == Rejection("not_authorised", "a purchaser may not record behaviour", status=403)
 
 
