@@ -7,6 +7,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 
 from services.appeal.rules import Refusal as AppealRefusal
@@ -22,7 +23,7 @@ from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
 from services.common.workdays import Reckoner, add_working_days, is_working_day, previous_working_day
 from services.evaluation.domain import Record, Rejection, decide
 from services.evaluation.status import InForce, subject_status
-from services.publication.goodcredit import answer, registration_region
+from services.publication.goodcredit import answer, answer_bytes, registration_region
 from services.repair.rules import Refusal, RepairTerms, judge_application, judge_timing, terms_from, window_for
 from tests.unit import test_appeal_rules as appeal_t
 from tests.unit import test_casework_plan as plan_t
@@ -160,6 +161,16 @@ def test_intake_refusals_in_full() -> None:
         Rejection(
             "determination_required", "SUP-S-01 is serious: a finance department records it with its determination"
         )
+    )
+
+
+def test_a_reporter_outside_its_regions_is_refused_naming_them() -> None:
+    # Issue 21: a purchaser or agency reports only on its line of the division tree.
+    assert intake_t.rejected(reporter_regions=["120000", "110000"]) == Rejection(
+        "not_authorised", "a purchaser of region 110000/120000 may not report in region 410322", status=403
+    )
+    assert intake_t.rejected(reporter_regions=[]) == Rejection(
+        "not_authorised", "a purchaser of region unknown may not report in region 410322", status=403
     )
 
 
@@ -339,6 +350,11 @@ def test_registration_region_is_the_division_code_in_the_uscc() -> None:
     assert registration_region("91411081MA9GH1EF5N") == "411081"
     # Registered by a central authority (100000 is no division code): the service's own region.
     assert registration_region("91100000100000000X") == get_settings().credit_policy_region
+
+
+def test_the_stored_answer_is_the_known_answer_unless_told_otherwise() -> None:
+    today = date(2026, 12, 7)
+    assert answer_bytes(False, None, 50, today) == b',"good_credit":' + orjson.dumps(answer(False, None, 50, today))
 
 
 def test_an_eligible_answer_has_no_reason() -> None:
