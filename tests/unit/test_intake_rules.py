@@ -51,6 +51,13 @@ def rejected(event_type: str = BEHAVIOUR_REPORTED, **overrides) -> Rejection:  #
     return decision
 
 
+def recorded(code: str, valid_until: date) -> Record:
+    return Record(behaviour=load_catalogue().get(code), valid_until=valid_until)  # type: ignore[arg-type]
+
+
+ONE_YEAR = date(2027, 11, 22)  # 001 Art. 19: a general record stands one year from TODAY
+
+
 def bad_uscc() -> str:
     good = f.new_uscc()
     wrong = next(c for c in "0123456789ABCDEFGHJKLMNPQRTUWXY" if c != good[-1])
@@ -136,7 +143,7 @@ def test_serious_report_without_evidence_is_evidence_required_too() -> None:
 
 def test_finance_without_evidence_is_accepted() -> None:
     decision = run(reporter_type="finance", reporter_id="410300", with_evidence=False)
-    assert isinstance(decision, Record)
+    assert decision == recorded("SUP-G-01", ONE_YEAR)
 
 
 def test_finance_serious_code_without_determination_is_determination_required() -> None:
@@ -159,7 +166,7 @@ def test_behaviour_occurring_in_the_future_is_invalid_date() -> None:
 
 
 def test_behaviour_occurring_today_is_accepted() -> None:
-    assert isinstance(run(occurred_on=TODAY), Record)
+    assert run(occurred_on=TODAY) == recorded("SUP-G-01", ONE_YEAR)
 
 
 def test_decided_after_liability_ends_is_invalid_date() -> None:
@@ -183,7 +190,7 @@ def test_liability_period_already_over_is_liability_ended() -> None:
 def test_liability_ending_today_is_still_recorded() -> None:
     d = determination(decided_on=TODAY - timedelta(days=1), liability_ends_on=TODAY)
     decision = run(MISCONDUCT_DETERMINED, reporter_type="finance", code="SUP-S-01", determination=d)
-    assert isinstance(decision, Record) and decision.valid_until == TODAY
+    assert decision == recorded("SUP-S-01", TODAY)
 
 
 # --- accepted -----------------------------------------------------------------------------------
@@ -191,32 +198,27 @@ def test_liability_ending_today_is_still_recorded() -> None:
 
 def test_general_from_purchaser_is_recorded_for_one_year() -> None:
     decision = run(reporter_type="purchaser", code="SUP-G-01")
-    assert isinstance(decision, Record)
-    assert decision.behaviour.code == "SUP-G-01"
-    assert decision.valid_until == date(2027, 11, 22)
+    assert decision == recorded("SUP-G-01", ONE_YEAR)
 
 
 def test_general_recorded_on_leap_day_runs_to_end_of_february() -> None:
     today = date(2024, 2, 29)
     decision = run(reporter_type="agency", code="SUP-G-02", occurred_on=date(2024, 2, 1), today=today)
-    assert isinstance(decision, Record)
-    assert decision.valid_until == date(2025, 2, 28)
+    assert decision == recorded("SUP-G-02", date(2025, 2, 28))
 
 
 @pytest.mark.parametrize("reporter_type", ["purchaser", "agency"])
 def test_serious_from_purchaser_or_agency_opens_a_determination(reporter_type: str) -> None:
     decision = run(reporter_type=reporter_type, code="SUP-S-01")
-    assert isinstance(decision, OpenDetermination)
-    assert decision.behaviour.code == "SUP-S-01"
+    assert decision == OpenDetermination(behaviour=load_catalogue().get("SUP-S-01"))  # type: ignore[arg-type]
 
 
 def test_serious_from_finance_with_determination_is_recorded_until_liability_ends() -> None:
     ends = TODAY + timedelta(days=1000)
     d = determination(liability_ends_on=ends)
     decision = run(MISCONDUCT_DETERMINED, reporter_type="finance", code="SUP-S-01", determination=d)
-    assert isinstance(decision, Record)
+    assert decision == recorded("SUP-S-01", ends)
     assert decision.behaviour.severity == "serious"
-    assert decision.valid_until == ends
 
 
 def test_city_finance_may_record_for_its_county() -> None:
@@ -228,12 +230,12 @@ def test_city_finance_may_record_for_its_county() -> None:
         code="SUP-S-01",
         determination=determination(),
     )
-    assert isinstance(decision, Record)
+    assert decision == recorded("SUP-S-01", TODAY + timedelta(days=730))
 
 
 def test_expert_general_is_recorded() -> None:
     decision = run(subject_type="expert", subject_id=EXPERT_ID, code="EXP-G-01")
-    assert isinstance(decision, Record)
+    assert decision == recorded("EXP-G-01", ONE_YEAR)
 
 
 # --- subject status -----------------------------------------------------------------------------

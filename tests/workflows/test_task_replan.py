@@ -26,6 +26,7 @@ from services.common.arrangements import Arrangement, provisional
 from services.common.lawdates import SHANGHAI
 from services.common.temporal import CASEWORK_ACTIVITIES
 from services.common.workdays import Reckoner
+from tests.workflows.saved import save_history
 from workflows.human_task import HumanTaskWorkflow
 from workflows.task_inputs import (
     TaskAlarmFired,
@@ -190,7 +191,9 @@ async def test_a_provisional_plan_fires_then_moves_when_the_arrangement_is_insta
             ),
         )
         await handle.result()
+        history = await handle.fetch_history()
     assert fakes.replans == ["2027 installed (fixture A)", "2027 corrected (fixture B)"]
+    save_history("human_task_replanned_v1", history)
 
 
 async def test_alarms_fire_on_provisional_working_days_and_a_fired_one_is_not_moved(
