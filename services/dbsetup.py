@@ -40,6 +40,7 @@ from sqlalchemy import Table
 
 from services.common.db import make_engine
 from services.common.migrations import migrate
+from services.common.settings import get_settings
 
 OWNER = "credit_owner"
 # Tables whose rows, once written, stay as they are (their triggers refuse change; the grants too).
@@ -96,11 +97,13 @@ async def _ensure_role(conn: asyncpg.Connection, role: str) -> None:
 
 
 async def setup(admin_url: str) -> dict[str, str]:
-    """Roles, migrations as the owner, grants; returns {service: the URL it connects with}."""
+    """Roles, migrations as the owner, grants; returns {service: the URL it connects with}. TLS as
+    the services connect (DATABASE_SSLMODE, DATABASE_SSL_ROOT_CERT: the Kubernetes migration Job)."""
     dsn = admin_url.replace("postgresql+asyncpg://", "postgresql://", 1)
     database = urlsplit(dsn).path.lstrip("/")
     schemas = service_schemas()
-    conn = await asyncpg.connect(dsn)
+    tls = get_settings().database_connect_args()
+    conn = await asyncpg.connect(dsn, **tls)
     try:
         for role in (OWNER, *(role_of(s) for s in schemas)):
             await _ensure_role(conn, role)
@@ -113,14 +116,14 @@ async def setup(admin_url: str) -> dict[str, str]:
     finally:
         await conn.close()
 
-    owner = make_engine(url_as(dsn, OWNER).replace("postgresql://", "postgresql+asyncpg://", 1))
+    owner = make_engine(url_as(dsn, OWNER).replace("postgresql://", "postgresql+asyncpg://", 1), connect_args=tls)
     try:
         for service, (migrations, tables) in schemas.items():
             await migrate(owner, service, migrations, tables)
     finally:
         await owner.dispose()
 
-    conn = await asyncpg.connect(dsn)
+    conn = await asyncpg.connect(dsn, **tls)
     try:
         async with conn.transaction():
             for service in schemas:

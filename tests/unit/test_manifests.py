@@ -35,6 +35,10 @@ PROCESS_ENV = {
     "CREDIT_POLICY_DIR": "services/common/policy.py",
     "CREDIT_CALENDAR_DIR": "services/common/workdays.py",
 }
+# services/dbsetup.py: the owner and one role per service with tables, each password from its Secret.
+DB_ROLE_PASSWORD = re.compile(r"CREDIT_DB_PASSWORD_[A-Z_]+")
+DB_SERVICES = ("evaluation", "publication", "repair", "appeal", "casework")
+DB_ROLES = {"credit_owner", *(f"credit_{s}" for s in DB_SERVICES)}
 GATEWAY_UPSTREAMS = ("evaluation", "publication", "repair", "appeal", "casework")
 # Consumers scale up to the partitions of the topic they are scaled on (HPA maxReplicas).
 SCALED_ON = {
@@ -100,12 +104,21 @@ def test_workloads() -> None:
         for env in c["env"]:
             assert "value" in env or "secretKeyRef" in env["valueFrom"], (name, env["name"])
     assert not of_kind(docs, "Secret")
+    # The Job makes the roles, migrates as the owner and grants (issue 21 point 6); each service with
+    # tables connects as its own role, never as the owner or the superuser.
     job = by_name(docs, "Job")["credit-migrate"]
-    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == [
-        "python",
-        "-m",
-        "services.common.migrate_all",
-    ]
+    (jc,) = job["spec"]["template"]["spec"]["containers"]
+    assert jc["command"] == ["python", "-m", "services.dbsetup"]
+    assert _env_secret(jc, "DATABASE_URL") == "credit-db-superuser"
+    for svc in DB_SERVICES:
+        (c,) = deployments[svc]["spec"]["template"]["spec"]["containers"]
+        assert _env_secret(c, "DATABASE_URL") == f"credit-db-{svc}", svc
+        assert _env_secret(jc, f"CREDIT_DB_PASSWORD_CREDIT_{svc.upper()}") == f"credit-db-{svc}", svc
+
+
+def _env_secret(container: dict, name: str) -> str:
+    (env,) = [e for e in container["env"] if e["name"] == name]
+    return env["valueFrom"]["secretKeyRef"]["name"]
 
 
 def test_scaling_follows_the_partitions() -> None:
@@ -183,6 +196,9 @@ def test_no_setting_drifts(overlay: str, monkeypatch: pytest.MonkeyPatch) -> Non
             if name.startswith("GATEWAY_UPSTREAM_"):
                 assert name.removeprefix("GATEWAY_UPSTREAM_").lower() in GATEWAY_UPSTREAMS, name
                 continue
+            if DB_ROLE_PASSWORD.fullmatch(name):  # services/dbsetup.py reads one per role it makes
+                assert name.removeprefix("CREDIT_DB_PASSWORD_").lower() in DB_ROLES, name
+                continue
             assert name in PROCESS_ENV, f"{workload['metadata']['name']} sets {name}, which nothing reads"
             assert name in (PROJECT_ROOT / PROCESS_ENV[name]).read_text(), name
         # What the process would see, with the referenced secrets standing in: production starts.
@@ -203,6 +219,8 @@ def _secret(env: dict) -> str:
     ref = env["valueFrom"]["secretKeyRef"]
     stand_ins = {
         ("credit-db-app", "uri"): "postgresql://credit:pw@credit-db-rw:5432/credit",
+        ("credit-db-superuser", "uri"): "postgresql://postgres:pw@credit-db-rw:5432/credit",
+        **{(f"credit-db-{s}", "uri"): f"postgresql://credit_{s}:pw@credit-db-rw:5432/credit" for s in DB_SERVICES},
         ("credit-payload-keys", "current"): base64.b64encode(b"k" * 32).decode(),
         ("credit-payload-keys", "current-id"): "2027-01",
         ("credit-payload-keys", "old"): "2026-01:" + base64.b64encode(b"o" * 32).decode(),
