@@ -1,5 +1,10 @@
 """Regional policy: every number of DESIGN's rule table, per region, versioned with effective dates.
-Luoyang's measures are the default; another city's rules are another JSON file in `policies/`."""
+
+A policy applies only where it was issued: Luoyang's measures (洛财购〔2021〕12号, issued by the
+Luoyang finance bureau) cover 410300 and the divisions under it, nothing else. A region with no
+policy of its own or of a region above it has none: `policy_for` raises `NoPolicy` naming it (the
+caller dead-letters `no_policy` or answers a problem). Another city's rules are another JSON file in
+`policies/` or in CREDIT_POLICY_DIR."""
 
 import json
 import os
@@ -128,10 +133,31 @@ def load_policies() -> dict[str, RegionalPolicy]:
     return policies
 
 
-def policy_for(region: str, day: date, *, default_region: str = "410300") -> PolicyVersion:
-    """The policy of the region or the nearest region above it; the default region's otherwise."""
+class NoPolicy(LookupError):
+    """No policy was issued for the region or a region above it (or none is in force on the day)."""
+
+    def __init__(self, region: str, detail: str | None = None) -> None:
+        self.region = region
+        super().__init__(
+            detail
+            or f"no credit policy applies in region {region}: no policy was issued for it or for a region above it"
+        )
+
+
+def policy_for(region: str, day: date) -> PolicyVersion:
+    """The policy of the region or the nearest region above it; `NoPolicy` when there is none.
+
+    No fallback to another region: a city's measures bind only the departments and parties of that
+    city (a 规范性文件 has effect within its issuer's area), so Luoyang's are not enforced in Beijing."""
     policies = load_policies()
-    for code in regions_above(region):
+    try:
+        codes = regions_above(region)
+    except ValueError as exc:
+        raise NoPolicy(region, str(exc)) from exc
+    for code in codes:
         if code in policies:
-            return policies[code].version_on(day)
-    return policies[default_region].version_on(day)
+            try:
+                return policies[code].version_on(day)
+            except LookupError as exc:
+                raise NoPolicy(region, f"no credit policy applies in region {region}: {exc}") from exc
+    raise NoPolicy(region)

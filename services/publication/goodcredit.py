@@ -20,7 +20,7 @@ import orjson
 
 from services.common.identifiers import is_division_code
 from services.common.lawdates import add_months
-from services.common.policy import policy_for
+from services.common.policy import NoPolicy, policy_for
 from services.common.settings import get_settings
 
 NOT_SUPPLIER = {"guarantee_blocked": False, "guarantee_after": None, "bond_reduction_percent": None}
@@ -50,8 +50,16 @@ def columns(subject_type: str, subject_id: str, records: list[dict], today: date
     return {
         "guarantee_blocked": any(r["status"] == "in_force" for r in counted),
         "guarantee_after": after,
-        "bond_reduction_percent": _rules(registration_region(subject_id), today).bond_reduction_percent,
+        "bond_reduction_percent": _bond(registration_region(subject_id), today),
     }
+
+
+def _bond(region: str, day: date) -> int:
+    # No policy of the region: no percentage published (never another city's).
+    try:
+        return _rules(region, day).bond_reduction_percent
+    except NoPolicy:
+        return 0
 
 
 def clean_supplier(subject_id: str, today: date) -> dict:

@@ -224,6 +224,17 @@ async def test_rejected_report_is_dead_lettered_with_reason_and_original(engine:
     assert (p["source"], p["event_id"], p["outcome"]) == (e["source"], e["id"], "rejected")
 
 
+async def test_point1_a_report_from_a_region_without_policy_is_dead_lettered_no_policy(engine: AsyncEngine) -> None:
+    """Issue 16 point 1: Beijing has no policy here; Luoyang's is not applied there."""
+    e = report_event(region="110105", reporter_type="finance", reporter_id="110105")
+    (outcome,) = await ingest_batch(engine, [inbound(e)])
+    assert (outcome.kind, outcome.reason) == ("rejected", "no_policy")
+    assert "110105" in (outcome.message or "")
+    (dead,) = await outbox(engine)
+    assert dead["topic"] == DEAD_LETTER and dead["event"]["data"]["reason"] == "no_policy"
+    assert await count(engine, RECORDS_T) == 0
+
+
 async def test_rejected_report_redelivered_is_dead_lettered_once(engine: AsyncEngine) -> None:
     item = inbound(report_event(with_evidence=False))
     await ingest_batch(engine, [item])

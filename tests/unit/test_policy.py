@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from services.common.policy import PolicyVersion, RegionalPolicy, load_policies, policy_for
+from services.common.policy import NoPolicy, PolicyVersion, RegionalPolicy, load_policies, policy_for
 
 
 def test_luoyang_default_holds_the_rule_table() -> None:
@@ -18,10 +18,15 @@ def test_luoyang_default_holds_the_rule_table() -> None:
     assert p.deadlines_working_days.payment_after_invoice == 2
 
 
-def test_a_county_uses_its_city_policy_and_an_unknown_region_the_default() -> None:
+def test_point1_a_policy_applies_only_where_it_was_issued() -> None:
+    """Issue 16 point 1: Luoyang's policy covers 410300 and the divisions under it; any other region
+    with no policy of its own or above it has none (no fallback to Luoyang)."""
     day = date(2026, 11, 22)
     assert policy_for("410322", day) == policy_for("410300", day)
-    assert policy_for("110105", day) == policy_for("410300", day)
+    for elsewhere in ("110105", "410000", "410200", "320100"):
+        with pytest.raises(NoPolicy) as caught:
+            policy_for(elsewhere, day)
+        assert caught.value.region == elsewhere and elsewhere in str(caught.value)
 
 
 def _version(name: str, start: date, end: date | None) -> dict:
