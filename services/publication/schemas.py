@@ -14,6 +14,7 @@ class PublicRecordOut(BaseModel):
     behaviour_code: str
     behaviour: str | None
     legal_basis: str | None
+    references: list[str] = []
     severity: str
     region: str
     project: dict
