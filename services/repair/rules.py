@@ -4,7 +4,8 @@ the authority on timing) and the service (on the wall clock, so HTTP can answer 
 - A general record may be applied for after it has stood `general_wait_months` (Luoyang Art. 20:
   满半年后): the half-year ends on add_months(recorded_on, wait) (Civil Code Art. 201-202, as in
   services/common/lawdates) and the window opens at 00:00 Asia/Shanghai of the next day, so an
-  application on the last day of the half-year is too early and one the day after is accepted. A serious record only if the policy says `serious_repairable`, after
+  application on the last day of the half-year is too early and one the day after is accepted.
+  A serious record only if the policy says `serious_repairable`, after
   `serious_min_months` (national rules from 2026-04-01; Luoyang: never).
 - The window closes when the record stops being in force (expiry_moment(valid_until)): an expired
   record is out of publication anyway, there is nothing left to repair.
