@@ -12,7 +12,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from services.common.identifiers import regions_above
 
@@ -77,11 +77,21 @@ class PublicationRules(BaseModel):
     push_task_due_working_days: int = Field(
         default=1, description="the officer's due date for a failing push: a blacklist not published is urgent"
     )
-    guarantee_lookback_months: int = Field(
-        default=36,
-        description="000 §三.2: a free credit bid guarantee and a reduced bond need no record in force and none"
-        " recorded in this many months",
+    guarantee_lookback_months: int | None = Field(
+        default=None,
+        description="000 §三.2 asks only for 信用记录良好: decided on the records in force. A region whose"
+        " measures name a look-back (no record recorded in N months) sets it here, with its source",
     )
+    guarantee_lookback_source: str | None = Field(
+        default=None, description="the instrument and article that name the look-back (required with it)"
+    )
+
+    @model_validator(mode="after")
+    def _lookback_has_a_source(self) -> "PublicationRules":
+        if self.guarantee_lookback_months is not None and not (self.guarantee_lookback_source or "").strip():
+            raise ValueError("guarantee_lookback_months needs guarantee_lookback_source: the rule that names it")
+        return self
+
     bond_reduction_percent: int = Field(default=50, description="reduction of the performance bond for good credit")
 
 
@@ -98,7 +108,6 @@ class PolicyVersion(BaseModel):
     determination_working_days: int
     expert: ExpertRules
     notice_cadence: str
-    good_credit_lookback_months: int
     deadlines_working_days: DeadlineRules
     expiry_sweep_max_sleep_seconds: int
     evidence_access: EvidenceAccessRules = Field(default_factory=EvidenceAccessRules)

@@ -115,8 +115,10 @@ def mark_appealed(inp: AppealMark) -> Change:
             return "already under this objection"
         if appeal.get("state") == "open":
             return f"already under objection {appeal['appeal_id']}"
-        if row["status"] != "in_force":
-            return f"the record is {row['status']}, not in force"
+        # An ended (expired, repaired) record stays in the archive and may be objected to; a withdrawn
+        # one was found wrong already.
+        if row["status"] == "withdrawn":
+            return "the record was withdrawn"
         row["appeal"] = {"appeal_id": inp.appeal_id, "state": "open", "filed_at": inp.filed_at.isoformat()}
         return None
 

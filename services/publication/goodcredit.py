@@ -2,12 +2,12 @@
 采购人根据项目实际减免收取履约保证金): whether it qualifies for the free credit bid guarantee and the
 reduced performance bond.
 
-Rule (policy `publication.guarantee_lookback_months`, default 36): no record in force, and none
-recorded in the past 36 months. 36 because the longest usual ban is 3 years (政府采购法 Art. 77:
-1–3 years): a supplier banned for the longest usual term qualifies again when its ban ends, not
-before; and a general record, in force for one year, keeps it out for three — a reward for a
-clean record, not merely for having no record in force. Records withdrawn as wrong do not count;
-repaired and expired ones do (the behaviour happened; repair ends the publication, not the history).
+Rule (issue 16 point 6): good credit is decided on the records in force. A record that has ended
+(expired, or repaired: repair stops its publication and its use, NDRC Order No. 36, in force
+2026-04-01) no longer counts, or a one-year general record would weigh for three years and repair
+would mean nothing. Only where the region's policy names a look-back with its source
+(`publication.guarantee_lookback_months` + `guarantee_lookback_source`; Luoyang names none) does a
+record recorded in that many months still disqualify. Records withdrawn as wrong never count.
 
 The answer depends on the date, so it is not stored as a yes/no: the view keeps whether a record is
 in force (any change of that recomputes the view) and the last day a recent record disqualifies,
@@ -43,15 +43,19 @@ def columns(subject_type: str, subject_id: str, records: list[dict], today: date
     if subject_type != "supplier":
         return dict(NOT_SUPPLIER)
     counted = [r for r in records if r["status"] != "withdrawn"]
-    after = max(
-        (add_months(r["recorded_on"], _rules(r["region"], today).guarantee_lookback_months) for r in counted),
-        default=None,
-    )
+    after = max((end for r in counted if (end := _lookback_end(r, today)) is not None), default=None)
     return {
         "guarantee_blocked": any(r["status"] == "in_force" for r in counted),
         "guarantee_after": after,
         "bond_reduction_percent": _bond(registration_region(subject_id), today),
     }
+
+
+def _lookback_end(record: dict, today: date) -> date | None:
+    """The last day a record still disqualifies after it ended: only where the record's region names
+    a look-back (with its source); otherwise an ended record (expired, repaired) counts for nothing."""
+    months = _rules(record["region"], today).guarantee_lookback_months
+    return add_months(record["recorded_on"], months) if months is not None else None
 
 
 def _bond(region: str, day: date) -> int:

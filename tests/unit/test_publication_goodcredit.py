@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.db import create_tables, make_engine
 from services.common.identifiers import make_uscc
 from services.common.lawdates import SHANGHAI, add_months, today
-from services.common.policy import policy_for
+from services.common.policy import PublicationRules, policy_for
 from services.common.problems import install_problem_handlers
 from services.common.topics import RECORD_CREATED, RECORD_EXPIRED
 from services.evaluation import events
@@ -61,53 +61,57 @@ async def record(engine: AsyncEngine, supplier: str, recorded_on: date, *, statu
         await apply(conn, [to_inbound(events.record_event(kind, row, event_time=now).event, key=supplier)], now=now)
 
 
-def test_eligible_only_past_the_lookback_of_the_newest_record() -> None:
+def test_point6_good_credit_is_decided_on_records_in_force_only() -> None:
+    """Issue 16 point 6: Luoyang names no look-back, so an expired or repaired record (ended) does not
+    keep a supplier from good credit; a record in force does."""
+    assert RULES.guarantee_lookback_months is None
+    supplier = make_uscc("91410300MA0000009")
+    ended = [
+        {"status": "expired", "recorded_on": date(2025, 1, 10), "region": "410322"},
+        {"status": "repaired", "recorded_on": date(2026, 1, 10), "region": "410322"},
+        {"status": "withdrawn", "recorded_on": date(2026, 1, 1), "region": "410322"},
+    ]
+    cols = goodcredit.columns("supplier", supplier, ended, date(2026, 8, 1))
+    assert (cols["guarantee_blocked"], cols["guarantee_after"]) == (False, None)
+    assert goodcredit.answer(False, None, 0, date(2026, 8, 1))["eligible"] is True
+    in_force = [*ended, {"status": "in_force", "recorded_on": date(2026, 7, 1), "region": "410322"}]
+    assert goodcredit.columns("supplier", supplier, in_force, date(2026, 8, 1))["guarantee_blocked"] is True
+    assert goodcredit.columns("agency", "x", [], date(2026, 6, 1))["bond_reduction_percent"] is None
+
+
+def test_a_lookback_applies_only_where_a_policy_names_it_with_its_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="source"):
+        PublicationRules(guarantee_lookback_months=36)
+    named = PublicationRules(guarantee_lookback_months=36, guarantee_lookback_source="某市办法第十条 (test)")
+    monkeypatch.setattr(goodcredit, "_rules", lambda region, day: named)
     recorded = date(2024, 1, 10)
     cols = goodcredit.columns(
         "supplier",
         make_uscc("91410300MA0000009"),
-        [
-            {"status": "expired", "recorded_on": recorded, "region": "410322"},
-            {"status": "withdrawn", "recorded_on": date(2026, 1, 1), "region": "410322"},  # wrong: does not count
-        ],
+        [{"status": "expired", "recorded_on": recorded, "region": "x"}],
         date(2026, 6, 1),
     )
-    last = add_months(recorded, RULES.guarantee_lookback_months)
-    assert cols == {
-        "guarantee_blocked": False,
-        "guarantee_after": last,
-        "bond_reduction_percent": RULES.bond_reduction_percent,
-    }
-    on_last = goodcredit.answer(False, last, RULES.bond_reduction_percent, last)
-    assert on_last == {
-        "eligible": False,
-        "free_bid_guarantee": False,
-        "bond_reduction_percent": 0,
-        "eligible_from": (last + timedelta(days=1)).isoformat(),
-        "reason": "recent_record",
-    }
-    day_after = goodcredit.answer(False, last, RULES.bond_reduction_percent, last + timedelta(days=1))
-    assert day_after["eligible"] and day_after["bond_reduction_percent"] == RULES.bond_reduction_percent
-    blocked = goodcredit.answer(True, last, RULES.bond_reduction_percent, last + timedelta(days=400))
+    last = add_months(recorded, 36)
+    assert cols["guarantee_after"] == last
+    on_last = goodcredit.answer(False, last, 0, last)
+    assert (on_last["eligible"], on_last["reason"]) == (False, "recent_record")
+    assert on_last["eligible_from"] == (last + timedelta(days=1)).isoformat()
+    blocked = goodcredit.answer(True, last, 0, last + timedelta(days=400))
     assert (blocked["eligible"], blocked["reason"], blocked["eligible_from"]) == (False, "record_in_force", None)
-    assert goodcredit.columns("agency", "x", [], date(2026, 6, 1))["bond_reduction_percent"] is None
 
 
 async def test_credit_answer_says_whether_the_supplier_has_good_credit(
     engine: AsyncEngine, api: httpx.AsyncClient
 ) -> None:
-    clean, recent, listed = (make_uscc(f"91410300MA00001{i:02d}") for i in range(3))
+    clean, ended, listed = (make_uscc(f"91410300MA00001{i:02d}") for i in range(3))
     await record(engine, listed, today())
-    long_ago = add_months(today(), -(RULES.guarantee_lookback_months + 1))
-    await record(engine, recent, today() - timedelta(days=400))
-    await record(engine, recent, today() - timedelta(days=400), status="expired", version=2)
-    await record(engine, clean, long_ago)
-    await record(engine, clean, long_ago, status="expired", version=2)
-    bodies = {s: (await api.get(f"/v1/credit/supplier/{s}")).json() for s in (clean, recent, listed)}
+    # Expired 35 days ago: an ended record no longer counts (point 6; Luoyang names no look-back).
+    await record(engine, ended, today() - timedelta(days=400))
+    await record(engine, ended, today() - timedelta(days=400), status="expired", version=2)
+    bodies = {s: (await api.get(f"/v1/credit/supplier/{s}")).json() for s in (clean, ended, listed)}
     assert bodies[clean]["good_credit"]["eligible"] is True
-    assert bodies[clean]["good_credit"]["bond_reduction_percent"] == RULES.bond_reduction_percent
-    assert bodies[recent]["good_credit"]["reason"] == "recent_record"
-    assert bodies[recent]["records_in_force"] == []
+    assert bodies[ended]["good_credit"]["eligible"] is True
+    assert bodies[ended]["records_in_force"] == []
     assert bodies[listed]["good_credit"]["reason"] == "record_in_force"
     never_seen = (await api.get(f"/v1/credit/supplier/{make_uscc('91410300MA0000199')}")).json()
     assert never_seen["good_credit"]["eligible"] is True

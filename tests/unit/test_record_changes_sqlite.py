@@ -168,11 +168,14 @@ async def test_an_invalid_correction_is_refused_and_changes_nothing(engine: Asyn
     assert (row["version"], row["behaviour_code"]) == (2, "SUP-G-01")
 
 
-async def test_nothing_changes_a_record_no_longer_in_force(engine: AsyncEngine) -> None:
+async def test_point6_a_repaired_record_may_be_objected_to_a_withdrawn_one_not(engine: AsyncEngine) -> None:
     record_id = await record(engine)
     await change(engine, record_id, "repaired", rc.repair(repair_input(record_id)))
     late = await change(engine, record_id, "appealed", rc.mark_appealed(mark(record_id)))
-    assert not late.applied and "repaired" in late.note
+    assert late.applied and late.status == "repaired"
+    await change(engine, record_id, "corrected", rc.correct(resolution(record_id)))
+    again = await change(engine, record_id, "appealed", rc.mark_appealed(mark(record_id, appeal_id="apl-2")))
+    assert not again.applied and "withdrawn" in again.note
 
 
 async def serious_request(engine: AsyncEngine) -> str:
