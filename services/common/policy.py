@@ -11,10 +11,11 @@ import os
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from services.common.identifiers import regions_above
+from services.common.identifiers import division_level, is_division_code, regions_above
 
 POLICY_DIR = Path(__file__).parent / "policies"
 
@@ -101,6 +102,10 @@ class PolicyVersion(BaseModel):
     effective_to: date | None = None
     serious_recorders: list[str] = Field(description="001 Art. 17-18: only finance departments")
     general_recorders: list[str]
+    recording_levels: list[Literal["province", "city", "county"]] = Field(
+        description="001 Art. 17: records are made by 市、县财政部门 — a finance department of these division"
+        " levels; a province's may supervise, not record"
+    )
     evidence_required_for: list[str] = Field(description="001 Art. 18: photos, audio/video, joint signatures")
     general_validity_months: int = Field(description="001 Art. 19: 1 year from recording")
     repair: RepairRules
@@ -113,6 +118,10 @@ class PolicyVersion(BaseModel):
     evidence_access: EvidenceAccessRules = Field(default_factory=EvidenceAccessRules)
     tasks: TaskRules = Field(default_factory=TaskRules)
     publication: PublicationRules = Field(default_factory=PublicationRules)
+
+    def may_record(self, department: str) -> bool:
+        """Whether the finance department of division `department` may record (001 Art. 17)."""
+        return is_division_code(department) and division_level(department) in self.recording_levels
 
     def in_force_on(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)

@@ -58,6 +58,21 @@ def decide(
             f"finance department {reporter.id} is not in charge of region {report.region}",
             status=403,
         )
+    if reporter.type == "finance" and not policy.may_record(reporter.id):
+        # 001 Art. 17: 市、县财政部门 record; a province's department covers its cities to supervise them.
+        return Rejection(
+            "not_authorised",
+            f"finance department {reporter.id} is not a city or county department: it may not record (001 Art. 17)",
+            status=403,
+        )
+    if reporter.type == "agency" and report.subject.type == "agency":
+        # 001 Art. 17-18: general behaviour is recorded by the party of the procurement stage; the
+        # agency of a project is the only agency in it, so another agency is no party of its own.
+        return Rejection(
+            "not_authorised",
+            "an agency records the parties of the procurement it runs (001 Art. 17-18), not an agency",
+            status=403,
+        )
     if event_type == MISCONDUCT_DETERMINED and reporter.type not in policy.serious_recorders:
         return Rejection("not_authorised", "only a finance department may determine serious misconduct", status=403)
     if report.occurred_on > today:

@@ -257,3 +257,29 @@ async def test_the_audit_trail_cannot_be_rewritten(engine: AsyncEngine) -> None:
                 await conn.execute(text(statement))
     async with engine.connect() as conn:
         assert await conn.scalar(select(func.count()).select_from(AUDIT_T).where(AUDIT_T.c.task_id == s.task_id)) == 1
+
+
+PROVINCE = Principal(sub="henan", role=Role.FINANCE_OFFICER, org="410000", region="410000")
+
+
+async def test_point4_a_province_officer_may_not_determine_a_serious_behaviour(engine: AsyncEngine) -> None:
+    """Issue 16 point 4: 001 Art. 17 — 市、县财政部门 record. The province covers the county's task (it
+    may claim it, supervise, dismiss it) but `determine` and `record_general` are refused."""
+    s = await opened(engine)
+    determination = {
+        "decision_no": "豫财购处〔2026〕1号",
+        "decided_on": "2026-09-27",
+        "liability_ends_on": "2028-09-30",
+        "penalty": "三年内禁止参加政府采购活动",
+    }
+    async with engine.begin() as conn:
+        await actions.claim(conn, s.task_id, PROVINCE, now=NOW)
+        for body in (
+            {"decision": "determine", "reason": "r", "determination": determination},
+            {"decision": "record_general", "reason": "r", "behaviour_code": "SUP-G-01"},
+        ):
+            with pytest.raises(Problem) as err:
+                await actions.complete(conn, s.task_id, PROVINCE, body, now=NOW)
+            assert (err.value.status, err.value.code) == (403, "not_authorised")
+        task, _ = await actions.complete(conn, s.task_id, PROVINCE, {"decision": "dismiss", "reason": "r"}, now=NOW)
+        assert task["state"] == "completed"

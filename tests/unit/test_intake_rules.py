@@ -293,3 +293,33 @@ def test_expert_with_serious_record_is_removed() -> None:
     assert s["status"] == "blacklisted"
     assert s["expert"]["removed"] is True
     assert s["expert"]["may_be_drawn"] is False
+
+
+def test_point4_a_province_finance_department_may_not_record() -> None:
+    """Issue 16 point 4: 001 Art. 17 — 市、县财政部门 record; a province's covers its cities to supervise."""
+    serious = rejected(
+        MISCONDUCT_DETERMINED,
+        code="SUP-S-03",
+        reporter_type="finance",
+        reporter_id="410000",
+        determination=determination(),
+    )
+    assert (serious.reason, serious.status) == ("not_authorised", 403)
+    general = rejected(code="SUP-G-01", reporter_type="finance", reporter_id="410000")
+    assert general.reason == "not_authorised"
+    assert isinstance(
+        run(
+            MISCONDUCT_DETERMINED,
+            code="SUP-S-03",
+            reporter_type="finance",
+            reporter_id="410300",
+            determination=determination(),
+        ),
+        Record,
+    )
+
+
+def test_point4_an_agency_may_not_record_another_agency() -> None:
+    refused = rejected(code="AGY-G-01", subject_type="agency", reporter_type="agency")
+    assert (refused.reason, refused.status) == ("not_authorised", 403)
+    assert isinstance(run(code="AGY-G-01", subject_type="agency", reporter_type="purchaser"), Record)
