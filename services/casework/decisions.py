@@ -74,6 +74,16 @@ def _fields(task: dict, decision: str, fields: dict, today: date) -> dict:
         out: dict = {}
         if "behaviour_code" in fields:
             b = _behaviour(fields["behaviour_code"], subject_type, severity=None)
+            record = (task.get("context") or {}).get("record") or {}
+            if record.get("severity") == "general" and b.severity == "serious":
+                # 行政复议法 Art. 63 by analogy: the objector's objection never worsens its position.
+                raise Problem(
+                    422,
+                    "correction_worsens",
+                    "Correction worsens",
+                    f"a correction on the subject's objection may not raise a general record to {b.code};"
+                    " a serious finding goes through its own determination",
+                )
             out["behaviour_code"] = b.code
             if b.severity == "serious" and "determination" not in fields:
                 raise Problem(

@@ -185,12 +185,19 @@ def _apply_corrections(row: dict, corrections: dict) -> None:
         raise InvalidCorrection(f"{code!r} is not a behaviour of a {row['subject_type']}")
     if corrections.get("severity") not in (None, behaviour.severity):
         raise InvalidCorrection(f"{code} is {behaviour.severity}, not {corrections['severity']}")
+    if row["severity"] == "general" and behaviour.severity == "serious":
+        # The objector's own objection may not worsen its position (by analogy with 行政复议法 Art. 63,
+        # 不得作出对申请人更为不利的决定): a serious finding goes through its own determination.
+        raise InvalidCorrection(f"a correction on the subject's objection may not raise a general record to {code}")
+    before = row["valid_until"]
     row["behaviour_code"], row["severity"] = code, behaviour.severity
     if behaviour.severity == "serious":
         raw = corrections.get("determination") or row["determination"]
         if raw is None:
             raise InvalidCorrection(f"{code} is serious: the correction needs its determination")
         determination = Determination.model_validate(raw)
+        if determination.liability_ends_on > before:
+            raise InvalidCorrection("a correction on the subject's objection may not lengthen the record")
         row["determination"] = determination.model_dump(mode="json")
         row["valid_until"] = determination.liability_ends_on
     else:

@@ -283,3 +283,14 @@ async def test_point4_a_province_officer_may_not_determine_a_serious_behaviour(e
             assert (err.value.status, err.value.code) == (403, "not_authorised")
         task, _ = await actions.complete(conn, s.task_id, PROVINCE, {"decision": "dismiss", "reason": "r"}, now=NOW)
         assert task["state"] == "completed"
+
+
+async def test_point10_a_correction_may_not_raise_a_general_record_to_serious(engine: AsyncEngine) -> None:
+    record = {"record_id": "rec-1", "severity": "general", "behaviour_code": "SUP-G-01"}
+    s = await opened(engine, kind="appeal_review", context={"record": record})
+    body = {"decision": "correct", "reason": "r", "behaviour_code": "SUP-S-02", "determination": f.determination()}
+    async with engine.begin() as conn:
+        await actions.claim(conn, s.task_id, ALICE, now=NOW)
+        with pytest.raises(Problem) as err:
+            await actions.complete(conn, s.task_id, ALICE, body, now=NOW)
+    assert (err.value.status, err.value.code) == (422, "correction_worsens")

@@ -155,6 +155,27 @@ async def test_a_correction_to_a_general_code_recomputes_validity(engine: AsyncE
     assert (status["status"], status["blacklisted"]) == ("general_record", False)
 
 
+async def test_point10_a_correction_never_raises_a_general_record_to_serious(engine: AsyncEngine) -> None:
+    """Issue 16 point 10: by analogy with 行政复议法 Art. 63 the objector's objection never worsens
+    its position: general → serious is refused even with a determination, as is a longer liability."""
+    record_id = await record(engine)
+    await change(engine, record_id, "appealed", rc.mark_appealed(mark(record_id)))
+    with pytest.raises(rc.InvalidCorrection, match="general"):
+        await change(
+            engine,
+            record_id,
+            "corrected",
+            rc.correct(resolution(record_id, behaviour_code="SUP-S-02", determination=determination())),
+        )
+    (row,) = await rows(engine, RECORDS_T)
+    assert (row["severity"], row["behaviour_code"]) == ("general", "SUP-G-01")
+    serious = await record(engine, code="SUP-S-01", reporter_type="finance", determination=determination())
+    await change(engine, serious, "appealed", rc.mark_appealed(mark(serious)))
+    longer = determination(liability_ends_on="2029-11-21")
+    with pytest.raises(rc.InvalidCorrection, match="lengthen"):
+        await change(engine, serious, "corrected", rc.correct(resolution(serious, determination=longer)))
+
+
 @pytest.mark.parametrize(
     "corrections",
     [{"behaviour_code": "AGY-G-01"}, {"behaviour_code": "SUP-S-02"}, {"recorded_on": "2020-01-01"}],
