@@ -91,9 +91,26 @@ class PublicationRules(BaseModel):
     def _lookback_has_a_source(self) -> "PublicationRules":
         if self.guarantee_lookback_months is not None and not (self.guarantee_lookback_source or "").strip():
             raise ValueError("guarantee_lookback_months needs guarantee_lookback_source: the rule that names it")
+        if self.bond_reduction_percent is not None and not (self.bond_reduction_source or "").strip():
+            raise ValueError("bond_reduction_percent needs bond_reduction_source: the rule that sets it")
+        if self.deposits_forbidden and not (self.deposits_forbidden_source or "").strip():
+            raise ValueError("deposits_forbidden needs deposits_forbidden_source: the rule that forbids them")
         return self
 
-    bond_reduction_percent: int = Field(default=50, description="reduction of the performance bond for good credit")
+    bond_reduction_percent: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="000 §三.2 leaves the reduction of the performance bond to the purchaser 根据项目实际: a"
+        " percentage only where the region's measures set one (with bond_reduction_source); none by default",
+    )
+    bond_reduction_source: str | None = None
+    deposits_forbidden: bool = Field(
+        default=False,
+        description="the region's measures forbid collecting bid and performance deposits at all (e.g. Xuchang"
+        " 2023 春风行动 item 19), with deposits_forbidden_source",
+    )
+    deposits_forbidden_source: str | None = None
 
 
 class PolicyVersion(BaseModel):

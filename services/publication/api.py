@@ -22,12 +22,17 @@ from services.publication.views import public_record
 router = APIRouter()
 RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
 MAX_MEMBERS = 20
+REGION_DOC = (
+    "the project's region (the purchaser's): its policy says what good credit earns (a bond reduction"
+    " percentage only where that policy sets one, with its source)"
+)
 
 
 @router.get("/v1/credit/consortium", tags=["public"], response_model=ConsortiumStatus)
 async def consortium_status(
     request: Request,
     members: Annotated[str, Query(description="the member suppliers' USCCs, comma-separated (2 or more)")],
+    region: Annotated[str | None, Query(description=REGION_DOC)] = None,
 ) -> Response:
     """财库〔2016〕125号: a consortium (联合体) may take part only if every member may; its status,
     blacklisting and good credit are the worst of its members'. Each member's own answer is included."""
@@ -37,7 +42,7 @@ async def consortium_status(
             422, "invalid_consortium", "Invalid consortium", f"2 to {MAX_MEMBERS} distinct member ids are required"
         )
     reader = request.app.state.credit_reader
-    answers = [orjson.loads(await reader.answer("supplier", i)) for i in ids]
+    answers = [orjson.loads(await reader.answer("supplier", i, region)) for i in ids]
     return Response(content=orjson.dumps(worst_of(ids, answers)), media_type="application/json")
 
 
@@ -46,12 +51,13 @@ async def credit_status(
     subject_type: Literal["supplier", "agency", "expert", "purchaser"],
     subject_id: str,
     request: Request,
+    region: Annotated[str | None, Query(description=REGION_DOC)] = None,
 ) -> Response:
     """May the subject take part now, blacklisted until when, its published records in force, its
     grade; for an expert, whether it may be drawn."""
     # Served by CreditFastPath before routing; this route documents it and answers the same bytes
     # if the middleware is not installed (e.g. an app built without it in a test).
-    body = await request.app.state.credit_reader.answer(subject_type, subject_id)
+    body = await request.app.state.credit_reader.answer(subject_type, subject_id, region)
     return Response(content=body, media_type="application/json")
 
 

@@ -18,10 +18,8 @@ from functools import lru_cache
 
 import orjson
 
-from services.common.identifiers import is_division_code
 from services.common.lawdates import add_months
-from services.common.policy import NoPolicy, policy_for
-from services.common.settings import get_settings
+from services.common.policy import policy_for
 
 NOT_SUPPLIER = {"guarantee_blocked": False, "guarantee_after": None, "bond_reduction_percent": None}
 
@@ -29,13 +27,6 @@ NOT_SUPPLIER = {"guarantee_blocked": False, "guarantee_after": None, "bond_reduc
 @lru_cache(maxsize=1024)
 def _rules(region: str, day: date):  # type: ignore[no-untyped-def]
     return policy_for(region, day).publication
-
-
-def registration_region(supplier_id: str) -> str:
-    """A USCC's characters 3–8 are the division code of the registering authority (GB 32100-2015):
-    the supplier's home region, whose policy sets its bond reduction."""
-    code = supplier_id[2:8]
-    return code if is_division_code(code) else get_settings().credit_policy_region
 
 
 def columns(subject_type: str, subject_id: str, records: list[dict], today: date) -> dict:
@@ -47,7 +38,9 @@ def columns(subject_type: str, subject_id: str, records: list[dict], today: date
     return {
         "guarantee_blocked": any(r["status"] == "in_force" for r in counted),
         "guarantee_after": after,
-        "bond_reduction_percent": _bond(registration_region(subject_id), today),
+        # Only marks a supplier now (not None): the percentage is the asking project's region's,
+        # decided when served (issue 16 point 7), never stored per supplier.
+        "bond_reduction_percent": 0,
     }
 
 
@@ -58,33 +51,57 @@ def _lookback_end(record: dict, today: date) -> date | None:
     return add_months(record["recorded_on"], months) if months is not None else None
 
 
-def _bond(region: str, day: date) -> int:
-    # No policy of the region: no percentage published (never another city's).
-    try:
-        return _rules(region, day).bond_reduction_percent
-    except NoPolicy:
-        return 0
+@lru_cache(maxsize=1024)
+def incentives(region: str | None, day: date) -> dict:
+    """What the policy of the project's region (the purchaser's) says of the incentives. Without a
+    region nothing but eligibility is said; `NoPolicy` for a region that has none (point 1)."""
+    if region is None:
+        return {
+            "policy_region": None,
+            "bond_reduction_percent": None,
+            "bond_reduction_source": None,
+            "deposits_forbidden": None,
+            "deposits_forbidden_source": None,
+        }
+    rules = _rules(region, day)
+    return {
+        "policy_region": region,
+        "bond_reduction_percent": rules.bond_reduction_percent,
+        "bond_reduction_source": rules.bond_reduction_source,
+        "deposits_forbidden": rules.deposits_forbidden,
+        "deposits_forbidden_source": rules.deposits_forbidden_source,
+    }
 
 
 def clean_supplier(subject_id: str, today: date) -> dict:
     return columns("supplier", subject_id, [], today)
 
 
-def answer(blocked: bool, after: date | None, bond: int, today: date) -> dict:
+def answer(blocked: bool, after: date | None, today: date, region: str | None = None) -> dict:
+    """000 §三.2: 财政部门实施免费投标信用保函奖励, 采购人根据项目实际减免收取履约保证金. The free credit
+    bid guarantee follows eligibility; the bond reduction is the purchaser's to set for the project,
+    so a percentage is given only where the region's policy sets one (with its source), and where the
+    policy forbids collecting deposits at all (e.g. Xuchang 2023 item 19) that is said instead."""
     eligible = not blocked and (after is None or today > after)
     reason = None if eligible else "record_in_force" if blocked else "recent_record"
+    rules = incentives(region, today)
+    percent = rules["bond_reduction_percent"]
     return {
         "eligible": eligible,
         "free_bid_guarantee": eligible,
-        "bond_reduction_percent": bond if eligible else 0,
+        "bond_reduction": eligible and not rules["deposits_forbidden"],
+        "bond_reduction_percent": percent if eligible and percent is not None else None,
+        **{k: v for k, v in rules.items() if k != "bond_reduction_percent"},
         # While a record is in force the day depends on how it ends (expiry, repair): unknown.
         "eligible_from": (after + timedelta(days=1)).isoformat() if reason == "recent_record" and after else None,
         "reason": reason,
     }
 
 
-def answer_bytes(blocked: bool, after: date | None, bond: int | None, today: date) -> bytes:
-    """`,"good_credit":{…}` to splice into the stored answer; empty for non-suppliers."""
-    if bond is None:
+def answer_bytes(
+    blocked: bool, after: date | None, marker: int | None, today: date, region: str | None = None
+) -> bytes:
+    """`,"good_credit":{…}` to splice into the stored answer; empty for non-suppliers (marker None)."""
+    if marker is None:
         return b""
-    return b',"good_credit":' + orjson.dumps(answer(blocked, after, bond, today))
+    return b',"good_credit":' + orjson.dumps(answer(blocked, after, today, region))

@@ -98,7 +98,9 @@ async def in_blacklist(api: httpx.AsyncClient, record_id: str) -> bool:
 
 async def public_view(api: httpx.AsyncClient, supplier: str, record_id: str) -> tuple[bool, bool, bool, bool]:
     """(on the blacklist, credit says blacklisted, record in force in the credit answer, good credit)."""
-    credit = (await api.get(f"/v1/credit/supplier/{supplier}")).json()
+    # The fast path reads ?region= (issue 16 point 7): the project's region's policy is applied.
+    credit = (await api.get(f"/v1/credit/supplier/{supplier}", params={"region": "410322"})).json()
+    assert credit["good_credit"]["policy_region"] == "410322"
     return (
         await in_blacklist(api, record_id),
         credit["blacklisted"],

@@ -73,7 +73,7 @@ def test_point6_good_credit_is_decided_on_records_in_force_only() -> None:
     ]
     cols = goodcredit.columns("supplier", supplier, ended, date(2026, 8, 1))
     assert (cols["guarantee_blocked"], cols["guarantee_after"]) == (False, None)
-    assert goodcredit.answer(False, None, 0, date(2026, 8, 1))["eligible"] is True
+    assert goodcredit.answer(False, None, date(2026, 8, 1))["eligible"] is True
     in_force = [*ended, {"status": "in_force", "recorded_on": date(2026, 7, 1), "region": "410322"}]
     assert goodcredit.columns("supplier", supplier, in_force, date(2026, 8, 1))["guarantee_blocked"] is True
     assert goodcredit.columns("agency", "x", [], date(2026, 6, 1))["bond_reduction_percent"] is None
@@ -93,10 +93,10 @@ def test_a_lookback_applies_only_where_a_policy_names_it_with_its_source(monkeyp
     )
     last = add_months(recorded, 36)
     assert cols["guarantee_after"] == last
-    on_last = goodcredit.answer(False, last, 0, last)
+    on_last = goodcredit.answer(False, last, last)
     assert (on_last["eligible"], on_last["reason"]) == (False, "recent_record")
     assert on_last["eligible_from"] == (last + timedelta(days=1)).isoformat()
-    blocked = goodcredit.answer(True, last, 0, last + timedelta(days=400))
+    blocked = goodcredit.answer(True, last, last + timedelta(days=400))
     assert (blocked["eligible"], blocked["reason"], blocked["eligible_from"]) == (False, "record_in_force", None)
 
 
@@ -138,8 +138,7 @@ async def test_consortium_is_the_worst_of_its_members(engine: AsyncEngine, api: 
 def test_worst_of_takes_the_blacklisted_member() -> None:
     def member(status: str, until: str | None = None, eligible: bool = True) -> dict:
         good = {
-            "eligible": eligible,
-            "bond_reduction_percent": 50 if eligible else 0,
+            **goodcredit.answer(not eligible, None, date(2026, 12, 1), "410322"),
             "eligible_from": None,
             "reason": None if eligible else "record_in_force",
         }
@@ -162,5 +161,48 @@ def test_worst_of_takes_the_blacklisted_member() -> None:
         False,
         "2028-01-01",
     )
-    assert body["good_credit"]["bond_reduction_percent"] == 0
+    assert body["good_credit"]["bond_reduction_percent"] is None and body["good_credit"]["bond_reduction"] is False
     assert orjson.dumps(body)
+
+
+def test_point7_no_invented_bond_percentage_and_the_projects_region_decides(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16 point 7: 000 §三.2 — the finance department grants a free credit bid guarantee, the
+    purchaser reduces the bond 根据项目实际. Luoyang sets no percentage: none is published. A region
+    whose policy sets one (with its source) or forbids deposits says so, for the project's region."""
+    day = date(2026, 12, 1)
+    luoyang = goodcredit.answer(False, None, day, "410322")
+    assert (luoyang["eligible"], luoyang["free_bid_guarantee"], luoyang["bond_reduction"]) == (True, True, True)
+    assert luoyang["bond_reduction_percent"] is None and luoyang["policy_region"] == "410322"
+    assert goodcredit.answer(False, None, day)["policy_region"] is None
+    with pytest.raises(ValueError, match="source"):
+        PublicationRules(bond_reduction_percent=30)
+    with pytest.raises(ValueError, match="source"):
+        PublicationRules(deposits_forbidden=True)
+    fixture = {
+        "419001": PublicationRules(bond_reduction_percent=30, bond_reduction_source="test fixture 第九条"),
+        "411081": PublicationRules(deposits_forbidden=True, deposits_forbidden_source="许昌市春风行动（2023）第19项"),
+    }
+    monkeypatch.setattr(goodcredit, "_rules", lambda region, day: fixture[region])
+    goodcredit.incentives.cache_clear()
+    try:
+        set_here = goodcredit.answer(False, None, day, "419001")
+        assert (set_here["bond_reduction_percent"], set_here["bond_reduction_source"]) == (30, "test fixture 第九条")
+        assert goodcredit.answer(True, None, day, "419001")["bond_reduction_percent"] is None
+        xuchang = goodcredit.answer(False, None, day, "411081")
+        assert xuchang["deposits_forbidden"] is True and xuchang["bond_reduction"] is False
+        assert "第19项" in xuchang["deposits_forbidden_source"]
+    finally:
+        goodcredit.incentives.cache_clear()
+
+
+async def test_point7_credit_answer_applies_the_asked_region(engine: AsyncEngine, api: httpx.AsyncClient) -> None:
+    # A supplier registered in Fuzhou (350100) asked about for a Luoyang project: Luoyang's policy.
+    supplier = "91350100M000100Y43"
+    body = (await api.get(f"/v1/credit/supplier/{supplier}", params={"region": "410322"})).json()
+    assert body["good_credit"]["policy_region"] == "410322" and body["good_credit"]["bond_reduction_percent"] is None
+    plain = (await api.get(f"/v1/credit/supplier/{supplier}")).json()
+    assert plain["good_credit"]["eligible"] is True and plain["good_credit"]["policy_region"] is None
+    elsewhere = await api.get(f"/v1/credit/supplier/{supplier}", params={"region": "110105"})
+    assert elsewhere.status_code == 422 and elsewhere.json()["code"] == "no_policy"
+    bad = await api.get(f"/v1/credit/supplier/{supplier}", params={"region": "4103"})
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_identifier"
