@@ -27,12 +27,25 @@ class RepairRules(BaseModel):
     review_working_days: int
 
 
+class ScoreRules(BaseModel):
+    """An expert score regime (000 §三.3, the Shenyang draft: 一般评价行为扣分, 得分小于60分暂停评审资格):
+    a policy option, off unless a region's measures set it. The draft gives no point values, so every
+    number here is the region's, with its source: no default points."""
+
+    source: str = Field(min_length=1, description="the instrument and articles that set these points")
+    start: int
+    threshold: int = Field(description="under this score the expert is suspended until training")
+    deductions: dict[str, int] = Field(description="points per general behaviour code; a code not listed deducts 0")
+    training_restores_to: int | None = Field(
+        description="the score completed training restores (None: training does not lift the suspension)"
+    )
+
+
 class ExpertRules(BaseModel):
     general_suspension_months: int = Field(description="001 Art. 25: not drawn for 1 year")
-    score_start: int = Field(description="000 §三.3: starts at 100")
-    score_threshold: int = Field(description="000 §三.3: under 60 the qualification is suspended")
-    default_deduction: int = Field(description="points a general behaviour costs unless listed in deductions")
-    deductions: dict[str, int] = Field(default_factory=dict)
+    score: ScoreRules | None = Field(
+        default=None, description="a score regime where the region's measures set one; Luoyang: none (Art. 25 only)"
+    )
     employer_notification_url: str | None = Field(
         default=None,
         description="001 Art. 25: the expert's employer is notified (CREDIT_EMPLOYER_NOTIFICATION_URL overrides)",

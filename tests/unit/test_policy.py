@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from services.common.policy import NoPolicy, PolicyVersion, RegionalPolicy, load_policies, policy_for
+from services.common.policy import NoPolicy, PolicyVersion, RegionalPolicy, ScoreRules, load_policies, policy_for
 
 
 def test_luoyang_default_holds_the_rule_table() -> None:
@@ -13,7 +13,7 @@ def test_luoyang_default_holds_the_rule_table() -> None:
     assert p.general_validity_months == 12
     assert p.repair.general_wait_months == 6 and p.repair.serious_repairable is False
     assert p.expert.general_suspension_months == 12
-    assert (p.expert.score_start, p.expert.score_threshold) == (100, 60)
+    assert p.expert.score is None  # Art. 25 only (issue 16 point 8)
     assert p.deadlines_working_days.contract_signing_after_award == 2
     assert p.deadlines_working_days.payment_after_invoice == 2
 
@@ -51,3 +51,16 @@ def test_the_version_in_force_on_the_day_applies() -> None:
 
 def test_policy_versions_are_data() -> None:
     assert isinstance(load_policies()["410300"].versions[0], PolicyVersion)
+
+
+def test_point8_a_score_regime_has_no_default_points() -> None:
+    """Issue 16 point 8: points per behaviour and what training restores come from the policy, with
+    their source; nothing is assumed."""
+    with pytest.raises(ValueError):
+        ScoreRules.model_validate({"start": 100, "threshold": 60, "deductions": {}, "training_restores_to": 60})
+    with pytest.raises(ValueError):
+        ScoreRules.model_validate({"source": "x", "start": 100, "threshold": 60, "training_restores_to": 60})
+    rules = ScoreRules(
+        source="某市办法第十条", start=100, threshold=60, deductions={"EXP-G-01": 5}, training_restores_to=None
+    )
+    assert rules.deductions.get("EXP-G-02", 0) == 0
