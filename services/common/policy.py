@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 from services.common.identifiers import division_level, is_division_code, regions_above
+from services.common.lawdates import add_months
 
 POLICY_DIR = Path(__file__).parent / "policies"
 
@@ -128,7 +129,8 @@ class PublicationRules(BaseModel):
 
 class PolicyVersion(BaseModel):
     version: str
-    effective_from: date
+    # The instrument's date; None where it is unknown (the version applies from the start then).
+    effective_from: date | None = None
     effective_to: date | None = None
     serious_recorders: list[str] = Field(description="001 Art. 17-18: only finance departments")
     general_recorders: list[str]
@@ -154,13 +156,81 @@ class PolicyVersion(BaseModel):
         return is_division_code(department) and division_level(department) in self.recording_levels
 
     def in_force_on(self, day: date) -> bool:
-        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+        started = self.effective_from is None or self.effective_from <= day
+        return started and (self.effective_to is None or day <= self.effective_to)
+
+
+class Continuation(BaseModel):
+    """An instrument an administrator records that extended or replaced the policy's instrument."""
+
+    instrument: str = Field(min_length=1, description="number and title of the extending/replacing instrument")
+    issued_on: date | None = None
+    valid_until: date | None = Field(default=None, description="None: continued without a stated end")
+    recorded_by: str = Field(min_length=1)
+    note: str | None = None
+
+
+class Instrument(BaseModel):
+    """The instrument a policy comes from and the validity it states of itself (Luoyang Art. 28)."""
+
+    number: str
+    title: str
+    issuer: str
+    issued_on: date | None = Field(default=None, description="None: the day is unknown (say so, never guess)")
+    issued_year: int | None = Field(default=None, description="the year, where only the year is known")
+    validity_years: int | None = Field(description="the stated term from issue; None: the instrument states none")
+    validity_clause: str | None = None
+    continuations: list[Continuation] = Field(default_factory=list)
 
 
 class RegionalPolicy(BaseModel):
     region: str
     name: str
+    instrument: Instrument
     versions: list[PolicyVersion]
+
+    def validity(self, today: date) -> dict:
+        """Whether the instrument is within the validity it states (Art. 28 for Luoyang), counted from
+        the issue day (Civil Code Art. 201-202: it ends on the corresponding day); where only the year
+        is known, from its last day (the latest the term can end). Past it with no continuation
+        recorded, the policy is still applied but `warning` says so loudly."""
+        ins = self.instrument
+        base = ins.issued_on or (date(ins.issued_year, 12, 31) if ins.issued_year else None)
+        stated_end = add_months(base, 12 * ins.validity_years) if base and ins.validity_years else None
+        latest = ins.continuations[-1] if ins.continuations else None
+        out = {
+            "region": self.region,
+            "instrument": ins.number,
+            "issued_on": ins.issued_on.isoformat() if ins.issued_on else "unknown",
+            "validity_clause": ins.validity_clause,
+            "valid_until": stated_end.isoformat() if stated_end else None,
+            "valid_until_is_latest_possible": bool(stated_end and ins.issued_on is None),
+            "continued_by": latest.instrument if latest else None,
+            "warning": None,
+        }
+        if latest is not None:
+            if latest.valid_until is not None and latest.valid_until < today:
+                out["status"] = "past_validity"
+                out["warning"] = (
+                    f"{ins.number}: continued by {latest.instrument} through {latest.valid_until.isoformat()},"
+                    " which has passed; still applied — record the instrument now in force"
+                )
+            else:
+                out["status"] = "continued"
+        elif stated_end is None:
+            out["status"] = "no_stated_term"
+        elif today > stated_end:
+            out["status"] = "past_validity"
+            latest_note = " at the latest (issue day unknown)" if ins.issued_on is None else ""
+            out["warning"] = (
+                f"{ins.number} states its own validity ({ins.validity_clause or f'{ins.validity_years} years'});"
+                f" it ended on {stated_end.isoformat()}{latest_note}"
+                " and no continuation is recorded: the system still applies it — record the instrument that"
+                " extended or replaced it"
+            )
+        else:
+            out["status"] = "within_validity"
+        return out
 
     def version_on(self, day: date) -> PolicyVersion:
         for v in self.versions:
@@ -209,3 +279,9 @@ def policy_for(region: str, day: date) -> PolicyVersion:
             except LookupError as exc:
                 raise NoPolicy(region, f"no credit policy applies in region {region}: {exc}") from exc
     raise NoPolicy(region)
+
+
+def validity_warnings(today: date) -> list[dict]:
+    """The policies applied past their stated validity with no continuation recorded (for /healthz,
+    the console banner and the start-up log)."""
+    return [v for p in load_policies().values() if (v := p.validity(today))["warning"]]

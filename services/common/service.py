@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from services.common.lawdates import today
+from services.common.policy import validity_warnings
 from services.common.problems import install_problem_handlers
 
 log = structlog.get_logger(__name__)
@@ -18,16 +20,29 @@ log = structlog.get_logger(__name__)
 def base_app(title: str, lifespan) -> FastAPI:  # type: ignore[no-untyped-def]
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
+    # A policy past the validity it states (Luoyang Art. 28) is still applied, but said loudly.
+    for warning in validity_warnings(today()):
+        log.warning("policy past its stated validity", service=title, **warning)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
-        return {"status": "ok", "service": title}
+        return health_body(title)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def health_body(service: str | None) -> dict:
+    """`/healthz`: up (`status` ok) and, loudly, any policy applied past its stated validity."""
+    warnings = validity_warnings(today())
+    body: dict = {"status": "ok"} | ({"service": service} if service else {})
+    if warnings:
+        body["policy_validity"] = "past_validity"
+        body["policy_warnings"] = warnings
+    return body
 
 
 def add_readyz(app: FastAPI, detail: Callable[[], Awaitable[dict]]) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from services.common.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from services.common.service import health_body
 from services.gateway.routes import Route, routes_from_env
 from services.gateway.upstream import (
     UpstreamBroken,
@@ -160,7 +161,7 @@ class Gateway:
         if route is not None:
             await self._proxy(route, scope, receive, send)
         elif path == "/healthz":
-            await _respond(send, 200, _JSON, b'{"status":"ok"}')
+            await _respond(send, 200, _JSON, json.dumps(health_body(None), ensure_ascii=False).encode())
         elif path == "/openapi.json":
             await _respond(send, 200, _JSON, await self.openapi())
         elif path == "/docs":

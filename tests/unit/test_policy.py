@@ -4,7 +4,16 @@ from datetime import date
 
 import pytest
 
-from services.common.policy import NoPolicy, PolicyVersion, RegionalPolicy, ScoreRules, load_policies, policy_for
+from services.common.policy import (
+    Continuation,
+    NoPolicy,
+    PolicyVersion,
+    RegionalPolicy,
+    ScoreRules,
+    load_policies,
+    policy_for,
+    validity_warnings,
+)
 
 
 def test_luoyang_default_holds_the_rule_table() -> None:
@@ -40,6 +49,7 @@ def test_the_version_in_force_on_the_day_applies() -> None:
     policy = RegionalPolicy(
         region="410300",
         name="test",
+        instrument=load_policies()["410300"].instrument,
         versions=[_version("luoyang-2021", date(2021, 1, 1), date(2026, 3, 31)), national],
     )
     assert policy.version_on(date(2026, 3, 31)).version == "luoyang-2021"
@@ -64,3 +74,25 @@ def test_point8_a_score_regime_has_no_default_points() -> None:
         source="某市办法第十条", start=100, threshold=60, deductions={"EXP-G-01": 5}, training_restores_to=None
     )
     assert rules.deductions.get("EXP-G-02", 0) == 0
+
+
+def test_point2_a_policy_states_its_own_validity() -> None:
+    """Issue 16 point 2: Luoyang Art. 28 — 本办法有效期2年，自印发之日起施行. Issued in 2021 (the day is not
+    in the seed: unknown, not guessed), so valid through 2023-12-31 at the latest; past it with no
+    continuation, the policy still applies and says so; a recorded continuation ends the warning."""
+    luoyang = load_policies()["410300"]
+    assert luoyang.instrument.number == "洛财购〔2021〕12号" and luoyang.instrument.issued_on is None
+    assert luoyang.versions[0].effective_from is None  # unknown, not 2021-01-01
+    assert policy_for("410322", date(2026, 12, 7)).version == "luoyang-2021"  # keeps working
+    within = luoyang.validity(date(2023, 6, 1))
+    assert (within["status"], within["warning"]) == ("within_validity", None)
+    past = luoyang.validity(date(2026, 12, 7))
+    assert past["status"] == "past_validity" and past["valid_until"] == "2023-12-31"
+    assert past["valid_until_is_latest_possible"] and "2023-12-31" in past["warning"]
+    assert [w["region"] for w in validity_warnings(date(2026, 12, 7))] == ["410300"]
+    continued = luoyang.model_copy(deep=True)
+    continued.instrument.continuations.append(
+        Continuation(instrument="某号文（继续施行）", valid_until=date(2027, 12, 31), recorded_by="admin-1")
+    )
+    assert continued.validity(date(2026, 12, 7))["status"] == "continued"
+    assert continued.validity(date(2028, 1, 1))["status"] == "past_validity"
