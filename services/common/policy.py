@@ -127,6 +127,34 @@ class PublicationRules(BaseModel):
     deposits_forbidden_source: str | None = None
 
 
+class Clock(BaseModel):
+    """A deadline of the policy typed: its value in its own unit, what starts it, where it comes from,
+    and whether it is law or a target the department set for itself."""
+
+    value: int = Field(ge=0)
+    unit: Literal["working_days", "calendar_days", "months", "hours"]
+    starts: str = Field(min_length=1, description="the event the clock runs from")
+    source: str = Field(min_length=1)
+    kind: Literal["law", "internal_target", "policy_value"]
+
+
+# Each deadline field of a version and the clock that must type it (same value, same unit).
+CLOCK_FIELDS: dict[str, tuple[str, str]] = {
+    "general_validity": ("general_validity_months", "months"),
+    "repair_wait": ("repair.general_wait_months", "months"),
+    "repair_review": ("repair.review_working_days", "working_days"),
+    "determination": ("determination_working_days", "working_days"),
+    "expert_general_suspension": ("expert.general_suspension_months", "months"),
+    "contract_signing_after_award": ("deadlines_working_days.contract_signing_after_award", "working_days"),
+    "contract_publication_after_signing": ("deadlines_working_days.contract_publication_after_signing", "working_days"),
+    "contract_filing_after_signing": ("deadlines_working_days.contract_filing_after_signing", "working_days"),
+    "acceptance_after_request": ("deadlines_working_days.acceptance_after_request", "working_days"),
+    "payment_after_invoice": ("deadlines_working_days.payment_after_invoice", "working_days"),
+    "push_escalation": ("publication.push_escalation_hours", "hours"),
+    "push_task_due": ("publication.push_task_due_working_days", "working_days"),
+}
+
+
 class PolicyVersion(BaseModel):
     version: str
     # The instrument's date; None where it is unknown (the version applies from the start then).
@@ -141,7 +169,8 @@ class PolicyVersion(BaseModel):
     evidence_required_for: list[str] = Field(description="001 Art. 18: photos, audio/video, joint signatures")
     general_validity_months: int = Field(description="001 Art. 19: 1 year from recording")
     repair: RepairRules
-    appeal_review_working_days: int
+    # Superseded by clocks["appeal_review"] (issue 16 point 11); still read from older files.
+    appeal_review_working_days: int | None = None
     determination_working_days: int
     expert: ExpertRules
     notice_cadence: str
@@ -150,6 +179,20 @@ class PolicyVersion(BaseModel):
     evidence_access: EvidenceAccessRules = Field(default_factory=EvidenceAccessRules)
     tasks: TaskRules = Field(default_factory=TaskRules)
     publication: PublicationRules = Field(default_factory=PublicationRules)
+    clocks: dict[str, Clock] = Field(description="every deadline typed: unit, start event, source, law or target")
+
+    @model_validator(mode="after")
+    def _every_deadline_is_typed(self) -> "PolicyVersion":
+        for name, (path, unit) in CLOCK_FIELDS.items():
+            value: object = self
+            for part in path.split("."):
+                value = getattr(value, part)
+            clock = self.clocks.get(name)
+            if clock is None or clock.value != value or clock.unit != unit:
+                raise ValueError(f"{path} = {value} needs clocks[{name!r}] with that value in {unit}")
+        if "appeal_review" not in self.clocks:
+            raise ValueError("clocks['appeal_review'] is required: the objection review's deadline")
+        return self
 
     def may_record(self, department: str) -> bool:
         """Whether the finance department of division `department` may record (001 Art. 17)."""

@@ -86,3 +86,19 @@ def previous_working_day(day: date, n: int = 1) -> date:
         while not is_working_day(day):
             day -= timedelta(days=1)
     return day
+
+
+def working_days_within(start: date, calendar_days: int) -> tuple[int, bool]:
+    """How many working days fall in (start, start + calendar_days]: a clock in calendar days (e.g.
+    征信业管理条例 Art. 25, 20 days) as a number of working days for a task planned in working days,
+    so the task's due date is the last working day on or before the legal deadline. The flag is True
+    when a year without calendar data was counted on weekdays only (provisional: say so)."""
+    count, provisional = 0, False
+    for offset in range(1, calendar_days + 1):
+        day = start + timedelta(days=offset)
+        try:
+            working = is_working_day(day)
+        except CalendarUnavailable:
+            working, provisional = day.weekday() < 5, True
+        count += working
+    return count, provisional

@@ -2,7 +2,7 @@
 the authority on timing) and the service (on the wall clock, so HTTP can answer at once).
 
 - A general record may be applied for after it has stood `general_wait_months` (Luoyang Art. 20:
-  满半年后): the half-year ends on add_months(recorded_on, wait) (Civil Code Art. 201-202, as in
+  记录半年后): the half-year ends on add_months(recorded_on, wait) (Civil Code Art. 201-202, as in
   services/common/lawdates) and the window opens at 00:00 Asia/Shanghai of the next day, so an
   application on the last day of the half-year is too early and one the day after is accepted.
   A serious record only if the policy says `serious_repairable`, after

@@ -1,9 +1,10 @@
 """The regional policy: versioned with effective dates, resolved for a region or the one above it."""
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
+from services.appeal.starter import review_working_days
 from services.common.policy import (
     Continuation,
     NoPolicy,
@@ -14,6 +15,7 @@ from services.common.policy import (
     policy_for,
     validity_warnings,
 )
+from services.common.workdays import add_working_days
 
 
 def test_luoyang_default_holds_the_rule_table() -> None:
@@ -96,3 +98,32 @@ def test_point2_a_policy_states_its_own_validity() -> None:
     )
     assert continued.validity(date(2026, 12, 7))["status"] == "continued"
     assert continued.validity(date(2028, 1, 1))["status"] == "past_validity"
+
+
+def test_point11_every_deadline_is_a_typed_clock() -> None:
+    """Issue 16 point 11: each deadline has its unit, start event and source; internal targets are
+    marked; the objection review is the cited rule in its own unit (20 calendar days)."""
+    v = policy_for("410300", date(2026, 12, 7))
+    review = v.clocks["appeal_review"]
+    assert (review.value, review.unit, review.kind) == (20, "calendar_days", "law")
+    assert "征信业管理条例 第二十五条" in review.source and review.starts.startswith("appeal.filed")
+    assert v.clocks["determination"].kind == "internal_target"
+    assert v.clocks["repair_review"].kind == "internal_target"
+    assert (v.clocks["general_validity"].unit, v.clocks["general_validity"].kind) == ("months", "law")
+    assert all(c.source and c.starts for c in v.clocks.values())
+    broken = v.model_dump()
+    broken["clocks"]["determination"]["unit"] = "calendar_days"
+    with pytest.raises(ValueError, match="determination_working_days"):
+        PolicyVersion.model_validate(broken)
+    del broken["clocks"]["determination"]
+    with pytest.raises(ValueError):
+        PolicyVersion.model_validate(broken)
+
+
+def test_point11_the_objection_review_ends_by_the_legal_deadline() -> None:
+    # Filed on 2026-09-25: 20 days end 2026-10-15; National Day week falls inside. 15 working days
+    # (the old value) would have ended on 2026-10-22, a week after the deadline.
+    filed = date(2026, 9, 25)
+    n = review_working_days(policy_for("410300", filed).clocks["appeal_review"], filed, "t")
+    assert add_working_days(filed, n) <= filed + timedelta(days=20)
+    assert add_working_days(filed, 15) > filed + timedelta(days=20)
