@@ -182,8 +182,9 @@ async def test_expiry_is_pushed_as_a_withdrawal_and_the_blacklist_follows(
     withdrawal = platforms["credit"].bodies[f"credit:{record_id}:v2"]
     assert withdrawal["action"] == "withdraw" and withdrawal["notice"]["withdrawals"][0]["status"] == "expired"
     view = await eventually(lambda: public_view(api, supplier, record_id), until=lambda v: not v[1], timeout=60)
-    # Off the blacklist and out of the answer; no good credit yet: recorded within the lookback.
-    assert view == (False, False, False, False)
+    # Off the blacklist and out of the answer; good credit again: an ended record no longer counts
+    # (issue 16 point 6, Luoyang names no look-back).
+    assert view == (False, False, False, True)
     states = await eventually(
         lambda: push_states(api, record_id=record_id),
         until=lambda s: len(s) == 4 and all(x[2] == "delivered" for x in s),
