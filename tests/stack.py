@@ -38,6 +38,7 @@ class Stack:
     # The national platforms publications are pushed to (procurement site, credit site), likewise.
     procurement_port: int = field(default_factory=free_port)
     credit_port: int = field(default_factory=free_port)
+    public_credit_port: int = field(default_factory=free_port)
     ports: dict[str, int] = field(default_factory=dict)
     procs: dict[str, ManagedProcess] = field(default_factory=dict)
     database_url: str = ""
@@ -87,6 +88,7 @@ class Stack:
             "CREDIT_EMPLOYER_NOTIFICATION_URL": f"http://127.0.0.1:{self.employer_port}/notify",
             "CREDIT_NATIONAL_PROCUREMENT_URL": f"http://127.0.0.1:{self.procurement_port}/push",
             "CREDIT_NATIONAL_CREDIT_URL": f"http://127.0.0.1:{self.credit_port}/push",
+            "CREDIT_PUBLIC_CREDIT_URL": f"http://127.0.0.1:{self.public_credit_port}/push",
             "GATEWAY_UPSTREAM_EVALUATION": self.url("evaluation"),
             "GATEWAY_UPSTREAM_PUBLICATION": self.url("publication"),
             **{f"GATEWAY_UPSTREAM_{svc.upper()}": self.url(svc) for svc in ("repair", "appeal", "casework")},
