@@ -13,6 +13,7 @@ from services.common.identifiers import is_division_code
 from services.common.lawdates import local_date
 from services.common.problems import Problem
 from services.common.runtime import Runtime, current_runtime
+from services.publication import receipts
 from services.publication.consortium import worst_of
 from services.publication.models import PublicRecord
 from services.publication.notices import region_prefix
@@ -44,6 +45,20 @@ async def consortium_status(
     reader = request.app.state.credit_reader
     answers = [orjson.loads(await reader.answer("supplier", i, region)) for i in ids]
     return Response(content=orjson.dumps(worst_of(ids, answers)), media_type="application/json")
+
+
+@router.get("/v1/credit/{subject_type}/{subject_id}/receipt", tags=["public"])
+async def credit_receipt(
+    subject_type: Literal["supplier", "agency", "expert", "purchaser"],
+    subject_id: str,
+    request: Request,
+    region: Annotated[str | None, Query(description=REGION_DOC)] = None,
+) -> dict:
+    """The credit answer as a receipt signed with the system's Ed25519 key, with the ledger checkpoint
+    it was read at, to keep with the procurement file (财库〔2016〕125号). Verify it offline with
+    `python -m services.common.receipts RECEIPT.json --public-key KEY`."""
+    answer = await request.app.state.credit_reader.answer(subject_type, subject_id, region)
+    return await receipts.receipt(subject_type, subject_id, region, answer)
 
 
 @router.get("/v1/credit/{subject_type}/{subject_id}", tags=["public"], response_model=CreditStatus)

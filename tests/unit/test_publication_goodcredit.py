@@ -206,3 +206,51 @@ async def test_point7_credit_answer_applies_the_asked_region(engine: AsyncEngine
     assert elsewhere.status_code == 422 and elsewhere.json()["code"] == "no_policy"
     bad = await api.get(f"/v1/credit/supplier/{supplier}", params={"region": "4103"})
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_identifier"
+
+
+async def test_point13_a_signed_credit_check_receipt_verifies_offline(
+    api: httpx.AsyncClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16 point 13 (财库〔2016〕125号): the answer, the time, the subject and the ledger checkpoint
+    it was read at, signed with the system's Ed25519 key; anyone verifies it offline."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from services.common import receipts as verifier
+    from services.common.settings import get_settings
+    from services.publication import receipts
+
+    seed = bytes.fromhex(get_settings().credit_ledger_signing_seed)
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+    head = {"tree_size": 7, "root_hash": "ab" * 32, "timestamp": "2026-12-07T01:00:00+00:00"}
+    signature = key.sign(verifier.canonical({"log": verifier.LEDGER_LOG, **head}))
+    public = receipts.signer().public_key
+    checkpoint = {**head, "log": verifier.LEDGER_LOG, "signature": base64.b64encode(signature).decode()}
+    checkpoint["public_key"] = public
+
+    async def latest() -> tuple[dict | None, str | None]:
+        return checkpoint, None
+
+    monkeypatch.setattr(receipts, "latest_checkpoint", latest)
+    supplier = make_uscc("91410300MA0000301")
+    r = await api.get(f"/v1/credit/supplier/{supplier}/receipt", params={"region": "410322"})
+    assert r.status_code == 200
+    signed = r.json()
+    body = signed["receipt"]
+    assert (body["subject"], body["region"], body["ledger_checkpoint"]["tree_size"]) == (
+        {"type": "supplier", "id": supplier},
+        "410322",
+        7,
+    )
+    assert body["answer"]["good_credit"]["eligible"] is True and body["issued_at"]
+    path = tmp_path / "receipt.json"
+    path.write_bytes(orjson.dumps(signed))
+    assert verifier.main([str(path), "--public-key", public]) == 0
+    tampered = orjson.loads(path.read_bytes())
+    tampered["receipt"]["answer"]["may_participate"] = not tampered["receipt"]["answer"]["may_participate"]
+    path.write_bytes(orjson.dumps(tampered))
+    assert verifier.main([str(path), "--public-key", public]) == 1
+    other = base64.b64encode(Ed25519PrivateKey.generate().public_key().public_bytes_raw()).decode()
+    path.write_bytes(orjson.dumps(signed))
+    assert verifier.main([str(path), "--public-key", other]) == 1
