@@ -125,6 +125,11 @@ def _serious(
             "determination_required",
             f"{behaviour.code} is serious: a finance department records it with its determination",
         )
+    if behaviour.statute is None and not (d.legal_basis or "").strip():
+        return Rejection(
+            "legal_basis_required",
+            f"{behaviour.code} cites no statute: the determination must name its legal basis (处罚依据)",
+        )
     if d.liability_ends_on < d.decided_on or d.decided_on > today:
         return Rejection("invalid_date", "the determination's dates are inconsistent or in the future")
     if d.liability_ends_on < today:

@@ -198,7 +198,7 @@ def _apply_corrections(row: dict, corrections: dict) -> None:
         determination = Determination.model_validate(raw)
         if determination.liability_ends_on > before:
             raise InvalidCorrection("a correction on the subject's objection may not lengthen the record")
-        row["determination"] = determination.model_dump(mode="json")
+        row["determination"] = determination.model_dump(mode="json", exclude_none=True)
         row["valid_until"] = determination.liability_ends_on
     else:
         recorded_on: date = row["recorded_on"]

@@ -294,3 +294,19 @@ async def test_point10_a_correction_may_not_raise_a_general_record_to_serious(en
         with pytest.raises(Problem) as err:
             await actions.complete(conn, s.task_id, ALICE, body, now=NOW)
     assert (err.value.status, err.value.code) == (422, "correction_worsens")
+
+
+async def test_point5_determining_the_catch_all_needs_a_legal_basis(engine: AsyncEngine) -> None:
+    context = {"request": {"behaviour_code": "SUP-S-18"}}
+    s = await opened(engine, context=context)
+    body = {"decision": "determine", "reason": "查证属实", "determination": f.determination()}
+    async with engine.begin() as conn:
+        await actions.claim(conn, s.task_id, ALICE, now=datetime.now(UTC))
+        with pytest.raises(Problem) as err:
+            await actions.complete(conn, s.task_id, ALICE, body, now=datetime.now(UTC))
+        assert (err.value.status, err.value.code) == (422, "legal_basis_required")
+        named = {**f.determination(), "legal_basis": "《中华人民共和国政府采购法》第七十七条第一款"}
+        _, signal = await actions.complete(
+            conn, s.task_id, ALICE, {**body, "determination": named}, now=datetime.now(UTC)
+        )
+    assert signal.fields["determination"]["legal_basis"] == named["legal_basis"]

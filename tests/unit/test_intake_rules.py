@@ -323,3 +323,17 @@ def test_point4_an_agency_may_not_record_another_agency() -> None:
     refused = rejected(code="AGY-G-01", subject_type="agency", reporter_type="agency")
     assert (refused.reason, refused.status) == ("not_authorised", 403)
     assert isinstance(run(code="AGY-G-01", subject_type="agency", reporter_type="purchaser"), Record)
+
+
+def test_point5_the_catch_all_cannot_be_determined_without_its_legal_basis() -> None:
+    """Issue 16 point 5 (part): a determination carries its legal basis (处罚依据); SUP-S-18 (其他违反
+    法律、法规、行政规章规定的严重失信行为) cites no statute, so a determination of it must name one."""
+    bare = rejected(MISCONDUCT_DETERMINED, code="SUP-S-18", reporter_type="finance", determination=determination())
+    assert bare.reason == "legal_basis_required"
+    named = {**determination(), "legal_basis": "《中华人民共和国政府采购法实施条例》第七十二条第一款"}
+    ok = run(MISCONDUCT_DETERMINED, code="SUP-S-18", reporter_type="finance", determination=named)
+    assert isinstance(ok, Record)
+    # A behaviour whose catalogue entry cites a statute needs none in the determination.
+    assert isinstance(
+        run(MISCONDUCT_DETERMINED, code="SUP-S-03", reporter_type="finance", determination=determination()), Record
+    )
