@@ -19,7 +19,7 @@ from functools import lru_cache
 import orjson
 
 from services.common.lawdates import add_months
-from services.common.policy import policy_for
+from services.common.policy import NoPolicy, policy_for
 
 NOT_SUPPLIER = {"guarantee_blocked": False, "guarantee_after": None, "bond_reduction_percent": None}
 
@@ -47,7 +47,10 @@ def columns(subject_type: str, subject_id: str, records: list[dict], today: date
 def _lookback_end(record: dict, today: date) -> date | None:
     """The last day a record still disqualifies after it ended: only where the record's region names
     a look-back (with its source); otherwise an ended record (expired, repaired) counts for nothing."""
-    months = _rules(record["region"], today).guarantee_lookback_months
+    try:
+        months = _rules(record["region"], today).guarantee_lookback_months
+    except NoPolicy:
+        return None  # a record kept from before its region lost (or never had) a policy: no look-back
     return add_months(record["recorded_on"], months) if months is not None else None
 
 
