@@ -13,6 +13,9 @@ time spent waiting for a free connection counts. The first `--warmup` seconds ar
 The GETs go out on `--connections` keep-alive connections of a lean httptools client
 (bench/rawhttp.py); `--client httpx` uses httpx.AsyncClient instead, which on this machine costs
 the generator about a core at 300 requests/s and so starves the stack it measures.
+Against a stack started otherwise than by `bench.run_all`, start the gateway with
+`GATEWAY_PUBLIC_RATE_LIMIT` above `--rate` (e.g. `2000/second`): one address asking 500 times a
+second is what the per-client public limit refuses (429), and the refusals would count as errors.
 Prints achieved requests/s, p50/p95/p99/max ms and the errors (non-200 answers, timeouts).
 """
 

@@ -5,4 +5,6 @@
 # files under var/.
 set -euo pipefail
 source "$(dirname "$0")/bootstrap.sh"
+# Warn (never stop) when this year or, from 1 November, next year has no official holiday arrangement.
+.venv/bin/python -m services.common.calendar_status || true
 exec .venv/bin/python -m deploy.local.stack "$@"

@@ -22,13 +22,17 @@ with workflow.unsafe.imports_passed_through():
         TaskDecision,
         TaskOutcome,
         TaskPlan,
+        TaskReplan,
+        TaskReplanRequest,
         TaskSpec,
     )
 
-# A missing calendar year (CalendarUnavailable) is retried until the arrangement is installed:
-# an explicit, visible failure in the task's history, never a guessed due date.
+# A year not announced yet is counted on the provisional calendar (marked provisional), so opening
+# only fails for a year before the calendar data (CalendarUnavailable), retried visibly.
 OPEN_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(hours=1))
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Tasks started before it keep the old alarm loop on replay; it ignores `replan`.
+REPLAN_PATCH = "replan-on-calendar"
 
 
 @workflow.defn
@@ -40,6 +44,7 @@ class HumanTaskWorkflow:
         self._decision: TaskDecision | None = None
         self._cancel: TaskCancel | None = None
         self._fired: list[int] = []
+        self._replans: list[TaskReplan] = []
 
     @workflow.run
     async def run(self, spec: TaskSpec) -> TaskOutcome:
@@ -51,6 +56,61 @@ class HumanTaskWorkflow:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=OPEN_RETRY,
         )
+        if workflow.patched(REPLAN_PATCH):
+            await self._alarms_replanned(spec)
+        else:
+            await self._alarms_v1(spec)
+        await workflow.wait_condition(self._settled)
+        if self._decision is not None:
+            return TaskOutcome(task_id=spec.task_id, decision=self._decision)
+        assert self._cancel is not None
+        await workflow.execute_activity(
+            "cancel_task",
+            TaskClosed(task_id=spec.task_id, reason=self._cancel.reason),
+            task_queue=CASEWORK_ACTIVITIES,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+        )
+        return TaskOutcome(task_id=spec.task_id, cancelled_reason=self._cancel.reason)
+
+    async def _alarms_replanned(self, spec: TaskSpec) -> None:
+        """Each alarm on its moment, the next one first; a `replan` while waiting counts the plan
+        again (activity `replan_task`: never earlier) and the wait starts over on the new plan."""
+        while not self._settled():
+            assert self._plan is not None
+            pending = sorted((a for a in self._plan.alarms if a.level not in self._fired), key=lambda a: a.at)
+            if self._replans:
+                replan = self._replans.pop(0)
+                self._plan = await workflow.execute_activity(
+                    "replan_task",
+                    TaskReplanRequest(spec=spec, plan=self._plan, fired_levels=list(self._fired), reason=replan.reason),
+                    result_type=TaskPlan,
+                    task_queue=CASEWORK_ACTIVITIES,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=OPEN_RETRY,
+                )
+                continue
+            if not pending:
+                return
+            alarm = pending[0]
+            wait = alarm.at - workflow.now()
+            if wait > timedelta(0):
+                try:
+                    await workflow.wait_condition(lambda: self._settled() or bool(self._replans), timeout=wait)
+                except TimeoutError:
+                    pass
+                if self._settled() or self._replans:
+                    continue
+            await workflow.execute_activity(
+                "escalate_task",
+                TaskAlarmFired(task_id=spec.task_id, alarm=alarm),
+                task_queue=CASEWORK_ACTIVITIES,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+            )
+            self._fired.append(alarm.level)
+
+    async def _alarms_v1(self, spec: TaskSpec) -> None:
+        """The alarm loop of tasks started before re-planning (kept for their replay)."""
+        assert self._plan is not None
         for alarm in sorted(self._plan.alarms, key=lambda a: a.at):
             wait = alarm.at - workflow.now()
             if wait > timedelta(0):
@@ -67,17 +127,6 @@ class HumanTaskWorkflow:
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
             )
             self._fired.append(alarm.level)
-        await workflow.wait_condition(self._settled)
-        if self._decision is not None:
-            return TaskOutcome(task_id=spec.task_id, decision=self._decision)
-        assert self._cancel is not None
-        await workflow.execute_activity(
-            "cancel_task",
-            TaskClosed(task_id=spec.task_id, reason=self._cancel.reason),
-            task_queue=CASEWORK_ACTIVITIES,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-        )
-        return TaskOutcome(task_id=spec.task_id, cancelled_reason=self._cancel.reason)
 
     def _settled(self) -> bool:
         return self._decision is not None or self._cancel is not None
@@ -91,6 +140,12 @@ class HumanTaskWorkflow:
     def cancel(self, cancel: TaskCancel) -> None:
         if not self._settled():
             self._cancel = cancel
+
+    @workflow.signal
+    def replan(self, replan: TaskReplan) -> None:
+        """A year's holiday arrangement was installed (sent by casework to every open task)."""
+        if not self._settled():
+            self._replans.append(replan)
 
     @workflow.query
     def get_plan(self) -> TaskPlan | None:

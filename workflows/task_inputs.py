@@ -47,6 +47,9 @@ class TaskAlarm(BaseModel):
     level: int  # 0 reminder; 1 supervisor of the task's region; 2 one region up; ...
     at: datetime  # aware, Asia/Shanghai wall time of the working day it belongs to
     to_region: str
+    # Counted through a year without an official holiday arrangement (services/common/workdays.py):
+    # a real moment, re-planned when the arrangement is installed. False in histories before it.
+    provisional: bool = False
 
 
 class TaskPlan(BaseModel):
@@ -56,6 +59,7 @@ class TaskPlan(BaseModel):
     opened_on: date
     due_on: date  # the last day to decide
     alarms: list[TaskAlarm]
+    due_provisional: bool = False  # due_on counted through a provisional year
 
 
 class TaskAlarmFired(BaseModel):
@@ -81,6 +85,23 @@ class TaskDecision(BaseModel):
 class TaskCancel(BaseModel):
     """Signal `cancel`: the task has nothing left to decide (e.g. its record was corrected)."""
 
+    reason: str
+
+
+class TaskReplan(BaseModel):
+    """Signal `replan`: a year's holiday arrangement was installed; count the plan again."""
+
+    year: int
+    reason: str
+
+
+class TaskReplanRequest(BaseModel):
+    """Input of activity `replan_task`: the task, its plan as the workflow holds it, the alarms
+    already fired (never moved) and why."""
+
+    spec: TaskSpec
+    plan: TaskPlan
+    fired_levels: list[int]
     reason: str
 
 

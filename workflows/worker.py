@@ -61,7 +61,7 @@ async def ensure_singletons(client: Client, settings: Settings) -> None:
 
 async def main() -> None:
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, json=settings.logs_json())
     while True:
         try:
             client = await connect(settings)

@@ -133,16 +133,18 @@ class ManagedProcess:
         env: Mapping[str, str] | None = None,
         log_file: Path | None = None,
         cwd: Path | None = None,
+        append: bool = False,
     ) -> ManagedProcess:
         """Start the process. `env` replaces the environment (pass `{**os.environ, ...}` to
-        extend it); output goes to `log_file` (truncated), or is discarded when None."""
+        extend it); output goes to `log_file` (truncated, or appended to with `append`: a restart
+        keeps what the crashed run wrote), or is discarded when None."""
         if self.alive:
             raise ComponentError(f"{self.name} is already running (pid {self.pid})")
         self.argv = [os.fspath(a) for a in argv]
         self.log_file = log_file
         if log_file is not None:
             log_file.parent.mkdir(parents=True, exist_ok=True)
-            out = open(log_file, "wb")
+            out = open(log_file, "ab" if append else "wb")
         else:
             out = open(os.devnull, "wb")
         try:
@@ -347,7 +349,9 @@ async def kafka_ready(bootstrap: str, timeout: float = 2) -> bool:
             await admin.close()
 
 
-def start_tansu(port: int, log_file: Path, host: str = LOCALHOST, timeout: float = 30) -> ManagedProcess:
+def start_tansu(
+    port: int, log_file: Path, host: str = LOCALHOST, timeout: float = 30, append: bool = False
+) -> ManagedProcess:
     """Start Tansu on host:port (memory storage: topics go when it stops) and wait until it
     answers Kafka metadata requests."""
     if port_open(host, port):
@@ -357,6 +361,7 @@ def start_tansu(port: int, log_file: Path, host: str = LOCALHOST, timeout: float
         [tansu_path(), "broker", "--listener-url", url, "--advertised-listener-url", url],
         env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
         log_file=log_file,
+        append=append,
     )
     try:
         wait_for_port(host, port, timeout, proc)
@@ -431,6 +436,7 @@ def start_temporal_dev(
     log_file: Path,
     host: str = LOCALHOST,
     timeout: float = 60,
+    append: bool = False,
 ) -> ManagedProcess:
     """Start `temporal server start-dev` with a persistent SQLite file (WAL) and its web UI, and
     wait until the frontend serves the default namespace and the UI answers."""
@@ -449,7 +455,7 @@ def start_temporal_dev(
         "--ui-disable-news-fetch",  # offline machines: the UI would only log fetch errors
         "--log-level", "warn",
     ]  # fmt: skip
-    proc = ManagedProcess("temporal").start(argv, env=dict(os.environ), log_file=log_file)
+    proc = ManagedProcess("temporal").start(argv, env=dict(os.environ), log_file=log_file, append=append)
     try:
         address = f"{host}:{port}"
         wait_for_port(host, port, timeout, proc)

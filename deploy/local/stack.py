@@ -2,8 +2,10 @@
 
 Starts Tansu (Kafka), the Temporal dev server (persistent SQLite under var/, with its web UI),
 creates the topics, then every service as its own process and the gateway in front of them; waits
-until each answers, prints where everything is, and watches: a child that dies stops the lot with
-a non-zero exit; Ctrl-C or SIGTERM stops everything in reverse order and exits 0.
+until each answers, prints where everything is, and watches: a child that dies is started again
+with backoff and the runner says so in its log (deploy/local/supervisor.py); a child that
+crash-loops stops the lot with a non-zero exit; Ctrl-C or SIGTERM stops everything in reverse order
+and exits 0.
 
 `--check` starts everything, waits until healthy, prints the banner and stops (CI, tests).
 `--port-offset N` moves every port by N, so a second stack can run beside a first.
@@ -35,6 +37,7 @@ from deploy.local.components import (
     start_temporal_dev,
     wait_for_http,
 )
+from deploy.local.supervisor import CrashLoop, Supervisor
 from services.common.settings import DEV_JWT_SECRET, PROJECT_ROOT
 from services.common.topics import ALL_TOPICS, PARTITIONS
 
@@ -110,6 +113,7 @@ class LocalStack:
         self.skipped = [s for s in wanted if s not in self.services]
         self.gateway = GATEWAY
         self.procs: dict[str, ManagedProcess] = {}  # in start order
+        self.service_urls: dict[str, str] = {}  # PostgreSQL: the role each service connects as
 
     # -- addresses ---------------------------------------------------------------------------------
 
@@ -171,6 +175,14 @@ class LocalStack:
             )
         if self.database_url:
             ensure_postgres(self.database_url)
+            # DATABASE_URL is the administrator's: it makes the roles and runs the migrations as their
+            # owner; each service then connects as its own role, which owns nothing (issue 21).
+            from services import dbsetup
+
+            admin = self.database_url
+            self.service_urls = run_sync(lambda: dbsetup.setup(admin))
+            log.info("database roles ready: services connect as %s", ", ".join(sorted(
+                redact(u).split("@")[0].split("//")[-1] for u in self.service_urls.values())))  # fmt: skip
 
         log.info("starting Tansu on %s", self.bootstrap)
         self.procs["tansu"] = start_tansu(self.kafka_port, self.log_dir / "tansu.log")
@@ -194,17 +206,52 @@ class LocalStack:
         for spec in self.services:
             self.procs[spec.name].check_alive()
 
-    def _start(self, spec: ServiceSpec, env: dict[str, str]) -> None:
+    def _start(self, spec: ServiceSpec, env: dict[str, str], append: bool = False) -> ManagedProcess:
         child_env = dict(env)
         if spec.port is not None:
             child_env["SERVICE_PORT"] = str(self.port(spec))
+        if self.service_urls:
+            role_url = self.service_urls.get(spec.name.split("-")[0])
+            if role_url:
+                child_env["DATABASE_URL"] = role_url
+            else:  # the workflow worker and the gateway have no tables
+                child_env.pop("DATABASE_URL", None)
         log.info("starting %s (%s)%s", spec.name, spec.module, f" on {self.url(spec)}" if spec.port else "")
         self.procs[spec.name] = ManagedProcess(spec.name).start(
             [sys.executable, "-m", spec.module],
             env=child_env,
             log_file=self.log_dir / f"{spec.name}.log",
             cwd=PROJECT_ROOT,
+            append=append,
         )
+        log.info("%s has pid %s", spec.name, self.procs[spec.name].pid)
+        return self.procs[spec.name]
+
+    def _restart_broker(self) -> ManagedProcess:
+        # Tansu keeps topics in memory: it comes back empty. The relays republish what the database
+        # holds; what producers sent and nobody consumed yet is gone (see the banner and README).
+        log.warning("Tansu restarts EMPTY: unconsumed input it held is lost; producers must resend")
+        proc = start_tansu(self.kafka_port, self.log_dir / "tansu.log", append=True)
+        run_sync(lambda: ensure_topics(self.bootstrap, ALL_TOPICS, PARTITIONS))
+        return proc
+
+    def supervisor(self, **options: float) -> Supervisor:
+        """Watches every process started so far, each with the way to start it again."""
+        sup = Supervisor(**options)
+        env = self.env()
+        by_name = {spec.name: spec for spec in [*self.services, self.gateway]}
+        for name, proc in self.procs.items():
+            if name == "tansu":
+                restart = self._restart_broker
+            elif name == "temporal":
+                restart = lambda: start_temporal_dev(  # noqa: E731
+                    self.temporal_port, self.temporal_ui_port, self.var_dir / "temporal.db",
+                    self.log_dir / "temporal.log", append=True,
+                )  # fmt: skip
+            else:
+                restart = lambda spec=by_name[name]: self._start(spec, env, append=True)  # noqa: E731
+            sup.watch(name, proc, restart)
+        return sup
 
     def _await_healthy(self, spec: ServiceSpec) -> None:
         if spec.port is not None:
@@ -224,19 +271,18 @@ class LocalStack:
             doc.get("info", {}).get("x-services"),
         )
 
-    def watch(self, interval: float = 0.5) -> int:
-        """Block until a child dies (returns 1)."""
+    def watch(self, interval: float = 0.5, supervisor: Supervisor | None = None) -> int:
+        """Keep every child running until asked to stop (Shutdown); returns 1 when one crash-loops."""
+        sup = supervisor or self.supervisor()
         while True:
-            for name, proc in self.procs.items():
-                if not proc.alive:
-                    log.error(
-                        "%s exited with code %s; last lines of %s:\n%s",
-                        name,
-                        proc.returncode,
-                        proc.log_file,
-                        proc.tail(),
-                    )
-                    return 1
+            try:
+                sup.poll()
+            except CrashLoop as exc:
+                log.error("giving up: %s", exc)
+                return 1
+            finally:
+                for name, watched in sup.watched.items():  # stop() must reach the new processes
+                    self.procs[name] = watched.proc
             time.sleep(interval)
 
     def stop(self) -> None:
@@ -262,7 +308,8 @@ class LocalStack:
             f"  Console      {self.api_url}/console (case officers; sign in with the dev token below)",
             f"  Temporal UI  http://{LOCALHOST}:{self.temporal_ui_port}",
             f"  Temporal     {LOCALHOST}:{self.temporal_port} (namespace default, state in {self.var_dir}/temporal.db)",
-            f"  Kafka        {self.bootstrap} (Tansu, topics in memory)",
+            f"  Kafka        {self.bootstrap} (Tansu, topics IN MEMORY: a broker restart loses input not yet"
+            " consumed; producers must keep their own outbox and resend — see README)",
             f"  Database     {database}",
             f"  Processes    {running} (not yet written: {skipped})",
             f"  Logs         {self.log_dir}/<name>.log",

@@ -15,6 +15,7 @@ from services.appeal.models import APPEALS_T, REPLICA
 from services.appeal.rules import EVIDENCE_MAX, GROUNDS_MAX, Applicant, Refusal
 from services.common.auth import Principal, Role, require_roles
 from services.common.inbound import from_http
+from services.common.messaging import http_code
 from services.common.problems import Problem
 from services.common.record_owner import OwnerUnavailable, not_yet_known, rows_from_owner
 from services.common.runtime import Runtime, current_runtime
@@ -95,7 +96,7 @@ async def _answer(rt: Runtime, outcome: Filing, *, status: int) -> JSONResponse:
 
 
 def _problem(r: Refusal) -> Problem:
-    return Problem(r.status, r.reason, "Appeal refused", r.message, **(r.extra or {}))
+    return Problem(r.status, http_code(r.reason), "Appeal refused", r.message, **(r.extra or {}))
 
 
 @router.get("/v1/appeals/{appeal_id}", tags=["appeals"])

@@ -4,13 +4,13 @@ and its Temporal activity worker on one event loop (STYLE: one process per servi
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from temporalio.worker import Worker
 
 from services.appeal.activities import AppealActivities
 from services.appeal.api import router
 from services.appeal.handlers import build_router
 from services.appeal.models import MESSAGING, MIGRATIONS, TABLES
 from services.appeal.starter import ReviewStarter
+from services.common.activity_failures import activity_worker
 from services.common.record_owner import RecordOwner
 from services.common.replica_lag import ReplicaClock
 from services.common.replica_ready import replica_detail
@@ -63,5 +63,5 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
 
 async def _run_worker(settings: Settings, acts: AppealActivities) -> None:
     client = await connect(settings)
-    worker = Worker(client, task_queue=APPEAL_ACTIVITIES, activities=[acts.record_appeal_change])
+    worker = activity_worker(client, task_queue=APPEAL_ACTIVITIES, activities=[acts.record_appeal_change])
     await worker.run()

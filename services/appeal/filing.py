@@ -21,7 +21,16 @@ from services.appeal.models import APPEALS_T, MESSAGING, REPLICA
 from services.appeal.rules import AppealApplication, Refusal, judge, refusal, stored_applicant
 from services.common.deadletter import rejected_event
 from services.common.inbound import Inbound
-from services.common.messaging import OutboundEvent, already_processed, mark_processed, write_outbox
+from services.common.messaging import (
+    CONFLICT_MESSAGE,
+    DUPLICATE_ID_CONFLICT,
+    OutboundEvent,
+    conflicts,
+    mark_processed,
+    payload_hash,
+    processed_hashes,
+    write_outbox,
+)
 from services.common.record_replica import get_replica, upsert_replica
 from services.common.sql import insert_rows
 
@@ -56,20 +65,32 @@ async def file_appeals(
     first, as the events would have been; the newer version wins whichever comes first)."""
     if learned:
         await upsert_replica(conn, REPLICA, learned)
-    seen = await already_processed(conn, MESSAGING.processed, [i.identity for i in items])
+    kept = await processed_hashes(conn, MESSAGING.processed, [i.identity for i in items])
+    seen = set(kept)
     opened: dict[str, str] = {}  # record_id -> appeal id, opened in this batch
     outcomes: list[Filing] = []
     rows: list[dict] = []
-    processed: list[tuple[str, str, str]] = []
+    processed: list[tuple] = []
     outbox: list[OutboundEvent] = []
     for item in items:
         if item.envelope is None:  # the handlers pass appeal.filed.v1 only; others dead-letter the rest
             outcomes.append(Filing("ignored"))
             continue
+        digest = payload_hash(item)
         if item.identity in seen:
-            outcomes.append(Filing("duplicate"))
+            if conflicts(kept.get(item.identity), item):
+                problem = refusal(DUPLICATE_ID_CONFLICT, CONFLICT_MESSAGE)
+                outbox.append(
+                    rejected_event(
+                        item, reason=problem.reason, message=problem.message, source=SOURCE, now=now, variant=digest
+                    )
+                )
+                outcomes.append(Filing("rejected", refusal=problem))
+            else:
+                outcomes.append(Filing("duplicate"))
             continue
         seen.add(item.identity)
+        kept[item.identity] = digest
         source, event_id = item.identity
         try:
             app = AppealApplication.model_validate(item.envelope.data)
@@ -86,7 +107,7 @@ async def file_appeals(
             # owner's answer; still, a retry with the same key is judged again (its dead letter
             # keeps its id, derived from the same source and id) in case the record comes later.
             if problem.reason not in RETRYABLE:
-                processed.append((source, event_id, REJECTED + problem.reason))
+                processed.append((source, event_id, REJECTED + problem.reason, digest))
             outcomes.append(Filing("rejected", refusal=problem))
             continue
         assert app is not None and record is not None
@@ -94,7 +115,7 @@ async def file_appeals(
         rows.append(row)
         opened[app.record_id] = row["id"]
         outbox.append(appeal_changed_event(row, now=now))
-        processed.append((source, event_id, "filed"))
+        processed.append((source, event_id, "filed", digest))
         outcomes.append(Filing("filed", appeal_id=row["id"]))
     await insert_rows(conn, APPEALS_T, rows)
     await mark_processed(conn, MESSAGING.processed, processed)

@@ -4,13 +4,13 @@ problem+json `code`) and its HTTP status."""
 
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.common.identifiers import normalise_applicant_id
 from services.common.record_replica import ReplicaRecord
-from services.common.schemas import EvidenceItem, SubjectType
+from services.common.schemas import EVIDENCE_MAX, EvidenceItem, SubjectType
 
 GROUNDS_MAX = 5000
-EVIDENCE_MAX = 50
 
 
 class Applicant(BaseModel):
@@ -22,6 +22,11 @@ class Applicant(BaseModel):
     type: SubjectType | None = None
     id: str = Field(min_length=1, max_length=64)
     name: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _normalised_id(self) -> "Applicant":
+        self.id = normalise_applicant_id(self.type, self.id)
+        return self
 
 
 class AppealApplication(BaseModel):
@@ -54,6 +59,7 @@ STATUS = {
     "applicant_mismatch": 403,
     "record_not_in_force": 409,  # kept for clients: a withdrawn record
     "appeal_open": 409,
+    "duplicate_id_conflict": 409,
 }
 
 

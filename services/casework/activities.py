@@ -9,12 +9,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from services.casework import events, store
+from services.casework.calendar_follower import load_at_start
 from services.casework.models import MESSAGING, TASKS_T
-from services.casework.plan import plan_task
+from services.casework.plan import plan_task, replan_task
 from services.common.messaging import write_outbox
 from services.common.relay import OutboxRelay
 from services.common.workdays import CalendarUnavailable
-from workflows.task_inputs import TaskAlarmFired, TaskClosed, TaskPlan, TaskSpec
+from workflows.task_inputs import TaskAlarmFired, TaskClosed, TaskPlan, TaskReplanRequest, TaskSpec
 
 CLOSED = ("completed", "cancelled")
 
@@ -31,8 +32,9 @@ class CaseworkActivities:
     @activity.defn(name="open_task")
     async def open_task(self, spec: TaskSpec) -> TaskPlan:
         """Store the task with its plan and announce it (task.created.v1); a second call returns
-        the stored plan. A year without holiday data fails retryably (type CalendarUnavailable):
-        the task opens once the arrangement is installed, never with a guessed due date."""
+        the stored plan. A year without an official holiday arrangement is counted on the
+        provisional calendar and its dates are marked provisional (the task opens at once); only a
+        year before the calendar data (2004) fails, retryably (type CalendarUnavailable)."""
         async with self._engine.connect() as conn:
             existing = await store.load(conn, spec.task_id)
         if existing is not None:
@@ -60,6 +62,46 @@ class CaseworkActivities:
             await write_outbox(conn, MESSAGING.outbox, [events.task_created(row, now)])
         self._wake()
         return plan
+
+    @activity.defn(name="replan_task")
+    async def replan_task(self, req: TaskReplanRequest) -> TaskPlan:
+        """Count the task's plan again on the calendar as installed now (never earlier, see
+        plan.replan_task), store it, audit `replanned` with the reason and the dates before and
+        after, and announce it (task.replanned.v1). Unchanged, or the task closed: nothing happens
+        and the stored plan is returned (a retry after the commit finds it unchanged)."""
+        # The database holds every install: this replica may not have heard the announcement yet.
+        await load_at_start(self._engine)
+        now = datetime.now(UTC)
+        async with self._engine.begin() as conn:
+            task = await store.load(conn, req.spec.task_id, lock=True)
+            if task is None:
+                raise ApplicationError(f"no task {req.spec.task_id}", type="UnknownTask", non_retryable=True)
+            old = store.plan_of(task)
+            if task["state"] in CLOSED:
+                return old
+            fired = sorted({*req.fired_levels, *(int(k.split(":")[1]) for k in task["fired_alarms"])})
+            new = replan_task(req.spec, old, fired)
+            if new == old:
+                return old
+            alarms = [a.model_dump(mode="json") for a in new.alarms]
+            task = await store.change(conn, task, due_on=new.due_on, due_provisional=new.due_provisional, alarms=alarms)
+            await store.audit(
+                conn,
+                task["id"],
+                at=now,
+                actor=store.SYSTEM,
+                role="workflow",
+                action="replanned",
+                details={
+                    "reason": req.reason,
+                    "due_on": {"from": old.due_on.isoformat(), "to": new.due_on.isoformat()},
+                    "provisional": {"from": old.due_provisional, "to": new.due_provisional},
+                    "alarms": {"from": [a.model_dump(mode="json") for a in old.alarms], "to": alarms},
+                },
+            )
+            await write_outbox(conn, MESSAGING.outbox, [events.task_replanned(task, req.reason, now)])
+        self._wake()
+        return new
 
     @activity.defn(name="escalate_task")
     async def escalate_task(self, fired: TaskAlarmFired) -> None:

@@ -6,14 +6,18 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
-from temporalio.worker import Worker
 
 from services.casework.activities import CaseworkActivities
 from services.casework.api import router
+from services.casework.calendar_api import router as calendar_router
+from services.casework.calendar_follower import build_follower, load_at_start
 from services.casework.console.routes import router as console_router
 from services.casework.delivery import TemporalLink, run_deliveries
 from services.casework.handlers import build_router
 from services.casework.models import MESSAGING, MIGRATIONS, TABLES
+from services.casework.replanner import build_replanner
+from services.common.activity_failures import activity_worker
+from services.common.calendar_status import calendar_status
 from services.common.runtime import Runtime, service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
@@ -25,6 +29,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
     link = TemporalLink(settings)
 
     def background(rt: Runtime):  # type: ignore[no-untyped-def]
+        yield "calendar-load", lambda: load_at_start(rt.engine)
         if with_temporal:
             acts = CaseworkActivities(rt.engine, rt.relay)
             yield "temporal-worker", lambda: _run_worker(link, acts)
@@ -39,7 +44,11 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
                 tables=TABLES,
                 migrations=MIGRATIONS,
                 messaging=MESSAGING,
-                routers=lambda rt: [build_router(rt, settings, link)],
+                routers=lambda rt: [
+                    build_router(rt, settings, link),
+                    build_follower(),
+                    *([build_replanner(rt, settings, link)] if with_temporal else []),
+                ],
                 background=background,
             ) as rt,
             # The console reads through the one API as the signed-in officer (same authorisation).
@@ -49,19 +58,21 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             app.state.api = api
             yield
 
-    app = base_app("casework", lifespan)
+    # Calendar warnings are details, not failures: the work goes on, on provisional dates.
+    app = base_app("casework", lifespan, details=lambda: {"calendar": calendar_status()})
     app.state.temporal = link
     app.state.settings = settings
     app.include_router(router)
+    app.include_router(calendar_router)
     app.include_router(console_router)
     return app
 
 
 async def _run_worker(link: TemporalLink, acts: CaseworkActivities) -> None:
     client = await link.client()
-    worker = Worker(
+    worker = activity_worker(
         client,
         task_queue=CASEWORK_ACTIVITIES,
-        activities=[acts.open_task, acts.escalate_task, acts.cancel_task],
+        activities=[acts.open_task, acts.escalate_task, acts.cancel_task, acts.replan_task],
     )
     await worker.run()

@@ -2,11 +2,14 @@
 from the task and the step, so a retried activity or request can only ever write the same event.
 The task's context (the report, the application) stays out of them: tooling acts on ids."""
 
+import hashlib
 from datetime import datetime
+
+import orjson
 
 from services.common.cloudevents import build_event
 from services.common.messaging import OutboundEvent
-from services.common.topics import TASK_COMPLETED, TASK_CREATED, TASK_ESCALATED, TASKS
+from services.common.topics import TASK_COMPLETED, TASK_CREATED, TASK_ESCALATED, TASK_REPLANNED, TASKS
 
 SOURCE = "urn:credit:casework"
 
@@ -19,6 +22,7 @@ def _task_ref(task: dict) -> dict:
         "subject": task["subject"],
         "record_id": task["record_id"],
         "due_on": task["due_on"].isoformat(),
+        "provisional": bool(task.get("due_provisional")),  # due_on counted on a provisional calendar
     }
 
 
@@ -55,9 +59,18 @@ def task_escalated(task: dict, alarm: dict, now: datetime) -> OutboundEvent:
         "level": alarm["level"],
         "to_region": alarm["to_region"],
         "at": alarm["at"],
+        "alarm_provisional": bool(alarm.get("provisional")),
         "assignee": task["assignee"],
     }
     return _event(TASK_ESCALATED, task, f"{alarm['kind']}:{alarm['level']}", data, now)
+
+
+def task_replanned(task: dict, reason: str, now: datetime) -> OutboundEvent:
+    """The due date or an alarm moved (never earlier) when a year's holiday arrangement arrived.
+    The id derives from the new plan: a retried activity writes the same event."""
+    data = {**_task_ref(task), "task_kind": task["kind"], "alarms": task["alarms"], "reason": reason}
+    digest = hashlib.sha256(orjson.dumps([data["due_on"], data["provisional"], task["alarms"]])).hexdigest()[:16]
+    return _event(TASK_REPLANNED, task, f"replanned:{digest}", data, now)
 
 
 def task_completed(task: dict, now: datetime) -> OutboundEvent:

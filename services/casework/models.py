@@ -4,7 +4,7 @@ audit trail, and the determination requests heard from `credit.tasks`."""
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from services.common.messaging import messaging_tables
@@ -32,6 +32,8 @@ class CaseTask(SQLModel, table=True):
     context: dict = Field(sa_column=Column(JSON, nullable=False))
     opened_on: date
     due_on: date
+    # due_on counted through a year with no official holiday arrangement yet (provisional calendar).
+    due_provisional: bool = False
     alarms: list = Field(sa_column=Column(JSON, nullable=False))
     # "reminder:0", "escalation:1", ...: an alarm fired twice (activity retry) is applied once.
     fired_alarms: list = Field(sa_column=Column(JSON, nullable=False))
@@ -86,9 +88,32 @@ class DeterminationRequest(SQLModel, table=True):
     started_at: datetime | None = None
 
 
+class CalendarInstall(SQLModel, table=True):
+    """An official holiday arrangement installed by an administrator (PUT /v1/calendar/{year}):
+    append-only and versioned per year, the newest version is in force; a correction is a new
+    install, never an edit (the database refuses UPDATE and DELETE)."""
+
+    __tablename__ = "casework_calendar_install"
+    __table_args__ = (UniqueConstraint("year", "version", name="uq_casework_calendar_install_version"),)
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    )
+    year: int = Field(index=True)
+    version: int
+    notice_number: str = Field(max_length=100)  # e.g. 国办发明电〔2025〕7号
+    notice_date: date
+    holidays: list = Field(sa_column=Column(JSON, nullable=False))  # ISO dates
+    workdays: list = Field(sa_column=Column(JSON, nullable=False))  # ISO dates (调休 working days)
+    installed_by: str = Field(max_length=200)  # token sub
+    installed_at: datetime
+
+
 MESSAGING = messaging_tables("casework")
 MIGRATIONS = Path(__file__).parent / "migrations"
 TASKS_T = CaseTask.__table__  # type: ignore[attr-defined]
 AUDIT_T = TaskAudit.__table__  # type: ignore[attr-defined]
 REQUESTS_T = DeterminationRequest.__table__  # type: ignore[attr-defined]
-TABLES = [TASKS_T, AUDIT_T, REQUESTS_T, *MESSAGING.all]
+CALENDAR_T = CalendarInstall.__table__  # type: ignore[attr-defined]
+TABLES = [TASKS_T, AUDIT_T, REQUESTS_T, CALENDAR_T, *MESSAGING.all]

@@ -13,7 +13,7 @@ from datetime import datetime, time, timedelta
 
 from services.common.identifiers import regions_above
 from services.common.lawdates import SHANGHAI, local_date, start_of_day
-from services.common.workdays import add_working_days, previous_working_day
+from services.common.workdays import RECKONER, Reckoner, Reckoning
 from workflows.task_inputs import TaskAlarm, TaskPlan, TaskSpec
 
 # Officers' working day starts at 09:00 in Chinese government offices; a reminder at midnight
@@ -21,21 +21,69 @@ from workflows.task_inputs import TaskAlarm, TaskPlan, TaskSpec
 REMINDER_TIME = time(9, 0)
 
 
-def plan_task(spec: TaskSpec, opened_at: datetime) -> TaskPlan:
-    """CalendarUnavailable when a day falls in a year without a holiday arrangement."""
+def plan_task(spec: TaskSpec, opened_at: datetime, reckoner: Reckoner = RECKONER) -> TaskPlan:
+    """Every date counted through a year without an official arrangement is marked provisional
+    (CalendarUnavailable only for a year before the calendar data, 2004)."""
     if spec.due_working_days < 0 or spec.reminder_working_days_before < 0:
         raise ValueError("working-day counts must not be negative")
     opened_on = local_date(opened_at)
-    due_on = add_working_days(opened_on, spec.due_working_days)
-    alarms: list[TaskAlarm] = []
-    reminder_at = datetime.combine(
-        previous_working_day(due_on, spec.reminder_working_days_before), REMINDER_TIME, tzinfo=SHANGHAI
+    due = reckoner.add_working_days(opened_on, spec.due_working_days)
+    return TaskPlan(
+        task_id=spec.task_id,
+        opened_on=opened_on,
+        due_on=due.day,
+        alarms=_alarms(spec, opened_at, due, reckoner),
+        due_provisional=due.provisional,
     )
+
+
+def _alarms(spec: TaskSpec, opened_at: datetime, due: Reckoning, reckoner: Reckoner) -> list[TaskAlarm]:
+    alarms: list[TaskAlarm] = []
+    reminder = reckoner.previous_working_day(due.day, spec.reminder_working_days_before)
+    reminder_at = datetime.combine(reminder.day, REMINDER_TIME, tzinfo=SHANGHAI)
     if reminder_at > opened_at:
-        alarms.append(TaskAlarm(kind="reminder", level=0, at=reminder_at, to_region=spec.region))
+        alarms.append(
+            TaskAlarm(
+                kind="reminder",
+                level=0,
+                at=reminder_at,
+                to_region=spec.region,
+                provisional=due.provisional or reminder.provisional,
+            )
+        )
     chain = regions_above(spec.region)
     for level, after in enumerate(spec.escalation_working_days_after, start=1):
-        late_from = start_of_day(add_working_days(due_on, after) + timedelta(days=1))
+        late = reckoner.add_working_days(due.day, after)
+        late_from = start_of_day(late.day + timedelta(days=1))
         to_region = chain[min(level - 1, len(chain) - 1)]
-        alarms.append(TaskAlarm(kind="escalation", level=level, at=late_from, to_region=to_region))
-    return TaskPlan(task_id=spec.task_id, opened_on=opened_on, due_on=due_on, alarms=alarms)
+        alarms.append(
+            TaskAlarm(
+                kind="escalation",
+                level=level,
+                at=late_from,
+                to_region=to_region,
+                provisional=due.provisional or late.provisional,
+            )
+        )
+    return alarms
+
+
+def replan_task(spec: TaskSpec, old: TaskPlan, fired_levels: list[int], reckoner: Reckoner = RECKONER) -> TaskPlan:
+    """The plan counted again on the calendar as it is now (a year's arrangement was installed).
+    A date already shown never moves earlier: the due date is the later of the old and the new
+    one, each alarm not fired yet the later of its old and new moment (an alarm fired stays as
+    it was), and an alarm left out when the task opened (a reminder already past) stays out. A
+    date kept because the new count is earlier is no longer provisional when the new count is not:
+    the official calendar now stands behind it, and the rule fixes it."""
+    opened_at = start_of_day(old.opened_on)
+    counted = reckoner.add_working_days(old.opened_on, spec.due_working_days)
+    due = Reckoning(max(counted.day, old.due_on), counted.provisional)
+    new = {a.level: a for a in _alarms(spec, opened_at, due, reckoner)}
+    alarms = []
+    for alarm in old.alarms:
+        if alarm.level in fired_levels or alarm.level not in new:
+            alarms.append(alarm)
+            continue
+        moved = new[alarm.level]
+        alarms.append(moved.model_copy(update={"at": max(moved.at, alarm.at)}))
+    return old.model_copy(update={"due_on": due.day, "due_provisional": due.provisional, "alarms": alarms})

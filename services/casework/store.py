@@ -62,6 +62,7 @@ def new_row(spec: TaskSpec, plan: TaskPlan, now: datetime) -> dict:
         "context": spec.context,
         "opened_on": plan.opened_on,
         "due_on": plan.due_on,
+        "due_provisional": plan.due_provisional,
         "alarms": [a.model_dump(mode="json") for a in plan.alarms],
         "fired_alarms": [],
         "escalation_level": 0,
@@ -80,4 +81,5 @@ def plan_of(task: dict) -> TaskPlan:
         opened_on=task["opened_on"],
         due_on=task["due_on"],
         alarms=[TaskAlarm.model_validate(a) for a in task["alarms"]],
+        due_provisional=bool(task.get("due_provisional")),
     )

@@ -67,6 +67,9 @@ def task_view(task: dict, today: date, *, full: bool = False) -> dict:
         "record_id": task["record_id"],
         "opened_on": task["opened_on"].isoformat(),
         "due_on": task["due_on"].isoformat(),
+        # The due date was counted on a provisional calendar (a year not announced yet): real, but it
+        # may move later (never earlier) when the official arrangement is installed.
+        "provisional": bool(task.get("due_provisional")),
         "overdue": is_overdue(task, today),
         "reminded": task["reminded_at"] is not None,
         "escalation_level": task["escalation_level"],

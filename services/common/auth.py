@@ -1,7 +1,8 @@
 """Bearer JWTs, roles and region scoping (CONTRACT §2).
 
-Locally tokens are HS256 with CREDIT_JWT_SECRET; when CREDIT_JWT_JWKS_URL is set only RS256 tokens
-of the identity provider are accepted, so a leaked development secret is useless in production.
+Locally tokens are HS256 with CREDIT_JWT_SECRET; when CREDIT_OIDC_DISCOVERY_URL or CREDIT_JWT_JWKS_URL
+is set only RS256/ES256 tokens of the identity provider are accepted (services/common/oidc.py), so a
+leaked development secret is useless in production.
 """
 
 import asyncio
@@ -17,8 +18,10 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.common.identifiers import division_covers, is_division_code
+from services.common.oidc import ClaimNames, OidcError, OidcVerifier, ProviderUnavailable
 from services.common.problems import Problem
 from services.common.settings import get_settings
+from services.common.text import is_storable
 
 REQUIRED_CLAIMS = ("exp", "sub", "role", "org", "region")
 # Clock skew allowed for tokens of the identity provider, whose clock is not ours. Local HS256 tokens
@@ -33,6 +36,8 @@ class Role(StrEnum):
     PURCHASER = "purchaser"
     AGENCY = "agency"
     SUBJECT = "subject"
+    # CONTRACT v1.1: operates the system (installs the State Council's holiday arrangement).
+    ADMINISTRATOR = "administrator"
 
 
 FINANCE_ROLES = frozenset({Role.FINANCE_OFFICER, Role.SUPERVISOR})
@@ -109,10 +114,29 @@ def mint_token(
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-@lru_cache(maxsize=4)
-def _jwks_client(jwks_url: str) -> jwt.PyJWKClient:
-    # One client per URL: the client caches the key set (5 min) and rate-limits refetches.
-    return jwt.PyJWKClient(jwks_url, cache_keys=True, timeout=5)
+@lru_cache(maxsize=8)
+def _verifier(
+    jwks_url: str | None,
+    discovery_url: str | None,
+    audience: str | None,
+    issuer: str | None,
+    algorithms: tuple[str, ...] = ("RS256",),
+    claims: ClaimNames = ClaimNames(),
+    cache_seconds: float = 300.0,
+    min_refetch_seconds: float = 10.0,
+) -> OidcVerifier:
+    # One per configuration: it caches the provider's keys (services/common/oidc.py).
+    return OidcVerifier(
+        jwks_url=jwks_url,
+        discovery_url=discovery_url,
+        audience=audience,
+        issuer=issuer,
+        algorithms=algorithms,
+        claims=claims,
+        cache_seconds=cache_seconds,
+        min_refetch_seconds=min_refetch_seconds,
+        leeway_seconds=IDP_LEEWAY_SECONDS,
+    )
 
 
 def decode_token(
@@ -122,41 +146,53 @@ def decode_token(
     jwks_url: str | None = None,
     audience: str | None = None,
     issuer: str | None = None,
+    verifier: OidcVerifier | None = None,
+    max_lifetime_seconds: int | None = None,
+    now: datetime | None = None,
 ) -> Principal:
     """The Principal of a verified token; Problem 401 `token_expired` or `invalid_token` otherwise.
 
-    With `jwks_url` the token must be RS256, signed by a key of that JWKS; else HS256 with `secret`.
-    `aud` and `iss` are checked only when `audience` / `issuer` are given.
+    With `verifier` (or `jwks_url`, RS256 only) the token must be signed by a key of the identity
+    provider; else HS256 with `secret`. `aud` and `iss` are checked only when given.
+
+    With `max_lifetime_seconds`, a token valid for longer than that — from `iat` to `exp`, or from
+    now to `exp` — is refused (`invalid_token`): a leaked token must not work for a century.
     """
-    options: dict[str, Any] = {"require": list(REQUIRED_CLAIMS), "verify_aud": audience is not None}
+    if verifier is None and jwks_url:
+        verifier = _verifier(jwks_url, None, audience, issuer)
     try:
-        if jwks_url:
+        if verifier is not None:
             try:
-                key: Any = _jwks_client(jwks_url).get_signing_key_from_jwt(token).key
-            except jwt.PyJWKClientConnectionError as exc:
+                claims: dict[str, Any] = verifier.verify(token)
+            except ProviderUnavailable as exc:
                 raise Problem(
                     503,
                     "identity_provider_unavailable",
                     "Identity provider unavailable",
                     "The signing keys of the identity provider could not be fetched.",
                 ) from exc
-            algorithms, leeway = ["RS256"], IDP_LEEWAY_SECONDS
+            except OidcError as exc:
+                raise _invalid(f"The bearer token was refused: {exc}") from None
         else:
-            key, algorithms, leeway = secret, ["HS256"], 0
-        claims = jwt.decode(
-            token,
-            key,
-            algorithms=algorithms,
-            options=options,
-            audience=audience,
-            issuer=issuer,
-            leeway=leeway,
-        )
+            options: dict[str, Any] = {"require": list(REQUIRED_CLAIMS), "verify_aud": audience is not None}
+            claims = jwt.decode(
+                token, secret, algorithms=["HS256"], options=options, audience=audience, issuer=issuer, leeway=0
+            )
     except jwt.ExpiredSignatureError:
         raise _unauthorised("token_expired", "Token expired", "The bearer token has expired.") from None
     except jwt.PyJWTError as exc:
         raise _invalid(f"The bearer token was refused: {exc}") from None
+    if max_lifetime_seconds is not None:
+        _check_lifetime(claims, max_lifetime_seconds, now or datetime.now(UTC))
     return _principal_from_claims(claims)
+
+
+def _check_lifetime(claims: dict[str, Any], limit: int, now: datetime) -> None:
+    exp = claims.get("exp")
+    iat = claims.get("iat")
+    start = iat if isinstance(iat, int | float) and iat <= now.timestamp() + 60 else now.timestamp()
+    if isinstance(exp, int | float) and exp - start > limit:
+        raise _invalid(f"The bearer token is valid for longer than {limit} seconds; ask for a shorter-lived one.")
 
 
 def _principal_from_claims(claims: dict[str, Any]) -> Principal:
@@ -164,6 +200,9 @@ def _principal_from_claims(claims: dict[str, Any]) -> Principal:
     for name, value in values.items():
         if not isinstance(value, str) or not value:
             raise _invalid(f"Claim '{name}' must be a non-empty string.")
+        if not is_storable(value):
+            # A claim becomes an event's source, an audit's actor: the one rule of services.common.text.
+            raise _invalid(f"Claim '{name}' holds a character that cannot be stored (NUL or a lone surrogate).")
     try:
         role = Role(values["role"])
     except ValueError:
@@ -179,15 +218,33 @@ def _principal_from_claims(claims: dict[str, Any]) -> Principal:
 _bearer_scheme = HTTPBearer(auto_error=False, description="JWT with claims sub, role, org, region")
 
 
+def _uses_provider(settings: Any) -> bool:
+    return bool(settings.credit_jwt_jwks_url or settings.credit_oidc_discovery_url)
+
+
 def _decode_with_settings(token: str) -> Principal:
-    settings = get_settings()
+    s = get_settings()
+    verifier = None
+    if _uses_provider(s):
+        verifier = _verifier(
+            s.credit_jwt_jwks_url,
+            s.credit_oidc_discovery_url,
+            s.credit_jwt_audience,
+            s.credit_jwt_issuer,
+            tuple(s.jwt_algorithms()),
+            ClaimNames(
+                s.credit_jwt_claim_sub, s.credit_jwt_claim_role, s.credit_jwt_claim_org, s.credit_jwt_claim_region
+            ),
+            s.credit_jwks_cache_seconds,
+            s.credit_jwks_min_refetch_seconds,
+        )
     return decode_token(
         token,
-        secret=settings.credit_jwt_secret,
-        jwks_url=settings.credit_jwt_jwks_url,
-        # Read only if the settings define them; absent, aud/iss are not checked.
-        audience=getattr(settings, "credit_jwt_audience", None),
-        issuer=getattr(settings, "credit_jwt_issuer", None),
+        secret=s.credit_jwt_secret,
+        audience=s.credit_jwt_audience,
+        issuer=s.credit_jwt_issuer,
+        verifier=verifier,
+        max_lifetime_seconds=s.credit_jwt_max_lifetime_seconds,
     )
 
 
@@ -204,7 +261,7 @@ async def optional_principal(
     token = token.strip()
     if scheme.lower() != "bearer" or not token or " " in token:
         raise _invalid("The Authorization header must be 'Bearer <token>'.")
-    if get_settings().credit_jwt_jwks_url:
+    if _uses_provider(get_settings()):
         # Fetching the key set is blocking network I/O: keep it off the event loop.
         return await asyncio.to_thread(_decode_with_settings, token)
     return _decode_with_settings(token)

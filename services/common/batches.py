@@ -1,26 +1,31 @@
 """Applying a consumed batch so that one bad message cannot block a partition: if the batch's
-transaction fails on the data itself (a constraint, a value the schema refuses), each message is
-applied alone and the one that still fails is dead-lettered with reason `processing_failed`.
-Failures of the database itself (connection, timeout) are raised, so the batch is consumed again."""
+transaction fails for anything but the database being unavailable, each message is applied alone;
+one that still fails is tried again a bounded number of times with backoff (a refusal that depends
+on the moment, e.g. a lock timeout, gets its chance) and then dead-lettered with reason
+`processing_failed` and its error class, and the partition goes on. Failures of the database itself
+(connection, shutdown, serialisation race: `db_errors.is_transient`) are raised, so the batch is
+consumed again and nothing is dead-lettered because of an outage."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TypeVar
 
 import structlog
 from sqlalchemy import Table
-from sqlalchemy.exc import DataError, IntegrityError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.common.db_errors import describe, is_transient
 from services.common.deadletter import rejected_event
 from services.common.inbound import Inbound
 from services.common.messaging import MessagingTables, mark_processed, write_outbox
-from services.common.metrics import BATCH_SECONDS
+from services.common.metrics import BATCH_SECONDS, EVENTS_RECEIVED
+from services.common.outages import while_database_down
 from services.common.runtime import Runtime
+from services.common.settings import get_settings
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
-DATA_ERRORS = (DataError, IntegrityError, ProgrammingError)
 
 
 async def apply_batch(
@@ -32,26 +37,50 @@ async def apply_batch(
     outbox: Table,
     source: str,
     now: datetime,
+    attempts: int = 3,
+    backoff_seconds: float = 0.2,
 ) -> list[T]:
     try:
         async with engine.begin() as conn:
             return [await apply(conn, items)]
-    except DATA_ERRORS as exc:
-        log.warning("batch refused by the database, applying one by one", error=str(exc)[:300])
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        log.warning("batch refused, applying one by one", error=" ".join(describe(exc)))
     results = []
     for item in items:
-        try:
-            async with engine.begin() as conn:
-                results.append(await apply(conn, [item]))
-        except DATA_ERRORS as exc:
-            log.error("message refused by the database, dead-lettered", identity=item.identity, error=str(exc)[:300])
-            async with engine.begin() as conn:
-                await mark_processed(conn, processed, [(*item.identity, "rejected")])
-                await write_outbox(
-                    conn,
-                    outbox,
-                    [rejected_event(item, reason="processing_failed", message=str(exc)[:500], source=source, now=now)],
-                )
+        for attempt in range(1, attempts + 1):
+            try:
+                async with engine.begin() as conn:
+                    results.append(await apply(conn, [item]))
+                break
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                error_class, text = describe(exc)
+                if attempt < attempts:
+                    log.warning(
+                        "message refused, trying again", identity=item.identity, attempt=attempt, error=error_class
+                    )
+                    await asyncio.sleep(backoff_seconds * 2 ** (attempt - 1))
+                    continue
+                log.error("message refused, dead-lettered", identity=item.identity, error=error_class, detail=text)
+                async with engine.begin() as conn:
+                    await mark_processed(conn, processed, [(*item.identity, "rejected")])
+                    await write_outbox(
+                        conn,
+                        outbox,
+                        [
+                            rejected_event(
+                                item,
+                                reason="processing_failed",
+                                message=f"refused {attempts} times: {error_class}: {text}",
+                                source=source,
+                                now=now,
+                                error_class=error_class,
+                            )
+                        ],
+                    )
     return results
 
 
@@ -68,9 +97,12 @@ async def consume(
     the process's writer lock (its HTTP calls touch the same rows), timed per service; then the
     relay is woken for what the batch wrote to the outbox."""
     now = datetime.now(UTC)
-    with BATCH_SECONDS.labels(service).time():
+    settings = get_settings()
+    EVENTS_RECEIVED.labels(service).inc(len(items))
+
+    async def attempt() -> list[T]:
         async with rt.intake_lock:
-            results = await apply_batch(
+            return await apply_batch(
                 rt.engine,
                 items,
                 lambda conn, batch: apply(conn, batch, now=now),
@@ -78,6 +110,15 @@ async def consume(
                 outbox=messaging.outbox,
                 source=source,
                 now=now,
+                attempts=settings.credit_poison_attempts,
+                backoff_seconds=settings.credit_poison_backoff_seconds,
             )
+
+    # Log lines of this batch name the inbound events (the first few: batches reach thousands).
+    ids = [i.identity[1] for i in items[:5]]
+    with BATCH_SECONDS.labels(service).time(), structlog.contextvars.bound_contextvars(events=ids, batch=len(items)):
+        # A database outage: hold the batch and retry with backoff (outside the writer lock, so HTTP
+        # calls answer 503 meanwhile) instead of a NACK and an immediate re-read (issue 21).
+        results = await while_database_down(f"{service} consumer", attempt)
     rt.relay.wake()
     return results

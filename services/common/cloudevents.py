@@ -11,7 +11,7 @@ import base64
 import re
 import uuid
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -21,15 +21,23 @@ from cloudevents.core.bindings.kafka import CE_PREFIX
 from cloudevents.core.formats.json import JSONFormat
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from services.common.correlation import current as current_correlation
+from services.common.settings import get_settings
+from services.common.text import INVALID_TEXT, invalid_text_at, suspect_json
+from services.common.text import message as text_message
+
 STRUCTURED_CONTENT_TYPE = JSONFormat.CONTENT_TYPE  # application/cloudevents+json
 DATA_CONTENT_TYPE = "application/json"
 
 # Reason codes of the dead-letter topic produced by this module.
 MALFORMED_EVENT = "malformed_event"
+INVALID_TIME = "invalid_time"
 UNKNOWN_TYPE = "unknown_type"
 
 # application/json or a +json type, with optional parameters (e.g. charset).
 _JSON_MEDIA_TYPE = re.compile(r"application/(?:[\w.+-]+\+)?json\s*(?:;.*)?", re.IGNORECASE | re.DOTALL)
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
 
 Headers = Sequence[tuple[str, bytes | str | None]] | Mapping[str, bytes | str | None]
 
@@ -62,7 +70,8 @@ class Envelope(BaseModel):
     @classmethod
     def _time_is_text(cls, value: Any) -> Any:
         # Pydantic would also take a number as Unix time; the contract asks for RFC 3339 text.
-        if isinstance(value, int | float):
+        # A string of digits too ("20261128" would be read as seconds after 1970).
+        if isinstance(value, int | float) or (isinstance(value, str) and not _RFC3339.fullmatch(value.strip())):
             raise ValueError("must be an RFC 3339 timestamp string")
         return value
 
@@ -133,6 +142,29 @@ def _parse_binary(value: bytes | None, ce_headers: list[tuple[str, Any]], conten
 
 
 def parse_kafka_message(value: bytes | None, headers: Headers) -> Envelope:
+    """The CloudEvent in a Kafka message (see `_parse`); RejectedEvent `invalid_time` if its `time`
+    is ahead of this system's clock by more than CREDIT_EVENT_TIME_MAX_SKEW_SECONDS, `invalid_text`
+    if a string in it holds a character the database cannot store (`services.common.text`)."""
+    envelope = _parse(value, headers)
+    skew = get_settings().credit_event_time_max_skew_seconds
+    if envelope.time > datetime.now(UTC) + timedelta(seconds=skew):
+        raise RejectedEvent(
+            INVALID_TIME,
+            f"time {envelope.time.isoformat()} is more than {skew} s ahead of this system's clock:"
+            " an event cannot be sent before it happens (is the producer's clock right?)",
+        )
+    pairs: Iterable[tuple[str, Any]] = headers.items() if isinstance(headers, Mapping) else headers
+    in_headers = any(
+        isinstance(raw, bytes | str) and ("\x00" in raw if isinstance(raw, str) else b"\x00" in raw) for _, raw in pairs
+    )
+    if in_headers or (value is not None and suspect_json(value)):
+        pointer = invalid_text_at(envelope.model_dump(mode="json"))
+        if pointer is not None:
+            raise RejectedEvent(INVALID_TEXT, text_message(pointer))
+    return envelope
+
+
+def _parse(value: bytes | None, headers: Headers) -> Envelope:
     """The CloudEvent in a Kafka message, structured or binary mode; RejectedEvent if malformed.
 
     Structured: header content-type application/cloudevents+json, or (for producers that set no
@@ -232,6 +264,9 @@ def build_event(
     }
     if subject is not None:
         event["subject"] = subject
+    correlation = current_correlation()
+    if correlation is not None:
+        event["correlationid"] = correlation  # extension attribute (issue 18)
     event["data"] = data
     return event
 

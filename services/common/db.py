@@ -9,7 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = 10,
+    max_overflow: int | None = None,
+    pool_timeout: float = 30.0,
+    connect_args: dict | None = None,
+) -> AsyncEngine:
+    """`connect_args`: asyncpg's, e.g. `ssl` (Settings.database_connect_args)."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
@@ -26,7 +34,13 @@ def make_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     # No pre-ping: it is a round trip on every checkout of the hot read path; a dead connection
     # fails its statement and the pool replaces it.
     return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, json_serializer=_dumps, json_deserializer=orjson.loads
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
+        pool_timeout=pool_timeout,
+        connect_args=connect_args or {},
+        json_serializer=_dumps,
+        json_deserializer=orjson.loads,
     )
 
 

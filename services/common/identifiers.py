@@ -4,6 +4,7 @@ Everything here is pure and cheap: these checks run on every inbound event and e
 """
 
 import re
+import unicodedata
 from functools import lru_cache
 from operator import mul
 from typing import Literal
@@ -38,6 +39,31 @@ def make_uscc(prefix17: str) -> str:
     if not prefix17[2:8].isascii() or not prefix17[2:8].isdigit():
         raise ValueError("positions 3-8 of a USCC are the 6-digit division code of registration")
     return prefix17 + uscc_check_char(prefix17)
+
+
+ORGANISATION_TYPES = frozenset({"supplier", "agency", "purchaser"})
+
+
+def normalise_org_id(code: str) -> str:
+    """An organisation's code as written by people and forms: full-width characters (ＡＢ１２,
+    common in Chinese input methods) folded by NFKC, surrounding spaces dropped, letters upper-case
+    (GB 32100-2015 uses upper-case letters only). A valid code is unchanged."""
+    return unicodedata.normalize("NFKC", code).strip().upper()
+
+
+def normalise_subject_id(subject_type: str, subject_id: str) -> str:
+    """`normalise_org_id` for organisations; an expert id is kept as given but for NFKC and spaces."""
+    if subject_type in ORGANISATION_TYPES:
+        return normalise_org_id(subject_id)
+    return unicodedata.normalize("NFKC", subject_id).strip()
+
+
+def normalise_applicant_id(subject_type: str | None, subject_id: str) -> str:
+    """An applicant's id whose type may be left out: an organisation's code when it reads as one."""
+    if subject_type is None:
+        folded = normalise_org_id(subject_id)
+        return folded if is_valid_uscc(folded) else normalise_subject_id("", subject_id)
+    return normalise_subject_id(subject_type, subject_id)
 
 
 @lru_cache(maxsize=65536)

@@ -12,8 +12,10 @@ import orjson
 from aiokafka.structs import ConsumerRecord
 
 from services.common.cloudevents import Envelope, RejectedEvent, original_of, parse_kafka_message
+from services.common.settings import get_settings
 
 UNPARSEABLE_SOURCE = "urn:credit:unparseable"
+MESSAGE_TOO_LARGE = "message_too_large"
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Inbound:
     headers: tuple = ()
     # Who sent it over HTTP (the token's sub): the officer who records, kept on the record.
     recorded_by: str | None = None
+    # The caller's region over HTTP (the token's `region` claim): where a purchaser or agency belongs.
+    reporter_region: str | None = None
 
     def original_message(self) -> dict:
         return self.original if self.original is not None else original_of(self.value, list(self.headers))
@@ -40,11 +44,18 @@ class Inbound:
         return (UNPARSEABLE_SOURCE, digest)
 
 
-def from_kafka(records: Iterable[ConsumerRecord]) -> list[Inbound]:
+def from_kafka(records: Iterable[ConsumerRecord], *, max_bytes: int | None = None) -> list[Inbound]:
+    """`max_bytes` (default `KAFKA_MAX_MESSAGE_BYTES`): a larger value is not parsed, it is
+    dead-lettered `message_too_large`."""
+    limit = max_bytes or get_settings().kafka_max_message_bytes
     out = []
     for r in records:
         key = r.key.decode(errors="replace") if r.key else None
         headers = tuple(r.headers or ())
+        if r.value is not None and len(r.value) > limit:
+            message = f"the message holds {len(r.value)} bytes; at most {limit} are accepted"
+            out.append(Inbound(None, key, reason=MESSAGE_TOO_LARGE, message=message, value=r.value, headers=headers))
+            continue
         try:
             env = parse_kafka_message(r.value, headers)
         except RejectedEvent as exc:
@@ -65,6 +76,7 @@ def from_http(
     idempotency_key: str | None,
     now: datetime,
     recorded_by: str | None = None,
+    region: str | None = None,
 ) -> Inbound:
     """An HTTP request as the event it stands for, so it takes the code path of the Kafka events: the
     Idempotency-Key is its id and the caller's role and org its source, so a retry is a redelivery."""
@@ -78,5 +90,9 @@ def from_http(
         data=data,
     )
     return Inbound(
-        original={"http": envelope.model_dump(mode="json")}, key=key, envelope=envelope, recorded_by=recorded_by
+        original={"http": envelope.model_dump(mode="json")},
+        key=key,
+        envelope=envelope,
+        recorded_by=recorded_by,
+        reporter_region=region,
     )

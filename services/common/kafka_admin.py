@@ -1,6 +1,7 @@
 """Topic creation: the system creates its topics at start when they are missing (CONTRACT §5)."""
 
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -8,9 +9,12 @@ from aiokafka.errors import TopicAlreadyExistsError
 from services.common.topics import PARTITIONS
 
 
-async def ensure_topics(bootstrap: str, topics: Iterable[str], partitions: int = PARTITIONS) -> list[str]:
-    """Create the topics that do not exist yet; returns the ones created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+async def ensure_topics(
+    bootstrap: str, topics: Iterable[str], partitions: int = PARTITIONS, **client_options: Any
+) -> list[str]:
+    """Create the topics that do not exist yet; returns the ones created. Never called in production
+    (KAFKA_CREATE_TOPICS; the topics are KafkaTopic resources there, deploy/k8s)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000, **client_options)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

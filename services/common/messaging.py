@@ -1,7 +1,9 @@
 """The two tables every event-handling service owns: its transactional outbox and its record of
 processed inbound events (idempotency on CloudEvents `source` + `id`)."""
 
+import hashlib
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -14,12 +16,14 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Table,
+    select,
     text,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
-from services.common.sql import existing_pairs, insert_rows
+from services.common.inbound import Inbound
+from services.common.sql import _driver_in_transaction, existing_pairs, insert_rows
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,9 @@ def messaging_tables(service: str) -> MessagingTables:
         Column("event_id", String(200), primary_key=True),
         Column("processed_at", DateTime(timezone=True), nullable=False),
         Column("outcome", String(40), nullable=False),
+        # SHA-256 of what the event asked for (`payload_hash`): the same id with another payload is
+        # a conflict, not a duplicate. NULL for rows written before it was kept.
+        Column("payload_hash", String(64), nullable=True),
     )
     return MessagingTables(outbox=outbox, processed=processed, cursor=cursor)
 
@@ -121,12 +128,74 @@ async def already_processed(conn: AsyncConnection, table: Table, keys: list[tupl
     return await existing_pairs(conn, table, ("source", "event_id"), keys)
 
 
-async def mark_processed(conn: AsyncConnection, table: Table, rows: list[tuple[str, str, str]]) -> None:
-    """Insert (source, id, outcome) rows. The primary key makes a concurrent twin fail its
-    transaction, so a duplicate can never be applied twice even between two replicas."""
+async def mark_processed(conn: AsyncConnection, table: Table, rows: Sequence[tuple]) -> None:
+    """Insert (source, id, outcome) or (source, id, outcome, payload hash) rows. The primary key
+    makes a concurrent twin fail its transaction, so a duplicate can never be applied twice even
+    between two replicas."""
     if not rows:
         return
     now = datetime.now(UTC)
     await insert_rows(
-        conn, table, [{"source": s, "event_id": i, "outcome": o, "processed_at": now} for s, i, o in rows]
+        conn,
+        table,
+        [
+            {"source": r[0], "event_id": r[1], "outcome": r[2], "processed_at": now, "payload_hash": _hash_of(r)}
+            for r in rows
+        ],
     )
+
+
+def _hash_of(row: tuple) -> str | None:
+    return row[3] if len(row) > 3 else None
+
+
+def payload_hash(item: Inbound) -> str | None:
+    """SHA-256 of what an inbound event asks for: its type, subject and data, canonically encoded.
+    Not its `time`, which a producer may stamp again when it retries. None for a message that did
+    not parse (it is identified by a hash of its content already)."""
+    env = item.envelope
+    if env is None:
+        return None
+    body = {"type": env.type, "subject": env.subject, "data": env.data}
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+async def processed_hashes(
+    conn: AsyncConnection, table: Table, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], str | None]:
+    """For the (source, id) pairs this service has already handled, the payload hash it kept."""
+    if not keys:
+        return {}
+    if conn.dialect.name == "postgresql":
+        driver = await _driver_in_transaction(conn)
+        rows = await driver.fetch(
+            f'SELECT t.source, t.event_id, t.payload_hash FROM "{table.name}" t '
+            "JOIN unnest($1::text[], $2::text[]) AS k(a, b) ON t.source = k.a AND t.event_id = k.b",
+            [k[0] for k in keys],
+            [k[1] for k in keys],
+        )
+        return {(r["source"], r["event_id"]): r["payload_hash"] for r in rows}
+    wanted = set(keys)
+    result = await conn.execute(
+        select(table.c.source, table.c.event_id, table.c.payload_hash).where(
+            table.c.source.in_({k[0] for k in keys}), table.c.event_id.in_({k[1] for k in keys})
+        )
+    )
+    return {(r[0], r[1]): r[2] for r in result if (r[0], r[1]) in wanted}
+
+
+# The same id with another payload: the dead-letter reason, and the HTTP problem code of an
+# Idempotency-Key reused for another request body.
+DUPLICATE_ID_CONFLICT = "duplicate_id_conflict"
+IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+CONFLICT_MESSAGE = "this id was used before for another payload; nothing was changed"
+
+
+def http_code(reason: str | None) -> str:
+    """The problem code of a refusal answered over HTTP: the dead-letter reason, but for a conflict."""
+    return IDEMPOTENCY_CONFLICT if reason == DUPLICATE_ID_CONFLICT else reason or "rejected"
+
+
+def conflicts(kept: str | None, item: Inbound) -> bool:
+    """True when `item` reuses the id of an event handled before with another payload."""
+    return kept is not None and kept != payload_hash(item)

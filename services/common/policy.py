@@ -328,3 +328,28 @@ def validity_warnings(today: date) -> list[dict]:
     """The policies applied past their stated validity with no continuation recorded (for /healthz,
     the console banner and the start-up log)."""
     return [v for p in load_policies().values() if (v := p.validity(today))["warning"]]
+
+
+def first_effective_day(region: str) -> date | None:
+    """The first day the region's policy (as `policy_for` finds it) can have been in force: the
+    earliest `effective_from` of its versions. A version whose `effective_from` is unknown applies
+    from the instrument's issue: its `issued_on`, or where only the year is recorded (Luoyang,
+    洛财购〔2021〕12号: issued in 2021, day unknown) 1 January of that year — the earliest day the
+    instrument can have been issued, so the floor never refuses a behaviour the measures may cover.
+    None when not even the year is known (no floor). `NoPolicy` when no policy applies."""
+    policies = load_policies()
+    try:
+        codes = regions_above(region)
+    except ValueError as exc:
+        raise NoPolicy(region, str(exc)) from exc
+    for code in codes:
+        if code in policies:
+            policy = policies[code]
+            days = [v.effective_from for v in policy.versions if v.effective_from is not None]
+            if len(days) < len(policy.versions):
+                ins = policy.instrument
+                if ins.issued_on is None and ins.issued_year is None:
+                    return None
+                days.append(ins.issued_on or date(ins.issued_year, 1, 1))  # type: ignore[arg-type]
+            return min(days)
+    raise NoPolicy(region)

@@ -40,7 +40,14 @@ class OutboxRelay:
         poll_seconds: float = 0.02,
         idle_poll_seconds: float = 1.0,
         check_seconds: float = 10.0,
+        max_message_bytes: int = 1_048_576,
+        client_options: dict | None = None,
+        create_topics: bool = True,
     ) -> None:
+        self._max_message_bytes = max_message_bytes
+        # Production: SASL_SSL / mutual TLS options for every Kafka client; topics made by operators.
+        self._client_options = dict(client_options or {})
+        self._create_topics = create_topics
         self._engine = engine
         self._table = tables.outbox
         self._cursor_table = tables.cursor
@@ -154,8 +161,12 @@ class OutboxRelay:
         self._partitions.clear()
         producer = AIOKafkaProducer(
             bootstrap_servers=self._bootstrap,
+            **self._client_options,
             linger_ms=5,
             max_batch_size=512 * 1024,
+            # KAFKA_MAX_MESSAGE_BYTES: what the system produces is bounded (dead letters' copies
+            # are cut to CREDIT_DEAD_LETTER_ORIGINAL_MAX_BYTES), and the broker's limit must allow it.
+            max_request_size=self._max_message_bytes,
             acks="all",
             request_timeout_ms=15000,
         )
@@ -173,7 +184,7 @@ class OutboxRelay:
     async def _end_offsets(self, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
         # A fresh client each time: a long-lived consumer was seen here answering with end offsets
         # one round behind what had been produced, which looked like data loss.
-        probe = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False)
+        probe = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, **self._client_options)
         await probe.start()
         try:
             return await probe.end_offsets(partitions)
@@ -181,7 +192,8 @@ class OutboxRelay:
             await probe.stop()
 
     async def _check_broker(self) -> None:
-        await ensure_topics(self._bootstrap, self._topics)
+        if self._create_topics:
+            await ensure_topics(self._bootstrap, self._topics, **self._client_options)
         if self._high_water:
             ends = await self._end_offsets(list(self._high_water))
             # A partition we published to that is now empty was lost with the broker. (Comparing the

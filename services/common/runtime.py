@@ -14,6 +14,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.db import make_engine
+from services.common.measures import sample_forever
 from services.common.messaging import MessagingTables
 from services.common.migrations import migrate
 from services.common.relay import OutboxRelay
@@ -49,7 +50,13 @@ async def service_runtime(
     routers: Callable[[Runtime], list[KafkaRouter]],
     background: BackgroundFactory | None = None,
 ) -> AsyncIterator[Runtime]:
-    engine = make_engine(settings.database_url_for(name))
+    engine = make_engine(
+        settings.database_url_for(name),
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout_seconds,
+        connect_args=settings.database_connect_args(),
+    )
     await migrate(engine, name, migrations, tables)
     relay = OutboxRelay(
         engine=engine,
@@ -59,13 +66,21 @@ async def service_runtime(
         batch=settings.outbox_batch,
         poll_seconds=settings.outbox_poll_seconds,
         idle_poll_seconds=settings.outbox_idle_poll_seconds,
+        max_message_bytes=settings.kafka_max_message_bytes,
+        client_options=settings.kafka_client_options(),
+        create_topics=settings.creates_topics(),
     )
     rt = Runtime(engine=engine, relay=relay)
-    broker = KafkaBroker(settings.kafka_bootstrap_servers, client_id=f"credit-{name}")
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers, client_id=f"credit-{name}", security=settings.kafka_broker_security()
+    )
     for router in routers(rt):
         broker.include_router(router)
     loops = [("outbox-relay", relay.run), ("kafka-consumers", lambda: _run_broker(broker))]
     loops += list(background(rt)) if background else []
+    loops.append(
+        ("metrics-sampler", lambda: sample_forever(name, engine, messaging, settings.credit_metrics_sample_seconds))
+    )
     tasks = [asyncio.create_task(keep_running(n, f), name=n) for n, f in loops]
     try:
         yield rt

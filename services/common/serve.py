@@ -12,7 +12,7 @@ from services.common.settings import get_settings
 
 def serve(app_factory, default_port: int) -> None:  # type: ignore[no-untyped-def]
     settings = get_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, json=settings.logs_json())
     app: FastAPI = app_factory(settings)
     # Intake allocates many short-lived dicts per batch: with the default thresholds the cyclic
     # collector runs every 700 allocations and walks the long-lived objects of the whole process

@@ -4,7 +4,9 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from services.common.production_settings import ProductionSettings, check_consistency
 
 # Documented in the README: only for a laptop. Any other environment must set CREDIT_JWT_SECRET.
 DEV_JWT_SECRET = "dev-only-credit-secret-change-me-0123456789"
@@ -12,7 +14,11 @@ DEV_LEDGER_SEED = "6465762d6f6e6c792d6c65646765722d7369676e696e672d6b65792d30303
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-class Settings(BaseSettings):
+class Settings(ProductionSettings):
+    """Every setting of every process. The production ones (Kafka and Temporal security, database
+    TLS, identity provider, payload codec, JSON logs) are in ProductionSettings; README table
+    "Production settings"."""
+
     model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
 
     credit_env: str = "development"
@@ -20,6 +26,10 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     database_url: str | None = None
+    # Connections a process keeps (as many again may open under a burst). PostgreSQL's default
+    # max_connections is 100 for every process on a host: the test stacks and a laptop run ten
+    # processes beside each other, so they set it lower than a pod in production.
+    database_pool_size: int = Field(10, ge=1)
     credit_var_dir: Path = PROJECT_ROOT / "var"
     credit_api_url: str = "http://127.0.0.1:8000"
     # The evaluation service itself (not the gateway): the owner of the records, asked by the appeal
@@ -39,6 +49,10 @@ class Settings(BaseSettings):
     # How long an application waits for the owner's answer before it is told to retry (503).
     credit_owner_timeout_seconds: float = 2.0
     credit_jwt_secret: str = DEV_JWT_SECRET
+    # The longest lifetime a bearer token may have (issue 21: a token valid for 100 years was
+    # accepted). An operational value of the department, not a legal one; 24 h covers a working
+    # day's session and the 8 h tokens of the local tools.
+    credit_jwt_max_lifetime_seconds: int = Field(default=86_400, ge=60)
     # Production verifies RS256 tokens of the identity provider; when set, HS256 is refused.
     credit_jwt_jwks_url: str | None = None
     credit_policy_region: str = "410300"
@@ -54,6 +68,25 @@ class Settings(BaseSettings):
     # Temporal commands the repair service sends a second at most (a workflow per repairable record:
     # a burst of intake must not take the Temporal server, and the machine, from the read path).
     credit_repair_dispatch_per_second: float = 50
+    # A message whose transaction keeps failing on its own (not because the database is down) is
+    # tried this many times, waiting backoff, 2x backoff, … between tries, then dead-lettered
+    # `processing_failed` so the partition goes on (operational values, not legal ones).
+    credit_poison_attempts: int = Field(default=3, ge=1, le=10)
+    credit_poison_backoff_seconds: float = Field(default=0.2, ge=0, le=10)
+    # An activity failing for a reason other than an outage is given up after this many attempts
+    # (`services.common.activity_failures`); outages are retried without a limit.
+    credit_activity_attempts: int = Field(default=5, ge=1, le=100)
+    # Size limits (issue 21; operational values, not legal ones): an HTTP request body (413 beyond),
+    # a Kafka message consumed (dead-lettered `message_too_large` beyond) or produced (the relay's
+    # max_request_size), the copy of a refused input kept in its dead letter, and the evidence
+    # items of one report, appeal or repair application (read once, at start).
+    credit_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    kafka_max_message_bytes: int = Field(default=1_048_576, ge=1024)
+    credit_dead_letter_original_max_bytes: int = Field(default=16_384, ge=1024)
+    credit_max_evidence_items: int = Field(default=50, ge=1, le=10_000)
+    # How far ahead of this system's clock an event's `time` may be (clock skew between systems):
+    # further is refused `invalid_time` (issue 21: an event dated 2030 was accepted). Operational.
+    credit_event_time_max_skew_seconds: int = Field(default=900, ge=0)
     log_level: str = "INFO"
     # Overrides the policy's longest sleep of the expiry sweep (tests and demos use seconds).
     credit_expiry_max_sleep_seconds: int | None = None
@@ -71,6 +104,10 @@ class Settings(BaseSettings):
     credit_public_credit_url: str | None = None
     # Overrides the policy's push_escalation_hours (tests use seconds).
     credit_push_escalation_seconds: int | None = None
+    # Issue 21 (10): regions whose projects an e-procurement platform carries, by its event `source`
+    # (JSON, e.g. {"urn:eproc:luoyang": ["410300"]}). A purchaser or agency reporting over Kafka may
+    # report where it is registered (its USCC's division code) or in these regions (its project is there).
+    credit_platform_regions: dict[str, list[str]] = {}
 
     @model_validator(mode="after")
     def _no_dev_secret_outside_development(self) -> "Settings":
@@ -78,6 +115,7 @@ class Settings(BaseSettings):
             raise ValueError("CREDIT_JWT_SECRET must be set outside development")
         if self.credit_env != "development" and self.credit_ledger_signing_seed == DEV_LEDGER_SEED:
             raise ValueError("CREDIT_LEDGER_SIGNING_SEED must be set outside development")
+        check_consistency(self)
         return self
 
     def database_url_for(self, service: str) -> str:

@@ -1,9 +1,13 @@
 """Temporal client and the task queues of the system."""
 
 import asyncio
+import dataclasses
+from functools import lru_cache
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from services.common.settings import Settings
 
@@ -15,11 +19,32 @@ APPEAL_ACTIVITIES = "appeal-activities"
 PUBLICATION_ACTIVITIES = "publication-activities"
 
 
+def data_converter(settings: Settings) -> DataConverter:
+    """Pydantic payloads, encrypted with AES-GCM when CREDIT_PAYLOAD_KEY is set (services/codec).
+    Every client and worker of one cluster must use the same (tests: the same settings)."""
+    keys = settings.payload_keys()
+    if not keys:
+        return pydantic_data_converter
+    from services.codec.aesgcm import AesGcmCodec
+
+    return dataclasses.replace(pydantic_data_converter, payload_codec=AesGcmCodec(keys))
+
+
+@lru_cache(maxsize=1)
+def _metrics_runtime(bind: str) -> Runtime:
+    # One SDK runtime per process, serving the workers' metrics (task slots, poll latency,
+    # schedule-to-start, sticky cache) at `bind` for Prometheus.
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=bind)))
+
+
 async def connect(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(settings),
+        tls=settings.temporal_tls_config(),
+        api_key=settings.temporal_api_key,
+        runtime=_metrics_runtime(settings.temporal_metrics_bind) if settings.temporal_metrics_bind else None,
     )
 
 

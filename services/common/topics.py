@@ -19,9 +19,22 @@ TASKS: Final = "credit.tasks"
 DEAD_LETTER: Final = "credit.dead-letter"
 # Added to the contract: where repair applications and appeals stand (the subject and portals follow them).
 APPLICATIONS: Final = "credit.applications"
+# Added: the official holiday arrangements installed at run time (every process counting working
+# days follows it, so none needs a restart).
+CALENDAR: Final = "credit.calendar"
 
 INBOUND_TOPICS: Final = (INBOUND_BEHAVIOUR, INBOUND_PROCUREMENT, INBOUND_APPLICATIONS)
-OUTBOUND_TOPICS: Final = (RECORDS, SUBJECTS, EXPERTS, NOTICES, WARNINGS, TASKS, DEAD_LETTER, APPLICATIONS)
+OUTBOUND_TOPICS: Final = (
+    RECORDS,
+    SUBJECTS,
+    EXPERTS,
+    NOTICES,
+    WARNINGS,
+    TASKS,
+    DEAD_LETTER,
+    APPLICATIONS,
+    CALENDAR,
+)
 ALL_TOPICS: Final = INBOUND_TOPICS + OUTBOUND_TOPICS
 
 # Partitions per topic when the system creates it. Keys are subject ids, so order per subject holds
@@ -59,3 +72,6 @@ DETERMINATION_REQUESTED: Final = event_type("determination.requested.v1")
 REPAIR_OPENED: Final = event_type("repair.opened.v1")
 REPAIR_CHANGED: Final = event_type("repair.changed.v1")
 APPEAL_CHANGED: Final = event_type("appeal.changed.v1")
+CALENDAR_INSTALLED: Final = event_type("calendar.installed.v1")
+# Added: a task's due date or alarms moved (never earlier) when a year's arrangement was installed.
+TASK_REPLANNED: Final = event_type("task.replanned.v1")

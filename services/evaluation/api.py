@@ -10,7 +10,9 @@ from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
 from services.common.catalogue import load_catalogue
+from services.common.identifiers import normalise_subject_id
 from services.common.inbound import from_http
+from services.common.messaging import http_code
 from services.common.problems import Problem
 from services.common.runtime import Runtime, current_runtime
 from services.common.schemas import BehaviourReport
@@ -86,6 +88,7 @@ async def post_report(
         idempotency_key=idempotency_key,
         now=now,
         recorded_by=principal.sub,
+        region=principal.region,
     )
     source, event_id = item.identity
     async with rt.intake_lock, rt.engine.begin() as conn:
@@ -94,7 +97,7 @@ async def post_report(
             outcome = await find_outcome_of(conn, source, event_id) or outcome
     rt.relay.wake()
     if outcome.kind == "rejected":
-        raise Problem(outcome.status, outcome.reason or "rejected", "Report refused", outcome.message)
+        raise Problem(outcome.status, http_code(outcome.reason), "Report refused", outcome.message)
     body: dict = {"outcome": outcome.kind, "event_id": event_id}
     if outcome.record_id:
         body["record_id"] = outcome.record_id
@@ -114,6 +117,7 @@ async def list_records(
 ) -> dict:
     """A subject's records, in force and past: for finance departments (records of their region and
     below) and for the subject itself."""
+    subject_id = normalise_subject_id(subject_type, subject_id)
     if not (principal.is_finance() or is_subject_itself(principal, subject_id)):
         raise Problem(403, "forbidden", "Forbidden", "only finance departments and the subject itself")
     async with rt.engine.begin() as conn:

@@ -5,8 +5,8 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
-from temporalio.worker import Worker
 
+from services.common.activity_failures import activity_worker
 from services.common.lawdates import local_date
 from services.common.policy import policy_for
 from services.common.runtime import Runtime, service_runtime
@@ -75,7 +75,7 @@ async def _run_worker(
         experts.notify_employer,
         *changes.all(),
     ]
-    worker = Worker(client, task_queue=EVALUATION_ACTIVITIES, activities=activities)
+    worker = activity_worker(client, task_queue=EVALUATION_ACTIVITIES, activities=activities)
     await worker.run()
 
 

@@ -1,13 +1,14 @@
 """Pure rules of intake (CONTRACT §1, §3, §4; Luoyang Art. 17–19): what a report leads to.
 No I/O here: the handlers feed it parsed events and persist what it decides."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from services.common.catalogue import Behaviour, Catalogue
 from services.common.identifiers import division_covers, is_division_code, is_valid_uscc, validate_subject_id
 from services.common.lawdates import add_months
-from services.common.policy import PolicyVersion
+from services.common.policy import PolicyVersion, first_effective_day
 from services.common.schemas import BehaviourReport
 from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
 
@@ -36,10 +37,17 @@ Decision = Rejection | Record | OpenDetermination
 
 
 def decide(
-    event_type: str, report: BehaviourReport, *, catalogue: Catalogue, policy: PolicyVersion, today: date
+    event_type: str,
+    report: BehaviourReport,
+    *,
+    catalogue: Catalogue,
+    policy: PolicyVersion,
+    today: date,
+    reporter_regions: Iterable[str] | None = None,
 ) -> Decision:
     """Decide what a behaviour report or a determination leads to, or why it is refused.
-    `today` is the recording date (Asia/Shanghai)."""
+    `today` is the recording date (Asia/Shanghai). `reporter_regions`: where a purchaser or agency
+    belongs (see `in_reporter_scope`); None only where the reporter is a finance department."""
     problem = _check_identifiers(report)
     if problem:
         return problem
@@ -73,10 +81,27 @@ def decide(
             "an agency records the parties of the procurement it runs (001 Art. 17-18), not an agency",
             status=403,
         )
+    if reporter.type != "finance" and not in_reporter_scope(reporter_regions, report.region):
+        return Rejection(
+            "not_authorised",
+            f"a {reporter.type} of region {'/'.join(sorted(reporter_regions or ())) or 'unknown'}"
+            f" may not report in region {report.region}",
+            status=403,
+        )
     if event_type == MISCONDUCT_DETERMINED and reporter.type not in policy.serious_recorders:
         return Rejection("not_authorised", "only a finance department may determine serious misconduct", status=403)
     if report.occurred_on > today:
         return Rejection("invalid_date", f"occurred_on {report.occurred_on} is in the future")
+    first_day = first_effective_day(report.region)
+    if first_day is not None and report.occurred_on < first_day:
+        # The measures do not reach back before they took effect (non-retroactivity, 立法法 Art. 104);
+        # a date like 1900-01-01 is a typing error or a placeholder, never a behaviour they cover.
+        # Where the issue day is unknown the floor is the earliest it can be (policy.first_effective_day).
+        return Rejection(
+            "invalid_date",
+            f"occurred_on {report.occurred_on} is before {first_day}, the first day the measures of region"
+            f" {report.region} can have been in force; they do not apply to earlier behaviour",
+        )
     if reporter.type in policy.evidence_required_for and not report.evidence:
         return Rejection(
             "evidence_required",
@@ -85,6 +110,14 @@ def decide(
     if behaviour.severity == "general":
         return _general(event_type, report, behaviour, policy, today)
     return _serious(event_type, report, behaviour, policy, today)
+
+
+def in_reporter_scope(reporter_regions: Iterable[str] | None, region: str) -> bool:
+    """Issue 21 (10): a purchaser or agency reports only where it belongs or where its projects are —
+    the report's region and one of the reporter's regions must be on one line of the division tree
+    (its own, one above it — a county purchaser to its city's department — or one under it — a city
+    purchaser's project in one of its counties). A Luoyang purchaser reporting in Beijing is refused."""
+    return any(division_covers(r, region) or division_covers(region, r) for r in reporter_regions or ())
 
 
 def _check_identifiers(report: BehaviourReport) -> Rejection | None:

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common import correlation
 from services.common.catalogue import Catalogue, load_catalogue
 from services.common.cloudevents import Envelope
 from services.common.deadletter import rejected_event
@@ -21,13 +22,18 @@ from services.common.identifiers import is_division_code
 from services.common.inbound import Inbound
 from services.common.lawdates import local_date
 from services.common.messaging import (
+    CONFLICT_MESSAGE,
+    DUPLICATE_ID_CONFLICT,
     OutboundEvent,
-    already_processed,
+    conflicts,
     mark_processed,
+    payload_hash,
+    processed_hashes,
     write_outbox,
 )
 from services.common.policy import policy_for
 from services.common.schemas import BehaviourReport
+from services.common.settings import get_settings
 from services.common.sql import insert_rows
 from services.common.topics import RECORD_CREATED
 from services.evaluation import events
@@ -60,6 +66,9 @@ class Outcome:
     extra: dict = field(default_factory=dict)
 
 
+REJECTED = "rejected:"
+
+
 def derived_id(prefix: str, source: str, event_id: str) -> str:
     """Ids derive from (source, id): the same event can only ever produce the same record."""
     return f"{prefix}-{uuid.uuid5(ID_NAMESPACE, f'{source}|{event_id}')}"
@@ -68,21 +77,40 @@ def derived_id(prefix: str, source: str, event_id: str) -> str:
 async def ingest(conn: AsyncConnection, items: list[Inbound], *, now: datetime) -> list[Outcome]:
     """Apply a batch inside the caller's transaction; returns one outcome per item, in order."""
     today = local_date(now)
-    seen = await already_processed(conn, MESSAGING.processed, [i.identity for i in items])
+    kept = await processed_hashes(conn, MESSAGING.processed, [i.identity for i in items])
+    seen = set(kept)
     catalogue = load_catalogue()
     outcomes: list[Outcome] = []
     records: list[dict] = []
     history: list[dict] = []
     tasks: list[dict] = []
-    processed: list[tuple[str, str, str]] = []
+    processed: list[tuple] = []
     outbox: list[OutboundEvent] = []
     touched: dict[str, dict] = {}
+    outer = correlation.current()
     for item in items:
+        correlation.follow(item, outer)
         identity = item.identity
+        digest = payload_hash(item)
         if identity in seen:
-            outcomes.append(Outcome("duplicate"))
+            if conflicts(kept.get(identity), item):
+                message = CONFLICT_MESSAGE
+                outcomes.append(Outcome("rejected", reason=DUPLICATE_ID_CONFLICT, message=message, status=409))
+                outbox.append(
+                    rejected_event(
+                        item,
+                        reason=DUPLICATE_ID_CONFLICT,
+                        message=message,
+                        source=events.SOURCE,
+                        now=now,
+                        variant=digest,
+                    )
+                )
+            else:
+                outcomes.append(Outcome("duplicate"))
             continue
         seen.add(identity)
+        kept[identity] = digest
         decision = _decide(item, catalogue=catalogue, today=today)
         if isinstance(decision, Rejection):
             outcomes.append(
@@ -91,7 +119,9 @@ async def ingest(conn: AsyncConnection, items: list[Inbound], *, now: datetime) 
             outbox.append(
                 rejected_event(item, reason=decision.reason, message=decision.message, source=events.SOURCE, now=now)
             )
-            processed.append((*identity, "rejected"))
+            # The refusal is kept with its status and reason, so a retry with the same payload is
+            # answered the same refusal (`find_outcome_of`).
+            processed.append((*identity, f"{REJECTED}{decision.status}:{decision.reason}"[:40], digest))
             continue
         source, event_id = identity
         if isinstance(decision.outcome, OpenDetermination):
@@ -99,7 +129,7 @@ async def ingest(conn: AsyncConnection, items: list[Inbound], *, now: datetime) 
             tasks.append(task)
             outbox.append(events.determination_requested_event(task, event_time=now))
             outcomes.append(Outcome("determination_opened", task_id=task["id"], status=202))
-            processed.append((source, event_id, "determination_opened"))
+            processed.append((source, event_id, "determination_opened", digest))
             continue
         row = _record_row(decision, now=now, recorded_by=item.recorded_by)
         records.append(row)
@@ -112,7 +142,8 @@ async def ingest(conn: AsyncConnection, items: list[Inbound], *, now: datetime) 
             "name": row["subject_name"],
         }
         outcomes.append(Outcome("recorded", record_id=row["id"], status=201))
-        processed.append((source, event_id, "recorded"))
+        processed.append((source, event_id, "recorded", digest))
+    correlation.restore(outer)
     if records:
         await insert_rows(conn, RECORDS_T, records)
         await store_versions(conn, history)
@@ -149,10 +180,27 @@ def _decide(item: Inbound, *, catalogue: Catalogue, today: date) -> Rejection | 
         policy = policy_for(report.region, today)
     except LookupError as exc:
         return Rejection("no_policy", str(exc))
-    outcome = decide(env.type, report, catalogue=catalogue, policy=policy, today=today)
+    outcome = decide(
+        env.type,
+        report,
+        catalogue=catalogue,
+        policy=policy,
+        today=today,
+        reporter_regions=_reporter_regions(item, report),
+    )
     if isinstance(outcome, Rejection):
         return outcome
     return _Accepted(env, report, outcome, policy.version)
+
+
+def _reporter_regions(item: Inbound, report: BehaviourReport) -> list[str]:
+    """Where a purchaser or agency belongs: over HTTP the token's region; over Kafka the division code
+    its USCC was registered under (GB 32100-2015, characters 3–8) and the regions the sending platform
+    is configured to carry (`CREDIT_PLATFORM_REGIONS`)."""
+    if item.reporter_region is not None:
+        return [item.reporter_region]
+    assert item.envelope is not None
+    return [report.reporter.id[2:8], *get_settings().credit_platform_regions.get(item.envelope.source, ())]
 
 
 def _record_row(accepted: _Accepted, *, now: datetime, recorded_by: str | None) -> dict:
@@ -247,4 +295,13 @@ async def find_outcome_of(conn: AsyncConnection, source: str, event_id: str) -> 
     ).first()
     if task:
         return Outcome("duplicate", task_id=task.id, status=200)
+    t = MESSAGING.processed
+    outcome = (
+        await conn.execute(select(t.c.outcome).where(t.c.source == source, t.c.event_id == event_id))
+    ).scalar_one_or_none()
+    if outcome and outcome.startswith(REJECTED):
+        status, _, reason = outcome.removeprefix(REJECTED).partition(":")
+        if status.isdigit() and reason:
+            message = "the same request was refused before; fix it and send it with a new Idempotency-Key"
+            return Outcome("rejected", reason=reason, message=message, status=int(status))
     return None

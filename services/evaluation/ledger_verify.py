@@ -6,7 +6,14 @@ the last checkpoint that matches and the first that does not).
 
 What is recomputed, never trusted from the database: each version's chain hash from its
 snapshot, the chain from version to version, each ledger entry from its version, each leaf hash,
-and the Merkle root of every given checkpoint's size."""
+and the Merkle root of every given checkpoint's size.
+
+Then what is served is compared with what the ledger derives (issue 21): every current row of
+`evaluation_record` (what `/v1/records` answers) must be its record's latest version in the history,
+field for field, and every row of `publication_record` (what `/v1/credit`, the blacklist and notices
+are made of) the version of the same number, on the fields it publishes. A row edited in place
+(`UPDATE evaluation_record SET status='withdrawn'`), a record with no history, or a public row that
+claims a version the ledger does not hold is named, and the exit status is 1."""
 
 import argparse
 import asyncio
@@ -55,8 +62,18 @@ async def verify(dsn: str, checkpoints: list[dict], public_key: str | None) -> R
                 "FROM evaluation_record_history"
             )
         }
+        current = await conn.fetch(f"SELECT {', '.join(SERVED)} FROM evaluation_record")
+        public = None
+        if await conn.fetchval("SELECT to_regclass('publication_record') IS NOT NULL"):
+            public = await conn.fetch(f"SELECT record_id, {', '.join(PUBLISHED)} FROM publication_record")
     finally:
         await conn.close()
+    _check_ledger(ledger, versions, checkpoints, report)
+    check_served(versions, current, public, report)
+    return report
+
+
+def _check_ledger(ledger: list, versions: dict, checkpoints: list[dict], report: Report) -> None:
     targets = sorted(checkpoints, key=lambda c: c["tree_size"])
     builder = MerkleBuilder()
     last_good = 0
@@ -80,11 +97,74 @@ async def verify(dsn: str, checkpoints: list[dict], public_key: str | None) -> R
                     f"checkpoint of size {cp['tree_size']}: the root of the stored entries differs — the first "
                     f"entry that does not match is between {last_good + 1} and {cp['tree_size']}"
                 )
-                return report
+                return
     for cp in targets:
         if report.ok:
             report.fail(f"checkpoint of size {cp['tree_size']}: the ledger holds only {builder.size} entries")
-    return report
+
+
+# What the API serves of a record and of its public copy, compared with the ledger's version.
+SERVED = (
+    "id", "version", "subject_type", "subject_id", "subject_name", "behaviour_code", "severity", "region",
+    "reporter_type", "reporter_id", "occurred_on", "recorded_on", "valid_until", "status",
+    "determination::text AS determination", "resolution::text AS resolution", "appeal::text AS appeal",
+)  # fmt: skip
+PUBLISHED = (
+    "version", "subject_type", "subject_id", "behaviour_code", "severity", "region",
+    "occurred_on", "recorded_on", "valid_until", "status",
+)  # fmt: skip
+_JSON_FIELDS = frozenset({"determination", "resolution", "appeal"})
+
+
+def _same(field: str, served: object, snapshot: dict) -> bool:
+    expected = snapshot.get(field)
+    if field in _JSON_FIELDS:
+        return (orjson.loads(served) if served is not None else None) == expected
+    if served is None or expected is None:
+        return served is expected
+    return str(served) == str(expected)  # dates as ISO text, numbers as digits, in both
+
+
+def check_served(versions: dict, current: list, public: list | None, report: Report) -> None:
+    """Compare the served rows with the versions the ledger covers; name every difference."""
+    latest: dict[str, int] = {}
+    for record_id, version in versions:
+        latest[record_id] = max(version, latest.get(record_id, 0))
+    seen = set()
+    for row in current:
+        record_id = row["id"]
+        seen.add(record_id)
+        if record_id not in latest:
+            report.fail(f"record {record_id}: served but not in the history or the ledger")
+            continue
+        if row["version"] != latest[record_id]:
+            report.fail(
+                f"record {record_id}: the current row says version {row['version']}, the ledger's latest is "
+                f"{latest[record_id]}"
+            )
+            continue
+        snapshot = orjson.loads(versions[(record_id, latest[record_id])]["snapshot"])
+        wrong = [f for f in row.keys() if f not in ("id", "version") and not _same(f, row[f], snapshot)]
+        if wrong:
+            report.fail(
+                f"record {record_id}: the current row differs from its ledger version {row['version']} in "
+                + ", ".join(f"{f} ({row[f]!r} served, {snapshot.get(f)!r} in the ledger)" for f in wrong)
+                + " — edited in place"
+            )
+    for record_id in sorted(set(latest) - seen):
+        report.fail(f"record {record_id}: in the ledger but its current row is missing")
+    for row in public or ():
+        version = versions.get((row["record_id"], row["version"]))
+        if version is None:
+            report.fail(f"public record {row['record_id']}: version {row['version']} is not in the ledger")
+            continue
+        snapshot = orjson.loads(version["snapshot"])
+        wrong = [f for f in PUBLISHED if f != "version" and not _same(f, row[f], snapshot)]
+        if wrong:
+            report.fail(
+                f"public record {row['record_id']}: differs from its ledger version {row['version']} in "
+                + ", ".join(f"{f} ({row[f]!r} published, {snapshot.get(f)!r} in the ledger)" for f in wrong)
+            )
 
 
 def _entry_problem(row: asyncpg.Record, versions: dict) -> str | None:

@@ -20,6 +20,7 @@ import httpx
 
 from services.common.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 from services.common.service import health_body
+from services.gateway.ratelimit import PublicReadLimit
 from services.gateway.routes import Route, routes_from_env
 from services.gateway.upstream import (
     UpstreamBroken,
@@ -90,7 +91,9 @@ class Gateway:
         openapi_ttl: float | None = None,
         max_connections: int = 200,
         max_keepalive: int = 100,
+        public_rate_limit: str | None = None,
     ) -> None:
+        self.public_limit = PublicReadLimit(public_rate_limit)
         self.routes: tuple[Route, ...] = tuple(routes) if routes is not None else routes_from_env()
         self.timeout = timeout if timeout is not None else float(os.environ.get("GATEWAY_TIMEOUT", "30"))
         self.openapi_ttl = openapi_ttl if openapi_ttl is not None else float(os.environ.get("GATEWAY_OPENAPI_TTL", "5"))
@@ -159,6 +162,19 @@ class Gateway:
         path: str = scope["path"]
         route = self.route_for(path)
         if route is not None:
+            if self.public_limit.applies(scope["method"], path):
+                client = scope.get("client")
+                wait = self.public_limit.retry_after(client[0] if client else "")
+                if wait is not None:
+                    await _respond(
+                        send,
+                        429,
+                        [*_PROBLEM, (b"retry-after", str(wait).encode())],
+                        _problem(429, "rate_limited", "Too Many Requests",
+                                 detail="too many public reads from this client; retry after the given seconds",
+                                 retry_after=wait),
+                    )  # fmt: skip
+                    return
             await self._proxy(route, scope, receive, send)
         elif path == "/healthz":
             await _respond(send, 200, _JSON, json.dumps(health_body(None), ensure_ascii=False).encode())

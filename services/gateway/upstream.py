@@ -106,7 +106,10 @@ class UpstreamResponse:
         if self._complete:
             return
         self._complete = True
-        self._conn.reusable = reusable and not self._head
+        # After a 5xx the upstream may be about to hang up (uvicorn closes the connection once a
+        # handler has raised, right after the 500 went out): a connection pooled now could take the
+        # next, unrelated request and lose it, answered 502. Never reuse it (issue 21).
+        self._conn.reusable = reusable and not self._head and self.status < 500
         self._wake()
 
     def _on_connection_lost(self, exc: BaseException | None) -> None:

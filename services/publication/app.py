@@ -6,8 +6,8 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
-from temporalio.worker import Worker
 
+from services.common.activity_failures import activity_worker
 from services.common.lawdates import local_date
 from services.common.runtime import Runtime, service_runtime
 from services.common.service import base_app
@@ -44,7 +44,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             await dispatcher.run(await temporal.get())
 
         async def worker() -> None:
-            await Worker(await temporal.get(), task_queue=PUBLICATION_ACTIVITIES, activities=acts.all()).run()
+            await activity_worker(await temporal.get(), task_queue=PUBLICATION_ACTIVITIES, activities=acts.all()).run()
 
         yield "notice-schedules", schedules
         yield "push-dispatcher", dispatch

@@ -9,14 +9,16 @@ INCENTIVE_FIELDS = (
     "deposits_forbidden",
     "deposits_forbidden_source",
 )
-SEVERITY = {"clean": 0, "general_record": 1, "blacklisted": 2}
+SEVERITY = {"no_record": 0, "clean": 0, "general_record": 1, "blacklisted": 2}
 
 
 def worst_of(member_ids: list[str], answers: list[dict]) -> dict:
     worst = max(answers, key=lambda a: SEVERITY[a["status"]])
     listed = [a["blacklisted_until"] for a in answers if a["blacklisted"]]
     goods = [a["good_credit"] for a in answers]
-    eligible = all(g["eligible"] for g in goods)
+    # A member never heard of leaves the consortium's good credit undecided, unless another rules it out.
+    flags = [g["eligible"] for g in goods]
+    eligible = False if False in flags else None if None in flags else True
     reasons = [g["reason"] for g in goods if g["reason"]]
     froms = [g["eligible_from"] for g in goods if g["eligible_from"]]
     return {
@@ -39,6 +41,7 @@ def worst_of(member_ids: list[str], answers: list[dict]) -> dict:
             "eligible_from": None if "record_in_force" in reasons or not froms else max(froms),
             "reason": "record_in_force" if "record_in_force" in reasons else reasons[0] if reasons else None,
         },
+        "known": all(a.get("known", True) for a in answers),
         "members": answers,
         "as_of": answers[0]["as_of"],
     }

@@ -13,8 +13,9 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.identifiers import is_division_code, validate_subject_id
+from services.common.identifiers import is_division_code, normalise_subject_id, validate_subject_id
 from services.common.lawdates import local_date
+from services.common.outages import OUTAGE, database_unavailable, unavailable_problem
 from services.common.policy import NoPolicy
 from services.common.problems import Problem, problem_response
 from services.publication import goodcredit
@@ -49,7 +50,9 @@ class CreditReader:
 
     async def answer(self, subject_type: str, subject_id: str, region: str | None = None) -> bytes:
         """The JSON body of GET /v1/credit/{type}/{id}[?region=]; Problem for an invalid identifier.
-        `region` is the project's (the purchaser's): its policy says what good credit earns."""
+        `region` is the project's (the purchaser's): its policy says what good credit earns. A code
+        written in lower case or full width is read as the code it is (`normalise_subject_id`)."""
+        subject_id = normalise_subject_id(subject_type, subject_id)
         if subject_type not in SUBJECT_TYPES or not validate_subject_id(subject_type, subject_id):
             raise Problem(
                 422, "invalid_identifier", "Invalid identifier", f"{subject_id!r} is not a valid {subject_type} id"
@@ -65,8 +68,10 @@ class CreditReader:
                     await conn.execute(select(*[VIEWS_T.c[c] for c in COLUMNS]).where(VIEWS_T.c.subject_key == key))
                 ).first()
         today = local_date(datetime.now(UTC))
+        known = row is not None
         if row is None:
-            body = orjson.dumps(credit_view(subject_type, subject_id, None, []))
+            # Never heard of (no record, no status, ever): say so rather than "good" (issue 21).
+            body = orjson.dumps(credit_view(subject_type, subject_id, {"status": "no_record"}, []))
             good = (
                 goodcredit.clean_supplier(subject_id, today) if subject_type == "supplier" else goodcredit.NOT_SUPPLIER
             )
@@ -75,8 +80,11 @@ class CreditReader:
             body, blocked, after, bond = row[0], row[1], row[2], row[3]
         # The stored answer is a JSON object: close it with what depends on the day (good credit and
         # the date) instead of re-encoding it.
-        tail = goodcredit.answer_bytes(blocked, after, bond, today, region)
-        tail += f',"as_of":"{today.isoformat()}"}}'.encode()
+        tail = (
+            goodcredit.answer_bytes(blocked, after, bond, today, region, known)
+            + (b',"known":true' if known else b',"known":false')
+            + f',"as_of":"{today.isoformat()}"}}'.encode()
+        )
         return bytes(body[:-1]) + tail
 
 
@@ -101,6 +109,13 @@ class CreditFastPath:
                     return
                 except Problem as problem:
                     await problem_response(problem, instance=scope["path"])(scope, receive, send)
+                    return
+                except Exception as exc:
+                    if not database_unavailable(exc):
+                        raise
+                    # Before FastAPI's routing, so its outage handler is not in the way: same answer.
+                    OUTAGE.failed("GET /v1/credit", exc)
+                    await problem_response(unavailable_problem(), instance=scope["path"])(scope, receive, send)
                     return
                 headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
                 await send({"type": "http.response.start", "status": 200, "headers": headers})

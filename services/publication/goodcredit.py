@@ -101,10 +101,32 @@ def answer(blocked: bool, after: date | None, today: date, region: str | None = 
     }
 
 
+def unknown(today: date, region: str | None = None) -> dict:
+    """A subject never heard of: no claim either way (issue 21); it may still take part, as nothing
+    bars it. What the project's region's policy says of the incentives is still said (point 7)."""
+    rules = incentives(region, today)
+    return {
+        "eligible": None,
+        "free_bid_guarantee": None,
+        "bond_reduction": None,
+        "bond_reduction_percent": None,
+        **{k: v for k, v in rules.items() if k != "bond_reduction_percent"},
+        "eligible_from": None,
+        "reason": "no_record",
+    }
+
+
 def answer_bytes(
-    blocked: bool, after: date | None, marker: int | None, today: date, region: str | None = None
+    blocked: bool,
+    after: date | None,
+    marker: int | None,
+    today: date,
+    region: str | None = None,
+    known: bool = True,
 ) -> bytes:
     """`,"good_credit":{…}` to splice into the stored answer; empty for non-suppliers (marker None)."""
     if marker is None:
         return b""
+    if not known:
+        return b',"good_credit":' + orjson.dumps(unknown(today, region))
     return b',"good_credit":' + orjson.dumps(answer(blocked, after, today, region))

@@ -18,6 +18,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
 from services.common.lawdates import local_date
+from services.common.metrics import PUSHES_FAILED
 from services.common.policy import policy_for
 from services.common.settings import Settings
 from services.common.sql import key_in
@@ -141,6 +142,7 @@ async def deliver(engine: AsyncEngine, key: str, urls: dict[str, str | None]) ->
         else:
             # An open task stays visible as such while the attempts go on.
             changes |= {"state": "escalated" if row["state"] == "escalated" else "failing", "last_error": error}
+            PUSHES_FAILED.labels(row["platform"]).inc()
     async with engine.begin() as conn:
         await conn.execute(update(PUSHES_T).where(PUSHES_T.c.idempotency_key == key).values(**changes))
     row |= changes

@@ -38,22 +38,24 @@ class ExpertStanding(BaseModel):
 class GoodCredit(BaseModel):
     """000 §三.2, suppliers only: decided on the day it is asked (see goodcredit.py)."""
 
-    eligible: bool
-    free_bid_guarantee: bool  # 000 §三.2: granted by the finance department
-    bond_reduction: bool  # 000 §三.2: the purchaser reduces the performance bond 根据项目实际
+    eligible: bool | None  # None: a subject never heard of (reason no_record)
+    free_bid_guarantee: bool | None  # 000 §三.2: granted by the finance department
+    bond_reduction: bool | None  # 000 §三.2: the purchaser reduces the performance bond 根据项目实际
     bond_reduction_percent: int | None = None  # only where the region's policy sets one
     bond_reduction_source: str | None = None
     deposits_forbidden: bool | None = None  # the region's policy forbids deposits at all
     deposits_forbidden_source: str | None = None
     policy_region: str | None = None  # the project's region whose policy was applied (?region=)
     eligible_from: str | None = None
-    reason: str | None = None  # record_in_force | recent_record
+    reason: str | None = None  # record_in_force | recent_record | no_record
 
 
 class CreditStatus(BaseModel):
     subject: PublicSubjectRef
+    # clean | general_record | blacklisted | no_record (never heard of: `known` false, grade no_record)
     status: str
     grade: str
+    known: bool = True
     may_participate: bool
     blacklisted: bool
     blacklisted_until: str | None

@@ -17,7 +17,14 @@ RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
 SUBJECTS_T = PublicSubject.__table__  # type: ignore[attr-defined]
 VIEWS_T = PublicCreditView.__table__  # type: ignore[attr-defined]
 EXPERTS_T = PublicExpertStanding.__table__  # type: ignore[attr-defined]
-GRADES = {"clean": "good", "general_record": "general_dishonest", "blacklisted": "serious_dishonest"}
+# `no_record`: a subject the system has never heard of (issue 21): nothing is asserted about it,
+# neither a good grade nor good credit — the absence of a record here is not evidence of honesty.
+GRADES = {
+    "clean": "good",
+    "general_record": "general_dishonest",
+    "blacklisted": "serious_dishonest",
+    "no_record": "no_record",
+}
 
 
 def public_record(row: dict) -> dict:

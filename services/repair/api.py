@@ -12,11 +12,12 @@ from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
 from services.common.inbound import from_http
+from services.common.messaging import http_code
 from services.common.problems import Problem
 from services.common.record_owner import OwnerUnavailable, not_yet_known, rows_from_owner
 from services.common.record_replica import as_record, get_replica, replica_row
 from services.common.runtime import Runtime, current_runtime
-from services.common.schemas import EvidenceItem
+from services.common.schemas import EVIDENCE_MAX, EvidenceItem
 from services.common.topics import REPAIR_REQUESTED
 from services.repair.applications import Applicant, receive
 from services.repair.models import APPLICATIONS, REPLICA, WINDOWS
@@ -46,7 +47,7 @@ class RepairBody(BaseModel):
 
     record_id: str = Field(min_length=1, max_length=64)
     commitment: str = Field(default="", max_length=5000, description="the written commitment (书面承诺)")
-    evidence: list[EvidenceItem] = Field(default_factory=list, max_length=50)
+    evidence: list[EvidenceItem] = Field(default_factory=list, max_length=EVIDENCE_MAX)
     applicant: Applicant | None = Field(default=None, description="defaults to the caller (token org)")
 
 
@@ -92,7 +93,7 @@ async def post_repair(
     request.app.state.wiring.wake()
     if outcome.refusal is not None:
         r = outcome.refusal
-        raise Problem(r.status, r.code, TITLES.get(r.code, "Application refused"), r.message, **r.extra)
+        raise Problem(r.status, http_code(r.code), TITLES.get(r.code, "Application refused"), r.message, **r.extra)
     assert outcome.application is not None
     status = 200 if outcome.kind == "duplicate" else 202
     return JSONResponse({"outcome": outcome.kind, **application_view(outcome.application)}, status_code=status)

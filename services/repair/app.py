@@ -6,8 +6,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from temporalio.client import Client
-from temporalio.worker import Worker
 
+from services.common.activity_failures import activity_worker
 from services.common.record_owner import RecordOwner
 from services.common.replica_lag import ReplicaClock
 from services.common.replica_ready import replica_detail
@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
 
 
 async def _run_worker(wiring: Wiring, acts: RepairActivities) -> None:
-    worker = Worker(
+    worker = activity_worker(
         await wiring.client(),
         task_queue=REPAIR_ACTIVITIES,
         activities=[acts.publish_repair_window, acts.change_application],

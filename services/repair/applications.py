@@ -11,16 +11,25 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.deadletter import rejected_event
+from services.common.identifiers import normalise_applicant_id
 from services.common.inbound import Inbound
-from services.common.messaging import already_processed, mark_processed, write_outbox
+from services.common.messaging import (
+    CONFLICT_MESSAGE,
+    DUPLICATE_ID_CONFLICT,
+    conflicts,
+    mark_processed,
+    payload_hash,
+    processed_hashes,
+    write_outbox,
+)
 from services.common.policy import policy_for
 from services.common.record_replica import ReplicaRecord, get_replica
-from services.common.schemas import EvidenceItem, SubjectType
+from services.common.schemas import EVIDENCE_MAX, EvidenceItem, SubjectType
 from services.common.sql import insert_rows, key_in, lock_keys
 from services.repair.events import SOURCE, changed_event
 from services.repair.models import APPLICATIONS, DISPATCH, MESSAGING, REPLICA
@@ -40,6 +49,11 @@ class Applicant(BaseModel):
     id: str = Field(min_length=1, max_length=64)
     name: str | None = Field(default=None, max_length=200)
 
+    @model_validator(mode="after")
+    def _normalised_id(self) -> "Applicant":
+        self.id = normalise_applicant_id(self.type, self.id)
+        return self
+
 
 class RepairRequest(BaseModel):
     """`data` of repair.requested.v1 (CONTRACT §1), also the body of POST /v1/repairs."""
@@ -50,7 +64,7 @@ class RepairRequest(BaseModel):
     applicant: Applicant
     # Absent or blank is refused as `commitment_required`, not as a schema error: it is the rule.
     commitment: str = Field(default="", max_length=5000)
-    evidence: list[EvidenceItem] = Field(default_factory=list, max_length=50)
+    evidence: list[EvidenceItem] = Field(default_factory=list, max_length=EVIDENCE_MAX)
 
 
 @dataclass
@@ -76,16 +90,28 @@ async def receive(
     await lock_keys(conn, [f"repair:{rid}" for rid in record_ids])
     if learned:
         await learn_records(conn, learned, now=now)
-    seen = await already_processed(conn, MESSAGING.processed, [i.identity for i in items])
+    kept = await processed_hashes(conn, MESSAGING.processed, [i.identity for i in items])
+    seen = set(kept)
     open_by_record = await _open_applications(conn, record_ids)
     repaired = await _approved(conn, record_ids)
     outcomes: list[Outcome] = []
     rows, processed, outbox, dispatch = [], [], [], []
     for item, request in zip(items, requests, strict=True):
+        digest = payload_hash(item)
         if item.identity in seen:
-            outcomes.append(await _earlier_outcome(conn, item, rows))
+            if conflicts(kept.get(item.identity), item):
+                conflict = Refusal(DUPLICATE_ID_CONFLICT, CONFLICT_MESSAGE)
+                outbox.append(
+                    rejected_event(
+                        item, reason=conflict.code, message=conflict.message, source=SOURCE, now=now, variant=digest
+                    )
+                )
+                outcomes.append(Outcome("refused", refusal=conflict))
+            else:
+                outcomes.append(await _earlier_outcome(conn, item, rows))
             continue
         seen.add(item.identity)
+        kept[item.identity] = digest
         refusal = request if isinstance(request, Refusal) else None
         record = None
         if isinstance(request, RepairRequest):
@@ -95,7 +121,7 @@ async def receive(
             )
         if refusal is not None:
             outbox.append(rejected_event(item, reason=refusal.code, message=refusal.message, source=SOURCE, now=now))
-            processed.append((*item.identity, REFUSED + refusal.code))
+            processed.append((*item.identity, REFUSED + refusal.code, digest))
             outcomes.append(Outcome("refused", refusal=refusal))
             continue
         assert isinstance(request, RepairRequest) and record is not None
@@ -104,7 +130,7 @@ async def receive(
         open_by_record[record.record_id] = row["id"]
         outbox.append(changed_event(row, now=now))
         dispatch.append(_apply_command(row, now=now))
-        processed.append((*item.identity, "submitted"))
+        processed.append((*item.identity, "submitted", digest))
         outcomes.append(Outcome("submitted", application=row))
     await insert_rows(conn, APPLICATIONS, rows)
     await insert_rows(conn, DISPATCH, dispatch)

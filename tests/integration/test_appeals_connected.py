@@ -159,10 +159,11 @@ async def test_appeal_corrected_withdraws_the_record_everywhere(stack: Stack, ap
 async def test_appeal_upheld_keeps_the_record_and_removes_the_mark(stack: Stack, api: httpx.AsyncClient) -> None:
     supplier, record_id = await make_record(api, serious=False)
     key = {"Idempotency-Key": str(uuid.uuid4())}
+    body = appeal_body(record_id)  # a retry under the same key sends the same body
 
     async def attempt() -> httpx.Response:
         headers = {**bearer("subject", supplier, COUNTY), **key}
-        return await api.post("/v1/appeals", json=appeal_body(record_id), headers=headers)
+        return await api.post("/v1/appeals", json=body, headers=headers)
 
     first = await eventually(attempt, until=lambda r: r.status_code != 404, timeout=60)
     assert first.status_code == 201, first.text

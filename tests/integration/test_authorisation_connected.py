@@ -151,4 +151,4 @@ async def test_credit_status_refuses_an_invalid_identifier(api: httpx.AsyncClien
     assert r.status_code == 422 and r.json()["code"] == "invalid_identifier"
     assert r.headers["content-type"].startswith("application/problem+json")
     unknown = await api.get("/v1/credit/supplier/91350100M000100Y43")
-    assert unknown.status_code == 200 and unknown.json()["status"] == "clean" and unknown.json()["as_of"]
+    assert unknown.status_code == 200 and unknown.json()["status"] == "no_record" and unknown.json()["as_of"]

@@ -1,5 +1,6 @@
 """Fault tests on the real components: the broker restarted empty mid-stream (the local broker
-keeps topics in memory) and the evaluation service killed mid-batch. Every record the database
+keeps topics in memory), the evaluation service killed mid-batch, and the database taken away (the
+services reach it through a proxy the test cuts). Every record the database
 holds must reach its outbound topic and the public read model, and nothing is recorded twice."""
 
 import asyncio
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -16,8 +18,9 @@ from aiokafka.errors import KafkaError
 from deploy.local.components import port_open
 from services.common.cloudevents import encode_structured
 from services.common.topics import INBOUND_BEHAVIOUR, RECORD_CREATED, RECORDS
+from tests.conftest import bearer
 from tests.stack import Stack
-from tests.support.factories import event, report_data
+from tests.support.factories import PURCHASER_ID, event, new_uscc, report_data
 from tests.support.kafka import collect
 from tests.support.poll import eventually
 
@@ -27,7 +30,7 @@ pytestmark = [pytest.mark.connected, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Its own stack: these tests break things other tests rely on."""
-    s = Stack(workdir=Path(tmp_path_factory.mktemp("faults")))
+    s = Stack(workdir=Path(tmp_path_factory.mktemp("faults")), db_proxy=True)
     try:
         s.start()
         yield s
@@ -104,6 +107,10 @@ async def test_broker_restarted_empty_mid_stream(fault_stack: Stack) -> None:
     await eventually(lambda: _db_records(s, source), until=lambda r: len(r) >= 100, timeout=60)
     s.kill("tansu")
     assert not port_open("127.0.0.1", s.kafka_port)
+    # Issue 21 (4): what the system consumed before the broker went is kept and still reaches every
+    # place; what the broker had acknowledged and nobody consumed yet is gone with it (the local broker
+    # is in memory: producers keep their own outbox and resend, see README).
+    consumed = await _db_records(s, source)
     s.start_broker()
     for i in range(0, len(after), 50):
         await _send_with_retry(s.bootstrap, after[i : i + 50])
@@ -112,6 +119,7 @@ async def test_broker_restarted_empty_mid_stream(fault_stack: Stack) -> None:
     await _assert_everything_reached_everywhere(s, source, {e["id"] for e in after})
     held = await _db_records(s, source)
     assert len(held) >= 100 + len(after)
+    assert consumed.items() <= held.items(), "a record consumed before the broker restart was lost"
 
 
 async def test_evaluation_killed_mid_batch_and_restarted(fault_stack: Stack) -> None:
@@ -128,3 +136,61 @@ async def test_evaluation_killed_mid_batch_and_restarted(fault_stack: Stack) -> 
     await _assert_everything_reached_everywhere(s, source, {e["id"] for e in events})
     assert len(await _db_records(s, source)) == len(events)
     assert time.monotonic() - started < 180
+
+
+def _log_lines_since(path: Path, offset: int) -> list[str]:
+    with path.open("rb") as f:
+        f.seek(offset)
+        return f.read().decode(errors="replace").splitlines()
+
+
+async def test_database_outage_looks_like_an_outage(fault_stack: Stack) -> None:
+    """Issue 21 (11): with the database gone, HTTP answers 503 with Retry-After (not 500/502),
+    readiness fails while liveness holds, consumers wait with backoff instead of flooding their logs,
+    and what was sent during the outage is recorded once the database is back."""
+    s = fault_stack
+    assert s.proxy is not None
+    source = f"urn:eproc:fault-db-{uuid.uuid4().hex[:8]}"
+    logs = {name: s.workdir / f"{name}.log" for name in ("evaluation", "evaluation-2", "publication")}
+    async with httpx.AsyncClient(base_url=s.api, timeout=30, trust_env=False) as api:
+        ready = await api.get(f"{s.url('evaluation')}/readyz")
+        assert ready.status_code == 200, ready.text
+        offsets = {name: path.stat().st_size for name, path in logs.items()}
+        s.proxy.cut()
+        try:
+            started = time.monotonic()
+            report = await api.post(
+                "/v1/reports", json=report_data(), headers=bearer("purchaser", PURCHASER_ID, "410322")
+            )
+            assert report.status_code == 503, report.text
+            assert report.json()["code"] == "database_unavailable" and int(report.headers["retry-after"]) > 0
+            credit = await api.get(f"/v1/credit/supplier/{new_uscc()}")
+            assert credit.status_code == 503 and "retry-after" in credit.headers, credit.text
+            not_ready = await api.get(f"{s.url('evaluation')}/readyz")
+            assert not_ready.status_code == 503 and "retry-after" in not_ready.headers
+            assert not_ready.json()["checks"]["database"].startswith("unavailable")
+            assert not_ready.json()["checks"]["broker"] == "ok"
+            assert (await api.get(f"{s.url('evaluation')}/healthz")).status_code == 200
+            events = [event(report_data(), source=source) for _ in range(20)]
+            await _send_with_retry(s.bootstrap, events)
+            # The outage lasts this long whatever happens: what is measured is what the consumers do
+            # meanwhile (before: a NACK, an immediate re-read and a traceback, about 15 times a second).
+            await asyncio.sleep(max(0.0, 12 - (time.monotonic() - started)))
+        finally:
+            s.proxy.restore()
+        for name, path in logs.items():
+            text = "\n".join(_log_lines_since(path, offsets[name]))
+            tracebacks = text.split("Traceback (most recent call last):")[1:]
+            # No consumer re-reads its batch in a loop: not one consumer traceback (each NACK logged one).
+            consumer = [t for t in tracebacks if "faststream" in t or "common/batches.py" in t]
+            assert not consumer, f"{name}: {len(consumer)} consumer tracebacks during the outage"
+            # Temporal retries failed activities with its own backoff (1 s doubling): a few, not a flood.
+            assert len(tracebacks) <= 8, f"{name}: {len(tracebacks)} tracebacks during the outage"
+            assert text.count("database unavailable; waiting with backoff") <= 3, name
+        await eventually(
+            lambda: _db_records(s, source), until=lambda r: {e["id"] for e in events} <= set(r.values()), timeout=90
+        )
+        assert len(await _db_records(s, source)) == len(events)
+        ready = await eventually(
+            lambda: api.get(f"{s.url('evaluation')}/readyz"), until=lambda r: r.status_code == 200, timeout=30
+        )

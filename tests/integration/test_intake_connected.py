@@ -2,10 +2,12 @@
 publication → HTTP through the gateway."""
 
 import uuid
+from datetime import date
 
 import httpx
 import pytest
 
+from services.common.lawdates import add_months
 from services.common.topics import (
     INBOUND_BEHAVIOUR,
     RECORD_CREATED,
@@ -18,7 +20,7 @@ from services.common.topics import (
 from tests.conftest import bearer
 from tests.stack import Stack
 from tests.support.factories import determination, event, new_uscc, report_data
-from tests.support.kafka import collect, produce
+from tests.support.kafka import collect, drain, produce
 from tests.support.poll import eventually
 
 pytestmark = pytest.mark.connected
@@ -42,10 +44,11 @@ async def test_report_becomes_record_events_and_public_status(stack: Stack, api:
         lambda kept: len(kept) >= 1,
         match=lambda x: x["type"] == RECORD_CREATED and x["data"]["subject"]["id"] == supplier,
     )
-    assert len(created) == 1
     record = created[0]["data"]
     assert record["behaviour"]["code"] == "SUP-G-03" and record["severity"] == "general"
-    assert record["status"] == "in_force" and record["valid_until"] > record["recorded_on"]
+    # 001 Art. 19: a general record stands one year from its recording.
+    recorded_on = date.fromisoformat(record["recorded_on"])
+    assert record["status"] == "in_force" and record["valid_until"] == add_months(recorded_on, 12).isoformat()
     assert "evidence" not in record and record["evidence_count"] == 1
 
     statuses = await collect(
@@ -63,6 +66,9 @@ async def test_report_becomes_record_events_and_public_status(stack: Stack, api:
     assert public["status"] == "general_record" and public["grade"] == "general_dishonest"
     assert public["records_in_force"][0]["record_id"] == record["record_id"]
     assert "evidence" not in str(public)
+    # Published once: by now the topic holds every record event the report led to.
+    mine = await drain(stack.bootstrap, RECORDS, match=lambda x: x["data"]["subject"]["id"] == supplier)
+    assert [(x["type"], x["data"]["record_id"]) for x in mine] == [(RECORD_CREATED, record["record_id"])]
 
     # Finance of the city sees the county's record and its history; the subject sees no evidence.
     full = (await api.get(f"/v1/records/{record['record_id']}", headers=FINANCE_CITY)).json()
@@ -121,7 +127,7 @@ async def test_serious_code_from_purchaser_opens_determination_task(stack: Stack
     assert tasks[0]["data"]["kind"] == "determination" and tasks[0]["data"]["region"] == "410322"
     # Nothing is recorded before the finance department decides.
     public = await credit_of(api, supplier)
-    assert public["status"] == "clean" and public["may_participate"] is True
+    assert public["status"] == "no_record" and public["may_participate"] is True
 
 
 async def test_http_report_goes_through_the_same_path_and_is_idempotent(stack: Stack, api: httpx.AsyncClient) -> None:

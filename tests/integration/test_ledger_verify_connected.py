@@ -32,6 +32,8 @@ from tests.support.factories import event, report_data
 
 pytestmark = pytest.mark.connected
 SIGNER = Signer(DEV_LEDGER_SEED)
+# What a superuser must switch off to rewrite history (the services' roles cannot: they own nothing).
+APPEND_ONLY = ("evaluation_ledger", "evaluation_record_history")
 
 
 @pytest.fixture
@@ -61,10 +63,12 @@ async def _sql(dsn: str, *statements: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
         async with conn.transaction():
-            await conn.execute("ALTER TABLE evaluation_ledger DISABLE TRIGGER USER")
+            for table in APPEND_ONLY:
+                await conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
             for s in statements:
                 await conn.execute(s)
-            await conn.execute("ALTER TABLE evaluation_ledger ENABLE TRIGGER USER")
+            for table in APPEND_ONLY:
+                await conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
     finally:
         await conn.close()
 
@@ -119,7 +123,8 @@ async def test_an_edit_with_every_later_hash_recomputed_is_still_detected(ledger
         version = {"record_id": row["record_id"], "version": row["version"], "change": row["change"], "hash": new_hash}
         entry = ledger_entry(version)
         async with conn.transaction():
-            await conn.execute("ALTER TABLE evaluation_ledger DISABLE TRIGGER USER")
+            for table in APPEND_ONLY:
+                await conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
             await conn.execute(
                 "UPDATE evaluation_record_history SET snapshot = $1::json, hash = $2 WHERE seq = 4",
                 orjson.dumps(snapshot).decode(),
@@ -132,7 +137,8 @@ async def test_an_edit_with_every_later_hash_recomputed_is_still_detected(ledger
                 row["record_id"],
                 row["version"],
             )
-            await conn.execute("ALTER TABLE evaluation_ledger ENABLE TRIGGER USER")
+            for table in APPEND_ONLY:
+                await conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER USER")
     finally:
         await conn.close()
     report = await verify(dsn, [checkpoint], SIGNER.public_key)
@@ -156,3 +162,73 @@ async def test_the_command_line_verifier(ledger_db, tmp_path: Path) -> None:  # 
     await _sql(dsn, "DELETE FROM evaluation_ledger WHERE seq = 13")
     bad = subprocess.run([*argv, "--public-key", SIGNER.public_key], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1 and "MISMATCH" in bad.stderr
+
+
+async def test_history_refuses_update_and_delete(ledger_db) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21 (6): a stored version cannot be rewritten or removed, even by the table's owner."""
+    dsn, _, _ = ledger_db
+    conn = await asyncpg.connect(dsn)
+    try:
+        for statement in (
+            "UPDATE evaluation_record_history SET change = 'corrected' WHERE seq = 1",
+            "DELETE FROM evaluation_record_history WHERE seq = 1",
+            "TRUNCATE evaluation_record_history",
+        ):
+            with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError, match="append-only"):
+                await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def test_a_silent_edit_of_the_served_row_is_caught(ledger_db, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21 (6): `UPDATE evaluation_record SET status='withdrawn'` changed what /v1/records and
+    /v1/credit served while the verifier still exited 0 (the ledger covered the history only)."""
+    dsn, _, checkpoint = ledger_db
+    conn = await asyncpg.connect(dsn)
+    try:
+        record_id = await conn.fetchval(
+            "SELECT id FROM evaluation_record WHERE status = 'in_force' ORDER BY id LIMIT 1"
+        )
+        await conn.execute("UPDATE evaluation_record SET status = 'withdrawn' WHERE id = $1", record_id)
+    finally:
+        await conn.close()
+    report = await verify(dsn, [checkpoint], SIGNER.public_key)
+    assert not report.ok and report.matched_checkpoints == [13]  # the ledger itself is intact
+    (problem,) = report.problems
+    assert record_id in problem and "status ('withdrawn' served, 'in_force' in the ledger)" in problem
+    path = tmp_path / "checkpoint.json"
+    path.write_bytes(orjson.dumps(checkpoint))
+    argv = [sys.executable, "-m", "services.evaluation.ledger_verify", "--database-url", dsn, "--checkpoint", str(path)]
+    cli = subprocess.run([*argv, "--public-key", SIGNER.public_key], capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 1 and record_id in cli.stderr
+
+
+async def test_a_public_row_that_differs_from_the_ledger_is_caught(ledger_db) -> None:  # type: ignore[no-untyped-def]
+    dsn, engine, checkpoint = ledger_db
+    from services.publication.models import MIGRATIONS as PUBLICATION_MIGRATIONS
+    from services.publication.models import TABLES as PUBLICATION_TABLES
+
+    await migrate(engine, "publication", PUBLICATION_MIGRATIONS, PUBLICATION_TABLES)
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT * FROM evaluation_record ORDER BY id LIMIT 2")
+        for r in rows:  # a faithful public copy of each, as publication keeps it
+            await conn.execute(
+                "INSERT INTO publication_record (record_id, version, subject_key, subject_type, subject_id,"
+                " subject_name, behaviour_code, severity, region, project, occurred_on, recorded_on, valid_until,"
+                " status, updated_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::json, $11, $12, $13, $14, now())",
+                r["id"], r["version"], r["subject_key"], r["subject_type"], r["subject_id"], r["subject_name"],
+                r["behaviour_code"], r["severity"], r["region"], orjson.dumps(r["project"]).decode()
+                if not isinstance(r["project"], str) else r["project"], r["occurred_on"], r["recorded_on"],
+                r["valid_until"], r["status"],
+            )  # fmt: skip
+        assert (await verify(dsn, [checkpoint], SIGNER.public_key)).ok
+        await conn.execute(
+            "UPDATE publication_record SET valid_until = valid_until - 300 WHERE record_id = $1", rows[0]["id"]
+        )
+    finally:
+        await conn.close()
+    report = await verify(dsn, [checkpoint], SIGNER.public_key)
+    assert not report.ok and report.problems[0].startswith(f"public record {rows[0]['id']}")
+    assert "valid_until" in report.problems[0]

@@ -78,7 +78,11 @@ def application(record_id: str, **overrides: object) -> dict:
 
 async def apply(api: httpx.AsyncClient, supplier: str, record_id: str, *, key: str | None = None) -> httpx.Response:
     headers = subject(supplier) | ({"Idempotency-Key": key} if key else {})
-    return await api.post("/v1/repairs", json=application(record_id), headers=headers)
+    body = application(record_id)
+    if key:
+        # A retry under the same key sends the same body (another body is a 409 conflict).
+        body["evidence"] = [{"kind": "photo", "uri": f"https://evidence.example/e/{key}.jpg", "sha256": "0" * 64}]
+    return await api.post("/v1/repairs", json=body, headers=headers)
 
 
 async def review_task(api: httpx.AsyncClient, record_id: str, *, count: int = 1) -> dict:

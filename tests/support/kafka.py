@@ -67,3 +67,27 @@ async def collect(
         return kept
     finally:
         await consumer.stop()
+
+
+async def drain(bootstrap: str, topic: str, *, match: Callable[[dict], bool] = lambda e: True) -> list[dict]:
+    """Every event of `topic` that `match`, from the beginning up to the end offsets at the time of
+    the call (unlike `collect`, which stops as soon as it has enough: use this to count)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()  # noqa: SLF001 - the topic may be new
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        assert partitions, f"topic {topic} has no partitions"
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        kept: list[dict] = []
+        remaining = {tp for tp, end in ends.items() if end > 0}
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=200, max_records=5000)
+            for tp, records in batch.items():
+                kept.extend(e for r in records if r.offset < ends[tp] and match(e := orjson.loads(r.value)))
+            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+        return kept
+    finally:
+        await consumer.stop()

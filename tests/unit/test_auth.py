@@ -105,6 +105,9 @@ def test_wrong_secret() -> None:
         {"region": "4103"},
         {"org": ""},
         {"sub": 42},
+        # A NUL in a signed claim would become an event's source or an audit's actor: a 500 later.
+        {"org": "91410300\x00MA44"},
+        {"sub": "officer\ud800"},
     ],
 )
 def test_bad_claims(claims: dict[str, Any]) -> None:

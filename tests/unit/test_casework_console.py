@@ -5,13 +5,17 @@ from datetime import date
 
 import httpx
 
-from services.casework.console.pages import page, queue
+from services.casework.console.pages import calendar_home, page, queue
 from services.casework.console.replicas import replica_lags
 from services.casework.console.routes import completion_body
 from services.casework.console.task_page import task_page
+from services.common.arrangements import Arrangement, provisional
+from services.common.calendar_status import calendar_status
 from services.common.settings import Settings
+from services.common.workdays import Reckoner
 
 WHO = {"sub": "alice", "role": "finance_officer", "region": "410300", "org": "410300"}
+COUNTS = {"by_officer": [], "by_region": []}
 
 
 def task(**over: object) -> dict:
@@ -105,6 +109,34 @@ def test_each_decision_sends_only_its_own_fields() -> None:
         "decision": "correct",
         "reason": "r",
     }
+
+
+def test_a_provisional_due_date_is_marked_in_the_queue_and_on_the_task_page() -> None:
+    items = [task(id="t-p", provisional=True, due_on="2027-01-11"), task(id="t-o", due_on="2026-12-29")]
+    html = queue({"items": items, "total": 2, "as_of": "2026-12-07"}, COUNTS, who=WHO, csrf="c")
+    assert html.count("暂定 provisional") == 1
+    page = task_page(task(provisional=True), {}, who=WHO, csrf="c")
+    assert "2026-10-15 (暂定 provisional)" in page
+
+
+def test_the_calendar_banner_goes_to_supervisors_from_the_first_of_november(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("CREDIT_CALENDAR_DIR", raising=False)
+    october, november = calendar_status(date(2026, 10, 31)), calendar_status(date(2026, 11, 1))
+    assert october["warnings"] == [] and october["next_year"]["status"] == "provisional"
+    (warning,) = november["warnings"]
+    assert "2027" in warning and "PUT /v1/calendar/2027" in warning
+    html = queue({"items": [], "total": 0, "as_of": ""}, COUNTS, who=WHO, csrf="c", warnings=november["warnings"])
+    assert 'class="warning calendar-warning" role="alert"' in html
+    assert calendar_status(date(2026, 11, 1), installed_2027())["warnings"] == []
+    admin = calendar_home(november, who=WHO | {"role": "administrator"}, csrf="c")
+    assert "calendar-warning" in admin and "PUT /v1/calendar/{year}" in admin
+
+
+def installed_2027() -> Reckoner:
+    """A reckoner holding a TEST FIXTURE 2027 arrangement (not official data)."""
+    reckoner = Reckoner()
+    reckoner.install(Arrangement(2027, provisional(2027).holidays, frozenset(), "TEST FIXTURE", "official", version=1))
+    return reckoner
 
 
 def test_the_queue_shows_how_far_behind_the_replicas_are() -> None:

@@ -72,7 +72,18 @@ def test_escalation_of_a_city_task_goes_to_the_province_and_stays_there() -> Non
     assert [a.to_region for a in plan.alarms if a.kind == "escalation"] == ["410300", "410000", "410000"]
 
 
-def test_a_year_without_holiday_data_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_year_without_holiday_data_is_planned_provisionally(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CREDIT_CALENDAR_DIR", raising=False)
-    with pytest.raises(CalendarUnavailable, match="2027"):
-        plan_task(spec(10), at(date(2026, 12, 24), 10))  # ten working days run into January 2027
+    # Appeal review filed 2026-12-08 (the first day the pinned library could not open it): 15
+    # working days run into 2027, 01-01 off by law (provisional calendar).
+    plan = plan_task(spec(15), at(date(2026, 12, 8), 10))
+    assert plan.due_on == date(2026, 12, 29) and not plan.due_provisional
+    assert [a.provisional for a in plan.alarms] == [False, False, True]  # reminder, level 1, level 2 (+3)
+    plan = plan_task(spec(10), at(date(2026, 12, 24), 10))  # ten working days run into January 2027
+    assert plan.due_on == date(2027, 1, 8) and plan.due_provisional
+    assert all(a.provisional for a in plan.alarms)
+
+
+def test_a_year_before_the_calendar_data_still_fails_loudly() -> None:
+    with pytest.raises(CalendarUnavailable, match="2003"):
+        plan_task(spec(10), at(date(2003, 12, 24), 10))

@@ -15,16 +15,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from services.casework import actions, store
+from services.casework import actions, calendar, store
 from services.casework.activities import CaseworkActivities
+from services.casework.calendar import ArrangementIn
 from services.casework.models import AUDIT_T, MESSAGING, MIGRATIONS, TABLES
+from services.casework.views import task_view
+from services.common.arrangements import statutory_days
 from services.common.auth import Principal, Role
 from services.common.db import make_engine
 from services.common.migrations import migrate
 from services.common.problems import Problem
-from services.common.topics import TASK_COMPLETED, TASK_CREATED, TASK_ESCALATED
+from services.common.topics import CALENDAR_INSTALLED, TASK_COMPLETED, TASK_CREATED, TASK_ESCALATED, TASK_REPLANNED
+from services.common.workdays import RECKONER
 from tests.support import factories as f
-from workflows.task_inputs import TaskAlarmFired, TaskClosed, TaskSpec
+from workflows.task_inputs import TaskAlarmFired, TaskClosed, TaskReplanRequest, TaskSpec
 
 OPENED = datetime(2026, 9, 25, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, Mid-Autumn holiday
 NOW = datetime(2026, 9, 28, 2, 0, tzinfo=UTC)
@@ -88,13 +92,24 @@ async def test_open_task_stores_the_plan_once(engine: AsyncEngine) -> None:
     assert await outbox_types(engine) == [TASK_CREATED]
 
 
-async def test_open_task_without_calendar_data_is_a_retryable_calendar_error(
+async def test_open_task_without_official_calendar_data_opens_it_provisionally(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("CREDIT_CALENDAR_DIR", raising=False)
     late = datetime(2026, 12, 24, 2, 0, tzinfo=UTC)
+    plan = await activity_env(late).run(CaseworkActivities(engine).open_task, spec())
+    assert plan.due_provisional and plan.due_on.year == 2027
+    async with engine.connect() as conn:
+        task = await store.load(conn, "task-1")
+    assert task is not None and task["due_provisional"] and all(a["provisional"] for a in task["alarms"])
+    assert store.plan_of(task) == plan
+    assert task_view(task, date(2026, 12, 24))["provisional"] is True
+
+
+async def test_open_task_before_the_calendar_data_is_a_retryable_calendar_error(engine: AsyncEngine) -> None:
+    ancient = datetime(2003, 12, 24, 2, 0, tzinfo=UTC)
     with pytest.raises(ApplicationError) as err:
-        await activity_env(late).run(CaseworkActivities(engine).open_task, spec())
+        await activity_env(ancient).run(CaseworkActivities(engine).open_task, spec())
     assert err.value.type == "CalendarUnavailable" and not err.value.non_retryable
     async with engine.connect() as conn:
         assert await store.load(conn, "task-1") is None
@@ -310,3 +325,47 @@ async def test_point5_determining_the_catch_all_needs_a_legal_basis(engine: Asyn
             conn, s.task_id, ALICE, {**body, "determination": named}, now=datetime.now(UTC)
         )
     assert signal.fields["determination"]["legal_basis"] == named["legal_basis"]
+
+
+async def test_replan_task_moves_the_plan_later_audits_and_announces_it_once(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CREDIT_CALENDAR_DIR", raising=False)
+    monkeypatch.setattr(RECKONER, "_installed", {})  # this test's installs stay in this test
+    s = spec()
+    acts = CaseworkActivities(engine)
+    plan = await activity_env(datetime(2026, 12, 24, 2, 0, tzinfo=UTC)).run(acts.open_task, s)
+    assert (plan.due_on, plan.due_provisional) == (date(2027, 1, 8), True)
+    # TEST FIXTURE, NOT OFFICIAL DATA: the law's 2027 days plus Monday 01-04 off.
+    body = ArrangementIn.model_validate(
+        {
+            "notice": {"number": "TEST FIXTURE", "date": "2026-11-01"},
+            "holidays": sorted(d.isoformat() for d in {*statutory_days(2027), date(2027, 1, 4)}),
+        }
+    )
+    async with engine.begin() as conn:
+        await calendar.install(conn, 2027, body, by="admin-1", now=NOW)
+    req = TaskReplanRequest(spec=s, plan=plan, fired_levels=[], reason="2027 installed")
+    for _ in range(2):  # a retry after the commit finds the plan unchanged
+        moved = await activity_env().run(acts.replan_task, req)
+    assert (moved.due_on, moved.due_provisional) == (date(2027, 1, 11), False)
+    async with engine.connect() as conn:
+        task = await store.load(conn, s.task_id)
+        trail = await store.trail(conn, s.task_id)
+    assert task is not None and task["due_on"] == date(2027, 1, 11) and not task["due_provisional"]
+    assert [a["action"] for a in trail] == ["created", "replanned"]
+    assert trail[1]["details"]["reason"] == "2027 installed"
+    assert trail[1]["details"]["due_on"] == {"from": "2027-01-08", "to": "2027-01-11"}
+    assert (await outbox_types(engine))[-2:] == [CALENDAR_INSTALLED, TASK_REPLANNED]
+    assert (await outbox_types(engine)).count(TASK_REPLANNED) == 1
+
+
+async def test_a_closed_task_is_not_replanned(engine: AsyncEngine) -> None:
+    s = await opened(engine)
+    acts = CaseworkActivities(engine)
+    await activity_env().run(acts.cancel_task, TaskClosed(task_id=s.task_id, reason="gone"))
+    async with engine.connect() as conn:
+        plan = store.plan_of(await store.load(conn, s.task_id))
+    req = TaskReplanRequest(spec=s, plan=plan, fired_levels=[], reason="r")
+    assert await activity_env().run(acts.replan_task, req) == plan
+    assert [a for a, _ in await actions_of(engine, s.task_id)] == ["created", "cancelled"]

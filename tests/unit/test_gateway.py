@@ -233,7 +233,8 @@ def routes_for(urls: dict[str, str]) -> tuple[Route, ...]:
 @pytest.fixture(scope="module")
 async def gateway_url(upstreams: dict[str, str]) -> AsyncIterator[str]:
     port = free_port()
-    server, task = await serve(create_app(routes_for(upstreams), openapi_ttl=0.0), port)
+    # These tests are about proxying; the public read limit has its own test below.
+    server, task = await serve(create_app(routes_for(upstreams), openapi_ttl=0.0, public_rate_limit=""), port)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     await task
@@ -541,3 +542,79 @@ def test_route_table_from_env() -> None:
         routes_from_env({"GATEWAY_ROUTES": json.dumps({"/": "http://127.0.0.1:1"})})
     with pytest.raises(ValueError):
         routes_from_env({"GATEWAY_ROUTES": json.dumps({"/v1/x": "ftp://host"})})
+
+
+async def test_connection_after_an_upstream_500_is_not_reused() -> None:
+    """Issue 21 (7): a service whose handler raises answers 500 (a problem, keep-alive) and then
+    uvicorn hangs up. Under load the hang-up can reach the gateway after it has already pooled the
+    connection and sent the next, unrelated request on it, which then answered 502 — its caller could
+    not tell whether its POST was applied. This upstream hangs up exactly then, every time."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        failed = False
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n"):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                await reader.readexactly(length)
+                if failed:
+                    break  # the request after the 500 on this connection: hung up unanswered
+                if b" /v1/reports/boom " in head.split(b"\r\n")[0]:
+                    failed = True
+                    writer.write(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 2\r\n\r\n{}")
+                else:
+                    writer.write(b"HTTP/1.1 201 Created\r\ncontent-length: 8\r\n\r\nrecorded")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        writer.close()
+
+    up_port, gw_port = free_port(), free_port()
+    upstream = await asyncio.start_server(handle, "127.0.0.1", up_port)
+    routes = build_routes([("/v1/reports", "evaluation", f"http://127.0.0.1:{up_port}")])
+    gw_server, gw_task = await serve(create_app(routes, openapi_ttl=0.0), gw_port)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{gw_port}", trust_env=False, timeout=10) as c:
+            for _ in range(3):
+                assert (await c.post("/v1/reports/boom", json={})).status_code == 500
+                response = await c.post("/v1/reports", json={})
+                assert response.status_code == 201, response.text
+                assert response.text == "recorded"
+    finally:
+        gw_server.should_exit = True
+        await gw_task
+        upstream.close()
+        await upstream.wait_closed()
+
+
+async def test_public_reads_are_limited_per_client(upstreams: dict[str, str]) -> None:
+    """Issue 21 (10): one client enumerating credit answers is refused with 429 and Retry-After;
+    reads that need a token and writes are not counted against the public limit."""
+    port = free_port()
+    server, task = await serve(create_app(routes_for(upstreams), public_rate_limit="5/minute"), port)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", trust_env=False) as c:
+            for i in range(5):
+                assert (await c.get(f"/v1/credit/supplier/{i}")).status_code == 200
+            refused = await c.get("/v1/credit/supplier/6")
+            assert refused.status_code == 429
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["code"] == "rate_limited"
+            assert 1 <= int(refused.headers["retry-after"]) <= 60
+            assert (await c.get("/v1/blacklist")).status_code == 429
+            assert (await c.get("/v1/records/R1")).status_code == 200
+            assert (await c.post("/v1/reports", json={})).status_code == 201
+    finally:
+        server.should_exit = True
+        await task
+
+
+def test_public_rate_limit_setting() -> None:
+    from services.gateway.ratelimit import DEFAULT_PUBLIC_RATE_LIMIT, PublicReadLimit
+
+    assert PublicReadLimit().item is not None  # on by default
+    assert str(PublicReadLimit().item) == str(PublicReadLimit(DEFAULT_PUBLIC_RATE_LIMIT).item)
+    assert PublicReadLimit("").item is None  # switched off only on purpose

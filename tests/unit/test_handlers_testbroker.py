@@ -5,7 +5,7 @@ Under TestKafkaBroker `message.raw_message` of a batch subscriber is a *list* of
 ConsumerRecords (the real consumer gives a tuple), each with an extra `correlation_id` header and a
 `content-type` header that our headers override; a message published without a key has key b""."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.cloudevents import encode_structured
 from services.common.db import create_tables, make_engine
 from services.common.lawdates import today
+from services.common.policy import load_policies
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.topics import DEAD_LETTER, INBOUND_BEHAVIOUR
@@ -144,3 +145,31 @@ async def test_rejected_report_is_dead_lettered_by_the_handler(broker: KafkaBrok
     (dead,) = await dead_letters(rt.engine)
     assert dead["data"]["reason"] == "unknown_behaviour_code"
     assert dead["data"]["original"]["value"]["id"] == e["id"]
+
+
+@pytest.fixture
+def wuhan_from_2030(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # A region whose only policy version is not yet in force: reports there have no rules to apply.
+    base = load_policies()["410300"].versions[0].model_dump(mode="json")
+    version = base | {"version": "wuhan-2030", "effective_from": "2030-01-01", "effective_to": None}
+    instrument = {"number": "TEST FIXTURE", "title": "test fixture policy", "issuer": "tests", "validity_years": None}
+    policy = {"region": "420100", "name": "test: not yet in force", "instrument": instrument, "versions": [version]}
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "wuhan.json").write_text(orjson.dumps(policy).decode(), encoding="utf-8")
+    monkeypatch.setenv("CREDIT_POLICY_DIR", str(tmp_path / "policies"))
+    load_policies.cache_clear()
+    yield
+    monkeypatch.delenv("CREDIT_POLICY_DIR")
+    load_policies.cache_clear()
+
+
+async def test_report_in_a_region_without_a_policy_in_force_is_no_policy(
+    wuhan_from_2030: None, broker: KafkaBroker, rt: Runtime
+) -> None:
+    e = f.event(f.report_data(occurred_on=today() - timedelta(days=1), region="420102", reporter_type="purchaser"))
+    value, headers = structured(e)
+    await broker.publish(value, INBOUND_BEHAVIOUR, key=b"k", headers=headers)
+    (dead,) = await dead_letters(rt.engine)
+    assert dead["data"]["reason"] == "no_policy"
+    assert "420100" in dead["data"]["message"]
+    assert await records(rt.engine) == []

@@ -1,7 +1,10 @@
 """Identifiers of CONTRACT §3."""
 
+import random
+
 import pytest
 
+from services.common import identifiers
 from services.common.identifiers import (
     USCC_ALPHABET,
     division_covers,
@@ -32,6 +35,49 @@ def test_real_codes_are_valid(code: str) -> None:
     assert is_valid_uscc(code)
     assert uscc_check_char(code[:17]) == code[17]
     assert make_uscc(code[:17]) == code
+
+
+# Codes seen in public sources whose division codes (positions 3-8) have non-zero digits at
+# positions 5 and 7, and whose organisation parts have no zeros: together with REAL_USCCS every
+# one of the 17 positions carries a non-zero value in some code, so a wrong weight at any
+# position turns at least one of them invalid (REAL_USCCS all have 0 at positions 5 and 7).
+NONZERO_USCCS = [
+    "91411081MA9GH1EF5N",  # Yuzhou, Xuchang (411081)
+    "91411081MA3XFBNQ3C",  # Yuzhou, Xuchang (411081)
+    "914419006177625157",  # a Dongguan (441900) manufacturer registered before 2015
+    "91441900708017879M",  # Dongguan (441900)
+    "91510113MA6B3Q0G6M",  # Qingbaijiang, Chengdu (510113)
+    "91370681MA3WCM1P8N",  # Longkou, Yantai (370681)
+]
+
+
+def test_weights_are_their_definition() -> None:
+    # GB 32100-2015 5.2: the weight of position i (from 0) is 3^i mod 31.
+    assert identifiers._USCC_WEIGHTS == tuple(pow(3, i, 31) for i in range(17))
+
+
+def test_published_codes_cover_every_position_with_a_non_zero_value() -> None:
+    for pos in range(17):
+        assert any(c[pos] != "0" for c in REAL_USCCS + NONZERO_USCCS), pos
+
+
+@pytest.mark.parametrize("code", NONZERO_USCCS)
+def test_codes_with_non_zero_digits_everywhere_are_valid(code: str) -> None:
+    assert is_valid_uscc(code)
+    assert uscc_check_char(code[:17]) == code[17]
+
+
+def _reference_check_char(first17: str) -> str:
+    # GB 32100-2015 written out again, independently of the module: C18 = 31 - (sum Ci*Wi mod 31).
+    total = sum(USCC_ALPHABET.index(ch) * pow(3, i, 31) for i, ch in enumerate(first17))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def test_check_char_agrees_with_the_standard_on_random_prefixes() -> None:
+    rng = random.Random(32100)
+    for _ in range(2000):
+        prefix = "".join(rng.choice(USCC_ALPHABET[1:]) for _ in range(17))
+        assert uscc_check_char(prefix) == _reference_check_char(prefix), prefix
 
 
 @pytest.mark.parametrize("code", REAL_USCCS)

@@ -34,16 +34,28 @@ def determination(
     }
 
 
-def run(event_type: str = BEHAVIOUR_REPORTED, *, today: date = TODAY, **overrides):  # type: ignore[no-untyped-def]
+def run(event_type: str = BEHAVIOUR_REPORTED, *, today: date = TODAY, reporter_regions=None, **overrides):  # type: ignore[no-untyped-def]
     # Luoyang's policy: the region may be the invalid thing under test (policy_for refuses it).
     policy = policy_for("410300", today)
-    return decide(event_type, report(**overrides), catalogue=load_catalogue(), policy=policy, today=today)
+    r = report(**overrides)
+    if reporter_regions is None:  # as over Kafka: where the reporter's USCC was registered
+        reporter_regions = [r.reporter.id[2:8]]
+    return decide(
+        event_type, r, catalogue=load_catalogue(), policy=policy, today=today, reporter_regions=reporter_regions
+    )
 
 
 def rejected(event_type: str = BEHAVIOUR_REPORTED, **overrides) -> Rejection:  # type: ignore[no-untyped-def]
     decision = run(event_type, **overrides)
     assert isinstance(decision, Rejection), decision
     return decision
+
+
+def recorded(code: str, valid_until: date) -> Record:
+    return Record(behaviour=load_catalogue().get(code), valid_until=valid_until)  # type: ignore[arg-type]
+
+
+ONE_YEAR = date(2027, 11, 22)  # 001 Art. 19: a general record stands one year from TODAY
 
 
 def bad_uscc() -> str:
@@ -131,7 +143,7 @@ def test_serious_report_without_evidence_is_evidence_required_too() -> None:
 
 def test_finance_without_evidence_is_accepted() -> None:
     decision = run(reporter_type="finance", reporter_id="410300", with_evidence=False)
-    assert isinstance(decision, Record)
+    assert decision == recorded("SUP-G-01", ONE_YEAR)
 
 
 def test_finance_serious_code_without_determination_is_determination_required() -> None:
@@ -154,7 +166,7 @@ def test_behaviour_occurring_in_the_future_is_invalid_date() -> None:
 
 
 def test_behaviour_occurring_today_is_accepted() -> None:
-    assert isinstance(run(occurred_on=TODAY), Record)
+    assert run(occurred_on=TODAY) == recorded("SUP-G-01", ONE_YEAR)
 
 
 def test_decided_after_liability_ends_is_invalid_date() -> None:
@@ -178,7 +190,7 @@ def test_liability_period_already_over_is_liability_ended() -> None:
 def test_liability_ending_today_is_still_recorded() -> None:
     d = determination(decided_on=TODAY - timedelta(days=1), liability_ends_on=TODAY)
     decision = run(MISCONDUCT_DETERMINED, reporter_type="finance", code="SUP-S-01", determination=d)
-    assert isinstance(decision, Record) and decision.valid_until == TODAY
+    assert decision == recorded("SUP-S-01", TODAY)
 
 
 # --- accepted -----------------------------------------------------------------------------------
@@ -186,32 +198,27 @@ def test_liability_ending_today_is_still_recorded() -> None:
 
 def test_general_from_purchaser_is_recorded_for_one_year() -> None:
     decision = run(reporter_type="purchaser", code="SUP-G-01")
-    assert isinstance(decision, Record)
-    assert decision.behaviour.code == "SUP-G-01"
-    assert decision.valid_until == date(2027, 11, 22)
+    assert decision == recorded("SUP-G-01", ONE_YEAR)
 
 
 def test_general_recorded_on_leap_day_runs_to_end_of_february() -> None:
     today = date(2024, 2, 29)
     decision = run(reporter_type="agency", code="SUP-G-02", occurred_on=date(2024, 2, 1), today=today)
-    assert isinstance(decision, Record)
-    assert decision.valid_until == date(2025, 2, 28)
+    assert decision == recorded("SUP-G-02", date(2025, 2, 28))
 
 
 @pytest.mark.parametrize("reporter_type", ["purchaser", "agency"])
 def test_serious_from_purchaser_or_agency_opens_a_determination(reporter_type: str) -> None:
     decision = run(reporter_type=reporter_type, code="SUP-S-01")
-    assert isinstance(decision, OpenDetermination)
-    assert decision.behaviour.code == "SUP-S-01"
+    assert decision == OpenDetermination(behaviour=load_catalogue().get("SUP-S-01"))  # type: ignore[arg-type]
 
 
 def test_serious_from_finance_with_determination_is_recorded_until_liability_ends() -> None:
     ends = TODAY + timedelta(days=1000)
     d = determination(liability_ends_on=ends)
     decision = run(MISCONDUCT_DETERMINED, reporter_type="finance", code="SUP-S-01", determination=d)
-    assert isinstance(decision, Record)
+    assert decision == recorded("SUP-S-01", ends)
     assert decision.behaviour.severity == "serious"
-    assert decision.valid_until == ends
 
 
 def test_city_finance_may_record_for_its_county() -> None:
@@ -223,12 +230,12 @@ def test_city_finance_may_record_for_its_county() -> None:
         code="SUP-S-01",
         determination=determination(),
     )
-    assert isinstance(decision, Record)
+    assert decision == recorded("SUP-S-01", TODAY + timedelta(days=730))
 
 
 def test_expert_general_is_recorded() -> None:
     decision = run(subject_type="expert", subject_id=EXPERT_ID, code="EXP-G-01")
-    assert isinstance(decision, Record)
+    assert decision == recorded("EXP-G-01", ONE_YEAR)
 
 
 # --- subject status -----------------------------------------------------------------------------
@@ -337,3 +344,29 @@ def test_point5_the_catch_all_cannot_be_determined_without_its_legal_basis() -> 
     assert isinstance(
         run(MISCONDUCT_DETERMINED, code="SUP-S-03", reporter_type="finance", determination=determination()), Record
     )
+
+
+@pytest.mark.parametrize("reporter_type", ["purchaser", "agency"])
+def test_reporter_outside_its_region_is_not_authorised(reporter_type: str) -> None:
+    """Issue 21 (10): a purchaser of Luoyang (registered 410300) records nothing in Beijing (110000)."""
+    beijing = rejected(reporter_type=reporter_type, region="110000")
+    assert (beijing.reason, beijing.status) == ("not_authorised", 403)
+    assert "110000" in beijing.message
+    # A serious code opens no determination task there either.
+    assert rejected(reporter_type=reporter_type, region="110000", code="SUP-S-03").reason == "not_authorised"
+    # Its own city, a county under it, and (registered in a county) its city's department are fine.
+    assert isinstance(run(reporter_type=reporter_type, region="410300"), Record)
+    assert isinstance(run(reporter_type=reporter_type, region="410322"), Record)
+    county = make_uscc("12410322MB0000009")
+    assert isinstance(run(reporter_type=reporter_type, reporter_id=county, region="410300"), Record)
+    # Another county of the same city is not its region.
+    assert rejected(reporter_type=reporter_type, reporter_id=county, region="410323").reason == "not_authorised"
+    # Where the caller's region is known otherwise (a token, a platform's projects), that counts: a
+    # reporter registered in Beijing running a Luoyang project. (Issue 16 point 1: the report's region
+    # must have a policy, so the project is in Luoyang, not Beijing as before the merge.)
+    beijing_registered = make_uscc("12110105MB0000009")
+    assert rejected(reporter_type=reporter_type, reporter_id=beijing_registered).reason == "not_authorised"
+    assert isinstance(
+        run(reporter_type=reporter_type, reporter_id=beijing_registered, reporter_regions=["410300"]), Record
+    )
+    assert rejected(reporter_type=reporter_type, reporter_regions=[]).reason == "not_authorised"

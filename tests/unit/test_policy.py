@@ -1,11 +1,13 @@
 """The regional policy: versioned with effective dates, resolved for a region or the one above it."""
 
+import json
 from datetime import date, timedelta
 
 import pytest
 
 from services.appeal.starter import review_working_days
 from services.common.policy import (
+    POLICY_DIR,
     Continuation,
     NoPolicy,
     PolicyVersion,
@@ -127,3 +129,111 @@ def test_point11_the_objection_review_ends_by_the_legal_deadline() -> None:
     n = review_working_days(policy_for("410300", filed).clocks["appeal_review"], filed, "t")
     assert add_working_days(filed, n) <= filed + timedelta(days=20)
     assert add_working_days(filed, 15) > filed + timedelta(days=20)
+
+
+def test_every_policy_value_comes_from_the_data_file() -> None:
+    # Nothing filled in by a default in code: the loaded version is exactly the shipped file.
+    shipped = json.loads((POLICY_DIR / "luoyang.json").read_text(encoding="utf-8"))["versions"][0]
+    loaded = load_policies()["410300"].versions[0]
+    assert type(loaded) is PolicyVersion
+    dumped = loaded.model_dump(mode="json")
+    # The fields the file may leave out, each an absence, never a value: an address Luoyang has not
+    # given (none is invented); since issue 16, no score regime (point 8), no look-back, bond
+    # percentage or deposit ban with their sources (points 6, 7), and the old review field (point 11).
+    assert dumped["expert"].pop("employer_notification_url") is None
+    assert dumped["expert"].pop("score") is None
+    assert dumped.pop("appeal_review_working_days") is None
+    absent = {k: dumped["publication"].pop(k) for k in list(dumped["publication"]) if k not in shipped["publication"]}
+    assert absent == {
+        "guarantee_lookback_months": None,
+        "guarantee_lookback_source": None,
+        "bond_reduction_percent": None,
+        "bond_reduction_source": None,
+        "deposits_forbidden": False,
+        "deposits_forbidden_source": None,
+    }
+    assert dumped == shipped
+
+
+def test_luoyang_2021_values_are_pinned() -> None:
+    # Each value of 洛财购〔2021〕12号 (seed 001) and the Xuchang plan (seed 004) as the source gives
+    # it; a value the documents leave to the department is marked "policy". A change here is a
+    # change of the department's rules: it needs the document that makes it. (Merged with issue 16:
+    # the issue day is unknown, so no effective_from (point 2); only city and county departments
+    # record (point 4); Art. 25 only, no score (point 8); no look-back and no bond percentage, which
+    # no seed sets for Luoyang (points 6, 7); the objection review is 20 calendar days (point 11).)
+    p = policy_for("410300", date(2026, 11, 22))
+    assert p.version == "luoyang-2021" and p.effective_from is None and p.effective_to is None
+    assert p.serious_recorders == ["finance"]  # 001 Art. 17-18
+    assert p.general_recorders == ["purchaser", "agency", "finance"]  # 001 Art. 17-18
+    assert p.recording_levels == ["city", "county"]  # 001 Art. 17: 市、县财政部门
+    assert p.evidence_required_for == ["purchaser", "agency"]  # 001 Art. 18
+    assert p.general_validity_months == 12  # 001 Art. 19: one year
+    assert p.repair.model_dump() == {
+        "general_wait_months": 6,  # 001 Art. 20: after standing six months
+        "serious_repairable": False,  # 001 Art. 20: only general records
+        "serious_min_months": None,
+        "review_working_days": 10,  # policy (internal target)
+    }
+    assert (p.appeal_review_working_days, p.determination_working_days) == (None, 10)  # policy
+    review = p.clocks["appeal_review"]
+    assert (review.value, review.unit, review.kind) == (20, "calendar_days", "law")  # 征信业管理条例 Art. 25
+    assert p.expert.model_dump() == {
+        "general_suspension_months": 12,  # 001 Art. 25: not drawn for one year
+        "score": None,  # the 100/60 score is Shenyang's draft (000 §三.3), not Luoyang's
+        "employer_notification_url": None,
+    }
+    assert p.notice_cadence == "monthly"  # 001 Art. 21 (periodic notice): policy
+    assert p.deadlines_working_days.model_dump() == {  # 004 #18
+        "contract_signing_after_award": 2,
+        "contract_publication_after_signing": 1,
+        "contract_filing_after_signing": 1,
+        "acceptance_after_request": 1,
+        "payment_after_invoice": 2,
+    }
+    assert p.expiry_sweep_max_sleep_seconds == 3600
+    assert p.evidence_access.model_dump() == {"approval_required": True, "grant_minutes": 60}  # 002 (十二)
+    # 004 #8 (reminders, overdue warnings): a reminder one working day before the due date; level 1
+    # the day after it, level 2 three working days after it (policy values).
+    assert p.tasks.reminder_working_days_before == 1
+    assert p.tasks.escalation_working_days_after == [0, 3]
+    assert p.publication.model_dump() == {
+        "notice_day_of_month": 1,
+        "notice_hour": 9,
+        "push_escalation_hours": 72,
+        "push_task_due_working_days": 1,
+        "guarantee_lookback_months": None,  # none named by Luoyang (issue 16 point 6)
+        "guarantee_lookback_source": None,
+        "bond_reduction_percent": None,  # 000 §三.2 gives none: 根据项目实际 (issue 16 point 7)
+        "bond_reduction_source": None,
+        "deposits_forbidden": False,
+        "deposits_forbidden_source": None,
+    }
+
+
+def test_first_effective_day_with_an_unknown_issue_day() -> None:
+    """Issue 21's occurred_on floor with issue 16's unknown issue day: Luoyang records only the year
+    (2021), so the floor is 2021-01-01, the earliest the instrument can have been issued; a region
+    with no policy has none to give (NoPolicy); a policy that knows not even the year sets no floor."""
+    from services.common import policy as module
+
+    assert module.first_effective_day("410300") == date(2021, 1, 1)
+    assert module.first_effective_day("410322") == date(2021, 1, 1)
+    with pytest.raises(NoPolicy):
+        module.first_effective_day("110105")
+    luoyang = load_policies()["410300"]
+    day_known = luoyang.model_copy(deep=True)
+    day_known.instrument.issued_on = date(2021, 6, 15)
+    year_unknown = luoyang.model_copy(deep=True)
+    year_unknown.instrument.issued_year = None
+    dated = luoyang.model_copy(deep=True)
+    dated.versions[0].effective_from = date(2021, 7, 1)
+    for variant, floor in ((day_known, date(2021, 6, 15)), (year_unknown, None), (dated, date(2021, 7, 1))):
+        module.load_policies.cache_clear()
+        try:
+            original = module.load_policies
+            module.load_policies = lambda v=variant: {"410300": v}  # type: ignore[assignment]
+            assert module.first_effective_day("410300") == floor
+        finally:
+            module.load_policies = original
+            module.load_policies.cache_clear()

@@ -105,6 +105,10 @@ async def test_credit_answer_says_whether_the_supplier_has_good_credit(
 ) -> None:
     clean, ended, listed = (make_uscc(f"91410300MA00001{i:02d}") for i in range(3))
     await record(engine, listed, today())
+    # Known (issue 21), its only record ended years ago.
+    long_ago = add_months(today(), -48)
+    await record(engine, clean, long_ago)
+    await record(engine, clean, long_ago, status="expired", version=2)
     # Expired 35 days ago: an ended record no longer counts (point 6; Luoyang names no look-back).
     await record(engine, ended, today() - timedelta(days=400))
     await record(engine, ended, today() - timedelta(days=400), status="expired", version=2)
@@ -113,8 +117,15 @@ async def test_credit_answer_says_whether_the_supplier_has_good_credit(
     assert bodies[ended]["good_credit"]["eligible"] is True
     assert bodies[ended]["records_in_force"] == []
     assert bodies[listed]["good_credit"]["reason"] == "record_in_force"
+    assert bodies[clean]["known"] is True and bodies[clean]["grade"] == "good"
+    # Issue 21 (10): a USCC never heard of is not "eligible for good credit": no record, no claim.
     never_seen = (await api.get(f"/v1/credit/supplier/{make_uscc('91410300MA0000199')}")).json()
-    assert never_seen["good_credit"]["eligible"] is True
+    assert (never_seen["known"], never_seen["status"], never_seen["grade"]) == (False, "no_record", "no_record")
+    assert never_seen["good_credit"]["eligible"] is None and never_seen["good_credit"]["reason"] == "no_record"
+    assert never_seen["good_credit"]["free_bid_guarantee"] is None
+    assert never_seen["may_participate"] is True  # nothing bars it either
+    expert = (await api.get("/v1/credit/expert/EXP-1")).json()
+    assert expert["known"] is False and expert["status"] == "no_record"
     assert "good_credit" not in (await api.get("/v1/credit/expert/EXP-1")).json()
 
 
@@ -127,7 +138,8 @@ async def test_consortium_is_the_worst_of_its_members(engine: AsyncEngine, api: 
     assert body["member_ids"] == [clean, listed]
     assert [m["subject"]["id"] for m in body["members"]] == [clean, listed]
     assert body["good_credit"]["eligible"] is False and body["good_credit"]["reason"] == "record_in_force"
-    assert body["members"][0]["good_credit"]["eligible"] is True
+    # `clean` was never heard of: no claim for it, and the listed member rules the consortium out.
+    assert body["members"][0]["good_credit"]["eligible"] is None and body["known"] is False
     # Only a general record (no status snapshot in this test): grade and participation follow the members.
     assert body["may_participate"] == all(m["may_participate"] for m in body["members"])
     for bad in (clean, f"{clean},{clean}", f"{clean},not-a-uscc"):
@@ -198,6 +210,9 @@ def test_point7_no_invented_bond_percentage_and_the_projects_region_decides(monk
 async def test_point7_credit_answer_applies_the_asked_region(engine: AsyncEngine, api: httpx.AsyncClient) -> None:
     # A supplier registered in Fuzhou (350100) asked about for a Luoyang project: Luoyang's policy.
     supplier = "91350100M000100Y43"
+    # Known (issue 21: a subject never heard of gets no good-credit claim), its one record ended.
+    await record(engine, supplier, today() - timedelta(days=400))
+    await record(engine, supplier, today() - timedelta(days=400), status="expired", version=2)
     body = (await api.get(f"/v1/credit/supplier/{supplier}", params={"region": "410322"})).json()
     assert body["good_credit"]["policy_region"] == "410322" and body["good_credit"]["bond_reduction_percent"] is None
     plain = (await api.get(f"/v1/credit/supplier/{supplier}")).json()
@@ -209,7 +224,7 @@ async def test_point7_credit_answer_applies_the_asked_region(engine: AsyncEngine
 
 
 async def test_point13_a_signed_credit_check_receipt_verifies_offline(
-    api: httpx.AsyncClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    engine: AsyncEngine, api: httpx.AsyncClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 16 point 13 (财库〔2016〕125号): the answer, the time, the subject and the ledger checkpoint
     it was read at, signed with the system's Ed25519 key; anyone verifies it offline."""
@@ -234,6 +249,8 @@ async def test_point13_a_signed_credit_check_receipt_verifies_offline(
 
     monkeypatch.setattr(receipts, "latest_checkpoint", latest)
     supplier = make_uscc("91410300MA0000301")
+    await record(engine, supplier, today() - timedelta(days=400))  # known (issue 21); ended
+    await record(engine, supplier, today() - timedelta(days=400), status="expired", version=2)
     r = await api.get(f"/v1/credit/supplier/{supplier}/receipt", params={"region": "410322"})
     assert r.status_code == 200
     signed = r.json()
@@ -254,3 +271,17 @@ async def test_point13_a_signed_credit_check_receipt_verifies_offline(
     other = base64.b64encode(Ed25519PrivateKey.generate().public_key().public_bytes_raw()).decode()
     path.write_bytes(orjson.dumps(signed))
     assert verifier.main([str(path), "--public-key", other]) == 1
+
+
+def test_worst_of_with_a_member_never_heard_of() -> None:
+    def member(status: str, eligible: bool | None) -> dict:
+        good = {"eligible": eligible, "free_bid_guarantee": eligible, "bond_reduction": eligible,
+                "bond_reduction_percent": None, "policy_region": None, "bond_reduction_source": None,
+                "deposits_forbidden": None, "deposits_forbidden_source": None, "eligible_from": None,
+                "reason": None if eligible else "no_record"}  # fmt: skip
+        return {"status": status, "may_participate": True, "blacklisted": False, "blacklisted_until": None,
+                "good_credit": good, "as_of": "2026-12-01", "known": status != "no_record"}  # fmt: skip
+
+    body = worst_of(["a", "b"], [member("clean", True), member("no_record", None)])
+    assert body["good_credit"]["eligible"] is None and body["known"] is False
+    assert worst_of(["a", "b"], [member("clean", True), member("clean", True)])["good_credit"]["eligible"] is True

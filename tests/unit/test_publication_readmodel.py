@@ -18,6 +18,7 @@ from services.common.topics import DEAD_LETTER, RECORD_CREATED, RECORD_EXPIRED, 
 from services.evaluation import events
 from services.evaluation.api import get_catalogue
 from services.evaluation.status import InForce, subject_status
+from services.publication.masking import public_name, public_text
 from services.publication.models import MESSAGING, TABLES, PublicRecord, PublicSubject
 from services.publication.readmodel import apply
 from services.publication.views import public_record
@@ -54,6 +55,7 @@ def record_row(
     subject_name: str = "洛阳某某科技有限公司",
     code: str = "SUP-G-01",
     severity: str = "general",
+    project: dict | None = None,
 ) -> dict:
     """A row as the evaluation service stores it; its events are built by the evaluation code."""
     return {
@@ -68,7 +70,7 @@ def record_row(
         "reporter_type": "purchaser",
         "reporter_id": "12410300MB0000001X",
         "reporter_name": "报告单位",
-        "project": {"code": "LYCG-2026-00001", "name": "办公设备采购项目"},
+        "project": project or {"code": "LYCG-2026-00001", "name": "办公设备采购项目"},
         "occurred_on": date(2026, 11, 19),
         "recorded_on": date(2026, 11, 22),
         "recorded_at": NOW,
@@ -212,6 +214,45 @@ async def test_organisation_name_is_not_masked(engine: AsyncEngine) -> None:
     await apply_batch(engine, [record_event()])
     (rec,) = await rows(engine, RECORDS_T)
     assert rec["subject_name"] == "洛阳某某科技有限公司"
+
+
+# A sole trader (个体工商户) is registered under its owner's name and often shows the owner's
+# resident id; CONTRACT §3: never published unmasked, whatever the subject type.
+OWNER_ID = "410302199001011234"
+OWNER_ID_MASKED = "410*************34"
+
+
+async def test_national_id_in_an_organisation_name_is_masked(engine: AsyncEngine) -> None:
+    await apply_batch(engine, [record_event(subject_name=f"洛阳市某某五金店（经营者身份证{OWNER_ID}）")])
+    (rec,) = await rows(engine, RECORDS_T)
+    assert rec["subject_name"] == f"洛阳市某某五金店（经营者身份证{OWNER_ID_MASKED}）"
+
+
+async def test_national_id_in_a_subject_snapshot_is_masked(engine: AsyncEngine) -> None:
+    supplier = {"type": "supplier", "id": SUPPLIER_ID, "name": f"某某五金店 {OWNER_ID}"}
+    await apply_batch(engine, [status_event(1, [], subject=supplier)])
+    (s,) = await rows(engine, SUBJECTS_T)
+    assert s["snapshot"]["subject"]["name"] == f"某某五金店 {OWNER_ID_MASKED}"
+    assert OWNER_ID not in orjson.dumps(s["snapshot"]).decode()
+
+
+async def test_national_id_in_project_text_is_masked(engine: AsyncEngine) -> None:
+    project = {"code": "LYCG-2026-00002", "name": f"委托人{OWNER_ID}的维修项目"}
+    await apply_batch(engine, [record_event(project=project)])
+    (rec,) = await rows(engine, RECORDS_T)
+    assert rec["project"] == {"code": "LYCG-2026-00002", "name": f"委托人{OWNER_ID_MASKED}的维修项目"}
+
+
+def test_public_name_and_text() -> None:
+    assert public_name("expert", "欧阳小明") == "欧***"
+    # An expert's name is masked as a name, not searched for ids.
+    assert public_name("expert", "张三") == "张*"
+    for subject_type in ("supplier", "agency", "purchaser"):
+        assert public_name(subject_type, f"店 {OWNER_ID}") == f"店 {OWNER_ID_MASKED}"
+        assert public_name(subject_type, "洛阳某某科技有限公司") == "洛阳某某科技有限公司"
+    assert public_text(f"编号 {OWNER_ID}") == f"编号 {OWNER_ID_MASKED}"
+    assert public_text("") == ""
+    assert public_text(None) is None
 
 
 # --- dead letters -------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ HumanTaskWorkflow; the casework, evaluation and appeal activities are fakes unde
 on their real queues. The review's weeks pass in milliseconds."""
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -11,11 +10,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from temporalio import activity
-from temporalio.client import WorkflowHandle, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Worker
 
 from services.appeal.starter import review_working_days
 from services.common.lawdates import local_date, start_of_day
@@ -23,6 +21,7 @@ from services.common.policy import policy_for
 from services.common.temporal import APPEAL_ACTIVITIES, CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES
 from services.common.workdays import add_working_days
 from tests.support.factories import evidence, new_uscc
+from tests.workflows.saved import save_history
 from workflows.appeal import AppealReviewWorkflow
 from workflows.appeal_inputs import AppealChange, AppealResult, AppealReviewInput, appeal_workflow_id, review_task_id
 from workflows.human_task import HumanTaskWorkflow
@@ -251,8 +250,7 @@ async def test_correct_without_fields_withdraws_the_record(time_skipping: Workfl
     assert fakes.states() == ["under_review", "corrected"] and [c.version for c in fakes.changes] == [2, 3]
     assert fakes.changes[-1].reason == "行政处罚决定已被依法撤销" and fakes.changes[-1].record_status == "withdrawn"
     assert fakes.fired == []  # decided well before the reminder
-    if os.environ.get("SAVE_HISTORIES"):
-        HISTORY_V1.write_text(history.to_json())
+    save_history("appeal_v1", history)
 
 
 async def test_correct_with_another_code_keeps_only_the_correctable_fields(time_skipping: WorkflowEnvironment) -> None:
@@ -274,10 +272,12 @@ async def test_uphold(time_skipping: WorkflowEnvironment) -> None:
         await until(lambda: len(fakes.specs) == 1, "the review task opened")
         await decide(env, fakes.specs[0].task_id, "uphold", "所附材料不能证明记录有误")
         result: AppealResult = await handle.result()
+        history = await handle.fetch_history()
     assert (result.state, result.decision, result.record_status) == ("upheld", "uphold", "in_force")
     assert [(name, r.corrections) for name, r in fakes.resolutions] == [("uphold_record", {})]
     assert fakes.states() == ["under_review", "upheld"]
     assert fakes.changes[-1].reason == "所附材料不能证明记录有误"
+    save_history("appeal_uphold_v1", history)
 
 
 async def test_review_past_its_due_date_reminds_then_escalates(time_skipping: WorkflowEnvironment) -> None:
@@ -310,7 +310,9 @@ async def test_review_past_its_due_date_reminds_then_escalates(time_skipping: Wo
         # Late, but decided: the appeal ends; nothing more fires.
         await decide(env, plan.task_id, "uphold", "记录无误")
         result: AppealResult = await handle.result()
+        history = await handle.fetch_history()
     assert result.state == "upheld" and len(fakes.fired) == 3
+    save_history("appeal_escalated_v1", history)
 
 
 async def test_a_refused_correction_opens_another_round(time_skipping: WorkflowEnvironment) -> None:
@@ -326,8 +328,10 @@ async def test_a_refused_correction_opens_another_round(time_skipping: WorkflowE
         assert fakes.changes[-1].state == "under_review" and "refused" in fakes.changes[-1].note
         await decide(env, second.task_id, "uphold", "维持原记录")
         result: AppealResult = await handle.result()
+        history = await handle.fetch_history()
     assert (result.state, result.rounds) == ("upheld", 2)
     assert [name for name, _ in fakes.resolutions] == ["refused", "uphold_record"]
+    save_history("appeal_second_round_v1", history)
 
 
 async def test_a_record_out_of_force_before_review_closes_the_appeal_without_a_task(
@@ -337,12 +341,7 @@ async def test_a_record_out_of_force_before_review_closes_the_appeal_without_a_t
     async with workers(env, fakes) as queue:
         handle, _ = await start(env, queue)
         result: AppealResult = await handle.result()
+        history = await handle.fetch_history()
     assert (result.state, result.rounds) == ("closed", 0)
     assert fakes.specs == [] and fakes.states() == ["closed"] and fakes.changes[0].note == "the record is expired"
-
-
-async def test_replay_saved_appeal_history() -> None:
-    """A change to AppealReviewWorkflow that would break running reviews fails here: ship it behind
-    workflow.patched() instead. Regenerate with SAVE_HISTORIES=1 (the first test above)."""
-    history = WorkflowHistory.from_json("appeal", HISTORY_V1.read_text())
-    await Replayer(workflows=[AppealReviewWorkflow], data_converter=pydantic_data_converter).replay_workflow(history)
+    save_history("appeal_closed_v1", history)

@@ -3,19 +3,17 @@ applied by the evaluation service (`apply_determination`), a cancelled task appl
 casework and evaluation activities are fakes under their real names."""
 
 import asyncio
-import os
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from temporalio import activity
-from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Worker
 
 from services.common.policy import policy_for
 from services.common.temporal import CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES
+from tests.workflows.saved import save_history
 from workflows.determination import DeterminationWorkflow
 from workflows.determination_inputs import (
     DeterminationInput,
@@ -142,8 +140,7 @@ async def test_a_determination_is_applied_by_the_evaluation_service(time_skippin
     assert (applied.request_id, applied.decision, applied.decided_by) == (request_id, "determine", "alice")
     assert applied.fields == {"determination": determination}
     assert result.decision == "determine" and result.change is not None and result.change.record_id == "rec-1"
-    if os.environ.get("SAVE_HISTORIES"):
-        HISTORY_V1.write_text(history.to_json())
+    save_history("determination_v1", history)
 
 
 async def test_a_cancelled_determination_task_applies_nothing(time_skipping: WorkflowEnvironment) -> None:
@@ -162,13 +159,7 @@ async def test_a_cancelled_determination_task_applies_nothing(time_skipping: Wor
             HumanTaskWorkflow.cancel, TaskCancel(reason="reported twice")
         )
         result: DeterminationResult = await handle.result()
+        history = await handle.fetch_history()
     assert (result.decision, result.cancelled_reason, fakes.applied) == (None, "reported twice", [])
     assert [c.task_id for c in fakes.closed] == [request_id]
-
-
-async def test_replay_saved_determination_history() -> None:
-    """A change to DeterminationWorkflow that would break running determinations fails here."""
-    history = WorkflowHistory.from_json("determination:saved", HISTORY_V1.read_text())
-    await Replayer(
-        workflows=[DeterminationWorkflow, HumanTaskWorkflow], data_converter=pydantic_data_converter
-    ).replay_workflow(history)
+    save_history("determination_cancelled_v1", history)

@@ -2,23 +2,22 @@
 milliseconds. The activities are fakes under their real names on EVALUATION_ACTIVITIES."""
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from temporalio import activity
-from temporalio.client import WorkflowHandle, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Worker
 
 from services.common.lawdates import add_months, expiry_moment, local_date
 from services.common.policy import ScoreRules, policy_for
 from services.common.temporal import EVALUATION_ACTIVITIES
+from tests.workflows.saved import save_history
 from workflows.expert_inputs import (
     EmployerNotice,
     ExpertRecordChange,
@@ -29,9 +28,6 @@ from workflows.expert_inputs import (
 )
 from workflows.expert_standing import ExpertStandingWorkflow, expert_workflow_id
 
-HISTORIES = Path(__file__).parent / "histories"
-HISTORY_V1 = HISTORIES / "expert_standing_v1.json"
-HISTORY_V2 = HISTORIES / "expert_standing_v2.json"
 LUOYANG = "410300"
 
 
@@ -133,6 +129,26 @@ async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
     raise AssertionError(f"never: {what}")
 
 
+def _open(kinds: list[str], what: str) -> int:
+    """How many of `what` (workflow or activity tasks) were scheduled and have not ended."""
+    ended = ("COMPLETED", "FAILED", "TIMED_OUT", "CANCELED")
+    return kinds.count(f"EVENT_TYPE_{what}_TASK_SCHEDULED") - sum(
+        kinds.count(f"EVENT_TYPE_{what}_TASK_{end}") for end in ended
+    )
+
+
+async def settled(handle: WorkflowHandle) -> None:
+    """Wait until the workflow has nothing in flight: no workflow task and no activity scheduled
+    and not ended. Whatever it would ever do for the signals it has had is then done, so an
+    absence can be asserted (a condition, not a guess at how long is enough)."""
+
+    async def check() -> bool:
+        kinds = [EventType.Name(e.event_type) for e in (await handle.fetch_history()).events]
+        return _open(kinds, "WORKFLOW") == 0 and _open(kinds, "ACTIVITY") == 0
+
+    await eventually(check, "the workflow settled")
+
+
 async def published(fakes: FakeActivities, count: int) -> None:
     async def check() -> bool:
         return len(fakes.published) >= count
@@ -182,8 +198,7 @@ async def test_general_record_suspends_for_a_year_then_reinstates(time_skipping:
         assert notice.idempotency_key == f"{s.expert_id}:R-A:v1"
         history = await handle.fetch_history()
         await handle.terminate("test done")
-    if os.environ.get("SAVE_HISTORIES"):
-        HISTORY_V1.write_text(history.to_json())
+    save_history("expert_standing_v1", history)
 
 
 # --- (b) ----------------------------------------------------------------------------------------------
@@ -263,7 +278,9 @@ async def test_score_under_threshold_suspends_until_training(time_skipping: Work
         await published(fakes, 5)
         s = await standing(handle)
         assert (s.status, s.suspended_until, s.score) == ("suspended", None, 50)
+        history = await handle.fetch_history()
         await handle.terminate("test done")
+    save_history("expert_standing_training_v1", history)
 
 
 # --- (d) ----------------------------------------------------------------------------------------------
@@ -284,7 +301,9 @@ async def test_serious_record_removes_for_good(time_skipping: WorkflowEnvironmen
         await standing_is(handle, lambda s: s.version == 1 and s.status == "removed", "expiry handled")
         assert fakes.events() == [("expert.removed.v1", None)]
         assert fakes.notices == []
+        history = await handle.fetch_history()
         await handle.terminate("test done")
+    save_history("expert_standing_removed_v1", history)
 
 
 # --- (e) ----------------------------------------------------------------------------------------------
@@ -305,7 +324,10 @@ async def test_correction_or_withdrawal_reinstates_at_once(time_skipping: Workfl
         assert (s.status, s.reasons, s.score) == ("drawable", [], 100)
         assert [e.change for e in s.score_history] == [-10, 10]
         assert fakes.events() == [("expert.suspended.v1", add_months(day, 12)), ("expert.reinstated.v1", None)]
+        history = await handle.fetch_history()
         await handle.terminate("test done")
+    if status == "withdrawn":
+        save_history("expert_standing_withdrawn_v1", history)
 
 
 async def test_point8_repair_ends_the_suspension_and_gives_the_points_back(time_skipping: WorkflowEnvironment) -> None:
@@ -339,8 +361,7 @@ async def test_point8_luoyang_applies_article_25_only(time_skipping: WorkflowEnv
         assert "low_score" not in {r.kind for r in s.reasons}
         history = await handle.fetch_history()
         await handle.terminate("test done")
-    if os.environ.get("SAVE_HISTORIES"):
-        HISTORY_V2.write_text(history.to_json())
+    save_history("expert_standing_v2", history)
 
 
 async def test_correction_to_general_turns_removal_into_suspension(time_skipping: WorkflowEnvironment) -> None:
@@ -374,7 +395,7 @@ async def test_the_same_signal_twice_changes_nothing(time_skipping: WorkflowEnvi
         # A second, different record the same day, so we know the repeat before it was handled.
         await handle.signal(ExpertStandingWorkflow.record_changed, record("R-2", day))
         await standing_is(handle, lambda s: len(s.reasons) == 2, "R-2 handled")
-        await asyncio.sleep(0.2)  # let a wrongly repeated notice show up, if there were one
+        await settled(handle)  # a wrongly repeated notice would have been sent by now
         s = await standing(handle)
         assert (s.score, len(s.score_history)) == (80, 2)
         assert [n.record_id for n in fakes.notices] == ["R-1", "R-2"]
@@ -449,16 +470,9 @@ async def test_state_is_carried_over_continue_as_new(time_skipping: WorkflowEnvi
         s = await standing(latest)
         assert (s.status, s.score, [r.record_id for r in s.reasons]) == ("suspended", 90, ["R-2"])
         assert len(fakes.notices) == 2 and len(fakes.published) == 1
+        history = await env.client.get_workflow_handle(expert_workflow_id(expert_id), run_id=first_run).fetch_history()
         await latest.terminate("test done")
+    save_history("expert_standing_continued_v1", history)
 
 
 # --- (h) ----------------------------------------------------------------------------------------------
-
-
-async def test_replay_saved_expert_standing_history() -> None:
-    """A change to ExpertStandingWorkflow that would break running experts' workflows fails here:
-    ship it behind workflow.patched() instead. Regenerate with SAVE_HISTORIES=1 (test (a))."""
-    replayer = Replayer(workflows=[ExpertStandingWorkflow], data_converter=pydantic_data_converter)
-    # v1: before issue 16 point 8 (unpatched: the input's legacy score); v2: with the patch marker.
-    for path in (HISTORY_V1, HISTORY_V2):
-        await replayer.replay_workflow(WorkflowHistory.from_json("expert-standing", path.read_text()))

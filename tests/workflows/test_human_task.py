@@ -8,7 +8,6 @@ The casework activities are fakes under their real names; `open_task` plans with
 from the moment Temporal scheduled it, so the dates are the service's own."""
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time
@@ -16,15 +15,16 @@ from pathlib import Path
 
 import pytest
 from temporalio import activity
-from temporalio.client import WorkflowHandle, WorkflowHistory
+from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Worker
 
 from deploy.local.components import temporal_test_server_path
 from services.casework.plan import plan_task
 from services.common.lawdates import SHANGHAI
 from services.common.temporal import CASEWORK_ACTIVITIES
+from tests.workflows.saved import save_history
 from workflows.human_task import HumanTaskWorkflow
 from workflows.task_inputs import (
     TaskAlarmFired,
@@ -38,7 +38,6 @@ from workflows.task_inputs import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-HISTORY_V1 = Path(__file__).parent / "histories" / "human_task_v1.json"
 OPENED = datetime(2027, 9, 24, 10, 0, tzinfo=SHANGHAI)  # Friday before the (fixture) National Day
 
 
@@ -172,8 +171,7 @@ async def test_reminder_and_escalations_fire_on_their_working_days_across_nation
         outcome: TaskOutcome = await handle.result()
         history = await handle.fetch_history()
     assert outcome.decision is not None and outcome.decision.decision == "dismiss"
-    if os.environ.get("SAVE_HISTORIES"):
-        HISTORY_V1.write_text(history.to_json())
+    save_history("human_task_v1", history)
 
 
 async def test_a_decision_before_the_due_date_cancels_every_alarm(env: WorkflowEnvironment) -> None:
@@ -190,9 +188,11 @@ async def test_a_decision_before_the_due_date_cancels_every_alarm(env: WorkflowE
         await handle.signal(HumanTaskWorkflow.decide, decision(task_id, now))
         await handle.signal(HumanTaskWorkflow.decide, decision(task_id, now, by="bob"))
         outcome: TaskOutcome = await handle.result()
+        history = await handle.fetch_history()
         await sleep_until(env, local(date(2027, 10, 25), 12))
     assert outcome.decision is not None and outcome.decision.decided_by == "alice"
     assert fakes.fired == []
+    save_history("human_task_decided_v1", history)
 
 
 async def test_a_cancelled_task_is_closed_and_fires_nothing_more(env: WorkflowEnvironment) -> None:
@@ -207,14 +207,9 @@ async def test_a_cancelled_task_is_closed_and_fires_nothing_more(env: WorkflowEn
         await fired_count(fakes, 1)  # the reminder
         await handle.signal(HumanTaskWorkflow.cancel, TaskCancel(reason="record corrected"))
         outcome: TaskOutcome = await handle.result()
+        history = await handle.fetch_history()
         await sleep_until(env, local(date(2027, 10, 25), 12))
     assert (outcome.decision, outcome.cancelled_reason) == (None, "record corrected")
     assert [c.reason for c in fakes.closed] == ["record corrected"]
     assert [f[0] for f in fakes.fired] == ["reminder"]
-
-
-async def test_replay_saved_human_task_history() -> None:
-    """A change to HumanTaskWorkflow that would break running tasks fails here: ship it behind
-    workflow.patched() instead."""
-    history = WorkflowHistory.from_json("task:saved", HISTORY_V1.read_text())
-    await Replayer(workflows=[HumanTaskWorkflow], data_converter=pydantic_data_converter).replay_workflow(history)
+    save_history("human_task_cancelled_v1", history)

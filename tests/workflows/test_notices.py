@@ -6,7 +6,6 @@ RPCError "Method …/CreateSchedule is unimplemented"; sdk-java#1954 "no plans")
 on the dev server (tests/integration/test_publication_connected.py); runs are started as the
 schedule would start them, at the moment it fires (day and hour of the policy, Asia/Shanghai)."""
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
@@ -17,9 +16,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Worker
 
 from services.common.db import create_tables, make_engine
 from services.common.lawdates import SHANGHAI, add_months, local_date
@@ -31,6 +29,7 @@ from services.publication.activities import PublicationActivities
 from services.publication.models import MESSAGING, TABLES, PublicNotice
 from services.publication.readmodel import apply
 from tests.unit.test_publication_readmodel import record_row, to_inbound
+from tests.workflows.saved import save_history
 from workflows.notices import PeriodicNoticeWorkflow, previous_period
 from workflows.publication_inputs import NoticePeriodInput, NoticeResult
 
@@ -161,13 +160,4 @@ async def test_records_of_a_month_are_in_that_months_notice_not_the_next(
 
     published = [e["data"]["notice_id"] for e in await notice_events(publication_db)]
     assert published == [first.notice_id, second.notice_id]
-    if os.environ.get("SAVE_HISTORIES"):
-        (HISTORIES / "notices_v1.json").write_text(history.to_json())
-
-
-async def test_replay_saved_notice_history() -> None:
-    """A change to PeriodicNoticeWorkflow that would break runs in flight fails here: ship it behind
-    workflow.patched() instead."""
-    saved = (HISTORIES / "notices_v1.json").read_text()
-    history = WorkflowHistory.from_json("notice:410300", saved)
-    await Replayer(workflows=[PeriodicNoticeWorkflow], data_converter=pydantic_data_converter).replay_workflow(history)
+    save_history("notices_v1", history)

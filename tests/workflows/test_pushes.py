@@ -4,7 +4,6 @@ child HumanTaskWorkflow) while the attempts go on; the officer's decision or a l
 The activities are fakes under their real names (publication and casework queues)."""
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -12,15 +11,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from temporalio import activity
-from temporalio.client import WorkflowHandle, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import WorkflowHandle
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Worker
 
 from services.common.lawdates import local_date
 from services.common.policy import policy_for
 from services.common.temporal import CASEWORK_ACTIVITIES, PUBLICATION_ACTIVITIES
+from tests.workflows.saved import save_history
 from workflows.human_task import HumanTaskWorkflow
 from workflows.publication_inputs import PushEscalated, PushInput, PushRef, PushResult, PushSettled, PushStatus
 from workflows.pushes import PushWorkflow, push_workflow_id
@@ -141,8 +140,10 @@ async def test_push_is_retried_until_the_platform_accepts(time_skipping: Workflo
         # The backoff (1 s, 2 s, 4 s) passes on the server's clock.
         await env.sleep(timedelta(seconds=10))
         outcome = await result(env, handle)
+        history = await handle.fetch_history()
     assert (outcome.state, outcome.rounds) == ("delivered", 1)
     assert (fake.attempts, fake.delivered, fake.escalations, fake.tasks) == (4, 1, [], [])
+    save_history("pushes_retried_v1", history)
 
 
 async def test_push_failing_past_the_escalation_opens_a_task_acknowledged_by_an_officer(
@@ -175,8 +176,7 @@ async def test_push_failing_past_the_escalation_opens_a_task_acknowledged_by_an_
         history = await handle.fetch_history()
     assert (outcome.state, outcome.rounds) == ("acknowledged", 1)
     assert [s.state for s in fake.settled] == ["acknowledged"] and fake.delivered == 0
-    if os.environ.get("SAVE_HISTORIES"):
-        (HISTORIES / "pushes_v1.json").write_text(history.to_json())
+    save_history("pushes_v1", history)
 
 
 async def test_retry_decision_starts_a_new_round_and_a_late_success_cancels_its_task(
@@ -199,8 +199,10 @@ async def test_retry_decision_starts_a_new_round_and_a_late_success_cancels_its_
         fake.up = True
         await env.sleep(timedelta(hours=2))
         outcome = await result(env, handle)
+        history = await handle.fetch_history()
     assert (outcome.state, outcome.rounds) == ("delivered", 2)
     assert fake.cancelled == [f"push:{key}:r2"] and fake.delivered == 1
+    save_history("pushes_new_round_v1", history)
 
 
 def decision(task_id: str, choice: str) -> TaskDecision:
@@ -212,12 +214,3 @@ def decision(task_id: str, choice: str) -> TaskDecision:
         decided_by_org="410322",
         decided_at=datetime.now(UTC),
     )
-
-
-async def test_replay_saved_push_history() -> None:
-    """A change to PushWorkflow that would break pushes in flight fails here: ship it behind
-    workflow.patched() instead."""
-    saved = (HISTORIES / "pushes_v1.json").read_text()
-    history = WorkflowHistory.from_json("push:procurement:rec-1:v1", saved)
-    replayer = Replayer(workflows=[PushWorkflow, HumanTaskWorkflow], data_converter=pydantic_data_converter)
-    await replayer.replay_workflow(history)

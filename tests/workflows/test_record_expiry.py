@@ -1,6 +1,5 @@
 """Expiry after one year on the time-skipping server, with the real activity on PostgreSQL."""
 
-import os
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -8,10 +7,8 @@ from pathlib import Path
 import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Worker
 
 from services.common.cloudevents import encode_structured, parse_kafka_message
 from services.common.inbound import Inbound
@@ -21,6 +18,7 @@ from services.evaluation.activities import EvaluationActivities
 from services.evaluation.intake import ingest
 from services.evaluation.models import MESSAGING, CreditRecord
 from tests.support.factories import event, report_data
+from tests.workflows.saved import save_history
 from workflows.inputs import RecordExpiryInput
 from workflows.record_expiry import RecordExpiryWorkflow
 
@@ -77,13 +75,4 @@ async def test_general_record_expires_after_one_year(
         await handle.terminate("test done")
     types = await _outbox_types(evaluation_db)
     assert types == ["record.created", "subject.status.changed", "record.expired", "subject.status.changed"]
-    if os.environ.get("SAVE_HISTORIES"):
-        (HISTORIES / "record_expiry_v1.json").write_text(history.to_json())
-
-
-async def test_replay_saved_record_expiry_history() -> None:
-    """A change to RecordExpiryWorkflow that would break running sweeps fails here: ship it behind
-    workflow.patched() instead."""
-    saved = (HISTORIES / "record_expiry_v1.json").read_text()
-    history = WorkflowHistory.from_json("record-expiry", saved)
-    await Replayer(workflows=[RecordExpiryWorkflow], data_converter=pydantic_data_converter).replay_workflow(history)
+    save_history("record_expiry_v1", history)

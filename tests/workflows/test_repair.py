@@ -3,7 +3,6 @@ RecordRepairWorkflow and HumanTaskWorkflow run; the activities are fakes under t
 their real queues (casework, evaluation, repair)."""
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -11,15 +10,15 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from temporalio import activity
-from temporalio.client import WorkflowHandle, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Replayer, Worker
+from temporalio.worker import Worker
 
 from services.common.lawdates import SHANGHAI, add_months, expiry_moment, local_date, start_of_day
 from services.common.policy import policy_for
 from services.common.temporal import CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES, REPAIR_ACTIVITIES
 from services.repair.rules import terms_from
+from tests.workflows.saved import save_history
 from workflows.human_task import HumanTaskWorkflow
 from workflows.record_inputs import RecordChangeResult, RepairDecision
 from workflows.repair import RecordRepairWorkflow
@@ -236,8 +235,7 @@ async def test_the_day_before_six_months_is_refused_the_day_of_accepted(time_ski
         assert (status.state, status.reason, status.record_version) == ("closed", "repaired", 2)
         assert [w.state for w in fakes.windows] == ["open", "closed"]
         history = await handle.fetch_history()
-    if os.environ.get("SAVE_HISTORIES"):
-        HISTORY_V1.write_text(history.to_json())
+    save_history("repair_v1", history)
 
 
 async def test_rejected_then_applied_again_and_approved(time_skipping: WorkflowEnvironment) -> None:
@@ -268,12 +266,14 @@ async def test_rejected_then_applied_again_and_approved(time_skipping: WorkflowE
         await until_state(fakes, second, "under_review")
         await decide(env, second, "approve", "已整改到位")
         status = await handle.result()
+        history = await handle.fetch_history()
         assert [r.application_id for r in fakes.repairs] == [second.application_id]
         assert status.applications == {
             first.application_id: "rejected",
             twin.application_id: "refused",
             second.application_id: "approved",
         }
+    save_history("repair_rejected_then_approved_v1", history)
 
 
 async def test_a_review_past_its_due_date_escalates(time_skipping: WorkflowEnvironment) -> None:
@@ -296,7 +296,9 @@ async def test_a_review_past_its_due_date_escalates(time_skipping: WorkflowEnvir
         # The late decision still counts.
         await decide(env, app, "approve", "已整改到位")
         status = await handle.result()
+        history = await handle.fetch_history()
         assert status.reason == "repaired" and len(fakes.repairs) == 1
+    save_history("repair_escalated_v1", history)
 
 
 async def test_expiry_while_an_application_is_open(time_skipping: WorkflowEnvironment) -> None:
@@ -310,6 +312,7 @@ async def test_expiry_while_an_application_is_open(time_skipping: WorkflowEnviro
         app = await apply(env, handle, record)
         await until_state(fakes, app, "under_review")
         status = await handle.result()
+        history = await handle.fetch_history()
         assert [c.reason for c in fakes.closed] == ["record_expired"]
         expired = fakes.changes[-1]
         assert (expired.application_id, expired.state, expired.code) == (
@@ -319,6 +322,7 @@ async def test_expiry_while_an_application_is_open(time_skipping: WorkflowEnviro
         )
         assert fakes.repairs == []
         assert (status.state, status.reason) == ("closed", "record_expired")
+    save_history("repair_expired_v1", history)
 
 
 async def test_withdrawal_meanwhile_cancels_the_review(time_skipping: WorkflowEnvironment) -> None:
@@ -336,10 +340,12 @@ async def test_withdrawal_meanwhile_cancels_the_review(time_skipping: WorkflowEn
             RecordRepairWorkflow.record_changed, RecordChange(record=withdrawn, change="record.corrected.v1")
         )
         status = await handle.result()
+        history = await handle.fetch_history()
         assert [c.reason for c in fakes.closed] == ["record_withdrawn"]
         assert fakes.states(app.application_id) == ["under_review", "cancelled"]
         assert fakes.changes[-1].code == "record_withdrawn"
         assert (status.reason, status.record_version) == ("record_withdrawn", 3)
+    save_history("repair_withdrawn_v1", history)
 
 
 async def test_correction_to_a_serious_code_ends_a_waiting_repair(time_skipping: WorkflowEnvironment) -> None:
@@ -378,11 +384,3 @@ async def test_correction_that_keeps_it_repairable_moves_the_end(time_skipping: 
 
 
 # --- replay --------------------------------------------------------------------------------------
-
-
-async def test_replay_saved_repair_history() -> None:
-    """A change to RecordRepairWorkflow that would break running six-month repairs fails here: ship
-    it behind workflow.patched() instead. Regenerate with SAVE_HISTORIES=1 (the first test)."""
-    history = WorkflowHistory.from_json("repair", HISTORY_V1.read_text())
-    replayer = Replayer(workflows=[RecordRepairWorkflow, HumanTaskWorkflow], data_converter=pydantic_data_converter)
-    await replayer.replay_workflow(history)

@@ -19,6 +19,7 @@ th{background:#eef0f3} tr.overdue td{background:#fff1f0} tr.escalated td:first-c
 .box{background:#fff;border:1px solid #d8dce2;padding:.8rem 1rem;margin:.6rem 0}
 .error{background:#fff1f0;border:1px solid #ffa39e;padding:.6rem 1rem}
 .ok{background:#f6ffed;border:1px solid #b7eb8f;padding:.6rem 1rem}
+.warning{background:#fffbe6;border:1px solid #ffe58f;padding:.6rem 1rem;margin:.4rem 0}.b-prov{background:#ad8b00}
 label{display:block;margin:.3rem 0} input[type=text],input[type=date],textarea,select{width:100%;max-width:40rem}
 fieldset{margin:.5rem 0;border:1px solid #d8dce2} nav a{margin-right:.8rem}
 dl{display:grid;grid-template-columns:12rem 1fr}
@@ -102,8 +103,42 @@ FILTERS = (
 )
 
 
+def calendar_banner(warnings: list[str]) -> str:
+    """Supervisors and administrators: a year without an official holiday arrangement (issue 12)."""
+    return "".join(f'<div class="warning calendar-warning" role="alert">{e(w)}</div>' for w in warnings)
+
+
+def provisional_mark(t: dict) -> str:
+    if not t.get("provisional"):
+        return ""
+    title = "counted on the provisional calendar: may move later (never earlier) when the year is installed"
+    return f' <span class="badge b-prov" title="{e(title)}">暂定 provisional</span>'
+
+
+def calendar_home(status: dict, *, who: dict, csrf: str) -> str:
+    """An administrator's console: the calendar's state and how to install a year (no task queue)."""
+    rows = "".join(
+        f"<tr><td>{e(y['year'])}</td><td>{e(y['status'])}</td><td>{e(y['source'])}</td></tr>"
+        for y in (status["this_year"], status["next_year"])
+    )
+    body = (
+        f"<h1>Working days</h1>{calendar_banner(status['warnings'])}"
+        f'<table id="calendar"><thead><tr><th>Year</th><th>Status</th><th>Source</th></tr></thead><tbody>{rows}'
+        "</tbody></table><p>Install the State Council's arrangement with <code>PUT /v1/calendar/{year}</code> "
+        "(see the README, “Working days”); <code>GET /v1/calendar/{year}</code> shows any year.</p>"
+    )
+    return page("Working days", body, who=who, csrf=csrf)
+
+
 def queue(
-    tasks: dict, counts: dict, *, who: dict, csrf: str, error: str | None = None, replicas: list[dict] | None = None
+    tasks: dict,
+    counts: dict,
+    *,
+    who: dict,
+    csrf: str,
+    error: str | None = None,
+    warnings: list[str] | None = None,
+    replicas: list[dict] | None = None,
 ) -> str:
     nav = "".join(f'<a href="/console?{q}">{e(name)}</a>' for name, q in FILTERS)
     rows = []
@@ -112,7 +147,7 @@ def queue(
         rows.append(
             f'<tr class="{cls}" data-task="{e(t["id"])}"><td><a href="/console/tasks/{quote(t["id"])}">'
             f"{e(t['title'])}</a></td><td>{e(KIND_NAMES.get(t['kind'], t['kind']))}</td><td>{e(t['region'])}</td>"
-            f"<td>{e(t['due_on'])}</td><td>{marks(t)}</td><td>{e(t['assignee'] or '—')}</td></tr>"
+            f"<td>{e(t['due_on'])}{provisional_mark(t)}</td><td>{marks(t)}</td><td>{e(t['assignee'] or '—')}</td></tr>"
         )
     table = (
         '<table id="queue"><thead><tr><th>Task</th><th>Kind</th><th>Region</th><th>Due (last day)</th>'
@@ -130,7 +165,7 @@ def queue(
         for r in counts["by_region"]
     )
     body = (
-        f"<h1>Work queue</h1>{message(error)}<nav>{nav}</nav>"
+        f"<h1>Work queue</h1>{calendar_banner(warnings or [])}{message(error)}<nav>{nav}</nav>"
         f"<p>{e(tasks['total'])} task(s), by due date · as of {e(tasks['as_of'])}</p>{table}"
         '<h2>Open and overdue, per officer and per region</h2><div style="display:flex;gap:1rem">'
         '<table id="counts-officer"><thead><tr><th>Officer</th><th>Open</th><th>Overdue</th><th>Completed</th></tr>'

@@ -15,10 +15,11 @@ import jwt
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from services.casework.console.pages import message, page, queue, signin
+from services.casework.console.pages import calendar_home, message, page, queue, signin
 from services.casework.console.replicas import replica_lags
 from services.casework.console.task_page import task_page
 from services.common.auth import decode_token
+from services.common.calendar_status import calendar_status
 from services.common.problems import Problem
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -93,6 +94,9 @@ async def queue_page(request: Request) -> Response:
     if session is None:
         return _signed_out()
     token, who = session
+    if who["role"] == "administrator":
+        return _html(calendar_home(calendar_status(), who=who, csrf=_csrf(request, token)))
+    warnings = calendar_status()["warnings"] if who["role"] == "supervisor" else []
     params = {k: v for k in QUEUE_FILTERS if (v := request.query_params.get(k))}
     if "state" not in request.query_params:
         params["state"] = "active"
@@ -111,7 +115,10 @@ async def queue_page(request: Request) -> Response:
     )
     if not isinstance(counts, dict) or "by_officer" not in counts:
         counts = {"by_officer": [], "by_region": []}
-    return _html(queue(tasks, counts, who=who, csrf=_csrf(request, token), error=error, replicas=replicas))
+    page_html = queue(
+        tasks, counts, who=who, csrf=_csrf(request, token), error=error, warnings=warnings, replicas=replicas
+    )
+    return _html(page_html)
 
 
 @router.post("/signin")
@@ -121,8 +128,8 @@ async def do_signin(request: Request) -> Response:
     who = await _who(request, token) if token else None
     if who is None:
         return _html(signin("That token was refused (expired, malformed or not signed by us)."), 400)
-    if who["role"] not in ("finance_officer", "supervisor"):
-        return _html(signin("The console is for finance officers and supervisors."), 403)
+    if who["role"] not in ("finance_officer", "supervisor", "administrator"):
+        return _html(signin("The console is for finance officers, supervisors and administrators."), 403)
     response = RedirectResponse("/console", status_code=303, headers=SECURITY_HEADERS)
     response.set_cookie(
         COOKIE,

@@ -144,7 +144,8 @@ def task_page(
         "Kind": KIND_NAMES.get(task["kind"], task["kind"]),
         "Region": task["region"],
         "Opened on": task["opened_on"],
-        "Due (last day)": task["due_on"],
+        # 暂定: counted on the provisional calendar (a year not announced yet); it moves later, never earlier.
+        "Due (last day)": f"{task['due_on']} (暂定 provisional)" if task.get("provisional") else task["due_on"],
         "Assignee": task["assignee"],
         "Escalated to": task["escalated_to_region"],
     }

@@ -1,0 +1,43 @@
+"""`python -m services.common.migrate_all`: every service's schema migrations, once, before the
+services start (the Kubernetes migration Job, the compose file's `migrate` service). Each service
+still checks at start that its tables are at the head revision (a no-op then), under the same
+advisory lock, so a replica started early never runs a migration beside the Job."""
+
+import asyncio
+import importlib
+
+import structlog
+
+from services.common.db import make_engine
+from services.common.logs import configure_logging
+from services.common.migrations import migrate
+from services.common.settings import Settings, get_settings
+
+SERVICES = ("evaluation", "publication", "repair", "appeal", "casework")
+log = structlog.get_logger(__name__)
+
+
+async def migrate_all(settings: Settings) -> list[str]:
+    done = []
+    for name in SERVICES:
+        models = importlib.import_module(f"services.{name}.models")
+        engine = make_engine(
+            settings.database_url_for(name), pool_size=1, connect_args=settings.database_connect_args()
+        )
+        try:
+            await migrate(engine, name, models.MIGRATIONS, models.TABLES)
+        finally:
+            await engine.dispose()
+        log.info("migrated", service=name)
+        done.append(name)
+    return done
+
+
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.logs_json())
+    asyncio.run(migrate_all(settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""Issue 21 (6): the services connect as roles that own nothing and may touch only their own tables;
+the migrations run as the owner (services/dbsetup.py)."""
+
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from deploy.local.components import create_database_async, ensure_postgres
+from services.dbsetup import setup
+from tests.stack import PG_ADMIN
+
+pytestmark = pytest.mark.connected
+
+
+@pytest.fixture(scope="module")
+async def urls() -> AsyncIterator[dict[str, str]]:
+    ensure_postgres(PG_ADMIN)
+    name = f"credit_roles_{uuid.uuid4().hex[:8]}"
+    dsn = await create_database_async(PG_ADMIN, name)
+    try:
+        yield await setup(dsn)
+        assert await setup(dsn)  # again (an upgrade): idempotent
+    finally:
+        conn = await asyncpg.connect(PG_ADMIN)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+async def test_a_service_role_does_only_what_its_service_needs(urls: dict[str, str]) -> None:
+    assert set(urls) == {"evaluation", "publication", "repair", "appeal", "casework"}
+    conn = await asyncpg.connect(urls["evaluation"])
+    try:
+        assert await conn.fetchval("SELECT current_user") == "credit_evaluation"
+        assert not await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        # Its own tables: read and write.
+        await conn.execute("SELECT count(*) FROM evaluation_record")
+        await conn.execute("UPDATE evaluation_outbox_cursor SET seq = seq WHERE false")
+        refused = [
+            "UPDATE evaluation_record_history SET change = 'x' WHERE false",  # append-only
+            "DELETE FROM evaluation_ledger WHERE false",
+            "SELECT count(*) FROM publication_record",  # another service's table
+            "CREATE TABLE evaluation_mine (id int)",  # owns nothing, creates nothing
+            "ALTER TABLE evaluation_ledger DISABLE TRIGGER USER",  # only the owner could
+            "ALTER TABLE evaluation_record_history DISABLE TRIGGER USER",
+            "INSERT INTO evaluation_alembic_version VALUES ('x')",  # only the owner migrates
+        ]
+        for statement in refused:
+            with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
+                await conn.execute(statement)
+        owner = await conn.fetchval("SELECT tableowner FROM pg_tables WHERE tablename = 'evaluation_record'")
+        assert owner == "credit_owner"
+    finally:
+        await conn.close()
