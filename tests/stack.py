@@ -41,6 +41,7 @@ class Stack:
     # The national platforms publications are pushed to (procurement site, credit site), likewise.
     procurement_port: int = field(default_factory=free_port)
     credit_port: int = field(default_factory=free_port)
+    public_credit_port: int = field(default_factory=free_port)
     ports: dict[str, int] = field(default_factory=dict)
     # Where each process's Temporal SDK serves its worker metrics (TEMPORAL_METRICS_BIND).
     sdk_metrics_ports: dict[str, int] = field(default_factory=dict)
@@ -114,6 +115,7 @@ class Stack:
             "CREDIT_EMPLOYER_NOTIFICATION_URL": f"http://127.0.0.1:{self.employer_port}/notify",
             "CREDIT_NATIONAL_PROCUREMENT_URL": f"http://127.0.0.1:{self.procurement_port}/push",
             "CREDIT_NATIONAL_CREDIT_URL": f"http://127.0.0.1:{self.credit_port}/push",
+            "CREDIT_PUBLIC_CREDIT_URL": f"http://127.0.0.1:{self.public_credit_port}/push",
             "GATEWAY_UPSTREAM_EVALUATION": self.url("evaluation"),
             "GATEWAY_UPSTREAM_PUBLICATION": self.url("publication"),
             **{f"GATEWAY_UPSTREAM_{svc.upper()}": self.url(svc) for svc in ("repair", "appeal", "casework")},

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from services.common.policy import ScoreRules
+
 Severity = Literal["general", "serious"]
 RecordStatus = Literal["in_force", "expired", "repaired", "corrected", "withdrawn"]
 PublicStatus = Literal["drawable", "suspended", "removed"]
@@ -65,7 +67,7 @@ class ExpertStanding(BaseModel):
     # suspended means "until training is completed"; always None when drawable or removed.
     suspended_until: date | None = None
     reasons: list[Reason] = Field(default_factory=list)
-    score: int
+    score: int | None = None  # None: the region has no score regime
     score_history: list[ScoreEntry] = Field(default_factory=list)
     version: int = 0  # +1 on every change of the standing, so consumers can order what they see
 
@@ -105,9 +107,13 @@ class ExpertStandingInput(BaseModel):
     expert_name: str
     region: str
     suspension_months: int
-    score_start: int
-    score_threshold: int
-    default_deduction: int
+    # The score regime of the policy, None where it sets none (Luoyang: Art. 25 only).
+    score: ScoreRules | None = None
+    # Inputs of workflows started before issue 16 point 8 carry a score regime in these fields (with
+    # a default deduction the seeds never gave); those runs keep it (see expert_standing.py).
+    score_start: int | None = None
+    score_threshold: int | None = None
+    default_deduction: int | None = None
     deductions: dict[str, int] = Field(default_factory=dict)
     rounds_before_continue: int = 200
     state: ExpertState | None = None  # carried over continue-as-new

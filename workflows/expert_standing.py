@@ -8,9 +8,13 @@ shorten a suspension, and the expert is reinstated only when every reason has la
   dates in Asia/Shanghai), drawable again from the next local midnight; the employer is notified.
 - serious_record: removed from the pool. Final: only a correction or a withdrawal of that record
   lifts it — expiry or repair of a serious record does not.
-- low_score: the score starts at score_start, each general record deducts deductions[code] or
-  default_deduction (serious records are outside the score); under score_threshold the expert is
-  suspended until training is completed.
+- low_score: only where the region's policy sets a score regime (000 §三.3 is the Shenyang draft;
+  Luoyang applies Art. 25 only and sets none): the score starts at `score.start`, each general
+  record in force deducts `score.deductions[code]` (no default points; a record no longer in force
+  gives its points back); under `score.threshold` the expert is suspended until training, which
+  restores the score to `score.training_restores_to`. Runs begun before issue 16 point 8 keep the
+  regime of their input (score_start, default_deduction …; deductions of ended records stand),
+  behind workflow.patched("score-regime-from-policy").
 
 Decisions:
 - Training lifts the low-score suspension by raising the score to the threshold, not to
@@ -35,6 +39,7 @@ Decisions:
 Signals are queued by the handlers and applied in order by `run`, the one place that changes
 state, so that a later change can be put behind `workflow.patched()` in one place."""
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from temporalio import workflow
@@ -71,11 +76,44 @@ NOTIFY_RETRY = RetryPolicy(
 )
 
 
+# Issue 16 point 8: the score regime comes from the policy (none for Luoyang: Art. 25 only) and a
+# record no longer in force no longer deducts. Runs begun before keep their input's regime.
+SCORE_FROM_POLICY = "score-regime-from-policy"
+
+
+@dataclass(frozen=True)
+class Scoring:
+    start: int
+    threshold: int
+    deductions: dict[str, int]
+    default: int
+    restores_to: int | None
+    counts: frozenset[str]  # record statuses whose deduction stands
+
+
+def legacy_scoring(inp: ExpertStandingInput) -> Scoring | None:
+    """The regime of an input from before point 8 (score fields with a default deduction)."""
+    if inp.score_start is None or inp.score_threshold is None:
+        return None
+    return Scoring(
+        inp.score_start, inp.score_threshold, inp.deductions, inp.default_deduction or 0, inp.score_threshold, COUNTS
+    )
+
+
+def policy_scoring(inp: ExpertStandingInput) -> Scoring | None:
+    s = inp.score
+    if s is None:
+        return None
+    return Scoring(s.start, s.threshold, s.deductions, 0, s.training_restores_to, frozenset({"in_force"}))
+
+
 def expert_workflow_id(expert_id: str) -> str:
     return f"expert:{expert_id}"
 
 
-def reasons_on(state: ExpertState, inp: ExpertStandingInput, today: date) -> list[Reason]:
+def reasons_on(
+    state: ExpertState, inp: ExpertStandingInput, today: date, scoring: Scoring | None = None
+) -> list[Reason]:
     reasons = []
     for r in state.records.values():
         if r.severity == "serious" and r.status in COUNTS:
@@ -84,13 +122,15 @@ def reasons_on(state: ExpertState, inp: ExpertStandingInput, today: date) -> lis
             until = add_months(r.recorded_on, inp.suspension_months)
             if until >= today:
                 reasons.append(Reason(kind="general_record", record_id=r.record_id, until=until))
-    if state.score < inp.score_threshold:
+    if scoring is not None and state.score < scoring.threshold:
         reasons.append(Reason(kind="low_score"))
     return reasons
 
 
-def standing_on(state: ExpertState, inp: ExpertStandingInput, today: date) -> ExpertStanding:
-    reasons = reasons_on(state, inp, today)
+def standing_on(
+    state: ExpertState, inp: ExpertStandingInput, today: date, scoring: Scoring | None = None
+) -> ExpertStanding:
+    reasons = reasons_on(state, inp, today, scoring)
     kinds = {r.kind for r in reasons}
     status: PublicStatus = "removed" if "serious_record" in kinds else "suspended" if reasons else "drawable"
     until = None
@@ -101,7 +141,7 @@ def standing_on(state: ExpertState, inp: ExpertStandingInput, today: date) -> Ex
         status=status,
         suspended_until=until,
         reasons=reasons,
-        score=state.score,
+        score=state.score if scoring is not None else None,
         score_history=list(state.score_history),
         version=state.standing_version,
     )
@@ -112,14 +152,23 @@ class ExpertStandingWorkflow:
     @workflow.init
     def __init__(self, inp: ExpertStandingInput) -> None:
         self._inp = inp
-        self._state = inp.state or ExpertState(score=inp.score_start)
+        # Until run() asks workflow.patched: an input with the old fields is an old run's.
+        self._scoring = legacy_scoring(inp) if inp.score_start is not None else policy_scoring(inp)
+        start = self._scoring.start if self._scoring else 0
+        self._state = inp.state or ExpertState(score=start)
         self._inbox: list[ExpertRecordChange | TrainingCompleted] = []
         self._signals = 0
         self._notices: list[workflow.ActivityHandle[None]] = []
-        self._standing = standing_on(self._state, inp, self._today())
+        self._standing = standing_on(self._state, inp, self._today(), self._scoring)
 
     @workflow.run
     async def run(self, inp: ExpertStandingInput) -> None:
+        if workflow.patched(SCORE_FROM_POLICY):
+            self._scoring = policy_scoring(inp)
+            if self._scoring is not None and inp.state is None:
+                self._state.score = self._scoring.start
+        else:
+            self._scoring = legacy_scoring(inp)
         # After continue-as-new a suspension may have lapsed while the new run was being started.
         await self._settle("continued" if inp.state else "started")
         while True:
@@ -175,7 +224,7 @@ class ExpertStandingWorkflow:
             recorded_on=change.recorded_on,
             status=status,
         )
-        if record.severity == "general" and record.status in COUNTS:
+        if self._scoring is not None and record.severity == "general" and record.status in self._scoring.counts:
             # A points table changed meanwhile does not re-price a behaviour already deducted.
             if prior is not None and prior.deducted and prior.behaviour_code == code:
                 record.deducted = prior.deducted
@@ -194,19 +243,23 @@ class ExpertStandingWorkflow:
         if training.event_id in self._state.trainings:
             return None
         self._state.trainings.append(training.event_id)
-        if self._state.score >= self._inp.score_threshold:
+        scoring = self._scoring
+        if scoring is None or scoring.restores_to is None or self._state.score >= scoring.threshold:
             return None
         cause = f"training {training.event_id} ({training.course}) completed on {training.completed_on}"
-        self._change_score(self._inp.score_threshold - self._state.score, cause)
+        self._change_score(max(scoring.restores_to - self._state.score, 0), cause)
         return cause
 
     def _deduction(self, code: str) -> int:
-        return self._inp.deductions.get(code, self._inp.default_deduction)
+        assert self._scoring is not None
+        return self._scoring.deductions.get(code, self._scoring.default)
 
     def _change_score(self, change: int, cause: str) -> None:
+        if self._scoring is None:
+            return  # no regime (a legacy deduction given back after the regime was dropped): no score
         score = self._state.score + change
         if change > 0:
-            score = min(score, max(self._inp.score_start, self._state.score))
+            score = min(score, max(self._scoring.start, self._state.score))
         if score != self._state.score:
             entry = ScoreEntry(at=self._today(), change=score - self._state.score, score=score, cause=cause)
             self._state.score_history.append(entry)
@@ -247,7 +300,7 @@ class ExpertStandingWorkflow:
 
     async def _settle(self, cause: str) -> None:
         """Recompute the standing on today's legal date and tell the expert pool what it must know."""
-        standing = standing_on(self._state, self._inp, self._today())
+        standing = standing_on(self._state, self._inp, self._today(), self._scoring)
         if standing.model_dump(exclude={"version"}) == self._standing.model_dump(exclude={"version"}):
             return
         self._state.standing_version += 1

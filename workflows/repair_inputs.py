@@ -26,6 +26,10 @@ class RepairTerms(BaseModel):
     review_working_days: int
     reminder_working_days_before: int
     escalation_working_days_after: list[int]
+    # 001 Art. 20 "记录半年后": the window opens the day after the wait ends (Civil Code Art. 201-202:
+    # the wait ends on the corresponding day). Absent (False) in the inputs of workflows started
+    # before this rule, which keep opening on the corresponding day, so their replay is unchanged.
+    opens_day_after_wait: bool = False
 
 
 class RepairRecord(BaseModel):

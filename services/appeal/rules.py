@@ -57,10 +57,13 @@ STATUS = {
     "record_not_found": 404,
     "not_subject": 403,
     "applicant_mismatch": 403,
-    "record_not_in_force": 409,
+    "record_not_in_force": 409,  # kept for clients: a withdrawn record
     "appeal_open": 409,
     "duplicate_id_conflict": 409,
 }
+
+
+NOT_OBJECTABLE = frozenset({"withdrawn"})
 
 
 def refusal(reason: str, message: str, **extra: str) -> Refusal:
@@ -78,8 +81,10 @@ def judge(app: AppealApplication, record: ReplicaRecord | None, open_appeal_id: 
         return refusal("record_not_found", f"no record {app.record_id}")
     if app.applicant.id != record.subject_id or app.applicant.type not in (None, record.subject_type):
         return refusal("not_subject", f"only the record's subject may object to record {app.record_id}")
-    if record.status != "in_force":
-        # Nothing of it is applied or published any more; its history stays as it was.
+    if record.status in NOT_OBJECTABLE:
+        # Found wrong and withdrawn already: nothing left to object to. An expired or repaired record
+        # is still in the subject's integrity archive and may be wrong: its objection is heard
+        # (issue 16 point 6).
         return refusal(
             "record_not_in_force",
             f"record {app.record_id} is {record.status}, not in force",

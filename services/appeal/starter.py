@@ -4,27 +4,33 @@ crash finds the running one), then notes the start. Woken right after a filing; 
 few seconds, so an appeal filed while Temporal was unreachable is started once it is back."""
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
+import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.common import WorkflowIDConflictPolicy
 
 from services.appeal.models import APPEALS_T
 from services.common.lawdates import local_date
-from services.common.policy import policy_for
+from services.common.policy import Clock, policy_for
 from services.common.settings import Settings
 from services.common.temporal import WORKFLOW_QUEUE, LazyClient
+from services.common.workdays import working_days_within
 from workflows.appeal import AppealReviewWorkflow
 from workflows.appeal_inputs import AppealReviewInput, appeal_workflow_id
 
+log = structlog.get_logger(__name__)
 POLL_SECONDS = 5.0
 BATCH = 100
 
 
 def review_input(row: dict) -> AppealReviewInput:
-    """The workflow's input: the durations of the policy of the record's region on the filing day."""
-    policy = policy_for(row["region"], local_date(row["filed_at"]))
+    """The workflow's input: the durations of the policy of the record's region on the filing day.
+    The review's clock is in its own unit (Luoyang: 20 calendar days from receipt, 征信业管理条例 Art.
+    25); the task is planned in working days, so it gets those that fall before the legal deadline."""
+    filed_on = local_date(row["filed_at"])
+    policy = policy_for(row["region"], filed_on)
     return AppealReviewInput(
         appeal_id=row["id"],
         record_id=row["record_id"],
@@ -34,10 +40,21 @@ def review_input(row: dict) -> AppealReviewInput:
         grounds=row["grounds"],
         evidence=row["evidence"],
         filed_at=row["filed_at"],
-        due_working_days=policy.appeal_review_working_days,
+        due_working_days=review_working_days(policy.clocks["appeal_review"], filed_on, row["id"]),
         reminder_working_days_before=policy.tasks.reminder_working_days_before,
         escalation_working_days_after=list(policy.tasks.escalation_working_days_after),
     )
+
+
+def review_working_days(clock: Clock, filed_on: date, appeal_id: str) -> int:
+    if clock.unit == "working_days":
+        return clock.value
+    if clock.unit != "calendar_days":
+        raise ValueError(f"an objection review clock in {clock.unit} is not supported")
+    days, provisional = working_days_within(filed_on, clock.value)
+    if provisional:
+        log.warning("appeal review due date on a provisional calendar", appeal_id=appeal_id, working_days=days)
+    return max(days, 1)
 
 
 class ReviewStarter:

@@ -13,10 +13,15 @@ from services.casework.views import visible
 from services.common.auth import Principal, Role
 from services.common.lawdates import local_date
 from services.common.messaging import write_outbox
+from services.common.policy import policy_for
 from services.common.problems import Problem
 from workflows.task_inputs import TaskDecision
 
 CLOSED = ("completed", "cancelled")
+
+
+# Decisions of a determination task that make a record.
+RECORDING_DECISIONS = frozenset({"determine", "record_general"})
 
 
 async def _task_for(conn: AsyncConnection, task_id: str, p: Principal) -> dict:
@@ -71,6 +76,15 @@ async def complete(
     if task["assignee"] != p.sub:
         raise Problem(403, "not_assignee", "Not the assignee", "another officer has claimed this task")
     decision, reason, fields = validate_completion(task, body, today=local_date(now))
+    if task["kind"] == "determination" and decision in RECORDING_DECISIONS:
+        if not policy_for(task["region"], local_date(now)).may_record(p.org):
+            # 001 Art. 17: a province's officer may supervise and claim, but 市、县财政部门 record.
+            raise Problem(
+                403,
+                "not_authorised",
+                "Not authorised",
+                f"the finance department {p.org} is not a city or county department: it may not record (001 Art. 17)",
+            )
     signal = TaskDecision(
         task_id=task_id,
         decision=decision,

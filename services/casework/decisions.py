@@ -64,7 +64,17 @@ def _fields(task: dict, decision: str, fields: dict, today: date) -> dict:
     if decision == "determine":
         if "determination" not in fields:
             raise Problem(422, "determination_required", "Determination required", "determine needs `determination`")
-        return {"determination": _determination(fields["determination"], today)}
+        determination = _determination(fields["determination"], today)
+        code = ((task.get("context") or {}).get("request") or {}).get("behaviour_code")
+        behaviour = load_catalogue().get(code) if isinstance(code, str) else None
+        if behaviour is not None and behaviour.statute is None and not (determination.get("legal_basis") or "").strip():
+            raise Problem(
+                422,
+                "legal_basis_required",
+                "Legal basis required",
+                f"{code} cites no statute: the determination names its legal basis (处罚依据)",
+            )
+        return {"determination": determination}
     if decision == "record_general":
         if "behaviour_code" not in fields:
             raise Problem(422, "invalid_request", "Behaviour code required", "record_general needs `behaviour_code`")
@@ -74,6 +84,16 @@ def _fields(task: dict, decision: str, fields: dict, today: date) -> dict:
         out: dict = {}
         if "behaviour_code" in fields:
             b = _behaviour(fields["behaviour_code"], subject_type, severity=None)
+            record = (task.get("context") or {}).get("record") or {}
+            if record.get("severity") == "general" and b.severity == "serious":
+                # 行政复议法 Art. 63 by analogy: the objector's objection never worsens its position.
+                raise Problem(
+                    422,
+                    "correction_worsens",
+                    "Correction worsens",
+                    f"a correction on the subject's objection may not raise a general record to {b.code};"
+                    " a serious finding goes through its own determination",
+                )
             out["behaviour_code"] = b.code
             if b.severity == "serious" and "determination" not in fields:
                 raise Problem(
@@ -123,4 +143,4 @@ def _determination(value: object, today: date) -> dict:
         raise Problem(422, "invalid_date", "Invalid date", "the liability period ends before the decision")
     if d.liability_ends_on < today:
         raise Problem(422, "liability_ended", "Liability ended", "the liability period is over: nothing to enforce")
-    return d.model_dump(mode="json")
+    return d.model_dump(mode="json", exclude_none=True)  # no legal_basis key when none is named

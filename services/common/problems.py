@@ -8,6 +8,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from services.common.policy import NoPolicy
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 # Clients key on this URI, so it must never change for a given code.
 PROBLEM_TYPE_BASE = "https://credit.procurement.gov.cn/problems/"
@@ -97,10 +99,18 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(problem, instance=request.url.path)
 
 
+async def _on_no_policy(request: Request, exc: NoPolicy) -> JSONResponse:
+    # A policy applies only where it was issued: a region without one is told so, never served
+    # another city's rules.
+    problem = Problem(422, "no_policy", "No credit policy for the region", str(exc), region=exc.region)
+    return problem_response(problem, instance=request.url.path)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Makes every error of `app` a problem+json response."""
     # Starlette types handlers as taking any Exception; each is registered for its own class.
     app.add_exception_handler(Problem, _on_problem)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _on_validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)  # type: ignore[arg-type]
+    app.add_exception_handler(NoPolicy, _on_no_policy)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _on_unexpected)

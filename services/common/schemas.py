@@ -77,6 +77,9 @@ class Determination(_Model):
     decided_on: IsoDate
     liability_ends_on: IsoDate
     penalty: str = Field(min_length=1, max_length=500)
+    # 处罚依据: the provision the decision applies. Required where the catalogue cites no statute for
+    # the behaviour (the catch-all SUP-S-18 "其他违反法律、法规、行政规章规定的…"; issue 16 point 5).
+    legal_basis: str | None = Field(default=None, max_length=500)
 
 
 class BehaviourReport(_Model):

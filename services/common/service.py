@@ -12,8 +12,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.common.guard import RequestGuard
+from services.common.lawdates import today
 from services.common.measures import install_http_metrics
 from services.common.outages import install_outage_handlers, readiness
+from services.common.policy import validity_warnings
 from services.common.problems import install_problem_handlers
 
 log = structlog.get_logger(__name__)
@@ -23,6 +25,9 @@ def base_app(title: str, lifespan, *, details: Callable[[], dict] | None = None)
     """`details`: what the service adds to /healthz (e.g. casework: the calendar's status)."""
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
+    # A policy past the validity it states (Luoyang Art. 28) is still applied, but said loudly.
+    for warning in validity_warnings(today()):
+        log.warning("policy past its stated validity", service=title, **warning)
     install_outage_handlers(app)
     # Outermost but for middleware a service adds later (the publication's credit fast path, which
     # validates its identifier before any query) and the metrics and correlation id, which see a
@@ -34,7 +39,7 @@ def base_app(title: str, lifespan, *, details: Callable[[], dict] | None = None)
     # restart would not bring the database back; readiness (below) says whether to send it work.
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict:
-        return {"status": "ok", "service": title, **(details() if details else {})}
+        return health_body(title) | (details() if details else {})
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
@@ -45,6 +50,16 @@ def base_app(title: str, lifespan, *, details: Callable[[], dict] | None = None)
         return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def health_body(service: str | None) -> dict:
+    """`/healthz`: up (`status` ok) and, loudly, any policy applied past its stated validity."""
+    warnings = validity_warnings(today())
+    body: dict = {"status": "ok"} | ({"service": service} if service else {})
+    if warnings:
+        body["policy_validity"] = "past_validity"
+        body["policy_warnings"] = warnings
+    return body
 
 
 def add_readyz(app: FastAPI, detail: Callable[[], Awaitable[dict]]) -> None:

@@ -100,6 +100,8 @@ class Settings(ProductionSettings):
     # The national platforms publications and withdrawals are pushed to (001 Art. 21); unset: not pushed.
     credit_national_procurement_url: str | None = None
     credit_national_credit_url: str | None = None
+    # 001 Art. 21: the same-level public credit information system (同级公共信用信息系统) gets serious records.
+    credit_public_credit_url: str | None = None
     # Overrides the policy's push_escalation_hours (tests use seconds).
     credit_push_escalation_seconds: int | None = None
     # Issue 21 (10): regions whose projects an e-procurement platform carries, by its event `source`

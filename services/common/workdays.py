@@ -154,3 +154,15 @@ def add_working_days(start: date, n: int) -> date:
 
 def previous_working_day(day: date, n: int = 1) -> date:
     return RECKONER.previous_working_day(day, n).day
+
+
+def working_days_within(start: date, calendar_days: int) -> tuple[int, bool]:
+    """How many working days fall in (start, start + calendar_days]: a clock in calendar days (e.g.
+    征信业管理条例 Art. 25, 20 days) as a number of working days for a task planned in working days,
+    so the task's due date is the last working day on or before the legal deadline. Counted with the
+    reckoner (installed, file, official or provisional arrangement, in that order); the flag is True
+    when a provisional year was counted through (say so). A year before the calendar's range raises
+    `CalendarUnavailable`, as every other count does."""
+    end = start + timedelta(days=calendar_days)
+    count = sum(RECKONER.is_working_day(start + timedelta(days=k)) for k in range(1, calendar_days + 1))
+    return count, RECKONER.any_provisional(start, end)

@@ -41,14 +41,21 @@ async def get_catalogue(
     subject: Literal["supplier", "agency", "expert"] | None = None,
     severity: Literal["serious", "general"] | None = None,
 ) -> dict:
-    """The behaviour catalogue in force, with the legal basis of each behaviour."""
+    """The behaviour catalogue in force: each behaviour's `legal_basis` (the Luoyang article and item,
+    and the statute the measures cite, `statute`) apart from its `references` (other regions'
+    measures the Luoyang text marks 参考, which are not a legal basis)."""
     catalogue = load_catalogue()
     items = [
         b.model_dump()
         for b in catalogue.behaviours
         if (subject is None or b.subject == subject) and (severity is None or b.severity == severity)
     ]
-    return {"source": catalogue.source, "count": len(items), "behaviours": items}
+    return {
+        "source": catalogue.source,
+        "references_note": catalogue.references_note,
+        "count": len(items),
+        "behaviours": items,
+    }
 
 
 @router.post("/v1/reports", tags=["intake"], status_code=201)

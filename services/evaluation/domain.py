@@ -66,6 +66,21 @@ def decide(
             f"finance department {reporter.id} is not in charge of region {report.region}",
             status=403,
         )
+    if reporter.type == "finance" and not policy.may_record(reporter.id):
+        # 001 Art. 17: 市、县财政部门 record; a province's department covers its cities to supervise them.
+        return Rejection(
+            "not_authorised",
+            f"finance department {reporter.id} is not a city or county department: it may not record (001 Art. 17)",
+            status=403,
+        )
+    if reporter.type == "agency" and report.subject.type == "agency":
+        # 001 Art. 17-18: general behaviour is recorded by the party of the procurement stage; the
+        # agency of a project is the only agency in it, so another agency is no party of its own.
+        return Rejection(
+            "not_authorised",
+            "an agency records the parties of the procurement it runs (001 Art. 17-18), not an agency",
+            status=403,
+        )
     if reporter.type != "finance" and not in_reporter_scope(reporter_regions, report.region):
         return Rejection(
             "not_authorised",
@@ -78,13 +93,14 @@ def decide(
     if report.occurred_on > today:
         return Rejection("invalid_date", f"occurred_on {report.occurred_on} is in the future")
     first_day = first_effective_day(report.region)
-    if report.occurred_on < first_day:
+    if first_day is not None and report.occurred_on < first_day:
         # The measures do not reach back before they took effect (non-retroactivity, 立法法 Art. 104);
         # a date like 1900-01-01 is a typing error or a placeholder, never a behaviour they cover.
+        # Where the issue day is unknown the floor is the earliest it can be (policy.first_effective_day).
         return Rejection(
             "invalid_date",
-            f"occurred_on {report.occurred_on} is before {first_day}, when the measures of region"
-            f" {report.region} took effect; they do not apply to earlier behaviour",
+            f"occurred_on {report.occurred_on} is before {first_day}, the first day the measures of region"
+            f" {report.region} can have been in force; they do not apply to earlier behaviour",
         )
     if reporter.type in policy.evidence_required_for and not report.evidence:
         return Rejection(
@@ -141,6 +157,11 @@ def _serious(
         return Rejection(
             "determination_required",
             f"{behaviour.code} is serious: a finance department records it with its determination",
+        )
+    if behaviour.statute is None and not (d.legal_basis or "").strip():
+        return Rejection(
+            "legal_basis_required",
+            f"{behaviour.code} cites no statute: the determination must name its legal basis (处罚依据)",
         )
     if d.liability_ends_on < d.decided_on or d.decided_on > today:
         return Rejection("invalid_date", "the determination's dates are inconsistent or in the future")

@@ -64,10 +64,7 @@ class Signals:
             expert_name=name,
             region=region,
             suspension_months=rules.general_suspension_months,
-            score_start=rules.score_start,
-            score_threshold=rules.score_threshold,
-            default_deduction=rules.default_deduction,
-            deductions=rules.deductions,
+            score=rules.score,
         )
         await (await self.client()).start_workflow(
             ExpertStandingWorkflow.run,

@@ -254,7 +254,7 @@ def record_row(
         "version": 1,
         "description": r.description,
         "evidence": [e.model_dump(mode="json") for e in r.evidence],
-        "determination": r.determination.model_dump(mode="json") if r.determination else None,
+        "determination": r.determination.model_dump(mode="json", exclude_none=True) if r.determination else None,
         "policy_version": policy_version,
         "source": source,
         "source_event_id": source_event_id,

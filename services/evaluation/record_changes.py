@@ -115,8 +115,10 @@ def mark_appealed(inp: AppealMark) -> Change:
             return "already under this objection"
         if appeal.get("state") == "open":
             return f"already under objection {appeal['appeal_id']}"
-        if row["status"] != "in_force":
-            return f"the record is {row['status']}, not in force"
+        # An ended (expired, repaired) record stays in the archive and may be objected to; a withdrawn
+        # one was found wrong already.
+        if row["status"] == "withdrawn":
+            return "the record was withdrawn"
         row["appeal"] = {"appeal_id": inp.appeal_id, "state": "open", "filed_at": inp.filed_at.isoformat()}
         return None
 
@@ -183,13 +185,20 @@ def _apply_corrections(row: dict, corrections: dict) -> None:
         raise InvalidCorrection(f"{code!r} is not a behaviour of a {row['subject_type']}")
     if corrections.get("severity") not in (None, behaviour.severity):
         raise InvalidCorrection(f"{code} is {behaviour.severity}, not {corrections['severity']}")
+    if row["severity"] == "general" and behaviour.severity == "serious":
+        # The objector's own objection may not worsen its position (by analogy with 行政复议法 Art. 63,
+        # 不得作出对申请人更为不利的决定): a serious finding goes through its own determination.
+        raise InvalidCorrection(f"a correction on the subject's objection may not raise a general record to {code}")
+    before = row["valid_until"]
     row["behaviour_code"], row["severity"] = code, behaviour.severity
     if behaviour.severity == "serious":
         raw = corrections.get("determination") or row["determination"]
         if raw is None:
             raise InvalidCorrection(f"{code} is serious: the correction needs its determination")
         determination = Determination.model_validate(raw)
-        row["determination"] = determination.model_dump(mode="json")
+        if determination.liability_ends_on > before:
+            raise InvalidCorrection("a correction on the subject's objection may not lengthen the record")
+        row["determination"] = determination.model_dump(mode="json", exclude_none=True)
         row["valid_until"] = determination.liability_ends_on
     else:
         recorded_on: date = row["recorded_on"]

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from services.common.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
+from services.common.service import health_body
 from services.gateway.ratelimit import PublicReadLimit
 from services.gateway.routes import Route, routes_from_env
 from services.gateway.upstream import (
@@ -176,7 +177,7 @@ class Gateway:
                     return
             await self._proxy(route, scope, receive, send)
         elif path == "/healthz":
-            await _respond(send, 200, _JSON, b'{"status":"ok"}')
+            await _respond(send, 200, _JSON, json.dumps(health_body(None), ensure_ascii=False).encode())
         elif path == "/openapi.json":
             await _respond(send, 200, _JSON, await self.openapi())
         elif path == "/docs":

@@ -13,6 +13,7 @@ from services.common.identifiers import is_division_code
 from services.common.lawdates import local_date
 from services.common.problems import Problem
 from services.common.runtime import Runtime, current_runtime
+from services.publication import receipts
 from services.publication.consortium import worst_of
 from services.publication.models import PublicRecord
 from services.publication.notices import region_prefix
@@ -22,12 +23,17 @@ from services.publication.views import public_record
 router = APIRouter()
 RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
 MAX_MEMBERS = 20
+REGION_DOC = (
+    "the project's region (the purchaser's): its policy says what good credit earns (a bond reduction"
+    " percentage only where that policy sets one, with its source)"
+)
 
 
 @router.get("/v1/credit/consortium", tags=["public"], response_model=ConsortiumStatus)
 async def consortium_status(
     request: Request,
     members: Annotated[str, Query(description="the member suppliers' USCCs, comma-separated (2 or more)")],
+    region: Annotated[str | None, Query(description=REGION_DOC)] = None,
 ) -> Response:
     """财库〔2016〕125号: a consortium (联合体) may take part only if every member may; its status,
     blacklisting and good credit are the worst of its members'. Each member's own answer is included."""
@@ -37,8 +43,22 @@ async def consortium_status(
             422, "invalid_consortium", "Invalid consortium", f"2 to {MAX_MEMBERS} distinct member ids are required"
         )
     reader = request.app.state.credit_reader
-    answers = [orjson.loads(await reader.answer("supplier", i)) for i in ids]
+    answers = [orjson.loads(await reader.answer("supplier", i, region)) for i in ids]
     return Response(content=orjson.dumps(worst_of(ids, answers)), media_type="application/json")
+
+
+@router.get("/v1/credit/{subject_type}/{subject_id}/receipt", tags=["public"])
+async def credit_receipt(
+    subject_type: Literal["supplier", "agency", "expert", "purchaser"],
+    subject_id: str,
+    request: Request,
+    region: Annotated[str | None, Query(description=REGION_DOC)] = None,
+) -> dict:
+    """The credit answer as a receipt signed with the system's Ed25519 key, with the ledger checkpoint
+    it was read at, to keep with the procurement file (财库〔2016〕125号). Verify it offline with
+    `python -m services.common.receipts RECEIPT.json --public-key KEY`."""
+    answer = await request.app.state.credit_reader.answer(subject_type, subject_id, region)
+    return await receipts.receipt(subject_type, subject_id, region, answer)
 
 
 @router.get("/v1/credit/{subject_type}/{subject_id}", tags=["public"], response_model=CreditStatus)
@@ -46,12 +66,13 @@ async def credit_status(
     subject_type: Literal["supplier", "agency", "expert", "purchaser"],
     subject_id: str,
     request: Request,
+    region: Annotated[str | None, Query(description=REGION_DOC)] = None,
 ) -> Response:
     """May the subject take part now, blacklisted until when, its published records in force, its
     grade; for an expert, whether it may be drawn."""
     # Served by CreditFastPath before routing; this route documents it and answers the same bytes
     # if the middleware is not installed (e.g. an app built without it in a test).
-    body = await request.app.state.credit_reader.answer(subject_type, subject_id)
+    body = await request.app.state.credit_reader.answer(subject_type, subject_id, region)
     return Response(content=body, media_type="application/json")
 
 

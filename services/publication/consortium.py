@@ -3,6 +3,12 @@ consortium's): the worst of its members' answers, each member's own answer besid
 
 from services.publication.views import GRADES
 
+INCENTIVE_FIELDS = (
+    "policy_region",
+    "bond_reduction_source",
+    "deposits_forbidden",
+    "deposits_forbidden_source",
+)
 SEVERITY = {"no_record": 0, "clean": 0, "general_record": 1, "blacklisted": 2}
 
 
@@ -27,8 +33,11 @@ def worst_of(member_ids: list[str], answers: list[dict]) -> dict:
         "good_credit": {
             "eligible": eligible,
             "free_bid_guarantee": eligible,
-            # The smallest reduction of the members: the bond covers the whole consortium.
-            "bond_reduction_percent": min(g["bond_reduction_percent"] for g in goods),
+            "bond_reduction": eligible and all(g["bond_reduction"] for g in goods),
+            # The smallest reduction of the members (the bond covers the whole consortium), where the
+            # region's policy sets one; the other incentive fields are the region's, the same for all.
+            "bond_reduction_percent": goods[0]["bond_reduction_percent"] if eligible else None,
+            **{k: goods[0][k] for k in INCENTIVE_FIELDS},
             "eligible_from": None if "record_in_force" in reasons or not froms else max(froms),
             "reason": "record_in_force" if "record_in_force" in reasons else reasons[0] if reasons else None,
         },

@@ -6,15 +6,17 @@ One primary-key read of the answer precomputed by views.py; in PostgreSQL on a p
 route in api.py answers the same bytes and documents the endpoint in OpenAPI."""
 
 from datetime import UTC, datetime
+from urllib.parse import parse_qs
 
 import asyncpg
 import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.identifiers import normalise_subject_id, validate_subject_id
+from services.common.identifiers import is_division_code, normalise_subject_id, validate_subject_id
 from services.common.lawdates import local_date
 from services.common.outages import OUTAGE, database_unavailable, unavailable_problem
+from services.common.policy import NoPolicy
 from services.common.problems import Problem, problem_response
 from services.publication import goodcredit
 from services.publication.models import PublicCreditView
@@ -46,14 +48,17 @@ class CreditReader:
         if self._pool is not None:
             await self._pool.close()
 
-    async def answer(self, subject_type: str, subject_id: str) -> bytes:
-        """The JSON body of GET /v1/credit/{type}/{id}; Problem for an invalid identifier. A code
+    async def answer(self, subject_type: str, subject_id: str, region: str | None = None) -> bytes:
+        """The JSON body of GET /v1/credit/{type}/{id}[?region=]; Problem for an invalid identifier.
+        `region` is the project's (the purchaser's): its policy says what good credit earns. A code
         written in lower case or full width is read as the code it is (`normalise_subject_id`)."""
         subject_id = normalise_subject_id(subject_type, subject_id)
         if subject_type not in SUBJECT_TYPES or not validate_subject_id(subject_type, subject_id):
             raise Problem(
                 422, "invalid_identifier", "Invalid identifier", f"{subject_id!r} is not a valid {subject_type} id"
             )
+        if region is not None and not is_division_code(region):
+            raise Problem(422, "invalid_identifier", "Invalid region", f"{region!r} is not a division code")
         key = f"{subject_type}:{subject_id}"
         if self._pool is not None:
             row = await self._pool.fetchrow(PG_QUERY, key)
@@ -76,7 +81,7 @@ class CreditReader:
         # The stored answer is a JSON object: close it with what depends on the day (good credit and
         # the date) instead of re-encoding it.
         tail = (
-            goodcredit.answer_bytes(blocked, after, bond, today, known)
+            goodcredit.answer_bytes(blocked, after, bond, today, region, known)
             + (b',"known":true' if known else b',"known":false')
             + f',"as_of":"{today.isoformat()}"}}'.encode()
         )
@@ -94,8 +99,14 @@ class CreditFastPath:
             parts = scope["path"].split("/")
             reader: CreditReader | None = getattr(scope["app"].state, "credit_reader", None)
             if len(parts) == 5 and parts[3] in SUBJECT_TYPES and reader is not None:
+                query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+                region = query.get("region", [None])[0]
                 try:
-                    body = await reader.answer(parts[3], parts[4])
+                    body = await reader.answer(parts[3], parts[4], region)
+                except NoPolicy as exc:
+                    problem = Problem(422, "no_policy", "No credit policy for the region", str(exc), region=exc.region)
+                    await problem_response(problem, instance=scope["path"])(scope, receive, send)
+                    return
                 except Problem as problem:
                     await problem_response(problem, instance=scope["path"])(scope, receive, send)
                     return

@@ -26,7 +26,10 @@ ENTRIES_T = PublicNoticeEntry.__table__  # type: ignore[attr-defined]
 RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
 PUSHES_T = PushDelivery.__table__  # type: ignore[attr-defined]
 SOURCE = "urn:credit:publication"
-PLATFORMS = ("procurement", "credit")  # 中国政府采购网, 信用中国 (001 Art. 21)
+# 001 Art. 21: a serious record is pushed to the same-level public credit information system (推送同级
+# 公共信用信息系统) and published on 中国政府采购网 and 信用中国; general records are 定期在洛阳市政府采购网进行
+# 通报 — the period notice (its event and page), pushed to none of these.
+PLATFORMS = ("procurement", "credit", "public_credit")
 PREFIX_LENGTH = {"province": 2, "city": 4, "county": 6}
 
 
@@ -50,19 +53,12 @@ def withdrawal(row: dict) -> dict:
 
 
 def pushes_for(notice_id: str, action: str, *, region: str, record: dict | None = None) -> list[dict]:
-    """One push per national platform. The key is stable per record version (a blacklist notice and
-    its removal are versions of the record) or per notice (a period notice)."""
+    """One push per platform of a serious record's publication or withdrawal; the key is stable per
+    record version (a blacklist notice and its removal are versions of the record). A period notice
+    (general records, `record` None) is published on the city's procurement website — the notice
+    event and page — and pushed nowhere (001 Art. 21)."""
     if record is None:
-        return [
-            {
-                "idempotency_key": f"{p}:{notice_id}",
-                "action": action,
-                "record_id": None,
-                "region": region,
-                "subject": {"type": "region", "id": region, "name": None},
-            }
-            for p in PLATFORMS
-        ]
+        return []
     return [
         {
             "idempotency_key": f"{p}:{record['record_id']}:v{record['version']}",
@@ -169,8 +165,8 @@ async def publish_period_notice(conn: AsyncConnection, req: NoticeRequest, *, no
     ]
     withdrawn = [dict(r._mapping) for r in await conn.execute(_came_down(req.region))]
     period = {"start": req.period_start.isoformat(), "end": req.period_end.isoformat(), "cadence": req.cadence}
-    # An empty notice is still published here (the city site shows every period), not pushed.
-    pushes = pushes_for(notice_id, "publish", region=req.region) if listed or withdrawn else []
+    # Published here (the city site shows every period, empty or not); general records are not pushed.
+    pushes = pushes_for(notice_id, "publish", region=req.region)
     await write_notice(
         conn,
         notice={"notice_id": notice_id, "kind": "period", "region": req.region, "period": period},

@@ -35,7 +35,11 @@ BATCH = 200
 
 
 def platform_urls(settings: Settings) -> dict[str, str | None]:
-    return {"procurement": settings.credit_national_procurement_url, "credit": settings.credit_national_credit_url}
+    return {
+        "procurement": settings.credit_national_procurement_url,
+        "credit": settings.credit_national_credit_url,
+        "public_credit": settings.credit_public_credit_url,
+    }
 
 
 def push_input(row: dict, settings: Settings) -> PushInput:

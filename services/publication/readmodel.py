@@ -112,7 +112,10 @@ def _record_row(d: dict) -> dict:
         "valid_until": date.fromisoformat(d["valid_until"]),
         "status": d["status"],
         "determination": (
-            {k: determination.get(k) for k in ("decision_no", "decided_on", "liability_ends_on", "penalty")}
+            {
+                k: determination.get(k)
+                for k in ("decision_no", "decided_on", "liability_ends_on", "penalty", "legal_basis")
+            }
             if determination
             else None
         ),

@@ -14,6 +14,7 @@ class PublicRecordOut(BaseModel):
     behaviour_code: str
     behaviour: str | None
     legal_basis: str | None
+    references: list[str] = []
     severity: str
     region: str
     project: dict
@@ -38,8 +39,13 @@ class GoodCredit(BaseModel):
     """000 §三.2, suppliers only: decided on the day it is asked (see goodcredit.py)."""
 
     eligible: bool | None  # None: a subject never heard of (reason no_record)
-    free_bid_guarantee: bool | None
-    bond_reduction_percent: int
+    free_bid_guarantee: bool | None  # 000 §三.2: granted by the finance department
+    bond_reduction: bool | None  # 000 §三.2: the purchaser reduces the performance bond 根据项目实际
+    bond_reduction_percent: int | None = None  # only where the region's policy sets one
+    bond_reduction_source: str | None = None
+    deposits_forbidden: bool | None = None  # the region's policy forbids deposits at all
+    deposits_forbidden_source: str | None = None
+    policy_region: str | None = None  # the project's region whose policy was applied (?region=)
     eligible_from: str | None = None
     reason: str | None = None  # record_in_force | recent_record | no_record
 

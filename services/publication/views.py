@@ -7,6 +7,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.catalogue import references_of
 from services.common.lawdates import local_date
 from services.common.sql import key_in, upsert_rows
 from services.publication import goodcredit
@@ -32,6 +33,8 @@ def public_record(row: dict) -> dict:
         "behaviour_code": row["behaviour_code"],
         "behaviour": row["behaviour_text"],
         "legal_basis": row["legal_basis"],
+        # 参考 measures are shown apart from the basis; they are catalogue data, not the record's.
+        "references": references_of(row["behaviour_code"]),
         "severity": row["severity"],
         "region": row["region"],
         "project": row["project"],

@@ -1,17 +1,18 @@
 """The pure rules of credit repair (001 Art. 20, 002 (十一)), shared by the workflow (on its clock,
 the authority on timing) and the service (on the wall clock, so HTTP can answer at once).
 
-- A general record may be applied for once it has stood `general_wait_months` (Luoyang: 6): the
-  window opens at 00:00 Asia/Shanghai of add_months(recorded_on, wait) (Civil Code counting, as in
-  services/common/lawdates), so an application the day before is too early and one on that day is
-  accepted. A serious record only if the policy says `serious_repairable`, after
+- A general record may be applied for after it has stood `general_wait_months` (Luoyang Art. 20:
+  记录半年后): the half-year ends on add_months(recorded_on, wait) (Civil Code Art. 201-202, as in
+  services/common/lawdates) and the window opens at 00:00 Asia/Shanghai of the next day, so an
+  application on the last day of the half-year is too early and one the day after is accepted.
+  A serious record only if the policy says `serious_repairable`, after
   `serious_min_months` (national rules from 2026-04-01; Luoyang: never).
 - The window closes when the record stops being in force (expiry_moment(valid_until)): an expired
   record is out of publication anyway, there is nothing left to repair.
 - One application open at a time per record; a written commitment is required."""
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from services.common.lawdates import add_months, expiry_moment, local_date, start_of_day
@@ -76,6 +77,7 @@ def terms_from(policy: PolicyVersion) -> RepairTerms:
         review_working_days=policy.repair.review_working_days,
         reminder_working_days_before=policy.tasks.reminder_working_days_before,
         escalation_working_days_after=list(policy.tasks.escalation_working_days_after),
+        opens_day_after_wait=True,
     )
 
 
@@ -87,7 +89,11 @@ def window_for(severity: str, recorded_on: date, valid_until: date, terms: Repai
         months = terms.serious_min_months or 0
     else:
         months = terms.general_wait_months
-    return Window(True, add_months(recorded_on, months), closes_at)
+    wait_ends = add_months(recorded_on, months)
+    # "After half a year": the half-year ends on the corresponding day (Civil Code Art. 201-202, as for
+    # validity), so the first day after it is the next one. A zero wait opens on the record date.
+    opens_on = wait_ends + timedelta(days=1) if months and terms.opens_day_after_wait else wait_ends
+    return Window(True, opens_on, closes_at)
 
 
 def judge_timing(

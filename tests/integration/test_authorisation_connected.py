@@ -37,7 +37,10 @@ async def test_catalogue_lists_all_103_behaviours_with_legal_basis(api: httpx.As
     body = (await api.get("/v1/catalogue")).json()
     assert body["count"] == 103
     s01 = next(b for b in body["behaviours"] if b["code"] == "SUP-S-01")
-    assert s01["severity"] == "serious" and s01["legal_basis"].startswith("《")
+    assert s01["severity"] == "serious" and s01["legal_basis"].startswith("《洛阳市政府采购信用评价暂行办法》第八条")
+    assert s01["statute"] == "《中华人民共和国政府采购法》第七十七条" and s01["references"] == []
+    g01 = next(b for b in body["behaviours"] if b["code"] == "SUP-G-01")
+    assert "江苏" not in g01["legal_basis"] and g01["references"][0] == "《江苏省政府采购信用管理暂行办法》"
 
 
 async def test_reports_need_a_reporting_role(api: httpx.AsyncClient) -> None:

@@ -91,7 +91,8 @@ async def test_general_record_suspends_expert_and_notifies_employer_once(
     assert "score" not in str(body["expert"]) and body["subject"]["name"] == "李*"
 
     finance = await api.get(f"/v1/experts/{expert}/standing", headers=bearer("finance_officer", "410300", "410300"))
-    assert finance.status_code == 200 and finance.json()["score"] == 90
+    # Luoyang: Art. 25 only, no score regime (issue 16 point 8).
+    assert finance.status_code == 200 and finance.json()["score"] is None
     own = await api.get(f"/v1/experts/{expert}/standing", headers=bearer("subject", expert, "410322"))
     assert own.status_code == 200
     other = await api.get(f"/v1/experts/{expert}/standing", headers=bearer("finance_officer", "410100", "410100"))
@@ -126,11 +127,12 @@ async def _accepted(server: EmployerServer, expert: str) -> int:
 
 async def test_score_under_threshold_waits_for_training(stack: Stack, api: httpx.AsyncClient) -> None:
     """000 §三.3: five general behaviours at 10 points take the score from 100 to 50, under 60 the
-    qualification is suspended until training; `expert.training.completed.v1` lifts that reason."""
+    qualification is suspended until training; `expert.training.completed.v1` lifts that reason.
+    Luoyang sets no score regime: the records are in the labelled fixture county 410397 that does."""
     expert = f"EXP-S-{uuid.uuid4().hex[:8]}"
-    agency = bearer("agency", AGENCY_ID, "410322")
+    agency = bearer("agency", AGENCY_ID, "410397")
     for code in ("EXP-G-01", "EXP-G-02", "EXP-G-03", "EXP-G-04", "EXP-G-05"):
-        data = report_data(subject_type="expert", subject_id=expert, code=code, reporter_type="agency")
+        data = report_data(subject_type="expert", subject_id=expert, code=code, reporter_type="agency", region="410397")
         assert (await api.post("/v1/reports", json=data, headers=agency)).status_code == 201
     finance = bearer("finance_officer", "410300", "410300")
 

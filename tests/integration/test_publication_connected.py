@@ -57,8 +57,12 @@ class PlatformServer:
 
 @pytest.fixture
 async def platforms(stack: Stack) -> AsyncIterator[dict[str, PlatformServer]]:
-    servers = {"procurement": PlatformServer(), "credit": PlatformServer()}
-    ports = {"procurement": stack.procurement_port, "credit": stack.credit_port}
+    servers = {"procurement": PlatformServer(), "credit": PlatformServer(), "public_credit": PlatformServer()}
+    ports = {
+        "procurement": stack.procurement_port,
+        "credit": stack.credit_port,
+        "public_credit": stack.public_credit_port,
+    }
     running = []
     for name, server in servers.items():
         uv = uvicorn.Server(uvicorn.Config(server.app, host="127.0.0.1", port=ports[name], log_level="warning"))
@@ -98,7 +102,9 @@ async def in_blacklist(api: httpx.AsyncClient, record_id: str) -> bool:
 
 async def public_view(api: httpx.AsyncClient, supplier: str, record_id: str) -> tuple[bool, bool, bool, bool]:
     """(on the blacklist, credit says blacklisted, record in force in the credit answer, good credit)."""
-    credit = (await api.get(f"/v1/credit/supplier/{supplier}")).json()
+    # The fast path reads ?region= (issue 16 point 7): the project's region's policy is applied.
+    credit = (await api.get(f"/v1/credit/supplier/{supplier}", params={"region": "410322"})).json()
+    assert credit["good_credit"]["policy_region"] == "410322"
     return (
         await in_blacklist(api, record_id),
         credit["blacklisted"],
@@ -146,7 +152,11 @@ async def test_serious_record_is_pushed_once_to_each_platform_and_its_withdrawal
     states = await eventually(
         lambda: push_states(api, record_id=record_id), until=lambda s: all(x[2] == "delivered" for x in s) and s
     )
-    assert states == [("credit", "publish", "delivered", 3), ("procurement", "publish", "delivered", 3)]
+    assert states == [
+        ("credit", "publish", "delivered", 3),
+        ("procurement", "publish", "delivered", 3),
+        ("public_credit", "publish", "delivered", 3),  # 同级公共信用信息系统 (issue 16 point 12)
+    ]
     notices = (await api.get("/v1/notices", params={"kind": "blacklist", "region": "410322", "limit": 100})).json()
     assert f"blacklist-{record_id}-v1" in {n["notice_id"] for n in notices["notices"]}
     other = await api.get(
@@ -180,17 +190,20 @@ async def test_expiry_is_pushed_as_a_withdrawal_and_the_blacklist_follows(
     withdrawal = platforms["credit"].bodies[f"credit:{record_id}:v2"]
     assert withdrawal["action"] == "withdraw" and withdrawal["notice"]["withdrawals"][0]["status"] == "expired"
     view = await eventually(lambda: public_view(api, supplier, record_id), until=lambda v: not v[1], timeout=60)
-    # Off the blacklist and out of the answer; no good credit yet: recorded within the lookback.
-    assert view == (False, False, False, False)
+    # Off the blacklist and out of the answer; good credit again: an ended record no longer counts
+    # (issue 16 point 6, Luoyang names no look-back).
+    assert view == (False, False, False, True)
     states = await eventually(
         lambda: push_states(api, record_id=record_id),
-        until=lambda s: len(s) == 4 and all(x[2] == "delivered" for x in s),
+        until=lambda s: len(s) == 6 and all(x[2] == "delivered" for x in s),
     )
     assert [(p, a) for p, a, _, _ in states] == [
         ("credit", "publish"),
         ("credit", "withdraw"),
         ("procurement", "publish"),
         ("procurement", "withdraw"),
+        ("public_credit", "publish"),
+        ("public_credit", "withdraw"),
     ]
 
 
@@ -229,7 +242,8 @@ async def test_the_schedule_publishes_last_months_general_records(
     assert notice["period"] == {"start": start.isoformat(), "end": end.isoformat(), "cadence": cadence}
     assert record_id in {e["record_id"] for e in notice["entries"]}
     assert all(start.isoformat() <= e["recorded_on"] <= end.isoformat() for e in notice["entries"])
-    await delivered_once(platforms, lambda p: f"{p}:{notice_id}")
+    # General records are notified on the city site only (issue 16 point 12): no platform got it.
+    assert all(not any(notice_id in k for k in s.attempts) for s in platforms.values())
     published = await collect(
         stack.bootstrap, NOTICES, lambda kept: len(kept) >= 1, match=lambda e: e["id"] == notice_id, timeout=60
     )

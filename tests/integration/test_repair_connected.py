@@ -4,6 +4,7 @@ cover the wait), the subject's application over HTTP or Kafka, the review task i
 queue, the decision, record.repaired.v1 and the public status; the refusals over HTTP and Kafka."""
 
 import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -224,7 +225,8 @@ async def test_refusals_over_http(stack: Stack, api: httpx.AsyncClient) -> None:
     assert (serious["status"], serious["code"]) == (422, "not_repairable")
     early = await refused(application(early_record), subject(early_supplier, LUOYANG_COUNTY))
     assert (early["status"], early["code"]) == (409, "too_early")
-    assert early["earliest"] == add_months(today(), 6).isoformat()
+    # The day after the half-year (issue 16 point 9).
+    assert early["earliest"] == (add_months(today(), 6) + timedelta(days=1)).isoformat()
     assert early["type"].endswith("/too_early")
     # The serious record has no repair at all under Luoyang's rules.
     window = (await repair_of(api, serious_supplier, serious_record))["window"]

@@ -96,7 +96,7 @@ async def test_accepted_appeal_is_stored_and_announced(engine: AsyncEngine) -> N
 
 async def test_refusals_are_dead_lettered_with_their_reason(engine: AsyncEngine) -> None:
     supplier, other = new_uscc(), new_uscc()
-    await replicate(engine, record_data("rec-1", supplier), record_data("rec-x", supplier, status="expired"))
+    await replicate(engine, record_data("rec-1", supplier), record_data("rec-x", supplier, status="withdrawn"))
     items = [
         appeal_item("rec-1", supplier, evidence=[]),
         appeal_item("rec-1", supplier, grounds=""),

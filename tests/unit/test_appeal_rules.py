@@ -68,11 +68,17 @@ def test_grounds_and_evidence_are_judged_before_the_record() -> None:
     assert refused is not None and (refused.reason, refused.status) == ("record_not_found", 404)
 
 
-@pytest.mark.parametrize("status", ["expired", "repaired", "withdrawn"])
-def test_a_record_no_longer_in_force_cannot_be_appealed(status: str) -> None:
-    refused = judge(application(), record(status=status), None)
+def test_a_withdrawn_record_cannot_be_appealed() -> None:
+    refused = judge(application(), record(status="withdrawn"), None)
     assert refused is not None and (refused.reason, refused.status) == ("record_not_in_force", 409)
-    assert refused.extra == {"record_status": status}
+    assert refused.extra == {"record_status": "withdrawn"}
+
+
+@pytest.mark.parametrize("status", ["expired", "repaired"])
+def test_point6_an_ended_record_may_still_be_objected_to(status: str) -> None:
+    """Issue 16 point 6: an expired or repaired record is still in the subject's archive and may be
+    wrong: its objection is accepted."""
+    assert judge(application(), record(status=status), None) is None
 
 
 def test_one_open_appeal_per_record() -> None:

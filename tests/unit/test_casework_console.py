@@ -5,7 +5,7 @@ from datetime import date
 
 import httpx
 
-from services.casework.console.pages import calendar_home, queue
+from services.casework.console.pages import calendar_home, page, queue
 from services.casework.console.replicas import replica_lags
 from services.casework.console.routes import completion_body
 from services.casework.console.task_page import task_page
@@ -173,3 +173,13 @@ async def test_replica_lags_are_read_from_each_services_readyz() -> None:
         appeal, repair = await replica_lags(client, settings)
     assert appeal == {"service": "appeal", "lag_seconds": 1.0, "events_applied": 2}
     assert repair == {"service": "repair", "error": "not answering"}
+
+
+def test_point2_supervisors_see_a_banner_when_the_policy_is_past_its_validity() -> None:
+    """Issue 16 point 2: Luoyang Art. 28 (valid 2 years from issue, 2021) has passed and no continuation
+    is recorded: supervisors and administrators are told on every page; officers are not."""
+    banner = "policy-validity"
+    for role in ("supervisor", "administrator"):
+        assert banner in page("x", "", who={"sub": "s", "role": role, "region": "410300"})
+        assert "洛财购〔2021〕12号" in page("x", "", who={"sub": "s", "role": role, "region": "410300"})
+    assert banner not in page("x", "", who={"sub": "o", "role": "finance_officer", "region": "410300"})

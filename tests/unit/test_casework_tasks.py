@@ -274,6 +274,59 @@ async def test_the_audit_trail_cannot_be_rewritten(engine: AsyncEngine) -> None:
         assert await conn.scalar(select(func.count()).select_from(AUDIT_T).where(AUDIT_T.c.task_id == s.task_id)) == 1
 
 
+PROVINCE = Principal(sub="henan", role=Role.FINANCE_OFFICER, org="410000", region="410000")
+
+
+async def test_point4_a_province_officer_may_not_determine_a_serious_behaviour(engine: AsyncEngine) -> None:
+    """Issue 16 point 4: 001 Art. 17 — 市、县财政部门 record. The province covers the county's task (it
+    may claim it, supervise, dismiss it) but `determine` and `record_general` are refused."""
+    s = await opened(engine)
+    determination = {
+        "decision_no": "豫财购处〔2026〕1号",
+        "decided_on": "2026-09-27",
+        "liability_ends_on": "2028-09-30",
+        "penalty": "三年内禁止参加政府采购活动",
+    }
+    async with engine.begin() as conn:
+        await actions.claim(conn, s.task_id, PROVINCE, now=NOW)
+        for body in (
+            {"decision": "determine", "reason": "r", "determination": determination},
+            {"decision": "record_general", "reason": "r", "behaviour_code": "SUP-G-01"},
+        ):
+            with pytest.raises(Problem) as err:
+                await actions.complete(conn, s.task_id, PROVINCE, body, now=NOW)
+            assert (err.value.status, err.value.code) == (403, "not_authorised")
+        task, _ = await actions.complete(conn, s.task_id, PROVINCE, {"decision": "dismiss", "reason": "r"}, now=NOW)
+        assert task["state"] == "completed"
+
+
+async def test_point10_a_correction_may_not_raise_a_general_record_to_serious(engine: AsyncEngine) -> None:
+    record = {"record_id": "rec-1", "severity": "general", "behaviour_code": "SUP-G-01"}
+    s = await opened(engine, kind="appeal_review", context={"record": record})
+    body = {"decision": "correct", "reason": "r", "behaviour_code": "SUP-S-02", "determination": f.determination()}
+    async with engine.begin() as conn:
+        await actions.claim(conn, s.task_id, ALICE, now=NOW)
+        with pytest.raises(Problem) as err:
+            await actions.complete(conn, s.task_id, ALICE, body, now=NOW)
+    assert (err.value.status, err.value.code) == (422, "correction_worsens")
+
+
+async def test_point5_determining_the_catch_all_needs_a_legal_basis(engine: AsyncEngine) -> None:
+    context = {"request": {"behaviour_code": "SUP-S-18"}}
+    s = await opened(engine, context=context)
+    body = {"decision": "determine", "reason": "查证属实", "determination": f.determination()}
+    async with engine.begin() as conn:
+        await actions.claim(conn, s.task_id, ALICE, now=datetime.now(UTC))
+        with pytest.raises(Problem) as err:
+            await actions.complete(conn, s.task_id, ALICE, body, now=datetime.now(UTC))
+        assert (err.value.status, err.value.code) == (422, "legal_basis_required")
+        named = {**f.determination(), "legal_basis": "《中华人民共和国政府采购法》第七十七条第一款"}
+        _, signal = await actions.complete(
+            conn, s.task_id, ALICE, {**body, "determination": named}, now=datetime.now(UTC)
+        )
+    assert signal.fields["determination"]["legal_basis"] == named["legal_basis"]
+
+
 async def test_replan_task_moves_the_plan_later_audits_and_announces_it_once(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

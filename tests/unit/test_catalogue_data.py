@@ -55,7 +55,19 @@ def test_total_count():
 
 
 def test_fields_present():
-    keys = {"code", "subject", "severity", "article", "item", "stage", "text", "legal_basis"}
+    keys = {
+        "code",
+        "subject",
+        "severity",
+        "article",
+        "item",
+        "stage",
+        "text",
+        "legal_basis",
+        "luoyang_article",
+        "statute",
+        "references",
+    }
     for b in _load()["behaviours"]:
         assert set(b) == keys, b
 
@@ -118,7 +130,7 @@ def test_texts_clean():
 def test_legal_basis_format():
     for b in _load()["behaviours"]:
         basis = b["legal_basis"]
-        assert basis == "" or basis.startswith("《"), b["code"]
+        assert basis.startswith("《洛阳市政府采购信用评价暂行办法》第"), b["code"]
         assert not SPACE_BETWEEN_CJK.search(basis), b["code"]
         assert " " not in basis, b["code"]
         for bad in KNOWN_OCR_ERRORS:
@@ -165,9 +177,38 @@ def test_spot_check_first_and_last_items():
 
 def test_spot_check_legal_basis():
     c = _by_code()
-    assert c["SUP-S-01"]["legal_basis"] == "《中华人民共和国政府采购法》第七十七条"
-    assert c["SUP-S-06"]["legal_basis"] == "《中华人民共和国政府采购法实施条例》第七十二条"
-    assert c["SUP-S-18"]["legal_basis"] == ""
-    assert c["AGY-S-03"]["legal_basis"] == "《中华人民共和国政府采购法》第七十一条"
-    assert c["EXP-S-05"]["legal_basis"].startswith("《政府采购评审专家管理办法》")
-    assert c["SUP-G-01"]["legal_basis"].startswith("《江苏省政府采购信用管理暂行办法》")
+    assert c["SUP-S-01"]["statute"] == "《中华人民共和国政府采购法》第七十七条"
+    assert c["SUP-S-01"]["legal_basis"] == (
+        "《洛阳市政府采购信用评价暂行办法》第八条第一项；《中华人民共和国政府采购法》第七十七条"
+    )
+    assert c["SUP-S-06"]["statute"] == "《中华人民共和国政府采购法实施条例》第七十二条"
+    assert c["SUP-S-18"]["statute"] is None
+    assert c["SUP-S-18"]["legal_basis"] == "《洛阳市政府采购信用评价暂行办法》第八条第十八项"
+    assert c["AGY-S-03"]["statute"] == "《中华人民共和国政府采购法》第七十一条"
+    assert c["AGY-S-27"]["luoyang_article"] == "《洛阳市政府采购信用评价暂行办法》第十二条第二十七项"
+    assert c["EXP-S-05"]["statute"].startswith("《政府采购评审专家管理办法》")
+
+
+REFERENCE_ONLY = (
+    [f"SUP-G-{n:02d}" for n in range(1, 11)]
+    + [f"AGY-G-{n:02d}" for n in range(1, 21)]
+    + [f"EXP-G-{n:02d}" for n in range(4, 15)]
+    + ["EXP-S-14"]
+)
+
+
+def test_point3_reference_measures_are_not_the_legal_basis():
+    """Issue 16 point 3: the 42 items whose 注 only says 参考《江苏…》《青岛…》《威海…》 have the
+    Luoyang article as their basis and those measures as references; no other item has references."""
+    assert len(REFERENCE_ONLY) == 42
+    for code, b in _by_code().items():
+        assert "江苏" not in b["legal_basis"] and "青岛" not in b["legal_basis"], code
+        if code in REFERENCE_ONLY:
+            assert b["legal_basis"] == b["luoyang_article"] and b["statute"] is None, code
+            assert b["references"] == [
+                "《江苏省政府采购信用管理暂行办法》",
+                "《青岛市政府采购诚信管理办法》",
+                "《威海市政府采购信用管理暂行办法》",
+            ], code
+        else:
+            assert b["references"] == [], code

@@ -253,7 +253,9 @@ def header(echo: dict[str, Any], name: str) -> list[str]:
 async def test_healthz(client: httpx.AsyncClient) -> None:
     response = await client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    # Up, and loud about Luoyang's measures past their stated validity (issue 16 point 2).
+    assert response.json()["status"] == "ok"
+    assert response.json()["policy_validity"] == "past_validity"
 
 
 async def test_get_routed_by_prefix_with_query_and_authorization(client: httpx.AsyncClient) -> None:

@@ -152,7 +152,8 @@ def wuhan_from_2030(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     # A region whose only policy version is not yet in force: reports there have no rules to apply.
     base = load_policies()["410300"].versions[0].model_dump(mode="json")
     version = base | {"version": "wuhan-2030", "effective_from": "2030-01-01", "effective_to": None}
-    policy = {"region": "420100", "name": "test: not yet in force", "versions": [version]}
+    instrument = {"number": "TEST FIXTURE", "title": "test fixture policy", "issuer": "tests", "validity_years": None}
+    policy = {"region": "420100", "name": "test: not yet in force", "instrument": instrument, "versions": [version]}
     (tmp_path / "policies").mkdir()
     (tmp_path / "policies" / "wuhan.json").write_text(orjson.dumps(policy).decode(), encoding="utf-8")
     monkeypatch.setenv("CREDIT_POLICY_DIR", str(tmp_path / "policies"))

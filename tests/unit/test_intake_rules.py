@@ -302,6 +302,50 @@ def test_expert_with_serious_record_is_removed() -> None:
     assert s["expert"]["may_be_drawn"] is False
 
 
+def test_point4_a_province_finance_department_may_not_record() -> None:
+    """Issue 16 point 4: 001 Art. 17 — 市、县财政部门 record; a province's covers its cities to supervise."""
+    serious = rejected(
+        MISCONDUCT_DETERMINED,
+        code="SUP-S-03",
+        reporter_type="finance",
+        reporter_id="410000",
+        determination=determination(),
+    )
+    assert (serious.reason, serious.status) == ("not_authorised", 403)
+    general = rejected(code="SUP-G-01", reporter_type="finance", reporter_id="410000")
+    assert general.reason == "not_authorised"
+    assert isinstance(
+        run(
+            MISCONDUCT_DETERMINED,
+            code="SUP-S-03",
+            reporter_type="finance",
+            reporter_id="410300",
+            determination=determination(),
+        ),
+        Record,
+    )
+
+
+def test_point4_an_agency_may_not_record_another_agency() -> None:
+    refused = rejected(code="AGY-G-01", subject_type="agency", reporter_type="agency")
+    assert (refused.reason, refused.status) == ("not_authorised", 403)
+    assert isinstance(run(code="AGY-G-01", subject_type="agency", reporter_type="purchaser"), Record)
+
+
+def test_point5_the_catch_all_cannot_be_determined_without_its_legal_basis() -> None:
+    """Issue 16 point 5 (part): a determination carries its legal basis (处罚依据); SUP-S-18 (其他违反
+    法律、法规、行政规章规定的严重失信行为) cites no statute, so a determination of it must name one."""
+    bare = rejected(MISCONDUCT_DETERMINED, code="SUP-S-18", reporter_type="finance", determination=determination())
+    assert bare.reason == "legal_basis_required"
+    named = {**determination(), "legal_basis": "《中华人民共和国政府采购法实施条例》第七十二条第一款"}
+    ok = run(MISCONDUCT_DETERMINED, code="SUP-S-18", reporter_type="finance", determination=named)
+    assert isinstance(ok, Record)
+    # A behaviour whose catalogue entry cites a statute needs none in the determination.
+    assert isinstance(
+        run(MISCONDUCT_DETERMINED, code="SUP-S-03", reporter_type="finance", determination=determination()), Record
+    )
+
+
 @pytest.mark.parametrize("reporter_type", ["purchaser", "agency"])
 def test_reporter_outside_its_region_is_not_authorised(reporter_type: str) -> None:
     """Issue 21 (10): a purchaser of Luoyang (registered 410300) records nothing in Beijing (110000)."""
@@ -317,6 +361,12 @@ def test_reporter_outside_its_region_is_not_authorised(reporter_type: str) -> No
     assert isinstance(run(reporter_type=reporter_type, reporter_id=county, region="410300"), Record)
     # Another county of the same city is not its region.
     assert rejected(reporter_type=reporter_type, reporter_id=county, region="410323").reason == "not_authorised"
-    # Where the caller's region is known otherwise (a token, a platform's projects), that counts.
-    assert isinstance(run(reporter_type=reporter_type, region="110000", reporter_regions=["110105"]), Record)
+    # Where the caller's region is known otherwise (a token, a platform's projects), that counts: a
+    # reporter registered in Beijing running a Luoyang project. (Issue 16 point 1: the report's region
+    # must have a policy, so the project is in Luoyang, not Beijing as before the merge.)
+    beijing_registered = make_uscc("12110105MB0000009")
+    assert rejected(reporter_type=reporter_type, reporter_id=beijing_registered).reason == "not_authorised"
+    assert isinstance(
+        run(reporter_type=reporter_type, reporter_id=beijing_registered, reporter_regions=["410300"]), Record
+    )
     assert rejected(reporter_type=reporter_type, reporter_regions=[]).reason == "not_authorised"

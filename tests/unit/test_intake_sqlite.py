@@ -231,6 +231,17 @@ async def test_rejected_report_is_dead_lettered_with_reason_and_original(engine:
     assert (p["source"], p["event_id"], p["outcome"]) == (e["source"], e["id"], "rejected:422:evidence_required")
 
 
+async def test_point1_a_report_from_a_region_without_policy_is_dead_lettered_no_policy(engine: AsyncEngine) -> None:
+    """Issue 16 point 1: Beijing has no policy here; Luoyang's is not applied there."""
+    e = report_event(region="110105", reporter_type="finance", reporter_id="110105")
+    (outcome,) = await ingest_batch(engine, [inbound(e)])
+    assert (outcome.kind, outcome.reason) == ("rejected", "no_policy")
+    assert "110105" in (outcome.message or "")
+    (dead,) = await outbox(engine)
+    assert dead["topic"] == DEAD_LETTER and dead["event"]["data"]["reason"] == "no_policy"
+    assert await count(engine, RECORDS_T) == 0
+
+
 async def test_rejected_report_redelivered_is_dead_lettered_once(engine: AsyncEngine) -> None:
     item = inbound(report_event(with_evidence=False))
     await ingest_batch(engine, [item])
@@ -405,32 +416,38 @@ async def test_expiry_run_twice_expires_once(engine: AsyncEngine) -> None:
 
 async def test_reporter_region_over_kafka_and_http(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> None:
     """Issue 21 (10): over Kafka a purchaser reports where its USCC was registered or where the sending
-    platform carries projects (CREDIT_PLATFORM_REGIONS); over HTTP where its token's region is."""
+    platform carries projects (CREDIT_PLATFORM_REGIONS); over HTTP where its token's region is.
+    Merged with issue 16 point 1: a report in a region with no policy (Beijing) is refused `no_policy`
+    before any scope is judged, so the scope is shown with a Beijing-registered purchaser reporting a
+    Luoyang project (main's version reported in Beijing, where Luoyang's measures no longer apply)."""
+    from services.common.identifiers import make_uscc
     from services.common.inbound import from_http
     from services.common.settings import get_settings
     from services.common.topics import BEHAVIOUR_REPORTED as REPORTED
 
-    beijing = report_event(region="110000")
-    (refused,) = await ingest_batch(engine, [inbound(beijing)])
+    beijing_purchaser = make_uscc("12110105MB0000009")
+    (no_policy,) = await ingest_batch(engine, [inbound(report_event(region="110000"))])
+    assert (no_policy.kind, no_policy.reason) == ("rejected", "no_policy")
+    (refused,) = await ingest_batch(engine, [inbound(report_event(reporter_id=beijing_purchaser))])
     assert (refused.kind, refused.reason, refused.status) == ("rejected", "not_authorised", 403)
 
-    monkeypatch.setenv("CREDIT_PLATFORM_REGIONS", '{"urn:eproc:beijing": ["110000"]}')
+    monkeypatch.setenv("CREDIT_PLATFORM_REGIONS", '{"urn:eproc:luoyang": ["410300"]}')
     get_settings.cache_clear()
     try:
+        via_luoyang_platform = report_event(reporter_id=beijing_purchaser)
         via_beijing_platform = f.event(
-            f.report_data(region="110105", occurred_on=OCCURRED_ON), source="urn:eproc:beijing"
+            f.report_data(reporter_id=beijing_purchaser, occurred_on=OCCURRED_ON), source="urn:eproc:beijing"
         )
-        via_luoyang_platform = report_event(region="110105")
-        outcomes = await ingest_batch(engine, [inbound(via_beijing_platform), inbound(via_luoyang_platform)])
+        outcomes = await ingest_batch(engine, [inbound(via_luoyang_platform), inbound(via_beijing_platform)])
         assert [o.kind for o in outcomes] == ["recorded", "rejected"]
     finally:
         get_settings.cache_clear()
 
     def over_http(region: str) -> Inbound:
-        data = f.report_data(region="110000", occurred_on=OCCURRED_ON)
-        return from_http(role="purchaser", org=f.PURCHASER_ID, event_type=REPORTED, data=data,
+        data = f.report_data(reporter_id=beijing_purchaser, occurred_on=OCCURRED_ON)
+        return from_http(role="purchaser", org=beijing_purchaser, event_type=REPORTED, data=data,
                          key=data["subject"]["id"], idempotency_key=None, now=NOW, region=region)  # fmt: skip
 
-    luoyang_token, beijing_token = await ingest_batch(engine, [over_http("410300"), over_http("110000")])
-    assert (luoyang_token.kind, luoyang_token.reason) == ("rejected", "not_authorised")
-    assert beijing_token.kind == "recorded"
+    beijing_token, luoyang_token = await ingest_batch(engine, [over_http("110000"), over_http("410300")])
+    assert (beijing_token.kind, beijing_token.reason) == ("rejected", "not_authorised")
+    assert luoyang_token.kind == "recorded"

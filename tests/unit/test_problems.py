@@ -1,10 +1,13 @@
 """RFC 9457 problem+json for every error (CONTRACT §2)."""
 
+from datetime import date
+
 import pytest
 from fastapi import FastAPI, HTTPException
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
+from services.common.policy import policy_for
 from services.common.problems import PROBLEM_MEDIA_TYPE, Problem, install_problem_handlers, problem_response
 
 
@@ -28,6 +31,10 @@ def make_app() -> FastAPI:
     @app.get("/http/{status}")
     async def raise_http(status: int) -> None:
         raise HTTPException(status, detail="custom detail")
+
+    @app.get("/policy/{region}")
+    async def rules_of(region: str) -> dict:
+        return {"version": policy_for(region, date(2026, 12, 7)).version}
 
     @app.get("/boom")
     async def boom() -> None:
@@ -132,3 +139,10 @@ def test_unexpected_error_does_not_leak(client: TestClient) -> None:
     assert r.headers["content-type"] == PROBLEM_MEDIA_TYPE
     assert r.json()["code"] == "internal_error"
     assert "secret" not in r.text and "RuntimeError" not in r.text
+
+
+def test_point1_a_region_without_policy_is_answered_a_problem_naming_it(client: TestClient) -> None:
+    assert client.get("/policy/410322").status_code == 200
+    r = client.get("/policy/110105")
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM_MEDIA_TYPE
+    assert r.json()["code"] == "no_policy" and r.json()["region"] == "110105"

@@ -75,9 +75,11 @@ async def notice_events(engine: AsyncEngine) -> list[dict]:
 async def test_serious_record_is_published_at_once_and_pushed_to_both_platforms(engine: AsyncEngine) -> None:
     await apply_each(engine, [serious()])
     assert await notices(engine) == [("blacklist-rec-1-v1", "blacklist")]
+    # Issue 16 point 12: the national platforms and the same-level public credit system (001 Art. 21).
     assert await pushes(engine) == [
         ("credit:rec-1:v1", "publish", "pending"),
         ("procurement:rec-1:v1", "publish", "pending"),
+        ("public_credit:rec-1:v1", "publish", "pending"),
     ]
     (event,) = await notice_events(engine)
     assert event["id"] == "blacklist-rec-1-v1" and event["data"]["kind"] == "blacklist"
@@ -90,7 +92,11 @@ async def test_expiry_takes_it_down_once_and_redelivery_changes_nothing(engine: 
     created, expired = serious(), serious(RECORD_EXPIRED, version=2, status="expired")
     await apply_each(engine, [created], [expired], [created, expired])
     assert await notices(engine) == [("blacklist-rec-1-v1", "blacklist"), ("removal-rec-1-v2", "blacklist_removal")]
-    assert [k for k, a, _ in await pushes(engine) if a == "withdraw"] == ["credit:rec-1:v2", "procurement:rec-1:v2"]
+    assert [k for k, a, _ in await pushes(engine) if a == "withdraw"] == [
+        "credit:rec-1:v2",
+        "procurement:rec-1:v2",
+        "public_credit:rec-1:v2",
+    ]
     removal = (await notice_events(engine))[1]["data"]
     assert removal["entries"] == [] and removal["withdrawals"][0]["status"] == "expired"
 
@@ -98,7 +104,7 @@ async def test_expiry_takes_it_down_once_and_redelivery_changes_nothing(engine: 
 async def test_created_and_expired_in_one_batch_are_both_published(engine: AsyncEngine) -> None:
     await apply_each(engine, [serious(RECORD_EXPIRED, version=2, status="expired"), serious()])
     assert await notices(engine) == [("blacklist-rec-1-v1", "blacklist"), ("removal-rec-1-v2", "blacklist_removal")]
-    assert len(await pushes(engine)) == 4
+    assert len(await pushes(engine)) == 6
 
 
 async def test_objection_changes_nothing_published_but_shows(engine: AsyncEngine) -> None:
@@ -147,3 +153,16 @@ def test_changes_walk_versions_from_the_stored_one() -> None:
     assert changes({"r": row(2, "expired")}, [row(1)]) == []  # an older one arriving late
     assert changes({"r": row(1)}, [row(2, "repaired")]) == [("blacklist_removal", row(2, "repaired"))]
     assert changes({}, [row(1, severity="general")]) == []
+
+
+def test_point12_serious_records_go_to_three_targets_general_notices_to_none() -> None:
+    """Issue 16 point 12 (001 Art. 21): a serious record is pushed to the same-level public credit
+    information system as well as 中国政府采购网 and 信用中国; general records' period notices are
+    published on the city procurement website (notice event and page) and pushed nowhere."""
+    from services.publication.notices import pushes_for
+
+    record = {"record_id": "rec-9", "version": 1, "region": "410322", "subject_type": "supplier"}
+    record |= {"subject_id": "x", "subject_name": "y"}
+    keys = [p["idempotency_key"] for p in pushes_for("blacklist-rec-9-v1", "publish", region="410322", record=record)]
+    assert keys == ["procurement:rec-9:v1", "credit:rec-9:v1", "public_credit:rec-9:v1"]
+    assert pushes_for("period-410300-2026-11-01", "publish", region="410300") == []

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.common.db import create_tables, make_engine
 from services.common.identifiers import make_uscc
 from services.common.lawdates import SHANGHAI, add_months, today
-from services.common.policy import policy_for
+from services.common.policy import PublicationRules, policy_for
 from services.common.problems import install_problem_handlers
 from services.common.topics import RECORD_CREATED, RECORD_EXPIRED
 from services.evaluation import events
@@ -61,53 +61,61 @@ async def record(engine: AsyncEngine, supplier: str, recorded_on: date, *, statu
         await apply(conn, [to_inbound(events.record_event(kind, row, event_time=now).event, key=supplier)], now=now)
 
 
-def test_eligible_only_past_the_lookback_of_the_newest_record() -> None:
+def test_point6_good_credit_is_decided_on_records_in_force_only() -> None:
+    """Issue 16 point 6: Luoyang names no look-back, so an expired or repaired record (ended) does not
+    keep a supplier from good credit; a record in force does."""
+    assert RULES.guarantee_lookback_months is None
+    supplier = make_uscc("91410300MA0000009")
+    ended = [
+        {"status": "expired", "recorded_on": date(2025, 1, 10), "region": "410322"},
+        {"status": "repaired", "recorded_on": date(2026, 1, 10), "region": "410322"},
+        {"status": "withdrawn", "recorded_on": date(2026, 1, 1), "region": "410322"},
+    ]
+    cols = goodcredit.columns("supplier", supplier, ended, date(2026, 8, 1))
+    assert (cols["guarantee_blocked"], cols["guarantee_after"]) == (False, None)
+    assert goodcredit.answer(False, None, date(2026, 8, 1))["eligible"] is True
+    in_force = [*ended, {"status": "in_force", "recorded_on": date(2026, 7, 1), "region": "410322"}]
+    assert goodcredit.columns("supplier", supplier, in_force, date(2026, 8, 1))["guarantee_blocked"] is True
+    assert goodcredit.columns("agency", "x", [], date(2026, 6, 1))["bond_reduction_percent"] is None
+
+
+def test_a_lookback_applies_only_where_a_policy_names_it_with_its_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="source"):
+        PublicationRules(guarantee_lookback_months=36)
+    named = PublicationRules(guarantee_lookback_months=36, guarantee_lookback_source="某市办法第十条 (test)")
+    monkeypatch.setattr(goodcredit, "_rules", lambda region, day: named)
     recorded = date(2024, 1, 10)
     cols = goodcredit.columns(
         "supplier",
         make_uscc("91410300MA0000009"),
-        [
-            {"status": "expired", "recorded_on": recorded, "region": "410322"},
-            {"status": "withdrawn", "recorded_on": date(2026, 1, 1), "region": "410322"},  # wrong: does not count
-        ],
+        [{"status": "expired", "recorded_on": recorded, "region": "x"}],
         date(2026, 6, 1),
     )
-    last = add_months(recorded, RULES.guarantee_lookback_months)
-    assert cols == {
-        "guarantee_blocked": False,
-        "guarantee_after": last,
-        "bond_reduction_percent": RULES.bond_reduction_percent,
-    }
-    on_last = goodcredit.answer(False, last, RULES.bond_reduction_percent, last)
-    assert on_last == {
-        "eligible": False,
-        "free_bid_guarantee": False,
-        "bond_reduction_percent": 0,
-        "eligible_from": (last + timedelta(days=1)).isoformat(),
-        "reason": "recent_record",
-    }
-    day_after = goodcredit.answer(False, last, RULES.bond_reduction_percent, last + timedelta(days=1))
-    assert day_after["eligible"] and day_after["bond_reduction_percent"] == RULES.bond_reduction_percent
-    blocked = goodcredit.answer(True, last, RULES.bond_reduction_percent, last + timedelta(days=400))
+    last = add_months(recorded, 36)
+    assert cols["guarantee_after"] == last
+    on_last = goodcredit.answer(False, last, last)
+    assert (on_last["eligible"], on_last["reason"]) == (False, "recent_record")
+    assert on_last["eligible_from"] == (last + timedelta(days=1)).isoformat()
+    blocked = goodcredit.answer(True, last, last + timedelta(days=400))
     assert (blocked["eligible"], blocked["reason"], blocked["eligible_from"]) == (False, "record_in_force", None)
-    assert goodcredit.columns("agency", "x", [], date(2026, 6, 1))["bond_reduction_percent"] is None
 
 
 async def test_credit_answer_says_whether_the_supplier_has_good_credit(
     engine: AsyncEngine, api: httpx.AsyncClient
 ) -> None:
-    clean, recent, listed = (make_uscc(f"91410300MA00001{i:02d}") for i in range(3))
+    clean, ended, listed = (make_uscc(f"91410300MA00001{i:02d}") for i in range(3))
     await record(engine, listed, today())
-    long_ago = add_months(today(), -(RULES.guarantee_lookback_months + 1))
-    await record(engine, recent, today() - timedelta(days=400))
-    await record(engine, recent, today() - timedelta(days=400), status="expired", version=2)
+    # Known (issue 21), its only record ended years ago.
+    long_ago = add_months(today(), -48)
     await record(engine, clean, long_ago)
     await record(engine, clean, long_ago, status="expired", version=2)
-    bodies = {s: (await api.get(f"/v1/credit/supplier/{s}")).json() for s in (clean, recent, listed)}
+    # Expired 35 days ago: an ended record no longer counts (point 6; Luoyang names no look-back).
+    await record(engine, ended, today() - timedelta(days=400))
+    await record(engine, ended, today() - timedelta(days=400), status="expired", version=2)
+    bodies = {s: (await api.get(f"/v1/credit/supplier/{s}")).json() for s in (clean, ended, listed)}
     assert bodies[clean]["good_credit"]["eligible"] is True
-    assert bodies[clean]["good_credit"]["bond_reduction_percent"] == RULES.bond_reduction_percent
-    assert bodies[recent]["good_credit"]["reason"] == "recent_record"
-    assert bodies[recent]["records_in_force"] == []
+    assert bodies[ended]["good_credit"]["eligible"] is True
+    assert bodies[ended]["records_in_force"] == []
     assert bodies[listed]["good_credit"]["reason"] == "record_in_force"
     assert bodies[clean]["known"] is True and bodies[clean]["grade"] == "good"
     # Issue 21 (10): a USCC never heard of is not "eligible for good credit": no record, no claim.
@@ -142,8 +150,7 @@ async def test_consortium_is_the_worst_of_its_members(engine: AsyncEngine, api: 
 def test_worst_of_takes_the_blacklisted_member() -> None:
     def member(status: str, until: str | None = None, eligible: bool = True) -> dict:
         good = {
-            "eligible": eligible,
-            "bond_reduction_percent": 50 if eligible else 0,
+            **goodcredit.answer(not eligible, None, date(2026, 12, 1), "410322"),
             "eligible_from": None,
             "reason": None if eligible else "record_in_force",
         }
@@ -166,13 +173,111 @@ def test_worst_of_takes_the_blacklisted_member() -> None:
         False,
         "2028-01-01",
     )
-    assert body["good_credit"]["bond_reduction_percent"] == 0
+    assert body["good_credit"]["bond_reduction_percent"] is None and body["good_credit"]["bond_reduction"] is False
     assert orjson.dumps(body)
+
+
+def test_point7_no_invented_bond_percentage_and_the_projects_region_decides(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16 point 7: 000 §三.2 — the finance department grants a free credit bid guarantee, the
+    purchaser reduces the bond 根据项目实际. Luoyang sets no percentage: none is published. A region
+    whose policy sets one (with its source) or forbids deposits says so, for the project's region."""
+    day = date(2026, 12, 1)
+    luoyang = goodcredit.answer(False, None, day, "410322")
+    assert (luoyang["eligible"], luoyang["free_bid_guarantee"], luoyang["bond_reduction"]) == (True, True, True)
+    assert luoyang["bond_reduction_percent"] is None and luoyang["policy_region"] == "410322"
+    assert goodcredit.answer(False, None, day)["policy_region"] is None
+    with pytest.raises(ValueError, match="source"):
+        PublicationRules(bond_reduction_percent=30)
+    with pytest.raises(ValueError, match="source"):
+        PublicationRules(deposits_forbidden=True)
+    fixture = {
+        "419001": PublicationRules(bond_reduction_percent=30, bond_reduction_source="test fixture 第九条"),
+        "411081": PublicationRules(deposits_forbidden=True, deposits_forbidden_source="许昌市春风行动（2023）第19项"),
+    }
+    monkeypatch.setattr(goodcredit, "_rules", lambda region, day: fixture[region])
+    goodcredit.incentives.cache_clear()
+    try:
+        set_here = goodcredit.answer(False, None, day, "419001")
+        assert (set_here["bond_reduction_percent"], set_here["bond_reduction_source"]) == (30, "test fixture 第九条")
+        assert goodcredit.answer(True, None, day, "419001")["bond_reduction_percent"] is None
+        xuchang = goodcredit.answer(False, None, day, "411081")
+        assert xuchang["deposits_forbidden"] is True and xuchang["bond_reduction"] is False
+        assert "第19项" in xuchang["deposits_forbidden_source"]
+    finally:
+        goodcredit.incentives.cache_clear()
+
+
+async def test_point7_credit_answer_applies_the_asked_region(engine: AsyncEngine, api: httpx.AsyncClient) -> None:
+    # A supplier registered in Fuzhou (350100) asked about for a Luoyang project: Luoyang's policy.
+    supplier = "91350100M000100Y43"
+    # Known (issue 21: a subject never heard of gets no good-credit claim), its one record ended.
+    await record(engine, supplier, today() - timedelta(days=400))
+    await record(engine, supplier, today() - timedelta(days=400), status="expired", version=2)
+    body = (await api.get(f"/v1/credit/supplier/{supplier}", params={"region": "410322"})).json()
+    assert body["good_credit"]["policy_region"] == "410322" and body["good_credit"]["bond_reduction_percent"] is None
+    plain = (await api.get(f"/v1/credit/supplier/{supplier}")).json()
+    assert plain["good_credit"]["eligible"] is True and plain["good_credit"]["policy_region"] is None
+    elsewhere = await api.get(f"/v1/credit/supplier/{supplier}", params={"region": "110105"})
+    assert elsewhere.status_code == 422 and elsewhere.json()["code"] == "no_policy"
+    bad = await api.get(f"/v1/credit/supplier/{supplier}", params={"region": "4103"})
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_identifier"
+
+
+async def test_point13_a_signed_credit_check_receipt_verifies_offline(
+    engine: AsyncEngine, api: httpx.AsyncClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16 point 13 (财库〔2016〕125号): the answer, the time, the subject and the ledger checkpoint
+    it was read at, signed with the system's Ed25519 key; anyone verifies it offline."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from services.common import receipts as verifier
+    from services.common.settings import get_settings
+    from services.publication import receipts
+
+    seed = bytes.fromhex(get_settings().credit_ledger_signing_seed)
+    key = Ed25519PrivateKey.from_private_bytes(seed)
+    head = {"tree_size": 7, "root_hash": "ab" * 32, "timestamp": "2026-12-07T01:00:00+00:00"}
+    signature = key.sign(verifier.canonical({"log": verifier.LEDGER_LOG, **head}))
+    public = receipts.signer().public_key
+    checkpoint = {**head, "log": verifier.LEDGER_LOG, "signature": base64.b64encode(signature).decode()}
+    checkpoint["public_key"] = public
+
+    async def latest() -> tuple[dict | None, str | None]:
+        return checkpoint, None
+
+    monkeypatch.setattr(receipts, "latest_checkpoint", latest)
+    supplier = make_uscc("91410300MA0000301")
+    await record(engine, supplier, today() - timedelta(days=400))  # known (issue 21); ended
+    await record(engine, supplier, today() - timedelta(days=400), status="expired", version=2)
+    r = await api.get(f"/v1/credit/supplier/{supplier}/receipt", params={"region": "410322"})
+    assert r.status_code == 200
+    signed = r.json()
+    body = signed["receipt"]
+    assert (body["subject"], body["region"], body["ledger_checkpoint"]["tree_size"]) == (
+        {"type": "supplier", "id": supplier},
+        "410322",
+        7,
+    )
+    assert body["answer"]["good_credit"]["eligible"] is True and body["issued_at"]
+    path = tmp_path / "receipt.json"
+    path.write_bytes(orjson.dumps(signed))
+    assert verifier.main([str(path), "--public-key", public]) == 0
+    tampered = orjson.loads(path.read_bytes())
+    tampered["receipt"]["answer"]["may_participate"] = not tampered["receipt"]["answer"]["may_participate"]
+    path.write_bytes(orjson.dumps(tampered))
+    assert verifier.main([str(path), "--public-key", public]) == 1
+    other = base64.b64encode(Ed25519PrivateKey.generate().public_key().public_bytes_raw()).decode()
+    path.write_bytes(orjson.dumps(signed))
+    assert verifier.main([str(path), "--public-key", other]) == 1
 
 
 def test_worst_of_with_a_member_never_heard_of() -> None:
     def member(status: str, eligible: bool | None) -> dict:
-        good = {"eligible": eligible, "bond_reduction_percent": 50 if eligible else 0, "eligible_from": None,
+        good = {"eligible": eligible, "free_bid_guarantee": eligible, "bond_reduction": eligible,
+                "bond_reduction_percent": None, "policy_region": None, "bond_reduction_source": None,
+                "deposits_forbidden": None, "deposits_forbidden_source": None, "eligible_from": None,
                 "reason": None if eligible else "no_record"}  # fmt: skip
         return {"status": status, "may_participate": True, "blacklisted": False, "blacklisted_until": None,
                 "good_credit": good, "as_of": "2026-12-01", "known": status != "no_record"}  # fmt: skip

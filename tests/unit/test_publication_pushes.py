@@ -114,9 +114,13 @@ async def test_dispatcher_starts_one_workflow_per_push_once(engine: AsyncEngine)
     await blacklisted(engine)
     settings = Settings(credit_push_escalation_seconds=30)
     dispatcher = pushes.PushDispatcher(engine, settings)
-    assert await dispatcher.start_pending(Client()) == 2  # type: ignore[arg-type]
+    assert await dispatcher.start_pending(Client()) == 3  # type: ignore[arg-type]
     assert await dispatcher.start_pending(Client()) == 0  # type: ignore[arg-type]
-    assert sorted(s["id"] for s in started) == ["push:credit:rec-1:v1", "push:procurement:rec-1:v1"]
+    assert sorted(s["id"] for s in started) == [
+        "push:credit:rec-1:v1",
+        "push:procurement:rec-1:v1",
+        "push:public_credit:rec-1:v1",
+    ]
     assert {s["input"].escalation_seconds for s in started} == {30}
     assert {s["input"].region for s in started} == {"410322"}
 
@@ -143,6 +147,7 @@ async def test_pushes_are_shown_to_finance_of_the_records_region_only(
     assert sorted((p["platform"], p["state"], p["attempts"]) for p in own.json()["pushes"]) == [
         ("credit", "pending", 0),
         ("procurement", "pending", 0),
+        ("public_credit", "pending", 0),
     ]
     other = await api.get(
         "/v1/pushes", params={"record_id": "rec-1"}, headers=bearer("finance_officer", "410100", "410100")

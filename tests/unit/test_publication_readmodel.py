@@ -16,10 +16,12 @@ from services.common.db import create_tables, make_engine
 from services.common.inbound import Inbound, from_kafka
 from services.common.topics import DEAD_LETTER, RECORD_CREATED, RECORD_EXPIRED, TYPE_PREFIX
 from services.evaluation import events
+from services.evaluation.api import get_catalogue
 from services.evaluation.status import InForce, subject_status
 from services.publication.masking import public_name, public_text
 from services.publication.models import MESSAGING, TABLES, PublicRecord, PublicSubject
 from services.publication.readmodel import apply
+from services.publication.views import public_record
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
@@ -126,6 +128,20 @@ async def test_created_record_is_published(engine: AsyncEngine) -> None:
     assert (rec["record_id"], rec["version"], rec["status"]) == ("rec-1", 1, "in_force")
     assert rec["valid_until"] == date(2027, 11, 22)
     assert rec["behaviour_text"]  # carried from the catalogue by the evaluation event
+
+
+async def test_point3_published_record_shows_basis_apart_from_references(engine: AsyncEngine) -> None:
+    """Issue 16 point 3: SUP-G-01's basis is Luoyang Art. 11 item 1; the Jiangsu/Qingdao/Weihai
+    measures are references, in the event and in the public record and notice entry."""
+    await apply_batch(engine, [record_event()])
+    (rec,) = await rows(engine, RECORDS_T)
+    assert rec["legal_basis"] == "《洛阳市政府采购信用评价暂行办法》第十一条第一项"
+    shown = public_record(rec)
+    assert shown["legal_basis"] == rec["legal_basis"]
+    assert shown["references"][0] == "《江苏省政府采购信用管理暂行办法》" and len(shown["references"]) == 3
+    body = await get_catalogue(subject="supplier", severity="general")
+    g01 = next(b for b in body["behaviours"] if b["code"] == "SUP-G-01")
+    assert g01["legal_basis"] == rec["legal_basis"] and g01["references"] == shown["references"]
 
 
 async def test_created_then_expired_leaves_the_record_expired(engine: AsyncEngine) -> None:

@@ -155,6 +155,27 @@ async def test_a_correction_to_a_general_code_recomputes_validity(engine: AsyncE
     assert (status["status"], status["blacklisted"]) == ("general_record", False)
 
 
+async def test_point10_a_correction_never_raises_a_general_record_to_serious(engine: AsyncEngine) -> None:
+    """Issue 16 point 10: by analogy with 行政复议法 Art. 63 the objector's objection never worsens
+    its position: general → serious is refused even with a determination, as is a longer liability."""
+    record_id = await record(engine)
+    await change(engine, record_id, "appealed", rc.mark_appealed(mark(record_id)))
+    with pytest.raises(rc.InvalidCorrection, match="general"):
+        await change(
+            engine,
+            record_id,
+            "corrected",
+            rc.correct(resolution(record_id, behaviour_code="SUP-S-02", determination=determination())),
+        )
+    (row,) = await rows(engine, RECORDS_T)
+    assert (row["severity"], row["behaviour_code"]) == ("general", "SUP-G-01")
+    serious = await record(engine, code="SUP-S-01", reporter_type="finance", determination=determination())
+    await change(engine, serious, "appealed", rc.mark_appealed(mark(serious)))
+    longer = determination(liability_ends_on="2029-11-21")
+    with pytest.raises(rc.InvalidCorrection, match="lengthen"):
+        await change(engine, serious, "corrected", rc.correct(resolution(serious, determination=longer)))
+
+
 @pytest.mark.parametrize(
     "corrections",
     [{"behaviour_code": "AGY-G-01"}, {"behaviour_code": "SUP-S-02"}, {"recorded_on": "2020-01-01"}],
@@ -168,11 +189,14 @@ async def test_an_invalid_correction_is_refused_and_changes_nothing(engine: Asyn
     assert (row["version"], row["behaviour_code"]) == (2, "SUP-G-01")
 
 
-async def test_nothing_changes_a_record_no_longer_in_force(engine: AsyncEngine) -> None:
+async def test_point6_a_repaired_record_may_be_objected_to_a_withdrawn_one_not(engine: AsyncEngine) -> None:
     record_id = await record(engine)
     await change(engine, record_id, "repaired", rc.repair(repair_input(record_id)))
     late = await change(engine, record_id, "appealed", rc.mark_appealed(mark(record_id)))
-    assert not late.applied and "repaired" in late.note
+    assert late.applied and late.status == "repaired"
+    await change(engine, record_id, "corrected", rc.correct(resolution(record_id)))
+    again = await change(engine, record_id, "appealed", rc.mark_appealed(mark(record_id, appeal_id="apl-2")))
+    assert not again.applied and "withdrawn" in again.note
 
 
 async def serious_request(engine: AsyncEngine) -> str:

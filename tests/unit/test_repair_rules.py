@@ -28,31 +28,41 @@ def test_luoyang_terms_come_from_the_policy() -> None:
     assert LUOYANG.escalation_working_days_after == [0, 3]
 
 
-def test_the_window_opens_at_local_midnight_six_months_on() -> None:
+def test_point9_repair_opens_the_day_after_the_half_year() -> None:
+    """Issue 16 point 9: recorded 2026-01-15, the half-year ends on 2026-07-15 (Civil Code Art.
+    201-202, the corresponding day); "after half a year" (001 Art. 20) begins 2026-07-16."""
     window = window_for("general", date(2026, 1, 15), date(2027, 1, 15), LUOYANG)
-    assert window.repairable and window.opens_on == date(2026, 7, 15)
-    assert window.opens_at == start_of_day(date(2026, 7, 15))
+    assert window.repairable and window.opens_on == date(2026, 7, 16)
+    assert window.opens_at == start_of_day(date(2026, 7, 16))
     assert window.closes_at == expiry_moment(date(2027, 1, 15))
+    assert timing(at(date(2026, 7, 15), 12)).code == "too_early"  # type: ignore[union-attr]
+
+
+def test_a_running_workflows_old_terms_keep_the_old_window() -> None:
+    # Inputs of workflows started before point 9 lack the flag: their replay must not change.
+    old = LUOYANG.model_copy(update={"opens_day_after_wait": False})
+    assert window_for("general", date(2026, 1, 15), date(2027, 1, 15), old).opens_on == date(2026, 7, 15)
 
 
 def test_the_day_before_is_too_early_and_names_the_earliest_date() -> None:
-    refusal = timing(at(date(2026, 7, 14), 12))
+    refusal = timing(at(date(2026, 7, 15), 12))
     assert refusal is not None and refusal.code == "too_early" and refusal.status == 409
-    assert refusal.extra == {"earliest": "2026-07-15"}
-    assert "2026-07-15" in refusal.message
+    assert refusal.extra == {"earliest": "2026-07-16"}
+    assert "2026-07-16" in refusal.message
     # One second before midnight in Shanghai.
-    assert timing(at(date(2026, 7, 14), 23, 59, 59)).code == "too_early"  # type: ignore[union-attr]
+    assert timing(at(date(2026, 7, 15), 23, 59, 59)).code == "too_early"  # type: ignore[union-attr]
 
 
 def test_the_day_itself_is_accepted_from_midnight() -> None:
-    assert timing(at(date(2026, 7, 15))) is None
-    # 16:00 UTC on the 14th is midnight of the 15th in Shanghai: the legal date counts, not UTC's.
-    assert timing(datetime(2026, 7, 14, 16, 0, tzinfo=UTC)) is None
-    assert timing(datetime(2026, 7, 14, 15, 59, 59, tzinfo=UTC)).code == "too_early"  # type: ignore[union-attr]
+    assert timing(at(date(2026, 7, 16))) is None
+    # 16:00 UTC on the 15th is midnight of the 16th in Shanghai: the legal date counts, not UTC's.
+    assert timing(datetime(2026, 7, 15, 16, 0, tzinfo=UTC)) is None
+    assert timing(datetime(2026, 7, 15, 15, 59, 59, tzinfo=UTC)).code == "too_early"  # type: ignore[union-attr]
 
 
 def test_month_ends_clamp() -> None:
-    assert window_for("general", date(2026, 8, 31), date(2027, 8, 31), LUOYANG).opens_on == date(2027, 2, 28)
+    # The half-year from 08-31 ends on 02-28 (clamped); the window opens on 03-01.
+    assert window_for("general", date(2026, 8, 31), date(2027, 8, 31), LUOYANG).opens_on == date(2027, 3, 1)
 
 
 def test_serious_records_are_not_repairable_under_luoyang() -> None:
@@ -63,8 +73,8 @@ def test_serious_records_are_not_repairable_under_luoyang() -> None:
 
 def test_serious_records_after_the_minimum_under_national_rules() -> None:
     kw = {"severity": "serious", "valid_until": date(2029, 1, 15), "terms": NATIONAL}
-    assert timing(at(date(2027, 1, 14), 12), **kw).extra == {"earliest": "2027-01-15"}  # type: ignore[union-attr]
-    assert timing(at(date(2027, 1, 15)), **kw) is None
+    assert timing(at(date(2027, 1, 15), 12), **kw).extra == {"earliest": "2027-01-16"}  # type: ignore[union-attr]
+    assert timing(at(date(2027, 1, 16)), **kw) is None
 
 
 def test_the_window_closes_when_the_record_expires() -> None:

@@ -125,7 +125,7 @@ async def test_a_general_record_gets_a_waiting_window_and_a_start_order(engine: 
     (window,) = await rows(engine, WINDOWS)
     assert (window["state"], window["opens_on"], window["policy_version"]) == (
         "waiting",
-        date(2026, 7, 15),
+        date(2026, 7, 16),
         "luoyang-2021",
     )
     (command,) = await rows(engine, DISPATCH)
@@ -241,7 +241,7 @@ async def test_refusals_are_dead_lettered_with_their_reason(
 async def test_too_early_names_the_earliest_date(engine: AsyncEngine) -> None:
     await records(engine, record_event())
     (outcome,) = await submit(engine, repair_request(), now=datetime(2026, 7, 14, 4, tzinfo=UTC))
-    assert outcome.refusal.extra == {"earliest": "2026-07-15"} and outcome.refusal.status == 409
+    assert outcome.refusal.extra == {"earliest": "2026-07-16"} and outcome.refusal.status == 409
 
 
 async def test_one_open_application_per_record(engine: AsyncEngine) -> None:

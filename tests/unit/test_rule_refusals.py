@@ -18,12 +18,11 @@ from services.common.catalogue import load_catalogue
 from services.common.identifiers import division_level, make_uscc, regions_above, uscc_check_char
 from services.common.lawdates import SHANGHAI, expiry_moment, iso, local_date
 from services.common.policy import policy_for
-from services.common.settings import get_settings
 from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
 from services.common.workdays import Reckoner, add_working_days, is_working_day, previous_working_day
 from services.evaluation.domain import Record, Rejection, decide
 from services.evaluation.status import InForce, subject_status
-from services.publication.goodcredit import answer, answer_bytes, registration_region
+from services.publication.goodcredit import answer, answer_bytes
 from services.repair.rules import Refusal, RepairTerms, judge_application, judge_timing, terms_from, window_for
 from tests.unit import test_appeal_rules as appeal_t
 from tests.unit import test_casework_plan as plan_t
@@ -240,8 +239,12 @@ def test_appeal_refusals_in_full() -> None:
     assert judge(app(), rec(subject_id=appeal_t.new_uscc()), None) == AppealRefusal(
         "not_subject", "only the record's subject may object to record rec-1", 403
     )
-    assert judge(app(), rec(status="expired"), None) == AppealRefusal(
-        "record_not_in_force", "record rec-1 is expired, not in force", 409, {"record_status": "expired"}
+    # Issue 16 point 6 (changed from issue 24's refusal of an expired record): an ended record is
+    # still in the subject's archive and may be wrong, so it may be objected to; a withdrawn one not.
+    assert judge(app(), rec(status="expired"), None) is None
+    assert judge(app(), rec(status="repaired"), None) is None
+    assert judge(app(), rec(status="withdrawn"), None) == AppealRefusal(
+        "record_not_in_force", "record rec-1 is withdrawn, not in force", 409, {"record_status": "withdrawn"}
     )
     assert judge(app(), rec(), "apl-1") == AppealRefusal(
         "appeal_open", "appeal apl-1 on record rec-1 is still open", 409, {"appeal_id": "apl-1"}
@@ -346,26 +349,35 @@ def test_a_replan_keeps_an_alarm_whose_new_moment_is_earlier() -> None:
 # --- good credit ----------------------------------------------------------------------------------
 
 
-def test_registration_region_is_the_division_code_in_the_uscc() -> None:
-    assert registration_region("91411081MA9GH1EF5N") == "411081"
-    # Registered by a central authority (100000 is no division code): the service's own region.
-    assert registration_region("91100000100000000X") == get_settings().credit_policy_region
-
-
 def test_the_stored_answer_is_the_known_answer_unless_told_otherwise() -> None:
     today = date(2026, 12, 7)
-    assert answer_bytes(False, None, 50, today) == b',"good_credit":' + orjson.dumps(answer(False, None, 50, today))
+    assert answer_bytes(False, None, 0, today) == b',"good_credit":' + orjson.dumps(answer(False, None, today))
+    assert answer_bytes(False, None, 0, today, "410322") == b',"good_credit":' + orjson.dumps(
+        answer(False, None, today, "410322")
+    )
+    # Issue 21: never heard of — no claim either way; issue 16 point 7: the region's incentives still said.
+    unknown = orjson.loads(answer_bytes(False, None, 0, today, "410322", known=False)[len(b',"good_credit":') :])
+    assert (unknown["eligible"], unknown["free_bid_guarantee"], unknown["reason"]) == (None, None, "no_record")
+    assert (unknown["bond_reduction"], unknown["policy_region"]) == (None, "410322")
+    assert answer_bytes(False, None, None, today) == b""  # not a supplier
 
 
 def test_an_eligible_answer_has_no_reason() -> None:
-    assert answer(False, None, 50, date(2026, 12, 7)) == {
+    # Issue 16 point 7 (merged over issue 24's test of a 50 % reduction by the supplier's
+    # registration region): no percentage where the project's region's policy sets none.
+    assert answer(False, None, date(2026, 12, 7)) == {
         "eligible": True,
         "free_bid_guarantee": True,
-        "bond_reduction_percent": 50,
+        "bond_reduction": True,
+        "bond_reduction_percent": None,
+        "policy_region": None,
+        "bond_reduction_source": None,
+        "deposits_forbidden": None,
+        "deposits_forbidden_source": None,
         "eligible_from": None,
         "reason": None,
     }
-    assert answer(False, date(2026, 12, 6), 50, date(2026, 12, 7))["reason"] is None
+    assert answer(False, date(2026, 12, 6), date(2026, 12, 7))["reason"] is None
 
 
 # --- repair ---------------------------------------------------------------------------------------
@@ -380,6 +392,7 @@ def test_repair_terms_are_the_policys() -> None:
         review_working_days=10,
         reminder_working_days_before=1,
         escalation_working_days_after=[0, 3],
+        opens_day_after_wait=True,  # issue 16 point 9: the window opens the day after the half-year
     )
 
 

@@ -3,7 +3,7 @@ a year it lacks (CREDIT_CALENDAR_DIR), an installed arrangement, and the provisi
 later year nobody has data for (an error only before 2004)."""
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from services.common.workdays import (
     add_working_days,
     is_working_day,
     previous_working_day,
+    working_days_within,
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "calendars"
@@ -76,3 +77,18 @@ def test_the_2027_test_fixture_is_read_from_credit_calendar_dir(monkeypatch: pyt
     assert add_working_days(date(2027, 9, 30), 1) == date(2027, 10, 8)
     assert not is_working_day(date(2028, 1, 3))  # no file for 2028: provisional, 元旦's 补假
     assert RECKONER.is_provisional(2028) and not RECKONER.is_provisional(2027)
+
+
+def test_a_calendar_day_clock_is_counted_on_the_reckoners_calendar(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16 point 11 merged with issue 12: the objection review's 20 calendar days (征信业管理条例
+    Art. 25) become the working days within them, counted by the reckoner — on the provisional
+    calendar for a year not announced yet, never Monday to Friday. Filed Monday 2027-12-20: the 20
+    days end 2028-01-09; 2028-01-01 (元旦) is a Saturday, so the law gives 补假 on Monday 01-03."""
+    monkeypatch.delenv("CREDIT_CALENDAR_DIR", raising=False)
+    monkeypatch.setattr(RECKONER, "_installed", {})
+    filed = date(2027, 12, 20)
+    weekdays = sum((filed + timedelta(days=k)).weekday() < 5 for k in range(1, 21))
+    assert working_days_within(filed, 20) == (weekdays - 1, True)
+    assert not is_working_day(date(2028, 1, 3))
+    # An official year: no provisional flag; National Day week inside the 20 days (issue 16's example).
+    assert working_days_within(date(2026, 9, 25), 20) == (10, False)

@@ -15,9 +15,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from services.appeal.starter import review_working_days
 from services.common.lawdates import local_date, start_of_day
 from services.common.policy import policy_for
 from services.common.temporal import APPEAL_ACTIVITIES, CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES
+from services.common.workdays import add_working_days
 from tests.support.factories import evidence, new_uscc
 from tests.workflows.saved import save_history
 from workflows.appeal import AppealReviewWorkflow
@@ -169,7 +171,7 @@ async def start(env: WorkflowEnvironment, queue: str) -> tuple[WorkflowHandle, A
         grounds="处罚决定已被撤销，见行政复议决定书",
         evidence=evidence(2),
         filed_at=filed_at,
-        due_working_days=policy.appeal_review_working_days,
+        due_working_days=review_working_days(policy.clocks["appeal_review"], local_date(filed_at), "test"),
         reminder_working_days_before=policy.tasks.reminder_working_days_before,
         escalation_working_days_after=list(policy.tasks.escalation_working_days_after),
     )
@@ -218,12 +220,16 @@ async def test_correct_without_fields_withdraws_the_record(time_skipping: Workfl
             COUNTY,
             inp.record_id,
         )
-        # 15 working days (Luoyang policy), reminder/escalation from policy.tasks, the recorder excluded.
+        # The working days before the 20-day legal deadline (征信业管理条例 Art. 25, issue 16 point 11),
+        # reminder/escalation from policy.tasks, the recorder excluded.
         assert (spec.due_working_days, spec.reminder_working_days_before, spec.escalation_working_days_after) == (
-            15,
+            inp.due_working_days,
             1,
             [0, 3],
         )
+        assert add_working_days(local_date(inp.filed_at), spec.due_working_days) <= local_date(
+            inp.filed_at
+        ) + timedelta(days=20)
         assert spec.excluded_officers == [RECORDER]
         assert spec.context["grounds"] == inp.grounds and spec.context["evidence"] == inp.evidence
         assert spec.priority < 50 and spec.parent_workflow_id == appeal_workflow_id(inp.appeal_id)

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from temporalio import activity
@@ -16,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from services.common.lawdates import add_months, expiry_moment, local_date
-from services.common.policy import policy_for
+from services.common.policy import ScoreRules, policy_for
 from services.common.temporal import EVALUATION_ACTIVITIES
 from tests.workflows.saved import save_history
 from workflows.expert_inputs import (
@@ -29,8 +28,6 @@ from workflows.expert_inputs import (
 )
 from workflows.expert_standing import ExpertStandingWorkflow, expert_workflow_id
 
-HISTORIES = Path(__file__).parent / "histories"
-HISTORY_V1 = HISTORIES / "expert_standing_v1.json"
 LUOYANG = "410300"
 
 
@@ -71,17 +68,24 @@ async def workers(env: WorkflowEnvironment, fakes: FakeActivities) -> AsyncItera
         yield queue
 
 
-def expert_input(expert_id: str, today: date, **overrides: int) -> ExpertStandingInput:
+# A labelled test regime: Luoyang sets none (Art. 25 only) and the Shenyang draft gives no points.
+TEST_SCORE = ScoreRules(
+    source="TEST FIXTURE: points for the workflow tests, not any region's",
+    start=100,
+    threshold=60,
+    deductions={f"EXP-G-{n:02d}": 10 for n in range(1, 15)},
+    training_restores_to=60,
+)
+
+
+def expert_input(expert_id: str, today: date, **overrides: object) -> ExpertStandingInput:
     rules = policy_for(LUOYANG, today).expert
     values = {
         "expert_id": expert_id,
         "expert_name": "张三",
         "region": LUOYANG,
         "suspension_months": rules.general_suspension_months,
-        "score_start": rules.score_start,
-        "score_threshold": rules.score_threshold,
-        "default_deduction": rules.default_deduction,
-        "deductions": rules.deductions,
+        "score": TEST_SCORE,
     }
     return ExpertStandingInput.model_validate(values | overrides)
 
@@ -98,13 +102,13 @@ def record(record_id: str, recorded_on: date, *, version: int = 1, **fields: str
     return ExpertRecordChange.model_validate(values | fields)
 
 
-async def start(env: WorkflowEnvironment, queue: str, first: ExpertRecordChange) -> WorkflowHandle:
+async def start(env: WorkflowEnvironment, queue: str, first: ExpertRecordChange, **overrides: object) -> WorkflowHandle:
     """Signal-with-start, as the evaluation service does when a record about the expert arrives."""
     expert_id = f"E-{uuid.uuid4().hex[:12]}"
     today = local_date(await env.get_current_time())
     return await env.client.start_workflow(
         ExpertStandingWorkflow.run,
-        expert_input(expert_id, today),
+        expert_input(expert_id, today, **overrides),
         id=expert_workflow_id(expert_id),
         task_queue=queue,
         start_signal="record_changed",
@@ -326,7 +330,8 @@ async def test_correction_or_withdrawal_reinstates_at_once(time_skipping: Workfl
         save_history("expert_standing_withdrawn_v1", history)
 
 
-async def test_repair_ends_the_suspension_but_keeps_the_deduction(time_skipping: WorkflowEnvironment) -> None:
+async def test_point8_repair_ends_the_suspension_and_gives_the_points_back(time_skipping: WorkflowEnvironment) -> None:
+    # Issue 16 point 8: a record no longer in force no longer deducts (it did before).
     env, fakes = time_skipping, FakeActivities()
     day = await today_of(env)
     async with workers(env, fakes) as queue:
@@ -336,8 +341,27 @@ async def test_repair_ends_the_suspension_but_keeps_the_deduction(time_skipping:
         await handle.signal(ExpertStandingWorkflow.record_changed, record("R-1", day, version=2, status="repaired"))
         await published(fakes, 2)
         s = await standing(handle)
-        assert (s.status, s.score) == ("drawable", 90)
+        assert (s.status, s.score) == ("drawable", 100)
         await handle.terminate("test done")
+
+
+async def test_point8_luoyang_applies_article_25_only(time_skipping: WorkflowEnvironment) -> None:
+    """Issue 16 point 8: Luoyang's policy sets no score regime (the 100/60 score is the Shenyang draft's,
+    000 §三.3): five general records suspend for the year (Art. 25), no score, no "until training"."""
+    assert policy_for(LUOYANG, date(2026, 12, 7)).expert.score is None
+    env, fakes = time_skipping, FakeActivities()
+    day = await today_of(env)
+    async with workers(env, fakes) as queue:
+        handle = await start(env, queue, record("R-1", day), score=None)
+        for rid in ("R-2", "R-3", "R-4", "R-5"):
+            await handle.signal(ExpertStandingWorkflow.record_changed, record(rid, day))
+        await standing_is(handle, lambda s: len(s.reasons) == 5, "five general records")
+        s = await standing(handle)
+        assert (s.status, s.suspended_until, s.score) == ("suspended", add_months(day, 12), None)
+        assert "low_score" not in {r.kind for r in s.reasons}
+        history = await handle.fetch_history()
+        await handle.terminate("test done")
+    save_history("expert_standing_v2", history)
 
 
 async def test_correction_to_general_turns_removal_into_suspension(time_skipping: WorkflowEnvironment) -> None:

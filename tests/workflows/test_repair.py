@@ -191,7 +191,7 @@ async def test_the_day_before_six_months_is_refused_the_day_of_accepted(time_ski
     env, fakes = time_skipping, Fakes()
     t0 = await env.get_current_time()
     record = a_record(local_date(t0))
-    opens_on = add_months(record.recorded_on, 6)
+    opens_on = add_months(record.recorded_on, 6) + timedelta(days=1)  # 001 Art. 20: after the half-year
     async with workers(env, fakes) as queue:
         handle = await start(env, queue, record)
         status = await handle.query(RecordRepairWorkflow.get_status)
@@ -244,7 +244,7 @@ async def test_rejected_then_applied_again_and_approved(time_skipping: WorkflowE
     record = a_record(local_date(t0))
     async with workers(env, fakes) as queue:
         handle = await start(env, queue, record)
-        await env.sleep(start_of_day(add_months(record.recorded_on, 6)) - t0 + timedelta(days=3))
+        await env.sleep(start_of_day(add_months(record.recorded_on, 6) + timedelta(days=1)) - t0 + timedelta(days=3))
         first = await apply(env, handle, record)
         await until_state(fakes, first, "under_review")
         # A second application while the first is under review is refused by the workflow.
@@ -282,7 +282,7 @@ async def test_a_review_past_its_due_date_escalates(time_skipping: WorkflowEnvir
     record = a_record(local_date(t0))
     async with workers(env, fakes) as queue:
         handle = await start(env, queue, record)
-        await env.sleep(start_of_day(add_months(record.recorded_on, 6)) - t0 + timedelta(hours=1))
+        await env.sleep(start_of_day(add_months(record.recorded_on, 6) + timedelta(days=1)) - t0 + timedelta(hours=1))
         app = await apply(env, handle, record)
         await until_state(fakes, app, "under_review")
         # Twenty days without a decision: the reminder and both escalation levels fired.
@@ -331,7 +331,7 @@ async def test_withdrawal_meanwhile_cancels_the_review(time_skipping: WorkflowEn
     record = a_record(local_date(t0))
     async with workers(env, fakes) as queue:
         handle = await start(env, queue, record)
-        await env.sleep(start_of_day(add_months(record.recorded_on, 6)) - t0 + timedelta(days=1))
+        await env.sleep(start_of_day(add_months(record.recorded_on, 6) + timedelta(days=1)) - t0 + timedelta(days=1))
         app = await apply(env, handle, record)
         await until_state(fakes, app, "under_review")
         # The appeal withdrew the record (a correction without fields).

@@ -31,6 +31,8 @@ BRANCHES = {
         "expert_standing_removed_v1": "serious record: removed",
         "expert_standing_withdrawn_v1": "cancellation: record withdrawn, reinstated",
         "expert_standing_continued_v1": "continue-as-new",
+        # Issue 16 point 8: Luoyang applies Art. 25 only (no score), with the patch marker.
+        "expert_standing_v2": "five general records suspend for the year, no score regime",
     },
     "HumanTaskWorkflow": {
         "human_task_v1": "timeout: reminder and escalations, decided late",

@@ -4,6 +4,9 @@ value from the API goes through `e()` (html.escape): task titles and reports are
 from html import escape
 from urllib.parse import quote
 
+from services.common.lawdates import today
+from services.common.policy import validity_warnings
+
 STYLE = """
 body{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:0;color:#1d2733;background:#f5f6f8}
 header{background:#7a1f1f;color:#fff;padding:.6rem 1.2rem;display:flex;justify-content:space-between;align-items:center}
@@ -46,8 +49,17 @@ def page(title: str, body: str, *, who: dict | None = None, csrf: str = "") -> s
         f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{e(title)}</title>'
         f'<meta name="viewport" content="width=device-width"><style>{STYLE}</style></head><body>'
         f'<header><a href="/console"><b>政府采购信用 · 案件工作台</b> Case officers</a><div>{account}</div></header>'
-        f"<main>{body}</main></body></html>"
+        f"<main>{policy_banner(who)}{body}</main></body></html>"
     )
+
+
+def policy_banner(who: dict | None) -> str:
+    """Supervisors and administrators see, on every page, a policy applied past the validity it
+    states with no continuation recorded (issue 16 point 2): the system keeps working meanwhile."""
+    if not who or who.get("role") not in ("supervisor", "administrator"):
+        return ""
+    warnings = validity_warnings(today())
+    return "".join(f'<div class="error policy-validity" role="alert">{e(w["warning"])}</div>' for w in warnings)
 
 
 def message(error: str | None = None, ok: str | None = None) -> str:

@@ -38,6 +38,7 @@ def _about(task: dict) -> str:
         "Subject": _party(task["subject"]),
         "Behaviour": f"{request.get('behaviour_code', '')} {behaviour.get('text', '')}".strip(),
         "Legal basis": behaviour.get("legal_basis"),
+        "References (参考, not the basis)": "、".join(behaviour.get("references") or []) or None,
         "Reporter": _party(request.get("reporter")),
         "Project": " ".join(str(v) for v in (request.get("project") or {}).values() if v),
         "Occurred on": request.get("occurred_on"),

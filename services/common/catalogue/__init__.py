@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr
 
 DATA = Path(__file__).parent / "luoyang_2021.json"
 
@@ -22,11 +22,18 @@ class Behaviour(BaseModel):
     item: int
     stage: str
     text: str
+    # The legal basis: the Luoyang article and item that list the behaviour, then the statute the
+    # seed's 注 cites for it (依据…), where it cites one.
     legal_basis: str
+    luoyang_article: str
+    statute: str | None = None
+    # Other regions' measures the seed's 注 marks 参考: where the wording came from, not the basis.
+    references: list[str] = Field(default_factory=list)
 
 
 class Catalogue(BaseModel):
     source: str
+    references_note: str | None = None
     behaviours: list[Behaviour]
     _by_code: dict[str, Behaviour] = PrivateAttr(default_factory=dict)
 
@@ -37,6 +44,12 @@ class Catalogue(BaseModel):
         # Straight to the private dict: pydantic's __getattr__ for private attributes costs more
         # than the lookup itself, on the intake hot path.
         return self.__pydantic_private__["_by_code"].get(code)  # type: ignore[index]
+
+
+def references_of(code: str) -> list[str]:
+    """The 参考 measures of a behaviour (empty for an unknown code)."""
+    b = load_catalogue().get(code)
+    return list(b.references) if b else []
 
 
 @lru_cache
