@@ -110,6 +110,14 @@ async def test_an_owner_that_does_not_answer_is_unavailable_not_absent() -> None
         await owner_answering(refuse).fetch("rec-0")
 
 
+async def test_an_owner_answer_that_is_not_a_record_is_unavailable_not_a_poison_message() -> None:
+    # Issue 21: a 200 that is not JSON or has no `data` is the owner's fault; it must not escape as
+    # a ValueError/KeyError that the consumer would re-read forever or take for the message's.
+    for answer in (httpx.Response(200, text="<html>proxy</html>"), httpx.Response(200, json={"record": DATA})):
+        with pytest.raises(OwnerUnavailable):
+            await owner_answering(lambda r, a=answer: a).fetch("rec-0")
+
+
 def test_the_http_answer_when_unavailable_is_a_retryable_503() -> None:
     p = not_yet_known("rec-1", OwnerUnavailable("down"))
     assert (p.status, p.code, p.headers["Retry-After"]) == (503, "record_not_yet_known", "2")
