@@ -113,6 +113,8 @@ async def setup(admin_url: str) -> dict[str, str]:
         for service in schemas:
             await conn.execute(f'GRANT CONNECT ON DATABASE "{database}" TO "{role_of(service)}"')
             await conn.execute(f'GRANT USAGE ON SCHEMA public TO "{role_of(service)}"')
+            async with conn.transaction():
+                await _adopt(conn, service)
     finally:
         await conn.close()
 
@@ -131,6 +133,40 @@ async def setup(admin_url: str) -> dict[str, str]:
     finally:
         await conn.close()
     return {service: url_as(dsn, role_of(service)) for service in schemas}
+
+
+async def _adopt(conn: asyncpg.Connection, service: str) -> None:
+    """A database migrated before the roles existed (`services.common.migrate_all`, every service
+    connecting as one role, e.g. the single-host compose file before issue 21) has the service's
+    tables, sequences and trigger functions owned by that role: hand them to the owner, so it can
+    migrate them and the grants below cover them. Nothing to do once they are the owner's."""
+    like = service.replace("_", r"\_") + r"\_%"
+    tables = await conn.fetch(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE $1 AND tableowner <> $2",
+        like,
+        OWNER,
+    )
+    for (table,) in tables:  # also moves the sequences its columns own
+        await conn.execute(f'ALTER TABLE "{table}" OWNER TO "{OWNER}"')
+    sequences = await conn.fetch(
+        "SELECT sequencename FROM pg_sequences WHERE schemaname = 'public' AND sequencename LIKE $1"
+        " AND sequenceowner <> $2",
+        like,
+        OWNER,
+    )
+    for (sequence,) in sequences:
+        await conn.execute(f'ALTER SEQUENCE "{sequence}" OWNER TO "{OWNER}"')
+    functions = await conn.fetch(
+        "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+        " WHERE n.nspname = 'public' AND p.proname LIKE $1 AND pg_get_userbyid(p.proowner) <> $2",
+        like,
+        OWNER,
+    )
+    for (function,) in functions:
+        await conn.execute(f'ALTER FUNCTION {function} OWNER TO "{OWNER}"')
+    if tables or sequences or functions:
+        log_adopted = f"{service}: {len(tables)} tables, {len(sequences)} sequences, {len(functions)} functions"
+        sys.stderr.write(f"handed to {OWNER}: {log_adopted}\n")
 
 
 async def _grant(conn: asyncpg.Connection, service: str) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from services.common.db_errors import describe, is_transient
 from services.common.deadletter import rejected_event
 from services.common.inbound import Inbound
-from services.common.messaging import MessagingTables, mark_processed, write_outbox
+from services.common.messaging import MessagingTables, OutboundEvent, mark_processed, write_outbox
 from services.common.metrics import BATCH_SECONDS, EVENTS_RECEIVED
 from services.common.outages import while_database_down
 from services.common.runtime import Runtime
@@ -47,15 +47,57 @@ async def apply_batch(
         if is_transient(exc):
             raise
         log.warning("batch refused, applying one by one", error=" ".join(describe(exc)))
+
+    async def one(item: Inbound) -> T:
+        async with engine.begin() as conn:
+            return await apply(conn, [item])
+
+    async def refused(item: Inbound, error_class: str, text: str) -> None:
+        async with engine.begin() as conn:
+            await mark_processed(conn, processed, [(*item.identity, "rejected")])
+            await write_outbox(
+                conn, outbox, [processing_failed(item, error_class, text, attempts=attempts, source=source, now=now)]
+            )
+
+    return await retry_each(items, one, refused, attempts=attempts, backoff_seconds=backoff_seconds)
+
+
+def processing_failed(
+    item: Inbound, error_class: str, text: str, *, attempts: int, source: str, now: datetime
+) -> OutboundEvent:
+    """The dead letter of a message refused `attempts` times for the same kind of reason."""
+    return rejected_event(
+        item,
+        reason="processing_failed",
+        message=f"refused {attempts} times: {error_class}: {text}",
+        source=source,
+        now=now,
+        error_class=error_class,
+    )
+
+
+async def retry_each(
+    items: list[Inbound],
+    one: Callable[[Inbound], Awaitable[T]],
+    refused: Callable[[Inbound, str, str], Awaitable[None]],
+    *,
+    attempts: int,
+    backoff_seconds: float,
+    transient: Callable[[BaseException], bool] = is_transient,
+) -> list[T]:
+    """The poison rule for any consumer: `one(item)` for each item alone; a failure that
+    `transient` judges an outage is raised (the caller waits it out or lets the batch be consumed
+    again, nothing is refused); any other is tried again up to `attempts` times with a doubling
+    pause, then `refused(item, error_class, text)` is called (it dead-letters the item) and the next
+    item is handled."""
     results = []
     for item in items:
         for attempt in range(1, attempts + 1):
             try:
-                async with engine.begin() as conn:
-                    results.append(await apply(conn, [item]))
+                results.append(await one(item))
                 break
             except Exception as exc:
-                if is_transient(exc):
+                if transient(exc):
                     raise
                 error_class, text = describe(exc)
                 if attempt < attempts:
@@ -65,22 +107,7 @@ async def apply_batch(
                     await asyncio.sleep(backoff_seconds * 2 ** (attempt - 1))
                     continue
                 log.error("message refused, dead-lettered", identity=item.identity, error=error_class, detail=text)
-                async with engine.begin() as conn:
-                    await mark_processed(conn, processed, [(*item.identity, "rejected")])
-                    await write_outbox(
-                        conn,
-                        outbox,
-                        [
-                            rejected_event(
-                                item,
-                                reason="processing_failed",
-                                message=f"refused {attempts} times: {error_class}: {text}",
-                                source=source,
-                                now=now,
-                                error_class=error_class,
-                            )
-                        ],
-                    )
+                await refused(item, error_class, text)
     return results
 
 

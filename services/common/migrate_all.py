@@ -1,5 +1,7 @@
 """`python -m services.common.migrate_all`: every service's schema migrations, once, before the
-services start (the Kubernetes migration Job, the compose file's `migrate` service). Each service
+services start, as whatever role DATABASE_URL names (one database, one role: SQLite or a local
+PostgreSQL). The deployments (the Kubernetes migration Job, the compose file's `migrate`) run
+`services.dbsetup` instead, which migrates as `credit_owner` and grants each service its role. Each service
 still checks at start that its tables are at the head revision (a no-op then), under the same
 advisory lock, so a replica started early never runs a migration beside the Job."""
 

@@ -21,6 +21,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.inbound import Inbound
+from services.common.outages import while_database_down
 from services.common.problems import Problem
 from services.common.record_replica import replica_row
 from services.common.service_auth import mint_service_token
@@ -78,8 +79,15 @@ class RecordOwner:
             ASKED.labels(self.service, "unavailable").inc()
             raise OwnerUnavailable(f"{type(exc).__name__}: {exc}") from exc
         if r.status_code == 200:
+            try:
+                data = r.json()["data"]
+            except (ValueError, KeyError, TypeError) as exc:
+                # An answer that is not about the record is the owner's fault, never the message's:
+                # waited out like an owner that does not answer (issue 21), not dead-lettered.
+                ASKED.labels(self.service, "unavailable").inc()
+                raise OwnerUnavailable(f"the owner's answer is not a record: {exc!r}") from exc
             ASKED.labels(self.service, "found").inc()
-            return r.json()["data"]
+            return data
         # Only the owner's own "no such record" means that; a 404 of a proxy or of an older
         # evaluation without this endpoint does not.
         if r.status_code == 404 and _code(r) == "record_not_found":
@@ -167,9 +175,14 @@ async def rows_for_batch(
 ) -> list[dict]:
     """rows_from_owner for a consumed batch of applications. If the owner does not answer, the
     batch fails after `pause` seconds, to be consumed again (NACK): held, never refused as unknown,
-    and an owner that is down is not asked in a tight loop."""
-    try:
+    and an owner that is down is not asked in a tight loop. A database outage while reading the
+    replica is waited out (`while_database_down`), never taken for the message's fault."""
+
+    async def ask() -> list[dict]:
         return await rows_from_owner(engine, table, owner, record_ids_of(items))
+
+    try:
+        return await while_database_down(f"{owner.service} replica lookup", ask)
     except OwnerUnavailable:
         await asyncio.sleep(pause)
         raise

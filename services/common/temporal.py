@@ -8,7 +8,9 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.service import RPCError, RPCStatusCode
 
+from services.common.db_errors import is_transient
 from services.common.settings import Settings
 
 WORKFLOW_QUEUE = "credit-workflows"
@@ -62,3 +64,29 @@ class LazyClient:
             if self._client is None:
                 self._client = await connect(self._settings)
             return self._client
+
+
+# What a Temporal frontend answers when it is down, overloaded or restarting (gRPC status codes),
+# as opposed to a refusal of this very request (INVALID_ARGUMENT, FAILED_PRECONDITION, …).
+_UNAVAILABLE_STATUSES = frozenset(
+    {
+        RPCStatusCode.UNAVAILABLE,
+        RPCStatusCode.DEADLINE_EXCEEDED,
+        RPCStatusCode.RESOURCE_EXHAUSTED,
+        RPCStatusCode.ABORTED,
+        RPCStatusCode.CANCELLED,
+        RPCStatusCode.INTERNAL,
+        RPCStatusCode.UNKNOWN,
+    }
+)
+
+
+def temporal_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says Temporal (or the database) could not be reached: an outage to wait out,
+    never a reason to dead-letter the message being handled (issue 21)."""
+    if isinstance(exc, RPCError):
+        return exc.status in _UNAVAILABLE_STATUSES
+    # Client.connect to a server that does not answer: "Failed client connect: …"
+    if isinstance(exc, RuntimeError) and str(exc).startswith("Failed client connect"):
+        return True
+    return is_transient(exc)

@@ -4,31 +4,39 @@ from credit.records, so only committed records count) and each completed trainin
 workflow, started on first use (signal-with-start, id `expert:{id}`). Experts' records are a small
 share of intake, so Temporal is not on the bulk path; the workflow ignores a repeated signal."""
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
+import structlog
 from faststream import Context
 from faststream.kafka import KafkaRouter
 from pydantic import BaseModel, ValidationError
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
+from services.common.batches import processing_failed, retry_each
 from services.common.deadletter import rejected_event
 from services.common.identifiers import is_valid_expert_id
 from services.common.inbound import Inbound, from_kafka
 from services.common.lawdates import local_date
-from services.common.messaging import already_processed, mark_processed, write_outbox
+from services.common.messaging import OutboundEvent, already_processed, mark_processed, write_outbox
+from services.common.outages import while_database_down
 from services.common.policy import policy_for
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.subscribers import batch_options
-from services.common.temporal import WORKFLOW_QUEUE, LazyClient
+from services.common.temporal import WORKFLOW_QUEUE, LazyClient, temporal_unavailable
 from services.common.topics import INBOUND_APPLICATIONS, RECORDS, TYPE_PREFIX, event_type
 from services.evaluation.events import SOURCE
 from services.evaluation.models import MESSAGING
 from workflows.expert_inputs import ExpertRecordChange, ExpertStandingInput, TrainingCompleted
 from workflows.expert_standing import ExpertStandingWorkflow
 
+log = structlog.get_logger(__name__)
+# While Temporal does not answer, a batch fails after this pause and is consumed again.
+OUTAGE_PAUSE_SECONDS = 1.0
 TRAINING_COMPLETED = event_type("expert.training.completed.v1")
 EXPERT_MARK = b'"type":"expert"'
 # Applications other services handle: not ours to refuse.
@@ -90,44 +98,113 @@ def record_change(data: dict) -> ExpertRecordChange:
 
 def build_router(rt: Runtime, settings: Settings, signals: Signals) -> KafkaRouter:
     router = KafkaRouter()
-    # A failed signal (Temporal down) fails the batch: it is consumed again.
     common = batch_options(settings, max_records=500, background=True)
+
+    async def each(items: list[Inbound], one: Callable[[Inbound], Awaitable[None]], what: str) -> None:
+        """`one(item)` for each item under the poison rule (issue 21): Temporal or the database
+        unreachable fails the batch after a pause (it is consumed again, nothing is refused); any
+        other failure is tried again a bounded number of times, then the item is dead-lettered
+        `processing_failed` with its error class and the partition goes on."""
+        now = datetime.now(UTC)
+        dead: list[OutboundEvent] = []
+        rejected: list[tuple[str, str, str]] = []
+        attempts = settings.credit_poison_attempts
+
+        async def refused(item: Inbound, error_class: str, text: str) -> None:
+            dead.append(processing_failed(item, error_class, text, attempts=attempts, source=SOURCE, now=now))
+            rejected.append((*item.identity, "rejected"))
+
+        try:
+            await retry_each(
+                items,
+                one,
+                refused,
+                attempts=attempts,
+                backoff_seconds=settings.credit_poison_backoff_seconds,
+                transient=temporal_unavailable,
+            )
+        except Exception as exc:
+            if temporal_unavailable(exc):
+                log.warning(
+                    "temporal unavailable; the batch will be consumed again", during=what, error=repr(exc)[:300]
+                )
+                await asyncio.sleep(OUTAGE_PAUSE_SECONDS)  # not a tight loop while Temporal is down
+            raise
+        if dead:
+            await _record(rt, rejected, dead, what)
 
     @router.subscriber(RECORDS, group_id="credit-evaluation-experts", title="expert records", **common)
     async def on_records(body: Any, message: Any = Context("message")) -> None:
         # Experts' records are few: skip parsing the rest. Our relay writes compact JSON, so an
         # expert's record always contains this text; a false match is filtered out below.
         records = [r for r in message.raw_message if r.value and EXPERT_MARK in r.value]
-        for item in from_kafka(records):
-            env = item.envelope
-            if env is None or env.type not in RECORD_TYPES or env.data.get("subject", {}).get("type") != "expert":
-                continue  # the publication service dead-letters what is malformed on this topic
-            subject = env.data["subject"]
-            await signals.send(
-                subject["id"], subject["name"], env.data["region"], "record_changed", record_change(env.data)
-            )
+        items = [
+            i
+            for i in from_kafka(records)
+            # the publication service dead-letters what is malformed on this topic
+            if i.envelope is not None and i.envelope.type in RECORD_TYPES and _subject_type(i.envelope.data) == "expert"
+        ]
+        if not items:
+            return
+        # A record change this consumer already refused is not tried again on redelivery.
+        seen = await _seen(rt, items)
+
+        async def one(item: Inbound) -> None:
+            data = item.envelope.data  # type: ignore[union-attr]
+            subject = data["subject"]
+            await signals.send(subject["id"], subject["name"], data["region"], "record_changed", record_change(data))
+
+        await each([i for i in items if i.identity not in seen], one, "expert records consumer")
 
     @router.subscriber(INBOUND_APPLICATIONS, group_id="credit-evaluation-training", title="trainings", **common)
     async def on_applications(body: Any, message: Any = Context("message")) -> None:
         items = from_kafka(message.raw_message)
         now = datetime.now(UTC)
-        async with rt.engine.begin() as conn:
-            seen = await already_processed(conn, MESSAGING.processed, [i.identity for i in items])
+        seen = await _seen(rt, items)
         dead, done = [], []
-        for item in items:
-            if item.identity in seen or (item.envelope is not None and item.envelope.type in OTHERS_APPLICATIONS):
-                continue
+
+        async def one(item: Inbound) -> None:
             problem = await _training(item, signals)
             if problem:
                 dead.append(rejected_event(item, reason=problem[0], message=problem[1], source=SOURCE, now=now))
             done.append((*item.identity, "rejected" if problem else "signalled"))
+
+        todo = [
+            i
+            for i in items
+            if i.identity not in seen and not (i.envelope is not None and i.envelope.type in OTHERS_APPLICATIONS)
+        ]
+        await each(todo, one, "training consumer")
+        if done:
+            await _record(rt, done, dead, "training consumer")
+
+    return router
+
+
+def _subject_type(data: Any) -> Any:
+    subject = data.get("subject") if isinstance(data, dict) else None
+    return subject.get("type") if isinstance(subject, dict) else None
+
+
+async def _seen(rt: Runtime, items: list[Inbound]) -> set[tuple[str, str]]:
+    async def read() -> set[tuple[str, str]]:
+        async with rt.engine.begin() as conn:
+            return await already_processed(conn, MESSAGING.processed, [i.identity for i in items])
+
+    return await while_database_down("expert consumer", read)
+
+
+async def _record(rt: Runtime, done: list[tuple[str, str, str]], dead: list[OutboundEvent], what: str) -> None:
+    """Marks `done` processed and writes the dead letters, waiting out a database outage."""
+
+    async def write() -> None:
         async with rt.engine.begin() as conn:
             await mark_processed(conn, MESSAGING.processed, done)
             await write_outbox(conn, MESSAGING.outbox, dead)
-        if dead:
-            rt.relay.wake()
 
-    return router
+    await while_database_down(what, write)
+    if dead:
+        rt.relay.wake()
 
 
 async def _training(item: Inbound, signals: Signals) -> tuple[str, str] | None:

@@ -55,3 +55,51 @@ async def test_a_service_role_does_only_what_its_service_needs(urls: dict[str, s
         assert owner == "credit_owner"
     finally:
         await conn.close()
+
+
+async def test_a_database_migrated_before_the_roles_is_handed_to_the_owner() -> None:
+    # The single-host compose file used to run migrate_all as PostgreSQL's superuser, every service
+    # connecting as it: its tables, sequences and trigger functions are that role's. dbsetup on
+    # such a database hands them to credit_owner, so the service roles get their grants.
+    from services.common.db import make_engine
+    from services.common.migrations import migrate
+    from services.dbsetup import service_schemas
+
+    ensure_postgres(PG_ADMIN)
+    name = f"credit_roles_{uuid.uuid4().hex[:8]}"
+    dsn = await create_database_async(PG_ADMIN, name)
+    try:
+        before = make_engine(dsn.replace("postgresql://", "postgresql+asyncpg://", 1), pool_size=1)
+        try:
+            for service, (migrations, tables) in service_schemas().items():
+                await migrate(before, service, migrations, tables)
+        finally:
+            await before.dispose()
+        urls = await setup(dsn)
+        admin = await asyncpg.connect(dsn)
+        try:
+            foreign = await admin.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tableowner <> 'credit_owner'"
+            )
+            assert foreign == []
+            functions = await admin.fetch(
+                "SELECT proname, pg_get_userbyid(proowner) AS owner FROM pg_proc p"
+                " JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'"
+            )
+            assert functions and {f["owner"] for f in functions} == {"credit_owner"}
+        finally:
+            await admin.close()
+        conn = await asyncpg.connect(urls["evaluation"])
+        try:
+            await conn.execute("UPDATE evaluation_outbox_cursor SET seq = seq WHERE false")
+            with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
+                await conn.execute("ALTER TABLE evaluation_ledger DISABLE TRIGGER USER")
+        finally:
+            await conn.close()
+        assert await setup(dsn)  # and again: nothing left to hand over
+    finally:
+        conn = await asyncpg.connect(PG_ADMIN)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()

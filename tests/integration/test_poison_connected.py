@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from services.common.topics import APPEAL_FILED, DEAD_LETTER, EVENT_REJECTED, INBOUND_APPLICATIONS, INBOUND_BEHAVIOUR
-from tests.integration.test_appeals_connected import GROUNDS, appeal_body, make_record, post_appeal
+from tests.integration.test_appeals_connected import COUNTY, GROUNDS, RECORDER, appeal_body, make_record, post_appeal
 from tests.stack import Stack
 from tests.support.factories import event, evidence, new_uscc, report_data
 from tests.support.kafka import collect, produce
@@ -116,3 +116,46 @@ async def test_poison_appeal_is_dead_lettered_and_the_partition_goes_on(stack: S
     assert filed == 1
     assert dead["data"]["reason"] == "processing_failed"
     assert dead["data"]["error_class"] == "RaiseError"
+
+
+async def test_a_record_the_appeal_replica_refuses_is_dead_lettered_and_its_partition_goes_on(
+    stack: Stack, api: httpx.AsyncClient
+) -> None:
+    # The appeal service's replica of credit.records (outside the intake frame before): a row its
+    # database refuses every time used to be re-read forever, so every later record on that
+    # partition never reached the replica.
+    marker = uuid.uuid4().hex[:12]
+    supplier = new_uscc()
+
+    async def record(name: str, code: str) -> str:
+        data = report_data(subject_id=supplier, subject_name=name, code=code, reporter_type="finance", region=COUNTY)
+        r = await api.post("/v1/reports", json=data, headers=RECORDER)
+        assert r.status_code == 201, r.text
+        return r.json()["record_id"]
+
+    async with refusing(stack, "appeal_record", "subject_name", marker):
+        refused = await record(f"洛阳某某科技有限公司{marker}", "SUP-G-01")
+        kept = await record("洛阳某某科技有限公司", "SUP-G-02")  # the same subject: the same key and partition
+        (dead,) = await collect(
+            stack.bootstrap,
+            DEAD_LETTER,
+            lambda found: len(found) >= 1,
+            match=lambda e: (
+                e["type"] == EVENT_REJECTED and e["source"].endswith(":appeal") and _original_record_id(e) == refused
+            ),
+            timeout=60,
+        )
+        replicated = await eventually(
+            lambda: _count(stack, "SELECT count(*) FROM appeal_record WHERE record_id = $1", kept),
+            until=lambda n: n == 1,
+            timeout=60,
+        )
+    assert replicated == 1
+    assert (dead["data"]["reason"], dead["data"]["error_class"]) == ("processing_failed", "RaiseError")
+    assert await _count(stack, "SELECT count(*) FROM appeal_record WHERE record_id = $1", refused) == 0
+
+
+def _original_record_id(dead_letter: dict) -> str | None:
+    value = dead_letter["data"]["original"].get("value")
+    data = value.get("data") if isinstance(value, dict) else None
+    return data.get("record_id") if isinstance(data, dict) else None

@@ -16,7 +16,16 @@ import yaml
 
 from services.common.settings import PROJECT_ROOT, Settings
 from services.common.topics import ALL_TOPICS
-from tests.unit.test_manifests import GATEWAY_UPSTREAMS, PROCESS_ENV, of_kind, render
+from services.dbsetup import OWNER, role_of, service_schemas, url_as
+from tests.unit.test_manifests import (
+    DB_ROLE_PASSWORD,
+    DB_ROLES,
+    DB_SERVICES,
+    GATEWAY_UPSTREAMS,
+    PROCESS_ENV,
+    of_kind,
+    render,
+)
 
 COMPOSE = PROJECT_ROOT / "deploy" / "compose"
 CREDIT_SERVICES = {"evaluation", "publication", "repair", "appeal", "casework", "workflows", "codec", "gateway"}
@@ -31,6 +40,7 @@ ENV = {
     "CREDIT_JWT_AUDIENCE": "credit-system",
     "CREDIT_PAYLOAD_KEY": base64.b64encode(b"k" * 32).decode(),
     "CREDIT_PAYLOAD_KEY_ID": "2027-01",
+    **{f"CREDIT_DB_PASSWORD_{role.upper()}": f"pw-{role}" for role in DB_ROLES},
 }
 
 
@@ -108,6 +118,8 @@ def test_every_variable_is_read_and_starts_the_services(compose: dict, monkeypat
         for var in env:
             if var.lower() in fields or var in PROCESS_ENV:
                 continue
+            if name == "migrate" and DB_ROLE_PASSWORD.fullmatch(var):
+                continue  # services/dbsetup.py reads one per role it makes
             assert var.startswith("GATEWAY_UPSTREAM_"), f"{name} sets {var}, which nothing reads"
             assert var.removeprefix("GATEWAY_UPSTREAM_").lower() in GATEWAY_UPSTREAMS
         for key in list(os.environ):
@@ -117,4 +129,41 @@ def test_every_variable_is_read_and_starts_the_services(compose: dict, monkeypat
         settings = Settings()
         assert settings.credit_env == "single-host" and not settings.creates_topics() and settings.logs_json()
         assert settings.payload_keys() and settings.credit_oidc_discovery_url, name
-        assert settings.database_url_for(name).startswith("postgresql+asyncpg://credit:db-password@postgres")
+        if name == "migrate":  # the superuser, to make the roles
+            assert settings.database_url_for(name).startswith("postgresql+asyncpg://credit:db-password@postgres")
+        elif name in DB_SERVICES:  # its own role, never the owner or the superuser
+            assert settings.database_url_for(name).startswith(
+                f"postgresql+asyncpg://credit_{name}:pw-credit_{name}@postgres"
+            ), name
+        else:  # no tables, no database
+            assert settings.database_url is None, name
+
+
+def test_migrate_makes_the_roles_each_service_connects_with(compose: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 21 point 6, as the Kubernetes migration Job (tests/unit/test_manifests.py).
+    services = compose["services"]
+    migrate = services["migrate"]
+    assert migrate["command"] == ["python", "-m", "services.dbsetup"]
+    assert {OWNER, *(role_of(s) for s in service_schemas())} == DB_ROLES
+    assert set(DB_SERVICES) == set(service_schemas())
+    env = {k: str(v) for k, v in migrate["environment"].items()}
+    for role in DB_ROLES:
+        assert env[f"CREDIT_DB_PASSWORD_{role.upper()}"] == f"pw-{role}", role
+        monkeypatch.setenv(f"CREDIT_DB_PASSWORD_{role.upper()}", env[f"CREDIT_DB_PASSWORD_{role.upper()}"])
+    for svc in DB_SERVICES:
+        # What dbsetup makes (role and password) is what the service connects with.
+        assert services[svc]["environment"]["DATABASE_URL"] == url_as(env["DATABASE_URL"], role_of(svc)), svc
+    assert not any("DATABASE_URL" in services[n]["environment"] for n in CREDIT_SERVICES - set(DB_SERVICES))
+    # Only migrate (and Temporal, which creates its databases) knows the superuser's password.
+    for name, svc in services.items():
+        values = [str(v) for v in (svc.get("environment") or {}).values()]
+        if name not in {"migrate", "postgres", "temporal"}:
+            assert not any(ENV["CREDIT_DB_PASSWORD"] in v for v in values), name
+        if name not in {"migrate", "postgres"}:
+            assert not any(ENV["CREDIT_DB_PASSWORD_CREDIT_OWNER"] in v for v in values), name
+
+
+def test_the_env_example_names_every_required_variable() -> None:
+    required = set(re.findall(r"\$\{([A-Z0-9_]+):\?\}", (COMPOSE / "compose.yaml").read_text()))
+    example = set(re.findall(r"^([A-Z0-9_]+)=", (COMPOSE / ".env.example").read_text(), re.MULTILINE))
+    assert required and required <= example, required - example

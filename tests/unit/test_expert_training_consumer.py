@@ -10,12 +10,13 @@ import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from pydantic import BaseModel
 from sqlalchemy import select
+from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.cloudevents import encode_structured
 from services.common.db import create_tables, make_engine
 from services.common.runtime import Runtime
 from services.common.settings import Settings
-from services.common.topics import DEAD_LETTER, INBOUND_APPLICATIONS
+from services.common.topics import DEAD_LETTER, INBOUND_APPLICATIONS, RECORDS, TYPE_PREFIX
 from services.evaluation.expert_handlers import TRAINING_COMPLETED, build_router
 from services.evaluation.models import MESSAGING, TABLES
 from tests.support import factories as f
@@ -112,3 +113,100 @@ async def test_a_redelivered_refusal_is_dead_lettered_once(
     (dead,) = await dead_letters(rt)
     assert dead["data"]["reason"] == "invalid_identifier"
     assert signals.sent == []
+
+
+# --- issue 21, point 1: a poison message never stops the partition ---------------------------
+
+
+class FlakySignals(RecordingSignals):
+    """Refuses the signals of `refused` experts with `error` every time; may be "down"."""
+
+    def __init__(self, refused: set[str], error: Exception) -> None:
+        super().__init__()
+        self.refused, self.error, self.down, self.tries = refused, error, False, 0
+
+    async def send(self, expert_id: str, name: str, region: str, signal: str, arg: BaseModel) -> None:
+        self.tries += 1
+        if self.down:
+            raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+        if expert_id in self.refused:
+            raise self.error
+        await super().send(expert_id, name, region, signal, arg)
+
+
+async def flaky_broker(rt: Runtime, signals: RecordingSignals, tmp_path: Path) -> AsyncIterator[KafkaBroker]:
+    real = KafkaBroker()
+    settings = Settings(credit_var_dir=tmp_path, credit_poison_attempts=3, credit_poison_backoff_seconds=0)
+    real.include_router(build_router(rt, settings, signals))  # type: ignore[arg-type]
+    async with TestKafkaBroker(real) as br:
+        yield br
+
+
+async def publish_batch(broker: KafkaBroker, topic: str, *events: dict) -> None:
+    # One batch, as Kafka delivers it: the consumer sees both in one call.
+    encoded = [encode_structured(e) for e in events]
+    await broker.publish_batch(*[v for v, _ in encoded], topic=topic, headers={k: v.decode() for k, v in encoded[0][1]})
+
+
+@pytest.mark.parametrize(
+    "error",
+    [RPCError("bad request", RPCStatusCode.INVALID_ARGUMENT, b""), ValueError("cannot build the signal")],
+    ids=["temporal-refuses", "code-raises"],
+)
+async def test_a_training_refused_every_time_is_dead_lettered_and_the_next_is_signalled(
+    rt: Runtime, tmp_path: Path, error: Exception
+) -> None:
+    signals = FlakySignals({"EXP-0001"}, error)
+    poison, valid = training("EXP-0001"), training("EXP-0002")
+    async for broker in flaky_broker(rt, signals, tmp_path):
+        await publish_batch(broker, INBOUND_APPLICATIONS, poison, valid)
+        await publish(broker, poison)  # redelivered: not tried again
+    assert [s[0] for s in signals.sent] == ["EXP-0002"]
+    assert signals.tries == 3 + 1  # bounded: three attempts of the poison, one of the valid
+    (dead,) = await dead_letters(rt)
+    assert dead["data"]["reason"] == "processing_failed"
+    assert dead["data"]["error_class"] == type(error).__name__
+    assert sorted(r[3] for r in await processed(rt)) == ["rejected", "signalled"]
+
+
+async def test_temporal_down_fails_the_batch_and_dead_letters_nothing(rt: Runtime, tmp_path: Path) -> None:
+    signals = FlakySignals(set(), ValueError())
+    signals.down = True
+    e = training()
+    async for broker in flaky_broker(rt, signals, tmp_path):
+        with pytest.raises(RPCError):  # consumed again: an outage is waited out, never dead-lettered
+            await publish(broker, e)
+        assert signals.tries == 1  # not retried as if it were the message's fault
+        assert await dead_letters(rt) == [] and await processed(rt) == []
+        signals.down = False
+        await publish(broker, e)  # the redelivery once Temporal is back
+    assert [s[0] for s in signals.sent] == ["EXP-0001"]
+
+
+def expert_record(record_id: str, **changes: object) -> dict:
+    data = {
+        "record_id": record_id,
+        "version": 1,
+        "status": "in_force",
+        "subject": {"type": "expert", "id": "EXP-0001", "name": "张三"},
+        "behaviour": {"code": "EXP-G-01", "severity": "general"},
+        "severity": "general",
+        "region": "410300",
+        "recorded_on": "2026-11-30",
+        **changes,
+    }
+    return f.event(data, type=f"{TYPE_PREFIX}record.created.v1", source="urn:credit:evaluation")
+
+
+async def test_an_expert_record_that_cannot_become_a_signal_is_dead_lettered_and_the_next_is_signalled(
+    rt: Runtime, tmp_path: Path
+) -> None:
+    signals = FlakySignals(set(), ValueError())
+    poison = expert_record("rec-1", behaviour=None)  # record_change raises TypeError every time
+    valid = expert_record("rec-2")
+    async for broker in flaky_broker(rt, signals, tmp_path):
+        await publish_batch(broker, RECORDS, poison, valid)
+        await publish_batch(broker, RECORDS, poison)  # redelivered: not tried again
+    assert [(s[3], s[4].record_id) for s in signals.sent] == [("record_changed", "rec-2")]
+    (dead,) = await dead_letters(rt)
+    assert (dead["data"]["reason"], dead["data"]["error_class"]) == ("processing_failed", "TypeError")

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import httpx
 import pytest
 from prometheus_client import REGISTRY
@@ -108,6 +109,14 @@ async def test_an_owner_that_does_not_answer_is_unavailable_not_absent() -> None
 
     with pytest.raises(OwnerUnavailable):
         await owner_answering(refuse).fetch("rec-0")
+
+
+async def test_an_owner_answer_that_is_not_a_record_is_unavailable_not_a_poison_message() -> None:
+    # Issue 21: a 200 that is not JSON or has no `data` is the owner's fault; it must not escape as
+    # a ValueError/KeyError that the consumer would re-read forever or take for the message's.
+    for answer in (httpx.Response(200, text="<html>proxy</html>"), httpx.Response(200, json={"record": DATA})):
+        with pytest.raises(OwnerUnavailable):
+            await owner_answering(lambda r, a=answer: a).fetch("rec-0")
 
 
 def test_the_http_answer_when_unavailable_is_a_retryable_503() -> None:
@@ -286,3 +295,23 @@ async def test_the_internal_endpoint_wants_a_service_token_and_is_not_routed_by_
         assert refused.value.status == 401
     assert await require_service(f"Bearer {mint_service_token('repair', secret=secret)}") == "repair"
     assert not [r for r in routes_from_env() if r.matches("/internal/v1/records/rec-1")]
+
+
+async def test_the_consumers_replica_lookup_waits_out_a_database_outage(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Issue 21: the database restarting while an applications batch reads its replica is an outage:
+    # held and tried again in place, not raised at once into an immediate re-read of the batch.
+    from services.common import record_owner
+
+    calls: list[int] = []
+
+    async def lookup(engine, table, owner, record_ids):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise asyncpg.exceptions.CannotConnectNowError("the database system is starting up")
+        return [{"record_id": rid} for rid in record_ids]
+
+    monkeypatch.setattr(record_owner, "rows_from_owner", lookup)
+    item = appeal_item("rec-1", "91410300MA0000001X")
+    owner = owner_answering(lambda r: httpx.Response(500))
+    rows = await record_owner.rows_for_batch(None, APPEAL_REPLICA, owner, [item], pause=0)  # type: ignore[arg-type]
+    assert rows == [{"record_id": "rec-1"}] and len(calls) == 2

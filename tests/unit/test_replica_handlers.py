@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
+import orjson
 import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from sqlalchemy import select
@@ -14,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.appeal import handlers as appeal_handlers
 from services.appeal.models import APPEALS_T
+from services.appeal.models import MESSAGING as APPEAL_MESSAGING
+from services.appeal.models import REPLICA as APPEAL_REPLICA
 from services.appeal.models import TABLES as APPEAL_TABLES
 from services.common.cloudevents import build_event, encode_structured
 from services.common.db import create_tables, make_engine
@@ -22,7 +26,14 @@ from services.common.record_owner import OwnerUnavailable
 from services.common.replica_lag import ReplicaClock
 from services.common.runtime import Runtime
 from services.common.settings import Settings
-from services.common.topics import APPEAL_FILED, INBOUND_APPLICATIONS, RECORDS, REPAIR_REQUESTED, TYPE_PREFIX
+from services.common.topics import (
+    APPEAL_FILED,
+    DEAD_LETTER,
+    INBOUND_APPLICATIONS,
+    RECORDS,
+    REPAIR_REQUESTED,
+    TYPE_PREFIX,
+)
 from services.repair import handlers as repair_handlers
 from services.repair.models import APPLICATIONS, DISPATCH
 from services.repair.models import TABLES as REPAIR_TABLES
@@ -141,3 +152,70 @@ async def test_a_repair_over_kafka_for_an_unheard_of_record_starts_the_repair_fi
     commands = sorted(await rows(engine, DISPATCH), key=lambda c: c["seq"])
     assert [c["kind"] for c in commands] == ["start", "apply"]
     await engine.dispose()
+
+
+# --- issue 21, point 1: a record the replica's database refuses never stops the partition -------
+
+
+class RefusingUpsert:
+    """Stands in for the replica's upsert: refuses every batch holding `bad` (as PostgreSQL refuses
+    a value too long for its column, raised unwrapped by asyncpg), and fails `outages` times first
+    as if the database were restarting."""
+
+    def __init__(self, bad: str, outages: int = 0) -> None:
+        self.bad, self.outages, self.calls = bad, outages, 0
+        self.real = appeal_handlers.upsert_replica
+
+    async def __call__(self, conn, table, rows):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        if self.outages:
+            self.outages -= 1
+            raise asyncpg.exceptions.CannotConnectNowError("the database system is starting up")
+        if any(r["record_id"] == self.bad for r in rows):
+            raise asyncpg.exceptions.StringDataRightTruncationError("value too long for type character varying(64)")
+        await self.real(conn, table, rows)
+
+
+async def dead_letters_of(engine: AsyncEngine) -> list[dict]:
+    t = APPEAL_MESSAGING.outbox
+    async with engine.connect() as conn:
+        return [
+            orjson.loads(r.payload) for r in await conn.execute(select(t.c.payload).where(t.c.topic == DEAD_LETTER))
+        ]
+
+
+def records_batch(*datas: dict) -> tuple[list[bytes], dict[str, str]]:
+    encoded = [message(f"{TYPE_PREFIX}record.created.v1", d) for d in datas]
+    return [v for v, _ in encoded], encoded[0][1]
+
+
+async def test_a_record_the_replica_refuses_every_time_is_dead_lettered_and_the_next_is_stored(
+    appeal_side, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    broker, rt, _, clock = appeal_side
+    upsert = RefusingUpsert("rec-bad")
+    monkeypatch.setattr(appeal_handlers, "upsert_replica", upsert)
+    values, headers = records_batch(record("rec-bad"), record("rec-2"))
+    await broker.publish_batch(*values, topic=RECORDS, headers=headers)
+    assert [r["record_id"] for r in await rows(rt.engine, APPEAL_REPLICA)] == ["rec-2"]
+    (dead,) = await dead_letters_of(rt.engine)
+    assert (dead["data"]["reason"], dead["data"]["error_class"]) == (
+        "processing_failed",
+        "StringDataRightTruncationError",
+    )
+    calls = upsert.calls  # the batch, then the poison 3 times (bounded) and the valid once
+    assert calls == 1 + 3 + 1
+    await broker.publish_batch(values[0], topic=RECORDS, headers=headers)  # redelivered: not tried again
+    assert upsert.calls == calls and len(await dead_letters_of(rt.engine)) == 1
+    assert clock.events == 1
+
+
+async def test_a_database_outage_on_the_replica_is_waited_out_and_nothing_is_dead_lettered(
+    appeal_side, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    broker, rt, _, _ = appeal_side
+    monkeypatch.setattr(appeal_handlers, "upsert_replica", RefusingUpsert("none", outages=1))
+    values, headers = records_batch(record("rec-3"))
+    await broker.publish_batch(*values, topic=RECORDS, headers=headers)
+    assert [r["record_id"] for r in await rows(rt.engine, APPEAL_REPLICA)] == ["rec-3"]
+    assert await dead_letters_of(rt.engine) == []
