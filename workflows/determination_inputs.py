@@ -32,11 +32,15 @@ class DeterminationInput(BaseModel):
     due_working_days: int
     reminder_working_days_before: int = 1
     escalation_working_days_after: list[int] = Field(default_factory=lambda: [0, 3])
+    # Issue 16 point 5: calendar days the subject has to state its case after the notice of an
+    # intended serious determination (policy clocks["statement_window"], a policy value); None: the
+    # department set none, and the listing waits for the officer's confirm.
+    statement_window_days: int | None = None
 
 
 class DeterminationResult(BaseModel):
     request_id: str
-    decision: str | None = None  # None when the task was cancelled
+    decision: str | None = None  # None when the task was cancelled; `withdraw`: determined, not listed
     cancelled_reason: str | None = None
     change: RecordChangeResult | None = None
 

@@ -9,13 +9,15 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-TaskKind = Literal["determination", "repair_review", "appeal_review", "push_failure"]
+TaskKind = Literal["determination", "repair_review", "appeal_review", "push_failure", "listing_confirmation"]
 # CONTRACT §2, by task kind; `acknowledge` closes a failed-push task once the platform is fixed.
 DECISIONS: dict[str, tuple[str, ...]] = {
     "determination": ("determine", "record_general", "dismiss"),
     "repair_review": ("approve", "reject"),
     "appeal_review": ("correct", "uphold"),
     "push_failure": ("retry", "acknowledge"),
+    # Issue 16 point 5 (国办发〔2020〕49号 (八)): a serious determination lists only once confirmed.
+    "listing_confirmation": ("confirm", "withdraw"),
 }
 AlarmKind = Literal["reminder", "escalation"]
 

@@ -85,6 +85,8 @@ async def complete(
                 "Not authorised",
                 f"the finance department {p.org} is not a city or county department: it may not record (001 Art. 17)",
             )
+    if task["kind"] == "listing_confirmation" and decision == "confirm":
+        statement_window_open(task, now)
     signal = TaskDecision(
         task_id=task_id,
         decision=decision,
@@ -113,3 +115,49 @@ async def complete(
     )
     await write_outbox(conn, MESSAGING.outbox, [events.task_completed(task, now)])
     return task, signal
+
+
+def statement_window_open(task: dict, now: datetime) -> None:
+    """Issue 16 point 5: a listing is confirmed after the subject had its say — a statement filed,
+    or the policy's window over. Where the department set no window the officer judges when."""
+    context = task.get("context") or {}
+    due = context.get("statement_due")
+    if context.get("statement") or context.get("window_closed_at") or not due:
+        return
+    if now < datetime.fromisoformat(due):
+        raise Problem(
+            409,
+            "statement_window_open",
+            "Statement window open",
+            f"the subject may state its case until {due}: confirm after its statement or the window",
+        )
+
+
+async def file_statement(conn: AsyncConnection, request_id: str, p: Principal, text: str, *, now: datetime) -> dict:
+    """Issue 16 point 5: the subject's statement (陈述申辩) on its own pending determination, attached
+    to the listing_confirmation task the officer decides. One statement, within the window."""
+    task_id = f"{request_id}:listing"
+    task = await store.load(conn, task_id, lock=True)
+    if task is None or task["kind"] != "listing_confirmation" or task["subject_id"] != p.org:
+        # Another subject's determination is not shown to exist.
+        raise Problem(404, "not_found", "Not found", f"no pending determination {request_id} of yours")
+    context = task["context"] or {}
+    if task["state"] not in ("open", "claimed"):
+        raise Problem(409, "determination_closed", "Determination closed", "the determination was decided")
+    due = context.get("statement_due")
+    if context.get("window_closed_at") or (due and now >= datetime.fromisoformat(due)):
+        raise Problem(409, "statement_window_closed", "Statement window closed", f"statements were taken until {due}")
+    if context.get("statement"):
+        raise Problem(409, "statement_filed", "Statement filed", "a statement was filed already")
+    statement = {"text": text, "filed_at": now.isoformat(), "filed_by": p.sub, "org": p.org}
+    task = await store.change(conn, task, context={**context, "statement": statement})
+    await store.audit(
+        conn,
+        task_id,
+        at=now,
+        actor=p.sub,
+        role=p.role.value,
+        action="statement",
+        details={"filed_at": statement["filed_at"]},
+    )
+    return task

@@ -59,7 +59,10 @@ class CaseworkActivities:
                 action="created",
                 details={"due_on": plan.due_on.isoformat(), "alarms": row["alarms"], "by": spec.parent_workflow_id},
             )
-            await write_outbox(conn, MESSAGING.outbox, [events.task_created(row, now)])
+            out = [events.task_created(row, now)]
+            if spec.kind == "listing_confirmation":
+                out.append(events.determination_intended(row, now))  # the notice (issue 16 point 5)
+            await write_outbox(conn, MESSAGING.outbox, out)
         self._wake()
         return plan
 
@@ -159,3 +162,28 @@ class CaseworkActivities:
             )
             await write_outbox(conn, MESSAGING.outbox, [events.task_completed(task, now)])
         self._wake()
+
+    @activity.defn(name="close_statement_window")
+    async def close_statement_window(self, task_id: str) -> bool:
+        """Issue 16 point 5: the statement window of a listing_confirmation task passed. Close it (no
+        statement is taken after this, under the same row lock the statement takes) and say whether
+        the subject filed one; a retry finds it closed and answers the same."""
+        now = datetime.now(UTC)
+        async with self._engine.begin() as conn:
+            task = await store.load(conn, task_id, lock=True)
+            if task is None:
+                return False
+            context = task["context"] or {}
+            if not context.get("window_closed_at"):
+                context = {**context, "window_closed_at": now.isoformat()}
+                await store.change(conn, task, context=context)
+                await store.audit(
+                    conn,
+                    task_id,
+                    at=now,
+                    actor=store.SYSTEM,
+                    role="workflow",
+                    action="window_closed",
+                    details={"statement": bool(context.get("statement"))},
+                )
+            return bool(context.get("statement"))

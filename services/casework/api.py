@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import structlog
 from fastapi import APIRouter, Body, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Integer, and_, case, func, select
 
 from services.casework import actions, store
@@ -23,6 +23,7 @@ from services.common.runtime import Runtime, current_runtime
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["tasks"])
 Officer = Annotated[Principal, Depends(require_roles(Role.FINANCE_OFFICER, Role.SUPERVISOR))]
+Subject = Annotated[Principal, Depends(require_roles(Role.SUBJECT))]
 Rt = Annotated[Runtime, Depends(current_runtime)]
 SIGNAL_TIMEOUT_SECONDS = 5
 
@@ -47,7 +48,8 @@ def _today() -> tuple[datetime, date]:
 async def list_tasks(
     p: Officer,
     rt: Rt,
-    kind: Literal["determination", "repair_review", "appeal_review", "push_failure"] | None = None,
+    kind: Literal["determination", "repair_review", "appeal_review", "push_failure", "listing_confirmation"]
+    | None = None,
     state: Literal["open", "claimed", "completed", "cancelled", "active"] | None = Query(
         default=None, description="`active`: open or claimed"
     ),
@@ -140,6 +142,25 @@ async def get_task(task_id: str, p: Officer, rt: Rt) -> dict:
         if task is None or not visible(p, task):
             raise Problem(404, "not_found", "No such task", f"no task {task_id!r} in your regions")
         return {**task_view(task, today, full=True), "audit": await store.trail(conn, task_id)}
+
+
+class Statement(BaseModel):
+    statement: str = Field(min_length=1, max_length=4000)
+
+
+@router.post("/v1/intended-determinations/{request_id}/statement", status_code=201, tags=["intended determinations"])
+async def file_statement(request_id: str, p: Subject, rt: Rt, body: Annotated[Statement, Body()]) -> dict:
+    """Issue 16 point 5 (国办发〔2020〕49号 (八)): the subject states its case on the intended serious
+    determination it was notified of (determination.intended.v1), its own only, once, within the
+    policy's window. The statement goes to the officer's listing_confirmation task, whose confirm
+    then lists, or withdraw ends it; with a statement filed the window's passing lists nothing."""
+    now, _ = _today()
+    text = body.statement.strip()
+    if not text:
+        raise Problem(422, "invalid_request", "Empty statement", "`statement` says something")
+    async with rt.engine.begin() as conn:
+        task = await actions.file_statement(conn, request_id, p, text, now=now)
+    return {"request_id": request_id, "task_id": task["id"], "statement": task["context"]["statement"]}
 
 
 @router.post("/v1/tasks/{task_id}/claim")

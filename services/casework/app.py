@@ -73,6 +73,12 @@ async def _run_worker(link: TemporalLink, acts: CaseworkActivities) -> None:
     worker = activity_worker(
         client,
         task_queue=CASEWORK_ACTIVITIES,
-        activities=[acts.open_task, acts.escalate_task, acts.cancel_task, acts.replan_task],
+        activities=[
+            acts.open_task,
+            acts.escalate_task,
+            acts.cancel_task,
+            acts.replan_task,
+            acts.close_statement_window,
+        ],
     )
     await worker.run()

@@ -25,6 +25,8 @@ FIELDS: dict[tuple[str, str], frozenset[str]] = {
     ("appeal_review", "uphold"): frozenset(),
     ("push_failure", "retry"): frozenset(),
     ("push_failure", "acknowledge"): frozenset(),
+    ("listing_confirmation", "confirm"): frozenset(),
+    ("listing_confirmation", "withdraw"): frozenset(),
 }
 
 

@@ -9,7 +9,14 @@ import orjson
 
 from services.common.cloudevents import build_event
 from services.common.messaging import OutboundEvent
-from services.common.topics import TASK_COMPLETED, TASK_CREATED, TASK_ESCALATED, TASK_REPLANNED, TASKS
+from services.common.topics import (
+    DETERMINATION_INTENDED,
+    TASK_COMPLETED,
+    TASK_CREATED,
+    TASK_ESCALATED,
+    TASK_REPLANNED,
+    TASKS,
+)
 
 SOURCE = "urn:credit:casework"
 
@@ -87,3 +94,36 @@ def task_completed(task: dict, now: datetime) -> OutboundEvent:
         "completed_at": task["completed_at"].isoformat() if task["completed_at"] else None,
     }
     return _event(TASK_COMPLETED, task, "completed", data, now)
+
+
+def determination_intended(task: dict, now: datetime) -> OutboundEvent:
+    """Issue 16 point 5, 国办发〔2020〕49号 (八): the notice to the subject, when its listing_confirmation
+    task opens, of the intended serious determination: the reasons (事由), the basis (依据) and its
+    rights (依法享有的权利: to state its case, here by `POST /v1/intended-determinations/{request_id}/statement`,
+    within `statement_window_days` calendar days until `statement_due`, or, where the department
+    set no window, until the officer decides)."""
+    context = task["context"]
+    request = context.get("request") or {}
+    intended = context.get("intended") or {}
+    determination = (intended.get("fields") or {}).get("determination") or {}
+    behaviour = request.get("behaviour") or {}
+    data = {
+        **_task_ref(task),
+        "request_id": request.get("request_id"),
+        "behaviour_code": request.get("behaviour_code"),
+        "reasons": {
+            "behaviour": behaviour,
+            "occurred_on": request.get("occurred_on"),
+            "reason": intended.get("reason"),
+        },
+        "basis": {
+            "determination": determination,
+            "legal_basis": determination.get("legal_basis") or behaviour.get("legal_basis"),
+        },
+        "rights": {
+            "statement": f"/v1/intended-determinations/{request.get('request_id')}/statement",
+            "statement_window_days": context.get("statement_window_days"),
+            "statement_due": context.get("statement_due"),
+        },
+    }
+    return _event(DETERMINATION_INTENDED, task, "intended", data, now)

@@ -26,16 +26,21 @@ from services.common.policy import policy_for
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.subscribers import batch_options
-from services.common.topics import DETERMINATION_REQUESTED, TASKS, TYPE_PREFIX
+from services.common.topics import DETERMINATION_INTENDED, DETERMINATION_REQUESTED, TASKS, TYPE_PREFIX
 from workflows.determination_inputs import DeterminationInput, DeterminationRequest
 
 GROUP_ID = "credit-casework"
 OWN_TYPES_PREFIX = TYPE_PREFIX + "task."
 
 
+def _own(type_: str) -> bool:
+    """What casework itself writes to credit.tasks: passed over, not read."""
+    return type_.startswith(OWN_TYPES_PREFIX) or type_ == DETERMINATION_INTENDED
+
+
 async def accept(conn: AsyncConnection, items: list[Inbound], *, now: datetime) -> dict[str, int]:
     counts = {"accepted": 0, "duplicate": 0, "rejected": 0, "passed": 0}
-    relevant = [i for i in items if not (i.envelope and i.envelope.type.startswith(OWN_TYPES_PREFIX))]
+    relevant = [i for i in items if not (i.envelope and _own(i.envelope.type))]
     counts["passed"] = len(items) - len(relevant)
     seen = await already_processed(conn, MESSAGING.processed, [i.identity for i in relevant])
     rows: dict[str, dict] = {}
@@ -91,6 +96,7 @@ def _request_row(item: Inbound, now: datetime) -> tuple[str, str, dict | None]:
         due_working_days=policy.determination_working_days,
         reminder_working_days_before=policy.tasks.reminder_working_days_before,
         escalation_working_days_after=policy.tasks.escalation_working_days_after,
+        statement_window_days=policy.statement_window_days(),
     )
     row = {
         "request_id": request.request_id,

@@ -138,6 +138,9 @@ class Clock(BaseModel):
     kind: Literal["law", "internal_target", "policy_value"]
 
 
+# 国办发〔2020〕49号 (八): the statement window before listing, a value the department sets (no default).
+STATEMENT_WINDOW = "statement_window"
+
 # Each deadline field of a version and the clock that must type it (same value, same unit).
 CLOCK_FIELDS: dict[str, tuple[str, str]] = {
     "general_validity": ("general_validity_months", "months"),
@@ -192,7 +195,17 @@ class PolicyVersion(BaseModel):
                 raise ValueError(f"{path} = {value} needs clocks[{name!r}] with that value in {unit}")
         if "appeal_review" not in self.clocks:
             raise ValueError("clocks['appeal_review'] is required: the objection review's deadline")
+        window = self.clocks.get(STATEMENT_WINDOW)
+        if window is not None and (window.kind != "policy_value" or window.unit != "calendar_days"):
+            # 国办发〔2020〕49号 (八) names no number: only the department's own value, in calendar days.
+            raise ValueError(f"clocks[{STATEMENT_WINDOW!r}] is a policy_value in calendar_days")
         return self
+
+    def statement_window_days(self) -> int | None:
+        """Issue 16 point 5: the days a subject has to state its case after the notice of an intended
+        serious determination; None when the department set none (the officer confirms)."""
+        window = self.clocks.get(STATEMENT_WINDOW)
+        return None if window is None else window.value
 
     def may_record(self, department: str) -> bool:
         """Whether the finance department of division `department` may record (001 Art. 17)."""

@@ -75,3 +75,6 @@ APPEAL_CHANGED: Final = event_type("appeal.changed.v1")
 CALENDAR_INSTALLED: Final = event_type("calendar.installed.v1")
 # Added: a task's due date or alarms moved (never earlier) when a year's arrangement was installed.
 TASK_REPLANNED: Final = event_type("task.replanned.v1")
+# Added (issue 16 point 5, 国办发〔2020〕49号 (八)): the notice to a subject of an intended serious
+# determination — reasons, basis and its right to state its case — before it is listed (casework, credit.tasks).
+DETERMINATION_INTENDED: Final = event_type("determination.intended.v1")

@@ -1,8 +1,10 @@
 """Applying a case officer's decision on a reported serious behaviour (CONTRACT §4, 001 Art. 17):
 `determine` records it as the finance department's, with its determination, as if a
 `misconduct.determined.v1` had arrived; `record_general` records a general behaviour of the same
-subject instead; `dismiss` records nothing. The same rules as intake (domain.decide) judge the
-result, and the request keeps the decision and the record it made, so a retry does nothing twice."""
+subject instead; `dismiss` records nothing; `withdraw` (issue 16 point 5: the officer withdrew the
+intended determination after the subject's statement) records nothing either. The same rules as
+intake (domain.decide) judge the result, and the request keeps the decision and the record it made,
+so a retry does nothing twice."""
 
 from datetime import datetime
 
@@ -28,6 +30,7 @@ from workflows.record_inputs import DeterminationApplied, RecordChangeResult
 RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
 REQUESTS_T = DeterminationTask.__table__  # type: ignore[attr-defined]
 SOURCE = "urn:credit:determination"
+NOT_RECORDING = ("dismiss", "withdraw")
 
 
 def determined_report(report: dict, inp: DeterminationApplied) -> BehaviourReport:
@@ -55,8 +58,8 @@ async def apply_determination(engine: AsyncEngine, inp: DeterminationApplied, *,
         if request.decision is not None:
             return RecordChangeResult(applied=False, record_id=request.record_id, note="decided already")
         decision = {**inp.model_dump(mode="json"), "outcome": inp.decision}
-        state, record, note = "dismissed", None, ""
-        if inp.decision != "dismiss":
+        state, record, note = ("withdrawn" if inp.decision == "withdraw" else "dismissed"), None, ""
+        if inp.decision not in NOT_RECORDING:
             record, note = _record_of(request.report, inp, now=now)
             state = "recorded" if record else "refused"
         await conn.execute(
@@ -70,7 +73,7 @@ async def apply_determination(engine: AsyncEngine, inp: DeterminationApplied, *,
             )
         )
         if record is None:
-            return RecordChangeResult(applied=inp.decision == "dismiss", note=note or "dismissed")
+            return RecordChangeResult(applied=inp.decision in NOT_RECORDING, note=note or state)
         await insert_rows(conn, RECORDS_T, [record])
         actor = f"finance:{inp.decided_by_org}:{inp.decided_by}"
         await store_versions(conn, [version_row(record, change="created", actor=actor, now=now, prev_hash=GENESIS)])

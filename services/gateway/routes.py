@@ -44,7 +44,9 @@ UPSTREAMS: tuple[Upstream, ...] = (
     ),
     Upstream("repair", "http://127.0.0.1:8103", ("/v1/repairs",)),
     Upstream("appeal", "http://127.0.0.1:8104", ("/v1/appeals",)),
-    Upstream("casework", "http://127.0.0.1:8105", ("/v1/tasks", "/v1/calendar", "/console")),
+    Upstream(
+        "casework", "http://127.0.0.1:8105", ("/v1/tasks", "/v1/calendar", "/v1/intended-determinations", "/console")
+    ),
 )
 
 

@@ -91,6 +91,19 @@ async def test_an_officer_determines_a_reported_serious_behaviour_in_the_console
         body = (await api.get("/v1/blacklist", params={"region": "410322", "limit": 500})).json()
         return {e["subject"]["id"] for e in body["entries"]}
 
+    # Issue 16 point 5: the determination lists once its listing_confirmation task is confirmed
+    # (Luoyang sets no statement window: the officer confirms), here in the console too.
+    listing_id = f"{task_id}:listing"
+    await eventually(lambda: api.get(f"/v1/tasks/{listing_id}", headers=officer), until=lambda r: r.status_code == 200)
+    assert supplier not in await listed()
+    await page.goto(f"{stack.api}/console")
+    await page.locator(f'tr[data-task="{listing_id}"]').get_by_role("link").click()
+    await page.click("#claim")
+    await expect(page.get_by_role("status")).to_contain_text("claim")
+    await page.check("#decision-confirm")
+    await page.fill("#reason", "未提出陈述申辩")
+    await page.click("#complete")
+    await expect(page.get_by_role("status")).to_contain_text("complete")
     await eventually(listed, until=lambda ids: supplier in ids, timeout=60)
 
 

@@ -1,6 +1,7 @@
 """The case officers' work queue through the gateway, on the real stack: region scoping, claims,
 decisions delivered to the task's workflow, and the determination flow of CONTRACT §4 (a purchaser
-reports a serious behaviour -> a task for the finance department -> determine -> blacklisted)."""
+reports a serious behaviour -> a task for the finance department -> determine -> since issue 16
+point 5 the subject is notified and may state its case -> the officer confirms -> blacklisted)."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -123,6 +124,8 @@ async def report_serious(api: httpx.AsyncClient) -> tuple[str, str]:
 
 
 async def test_a_reported_serious_behaviour_is_determined_and_blacklisted(api: httpx.AsyncClient) -> None:
+    """Issue 16 point 5: `determine` no longer lists at once (it did before): a listing_confirmation
+    task opens, the subject files its statement, and the officer's confirm lists."""
     task_id, supplier = await report_serious(api)
     task = await eventually(
         lambda: api.get(f"/v1/tasks/{task_id}", headers=CITY_A), until=lambda r: r.status_code == 200, timeout=60
@@ -137,4 +140,21 @@ async def test_a_reported_serious_behaviour_is_determined_and_blacklisted(api: h
         page = (await api.get("/v1/blacklist", params={"region": "410322", "limit": 500})).json()
         return {e["subject"]["id"] for e in page["entries"]}
 
+    listing_id = f"{task_id}:listing"
+    listing = await eventually(
+        lambda: api.get(f"/v1/tasks/{listing_id}", headers=CITY_A), until=lambda r: r.status_code == 200, timeout=60
+    )
+    assert listing.json()["kind"] == "listing_confirmation"
+    assert supplier not in await listed()  # not listed before its confirmation
+    url = f"/v1/intended-determinations/{task_id}/statement"
+    statement = {"statement": "我方已按合同履约"}
+    other = await api.post(url, json=statement, headers=bearer("subject", new_uscc(), "410322"))
+    assert other.status_code == 404
+    r = await api.post(url, json=statement, headers=bearer("subject", supplier, "410322"))
+    assert r.status_code == 201, r.text
+    assert (await api.post(f"/v1/tasks/{listing_id}/claim", headers=CITY_A)).status_code == 200
+    r = await api.post(
+        f"/v1/tasks/{listing_id}/complete", json={"decision": "confirm", "reason": "陈述理由不成立"}, headers=CITY_A
+    )
+    assert r.status_code == 200, r.text
     await eventually(listed, until=lambda s: supplier in s, timeout=60)

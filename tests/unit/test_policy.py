@@ -2,6 +2,7 @@
 
 import json
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -237,3 +238,20 @@ def test_first_effective_day_with_an_unknown_issue_day() -> None:
         finally:
             module.load_policies = original
             module.load_policies.cache_clear()
+
+
+def test_point5_the_statement_window_is_a_policy_value_without_default() -> None:
+    """Issue 16 point 5: 国办发〔2020〕49号 (八) gives no number: Luoyang sets none (its officer confirms),
+    the TEST FIXTURE county sets 5 calendar days; only a policy_value in calendar days loads."""
+    luoyang = policy_for("410300", date(2026, 12, 7))
+    assert "statement_window" not in luoyang.clocks and luoyang.statement_window_days() is None
+    path = Path(__file__).parents[1] / "fixtures" / "policies" / "test_county_410399.json"
+    (fixture,) = RegionalPolicy.model_validate(json.loads(path.read_text(encoding="utf-8"))).versions
+    assert fixture.statement_window_days() == 5 and "TEST FIXTURE" in fixture.clocks["statement_window"].source
+    broken = fixture.model_dump()
+    broken["clocks"]["statement_window"]["kind"] = "law"
+    with pytest.raises(ValueError, match="statement_window"):
+        PolicyVersion.model_validate(broken)
+    broken["clocks"]["statement_window"] |= {"kind": "policy_value", "unit": "working_days"}
+    with pytest.raises(ValueError, match="statement_window"):
+        PolicyVersion.model_validate(broken)

@@ -244,8 +244,12 @@ async def test_record_general_and_dismiss(engine: AsyncEngine) -> None:
     dismissed = await serious_request(engine)
     result = await apply_determination(engine, decision(dismissed, "dismiss"), now=NOW)
     assert result.applied and result.record_id is None
+    withdrawn = await serious_request(engine)  # issue 16 point 5: withdrawn after the statement
+    result = await apply_determination(engine, decision(withdrawn, "withdraw"), now=NOW)
+    assert result.applied and result.record_id is None
     states = {r["id"]: r["state"] for r in await rows(engine, REQUESTS_T)}
-    assert states == {general: "recorded", dismissed: "dismissed"}
+    assert states == {general: "recorded", dismissed: "dismissed", withdrawn: "withdrawn"}
+    assert len(await rows(engine, RECORDS_T)) == 1
 
 
 async def test_a_determination_the_rules_refuse_records_nothing_and_says_why(engine: AsyncEngine) -> None:

@@ -24,6 +24,11 @@ BRANCHES = {
     "DeterminationWorkflow": {
         "determination_v1": "decision: determined and applied",
         "determination_cancelled_v1": "cancellation: task cancelled, nothing applied",
+        # Issue 16 point 5, behind workflow.patched("notice-before-listing"); determination_v1 (saved
+        # by the code before it: determine applied at once) still replays on its old path.
+        "determination_confirmed_v2": "determine, notice, listing confirmed by the officer",
+        "determination_withdrawn_v2": "determine, notice, withdrawn: nothing listed",
+        "determination_window_passed_v2": "determine, notice, the statement window passes: listed",
     },
     "ExpertStandingWorkflow": {
         "expert_standing_v1": "timeout: a year's suspension ends on its timer",

@@ -30,6 +30,7 @@ KIND_NAMES = {
     "repair_review": "信用修复审核 repair review",
     "appeal_review": "异议复核 appeal review",
     "push_failure": "推送失败 push failure",
+    "listing_confirmation": "列入名单确认 listing confirmation",
 }
 
 
