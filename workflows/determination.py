@@ -12,7 +12,8 @@ Notice before listing (issue 16 point 5, 国办发〔2020〕49号 (八): before 
 dishonest the department tells it the reasons, the basis and its rights): since
 `workflow.patched("notice-before-listing")` a `determine` does not list at once. A child task of kind
 `listing_confirmation` (id `task:{request_id}:listing`) opens; opening it notifies the subject
-(`determination.intended.v1` on credit.tasks) and the subject may file a statement on it. The
+(`determination.intended.v1` on credit.tasks; before it, activity `note_intended_determination` puts it
+in the subject's integrity archive) and the subject may file a statement on it. The
 determination is applied (listed) when the officer confirms, or when the policy's statement window
 passed with no statement filed (activity `close_statement_window` closes it and says whether one
 was); `withdraw` ends it with nothing listed. A policy without a window: the officer's confirm.
@@ -28,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from services.common.temporal import CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES
     from workflows.determination_inputs import DeterminationInput, DeterminationResult
     from workflows.human_task import HumanTaskWorkflow
-    from workflows.record_inputs import DeterminationApplied, RecordChangeResult
+    from workflows.record_inputs import DeterminationApplied, DeterminationIntended, RecordChangeResult
     from workflows.task_inputs import TaskCancel, TaskDecision, TaskOutcome, TaskSpec, task_workflow_id
 
 # The decision is stored and audited already: applying it must get through, however long the
@@ -98,6 +99,26 @@ class DeterminationWorkflow:
         task_id = listing_task_id(req.request_id)
         window = inp.statement_window_days
         statement_due = None if window is None else workflow.now() + timedelta(days=window)
+        # The subject's integrity archive shows the intended determination from now on (its notice).
+        await workflow.execute_activity(
+            "note_intended_determination",
+            DeterminationIntended(
+                intended=DeterminationApplied(
+                    request_id=req.request_id,
+                    decision=d.decision,
+                    reason=d.reason,
+                    fields=d.fields,
+                    decided_by=d.decided_by,
+                    decided_by_org=d.decided_by_org,
+                    decided_at=d.decided_at,
+                ),
+                statement_due=statement_due,
+            ),
+            result_type=bool,
+            task_queue=EVALUATION_ACTIVITIES,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=APPLY_RETRY,
+        )
         spec = TaskSpec(
             task_id=task_id,
             kind="listing_confirmation",

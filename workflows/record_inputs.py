@@ -78,6 +78,15 @@ class DeterminationApplied(BaseModel):
     decided_at: datetime
 
 
+class DeterminationIntended(BaseModel):
+    """Input of `note_intended_determination` (issue 16 point 5): the officer's `determine`, of which
+    the subject is notified before listing, and until when it may file a statement (None: no window
+    in the policy, the officer confirms)."""
+
+    intended: DeterminationApplied
+    statement_due: datetime | None = None
+
+
 class RecordChangeResult(BaseModel):
     applied: bool  # False: nothing to change (already done, or the record is no longer in a state for it)
     record_id: str | None = None

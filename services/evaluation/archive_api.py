@@ -13,7 +13,7 @@ from services.common.problems import Problem
 from services.common.runtime import Runtime, current_runtime
 from services.evaluation.access import is_subject_itself, may_read
 from services.evaluation.evidence_access import audit
-from services.evaluation.models import CreditRecord, DeterminationTask, RecordVersion
+from services.evaluation.models import CreditRecord, DeterminationTask, RecordVersion, subject_key
 from services.evaluation.views import record_view
 
 router = APIRouter()
@@ -49,6 +49,16 @@ async def integrity_archive(
             .where(HISTORY_T.c.record_id.in_([r["id"] for r in visible]))
             .order_by(HISTORY_T.c.record_id, HISTORY_T.c.version)
         )
+        intended = [
+            dict(r._mapping)
+            for r in await conn.execute(
+                select(REQUESTS_T)
+                .where(
+                    REQUESTS_T.c.subject_key == subject_key(subject_type, subject_id), REQUESTS_T.c.state == "intended"
+                )
+                .order_by(REQUESTS_T.c.created_at)
+            )
+        ]
         entries: dict[str, list[dict]] = {r["id"]: [] for r in visible}
         for v in versions:
             entries[v.record_id].append(
@@ -65,10 +75,31 @@ async def integrity_archive(
             )
     return {
         "subject": {"type": subject_type, "id": subject_id},
+        # Issue 16 point 5 (国办发〔2020〕49号 (八)): a determination the officer made, of which the
+        # subject is told before it is listed: the reasons, the basis and until when a statement may
+        # be filed (POST /v1/intended-determinations/{request_id}/statement). No evidence here.
+        "intended_determinations": [
+            _intended_view(r) for r in intended if may_read(principal, region=r["region"], subject_id=subject_id)
+        ],
         "records": [
             {**record_view(r, with_evidence=False), "resolution": r["resolution"], "entries": entries[r["id"]]}
             for r in visible
         ],
+    }
+
+
+def _intended_view(row: dict) -> dict:
+    intended = row["decision"] or {}
+    fields = intended.get("fields") or {}
+    return {
+        "request_id": row["id"],
+        "region": row["region"],
+        "behaviour_code": row["behaviour_code"],
+        "reason": intended.get("reason"),
+        "determination": fields.get("determination"),
+        "legal_basis": (fields.get("determination") or {}).get("legal_basis"),
+        "decided_at": intended.get("decided_at"),
+        "statement_due": intended.get("statement_due"),
     }
 
 

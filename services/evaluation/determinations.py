@@ -25,7 +25,7 @@ from services.evaluation.intake import derived_id, record_row
 from services.evaluation.ledger import GENESIS
 from services.evaluation.models import MESSAGING, CreditRecord, DeterminationTask
 from services.evaluation.subjects import publish_subject_statuses
-from workflows.record_inputs import DeterminationApplied, RecordChangeResult
+from workflows.record_inputs import DeterminationApplied, DeterminationIntended, RecordChangeResult
 
 RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
 REQUESTS_T = DeterminationTask.__table__  # type: ignore[attr-defined]
@@ -47,6 +47,21 @@ def determined_report(report: dict, inp: DeterminationApplied) -> BehaviourRepor
     return BehaviourReport.model_validate(data)
 
 
+async def note_intended(engine: AsyncEngine, inp: DeterminationIntended) -> bool:
+    """The request is `intended`: the subject was notified of the determination the officer made and
+    may file a statement until `statement_due` (issue 16 point 5); its integrity archive shows it.
+    Only a request not decided yet changes (a retry, or a later decision, finds it decided)."""
+    as_json = inp.model_dump(mode="json")
+    intended = {**as_json["intended"], "outcome": "intended", "statement_due": as_json["statement_due"]}
+    async with engine.begin() as conn:
+        done = await conn.execute(
+            update(REQUESTS_T)
+            .where(REQUESTS_T.c.id == inp.intended.request_id, REQUESTS_T.c.decided_at.is_(None))
+            .values(state="intended", decision=intended)
+        )
+    return bool(done.rowcount)
+
+
 async def apply_determination(engine: AsyncEngine, inp: DeterminationApplied, *, now: datetime) -> RecordChangeResult:
     async with engine.begin() as conn:
         q = select(REQUESTS_T).where(REQUESTS_T.c.id == inp.request_id)
@@ -55,7 +70,7 @@ async def apply_determination(engine: AsyncEngine, inp: DeterminationApplied, *,
         request = (await conn.execute(q)).first()
         if request is None:
             return RecordChangeResult(applied=False, note=f"no determination request {inp.request_id}")
-        if request.decision is not None:
+        if request.decided_at is not None:
             return RecordChangeResult(applied=False, record_id=request.record_id, note="decided already")
         decision = {**inp.model_dump(mode="json"), "outcome": inp.decision}
         state, record, note = ("withdrawn" if inp.decision == "withdraw" else "dismissed"), None, ""

@@ -10,11 +10,12 @@ from temporalio.exceptions import ApplicationError
 
 from services.common.relay import OutboxRelay
 from services.evaluation import record_changes as rc
-from services.evaluation.determinations import apply_determination
+from services.evaluation.determinations import apply_determination, note_intended
 from workflows.record_inputs import (
     AppealMark,
     AppealResolution,
     DeterminationApplied,
+    DeterminationIntended,
     RecordChangeResult,
     RecordFacts,
     RecordRef,
@@ -77,6 +78,10 @@ class RecordChangeActivities:
         self._wake(result)
         return result
 
+    @activity.defn(name="note_intended_determination")
+    async def note_intended_determination(self, inp: DeterminationIntended) -> bool:
+        return await note_intended(self._engine, inp)
+
     def all(self) -> list:
         return [
             self.get_record_facts,
@@ -85,4 +90,5 @@ class RecordChangeActivities:
             self.uphold_record,
             self.correct_record,
             self.apply_determination,
+            self.note_intended_determination,
         ]

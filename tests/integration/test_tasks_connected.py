@@ -146,6 +146,10 @@ async def test_a_reported_serious_behaviour_is_determined_and_blacklisted(api: h
     )
     assert listing.json()["kind"] == "listing_confirmation"
     assert supplier not in await listed()  # not listed before its confirmation
+    # The notice is in the subject's integrity archive, with the basis and no evidence.
+    archive = (await api.get(f"/v1/archive/supplier/{supplier}", headers=bearer("subject", supplier, "410322"))).json()
+    (intended,) = archive["intended_determinations"]
+    assert intended["request_id"] == task_id and "evidence" not in str(archive)
     url = f"/v1/intended-determinations/{task_id}/statement"
     statement = {"statement": "我方已按合同履约"}
     other = await api.post(url, json=statement, headers=bearer("subject", new_uscc(), "410322"))
@@ -158,3 +162,5 @@ async def test_a_reported_serious_behaviour_is_determined_and_blacklisted(api: h
     )
     assert r.status_code == 200, r.text
     await eventually(listed, until=lambda s: supplier in s, timeout=60)
+    archive = (await api.get(f"/v1/archive/supplier/{supplier}", headers=bearer("subject", supplier, "410322"))).json()
+    assert archive["intended_determinations"] == [] and archive["records"]

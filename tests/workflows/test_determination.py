@@ -24,7 +24,7 @@ from workflows.determination_inputs import (
     determination_workflow_id,
 )
 from workflows.human_task import HumanTaskWorkflow
-from workflows.record_inputs import DeterminationApplied, RecordChangeResult
+from workflows.record_inputs import DeterminationApplied, DeterminationIntended, RecordChangeResult
 from workflows.task_inputs import TaskAlarmFired, TaskCancel, TaskClosed, TaskDecision, TaskPlan, TaskSpec
 
 HISTORY_V1 = Path(__file__).parent / "histories" / "determination_v1.json"
@@ -37,6 +37,7 @@ class Fakes:
         self.closed: list[TaskClosed] = []
         self.statement_filed = False
         self.windows_closed: list[str] = []
+        self.intended: list[DeterminationIntended] = []
 
     @activity.defn(name="open_task")
     async def open_task(self, spec: TaskSpec) -> TaskPlan:
@@ -56,6 +57,11 @@ class Fakes:
     async def close_statement_window(self, task_id: str) -> bool:
         self.windows_closed.append(task_id)
         return self.statement_filed
+
+    @activity.defn(name="note_intended_determination")
+    async def note_intended_determination(self, noted: DeterminationIntended) -> bool:
+        self.intended.append(noted)
+        return True
 
     @activity.defn(name="apply_determination")
     async def apply_determination(self, applied: DeterminationApplied) -> RecordChangeResult:
@@ -100,7 +106,11 @@ def workers(env: WorkflowEnvironment, fakes: Fakes, queue: str):  # type: ignore
             task_queue=CASEWORK_ACTIVITIES,
             activities=[fakes.open_task, fakes.escalate_task, fakes.cancel_task, fakes.close_statement_window],
         ),
-        Worker(env.client, task_queue=EVALUATION_ACTIVITIES, activities=[fakes.apply_determination]),
+        Worker(
+            env.client,
+            task_queue=EVALUATION_ACTIVITIES,
+            activities=[fakes.apply_determination, fakes.note_intended_determination],
+        ),
     )
 
 
@@ -157,6 +167,13 @@ async def test_point5_a_serious_determination_lists_only_when_confirmed(time_ski
         # Luoyang sets no statement window: nothing is due by time, the officer confirms.
         assert (listing.context["statement_window_days"], listing.context["statement_due"]) == (None, None)
         assert fakes.applied == []  # not listed at once
+        # ... but in the subject's integrity archive as intended, before the listing task opened.
+        (noted,) = fakes.intended
+        assert (noted.intended.request_id, noted.intended.decision, noted.statement_due) == (
+            request_id,
+            "determine",
+            None,
+        )
         await decide(env, listing.task_id, "confirm", "陈述申辩理由不成立")
         result: DeterminationResult = await handle.result()
         history = await handle.fetch_history()
@@ -193,6 +210,8 @@ async def test_point5_the_window_passing_without_a_statement_lists(time_skipping
     async with wf, acts, evaluation:
         handle, listing = await determined(env, fakes, queue, request_input(request_id, statement_window_days=5))
         assert listing.context["statement_window_days"] == 5 and listing.context["statement_due"]
+        (noted,) = fakes.intended
+        assert noted.statement_due is not None and noted.statement_due.isoformat() == listing.context["statement_due"]
         start = await env.get_current_time()
         result: DeterminationResult = await handle.result()  # the server skips the five days
         assert await env.get_current_time() - start >= timedelta(days=5)
