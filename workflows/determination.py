@@ -39,6 +39,19 @@ NOTICE_PATCH = "notice-before-listing"
 WINDOW_PASSED = "statement_window_passed"
 
 
+def _applied(request_id: str, d: TaskDecision) -> DeterminationApplied:
+    """The officer's decision as the evaluation service applies (or notes as intended) it."""
+    return DeterminationApplied(
+        request_id=request_id,
+        decision=d.decision,
+        reason=d.reason,
+        fields=d.fields,
+        decided_by=d.decided_by,
+        decided_by_org=d.decided_by_org,
+        decided_at=d.decided_at,
+    )
+
+
 def listing_task_id(request_id: str) -> str:
     return f"{request_id}:listing"
 
@@ -76,15 +89,7 @@ class DeterminationWorkflow:
                 d = confirmed
         change = await workflow.execute_activity(
             "apply_determination",
-            DeterminationApplied(
-                request_id=req.request_id,
-                decision=d.decision,
-                reason=d.reason,
-                fields=d.fields,
-                decided_by=d.decided_by,
-                decided_by_org=d.decided_by_org,
-                decided_at=d.decided_at,
-            ),
+            _applied(req.request_id, d),
             result_type=RecordChangeResult,
             task_queue=EVALUATION_ACTIVITIES,
             start_to_close_timeout=timedelta(seconds=30),
@@ -103,15 +108,7 @@ class DeterminationWorkflow:
         await workflow.execute_activity(
             "note_intended_determination",
             DeterminationIntended(
-                intended=DeterminationApplied(
-                    request_id=req.request_id,
-                    decision=d.decision,
-                    reason=d.reason,
-                    fields=d.fields,
-                    decided_by=d.decided_by,
-                    decided_by_org=d.decided_by_org,
-                    decided_at=d.decided_at,
-                ),
+                intended=_applied(req.request_id, d),
                 statement_due=statement_due,
             ),
             result_type=bool,
