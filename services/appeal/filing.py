@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.appeal.events import SOURCE, appeal_changed_event
 from services.appeal.models import APPEALS_T, MESSAGING, REPLICA
 from services.appeal.rules import AppealApplication, Refusal, judge, refusal, stored_applicant
-from services.common.deadletter import rejected_event
+from services.common.deadletter import conflict_letter, rejected_event
 from services.common.inbound import Inbound
 from services.common.messaging import (
     CONFLICT_MESSAGE,
@@ -80,11 +80,7 @@ async def file_appeals(
         if item.identity in seen:
             if conflicts(kept.get(item.identity), item):
                 problem = refusal(DUPLICATE_ID_CONFLICT, CONFLICT_MESSAGE)
-                outbox.append(
-                    rejected_event(
-                        item, reason=problem.reason, message=problem.message, source=SOURCE, now=now, variant=digest
-                    )
-                )
+                outbox.append(conflict_letter(item, source=SOURCE, now=now, variant=digest))
                 outcomes.append(Filing("rejected", refusal=problem))
             else:
                 outcomes.append(Filing("duplicate"))

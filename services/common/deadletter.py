@@ -9,13 +9,21 @@ from datetime import datetime
 from services.common.cloudevents import build_event
 from services.common.dead_original import bounded_original, whole_hash
 from services.common.inbound import Inbound
-from services.common.messaging import OutboundEvent
+from services.common.messaging import CONFLICT_MESSAGE, DUPLICATE_ID_CONFLICT, OutboundEvent
 from services.common.metrics import DEAD_LETTERED
 from services.common.settings import get_settings
 from services.common.text import is_storable
 from services.common.topics import DEAD_LETTER, EVENT_REJECTED
 
 KEY_MAX = 200  # the outbox's key column
+
+
+def conflict_letter(item: Inbound, *, source: str, now: datetime, variant: str | None) -> OutboundEvent:
+    """The dead letter of a payload sent under an id already used for another payload in the same
+    batch (`duplicate_id_conflict`, issue 21 point 5); `variant` is its payload hash."""
+    return rejected_event(
+        item, reason=DUPLICATE_ID_CONFLICT, message=CONFLICT_MESSAGE, source=source, now=now, variant=variant
+    )
 
 
 def rejected_event(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.common import correlation
 from services.common.catalogue import Catalogue, load_catalogue
 from services.common.cloudevents import Envelope
-from services.common.deadletter import rejected_event
+from services.common.deadletter import conflict_letter, rejected_event
 from services.common.identifiers import is_division_code
 from services.common.inbound import Inbound
 from services.common.lawdates import local_date
@@ -94,18 +94,8 @@ async def ingest(conn: AsyncConnection, items: list[Inbound], *, now: datetime) 
         digest = payload_hash(item)
         if identity in seen:
             if conflicts(kept.get(identity), item):
-                message = CONFLICT_MESSAGE
-                outcomes.append(Outcome("rejected", reason=DUPLICATE_ID_CONFLICT, message=message, status=409))
-                outbox.append(
-                    rejected_event(
-                        item,
-                        reason=DUPLICATE_ID_CONFLICT,
-                        message=message,
-                        source=events.SOURCE,
-                        now=now,
-                        variant=digest,
-                    )
-                )
+                outcomes.append(Outcome("rejected", reason=DUPLICATE_ID_CONFLICT, message=CONFLICT_MESSAGE, status=409))
+                outbox.append(conflict_letter(item, source=events.SOURCE, now=now, variant=digest))
             else:
                 outcomes.append(Outcome("duplicate"))
             continue

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.common.deadletter import rejected_event
+from services.common.deadletter import conflict_letter, rejected_event
 from services.common.identifiers import normalise_applicant_id
 from services.common.inbound import Inbound
 from services.common.messaging import (
@@ -101,11 +101,7 @@ async def receive(
         if item.identity in seen:
             if conflicts(kept.get(item.identity), item):
                 conflict = Refusal(DUPLICATE_ID_CONFLICT, CONFLICT_MESSAGE)
-                outbox.append(
-                    rejected_event(
-                        item, reason=conflict.code, message=conflict.message, source=SOURCE, now=now, variant=digest
-                    )
-                )
+                outbox.append(conflict_letter(item, source=SOURCE, now=now, variant=digest))
                 outcomes.append(Outcome("refused", refusal=conflict))
             else:
                 outcomes.append(await _earlier_outcome(conn, item, rows))
