@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
@@ -58,7 +59,30 @@ async def get_catalogue(
     }
 
 
-@router.post("/v1/reports", tags=["intake"], status_code=201)
+class ReportOutcome(BaseModel):
+    """What `POST /v1/reports` did: `recorded` (201, the record made), `determination_opened` (202, a
+    reported serious behaviour waits for a finance department's determination: `task_id`), or
+    `duplicate` (200, the same request seen before: what it made then)."""
+
+    outcome: Literal["recorded", "determination_opened", "duplicate"]
+    event_id: str
+    record_id: str | None = None
+    record: dict | None = None
+    task_id: str | None = None
+
+
+@router.post(
+    "/v1/reports",
+    tags=["intake"],
+    status_code=201,
+    response_model=None,
+    responses={
+        200: {"model": ReportOutcome, "description": "`duplicate`: sent before (same Idempotency-Key and body)"},
+        201: {"model": ReportOutcome, "description": "`recorded`: a general behaviour or a determined misconduct"},
+        202: {"model": ReportOutcome, "description": "`determination_opened`: a reported serious behaviour, "
+              "accepted; the record follows a finance department's determination (`task_id`)"},
+    },
+)  # fmt: skip
 async def post_report(
     report: BehaviourReport,
     principal: Annotated[

@@ -20,6 +20,7 @@ import httpx
 
 from services.common.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 from services.common.service import health_body
+from services.gateway import docs
 from services.gateway.ratelimit import PublicReadLimit
 from services.gateway.routes import Route, routes_from_env
 from services.gateway.upstream import (
@@ -58,6 +59,7 @@ _DROP_FROM_REQUEST = _HOP_BY_HOP | {b"host", b"content-length", b"expect", b"x-f
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 _JSON = [(b"content-type", b"application/json")]
+_HTML = [(b"content-type", b"text/html; charset=utf-8")]
 _PROBLEM = [(b"content-type", PROBLEM_MEDIA_TYPE.encode())]
 
 
@@ -181,7 +183,17 @@ class Gateway:
         elif path == "/openapi.json":
             await _respond(send, 200, _JSON, await self.openapi())
         elif path == "/docs":
-            await _respond(send, 200, [(b"content-type", b"text/html; charset=utf-8")], self.docs_html())
+            await _respond(send, 200, _HTML, self.docs_html())
+        elif path == "/redoc":
+            await _respond(send, 200, _HTML, docs.redoc_html())
+        elif path.startswith(docs.ASSETS_URL) and (found := docs.asset(path[len(docs.ASSETS_URL) :])):
+            content, media = found
+            headers = [(b"content-type", media.encode()), (b"cache-control", b"public, max-age=86400")]
+            await _respond(send, 200, headers, content)
+        elif path in ("/problems", "/problems/"):
+            await _respond(send, 200, _HTML, docs.catalogue_html())
+        elif path.startswith("/problems/") and (page := docs.code_html(path.removeprefix("/problems/"))):
+            await _respond(send, 200, _HTML, page)
         else:
             await _respond(send, 404, _PROBLEM, _problem(404, "not_found", "Not Found"))
 
@@ -342,15 +354,12 @@ class Gateway:
 
     async def _merged_openapi(self) -> dict[str, Any]:
         names = list(self.services)
-        docs = await asyncio.gather(*(self._fetch_openapi(n, self.services[n]) for n in names))
-        return merge_openapi(self.routes, dict(zip(names, docs, strict=True)))
+        fetched = await asyncio.gather(*(self._fetch_openapi(n, self.services[n]) for n in names))
+        return docs.document_problems(merge_openapi(self.routes, dict(zip(names, fetched, strict=True))))
 
     def docs_html(self) -> bytes:
         if self._docs is None:
-            from fastapi.openapi.docs import get_swagger_ui_html
-
-            page = get_swagger_ui_html(openapi_url="/openapi.json", title=f"{API_TITLE} — docs")
-            self._docs = bytes(page.body)
+            self._docs = docs.swagger_html()
         return self._docs
 
 
