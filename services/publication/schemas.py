@@ -46,6 +46,7 @@ class GoodCredit(BaseModel):
     deposits_forbidden: bool | None = None  # the region's policy forbids deposits at all
     deposits_forbidden_source: str | None = None
     policy_region: str | None = None  # the project's region whose policy was applied (?region=)
+    # The first day good credit returns if nothing changes (a repair may bring it sooner).
     eligible_from: str | None = None
     reason: str | None = None  # record_in_force | recent_record | no_record
 
@@ -64,6 +65,17 @@ class CreditStatus(BaseModel):
     as_of: str
     expert: ExpertStanding | None = None
     good_credit: GoodCredit | None = None
+    # One line in Chinese to paste into a bid file, e.g. 禁止参加政府采购活动至2029-11-24，依据… (issue 22).
+    summary_zh: str | None = None
+
+
+class CreditSearch(BaseModel):
+    """Subjects with published records whose name contains `name`, each with its answer today."""
+
+    name: str
+    total: int
+    items: list[CreditStatus]
+    as_of: str
 
 
 class ConsortiumStatus(BaseModel):
