@@ -13,6 +13,13 @@ def _scale(values: list[int]) -> float:
     return (HEIGHT - 2 * PAD) / top
 
 
+def _short(label: str) -> str:
+    """A kind's name under its bars: six Chinese characters, or English words to about 12 letters."""
+    if label.isascii():
+        return label if len(label) <= 12 else label[:11] + "…"
+    return label[:6]
+
+
 def kind_bars(by_kind: list[dict], lang: str) -> str:
     """Open, overdue and escalated tasks per kind: grouped bars with their numbers."""
     rows = by_kind or []
@@ -33,7 +40,7 @@ def kind_bars(by_kind: list[dict], lang: str) -> str:
             )
         parts.append(
             f'<text x="{x0 + group / 2 - 4:.1f}" y="{HEIGHT - PAD + 14}" font-size="10" text-anchor="middle">'
-            f"{e(named(KINDS, r.get('kind'), lang)[:6])}</text>"
+            f"{e(_short(named(KINDS, r.get('kind'), lang)))}</text>"
         )
     legend = "".join(
         f'<rect x="{PAD + j * 80}" y="4" width="10" height="10" fill="{c}"/>'

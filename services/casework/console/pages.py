@@ -6,7 +6,7 @@ from datetime import date
 from urllib.parse import quote, urlencode
 
 from services.casework.console.charts import chart_row
-from services.casework.console.i18n import KINDS, STATES, named, w
+from services.casework.console.i18n import KINDS, STATES, beijing, named, w
 from services.casework.console.pages_base import e, message, page
 
 PAGE_SIZE = 25
@@ -265,7 +265,7 @@ def replica_table(replicas: list[dict], lang: str = "zh") -> str:
         f'<tr><td>{e(r["service"])}</td><td colspan="4">{e(r["error"])}</td></tr>'
         if "error" in r
         else f"<tr><td>{e(r['service'])}</td><td>{e(_seconds(r.get('lag_seconds')))}</td>"
-        f"<td>{e(_seconds(r.get('apply_delay_seconds')))}</td><td>{e(r.get('newest_event_at') or '—')}</td>"
+        f"<td>{e(_seconds(r.get('apply_delay_seconds')))}</td><td>{e(beijing(r.get('newest_event_at')) or '—')}</td>"
         f"<td>{e(r.get('events_applied'))}</td></tr>"
         for r in replicas
     )
