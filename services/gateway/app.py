@@ -60,6 +60,8 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 _JSON = [(b"content-type", b"application/json")]
 _HTML = [(b"content-type", b"text/html; charset=utf-8")]
+# The docs page may load nothing from elsewhere.
+_DOCS_HTML = [*_HTML, (b"content-security-policy", docs.DOCS_CSP.encode())]
 _PROBLEM = [(b"content-type", PROBLEM_MEDIA_TYPE.encode())]
 
 
@@ -183,9 +185,7 @@ class Gateway:
         elif path == "/openapi.json":
             await _respond(send, 200, _JSON, await self.openapi())
         elif path == "/docs":
-            await _respond(send, 200, _HTML, self.docs_html())
-        elif path == "/redoc":
-            await _respond(send, 200, _HTML, docs.redoc_html())
+            await _respond(send, 200, _DOCS_HTML, self.docs_html())
         elif path.startswith(docs.ASSETS_URL) and (found := docs.asset(path[len(docs.ASSETS_URL) :])):
             content, media = found
             headers = [(b"content-type", media.encode()), (b"cache-control", b"public, max-age=86400")]

@@ -1,8 +1,8 @@
 """What the gateway shows people about the API, with nothing loaded from outside 127.0.0.1:
-Swagger UI at /docs and ReDoc at /redoc from the assets of the pinned `fastapi-offline` wheel (MIT;
-its licence travels in the wheel's dist-info), the error-code catalogue at /problems and one page per
-code at /problems/{code} (each problem `type` ends in that code), and the problem responses of every
-route added to the merged OpenAPI document."""
+Swagger UI at /docs from the assets of the pinned `fastapi-offline` wheel (MIT; its licence travels
+in the wheel's dist-info; the wheel's ReDoc is not served: ReDoc's sidebar loads a logo from its
+CDN), the error-code catalogue at /problems and one page per code at /problems/{code} (each problem
+`type` ends in that code), and the problem responses of every route in the merged OpenAPI document."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import fastapi_offline
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.openapi.docs import get_swagger_ui_html
 
 from services.common.problem_catalogue import catalogue, codes_by_status
 from services.common.problem_texts import TEXTS
@@ -23,9 +23,13 @@ ASSETS_URL = "/docs/assets/"
 ASSETS = {
     "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
     "swagger-ui.css": "text/css; charset=utf-8",
-    "redoc.standalone.js": "text/javascript; charset=utf-8",
     "favicon.png": "image/png",
 }
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+    "frame-ancestors 'none'"
+)
 PUBLIC_PREFIXES = ("/v1/credit", "/v1/blacklist", "/v1/notices", "/v1/catalogue")
 PROBLEM_SCHEMA = {
     "title": "Problem",
@@ -81,17 +85,6 @@ def swagger_html() -> bytes:
         swagger_favicon_url=ASSETS_URL + "favicon.png",
         # No badge asking validator.swagger.io about the document.
         swagger_ui_parameters={"validatorUrl": None},
-    )
-    return bytes(page.body)
-
-
-def redoc_html() -> bytes:
-    page = get_redoc_html(
-        openapi_url="/openapi.json",
-        title="Procurement credit API — ReDoc",
-        redoc_js_url=ASSETS_URL + "redoc.standalone.js",
-        redoc_favicon_url=ASSETS_URL + "favicon.png",
-        with_google_fonts=False,
     )
     return bytes(page.body)
 

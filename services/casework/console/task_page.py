@@ -127,11 +127,15 @@ def related_box(name: str, path: str, fetched: dict, csrf: str, lang: str) -> st
     }
     if body.get("record_id"):
         summary["record_id"] = _record_link(body["record_id"])
+    behaviour = body.get("behaviour")
+    if isinstance(behaviour, dict):  # a record: its behaviour and basis, as recorded
+        summary["behaviour"] = e(f"{behaviour.get('code', '')} {behaviour.get('text') or ''}".strip())
+        summary["legal_basis"] = e(behaviour.get("legal_basis"))
     out = f'<h3>{e(name)} <small class="muted">{e(path)}</small></h3>'
     if words := _words(body):
         out += f'<h4>{e(w(lang, "report_words"))}</h4><blockquote id="report-words">{e(words)}</blockquote>'
     out += _dl(summary)
-    record_id = body.get("id") if path.startswith("/v1/records/") else None
+    record_id = (body.get("record_id") or body.get("id")) if path.startswith("/v1/records/") else None
     out += _evidence(body, record_id, csrf, lang)
     history = [h for h in body.get("history") or [] if isinstance(h, dict)]
     if history:
