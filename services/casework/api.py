@@ -14,8 +14,10 @@ from services.casework import actions, store
 from services.casework.delivery import TemporalLink, mark_signalled, signal_decision
 from services.casework.models import TASKS_T
 from services.casework.queue import SORTS, order_by, overdue_on, search_clause, week_ends
+from services.casework.schemas import StatementFiled, TaskCounts, TaskDetail, TaskPage
 from services.casework.views import OPEN_STATES, overdue_clause, task_view, visible, visible_clause
 from services.common.auth import Principal, Role, require_roles
+from services.common.documented import typed
 from services.common.identifiers import is_division_code
 from services.common.lawdates import local_date
 from services.common.problems import Problem
@@ -45,7 +47,7 @@ def _today() -> tuple[datetime, date]:
     return now, local_date(now)
 
 
-@router.get("/v1/tasks")
+@router.get("/v1/tasks", **typed(TaskPage))
 async def list_tasks(
     p: Officer,
     rt: Rt,
@@ -96,7 +98,7 @@ async def list_tasks(
     return {"total": total, "limit": limit, "offset": offset, "items": items, "as_of": today.isoformat()}
 
 
-@router.get("/v1/tasks/counts")
+@router.get("/v1/tasks/counts", **typed(TaskCounts))
 async def task_counts(p: Officer, rt: Rt) -> dict:
     """Open and overdue tasks per officer and per region (Xuchang #8: the ranking), of the tasks
     the caller sees. `open` counts open and claimed tasks."""
@@ -162,7 +164,7 @@ async def task_counts(p: Officer, rt: Rt) -> dict:
     }
 
 
-@router.get("/v1/tasks/{task_id}")
+@router.get("/v1/tasks/{task_id}", **typed(TaskDetail))
 async def get_task(task_id: str, p: Officer, rt: Rt) -> dict:
     """A task with what it is about (links to the report or record: finance only) and its audit trail."""
     _, today = _today()
@@ -177,7 +179,12 @@ class Statement(BaseModel):
     statement: str = Field(min_length=1, max_length=4000)
 
 
-@router.post("/v1/intended-determinations/{request_id}/statement", status_code=201, tags=["intended determinations"])
+@router.post(
+    "/v1/intended-determinations/{request_id}/statement",
+    status_code=201,
+    tags=["intended determinations"],
+    **typed(StatementFiled, 201),
+)
 async def file_statement(request_id: str, p: Subject, rt: Rt, body: Annotated[Statement, Body()]) -> dict:
     """Issue 16 point 5 (国办发〔2020〕49号 (八)): the subject states its case on the intended serious
     determination it was notified of (determination.intended.v1), its own only, once, within the
@@ -192,7 +199,7 @@ async def file_statement(request_id: str, p: Subject, rt: Rt, body: Annotated[St
     return {"request_id": request_id, "task_id": task["id"], "statement": task["context"]["statement"]}
 
 
-@router.post("/v1/tasks/{task_id}/claim")
+@router.post("/v1/tasks/{task_id}/claim", **typed(TaskDetail))
 async def claim_task(task_id: str, p: Officer, rt: Rt) -> dict:
     """Take the task: until unclaimed, only you may decide it."""
     now, today = _today()
@@ -201,7 +208,7 @@ async def claim_task(task_id: str, p: Officer, rt: Rt) -> dict:
     return task_view(task, today, full=True)
 
 
-@router.post("/v1/tasks/{task_id}/unclaim")
+@router.post("/v1/tasks/{task_id}/unclaim", **typed(TaskDetail))
 async def unclaim_task(task_id: str, p: Officer, rt: Rt) -> dict:
     """Give the task back to the queue (the assignee, or a supervisor)."""
     now, today = _today()
@@ -210,7 +217,7 @@ async def unclaim_task(task_id: str, p: Officer, rt: Rt) -> dict:
     return task_view(task, today, full=True)
 
 
-@router.post("/v1/tasks/{task_id}/complete")
+@router.post("/v1/tasks/{task_id}/complete", **typed(TaskDetail))
 async def complete_task(
     task_id: str, p: Officer, rt: Rt, request: Request, body: Annotated[Completion, Body()]
 ) -> dict:

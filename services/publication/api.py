@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import func, select
 
+from services.common.documented import typed
 from services.common.identifiers import is_division_code
 from services.common.lawdates import local_date
 from services.common.problems import Problem
@@ -17,7 +18,7 @@ from services.publication import receipts
 from services.publication.consortium import worst_of
 from services.publication.models import PublicRecord
 from services.publication.notices import region_prefix
-from services.publication.schemas import ConsortiumStatus, CreditSearch, CreditStatus
+from services.publication.schemas import Blacklist, ConsortiumStatus, CreditReceipt, CreditSearch, CreditStatus
 from services.publication.views import public_record
 
 router = APIRouter()
@@ -73,7 +74,7 @@ async def credit_search(
     return Response(content=orjson.dumps(body), media_type="application/json")
 
 
-@router.get("/v1/credit/{subject_type}/{subject_id}/receipt", tags=["public"])
+@router.get("/v1/credit/{subject_type}/{subject_id}/receipt", tags=["public"], **typed(CreditReceipt))
 async def credit_receipt(
     subject_type: Literal["supplier", "agency", "expert", "purchaser"],
     subject_id: str,
@@ -102,7 +103,7 @@ async def credit_status(
     return Response(content=body, media_type="application/json")
 
 
-@router.get("/v1/blacklist", tags=["public"])
+@router.get("/v1/blacklist", tags=["public"], **typed(Blacklist))
 async def blacklist(
     rt: Annotated[Runtime, Depends(current_runtime)],
     region: Annotated[str | None, Query(description="6-digit division code; includes the regions under it")] = None,

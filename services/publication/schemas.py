@@ -91,3 +91,38 @@ class ConsortiumStatus(BaseModel):
     good_credit: GoodCredit
     members: list[CreditStatus]
     as_of: str
+
+
+class Blacklist(BaseModel):
+    """Serious-behaviour records in force, newest first."""
+
+    total: int
+    limit: int
+    offset: int
+    entries: list[PublicRecordOut]
+    as_of: str
+
+
+class ReceiptBody(BaseModel):
+    """What is signed: the answer as read, and the ledger checkpoint it was read at."""
+
+    version: int
+    kind: str
+    basis: str
+    subject: dict
+    region: str | None
+    issued_at: str
+    answer: CreditStatus
+    ledger_checkpoint: dict | None
+    ledger_checkpoint_unavailable: str | None = None
+
+
+class CreditReceipt(BaseModel):
+    """The credit answer signed with the system's Ed25519 key (services/common/receipts.py); verify it
+    offline with `python -m services.common.receipts RECEIPT.json --public-key KEY`."""
+
+    receipt: ReceiptBody
+    alg: str
+    key_id: str
+    public_key: str
+    signature: str

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.casework.api import router
 from services.casework.models import TASKS_T
+from services.casework.schemas import TaskCounts, TaskDetail, TaskPage
 from services.common.problems import install_problem_handlers
 from services.common.runtime import Runtime
 from tests.conftest import bearer
@@ -43,6 +44,7 @@ async def test_search_finds_a_task_by_uscc_name_or_id_and_sorts_by_a_column(
     async def ids(**params: str) -> list[str]:
         r = await api.get("/v1/tasks", params=params, headers=OFFICER)
         assert r.status_code == 200, r.text
+        TaskPage.model_validate(r.json())  # the shape /openapi.json documents
         return [t["id"] for t in r.json()["items"]]
 
     assert await ids(q=first.subject["id"]) == ["det-001"]
@@ -53,6 +55,8 @@ async def test_search_finds_a_task_by_uscc_name_or_id_and_sorts_by_a_column(
     assert await ids(sort="-kind") == ["det-002", "det-001", "det-003"]
     assert await ids(sort="kind") == ["det-001", "det-003", "det-002"]
     assert (await api.get("/v1/tasks", params={"sort": "secret"}, headers=OFFICER)).json()["code"] == "invalid_request"
+    detail = (await api.get("/v1/tasks/det-001", headers=OFFICER)).json()
+    assert TaskDetail.model_validate(detail).audit[0].action == "created"
 
 
 async def test_counts_by_kind_and_the_overdue_trend_of_eight_weeks(
@@ -64,6 +68,7 @@ async def test_counts_by_kind_and_the_overdue_trend_of_eight_weeks(
     async with engine.begin() as conn:  # opened 2026-09-25, due 2026-10-15: overdue since
         await conn.execute(update(TASKS_T).where(TASKS_T.c.id == "t-late").values(escalation_level=1))
     counts = (await api.get("/v1/tasks/counts", headers=OFFICER)).json()
+    TaskCounts.model_validate(counts)
     by_kind = {r["kind"]: r for r in counts["by_kind"]}
     assert by_kind["determination"] == {"kind": "determination", "open": 1, "overdue": 1, "escalated": 1}
     assert by_kind["repair_review"]["open"] == 1

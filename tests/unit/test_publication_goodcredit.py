@@ -26,6 +26,7 @@ from services.publication.consortium import worst_of
 from services.publication.credit import CreditFastPath, CreditReader
 from services.publication.models import TABLES
 from services.publication.readmodel import apply
+from services.publication.schemas import Blacklist, CreditReceipt, CreditSearch
 from services.publication.summary import summary_zh
 from tests.unit.test_publication_readmodel import record_row, to_inbound
 
@@ -255,6 +256,7 @@ async def test_point13_a_signed_credit_check_receipt_verifies_offline(
     r = await api.get(f"/v1/credit/supplier/{supplier}/receipt", params={"region": "410322"})
     assert r.status_code == 200
     signed = r.json()
+    CreditReceipt.model_validate(signed)  # the shape /openapi.json documents
     body = signed["receipt"]
     assert (body["subject"], body["region"], body["ledger_checkpoint"]["tree_size"]) == (
         {"type": "supplier", "id": supplier},
@@ -338,6 +340,9 @@ async def test_search_by_name_among_published_subjects(engine: AsyncEngine, api:
     supplier = make_uscc("91410300MA0000666")
     await record(engine, supplier, today())  # named 洛阳某某科技有限公司 (record_row)
     found = (await api.get("/v1/credit/search", params={"name": "某某科技"})).json()
+    CreditSearch.model_validate(found)
+    blacklist = (await api.get("/v1/blacklist")).json()
+    Blacklist.model_validate(blacklist)
     assert found["total"] == 1 and found["items"][0]["subject"]["id"] == supplier
     assert found["items"][0]["summary_zh"]
     assert (await api.get("/v1/credit/search", params={"name": "没有这家公司"})).json()["total"] == 0
