@@ -9,6 +9,7 @@ service, shared by all requests); the OpenAPI documents are fetched with one htt
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import os
@@ -18,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from services.common.problem_texts import TEXTS, prefers_chinese
 from services.common.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 from services.common.service import health_body
 from services.gateway import docs
@@ -65,9 +67,16 @@ _DOCS_HTML = [*_HTML, (b"content-security-policy", docs.DOCS_CSP.encode())]
 _PROBLEM = [(b"content-type", PROBLEM_MEDIA_TYPE.encode())]
 
 
+# The caller's Accept-Language, for the gateway's own problems (each request runs in its own task).
+_ACCEPT_LANGUAGE: contextvars.ContextVar[str | None] = contextvars.ContextVar("accept_language", default=None)
+
+
 def _problem(status: int, code: str, title: str, **extra: Any) -> bytes:
-    # The shape of services.common.problems.Problem.to_dict: `code` repeats the end of `type`.
+    # The shape of services.common.problems.Problem.to_dict: `code` repeats the end of `type`; in
+    # Chinese when the caller prefers it, as the services answer (problem_texts.py).
     body = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, **extra, "code": code}
+    if prefers_chinese(_ACCEPT_LANGUAGE.get()) and code in TEXTS:
+        body["title"], body["hint"] = TEXTS[code][0], TEXTS[code][1]
     return json.dumps(body, ensure_ascii=False).encode()
 
 
@@ -164,6 +173,7 @@ class Gateway:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
+        _ACCEPT_LANGUAGE.set(next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None))
         route = self.route_for(path)
         if route is not None:
             if self.public_limit.applies(scope["method"], path):

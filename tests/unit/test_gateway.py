@@ -355,6 +355,10 @@ async def test_unknown_prefix_is_404_problem(client: httpx.AsyncClient) -> None:
             "status": 404,
             "code": "not_found",
         }
+    # The gateway's own problems in Chinese when asked, as the services' (issue 22).
+    zh = (await client.get("/v2/credit", headers={"Accept-Language": "zh-CN,zh;q=0.9"})).json()
+    assert (zh["title"], zh["code"]) == ("不存在", "not_found") and zh["hint"]
+    assert (await client.get("/v2/credit")).json()["title"] == "Not Found"  # not carried to the next request
 
 
 async def test_upstream_down_is_503_naming_the_service(client: httpx.AsyncClient) -> None:

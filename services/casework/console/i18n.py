@@ -157,6 +157,32 @@ WORDS: dict[str, tuple[str, str]] = {
     "description": ("描述", "Description"),
     "intended": ("拟认定（待确认）", "Intended determination (not yet listed)"),
 }
+# The API's field names as the console labels them (the value is shown as the API gives it).
+FIELDS = {
+    "report": ("报告", "report"),
+    "record": ("记录", "record"),
+    "request_id": ("编号", "request_id"),
+    "record_id": ("记录编号", "record_id"),
+    "region": ("地区", "region"),
+    "state": ("状态", "state"),
+    "status": ("状态", "status"),
+    "behaviour_code": ("行为代码", "behaviour_code"),
+    "behaviour": ("行为", "behaviour"),
+    "legal_basis": ("法律依据", "legal_basis"),
+    "reported_at": ("报告时间", "reported_at"),
+    "decided_at": ("决定时间", "decided_at"),
+    "recorded_at": ("记录时间", "recorded_at"),
+    "version": ("版本", "version"),
+    "severity": ("严重程度", "severity"),
+    "occurred_on": ("发生日期", "occurred_on"),
+    "recorded_on": ("记录日期", "recorded_on"),
+    "valid_until": ("公示截止", "valid_until"),
+    "evidence_count": ("证据数", "evidence_count"),
+    "policy_version": ("政策版本", "policy_version"),
+    "evidence_access": ("证据查阅", "evidence_access"),
+    "application_id": ("申请编号", "application_id"),
+    "appeal_id": ("异议编号", "appeal_id"),
+}
 KINDS = {
     "determination": ("严重失信认定", "Determination"),
     "repair_review": ("信用修复审核", "Repair review"),

@@ -7,7 +7,7 @@ import json
 from urllib.parse import quote
 
 from services.casework.console.i18n import DECISIONS as DECISION_WORDS
-from services.casework.console.i18n import KINDS, beijing, named, w
+from services.casework.console.i18n import FIELDS, KINDS, beijing, named, w
 from services.casework.console.pages import days_left, marks, provisional_mark
 from services.casework.console.pages_base import e, message, page
 from workflows.task_inputs import DECISIONS
@@ -131,7 +131,8 @@ def related_box(name: str, path: str, fetched: dict, csrf: str, lang: str) -> st
     if isinstance(behaviour, dict):  # a record: its behaviour and basis, as recorded
         summary["behaviour"] = e(f"{behaviour.get('code', '')} {behaviour.get('text') or ''}".strip())
         summary["legal_basis"] = e(behaviour.get("legal_basis"))
-    out = f'<h3>{e(name)} <small class="muted">{e(path)}</small></h3>'
+    summary = {named(FIELDS, k, lang): v for k, v in summary.items()}
+    out = f'<h3>{e(named(FIELDS, name, lang))} <small class="muted">{e(path)}</small></h3>'
     if words := _words(body):
         out += f'<h4>{e(w(lang, "report_words"))}</h4><blockquote id="report-words">{e(words)}</blockquote>'
     out += _dl(summary)
