@@ -90,8 +90,10 @@ def _post(client: httpx.Client, path: str, body: dict, headers: dict, key: str) 
     return r.json()
 
 
-def load(api: str, secret: str) -> dict[str, str]:
-    """Loads the set; returns what it made (name → id), for the banner and the tests."""
+def load(api: str, secret: str, casework_database_url: str | None = None) -> dict[str, str]:
+    """Loads the set; returns what it made (name → id), for the banner and the tests. The overdue
+    task's dates are moved in `casework_database_url` (default: the casework service's, from the
+    same settings as the services)."""
     officer = _token(secret, **OFFICER)
     purchaser_headers = _token(secret, role="purchaser", org=PURCHASER, region=COUNTY, sub="demo-purchaser")
     purchaser = {"type": "purchaser", "id": PURCHASER, "name": "【演示】洛阳市某采购单位"}
@@ -137,11 +139,11 @@ def load(api: str, secret: str) -> dict[str, str]:
         if out := _post(client, "/v1/reports", late, purchaser_headers, "overdue"):
             made["overdue_task"] = out["task_id"]
             _until(lambda: client.get(f"/v1/tasks/{out['task_id']}", headers=officer), lambda r: r.status_code == 200)
-            asyncio.run(_backdate(out["task_id"]))
+            asyncio.run(_backdate(out["task_id"], casework_database_url))
     return made
 
 
-async def _backdate(task_id: str) -> None:
+async def _backdate(task_id: str, database_url: str | None) -> None:
     """The demo's overdue task: opened 20 days ago, due 3 days ago, its alarms shown as moved by as
     much (no API moves a task's dates; its workflow's own timers are not moved)."""
     from datetime import datetime
@@ -152,7 +154,7 @@ async def _backdate(task_id: str) -> None:
     from services.common.db import make_engine
     from services.common.settings import Settings
 
-    engine = make_engine(Settings().database_url_for("casework"))
+    engine = make_engine(database_url or Settings().database_url_for("casework"))
     d = today()
     try:
         async with engine.begin() as conn:
