@@ -2,14 +2,8 @@
 typed). They document what views.task_view and the routes return; tests validate real answers
 against them (tests/unit/test_casework_queue.py)."""
 
-from pydantic import BaseModel, ConfigDict
-
+from services.common.documented import Documented as _Out
 from workflows.task_inputs import TaskAlarm
-
-
-class _Out(BaseModel):
-    # Documentation of an answer: a field added later is not an error.
-    model_config = ConfigDict(extra="allow")
 
 
 class TaskSubject(_Out):
@@ -111,3 +105,24 @@ class StatementFiled(_Out):
     request_id: str
     task_id: str
     statement: dict
+
+
+class StatutoryDay(_Out):
+    date: str
+    festival: str
+
+
+class CalendarYear(_Out):
+    """A year's days off and 调休 working days, where they come from, and whether provisional."""
+
+    year: int
+    status: str  # official | provisional
+    source: str
+    version: int | None = None
+    notice: str | None = None
+    holidays: list[str]
+    workdays: list[str]
+    provisional: bool
+    statutory_days: list[StatutoryDay]
+    installed_by: str | None = None
+    installed_at: str | None = None

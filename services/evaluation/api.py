@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
 from services.common.catalogue import load_catalogue
+from services.common.documented import typed
 from services.common.identifiers import normalise_subject_id
 from services.common.inbound import from_http
 from services.common.messaging import http_code
@@ -22,6 +23,7 @@ from services.evaluation.access import is_subject_itself, may_read
 from services.evaluation.evidence_access import evidence_visibility
 from services.evaluation.intake import find_outcome_of, ingest
 from services.evaluation.models import CreditRecord, EmployerNotification, ExpertStandingRow, RecordVersion
+from services.evaluation.schemas import Catalogue, ExpertStandingDetail, RecordList, RecordWithHistory
 from services.evaluation.views import history_view, record_view
 
 router = APIRouter()
@@ -37,7 +39,7 @@ REPORTER_OF_ROLE = {
 }
 
 
-@router.get("/v1/catalogue", tags=["catalogue"])
+@router.get("/v1/catalogue", tags=["catalogue"], **typed(Catalogue))
 async def get_catalogue(
     subject: Literal["supplier", "agency", "expert"] | None = None,
     severity: Literal["serious", "general"] | None = None,
@@ -132,7 +134,7 @@ async def post_report(
     return JSONResponse(body, status_code=outcome.status)
 
 
-@router.get("/v1/records", tags=["records"])
+@router.get("/v1/records", tags=["records"], **typed(RecordList))
 async def list_records(
     subject_type: Literal["supplier", "agency", "expert", "purchaser"],
     subject_id: Annotated[str, Query(min_length=1, max_length=64)],
@@ -161,7 +163,7 @@ async def list_records(
     return {"subject": {"type": subject_type, "id": subject_id}, "count": len(visible), "records": views}
 
 
-@router.get("/v1/records/{record_id}", tags=["records"])
+@router.get("/v1/records/{record_id}", tags=["records"], **typed(RecordWithHistory))
 async def get_record(
     record_id: str,
     principal: Annotated[Principal, Depends(require_roles(*Role))],
@@ -201,7 +203,7 @@ async def _record_or_none(rt: Runtime, record_id: str, *, with_evidence: bool) -
     return record_view(dict(row._mapping), with_evidence=with_evidence) if row else None
 
 
-@router.get("/v1/experts/{expert_id}/standing", tags=["experts"])
+@router.get("/v1/experts/{expert_id}/standing", tags=["experts"], **typed(ExpertStandingDetail))
 async def expert_standing(
     expert_id: str,
     principal: Annotated[Principal, Depends(require_roles(*Role))],

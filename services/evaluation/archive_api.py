@@ -9,11 +9,13 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
+from services.common.documented import typed
 from services.common.problems import Problem
 from services.common.runtime import Runtime, current_runtime
 from services.evaluation.access import is_subject_itself, may_read
 from services.evaluation.evidence_access import audit
 from services.evaluation.models import CreditRecord, DeterminationTask, RecordVersion, subject_key
+from services.evaluation.schemas import Archive, DeterminationRequest
 from services.evaluation.views import record_view
 
 router = APIRouter()
@@ -23,7 +25,7 @@ REQUESTS_T = DeterminationTask.__table__  # type: ignore[attr-defined]
 FINANCE = (Role.FINANCE_OFFICER, Role.SUPERVISOR)
 
 
-@router.get("/v1/archive/{subject_type}/{subject_id}", tags=["records"])
+@router.get("/v1/archive/{subject_type}/{subject_id}", tags=["records"], **typed(Archive))
 async def integrity_archive(
     subject_type: Literal["supplier", "agency", "expert", "purchaser"],
     subject_id: str,
@@ -103,7 +105,7 @@ def _intended_view(row: dict) -> dict:
     }
 
 
-@router.get("/v1/determinations/{request_id}", tags=["intake"])
+@router.get("/v1/determinations/{request_id}", tags=["intake"], **typed(DeterminationRequest))
 async def determination_request(
     request_id: str,
     principal: Annotated[Principal, Depends(require_roles(*FINANCE))],

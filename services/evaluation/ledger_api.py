@@ -9,12 +9,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
+from services.common.documented import typed
 from services.common.merkle import consistency_proof, inclusion_proof
 from services.common.problems import Problem
 from services.common.runtime import Runtime, current_runtime
 from services.evaluation.access import readable_record
 from services.evaluation.checkpoints import CHECKPOINTS_T, LEDGER_T, checkpoint_view
 from services.evaluation.models import CreditRecord
+from services.evaluation.schemas import Checkpoint, ConsistencyProof, InclusionProof
 
 router = APIRouter(tags=["ledger"])
 RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
@@ -40,18 +42,18 @@ async def _leaves(rt: Runtime, size: int) -> list[bytes]:
         return [bytes.fromhex(r.leaf_hash) for r in rows]
 
 
-@router.get("/v1/ledger/checkpoints/latest")
+@router.get("/v1/ledger/checkpoints/latest", **typed(Checkpoint))
 async def latest_checkpoint(rt: Annotated[Runtime, Depends(current_runtime)], request: Request) -> dict:
     """The newest signed tree head, with the public key that verifies it."""
     return checkpoint_view(await _checkpoint(rt, None), public_key(request))
 
 
-@router.get("/v1/ledger/checkpoints/{tree_size}")
+@router.get("/v1/ledger/checkpoints/{tree_size}", **typed(Checkpoint))
 async def checkpoint(tree_size: int, rt: Annotated[Runtime, Depends(current_runtime)], request: Request) -> dict:
     return checkpoint_view(await _checkpoint(rt, tree_size), public_key(request))
 
 
-@router.get("/v1/ledger/proofs/inclusion")
+@router.get("/v1/ledger/proofs/inclusion", **typed(InclusionProof))
 async def inclusion(
     record_id: str,
     version: Annotated[int, Query(ge=1)],
@@ -82,7 +84,7 @@ async def inclusion(
     }
 
 
-@router.get("/v1/ledger/proofs/consistency")
+@router.get("/v1/ledger/proofs/consistency", **typed(ConsistencyProof))
 async def consistency(
     first: Annotated[int, Query(ge=1)],
     second: Annotated[int, Query(ge=1)],

@@ -126,3 +126,33 @@ class CreditReceipt(BaseModel):
     key_id: str
     public_key: str
     signature: str
+
+
+class PublishedNotice(BaseModel):
+    """A published notice with the entries still shown (taken-down entries are counted, not shown)."""
+
+    notice_id: str
+    kind: str
+    region: str
+    period: str | dict | None
+    published_at: str
+    entries: list[dict]
+    entries_published: int
+    entries_taken_down: int
+    withdrawals: list[dict] = []
+
+
+class NoticePage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    notices: list[PublishedNotice]
+
+
+class Pushes(BaseModel):
+    """The pushes of a record or notice to the national platforms, with their attempts."""
+
+    record_id: str | None
+    notice_id: str | None
+    region: str | None
+    pushes: list[dict]

@@ -110,7 +110,8 @@ def _evidence(body: dict, record_id: str | None, csrf: str, lang: str) -> str:
             f'<form method="post" action="/console/records/{quote(record_id, safe="")}/access-request" '
             f'class="box" id="access-request"><p>{e(w(lang, "evidence_locked"))}</p>'
             f'<input type="hidden" name="csrf" value="{e(csrf)}">'
-            f'<label>{e(w(lang, "purpose"))}<input type="text" name="purpose" required maxlength="500"></label>'
+            f"<label>{e(w(lang, 'purpose'))}"
+            '<input type="text" name="purpose" required minlength="4" maxlength="500"></label>'
             f'<button id="request-access">{e(w(lang, "request_access"))}</button></form>'
         )
     return out
