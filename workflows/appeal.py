@@ -46,7 +46,10 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 # A wrongly blacklisted supplier is barred from every tender until the review ends: serious first.
 PRIORITY = {"serious": 30, "general": 50}
-RESOLVE = {"correct": ("correct_record", "corrected"), "uphold": ("uphold_record", "upheld")}
+RESOLVE: dict[str, tuple[str, AppealState]] = {
+    "correct": ("correct_record", "corrected"),
+    "uphold": ("uphold_record", "upheld"),
+}
 
 
 @workflow.defn
@@ -85,7 +88,6 @@ class AppealReviewWorkflow:
                 HumanTaskWorkflow.run,
                 self._spec(inp, facts, note),
                 id=task_workflow_id(self._task_id),
-                result_type=TaskOutcome,
             )
             decision = outcome.decision
             if decision is None or decision.decision not in RESOLVE:

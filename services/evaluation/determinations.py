@@ -19,7 +19,7 @@ from services.common.schemas import BehaviourReport
 from services.common.sql import insert_rows
 from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED, RECORD_CREATED
 from services.evaluation import events
-from services.evaluation.domain import Rejection, decide
+from services.evaluation.domain import OpenDetermination, Rejection, decide
 from services.evaluation.history import store_versions, version_row
 from services.evaluation.intake import derived_id, record_row
 from services.evaluation.ledger import GENESIS
@@ -116,13 +116,16 @@ def _record_of(report: dict, inp: DeterminationApplied, *, now: datetime) -> tup
     outcome = decide(event_type, r, catalogue=load_catalogue(), policy=policy, today=today)
     if isinstance(outcome, Rejection):
         return None, f"{outcome.reason}: {outcome.message}"
-    if inp.decision == "determine" and outcome.behaviour.severity != "serious":  # type: ignore[union-attr]
+    if isinstance(outcome, OpenDetermination):
+        # Only where the decider is no serious recorder, which the rules refuse before this.
+        return None, f"not_authorised: {r.behaviour_code} waits for a finance department's determination"
+    if inp.decision == "determine" and outcome.behaviour.severity != "serious":
         return None, "severity_mismatch: a determination records a serious behaviour"
     record = record_row(
         record_id=derived_id("rec", SOURCE, inp.request_id),
         report=r,
-        severity=outcome.behaviour.severity,  # type: ignore[union-attr]
-        valid_until=outcome.valid_until,  # type: ignore[union-attr]
+        severity=outcome.behaviour.severity,
+        valid_until=outcome.valid_until,
         policy_version=policy.version,
         source=SOURCE,
         source_event_id=inp.request_id,

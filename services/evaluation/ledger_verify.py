@@ -119,7 +119,7 @@ _JSON_FIELDS = frozenset({"determination", "resolution", "appeal"})
 def _same(field: str, served: object, snapshot: dict) -> bool:
     expected = snapshot.get(field)
     if field in _JSON_FIELDS:
-        return (orjson.loads(served) if served is not None else None) == expected
+        return (orjson.loads(served) if isinstance(served, str | bytes) else served) == expected
     if served is None or expected is None:
         return served is expected
     return str(served) == str(expected)  # dates as ISO text, numbers as digits, in both

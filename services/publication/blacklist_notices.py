@@ -37,9 +37,9 @@ def changes(stored: dict[str, dict], versions: list[dict]) -> list[tuple[str, di
             if prior is not None and row["version"] <= prior["version"]:
                 continue
             was, now = prior is not None and on_blacklist(prior), on_blacklist(row)
-            if now and not (
-                was and (prior["behaviour_code"], prior["valid_until"]) == (row["behaviour_code"], row["valid_until"])
-            ):
+            key = (row["behaviour_code"], row["valid_until"])
+            same = prior is not None and (prior["behaviour_code"], prior["valid_until"]) == key
+            if now and not (was and same):
                 out.append(("blacklist", row))
             elif was and not now:
                 out.append(("blacklist_removal", row))

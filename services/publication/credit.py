@@ -6,11 +6,12 @@ One primary-key read of the answer precomputed by views.py; in PostgreSQL on a p
 route in api.py answers the same bytes and documents the endpoint in OpenAPI."""
 
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs
 
 import asyncpg
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.identifiers import is_division_code, normalise_subject_id, validate_subject_id
@@ -60,6 +61,7 @@ class CreditReader:
         if region is not None and not is_division_code(region):
             raise Problem(422, "invalid_identifier", "Invalid region", f"{region!r} is not a division code")
         key = f"{subject_type}:{subject_id}"
+        row: asyncpg.Record | Row[*tuple[Any, ...]] | None
         if self._pool is not None:
             row = await self._pool.fetchrow(PG_QUERY, key)
         else:
@@ -72,7 +74,7 @@ class CreditReader:
         if row is None:
             # Never heard of (no record, no status, ever): say so rather than "good" (issue 21).
             body = orjson.dumps(credit_view(subject_type, subject_id, {"status": "no_record"}, []))
-            good = (
+            good: dict[str, Any] = (
                 goodcredit.clean_supplier(subject_id, today) if subject_type == "supplier" else goodcredit.NOT_SUPPLIER
             )
             blocked, after, bond = good["guarantee_blocked"], good["guarantee_after"], good["bond_reduction_percent"]

@@ -151,7 +151,7 @@ async def deliver(engine: AsyncEngine, key: str, urls: dict[str, str | None]) ->
     return status_of(row)
 
 
-async def set_state(engine: AsyncEngine, key: str, **values: str) -> PushStatus:
+async def set_state(engine: AsyncEngine, key: str, **values: str | None) -> PushStatus:
     """Escalated or acknowledged, unless it was delivered meanwhile (that stays)."""
     async with engine.begin() as conn:
         await conn.execute(
