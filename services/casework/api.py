@@ -18,13 +18,13 @@ from services.common.auth import Principal, Role, require_roles
 from services.common.identifiers import is_division_code
 from services.common.lawdates import local_date
 from services.common.problems import Problem
-from services.common.runtime import Runtime, current_runtime
+from services.common.runtime import RuntimeDep
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["tasks"])
 Officer = Annotated[Principal, Depends(require_roles(Role.FINANCE_OFFICER, Role.SUPERVISOR))]
 Subject = Annotated[Principal, Depends(require_roles(Role.SUBJECT))]
-Rt = Annotated[Runtime, Depends(current_runtime)]
+Rt = RuntimeDep
 SIGNAL_TIMEOUT_SECONDS = 5
 
 

@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from faststream.kafka import KafkaBroker, KafkaRouter
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -34,6 +34,10 @@ class Runtime:
 async def current_runtime(request: Request) -> Runtime:
     """FastAPI dependency: the runtime the lifespan put on the app."""
     return request.app.state.runtime
+
+
+# A route's parameter `rt: RuntimeDep` is the runtime, typed, without repeating the dependency.
+RuntimeDep = Annotated[Runtime, Depends(current_runtime)]
 
 
 BackgroundFactory = Callable[[Runtime], Iterable[tuple[str, Callable[[], Coroutine[Any, Any, None]]]]]

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.auth import Principal, Role
 from services.common.problems import Problem
+from services.common.tables import table_of
 from services.evaluation.models import CreditRecord
 
 SUBJECT_ROLES = frozenset({Role.SUBJECT, Role.AGENCY, Role.PURCHASER})
@@ -24,7 +25,7 @@ def is_subject_itself(principal: Principal, subject_id: str) -> bool:
 async def readable_record(conn: AsyncConnection, principal: Principal, record_id: str):  # type: ignore[no-untyped-def]
     """The record's id, region and subject if `principal` may read it; 404 otherwise — the same
     answer for "absent" and "not yours", so ids cannot be probed."""
-    table = CreditRecord.__table__  # type: ignore[attr-defined]
+    table = table_of(CreditRecord)
     q = select(table.c.id, table.c.region, table.c.subject_id).where(table.c.id == record_id)
     row = (await conn.execute(q)).first()
     if row is None or not may_read(principal, region=row.region, subject_id=row.subject_id):

@@ -17,6 +17,7 @@ from services.common.messaging import write_outbox
 from services.common.policy import policy_for
 from services.common.schemas import BehaviourReport
 from services.common.sql import insert_rows
+from services.common.tables import table_of
 from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED, RECORD_CREATED
 from services.evaluation import events
 from services.evaluation.domain import OpenDetermination, Rejection, decide
@@ -27,8 +28,8 @@ from services.evaluation.models import MESSAGING, CreditRecord, DeterminationTas
 from services.evaluation.subjects import publish_subject_statuses
 from workflows.record_inputs import DeterminationApplied, DeterminationIntended, RecordChangeResult
 
-RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
-REQUESTS_T = DeterminationTask.__table__  # type: ignore[attr-defined]
+RECORDS_T = table_of(CreditRecord)
+REQUESTS_T = table_of(DeterminationTask)
 SOURCE = "urn:credit:determination"
 NOT_RECORDING = ("dismiss", "withdraw")
 

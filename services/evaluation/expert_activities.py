@@ -13,14 +13,15 @@ from temporalio.exceptions import ApplicationError
 from services.common.cloudevents import build_event
 from services.common.messaging import OutboundEvent, write_outbox
 from services.common.sql import upsert_rows
+from services.common.tables import table_of
 from services.common.topics import EXPERTS, event_type
 from services.evaluation.events import SOURCE
 from services.evaluation.models import MESSAGING, EmployerNotification, ExpertStandingRow
 from workflows.expert_inputs import EmployerNotice, StandingChanged
 
 log = structlog.get_logger(__name__)
-STANDING_T = ExpertStandingRow.__table__  # type: ignore[attr-defined]
-NOTICES_T = EmployerNotification.__table__  # type: ignore[attr-defined]
+STANDING_T = table_of(ExpertStandingRow)
+NOTICES_T = table_of(EmployerNotification)
 
 
 async def publish_standing(engine: AsyncEngine, change: StandingChanged) -> bool:

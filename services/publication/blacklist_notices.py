@@ -14,10 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.sql import key_in
+from services.common.tables import table_of
 from services.publication.models import PublicRecord
 from services.publication.notices import pushes_for, write_notice
 
-RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
+RECORDS_T = table_of(PublicRecord)
 WATCHED = ("record_id", "version", "severity", "status", "behaviour_code", "valid_until")
 
 

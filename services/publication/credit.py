@@ -19,11 +19,12 @@ from services.common.lawdates import local_date
 from services.common.outages import OUTAGE, database_unavailable, unavailable_problem
 from services.common.policy import NoPolicy
 from services.common.problems import Problem, problem_response
+from services.common.tables import table_of
 from services.publication import goodcredit
 from services.publication.models import PublicCreditView
 from services.publication.views import credit_view
 
-VIEWS_T = PublicCreditView.__table__  # type: ignore[attr-defined]
+VIEWS_T = table_of(PublicCreditView)
 SUBJECT_TYPES = frozenset({"supplier", "agency", "expert", "purchaser"})
 PG_QUERY = (
     'SELECT body, guarantee_blocked, guarantee_after, bond_reduction_percent FROM "publication_credit_view"'

@@ -16,15 +16,16 @@ from services.common.cloudevents import build_event
 from services.common.identifiers import division_level
 from services.common.messaging import OutboundEvent, write_outbox
 from services.common.sql import insert_rows
+from services.common.tables import table_of
 from services.common.topics import NOTICE_PUBLISHED, NOTICES
 from services.publication.models import MESSAGING, PublicNotice, PublicNoticeEntry, PublicRecord, PushDelivery
 from services.publication.views import public_record
 from workflows.publication_inputs import NoticeRequest, NoticeResult
 
-NOTICES_T = PublicNotice.__table__  # type: ignore[attr-defined]
-ENTRIES_T = PublicNoticeEntry.__table__  # type: ignore[attr-defined]
-RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
-PUSHES_T = PushDelivery.__table__  # type: ignore[attr-defined]
+NOTICES_T = table_of(PublicNotice)
+ENTRIES_T = table_of(PublicNoticeEntry)
+RECORDS_T = table_of(PublicRecord)
+PUSHES_T = table_of(PushDelivery)
 SOURCE = "urn:credit:publication"
 # 001 Art. 21: a serious record is pushed to the same-level public credit information system (推送同级
 # 公共信用信息系统) and published on 中国政府采购网 and 信用中国; general records are 定期在洛阳市政府采购网进行
