@@ -169,5 +169,5 @@ class DeterminationWorkflow:
         return d  # confirmed, or the window passed with no statement
 
 
-async def _outcome(child) -> TaskOutcome:  # type: ignore[no-untyped-def]
+async def _outcome(child: workflow.ChildWorkflowHandle[HumanTaskWorkflow, TaskOutcome]) -> TaskOutcome:
     return await child

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import structlog
 from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Integer, and_, case, func, select
+from sqlalchemy import ColumnElement, Integer, and_, case, func, select
 
 from services.casework import actions, store
 from services.casework.delivery import TemporalLink, mark_signalled, signal_decision
@@ -101,7 +101,7 @@ async def task_counts(p: Officer, rt: Rt) -> dict:
     active = TASKS_T.c.state.in_(OPEN_STATES)
     late = overdue_clause(today)
 
-    def n(cond):  # type: ignore[no-untyped-def]
+    def n(cond: ColumnElement[bool]) -> ColumnElement[int]:
         return func.coalesce(func.sum(case((cond, 1), else_=0)), 0).cast(Integer)
 
     async with rt.engine.connect() as conn:

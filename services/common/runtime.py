@@ -40,7 +40,9 @@ async def current_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(current_runtime)]
 
 
-BackgroundFactory = Callable[[Runtime], Iterable[tuple[str, Callable[[], Coroutine[Any, Any, None]]]]]
+# A background loop of a service: its name and the coroutine function that runs it.
+BackgroundTask = tuple[str, Callable[[], Coroutine[Any, Any, object]]]
+BackgroundFactory = Callable[[Runtime], Iterable[BackgroundTask]]
 
 
 @asynccontextmanager
@@ -80,7 +82,7 @@ async def service_runtime(
     )
     for router in routers(rt):
         broker.include_router(router)
-    loops = [("outbox-relay", relay.run), ("kafka-consumers", lambda: _run_broker(broker))]
+    loops: list[BackgroundTask] = [("outbox-relay", relay.run), ("kafka-consumers", lambda: _run_broker(broker))]
     loops += list(background(rt)) if background else []
     loops.append(
         ("metrics-sampler", lambda: sample_forever(name, engine, messaging, settings.credit_metrics_sample_seconds))

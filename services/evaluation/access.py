@@ -1,7 +1,9 @@
 """Who may read a record (CONTRACT §2): finance departments of its region or a region above it,
 and the subject itself. Everyone else is refused; evidence is shown to finance only."""
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.auth import Principal, Role
@@ -22,7 +24,7 @@ def is_subject_itself(principal: Principal, subject_id: str) -> bool:
     return principal.role in SUBJECT_ROLES and principal.org == subject_id
 
 
-async def readable_record(conn: AsyncConnection, principal: Principal, record_id: str):  # type: ignore[no-untyped-def]
+async def readable_record(conn: AsyncConnection, principal: Principal, record_id: str) -> Row[Any, Any, Any]:
     """The record's id, region and subject if `principal` may read it; 404 otherwise — the same
     answer for "absent" and "not yours", so ids cannot be probed."""
     table = table_of(CreditRecord)

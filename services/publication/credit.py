@@ -13,6 +13,7 @@ import asyncpg
 import orjson
 from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.common.identifiers import is_division_code, normalise_subject_id, validate_subject_id
 from services.common.lawdates import local_date
@@ -94,10 +95,10 @@ class CreditReader:
 class CreditFastPath:
     """ASGI middleware answering `GET /v1/credit/{type}/{id}` directly; everything else goes on."""
 
-    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith("/v1/credit/"):
             parts = scope["path"].split("/")
             reader: CreditReader | None = getattr(scope["app"].state, "credit_reader", None)

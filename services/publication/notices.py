@@ -8,8 +8,9 @@ served notice (api_notices.py) lists only records still in force, so what comes 
 from old notices too."""
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import Exists, Select, and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.cloudevents import build_event
@@ -180,10 +181,10 @@ async def publish_period_notice(conn: AsyncConnection, req: NoticeRequest, *, no
     return NoticeResult(notice_id=notice_id, entries=len(listed), withdrawals=len(withdrawn), created=True)
 
 
-def _came_down(region: str):  # type: ignore[no-untyped-def]
+def _came_down(region: str) -> Select[Any]:
     """Records a period notice of `region` listed, no longer in force, not yet taken down by one."""
 
-    def role(name: str):  # type: ignore[no-untyped-def]
+    def role(name: str) -> Exists:
         return exists().where(
             ENTRIES_T.c.record_id == RECORDS_T.c.record_id,
             ENTRIES_T.c.region == region,
