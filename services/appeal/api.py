@@ -23,7 +23,7 @@ from services.common.schemas import EvidenceItem
 from services.common.topics import APPEAL_FILED
 
 router = APIRouter()
-# Who may object (services/evaluation/access.py SUBJECT_ROLES): a token whose org is the subject.
+# Who may object (services/evaluation/records/access.py SUBJECT_ROLES): a token whose org is the subject.
 SUBJECT_ROLES = (Role.SUBJECT, Role.AGENCY, Role.PURCHASER)
 
 

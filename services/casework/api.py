@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Integer, and_, case, func, select
 from services.casework import actions, store
 from services.casework.delivery import TemporalLink, mark_signalled, signal_decision
 from services.casework.models import TASKS_T
-from services.casework.views import OPEN_STATES, overdue_clause, task_view, visible, visible_clause
+from services.casework.visibility import OPEN_STATES, overdue_clause, task_view, visible, visible_clause
 from services.common.auth import Principal, Role, require_roles
 from services.common.identifiers import is_division_code
 from services.common.lawdates import local_date

@@ -18,11 +18,11 @@ from services.common.runtime import Runtime, RuntimeDep
 from services.common.schemas import BehaviourReport
 from services.common.tables import table_of
 from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
-from services.evaluation.access import is_subject_itself, may_read
-from services.evaluation.evidence_access import evidence_visibility
-from services.evaluation.intake import find_outcome_of, ingest
+from services.evaluation.intake.ingest import find_outcome_of, ingest
 from services.evaluation.models import CreditRecord, EmployerNotification, ExpertStandingRow, RecordVersion
-from services.evaluation.views import history_view, record_view
+from services.evaluation.records.access import is_subject_itself, may_read
+from services.evaluation.records.evidence_access import evidence_visibility
+from services.evaluation.records.representation import history_view, record_view
 
 router = APIRouter()
 RECORDS_T = table_of(CreditRecord)

@@ -16,17 +16,17 @@ from services.common.settings import Settings, get_settings
 from services.common.temporal import EVALUATION_ACTIVITIES, connect
 from services.evaluation.activities import EvaluationActivities
 from services.evaluation.api import router
-from services.evaluation.archive_api import router as archive_router
-from services.evaluation.checkpoints import Signer
-from services.evaluation.evidence_access import router as access_router
-from services.evaluation.expert_activities import ExpertActivities
-from services.evaluation.expert_handlers import Signals
-from services.evaluation.expert_handlers import build_router as build_expert_router
-from services.evaluation.handlers import build_router
-from services.evaluation.internal_api import router as internal_router
-from services.evaluation.ledger_api import router as ledger_router
+from services.evaluation.experts.activities import ExpertActivities
+from services.evaluation.experts.handlers import Signals
+from services.evaluation.experts.handlers import build_router as build_expert_router
+from services.evaluation.intake.handlers import build_router
+from services.evaluation.ledger.api import router as ledger_router
+from services.evaluation.ledger.checkpoints import Signer
 from services.evaluation.models import MESSAGING, MIGRATIONS, TABLES
-from services.evaluation.record_activities import RecordChangeActivities
+from services.evaluation.records.activities import RecordChangeActivities
+from services.evaluation.records.archive_api import router as archive_router
+from services.evaluation.records.evidence_access import router as access_router
+from services.evaluation.records.internal_api import router as internal_router
 
 
 def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:

@@ -16,10 +16,10 @@ from services.common.runtime import RuntimeDep
 from services.common.tables import table_of
 from services.publication import receipts
 from services.publication.consortium import worst_of
+from services.publication.credit_answers import public_record
 from services.publication.models import PublicRecord
 from services.publication.notices import region_prefix
 from services.publication.schemas import ConsortiumStatus, CreditStatus
-from services.publication.views import public_record
 
 router = APIRouter()
 RECORDS_T = table_of(PublicRecord)

@@ -1,7 +1,7 @@
 """The public credit answer as bytes: the hottest read of the system (purchasers check a
 supplier before every award; target p99 ≤ 10 ms at 500 requests/s on two cores).
 
-One primary-key read of the answer precomputed by views.py; in PostgreSQL on a plain asyncpg pool
+One primary-key read of the answer precomputed by credit_answers.py; in PostgreSQL on a plain asyncpg pool
 (no ORM, no transaction), and served by `CreditFastPath` before FastAPI's routing. The FastAPI
 route in api.py answers the same bytes and documents the endpoint in OpenAPI."""
 
@@ -22,8 +22,8 @@ from services.common.policy import NoPolicy
 from services.common.problems import Problem, problem_response
 from services.common.tables import table_of
 from services.publication import goodcredit
+from services.publication.credit_answers import credit_view
 from services.publication.models import PublicCreditView
-from services.publication.views import credit_view
 
 VIEWS_T = table_of(PublicCreditView)
 SUBJECT_TYPES = frozenset({"supplier", "agency", "expert", "purchaser"})

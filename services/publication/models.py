@@ -62,7 +62,7 @@ class PublicSubject(SQLModel, table=True):
 
 
 class PublicCreditView(SQLModel, table=True):
-    """The serialised answer of GET /v1/credit for one subject (see views.py)."""
+    """The serialised answer of GET /v1/credit for one subject (see credit_answers.py)."""
 
     __tablename__ = "publication_credit_view"
 

@@ -19,8 +19,8 @@ from services.common.messaging import OutboundEvent, write_outbox
 from services.common.sql import insert_rows
 from services.common.tables import table_of
 from services.common.topics import NOTICE_PUBLISHED, NOTICES
+from services.publication.credit_answers import public_record
 from services.publication.models import MESSAGING, PublicNotice, PublicNoticeEntry, PublicRecord, PushDelivery
-from services.publication.views import public_record
 from workflows.publication_inputs import NoticeRequest, NoticeResult
 
 NOTICES_T = table_of(PublicNotice)

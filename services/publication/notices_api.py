@@ -11,8 +11,8 @@ from services.common.identifiers import is_division_code
 from services.common.problems import Problem
 from services.common.runtime import RuntimeDep
 from services.common.sql import key_in
+from services.publication.credit_answers import public_record
 from services.publication.notices import ENTRIES_T, NOTICES_T, RECORDS_T, region_prefix
-from services.publication.views import public_record
 
 router = APIRouter()
 

@@ -13,9 +13,9 @@ from services.common.sql import upsert_rows
 from services.common.tables import table_of
 from services.common.topics import SUBJECT_STATUS_CHANGED, TYPE_PREFIX
 from services.publication.blacklist_notices import publish_changes
+from services.publication.credit_answers import refresh_views
 from services.publication.masking import public_name, public_text
 from services.publication.models import MESSAGING, PublicExpertStanding, PublicRecord, PublicSubject
-from services.publication.views import refresh_views
 
 RECORDS_T = table_of(PublicRecord)
 SUBJECTS_T = table_of(PublicSubject)

@@ -21,10 +21,10 @@ from services.common.schemas import EVIDENCE_MAX, EvidenceItem
 from services.common.topics import REPAIR_REQUESTED
 from services.repair.applications import Applicant, receive
 from services.repair.models import APPLICATIONS, REPLICA, WINDOWS
-from services.repair.views import application_view, window_view
+from services.repair.representation import application_view, window_view
 
 router = APIRouter()
-# The subject itself applies and follows (as in services/evaluation/access.py).
+# The subject itself applies and follows (as in services/evaluation/records/access.py).
 SUBJECT_ROLES = (Role.SUBJECT, Role.AGENCY, Role.PURCHASER)
 TITLES = {
     "record_not_found": "Record not found",

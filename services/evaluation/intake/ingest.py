@@ -38,9 +38,9 @@ from services.common.sql import insert_rows
 from services.common.tables import table_of
 from services.common.topics import RECORD_CREATED
 from services.evaluation import events
-from services.evaluation.domain import ACCEPTED_TYPES, OpenDetermination, Record, Rejection, decide
-from services.evaluation.history import store_versions, version_row
-from services.evaluation.ledger import GENESIS
+from services.evaluation.intake.rules import ACCEPTED_TYPES, OpenDetermination, Record, Rejection, decide
+from services.evaluation.ledger.hashes import GENESIS
+from services.evaluation.ledger.history import store_versions, version_row
 from services.evaluation.models import (
     MESSAGING,
     CreditRecord,
@@ -48,7 +48,7 @@ from services.evaluation.models import (
     RecordVersion,
     subject_key,
 )
-from services.evaluation.subjects import publish_subject_statuses
+from services.evaluation.records.subjects import publish_subject_statuses
 
 RECORDS_T = table_of(CreditRecord)
 HISTORY_T = table_of(RecordVersion)

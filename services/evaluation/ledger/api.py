@@ -13,9 +13,9 @@ from services.common.merkle import consistency_proof, inclusion_proof
 from services.common.problems import Problem
 from services.common.runtime import Runtime, RuntimeDep
 from services.common.tables import table_of
-from services.evaluation.access import readable_record
-from services.evaluation.checkpoints import CHECKPOINTS_T, LEDGER_T, checkpoint_view
+from services.evaluation.ledger.checkpoints import CHECKPOINTS_T, LEDGER_T, checkpoint_view
 from services.evaluation.models import CreditRecord
+from services.evaluation.records.access import readable_record
 
 router = APIRouter(tags=["ledger"])
 RECORDS_T = table_of(CreditRecord)

@@ -1,5 +1,5 @@
 """Check the whole ledger against the rows it covers and against published checkpoints:
-`python -m services.evaluation.ledger_verify --database-url URL --checkpoint FILE_OR_URL
+`python -m services.evaluation.ledger.verify --database-url URL --checkpoint FILE_OR_URL
 [--checkpoint …] [--public-key BASE64]`. Exit 0 when everything matches; otherwise exit 1 and name
 the first entry that does not match (or, when only a root differs, the range of entries between
 the last checkpoint that matches and the first that does not).
@@ -26,8 +26,8 @@ import httpx
 import orjson
 
 from services.common.merkle import MerkleBuilder, leaf_hash
-from services.evaluation.checkpoints import verify_checkpoint
-from services.evaluation.ledger import GENESIS, chain_hash, ledger_entry
+from services.evaluation.ledger.checkpoints import verify_checkpoint
+from services.evaluation.ledger.hashes import GENESIS, chain_hash, ledger_entry
 
 
 @dataclass
@@ -195,7 +195,7 @@ def _load(source: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.evaluation.ledger_verify", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m services.evaluation.ledger.verify", description=__doc__)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--checkpoint", action="append", required=True, help="a published checkpoint (file or URL)")
     parser.add_argument("--public-key", help="the service's public key (base64); default: the checkpoint's own")

@@ -12,10 +12,10 @@ from services.common.auth import Principal, Role, require_roles
 from services.common.problems import Problem
 from services.common.runtime import RuntimeDep
 from services.common.tables import table_of
-from services.evaluation.access import is_subject_itself, may_read
-from services.evaluation.evidence_access import audit
 from services.evaluation.models import CreditRecord, DeterminationTask, RecordVersion, subject_key
-from services.evaluation.views import record_view
+from services.evaluation.records.access import is_subject_itself, may_read
+from services.evaluation.records.evidence_access import audit
+from services.evaluation.records.representation import record_view
 
 router = APIRouter()
 RECORDS_T = table_of(CreditRecord)

@@ -19,10 +19,10 @@ from services.common.sql import lock_keys
 from services.common.tables import table_of
 from services.common.topics import RECORD_APPEALED, RECORD_CORRECTED, RECORD_REPAIRED, RECORD_UPHELD
 from services.evaluation import events
-from services.evaluation.domain import general_valid_until
-from services.evaluation.history import append_versions
+from services.evaluation.intake.rules import general_valid_until
+from services.evaluation.ledger.history import append_versions
 from services.evaluation.models import MESSAGING, CreditRecord
-from services.evaluation.subjects import publish_subject_statuses
+from services.evaluation.records.subjects import publish_subject_statuses
 from workflows.record_inputs import AppealMark, AppealResolution, RecordChangeResult, RecordFacts, RepairDecision
 
 RECORDS_T = table_of(CreditRecord)

@@ -20,12 +20,12 @@ from services.common.sql import insert_rows
 from services.common.tables import table_of
 from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED, RECORD_CREATED
 from services.evaluation import events
-from services.evaluation.domain import OpenDetermination, Rejection, decide
-from services.evaluation.history import store_versions, version_row
-from services.evaluation.intake import derived_id, record_row
-from services.evaluation.ledger import GENESIS
+from services.evaluation.intake.ingest import derived_id, record_row
+from services.evaluation.intake.rules import OpenDetermination, Rejection, decide
+from services.evaluation.ledger.hashes import GENESIS
+from services.evaluation.ledger.history import store_versions, version_row
 from services.evaluation.models import MESSAGING, CreditRecord, DeterminationTask
-from services.evaluation.subjects import publish_subject_statuses
+from services.evaluation.records.subjects import publish_subject_statuses
 from workflows.record_inputs import DeterminationApplied, DeterminationIntended, RecordChangeResult
 
 RECORDS_T = table_of(CreditRecord)

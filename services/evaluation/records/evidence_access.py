@@ -21,8 +21,8 @@ from services.common.runtime import RuntimeDep
 from services.common.settings import get_settings
 from services.common.sql import insert_rows
 from services.common.tables import table_of
-from services.evaluation.access import readable_record
 from services.evaluation.models import AccessRequest, AuditEntry, CreditRecord, RecordVersion
+from services.evaluation.records.access import readable_record
 
 router = APIRouter(tags=["evidence access"])
 REQUESTS_T = table_of(AccessRequest)

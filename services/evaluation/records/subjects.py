@@ -11,7 +11,7 @@ from services.common.sql import key_in, lock_keys, upsert_rows
 from services.common.tables import table_of
 from services.evaluation import events
 from services.evaluation.models import CreditRecord, SubjectState
-from services.evaluation.status import InForce, subject_status
+from services.evaluation.records.status import InForce, subject_status
 
 RECORDS_T = table_of(CreditRecord)
 SUBJECTS_T = table_of(SubjectState)
