@@ -3,7 +3,7 @@
 
 from datetime import UTC, datetime
 
-from services.evaluation.history import GENESIS, HISTORY_T, version_row
+from services.evaluation.ledger.history import GENESIS, HISTORY_T, version_row
 from services.evaluation.models import LedgerCheckpoint
 from services.evaluation.schemas import (
     AccessRequestOut,

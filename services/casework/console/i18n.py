@@ -214,8 +214,8 @@ DECISIONS = {
 
 
 def lang_of(cookie: str | None, accept_language: str | None) -> str:
-    if cookie in LANGS:
-        return cookie  # type: ignore[return-value]
+    if cookie is not None and cookie in LANGS:
+        return cookie
     if accept_language and not prefers_chinese(accept_language):
         return "en"
     return "zh"

@@ -251,8 +251,8 @@ def queue(
     return page(w(lang, "queue"), body, who=who, csrf=csrf, lang=lang, here=_link(params))
 
 
-def _seconds(value: object) -> str:
-    return "—" if value is None else f"{float(value):.1f} s"  # type: ignore[arg-type]
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{float(value):.1f} s"
 
 
 def replica_table(replicas: list[dict], lang: str = "zh") -> str:

@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import hmac
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
 
 import httpx
@@ -67,7 +68,7 @@ def _lang(request: Request) -> str:
     return lang_of(request.cookies.get(LANG_COOKIE), request.headers.get("accept-language"))
 
 
-async def _api(request: Request, method: str, path: str, token: str, **kw) -> tuple[int, object]:  # type: ignore[no-untyped-def]
+async def _api(request: Request, method: str, path: str, token: str, **kw: Any) -> tuple[int, object]:
     client: httpx.AsyncClient = request.app.state.api
     # The API's problems come back in the console's language (titles and hints in Chinese).
     headers = {"Authorization": f"Bearer {token}", "Accept-Language": "zh-CN" if _lang(request) == "zh" else "en"}
@@ -252,7 +253,7 @@ async def _render_task(
         lang=lang,
         form=flash.get("form"),
         field_errors=flash.get("errors"),
-        archive=archive.get("body") if archive.get("status") == 200 else None,
+        archive=found if archive.get("status") == 200 and isinstance(found := archive.get("body"), dict) else None,
     )
     return _html(html)
 
@@ -400,7 +401,8 @@ async def subject_detail(subject_type: str, subject_id: str, request: Request) -
     if status == 401:
         return _signed_out(request, w(lang, "signin_again"))
     html = subject_page(
-        subject_type, subject_id, archive if status == 200 else None, public if isinstance(public, dict) else None,
+        subject_type, subject_id, archive if status == 200 and isinstance(archive, dict) else None,
+        public if isinstance(public, dict) else None,
         who=who, csrf=_csrf(request, token), lang=lang, error=None if status == 200 else refusal_text(archive, lang),
     )  # fmt: skip
     return _html(html, 200 if status == 200 else status)

@@ -91,8 +91,9 @@ def _record_link(record_id: object) -> str:
 
 def _words(body: dict) -> str | None:
     """The report's (or record's) own description, wherever the API put it."""
-    report = body.get("report") if isinstance(body.get("report"), dict) else {}
-    return body.get("description") or report.get("description")
+    report = body.get("report")
+    words = body.get("description") or (report.get("description") if isinstance(report, dict) else None)
+    return str(words) if words else None
 
 
 def _evidence(body: dict, record_id: str | None, csrf: str, lang: str) -> str:
@@ -122,7 +123,7 @@ def related_box(name: str, path: str, fetched: dict, csrf: str, lang: str) -> st
     if status != 200 or not isinstance(body, dict):
         return f"<h3>{e(name)}</h3><p>{e(path)}: not available ({e(status)})</p>"
     summary = {
-        k: e(beijing(v) if k.endswith("_at") else v)
+        k: e(beijing(str(v)) if k.endswith("_at") else v)
         for k, v in body.items()
         if isinstance(v, str | int | float) and k != "description"
     }
