@@ -5,7 +5,7 @@ from datetime import date
 
 import httpx
 
-from services.casework.console.flash import FlashStore, field_errors
+from services.casework.console.flash import field_errors
 from services.casework.console.i18n import lang_of
 from services.casework.console.pages import calendar_home, days_left, queue
 from services.casework.console.pages_base import page
@@ -282,13 +282,6 @@ def test_a_refused_decision_keeps_what_was_typed_and_shows_each_fields_error() -
     assert 'value="洛财购处〔2026〕1号"' in html
     assert 'id="liability_ends_on" name="liability_ends_on" value="" class="invalid" aria-invalid="true"' in html
     assert '<div class="field-error" id="liability_ends_on-error">Input should be a valid date</div>' in html
-
-
-def test_the_flash_is_taken_once() -> None:
-    store = FlashStore()
-    key = store.put({"form": {"reason": "r"}})
-    assert store.take(key) == {"form": {"reason": "r"}}
-    assert store.take(key) is None and store.take("forged") is None and store.take(None) is None
 
 
 def test_after_a_decision_the_page_links_to_what_it_made() -> None:
