@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
+from services.common.contracts.applications import Applicant
 from services.common.inbound import from_http
 from services.common.messaging import http_code
 from services.common.problems import Problem
@@ -19,7 +20,7 @@ from services.common.record_replica import as_record, get_replica, replica_row
 from services.common.runtime import Runtime, current_runtime
 from services.common.schemas import EVIDENCE_MAX, EvidenceItem
 from services.common.topics import REPAIR_REQUESTED
-from services.repair.applications import Applicant, receive
+from services.repair.applications import receive
 from services.repair.models import APPLICATIONS, REPLICA, WINDOWS
 from services.repair.views import application_view, window_view
 

@@ -11,12 +11,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.contracts.applications import RepairRequest
 from services.common.deadletter import conflict_letter, rejected_event
-from services.common.identifiers import normalise_applicant_id
 from services.common.inbound import Inbound
 from services.common.messaging import (
     CONFLICT_MESSAGE,
@@ -29,7 +29,6 @@ from services.common.messaging import (
 )
 from services.common.policy import policy_for
 from services.common.record_replica import ReplicaRecord, get_replica
-from services.common.schemas import EVIDENCE_MAX, EvidenceItem, SubjectType
 from services.common.sql import insert_rows, key_in, lock_keys
 from services.repair.events import SOURCE, changed_event
 from services.repair.models import APPLICATIONS, DISPATCH, MESSAGING, REPLICA
@@ -39,32 +38,6 @@ from workflows.repair_inputs import OPEN_STATES, RepairApplication
 
 ID_NAMESPACE = uuid.UUID("0c3f6a52-8a1e-4f57-9b61-5d2e7e0b3a41")
 REFUSED = "rejected:"  # processed-event outcome prefix of a refusal, followed by its code
-
-
-class Applicant(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-    # Type and name may be left out: the applicant is the record's subject, whose are known.
-    type: SubjectType | None = None
-    id: str = Field(min_length=1, max_length=64)
-    name: str | None = Field(default=None, max_length=200)
-
-    @model_validator(mode="after")
-    def _normalised_id(self) -> "Applicant":
-        self.id = normalise_applicant_id(self.type, self.id)
-        return self
-
-
-class RepairRequest(BaseModel):
-    """`data` of repair.requested.v1 (CONTRACT §1), also the body of POST /v1/repairs."""
-
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-    record_id: str = Field(min_length=1, max_length=64)
-    applicant: Applicant
-    # Absent or blank is refused as `commitment_required`, not as a schema error: it is the rule.
-    commitment: str = Field(default="", max_length=5000)
-    evidence: list[EvidenceItem] = Field(default_factory=list, max_length=EVIDENCE_MAX)
 
 
 @dataclass
