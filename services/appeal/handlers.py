@@ -10,19 +10,23 @@ from faststream.kafka import KafkaRouter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.appeal.events import SOURCE
+from services.appeal.filing import CONSUMER as FILING
 from services.appeal.filing import file_appeals
 from services.appeal.models import MESSAGING, REPLICA
 from services.appeal.starter import ReviewStarter
 from services.common.batches import consume
+from services.common.contracts import records as record_contracts
+from services.common.contracts.decode import Typed
+from services.common.contracts.records import RecordData
+from services.common.frame import NOT_MINE, Accepted, Batch, Consumer, NotMine, handle_batch
 from services.common.inbound import Inbound, from_kafka
-from services.common.messaging import already_processed
 from services.common.record_owner import RecordOwner, rows_for_batch
-from services.common.record_replica import RECORD_TYPES, replica_row, upsert_replica
+from services.common.record_replica import replica_row, upsert_replica
 from services.common.replica_lag import ReplicaClock
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.subscribers import batch_options
-from services.common.topics import APPEAL_FILED, INBOUND_APPLICATIONS, RECORDS
+from services.common.topics import INBOUND_APPLICATIONS, RECORDS
 
 log = structlog.get_logger(__name__)
 GROUP_ID = "credit-appeal"
@@ -41,9 +45,7 @@ def build_router(
     async def on_applications(body: Any, message: Any = Context("message")) -> None:
         # Repairs and trainings are other services' to judge; the evaluation service dead-letters
         # what is malformed or of an unknown type on this topic, so it is refused exactly once.
-        items = [
-            i for i in from_kafka(message.raw_message) if i.envelope is not None and i.envelope.type == APPEAL_FILED
-        ]
+        items = [i for i in from_kafka(message.raw_message) if FILING.takes(i)]
         if not items:
             return
         # Records the replica has not heard of yet are asked of their owner first.
@@ -74,18 +76,36 @@ async def replicate(conn: AsyncConnection, items: list[Inbound], *, now: datetim
     """Stores the records of `items` in the replica; returns the times of the events it used.
     Newer versions win in the upsert, so a redelivered batch changes nothing; an event this
     consumer dead-lettered is not tried again."""
-    ours = [i for i in items if i.envelope is not None and i.envelope.type in RECORD_TYPES]
-    # the publication service dead-letters what is malformed on this topic
-    seen = await already_processed(conn, MESSAGING.processed, [i.identity for i in ours])
-    rows, times = [], []
-    for item in ours:
-        if item.identity in seen:
-            continue
-        try:
-            rows.append(replica_row(item.envelope.data))  # type: ignore[union-attr]
-            times.append(item.envelope.time)  # type: ignore[union-attr]
-        except (KeyError, TypeError, ValueError) as exc:
-            log.warning("record event not usable for the replica", identity=item.identity, error=repr(exc))
-    if rows:
-        await upsert_replica(conn, REPLICA, rows)
+    times: list[datetime] = []
+    await handle_batch(REPLICA_CONSUMER, conn, items, now=now, context={"times": times})
     return times
+
+
+async def _replicate(event: Typed[RecordData], batch: Batch) -> Accepted | NotMine:
+    try:
+        row = replica_row(event.envelope.data)
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("record event not usable for the replica", identity=event.identity, error=repr(exc))
+        return NOT_MINE
+    batch.state("rows", list).append(row)
+    batch.context["times"].append(event.envelope.time)
+    return Accepted("applied")
+
+
+async def _store(batch: Batch) -> None:
+    rows = batch.state("rows", list)
+    if rows:
+        await upsert_replica(batch.conn, REPLICA, rows)
+
+
+# the publication service dead-letters what is malformed on this topic
+REPLICA_CONSUMER = Consumer(
+    service="appeal",
+    source=SOURCE,
+    messaging=MESSAGING,
+    topics=(RECORDS,),
+    handlers=dict.fromkeys(record_contracts.CONTRACTS, _replicate),
+    conflicts=False,
+    refuses_invalid=False,
+    finish=_store,
+)

@@ -37,7 +37,7 @@ class RecordData(OutboundData):
     region: str
     project: dict[str, Any] | None = None
     reporter: dict[str, Any] | None = None
-    occurred_on: date
+    occurred_on: date | None = None  # always sent; optional here as the replicas do not read it
     recorded_on: date
     valid_until: date
     determination: dict[str, Any] | None = None
