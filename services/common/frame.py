@@ -27,7 +27,7 @@ from services.common import correlation
 from services.common.contracts import registry
 from services.common.contracts.base import Contract
 from services.common.contracts.decode import INVALID_DATA, Refused, Typed, decode
-from services.common.contracts.owners import answers_unknown
+from services.common.contracts.owners import answers_unknown, read_elsewhere
 from services.common.deadletter import conflict_letter, rejected_event
 from services.common.inbound import Inbound
 from services.common.messaging import (
@@ -142,10 +142,15 @@ class Consumer:
         """Dead-letters what nobody reads on its topics (malformed, unknown type): `owners.py`."""
         return all(answers_unknown(t, self.service) for t in self.topics)
 
+    @cached_property
+    def passed(self) -> frozenset[str]:
+        """Types it passes over: its own, and (where it answers for its topics) those others read."""
+        return self.passes | (read_elsewhere(self.topics, self.service) if self.answers_unknown else frozenset())
+
     def takes(self, item: Inbound) -> bool:
         """Worth a batch of this consumer: an event of a type it reads, or anything it answers for."""
         if self.answers_unknown:
-            return item.envelope is None or item.envelope.type not in self.passes
+            return item.envelope is None or item.envelope.type not in self.passed
         return item.envelope is not None and item.envelope.type in self.reads
 
 
@@ -156,7 +161,7 @@ class Result:
 
 
 def _classify(consumer: Consumer, item: Inbound) -> Typed[Any] | Refused | NotMine:
-    if item.envelope is not None and item.envelope.type in consumer.passes:
+    if item.envelope is not None and item.envelope.type in consumer.passed:
         return NOT_MINE
     decoded = decode(item, consumer.reads)
     if isinstance(decoded, Typed) or consumer.answers_unknown:

@@ -12,11 +12,22 @@ from typing import Any
 import structlog
 from faststream import Context
 from faststream.kafka import KafkaRouter
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
 from services.common.batches import processing_failed, retry_each
+from services.common.contracts import registry
+from services.common.contracts.applications import TRAINING
+from services.common.contracts.decode import Refused, decode
+from services.common.contracts.owners import EVALUATION, read_elsewhere
+from services.common.contracts.records import (
+    RECORD_CORRECTED,
+    RECORD_CREATED,
+    RECORD_EXPIRED,
+    RECORD_REPAIRED,
+    RECORD_UPHELD,
+)
 from services.common.deadletter import rejected_event
 from services.common.identifiers import is_valid_expert_id
 from services.common.inbound import Inbound, from_kafka
@@ -28,7 +39,7 @@ from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.subscribers import batch_options
 from services.common.temporal import WORKFLOW_QUEUE, LazyClient, temporal_unavailable
-from services.common.topics import INBOUND_APPLICATIONS, RECORDS, TYPE_PREFIX, event_type
+from services.common.topics import INBOUND_APPLICATIONS, RECORDS
 from services.evaluation.events import SOURCE
 from services.evaluation.models import MESSAGING
 from workflows.expert_inputs import ExpertRecordChange, ExpertStandingInput, TrainingCompleted
@@ -37,22 +48,14 @@ from workflows.expert_standing import ExpertStandingWorkflow
 log = structlog.get_logger(__name__)
 # While Temporal does not answer, a batch fails after this pause and is consumed again.
 OUTAGE_PAUSE_SECONDS = 1.0
-TRAINING_COMPLETED = event_type("expert.training.completed.v1")
+TRAINING_COMPLETED = TRAINING.type
 EXPERT_MARK = b'"type":"expert"'
-# Applications other services handle: not ours to refuse.
-OTHERS_APPLICATIONS = {event_type("repair.requested.v1"), event_type("appeal.filed.v1")}
-RECORD_TYPES = {TYPE_PREFIX + f"record.{c}.v1" for c in ("created", "corrected", "upheld", "repaired", "expired")}
-
-
-class _Expert(BaseModel):
-    id: str
-    name: str
-
-
-class _Training(BaseModel):
-    expert: _Expert
-    completed_on: date
-    course: str
+# Trainings are read here; the evaluation service answers for the rest of the topic (owners.py):
+# it passes over the applications other services read, and dead-letters what nobody reads.
+READS = registry.reading([TRAINING])
+OTHERS_APPLICATIONS = read_elsewhere((INBOUND_APPLICATIONS,), EVALUATION)
+# The changes of a record an expert's standing follows (appealed changes nothing for it).
+RECORD_TYPES = {c.type for c in (RECORD_CREATED, RECORD_CORRECTED, RECORD_UPHELD, RECORD_REPAIRED, RECORD_EXPIRED)}
 
 
 class Signals:
@@ -208,15 +211,10 @@ async def _record(rt: Runtime, done: list[tuple[str, str, str]], dead: list[Outb
 
 
 async def _training(item: Inbound, signals: Signals) -> tuple[str, str] | None:
-    env = item.envelope
-    if env is None:
-        return item.reason or "malformed_event", item.message or "not a CloudEvent"
-    if env.type != TRAINING_COMPLETED:
-        return "unknown_type", f"{env.type!r} is not accepted on {INBOUND_APPLICATIONS}"
-    try:
-        training = _Training.model_validate(env.data)
-    except ValidationError as exc:
-        return "invalid_data", "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+    decoded = decode(item, READS)
+    if isinstance(decoded, Refused):
+        return decoded.reason, decoded.message
+    env, training = decoded.envelope, decoded.data
     if not is_valid_expert_id(training.expert.id):
         return "invalid_identifier", f"{training.expert.id!r} is not an expert id"
     signal = TrainingCompleted(

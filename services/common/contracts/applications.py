@@ -91,7 +91,7 @@ REPAIR_REQUESTED = contract(
 APPEAL_FILED = contract(
     "appeal.filed.v1", INBOUND_APPLICATIONS, AppealApplication, "inbound", "A subject objects to a record."
 )
-TRAINING_COMPLETED = contract(
+TRAINING = contract(
     "expert.training.completed.v1",
     INBOUND_APPLICATIONS,
     TrainingCompleted,
@@ -109,4 +109,4 @@ COMMITMENT_BREACHED = contract(
     "A department checked a credit commitment and found it false.",
 )
 
-CONTRACTS = (REPAIR_REQUESTED, APPEAL_FILED, TRAINING_COMPLETED, COMMITMENT_MADE, COMMITMENT_BREACHED)
+CONTRACTS = (REPAIR_REQUESTED, APPEAL_FILED, TRAINING, COMMITMENT_MADE, COMMITMENT_BREACHED)
