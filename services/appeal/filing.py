@@ -20,6 +20,7 @@ from services.appeal.models import APPEALS_T, MESSAGING, REPLICA
 from services.appeal.rules import AppealApplication, Refusal, judge, refusal, stored_applicant
 from services.common.contracts.applications import APPEAL_FILED
 from services.common.contracts.decode import Typed
+from services.common.contracts.owners import APPEAL
 from services.common.frame import Accepted, Batch, Consumer, NotMine, Rejected, handle_batch
 from services.common.inbound import Inbound
 from services.common.record_replica import get_replica, upsert_replica
@@ -101,7 +102,7 @@ async def _store(batch: Batch) -> None:
 
 
 CONSUMER = Consumer(
-    service="appeal",
+    service=APPEAL,
     source=SOURCE,
     messaging=MESSAGING,
     topics=(INBOUND_APPLICATIONS,),

@@ -15,13 +15,11 @@ from services.appeal.filing import file_appeals
 from services.appeal.models import MESSAGING, REPLICA
 from services.appeal.starter import ReviewStarter
 from services.common.batches import consume
-from services.common.contracts import records as record_contracts
-from services.common.contracts.decode import Typed
-from services.common.contracts.records import RecordData
-from services.common.frame import NOT_MINE, Accepted, Batch, Consumer, NotMine, handle_batch
+from services.common.contracts.owners import APPEAL
+from services.common.frame import Batch, handle_batch
 from services.common.inbound import Inbound, from_kafka
 from services.common.record_owner import RecordOwner, rows_for_batch
-from services.common.record_replica import replica_row, upsert_replica
+from services.common.record_replica import replica_consumer, replicated, upsert_replica
 from services.common.replica_lag import ReplicaClock
 from services.common.runtime import Runtime
 from services.common.settings import Settings
@@ -81,31 +79,11 @@ async def replicate(conn: AsyncConnection, items: list[Inbound], *, now: datetim
     return times
 
 
-async def _replicate(event: Typed[RecordData], batch: Batch) -> Accepted | NotMine:
-    try:
-        row = replica_row(event.envelope.data)
-    except (KeyError, TypeError, ValueError) as exc:
-        log.warning("record event not usable for the replica", identity=event.identity, error=repr(exc))
-        return NOT_MINE
-    batch.state("rows", list).append(row)
-    batch.context["times"].append(event.envelope.time)
-    return Accepted("applied")
-
-
 async def _store(batch: Batch) -> None:
-    rows = batch.state("rows", list)
+    rows = [r.row for r in replicated(batch)]
     if rows:
         await upsert_replica(batch.conn, REPLICA, rows)
+    batch.context["times"].extend(r.time for r in replicated(batch))
 
 
-# the publication service dead-letters what is malformed on this topic
-REPLICA_CONSUMER = Consumer(
-    service="appeal",
-    source=SOURCE,
-    messaging=MESSAGING,
-    topics=(RECORDS,),
-    handlers=dict.fromkeys(record_contracts.CONTRACTS, _replicate),
-    conflicts=False,
-    refuses_invalid=False,
-    finish=_store,
-)
+REPLICA_CONSUMER = replica_consumer(service=APPEAL, source=SOURCE, messaging=MESSAGING, finish=_store)

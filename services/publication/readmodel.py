@@ -2,19 +2,19 @@
 win, older or repeated ones change nothing, whatever order the topics arrive in. In the same
 transaction, a record's move on or off the blacklist is published (blacklist_notices.py)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.contracts import experts as expert_contracts
 from services.common.contracts import records as record_contracts
 from services.common.contracts.decode import Typed
-from services.common.contracts.experts import ExpertStanding
 from services.common.contracts.owners import PUBLICATION
-from services.common.contracts.records import RecordData
-from services.common.contracts.subjects import SUBJECT_STATUS_CHANGED, SubjectStatus
-from services.common.frame import Accepted, Batch, Consumer, Rejected, counts, handle_batch
+from services.common.contracts.subjects import SUBJECT_STATUS_CHANGED
+from services.common.frame import Accepted, Batch, Consumer, Handler, Rejected, counts, handle_batch
 from services.common.inbound import Inbound
 from services.common.sql import upsert_rows
 from services.common.topics import EXPERTS, RECORDS, SUBJECTS
@@ -49,38 +49,23 @@ def _newest(batch: Batch) -> _Newest:
     return batch.state("readmodel", _Newest)
 
 
-def _fold(rows: dict[str, dict], key: str, row: dict) -> None:
-    if row[key] not in rows or rows[row[key]]["version"] < row["version"]:
-        rows[row[key]] = row
+def _folding(row_of: Callable[[dict], dict], key: str, rows_of: Callable[[_Newest], dict[str, dict]]) -> Handler:
+    """The handler of one kind of event: its row, folded into the batch's newest rows."""
 
+    async def fold(event: Typed[Any], batch: Batch) -> Accepted | Rejected:
+        try:
+            row = row_of(event.envelope.data)
+        except BAD_DATA as exc:
+            return Rejected("invalid_data", f"{type(exc).__name__}: {exc}")
+        newest = _newest(batch)
+        if rows_of(newest) is newest.records:
+            newest.versions.append(row)
+        rows = rows_of(newest)
+        if row[key] not in rows or rows[row[key]]["version"] < row["version"]:
+            rows[row[key]] = row
+        return APPLIED
 
-async def _record(event: Typed[RecordData], batch: Batch) -> Accepted | Rejected:
-    try:
-        row = _record_row(event.envelope.data)
-    except BAD_DATA as exc:
-        return Rejected("invalid_data", f"{type(exc).__name__}: {exc}")
-    newest = _newest(batch)
-    newest.versions.append(row)
-    _fold(newest.records, "record_id", row)
-    return APPLIED
-
-
-async def _expert(event: Typed[ExpertStanding], batch: Batch) -> Accepted | Rejected:
-    try:
-        row = _expert_row(event.envelope.data)
-    except BAD_DATA as exc:
-        return Rejected("invalid_data", f"{type(exc).__name__}: {exc}")
-    _fold(_newest(batch).experts, "expert_id", row)
-    return APPLIED
-
-
-async def _subject(event: Typed[SubjectStatus], batch: Batch) -> Accepted | Rejected:
-    try:
-        row = _subject_row(event.envelope.data)
-    except BAD_DATA as exc:
-        return Rejected("invalid_data", f"{type(exc).__name__}: {exc}")
-    _fold(_newest(batch).subjects, "subject_key", row)
-    return APPLIED
+    return fold
 
 
 async def _write(batch: Batch) -> None:
@@ -95,22 +80,6 @@ async def _write(batch: Batch) -> None:
         await upsert_rows(conn, EXPERTS_T, list(experts.values()), key=["expert_id"], only_if_newer="version")
     touched = {r["subject_key"] for r in records.values()} | {s["subject_key"] for s in subjects.values()}
     await refresh_views(conn, touched | {f"expert:{e}" for e in experts}, now=batch.now)
-
-
-APPLIED = Accepted("applied")
-CONSUMER = Consumer(
-    service=PUBLICATION,
-    source=SOURCE,
-    messaging=MESSAGING,
-    topics=(RECORDS, SUBJECTS, EXPERTS),
-    handlers={
-        **dict.fromkeys(record_contracts.CONTRACTS, _record),
-        **dict.fromkeys(expert_contracts.CONTRACTS, _expert),
-        SUBJECT_STATUS_CHANGED: _subject,
-    },
-    conflicts=False,
-    finish=_write,
-)
 
 
 def _record_row(d: dict) -> dict:
@@ -177,3 +146,19 @@ def _expert_row(d: dict) -> dict:
         },
         "updated_at": datetime.now(UTC),
     }
+
+
+APPLIED = Accepted("applied")
+CONSUMER = Consumer(
+    service=PUBLICATION,
+    source=SOURCE,
+    messaging=MESSAGING,
+    topics=(RECORDS, SUBJECTS, EXPERTS),
+    handlers={
+        **dict.fromkeys(record_contracts.CONTRACTS, _folding(_record_row, "record_id", lambda n: n.records)),
+        **dict.fromkeys(expert_contracts.CONTRACTS, _folding(_expert_row, "expert_id", lambda n: n.experts)),
+        SUBJECT_STATUS_CHANGED: _folding(_subject_row, "subject_key", lambda n: n.subjects),
+    },
+    conflicts=False,
+    finish=_write,
+)

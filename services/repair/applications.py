@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.contracts.applications import REPAIR_REQUESTED, RepairRequest
 from services.common.contracts.decode import Typed
+from services.common.contracts.owners import REPAIR
 from services.common.frame import Accepted, Batch, Consumer, NotMine, Rejected, handle_batch
 from services.common.inbound import Inbound
 from services.common.policy import policy_for
@@ -109,7 +110,7 @@ async def _store(batch: Batch) -> None:
 
 
 CONSUMER = Consumer(
-    service="repair",
+    service=REPAIR,
     source=SOURCE,
     messaging=MESSAGING,
     topics=(INBOUND_APPLICATIONS,),

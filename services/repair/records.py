@@ -10,15 +10,13 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.common.contracts import records as record_contracts
-from services.common.contracts.decode import Typed
-from services.common.contracts.records import RecordData
-from services.common.frame import NOT_MINE, Accepted, Batch, Consumer, NotMine, counts, handle_batch
+from services.common.contracts.owners import REPAIR
+from services.common.frame import Batch, counts, handle_batch
 from services.common.inbound import Inbound
 from services.common.policy import policy_for
-from services.common.record_replica import replica_row, upsert_replica
+from services.common.record_replica import replica_consumer, replicated, upsert_replica
 from services.common.sql import insert_rows, key_in
-from services.common.topics import RECORDS, TYPE_PREFIX
+from services.common.topics import TYPE_PREFIX
 from services.repair.events import SOURCE
 from services.repair.models import DISPATCH, MESSAGING, REPLICA, WINDOWS
 from services.repair.rules import terms_from, window_for
@@ -54,20 +52,10 @@ async def apply_records(conn: AsyncConnection, items: list[Inbound], *, now: dat
     }
 
 
-async def _replicate(event: Typed[RecordData], batch: Batch) -> Accepted | NotMine:
-    try:
-        row = replica_row(event.envelope.data)
-    except (KeyError, TypeError, ValueError) as exc:
-        log.warning("record event without the fields of a record", identity=event.identity, error=repr(exc))
-        return NOT_MINE
-    batch.state("parsed", list).append((event.type, row))
-    return Accepted("applied")
-
-
 async def _order(batch: Batch) -> None:
     """Windows and start commands for new repairable records, signals for changes of open ones."""
     conn, now, tally = batch.conn, batch.now, batch.context["tally"]
-    parsed: list[tuple[str, dict]] = batch.state("parsed", list)
+    parsed = [(r.type, r.row) for r in replicated(batch)]
     windows = await _windows(conn, sorted({row["record_id"] for _, row in parsed}))
     new_windows, commands = [], []
     for type_, row in parsed:
@@ -90,17 +78,7 @@ async def _order(batch: Batch) -> None:
     await insert_rows(conn, DISPATCH, commands)
 
 
-# Malformed events and other types on this topic are the publication service's to dead-letter.
-CONSUMER = Consumer(
-    service="repair",
-    source=SOURCE,
-    messaging=MESSAGING,
-    topics=(RECORDS,),
-    handlers=dict.fromkeys(record_contracts.CONTRACTS, _replicate),
-    conflicts=False,
-    refuses_invalid=False,
-    finish=_order,
-)
+CONSUMER = replica_consumer(service=REPAIR, source=SOURCE, messaging=MESSAGING, finish=_order)
 
 
 async def learn_records(conn: AsyncConnection, rows: list[dict], *, now: datetime) -> None:
