@@ -102,14 +102,7 @@ async def _store(batch: Batch) -> None:
 
 
 CONSUMER = Consumer(
-    service=APPEAL,
-    source=SOURCE,
-    messaging=MESSAGING,
-    topics=(INBOUND_APPLICATIONS,),
-    handlers={APPEAL_FILED: _file},
-    refusal_mark=lambda reason, status: REJECTED + reason,
-    prepare=_learn,
-    finish=_store,
+    APPEAL, SOURCE, MESSAGING, (INBOUND_APPLICATIONS,), {APPEAL_FILED: _file}, prepare=_learn, finish=_store
 )
 
 

@@ -88,12 +88,13 @@ async def _store(batch: Batch) -> None:
         await batch.conn.execute(REQUESTS_T.insert(), new)
 
 
+# Fields: service, source, messaging tables, topics, handlers by contract (then options).
 CONSUMER = Consumer(
-    service=CASEWORK,
-    source=SOURCE,
-    messaging=MESSAGING,
-    topics=(TASKS,),
-    handlers={DETERMINATION_REQUESTED: _request},
+    CASEWORK,
+    SOURCE,
+    MESSAGING,
+    (TASKS,),
+    {DETERMINATION_REQUESTED: _request},
     passes=OWN_TYPES,
     conflicts=False,
     finish=_store,

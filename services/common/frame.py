@@ -105,8 +105,9 @@ class Batch:
 Handler = Callable[[Typed[Any], Batch], Awaitable[Outcome]]
 
 
-def _rejected_mark(reason: str, status: int) -> str:
-    return "rejected"
+def rejected_with_reason(reason: str, status: int) -> str:
+    """The processed-event outcome of a refusal: `rejected:<reason>` (an HTTP retry reads it back)."""
+    return f"rejected:{reason}"
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ class Consumer:
     passes: frozenset[str] = frozenset()
     conflicts: bool = True
     refuses_invalid: bool = True
-    refusal_mark: Callable[[str, int], str] = _rejected_mark
+    refusal_mark: Callable[[str, int], str] = rejected_with_reason
     prepare: Callable[[Batch, list[Typed[Any]]], Awaitable[None]] | None = None
     finish: Callable[[Batch], Awaitable[None]] | None = None
 

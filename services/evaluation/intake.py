@@ -128,12 +128,14 @@ async def _write(batch: Batch) -> None:
     batch.emit(*await publish_subject_statuses(batch.conn, writes.touched, cause="record.created", now=batch.now))
 
 
+# The refusal is kept with its status and reason, so a retry with the same payload is answered the
+# same refusal (`find_outcome_of`).
 CONSUMER = Consumer(
-    service=EVALUATION,
-    source=events.SOURCE,
-    messaging=MESSAGING,
-    topics=(INBOUND_BEHAVIOUR,),
-    handlers={BEHAVIOUR_REPORTED: _report, MISCONDUCT_DETERMINED: _report},
+    EVALUATION,
+    events.SOURCE,
+    MESSAGING,
+    (INBOUND_BEHAVIOUR,),
+    {BEHAVIOUR_REPORTED: _report, MISCONDUCT_DETERMINED: _report},
     refusal_mark=lambda reason, status: f"{REJECTED}{status}:{reason}",
     finish=_write,
 )

@@ -110,14 +110,7 @@ async def _store(batch: Batch) -> None:
 
 
 CONSUMER = Consumer(
-    service=REPAIR,
-    source=SOURCE,
-    messaging=MESSAGING,
-    topics=(INBOUND_APPLICATIONS,),
-    handlers={REPAIR_REQUESTED: _apply},
-    refusal_mark=lambda reason, status: REFUSED + reason,
-    prepare=_prepare,
-    finish=_store,
+    REPAIR, SOURCE, MESSAGING, (INBOUND_APPLICATIONS,), {REPAIR_REQUESTED: _apply}, prepare=_prepare, finish=_store
 )
 
 
