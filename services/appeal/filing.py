@@ -91,14 +91,14 @@ async def _file(event: Typed[AppealApplication], batch: Batch) -> Accepted | Rej
     assert record is not None
     filed_by = batch.context["filed_by"] or source
     row = _appeal_row(app, record, source=source, event_id=event_id, filed_by=filed_by, now=batch.now)
-    batch.state("rows", list).append(row)
+    batch.rows("rows").append(row)
     opened[app.record_id] = row["id"]
     batch.emit(appeal_changed_event(row, now=batch.now))
     return Accepted("filed", row["id"])
 
 
 async def _store(batch: Batch) -> None:
-    await insert_rows(batch.conn, APPEALS_T, batch.state("rows", list))
+    await insert_rows(batch.conn, APPEALS_T, batch.rows("rows"))
 
 
 CONSUMER = Consumer(

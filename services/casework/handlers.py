@@ -65,14 +65,15 @@ async def _request(event: Typed[DeterminationRequest], batch: Batch) -> Accepted
         escalation_working_days_after=policy.tasks.escalation_working_days_after,
         statement_window_days=policy.statement_window_days(),
     )
-    row = {
+    row: dict[str, Any] = {
         "request_id": request.request_id,
         "region": request.region,
         "workflow_input": inp.model_dump(mode="json"),
         "received_at": batch.now,
         "started_at": None,
     }
-    batch.state("requests", dict).setdefault(row["request_id"], row)
+    requests: dict[str, dict[str, Any]] = batch.state("requests", dict)
+    requests.setdefault(request.request_id, row)
     return Accepted()
 
 

@@ -99,7 +99,13 @@ class Batch:
         """Per-batch state of the handlers (rows to write in one statement in `finish`)."""
         if name not in self._state:
             self._state[name] = factory()
-        return self._state[name]  # type: ignore[no-any-return]
+        state: S = self._state[name]
+        return state
+
+    def rows(self, name: str) -> list[dict[str, Any]]:
+        """Rows the handlers gather for one bulk write in `finish`."""
+        rows: list[dict[str, Any]] = self.state(name, list)
+        return rows
 
 
 Handler = Callable[[Typed[Any], Batch], Awaitable[Outcome]]

@@ -124,13 +124,14 @@ async def _replicate(event: Typed[RecordData], batch: Batch) -> Accepted | NotMi
     except (KeyError, TypeError, ValueError) as exc:
         log.warning("record event not usable for the replica", identity=event.identity, error=repr(exc))
         return NOT_MINE
-    batch.state("replicated", list).append(Replicated(event.type, row, event.envelope.time))
+    replicated(batch).append(Replicated(event.type, row, event.envelope.time))
     return Accepted("applied")
 
 
 def replicated(batch: Batch) -> list[Replicated]:
     """The records of the batch, in order, for the replica consumer's `finish`."""
-    return batch.state("replicated", list)  # type: ignore[no-any-return]
+    records: list[Replicated] = batch.state("replicated", list)
+    return records
 
 
 def replica_consumer(

@@ -17,15 +17,16 @@ from services.common.contracts.subjects import SUBJECT_STATUS_CHANGED
 from services.common.frame import Accepted, Batch, Consumer, Handler, Rejected, counts, handle_batch
 from services.common.inbound import Inbound
 from services.common.sql import upsert_rows
+from services.common.tables import table_of
 from services.common.topics import EXPERTS, RECORDS, SUBJECTS
 from services.publication.blacklist_notices import publish_changes
+from services.publication.credit_answers import refresh_views
 from services.publication.masking import public_name, public_text
 from services.publication.models import MESSAGING, PublicExpertStanding, PublicRecord, PublicSubject
-from services.publication.views import refresh_views
 
-RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
-SUBJECTS_T = PublicSubject.__table__  # type: ignore[attr-defined]
-EXPERTS_T = PublicExpertStanding.__table__  # type: ignore[attr-defined]
+RECORDS_T = table_of(PublicRecord)
+SUBJECTS_T = table_of(PublicSubject)
+EXPERTS_T = table_of(PublicExpertStanding)
 SOURCE = "urn:credit:publication"
 BAD_DATA = (AttributeError, KeyError, TypeError, ValueError)
 

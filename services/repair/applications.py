@@ -97,16 +97,16 @@ async def _apply(event: Typed[RepairRequest], batch: Batch) -> Accepted | Reject
         return Rejected(refusal.code, refusal.message, status=refusal.status, result=refusal)
     assert record is not None
     row = _application_row(event.item, request, record, now=now)
-    batch.state("rows", list).append(row)
-    batch.state("dispatch", list).append(_apply_command(row, now=now))
+    batch.rows("rows").append(row)
+    batch.rows("dispatch").append(_apply_command(row, now=now))
     opened.by_record[record.record_id] = row["id"]
     batch.emit(changed_event(row, now=now))
     return Accepted("submitted", row)
 
 
 async def _store(batch: Batch) -> None:
-    await insert_rows(batch.conn, APPLICATIONS, batch.state("rows", list))
-    await insert_rows(batch.conn, DISPATCH, batch.state("dispatch", list))
+    await insert_rows(batch.conn, APPLICATIONS, batch.rows("rows"))
+    await insert_rows(batch.conn, DISPATCH, batch.rows("dispatch"))
 
 
 CONSUMER = Consumer(

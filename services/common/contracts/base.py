@@ -3,6 +3,7 @@ pydantic model of its `data`. One module per topic family declares its contracts
 `registry.py` gathers them, and everything else (the decoder, topics, the AsyncAPI document) reads
 that registry instead of restating a type string."""
 
+import builtins
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,7 +26,7 @@ class OutboundData(BaseModel):
 class Contract:
     type: str  # the full CloudEvents type, e.g. cn.gov.procurement.credit.record.created.v1
     topic: str
-    model: type[BaseModel]
+    model: builtins.type[BaseModel]  # `type` is a field of this class
     direction: Direction
     summary: str
 
