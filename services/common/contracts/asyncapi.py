@@ -135,6 +135,11 @@ def page() -> bytes:
             parts.append(f"<h3 id='{name}'><code>{html.escape(message['name'])}</code></h3>")
             parts.append(f"<p>{html.escape(message['summary'])}</p>")
             parts.append(f"<p><code>data</code>: {html.escape(data.get('title', ''))}</p>{_fields(data)}")
+    parts.append("<h2 id='schemas'>Schemas</h2>")
+    for name, schema in sorted(schemas.items()):
+        if name.endswith("_event") or not schema.get("properties"):
+            continue  # the envelopes, shown per message above
+        parts.append(f"<h3 id='schema-{html.escape(name)}'>{html.escape(name)}</h3>{_fields(schema)}")
     parts.append("</body></html>")
     return "".join(parts).encode()
 
