@@ -14,11 +14,11 @@ from services.appeal.filing import CONSUMER as FILING
 from services.appeal.filing import file_appeals
 from services.appeal.models import MESSAGING, REPLICA
 from services.appeal.starter import ReviewStarter
-from services.common.batches import consume
+from services.common.batches import consume, consume_applications
 from services.common.contracts.owners import APPEAL
 from services.common.frame import Batch, handle_batch
 from services.common.inbound import Inbound, from_kafka
-from services.common.record_owner import RecordOwner, rows_for_batch
+from services.common.record_owner import RecordOwner
 from services.common.record_replica import replica_consumer, replicated, upsert_replica
 from services.common.replica_lag import ReplicaClock
 from services.common.runtime import Runtime
@@ -29,7 +29,7 @@ from services.common.topics import INBOUND_APPLICATIONS, RECORDS
 log = structlog.get_logger(__name__)
 GROUP_ID = "credit-appeal"
 RECORDS_GROUP_ID = "credit-appeal-records"
-OWNER_RETRY_SECONDS = 1.0
+OWNER_RETRY_SECONDS = 1.0  # pause before a batch is consumed again while the records' owner does not answer
 
 
 def build_router(
@@ -43,17 +43,11 @@ def build_router(
     async def on_applications(body: Any, message: Any = Context("message")) -> None:
         # Repairs and trainings are other services' to judge; the evaluation service dead-letters
         # what is malformed or of an unknown type on this topic, so it is refused exactly once.
-        items = [i for i in from_kafka(message.raw_message) if FILING.takes(i)]
-        if not items:
-            return
-        # Records the replica has not heard of yet are asked of their owner first.
-        learned = await rows_for_batch(rt.engine, REPLICA, owner, items, pause=OWNER_RETRY_SECONDS)
-
-        async def apply(conn, batch, *, now):  # type: ignore[no-untyped-def]
-            return await file_appeals(conn, batch, now=now, learned=learned)
-
-        await consume(rt, items, apply, messaging=MESSAGING, source=SOURCE, service="appeal")
-        starter.wake()
+        raw = message.raw_message
+        if await consume_applications(
+            rt, raw, FILING, file_appeals, owner=owner, replica=REPLICA, pause=OWNER_RETRY_SECONDS
+        ):
+            starter.wake()
 
     @router.subscriber(
         RECORDS, group_id=RECORDS_GROUP_ID, **batch_options(settings, background=True), title="record replica"

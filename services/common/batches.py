@@ -7,21 +7,23 @@ on the moment, e.g. a lock timeout, gets its chance) and then dead-lettered with
 consumed again and nothing is dead-lettered because of an outage."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 import structlog
+from aiokafka.structs import ConsumerRecord
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.db_errors import describe, is_transient
 from services.common.deadletter import rejected_event
 from services.common.frame import Consumer, Result, handle_batch
-from services.common.inbound import Inbound
+from services.common.inbound import Inbound, from_kafka
 from services.common.messaging import MessagingTables, OutboundEvent, mark_processed, write_outbox
 from services.common.metrics import BATCH_SECONDS, EVENTS_RECEIVED
 from services.common.outages import while_database_down
+from services.common.record_owner import RecordOwner, rows_for_batch
 from services.common.runtime import Runtime
 from services.common.settings import get_settings
 
@@ -192,3 +194,33 @@ async def consume_each(
     results = await while_database_down(f"{consumer.service} consumer", attempt)
     rt.relay.wake()
     return results
+
+
+class ApplyLearned(Protocol):
+    async def __call__(
+        self, conn: AsyncConnection, items: list[Inbound], *, now: datetime, learned: list[dict[str, Any]] | None
+    ) -> Any: ...
+
+
+async def consume_applications(
+    rt: Runtime,
+    records: Iterable[ConsumerRecord],
+    consumer: Consumer,
+    apply: ApplyLearned,
+    *,
+    owner: RecordOwner,
+    replica: Table,
+    pause: float,
+) -> list[Any] | None:
+    """A batch of applications that name records (repairs, appeals): those `consumer` takes, with
+    the records its replica has not heard of yet asked of their owner first (`rows_for_batch`),
+    applied by `apply(conn, batch, now=…, learned=…)` under `consume`. None when none is its."""
+    items = [i for i in from_kafka(records) if consumer.takes(i)]
+    if not items:
+        return None
+    learned = await rows_for_batch(rt.engine, replica, owner, items, pause=pause)
+
+    async def run(conn: AsyncConnection, batch: list[Inbound], *, now: datetime) -> Any:
+        return await apply(conn, batch, now=now, learned=learned)
+
+    return await consume(rt, items, run, messaging=consumer.messaging, source=consumer.source, service=consumer.service)
