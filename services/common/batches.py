@@ -4,7 +4,11 @@ one that still fails is tried again a bounded number of times with backoff (a re
 on the moment, e.g. a lock timeout, gets its chance) and then dead-lettered with reason
 `processing_failed` and its error class, and the partition goes on. Failures of the database itself
 (connection, shutdown, serialisation race: `db_errors.is_transient`) are raised, so the batch is
-consumed again and nothing is dead-lettered because of an outage."""
+consumed again and nothing is dead-lettered because of an outage.
+
+`consume` runs a consumer's batch (usually `frame.handle_batch`) this way; `consume_each` runs each
+event through the frame alone, for handlers whose effect is outside the database; and
+`consume_applications` first asks the records' owner for the records an application names."""
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
