@@ -1,7 +1,7 @@
 """The AsyncAPI document (issue 20): generated from the contract registry, served by the gateway,
 and complete against CONTRACT v1.1 — a topic or type the contract names and the document lacks
-fails here. CONTRACT.md lives outside the repository (shared/); its v1.1 text is copied to
-tests/fixtures/contract/CONTRACT.md, and held equal to shared/CONTRACT.md where that is beside us."""
+fails here. CONTRACT.md lives outside the repository (shared/); the repository carries an unmodified
+copy, docs/CONTRACT.md, held equal to shared/CONTRACT.md here where that is beside the checkout."""
 
 import re
 from pathlib import Path
@@ -14,11 +14,11 @@ from services.common.topics import TYPE_PREFIX
 from services.gateway.app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURE = ROOT / "tests" / "fixtures" / "contract" / "CONTRACT.md"
+COPY = ROOT / "docs" / "CONTRACT.md"
 SHARED = ROOT.parent / "shared" / "CONTRACT.md"
 TOPIC = re.compile(r"`(credit\.[a-z.-]+)`")
 TYPE = re.compile(r"`((?:[a-z]+\.)+v\d+)`")
-CONTRACT = FIXTURE.read_text(encoding="utf-8")
+CONTRACT = COPY.read_text(encoding="utf-8")
 
 
 def channel_types(doc: dict) -> dict[str, set[str]]:
@@ -71,7 +71,7 @@ def test_inbound_topics_are_received_and_the_rest_sent() -> None:
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="shared/CONTRACT.md is not beside this checkout")
-def test_the_fixture_is_the_shared_contract() -> None:
+def test_the_copy_is_the_shared_contract() -> None:
     assert SHARED.read_text(encoding="utf-8") == CONTRACT
 
 
