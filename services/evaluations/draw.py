@@ -27,7 +27,9 @@ def weighted_sample(weights: Mapping[str, float], size: int, seed: int) -> list[
     return [subject for _, subject in keyed[:size]]
 
 
-def inspection_draw(subjects: Sequence[tuple[str, str]], grade_weights: Mapping[str, float], size: int, seed: int) -> Draw:
+def inspection_draw(
+    subjects: Sequence[tuple[str, str]], grade_weights: Mapping[str, float], size: int, seed: int
+) -> Draw:
     """`subjects` are (id, grade) pairs; a grade without a weight is an error, never a silent 0."""
     weights: dict[str, float] = {}
     for subject, grade in subjects:

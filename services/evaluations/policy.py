@@ -7,7 +7,7 @@ A policy applies only in its region and the divisions under it; elsewhere `NotCo
 policy and the region it was made for (the caller answers a problem with that text)."""
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -92,7 +92,15 @@ class AssessmentPolicy(BaseModel):
         return [indicator for category in self.categories for indicator in category.indicators]
 
 
-SEVEN_CATEGORIES = ("内部控制管理", "采购效率与效益", "采购公平与监督", "发挥政策功能", "信息公开透明", "信用评级履职", "其他加分项")
+SEVEN_CATEGORIES = (
+    "内部控制管理",
+    "采购效率与效益",
+    "采购公平与监督",
+    "发挥政策功能",
+    "信息公开透明",
+    "信用评级履职",
+    "其他加分项",
+)
 
 
 class PointsRules(BaseModel):
@@ -137,13 +145,13 @@ class NotCovered(LookupError):
     """No policy of this kind covers the region: the message names the policy and where it applies."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def _assessments() -> dict[str, AssessmentPolicy]:
     policy = AssessmentPolicy.model_validate(json.loads((POLICY_DIR / "shenyang-assessment.json").read_text("utf-8")))
     return {policy.region: policy}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _supervisions() -> dict[str, SupervisionPolicy]:
     policy = SupervisionPolicy.model_validate(json.loads((POLICY_DIR / "xuchang-supervision.json").read_text("utf-8")))
     return {policy.region: policy}

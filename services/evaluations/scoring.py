@@ -77,8 +77,18 @@ def score_indicator(indicator: Indicator, figures: Mapping[str, float], entries:
         entry = entries[indicator.code]
         if not 0 <= entry.points <= weight:
             raise ValueError(f"{indicator.code}: an officer's score is between 0 and {weight}, not {entry.points}")
-        return Line(code=indicator.code, name=indicator.name, source=indicator.source, figure=None, value=None, rule=indicator.rule, basis=f"entered by the officer, 0..{weight:g} points",
-                    points=_round(entry.points), officer=entry.officer, reason=entry.reason)
+        return Line(
+            code=indicator.code,
+            name=indicator.name,
+            source=indicator.source,
+            figure=None,
+            value=None,
+            rule=indicator.rule,
+            basis=f"entered by the officer, 0..{weight:g} points",
+            points=_round(entry.points),
+            officer=entry.officer,
+            reason=entry.reason,
+        )
     assert indicator.figure is not None  # the policy model requires it outside officer_score
     value = figures[indicator.figure]
     if indicator.rule == "linear_rate":
@@ -91,7 +101,16 @@ def score_indicator(indicator: Indicator, figures: Mapping[str, float], entries:
         per = indicator.per_count.value
         points = max(0.0, weight - per * value)
         basis = f"{weight:g} points − {per:g} × {value:g} ({indicator.per_count.unit}), not under 0"
-    return Line(code=indicator.code, name=indicator.name, source=indicator.source, figure=indicator.figure, value=value, rule=indicator.rule, basis=basis, points=_round(points))
+    return Line(
+        code=indicator.code,
+        name=indicator.name,
+        source=indicator.source,
+        figure=indicator.figure,
+        value=value,
+        rule=indicator.rule,
+        basis=basis,
+        points=_round(points),
+    )
 
 
 def _missing(policy: AssessmentPolicy, figures: Mapping[str, float], entries: Mapping[str, OfficerEntry]) -> list[str]:
@@ -107,9 +126,18 @@ def _missing(policy: AssessmentPolicy, figures: Mapping[str, float], entries: Ma
 
 def _adjusted(subtotal: float, adjustments: Sequence[OfficerEntry], ceiling: float) -> tuple[float, list[Line]]:
     lines = [
-        Line(code="adjustment", name="officer's adjustment", source="officer", figure=None, value=None,
-             rule="adjustment", basis="added to the computed result", points=_round(entry.points),
-             officer=entry.officer, reason=entry.reason)
+        Line(
+            code="adjustment",
+            name="officer's adjustment",
+            source="officer",
+            figure=None,
+            value=None,
+            rule="adjustment",
+            basis="added to the computed result",
+            points=_round(entry.points),
+            officer=entry.officer,
+            reason=entry.reason,
+        )
         for entry in adjustments
     ]
     total = subtotal + sum(entry.points for entry in adjustments)
@@ -158,14 +186,32 @@ def points(
         raise ValueError("record counts are ≥ 0")
     start = rules.start.value
     lines = [
-        Line(code="start", name="starting points", source="policy", figure=None, value=None, rule="start",
-             basis=rules.start.source, points=_round(start)),
-        Line(code="records.general", name="general records in force", source="records", figure="general_in_force",
-             value=general, rule="deduction_per_count", basis=f"−{rules.per_general.value:g} × {general}",
-             points=_round(-rules.per_general.value * general)),
-        Line(code="records.serious", name="serious records in force", source="records", figure="serious_in_force",
-             value=serious, rule="deduction_per_count", basis=f"−{rules.per_serious.value:g} × {serious}",
-             points=_round(-rules.per_serious.value * serious)),
+        Line(
+            code="start",
+            name="starting points",
+            source="policy",
+            figure=None,
+            value=None,
+            rule="start",
+            basis=rules.start.source,
+            points=_round(start),
+        ),
+        *(
+            Line(
+                code=f"records.{severity}",
+                name=f"{severity} records in force",
+                source="records",
+                figure=f"{severity}_in_force",
+                value=count,
+                rule="deduction_per_count",
+                basis=f"−{per.value:g} × {count}",
+                points=_round(-per.value * count),
+            )
+            for severity, per, count in (
+                ("general", rules.per_general, general),
+                ("serious", rules.per_serious, serious),
+            )
+        ),
     ]
     if rules.on_time_target is not None and rules.per_point_below_target is not None:
         if on_time_rate is None:
@@ -173,11 +219,18 @@ def points(
         if not 0 <= on_time_rate <= 1:
             raise ValueError(f"an on-time rate is between 0 and 1, not {on_time_rate}")
         below = max(0.0, rules.on_time_target.value - on_time_rate * 100)
-        lines.append(Line(
-            code="on_time", name="projects on time (watch)", source="watch", figure="on_time_rate", value=on_time_rate,
-            rule="deduction_below_target",
-            basis=f"−{rules.per_point_below_target.value:g} × {below:g} points under {rules.on_time_target.value:g} %",
-            points=_round(-rules.per_point_below_target.value * below),
-        ))
+        target, per_point = rules.on_time_target.value, rules.per_point_below_target.value
+        lines.append(
+            Line(
+                code="on_time",
+                name="projects on time (watch)",
+                source="watch",
+                figure="on_time_rate",
+                value=on_time_rate,
+                rule="deduction_below_target",
+                basis=f"−{per_point:g} × {below:g} points under {target:g} %",
+                points=_round(-per_point * below),
+            )
+        )
     total, adjustment_lines = _adjusted(sum(line.points for line in lines), adjustments, start)
     return Result(total=total, grade=grade_for(bands, total), lines=tuple(lines + adjustment_lines))
