@@ -14,6 +14,7 @@ from services.common.policy import policy_for
 from services.common.settings import Settings, get_settings
 from services.common.temporal import WORKFLOW_QUEUE, connect
 from workflows.appeal import AppealReviewWorkflow
+from workflows.deadline_clock import DeadlineClockWorkflow
 from workflows.determination import DeterminationWorkflow
 from workflows.expert_standing import ExpertStandingWorkflow
 from workflows.human_task import HumanTaskWorkflow
@@ -35,6 +36,7 @@ WORKFLOWS = [
     HumanTaskWorkflow,
     DeterminationWorkflow,
     AppealReviewWorkflow,
+    DeadlineClockWorkflow,
 ]
 
 

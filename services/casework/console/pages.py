@@ -31,6 +31,7 @@ KIND_NAMES = {
     "appeal_review": "异议复核 appeal review",
     "push_failure": "推送失败 push failure",
     "listing_confirmation": "列入名单确认 listing confirmation",
+    "deadline_overdue": "履约期限超期 deadline overdue",
 }
 
 

@@ -1,0 +1,100 @@
+"""Sending the Temporal commands the watch owes (table watch_dispatch): a clock's start and its stop.
+
+Written in the transaction that decided them, so none is lost while Temporal is down, and the Kafka
+consumer never waits for Temporal (DESIGN: keep Temporal off the per-event path). A clock's commands
+go in order (start before stop), clocks in parallel, `CONCURRENCY` calls at a time. Both are
+idempotent in Temporal (USE_EXISTING start under the clock's id; a stop to a clock that is over is
+nothing), so a command sent twice changes nothing."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from itertools import groupby
+
+import structlog
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from services.common.sql import key_in
+from services.common.temporal import WORKFLOW_QUEUE
+from services.watch.models import DISPATCH
+from workflows.clock_inputs import ClockInput, ClockStop, clock_workflow_id
+from workflows.deadline_clock import DeadlineClockWorkflow
+
+log = structlog.get_logger(__name__)
+CONCURRENCY = 16
+BATCH = 500
+
+
+class ClockDispatcher:
+    def __init__(self, engine: AsyncEngine, client: Callable[[], Awaitable[Client]], *, poll_seconds: float = 1.0):
+        self._engine = engine
+        self._client = client
+        self._poll = poll_seconds
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(CONCURRENCY)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            pending, sent = await self.dispatch_once()
+            if sent == 0 or sent < pending:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                except TimeoutError:
+                    pass
+
+    async def dispatch_once(self) -> tuple[int, int]:
+        async with self._engine.connect() as conn:
+            q = select(DISPATCH).order_by(DISPATCH.c.seq).limit(BATCH)
+            rows = [dict(r._mapping) for r in await conn.execute(q)]
+        if not rows:
+            return 0, 0
+        client = await self._client()
+        ordered = sorted(rows, key=lambda r: (r["clock_id"], r["seq"]))
+        groups = [list(g) for _, g in groupby(ordered, key=lambda r: r["clock_id"])]
+        done = [seq for seqs in await asyncio.gather(*(self._send(client, g) for g in groups)) for seq in seqs]
+        if done:
+            async with self._engine.begin() as conn:
+                await conn.execute(delete(DISPATCH).where(key_in(conn, DISPATCH.c.seq, done)))
+        return len(rows), len(done)
+
+    async def _send(self, client: Client, commands: list[dict]) -> list[int]:
+        done = []
+        async with self._slots:
+            for command in commands:
+                try:
+                    await self._one(client, command)
+                except Exception as exc:  # noqa: BLE001 - Temporal unavailable: kept for the next round
+                    log.warning("clock command failed", clock_id=command["clock_id"], error=repr(exc)[:300])
+                    break
+                done.append(command["seq"])
+        return done
+
+    async def _one(self, client: Client, command: dict) -> None:
+        workflow_id = clock_workflow_id(command["clock_id"])
+        if command["kind"] == "start":
+            try:
+                await client.start_workflow(
+                    DeadlineClockWorkflow.run,
+                    ClockInput.model_validate(command["payload"]),
+                    id=workflow_id,
+                    task_queue=WORKFLOW_QUEUE,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                )
+            except WorkflowAlreadyStartedError:
+                pass  # that clock ran already: a clock is never started twice
+            return
+        try:
+            stop = ClockStop.model_validate(command["payload"])
+            await client.get_workflow_handle(workflow_id).signal(DeadlineClockWorkflow.stop, stop)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
