@@ -13,9 +13,9 @@ from services.common.deadletter import conflict_letter, rejected_event
 from services.common.inbound import Inbound
 from services.common.messaging import conflicts, mark_processed, payload_hash, processed_hashes, write_outbox
 from services.common.sql import lock_keys
-from services.watch.events import OTHER_WATCHERS_TYPES, PROCUREMENT_TYPES, SOURCE, Refusal, parse_fact
+from services.watch.events import OTHER_WATCHERS_TYPES, PROCUREMENT_TYPES, SOURCE, Fact, Refusal, parse_fact
 from services.watch.models import MESSAGING
-from services.watch.timeline import Outcome, accept_fact
+from services.watch.timeline import Outcome, load_timelines, save_timelines
 
 NOT_MINE = Outcome("not_mine")
 
@@ -25,6 +25,8 @@ async def receive(conn: AsyncConnection, items: list[Inbound], *, now: datetime)
     keys = sorted({f"watch:{i.envelope.data.get('region')}:{i.key}" for i in items if i.envelope is not None})
     await lock_keys(conn, keys)
     kept = await processed_hashes(conn, MESSAGING.processed, [i.identity for i in items])
+    typed = {id(i): _typed(i, now=now) for i in items if i.identity not in kept}
+    timelines = await load_timelines(conn, [f for f in typed.values() if isinstance(f, Fact)])
     outcomes: list[Outcome] = []
     processed, outbox = [], []
     for item in items:
@@ -37,19 +39,22 @@ async def receive(conn: AsyncConnection, items: list[Inbound], *, now: datetime)
                 outcomes.append(Outcome("duplicate"))
             continue
         kept[item.identity] = digest
-        outcome = await _one(conn, item, now=now)
+        parsed = typed.get(id(item)) or _typed(item, now=now)
+        outcome = timelines.accept(parsed, now=now) if isinstance(parsed, Fact) else parsed
         if outcome.kind == "rejected":
             assert outcome.reason is not None
             message = outcome.message or outcome.reason
             outbox.append(rejected_event(item, reason=outcome.reason, message=message, source=SOURCE, now=now))
         processed.append((*item.identity, _label(outcome), digest))
         outcomes.append(outcome)
+    await save_timelines(conn, timelines, now=now)
     await mark_processed(conn, MESSAGING.processed, processed)
     await write_outbox(conn, MESSAGING.outbox, outbox)
     return outcomes
 
 
-async def _one(conn: AsyncConnection, item: Inbound, *, now: datetime) -> Outcome:
+def _typed(item: Inbound, *, now: datetime) -> Fact | Outcome:
+    """The item as a typed fact, or the outcome that refuses it (or leaves it to others)."""
     if item.envelope is None:
         return Outcome("rejected", item.reason, item.message)
     if item.envelope.type in OTHER_WATCHERS_TYPES:
@@ -61,7 +66,7 @@ async def _one(conn: AsyncConnection, item: Inbound, *, now: datetime) -> Outcom
     fact = parse_fact(item.envelope, received_at=now)
     if isinstance(fact, Refusal):
         return Outcome("rejected", fact.reason, fact.message)
-    return await accept_fact(conn, fact, now=now)
+    return fact
 
 
 def _label(outcome: Outcome) -> str:

@@ -12,16 +12,17 @@ Kafka in it, so it can run under any consumer frame.
   first fact that opened or closed it.
 - An open clock is handed to Temporal through the dispatch table (start, and stop when closed)."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.lawdates import local_date, start_of_day
 from services.common.policy import NoPolicy, TaskRules, policy_for
 from services.common.settings import get_settings
-from services.common.sql import insert_rows
+from services.common.sql import existing_pairs, insert_rows, key_in
 from services.common.workdays import RECKONER
 from services.watch.deadlines import STAGE_EVENTS, Due, NoWatchPolicy, deadline_policy, due_for
 from services.watch.events import NO_POLICY, Fact
@@ -55,139 +56,166 @@ def _ends(fact: Fact) -> list[str]:
     return [s for s, (_, end) in STAGE_EVENTS.items() if end == fact.type]
 
 
-async def accept_fact(conn: AsyncConnection, fact: Fact, *, now: datetime) -> Outcome:
-    """Store `fact` and move its project's clocks, in the caller's transaction."""
-    try:
-        deadline_policy().layers_for(fact.region, local_date(fact.at))
-    except NoWatchPolicy as exc:
-        return Outcome("rejected", NO_POLICY, str(exc))
-    key = f"{fact.source}|{fact.id}"
-    found = await conn.execute(select(FACTS.c.source).where(FACTS.c.source == fact.source, FACTS.c.event_id == fact.id))
-    if found.first() is not None:
-        return Outcome("duplicate")
-    contradicted = await _contradicted(conn, fact)
+class Timelines:
+    """The facts and clocks of a batch's projects, loaded once, settled in memory (pure: no I/O),
+    then written in bulk (`save`)."""
+
+    def __init__(self, facts: list[dict], clocks: list[dict], known: set[tuple[str, str]]) -> None:
+        self.facts: dict[tuple[str, str], list[dict]] = defaultdict(list)
+        for f in facts:
+            self.facts[(f["region"], f["project_code"])].append({**f, "at": _aware(f["at"])})
+        self.clocks: dict[str, dict] = {c["clock_id"]: c for c in clocks}
+        self.by_project: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for c in clocks:
+            self.by_project[(c["region"], c["project_code"])].append(c["clock_id"])
+        self.known = set(known)
+        self.new_facts: list[dict] = []
+        self.new_clocks: dict[str, dict] = {}
+        self.closed: dict[str, dict] = {}  # clocks that existed before the batch, now done
+        self.commands: list[tuple[str, str, dict]] = []
+
+    def accept(self, fact: Fact, *, now: datetime) -> Outcome:
+        try:
+            deadline_policy().layers_for(fact.region, local_date(fact.at))
+        except NoWatchPolicy as exc:
+            return Outcome("rejected", NO_POLICY, str(exc))
+        if (fact.source, fact.id) in self.known:
+            return Outcome("duplicate")
+        self.known.add((fact.source, fact.id))
+        project = self.facts[(fact.region, fact.project_code)]
+        contradicted = next(
+            (
+                f"{f['source']}|{f['event_id']}"
+                for f in project
+                if f["type"] == fact.type and f["contract_no"] == fact.contract_no and f["at"] != fact.at
+            ),
+            None,
+        )
+        row = {
+            "source": fact.source,
+            "event_id": fact.id,
+            "type": fact.type,
+            "region": fact.region,
+            "project_code": fact.project_code,
+            "contract_no": fact.contract_no,
+            "at": fact.at,
+            "received_at": fact.received_at,
+            "data": fact.data.model_dump(mode="json", exclude_none=True),
+            "conflicts_with": contradicted,
+        }
+        project.append(row)
+        self.new_facts.append(row)
+        key = f"{fact.source}|{fact.id}"
+        opened = sum(self._open(fact, stage, key, now=now) for stage in _starts(fact))
+        closed = sum(self._close(fact, stage, key, now=now) for stage in _ends(fact))
+        return Outcome("accepted", clocks_opened=opened, clocks_closed=closed, conflict=contradicted is not None)
+
+    def _completing_fact(self, fact: Fact, stage: str) -> dict | None:
+        """A completing fact of the stage that arrived before its start (out of order), earliest first."""
+        end = STAGE_EVENTS[stage][1]
+        found = [
+            f
+            for f in self.facts[(fact.region, fact.project_code)]
+            if f["type"] == end and (stage == "contract_signing" or f["contract_no"] == fact.contract_no)
+        ]
+        return min(found, key=lambda f: f["at"]) if found else None
+
+    def _open(self, fact: Fact, stage: str, key: str, *, now: datetime) -> int:
+        cid = clock_id(fact, stage)
+        if cid in self.clocks:
+            return 0  # opened already (a second award notice: kept as a fact, flagged if it differs)
+        due = due_for(deadline_policy(), fact.region, stage, local_date(fact.at))
+        if due is None:
+            return 0  # no layer in force sets a deadline for this stage here
+        responsible = {"type": "purchaser", "id": fact.data.purchaser.id, "name": fact.data.purchaser.name}
+        done = self._completing_fact(fact, stage)
+        done_at = done["at"] if done else None
+        row = {
+            "clock_id": cid,
+            "region": fact.region,
+            "project_code": fact.project_code,
+            "project_name": fact.data.project.name,
+            "stage": stage,
+            "contract_no": "" if stage == "contract_signing" else fact.contract_no,
+            "purchaser_id": fact.data.purchaser.id,
+            "agency_id": fact.data.agency.id if fact.data.agency else None,
+            "responsible": responsible,
+            "started_by": key,
+            "started_at": fact.at,
+            "due_on": due.due_on,
+            "provisional": due.provisional,
+            "rule": {"value": due.value, "unit": due.unit, "source": due.source, "sources": list(due.sources)},
+            "done_at": done_at,
+            "late": (local_date(done_at) > due.due_on) if done_at else None,
+            "level": None,
+            "task_id": None,
+            "decision": None,
+            "updated_at": now,
+        }
+        self.clocks[cid] = self.new_clocks[cid] = row
+        self.by_project[(fact.region, fact.project_code)].append(cid)
+        if done_at is None:
+            inp = clock_input(fact, stage, cid, due, responsible)
+            self.commands.append((cid, "start", inp.model_dump(mode="json")))
+        return 1
+
+    def _close(self, fact: Fact, stage: str, key: str, *, now: datetime) -> int:
+        n = 0
+        for cid in self.by_project[(fact.region, fact.project_code)]:
+            row = self.clocks[cid]
+            if row["stage"] != stage:
+                continue
+            if row["done_at"] is not None or (stage != "contract_signing" and row["contract_no"] != fact.contract_no):
+                continue
+            row.update(done_at=fact.at, late=local_date(fact.at) > row["due_on"], updated_at=now)
+            if cid not in self.new_clocks:
+                self.closed[cid] = row
+            self.commands.append((cid, "stop", ClockStop(done_at=fact.at, fact=key).model_dump(mode="json")))
+            n += 1
+        return n
+
+
+async def load_timelines(conn: AsyncConnection, facts: list[Fact]) -> Timelines:
+    """What the batch's projects already hold: three statements whatever the batch's size."""
+    codes = sorted({f.project_code for f in facts})
+    regions = {(f.region, f.project_code) for f in facts}
+    if not codes:
+        return Timelines([], [], set())
+    known = await existing_pairs(conn, FACTS, ("source", "event_id"), [(f.source, f.id) for f in facts])
+    held = [
+        dict(r)
+        for r in (await conn.execute(select(FACTS).where(key_in(conn, FACTS.c.project_code, codes)))).mappings()
+        if (r["region"], r["project_code"]) in regions
+    ]
+    clocks = [
+        dict(r)
+        for r in (await conn.execute(select(CLOCKS).where(key_in(conn, CLOCKS.c.project_code, codes)))).mappings()
+        if (r["region"], r["project_code"]) in regions
+    ]
+    for c in clocks:
+        c["done_at"] = _aware(c["done_at"]) if c["done_at"] is not None else None
+    return Timelines(held, clocks, known)
+
+
+async def save_timelines(conn: AsyncConnection, t: Timelines, *, now: datetime) -> None:
+    await insert_rows(conn, FACTS, t.new_facts)
+    await insert_rows(conn, CLOCKS, list(t.new_clocks.values()))
+    for cid, row in t.closed.items():
+        await conn.execute(
+            update(CLOCKS)
+            .where(CLOCKS.c.clock_id == cid)
+            .values(done_at=row["done_at"], late=row["late"], updated_at=now)
+        )
     await insert_rows(
         conn,
-        FACTS,
-        [
-            {
-                "source": fact.source,
-                "event_id": fact.id,
-                "type": fact.type,
-                "region": fact.region,
-                "project_code": fact.project_code,
-                "contract_no": fact.contract_no,
-                "at": fact.at,
-                "received_at": fact.received_at,
-                "data": fact.data.model_dump(mode="json", exclude_none=True),
-                "conflicts_with": contradicted,
-            }
-        ],
+        DISPATCH,
+        [{"clock_id": cid, "kind": kind, "payload": payload, "created_at": now} for cid, kind, payload in t.commands],
     )
-    opened = closed = 0
-    for stage in _starts(fact):
-        opened += await _open(conn, fact, stage, key, now=now)
-    for stage in _ends(fact):
-        closed += await _close(conn, fact, stage, key, now=now)
-    return Outcome("accepted", clocks_opened=opened, clocks_closed=closed, conflict=contradicted is not None)
-
-
-async def _contradicted(conn: AsyncConnection, fact: Fact) -> str | None:
-    """The fact already kept for the same contract and kind that says another time, if any."""
-    rows = await conn.execute(
-        select(FACTS.c.source, FACTS.c.event_id, FACTS.c.at).where(
-            FACTS.c.region == fact.region,
-            FACTS.c.project_code == fact.project_code,
-            FACTS.c.type == fact.type,
-            FACTS.c.contract_no == fact.contract_no,
-        )
-    )
-    for source, event_id, at in rows:
-        if _aware(at) != fact.at:
-            return f"{source}|{event_id}"
-    return None
 
 
 def _aware(moment: datetime) -> datetime:
     # SQLite hands timestamps back naive (UTC); PostgreSQL aware.
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-async def _completing_fact(conn: AsyncConnection, fact: Fact, stage: str) -> tuple[str, datetime] | None:
-    """A completing fact of the stage that arrived before its start (out of order), earliest first."""
-    end = STAGE_EVENTS[stage][1]
-    cond = [FACTS.c.region == fact.region, FACTS.c.project_code == fact.project_code, FACTS.c.type == end]
-    if stage != "contract_signing":
-        cond.append(FACTS.c.contract_no == fact.contract_no)
-    row = (
-        await conn.execute(
-            select(FACTS.c.source, FACTS.c.event_id, FACTS.c.at).where(and_(*cond)).order_by(FACTS.c.at).limit(1)
-        )
-    ).first()
-    return (f"{row[0]}|{row[1]}", _aware(row[2])) if row is not None else None
-
-
-async def _open(conn: AsyncConnection, fact: Fact, stage: str, key: str, *, now: datetime) -> int:
-    cid = clock_id(fact, stage)
-    if (await conn.execute(select(CLOCKS.c.clock_id).where(CLOCKS.c.clock_id == cid))).first() is not None:
-        return 0  # opened already (a second award notice: kept as a fact, flagged if it differs)
-    start_day = local_date(fact.at)
-    due = due_for(deadline_policy(), fact.region, stage, start_day)
-    if due is None:
-        return 0  # no layer in force sets a deadline for this stage here
-    responsible = {"type": "purchaser", "id": fact.data.purchaser.id, "name": fact.data.purchaser.name}
-    done = await _completing_fact(conn, fact, stage)
-    row = {
-        "clock_id": cid,
-        "region": fact.region,
-        "project_code": fact.project_code,
-        "project_name": fact.data.project.name,
-        "stage": stage,
-        "contract_no": "" if stage == "contract_signing" else fact.contract_no,
-        "purchaser_id": fact.data.purchaser.id,
-        "agency_id": fact.data.agency.id if fact.data.agency else None,
-        "responsible": responsible,
-        "started_by": key,
-        "started_at": fact.at,
-        "due_on": due.due_on,
-        "provisional": due.provisional,
-        "rule": {"value": due.value, "unit": due.unit, "source": due.source, "sources": list(due.sources)},
-        "done_at": done[1] if done else None,
-        "late": (local_date(done[1]) > due.due_on) if done else None,
-        "level": None,
-        "task_id": None,
-        "decision": None,
-        "updated_at": now,
-    }
-    await insert_rows(conn, CLOCKS, [row])
-    if done is None:
-        inp = clock_input(fact, stage, cid, due, responsible)
-        await _command(conn, cid, "start", inp.model_dump(mode="json"), now)
-    return 1
-
-
-async def _close(conn: AsyncConnection, fact: Fact, stage: str, key: str, *, now: datetime) -> int:
-    cond = [
-        CLOCKS.c.region == fact.region,
-        CLOCKS.c.project_code == fact.project_code,
-        CLOCKS.c.stage == stage,
-        CLOCKS.c.done_at.is_(None),
-    ]
-    if stage != "contract_signing":
-        cond.append(CLOCKS.c.contract_no == fact.contract_no)
-    rows = (await conn.execute(select(CLOCKS.c.clock_id, CLOCKS.c.due_on).where(and_(*cond)))).all()
-    for cid, due_on in rows:
-        await conn.execute(
-            update(CLOCKS)
-            .where(CLOCKS.c.clock_id == cid)
-            .values(done_at=fact.at, late=local_date(fact.at) > due_on, updated_at=now)
-        )
-        await _command(conn, cid, "stop", ClockStop(done_at=fact.at, fact=key).model_dump(mode="json"), now)
-    return len(rows)
-
-
-async def _command(conn: AsyncConnection, cid: str, kind: str, payload: dict, now: datetime) -> None:
-    await insert_rows(conn, DISPATCH, [{"clock_id": cid, "kind": kind, "payload": payload, "created_at": now}])
 
 
 def clock_input(fact: Fact, stage: str, cid: str, due: Due, responsible: dict) -> ClockInput:
