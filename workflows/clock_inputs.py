@@ -69,3 +69,38 @@ class ClockResult(BaseModel):
 
 def clock_workflow_id(clock_id: str) -> str:
     return f"clock:{clock_id}"
+
+
+class InterceptionInput(BaseModel):
+    """Input of InterceptionWorkflow (issue 13, 004 #8 自动拦截): a supplier that may not take part at
+    the award or the contract, or deposits collected where the region forbids them."""
+
+    interception_id: str  # region:code:rule:subject id
+    region: str
+    project: dict  # {code, name}
+    rule: Literal["supplier_barred", "deposit_forbidden"]
+    subject: dict  # {type, id, name}
+    detail: str
+    basis: str  # what says so: /v1/credit's answer, or the region's rule with its source
+    at: datetime  # the fact's own time
+    task_due_working_days: int
+    reminder_working_days_before: int = 1
+    escalation_working_days_after: list[int] = Field(default_factory=lambda: [0, 3])
+
+
+class InterceptionDecided(BaseModel):
+    """Input of activity `report_intercepted_behaviour`: the officer's `report_behaviour`."""
+
+    interception_id: str
+    task_id: str
+    region: str
+    project: dict
+    subject: dict
+    occurred_on: date
+    behaviour_code: str
+    reason: str
+    decided_by_org: str
+
+
+def interception_workflow_id(interception_id: str) -> str:
+    return f"interception:{interception_id}"

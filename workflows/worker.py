@@ -19,6 +19,7 @@ from workflows.determination import DeterminationWorkflow
 from workflows.expert_standing import ExpertStandingWorkflow
 from workflows.human_task import HumanTaskWorkflow
 from workflows.inputs import LedgerCheckpointInput, RecordExpiryInput
+from workflows.interception import InterceptionWorkflow
 from workflows.ledger_checkpoints import CHECKPOINT_WORKFLOW_ID, LedgerCheckpointWorkflow
 from workflows.notices import PeriodicNoticeWorkflow
 from workflows.pushes import PushWorkflow
@@ -37,6 +38,7 @@ WORKFLOWS = [
     DeterminationWorkflow,
     AppealReviewWorkflow,
     DeadlineClockWorkflow,
+    InterceptionWorkflow,
 ]
 
 

@@ -30,6 +30,8 @@ FIELDS: dict[tuple[str, str], frozenset[str]] = {
     ("deadline_overdue", "remind"): frozenset(),
     ("deadline_overdue", "report_behaviour"): frozenset({"behaviour_code"}),
     ("deadline_overdue", "dismiss"): frozenset(),
+    ("interception", "report_behaviour"): frozenset({"behaviour_code"}),
+    ("interception", "dismiss"): frozenset(),
 }
 
 

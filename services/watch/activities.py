@@ -2,7 +2,7 @@
 clock (workflows/deadline_clock.py). Each stores what happened and writes the events it owes in one
 transaction (outbox), and is idempotent: a retried activity changes nothing more."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import structlog
 from sqlalchemy import select, update
@@ -18,7 +18,7 @@ from services.watch.events import SOURCE
 from services.watch.models import CLOCKS, MESSAGING, NOTICES
 from services.watch.models import WARNINGS as WARNINGS_T
 from services.watch.notifier import CHANNELS, Notifier
-from workflows.clock_inputs import OverdueDecided, WarningRaised
+from workflows.clock_inputs import InterceptionDecided, OverdueDecided, WarningRaised
 
 log = structlog.get_logger(__name__)
 DEADLINE_WARNING = event_type("deadline.warning.v1")
@@ -142,32 +142,64 @@ class WatchActivities:
 
     @activity.defn(name="report_overdue_behaviour")
     async def report_overdue_behaviour(self, decided: OverdueDecided) -> None:
-        """The officer's `report_behaviour`: a behaviour.reported.v1 from the finance department, sent
-        through the normal intake (credit.inbound.behaviour): the watch never records by itself."""
-        async with self._engine.begin() as conn:
+        """The officer's `report_behaviour` on a deadline_overdue task."""
+        async with self._engine.connect() as conn:
             clock = (await conn.execute(select(CLOCKS).where(CLOCKS.c.clock_id == decided.clock_id))).mappings().one()
-            data = {
-                "subject": clock["responsible"],
-                "behaviour_code": decided.fields["behaviour_code"],
-                "reporter": {
-                    "type": "finance",
-                    "id": decided.decided_by_org,
-                    "name": f"财政部门 {decided.decided_by_org}",
-                },
-                "region": clock["region"],
-                "project": {"code": clock["project_code"], "name": clock["project_name"]},
-                # The day the deadline was missed: the day after the due date.
-                "occurred_on": (clock["due_on"] + timedelta(days=1)).isoformat(),
-                "description": f"{clock['stage']} due {clock['due_on'].isoformat()} ({clock['rule']['source']}) "
-                f"was missed. {decided.reason}",
-                "evidence": [],
-            }
-            event = build_event(
-                type=BEHAVIOUR_REPORTED, source=SOURCE, id=f"overdue-report:{decided.task_id}", data=data
-            )
-            await write_outbox(
-                conn, MESSAGING.outbox, [OutboundEvent(INBOUND_BEHAVIOUR, clock["responsible"]["id"], event)]
-            )
+        await self._report(
+            subject=clock["responsible"],
+            behaviour_code=decided.fields["behaviour_code"],
+            region=clock["region"],
+            project={"code": clock["project_code"], "name": clock["project_name"]},
+            # The day the deadline was missed: the day after the due date.
+            occurred_on=clock["due_on"] + timedelta(days=1),
+            description=f"{clock['stage']} due {clock['due_on'].isoformat()} ({clock['rule']['source']})"
+            f" was missed. {decided.reason}",
+            org=decided.decided_by_org,
+            event_id=f"overdue-report:{decided.task_id}",
+        )
+
+    @activity.defn(name="report_intercepted_behaviour")
+    async def report_intercepted_behaviour(self, decided: InterceptionDecided) -> None:
+        """The officer's `report_behaviour` on an interception task."""
+        await self._report(
+            subject=decided.subject,
+            behaviour_code=decided.behaviour_code,
+            region=decided.region,
+            project=decided.project,
+            occurred_on=decided.occurred_on,
+            description=f"intercepted ({decided.interception_id}). {decided.reason}",
+            org=decided.decided_by_org,
+            event_id=f"interception-report:{decided.task_id}",
+        )
+
+    async def _report(
+        self,
+        *,
+        subject: dict,
+        behaviour_code: str,
+        region: str,
+        project: dict,
+        occurred_on: date,
+        description: str,
+        org: str,
+        event_id: str,
+    ) -> None:
+        """A behaviour.reported.v1 from the finance department that decided, sent through the normal
+        intake (credit.inbound.behaviour): the watch never records by itself. Its id comes from the
+        task, so a retried activity reports once."""
+        data = {
+            "subject": subject,
+            "behaviour_code": behaviour_code,
+            "reporter": {"type": "finance", "id": org, "name": f"财政部门 {org}"},
+            "region": region,
+            "project": project,
+            "occurred_on": occurred_on.isoformat(),
+            "description": description,
+            "evidence": [],
+        }
+        event = build_event(type=BEHAVIOUR_REPORTED, source=SOURCE, id=event_id, data=data)
+        async with self._engine.begin() as conn:
+            await write_outbox(conn, MESSAGING.outbox, [OutboundEvent(INBOUND_BEHAVIOUR, subject["id"], event)])
         self._relay.wake()
 
     @activity.defn(name="settle_clock")

@@ -34,7 +34,9 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
     def background(rt: Runtime):  # type: ignore[no-untyped-def]
         if not with_temporal:
             return
-        dispatcher = ClockDispatcher(rt.engine, temporal.get)
+        dispatcher = ClockDispatcher(
+            rt.engine, temporal.get, credit_url=settings.credit_api_url, on_change=rt.relay.wake
+        )
         dispatchers.append(dispatcher)
         yield "clock-dispatch", dispatcher.run
         acts = WatchActivities(rt.engine, rt.relay, notifiers(settings))
@@ -43,7 +45,13 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             await activity_worker(
                 await temporal.get(),
                 task_queue=WATCH_ACTIVITIES,
-                activities=[acts.raise_warning, acts.deliver_notices, acts.report_overdue_behaviour, acts.settle_clock],
+                activities=[
+                    acts.raise_warning,
+                    acts.deliver_notices,
+                    acts.report_overdue_behaviour,
+                    acts.report_intercepted_behaviour,
+                    acts.settle_clock,
+                ],
             ).run()
 
         yield "temporal-worker", worker

@@ -8,8 +8,10 @@ nothing), so a command sent twice changes nothing."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from itertools import groupby
 
+import httpx
 import structlog
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,11 +20,20 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from services.common.sql import key_in
+from services.common.messaging import write_outbox
+from services.common.sql import insert_rows, key_in
 from services.common.temporal import WORKFLOW_QUEUE
-from services.watch.models import DISPATCH
-from workflows.clock_inputs import ClockInput, ClockStop, clock_workflow_id
+from services.watch.models import DISPATCH, MESSAGING
+from services.watch.timeline import interception_event, interception_input
+from workflows.clock_inputs import (
+    ClockInput,
+    ClockStop,
+    InterceptionInput,
+    clock_workflow_id,
+    interception_workflow_id,
+)
 from workflows.deadline_clock import DeadlineClockWorkflow
+from workflows.interception import InterceptionWorkflow
 
 log = structlog.get_logger(__name__)
 CONCURRENCY = 16
@@ -30,8 +41,18 @@ BATCH = 500
 
 
 class ClockDispatcher:
-    def __init__(self, engine: AsyncEngine, client: Callable[[], Awaitable[Client]], *, poll_seconds: float = 1.0):
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        client: Callable[[], Awaitable[Client]],
+        *,
+        credit_url: str,
+        on_change: Callable[[], None] = lambda: None,
+        poll_seconds: float = 1.0,
+    ):
         self._engine = engine
+        self._credit_url = credit_url.rstrip("/")
+        self._on_change = on_change  # wakes the outbox relay after an interception was written
         self._client = client
         self._poll = poll_seconds
         self._wake = asyncio.Event()
@@ -83,6 +104,22 @@ class ClockDispatcher:
         return done
 
     async def _one(self, client: Client, command: dict) -> None:
+        if command["kind"] == "check":
+            await self._check(command)
+            return
+        if command["kind"] == "intercept":
+            try:
+                await client.start_workflow(
+                    InterceptionWorkflow.run,
+                    InterceptionInput.model_validate(command["payload"]),
+                    id=interception_workflow_id(command["clock_id"]),
+                    task_queue=WORKFLOW_QUEUE,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                )
+            except WorkflowAlreadyStartedError:
+                pass  # intercepted before for the same project, rule and subject
+            return
         workflow_id = clock_workflow_id(command["clock_id"])
         if command["kind"] == "start":
             try:
@@ -103,3 +140,33 @@ class ClockDispatcher:
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
+
+    async def _check(self, command: dict) -> None:
+        """Ask the public credit status (`/v1/credit`, CONTRACT §2) whether the supplier may take part;
+        if not, publish `interception.raised.v1` and order the interception (one transaction). An
+        answer other than 200 raises: the check is kept and asked again next round."""
+        p = command["payload"]
+        subject = p["subject"]
+        async with httpx.AsyncClient(base_url=self._credit_url, timeout=10, trust_env=False) as http:
+            r = await http.get(f"/v1/credit/supplier/{subject['id']}")
+        r.raise_for_status()
+        status = r.json()
+        if status.get("may_participate", True):
+            return
+        until = status.get("blacklisted_until") or status.get("excluded_until")
+        detail = f"{p['stage']}: the supplier may not take part" + (f" (until {until})" if until else "")
+        inp = interception_input(
+            command["clock_id"], p["region"], p["project"], "supplier_barred", subject, detail,
+            "GET /v1/credit: may_participate false", datetime.fromisoformat(p["at"]),
+        )  # fmt: skip
+        now = datetime.now(UTC)
+        async with self._engine.begin() as conn:
+            await write_outbox(conn, MESSAGING.outbox, [interception_event(inp)])
+            await insert_rows(
+                conn,
+                DISPATCH,
+                [{"clock_id": inp.interception_id, "kind": "intercept", "payload": inp.model_dump(mode="json"),
+                  "created_at": now}],
+            )  # fmt: skip
+        self._on_change()
+        self.wake()

@@ -14,20 +14,28 @@ Kafka in it, so it can run under any consumer frame.
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.cloudevents import build_event
 from services.common.lawdates import local_date, start_of_day
+from services.common.messaging import OutboundEvent, write_outbox
 from services.common.policy import NoPolicy, TaskRules, policy_for
 from services.common.settings import get_settings
 from services.common.sql import existing_pairs, insert_rows, key_in
+from services.common.topics import WARNINGS as WARNINGS_TOPIC
+from services.common.topics import event_type
 from services.common.workdays import RECKONER
 from services.watch.deadlines import STAGE_EVENTS, Due, NoWatchPolicy, deadline_policy, due_for
-from services.watch.events import NO_POLICY, Fact
-from services.watch.models import CLOCKS, DISPATCH, FACTS
-from workflows.clock_inputs import ClockInput, ClockStop
+from services.watch.events import NO_POLICY, SOURCE, Fact
+from services.watch.models import CLOCKS, DISPATCH, FACTS, MESSAGING
+from workflows.clock_inputs import ClockInput, ClockStop, InterceptionInput
+from workflows.interception import interception_task_id
+
+INTERCEPTION_RAISED = event_type("interception.raised.v1")
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,7 @@ class Timelines:
         self.new_clocks: dict[str, dict] = {}
         self.closed: dict[str, dict] = {}  # clocks that existed before the batch, now done
         self.commands: list[tuple[str, str, dict]] = []
+        self.events: list[OutboundEvent] = []
 
     def accept(self, fact: Fact, *, now: datetime) -> Outcome:
         try:
@@ -108,7 +117,40 @@ class Timelines:
         key = f"{fact.source}|{fact.id}"
         opened = sum(self._open(fact, stage, key, now=now) for stage in _starts(fact))
         closed = sum(self._close(fact, stage, key, now=now) for stage in _ends(fact))
+        self._interceptions(fact, key)
         return Outcome("accepted", clocks_opened=opened, clocks_closed=closed, conflict=contradicted is not None)
+
+    def _interceptions(self, fact: Fact, key: str) -> None:
+        """At the award and the contract (004 #8): each supplier is checked against /v1/credit by the
+        dispatcher (a `check` command: no HTTP in the consumer's transaction); deposits collected
+        where the region's layer forbids them are intercepted at once."""
+        if fact.type not in ("award.notified", "contract.signed"):
+            return
+        suppliers = ([fact.data.supplier] if fact.data.supplier else []) + fact.data.suppliers
+        for s in {s.id: s for s in suppliers}.values():
+            subject = {"type": "supplier", "id": s.id, "name": s.name}
+            payload = {"region": fact.region, "project": _project(fact), "subject": subject, "fact": key}
+            payload |= {"at": fact.at.isoformat(), "stage": fact.type}
+            self.commands.append((f"{fact.region}:{fact.project_code}:supplier_barred:{s.id}", "check", payload))
+        deposits = fact.data.deposits
+        layer = deadline_policy().regional_layer(fact.region)
+        forbidden = layer.deposits_forbidden
+        if deposits is None or forbidden is None or not forbidden.value or not layer.in_force_on(local_date(fact.at)):
+            return
+        collected = {k: v for k, v in (("bid", deposits.bid), ("performance", deposits.performance)) if _positive(v)}
+        if not collected:
+            return
+        detail = ", ".join(f"{k} deposit {v} CNY" for k, v in collected.items()) + " collected"
+        responsible = fact.data.agency or fact.data.purchaser
+        kind = "agency" if fact.data.agency else "purchaser"
+        subject = {"type": kind, "id": responsible.id, "name": responsible.name}
+        self.intercept(fact, "deposit_forbidden", subject, detail, forbidden.source)
+
+    def intercept(self, fact: Fact, rule: str, subject: dict, detail: str, basis: str) -> None:
+        iid = f"{fact.region}:{fact.project_code}:{rule}:{subject['id']}"
+        inp = interception_input(iid, fact.region, _project(fact), rule, subject, detail, basis, fact.at)
+        self.events.append(interception_event(inp))
+        self.commands.append((iid, "intercept", inp.model_dump(mode="json")))
 
     def _completing_fact(self, fact: Fact, stage: str) -> dict | None:
         """A completing fact of the stage that arrived before its start (out of order), earliest first."""
@@ -206,11 +248,66 @@ async def save_timelines(conn: AsyncConnection, t: Timelines, *, now: datetime) 
             .where(CLOCKS.c.clock_id == cid)
             .values(done_at=row["done_at"], late=row["late"], updated_at=now)
         )
+    await write_outbox(conn, MESSAGING.outbox, t.events)
     await insert_rows(
         conn,
         DISPATCH,
         [{"clock_id": cid, "kind": kind, "payload": payload, "created_at": now} for cid, kind, payload in t.commands],
     )
+
+
+def _project(fact: Fact) -> dict:
+    return {"code": fact.project_code, "name": fact.data.project.name}
+
+
+def _positive(amount: str) -> bool:
+    try:
+        return Decimal(amount) > 0
+    except InvalidOperation:
+        return True  # not a number: something was written there; the officer looks
+
+
+def interception_input(
+    iid: str, region: str, project: dict, rule: str, subject: dict, detail: str, basis: str, at: datetime
+) -> InterceptionInput:
+    layer = deadline_policy().regional_layer(region)
+    assert layer.overdue_task is not None
+    tasks = _task_rules(region, local_date(at))
+    return InterceptionInput(
+        interception_id=iid,
+        region=region,
+        project=project,
+        rule=rule,  # type: ignore[arg-type]
+        subject=subject,
+        detail=detail,
+        basis=basis,
+        at=at,
+        task_due_working_days=layer.overdue_task.due_working_days,
+        reminder_working_days_before=tasks.reminder_working_days_before,
+        escalation_working_days_after=list(tasks.escalation_working_days_after),
+    )
+
+
+def interception_event(inp: InterceptionInput) -> OutboundEvent:
+    """`interception.raised.v1` (CONTRACT v1.1 §1) on credit.warnings, with the task it opens."""
+    data = {
+        "project": inp.project,
+        "region": inp.region,
+        "rule": inp.rule,
+        "subject": inp.subject,
+        "detail": inp.detail,
+        "basis": inp.basis,
+        "task_id": interception_task_id(inp.interception_id),
+    }
+    event = build_event(type=INTERCEPTION_RAISED, source=SOURCE, id=f"interception:{inp.interception_id}", data=data)
+    return OutboundEvent(WARNINGS_TOPIC, inp.project["code"], event)
+
+
+def _task_rules(region: str, day: date) -> TaskRules:
+    try:
+        return policy_for(region, day).tasks
+    except NoPolicy:
+        return TaskRules()  # the task model's usual reminder and escalation levels
 
 
 def _aware(moment: datetime) -> datetime:
@@ -224,10 +321,7 @@ def clock_input(fact: Fact, stage: str, cid: str, due: Due, responsible: dict) -
     due_soon_at = start_of_day(before) if before >= local_date(fact.at) else None
     layer = deadline_policy().regional_layer(fact.region)
     assert layer.overdue_task is not None  # required of every regional layer at load
-    try:
-        tasks = policy_for(fact.region, local_date(fact.at)).tasks
-    except NoPolicy:
-        tasks = TaskRules()  # the task model's usual reminder and escalation levels
+    tasks = _task_rules(fact.region, local_date(fact.at))
     return ClockInput(
         clock_id=cid,
         region=fact.region,

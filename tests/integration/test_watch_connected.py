@@ -15,10 +15,11 @@ import httpx
 import pytest
 
 from services.common.lawdates import SHANGHAI, today
-from services.common.topics import DEAD_LETTER, INBOUND_PROCUREMENT, WARNINGS
+from services.common.topics import DEAD_LETTER, INBOUND_BEHAVIOUR, INBOUND_PROCUREMENT, WARNINGS
 from services.common.workdays import RECKONER
 from tests.conftest import bearer
 from tests.stack import Stack
+from tests.support.factories import determination, event, new_uscc, report_data
 from tests.support.kafka import collect, produce
 from tests.support.poll import eventually
 from tests.support.procurement import procurement_event
@@ -129,6 +130,36 @@ async def test_the_same_event_twice_gives_one_clock(stack: Stack, api: httpx.Asy
     await send(stack, marker)
     body = await timeline(api, project, until=lambda b: len(b["facts"]) == 2)
     assert len(body["stages"]) == 1 and [f["type"] for f in body["facts"]].count("award.notified") == 1
+
+
+async def test_a_contract_with_a_blacklisted_supplier_raises_an_interception_and_a_task(
+    stack: Stack, api: httpx.AsyncClient
+) -> None:
+    supplier = new_uscc()
+    data = report_data(subject_id=supplier, code="SUP-S-01", reporter_type="finance", determination=determination())
+    await produce(stack.bootstrap, INBOUND_BEHAVIOUR, [event(data)])
+    await eventually(
+        lambda: api.get(f"/v1/credit/supplier/{supplier}"),
+        until=lambda r: r.status_code == 200 and r.json()["may_participate"] is False,
+    )
+    project = code()
+    signed = procurement_event(
+        "contract.signed", code=project, at=datetime.now(UTC), contract_no=f"{project}-C1", supplier=supplier
+    )
+    await send(stack, signed)
+    (raised,) = await collect(
+        stack.bootstrap,
+        WARNINGS,
+        lambda kept: bool(kept),
+        match=lambda e: e["type"].endswith("interception.raised.v1") and e["data"]["project"]["code"] == project,
+    )
+    assert (raised["data"]["rule"], raised["data"]["subject"]["id"]) == ("supplier_barred", supplier)
+    tasks = await eventually(
+        lambda: api.get("/v1/tasks", params={"kind": "interception", "limit": 500}, headers=XUCHANG_OFFICER),
+        until=lambda r: r.status_code == 200 and any(t["id"] == raised["data"]["task_id"] for t in r.json()["items"]),
+    )
+    (task,) = [t for t in tasks.json()["items"] if t["id"] == raised["data"]["task_id"]]
+    assert task["subject"]["id"] == supplier
 
 
 async def test_a_region_without_a_policy_is_dead_lettered_no_policy(stack: Stack) -> None:

@@ -57,7 +57,10 @@ async def state(engine: AsyncEngine) -> dict:
     keep = ("clock_id", "stage", "due_on", "done_at", "late", "provisional")
     return {
         "clocks": [{k: c[k] for k in keep} for c in clocks],
-        "dispatch": [(d["clock_id"], d["kind"]) for d in dispatch],
+        "dispatch": [(d["clock_id"], d["kind"]) for d in dispatch if d["kind"] in ("start", "stop")],
+        "other_commands": [
+            (d["clock_id"], d["kind"], d["payload"]) for d in dispatch if d["kind"] not in ("start", "stop")
+        ],
         "facts": facts,
         "letters": letters,
     }
@@ -144,3 +147,32 @@ async def test_an_invoice_not_payable_starts_no_payment_clock(engine: AsyncEngin
     ev = procurement_event("invoice.received", code="P9", at=AWARD_AT, contract_no="C-9", payable=False)
     (outcome,) = await apply(engine, ev)
     assert outcome.kind == "accepted" and outcome.clocks_opened == 0
+
+
+async def test_suppliers_at_award_and_contract_are_checked_and_forbidden_deposits_intercepted(
+    engine: AsyncEngine,
+) -> None:
+    await apply(engine, procurement_event("award.notified", code="P10", at=AWARD_AT))
+    signed = procurement_event(
+        "contract.signed", code="P10", at=SIGNED_AT, contract_no="C-10", deposits={"bid": "0", "performance": "5000"}
+    )
+    await apply(engine, signed)
+    s = await state(engine)
+    checks = [(key, p["stage"]) for key, kind, p in s["other_commands"] if kind == "check"]
+    assert [stage for _, stage in checks] == ["award.notified", "contract.signed"]
+    (intercept,) = [p for _, kind, p in s["other_commands"] if kind == "intercept"]
+    assert (intercept["rule"], intercept["subject"]["type"]) == ("deposit_forbidden", "agency")
+    assert "004 第19项" in intercept["basis"] and "performance deposit 5000" in intercept["detail"]
+    (raised,) = [e for e in s["letters"] if e["type"].endswith("interception.raised.v1")]
+    assert raised["data"]["task_id"] == f"interception:{intercept['interception_id']}"
+
+
+async def test_deposits_are_not_intercepted_where_the_region_allows_them(engine: AsyncEngine) -> None:
+    signed = procurement_event(
+        "contract.signed", code="P11", at=SIGNED_AT, contract_no="C-11", region="410300",
+        deposits={"bid": "1000", "performance": "0"},
+    )  # fmt: skip
+    (outcome,) = await apply(engine, signed)
+    assert outcome.kind == "accepted"
+    s = await state(engine)
+    assert [kind for _, kind, _ in s["other_commands"]] == ["check"] and s["letters"] == []

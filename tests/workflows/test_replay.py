@@ -54,6 +54,10 @@ BRANCHES = {
         "human_task_replanned_v1": "a provisional plan re-planned twice when the year is installed, then decided",
         "human_task_provisional_v1": "a provisional plan, from before workflow.patched('replan-on-calendar')",
     },
+    "InterceptionWorkflow": {
+        "interception_reported_v1": "decision: report_behaviour through the intake",
+        "interception_dismissed_v1": "decision: dismissed",
+    },
     "LedgerCheckpointWorkflow": {"ledger_checkpoints_v1": "rounds on the interval timer, then continue-as-new"},
     "PeriodicNoticeWorkflow": {"notices_v1": "timer: a month's notice"},
     "PushWorkflow": {

@@ -32,6 +32,7 @@ KIND_NAMES = {
     "push_failure": "推送失败 push failure",
     "listing_confirmation": "列入名单确认 listing confirmation",
     "deadline_overdue": "履约期限超期 deadline overdue",
+    "interception": "违规拦截 interception",
 }
 
 
