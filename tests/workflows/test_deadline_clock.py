@@ -25,11 +25,12 @@ from services.watch.events import Fact, parse_fact
 from services.watch.timeline import clock_id, clock_input
 from tests.support.poll import eventually
 from tests.support.procurement import procurement_event
+from tests.workflows.casework_fakes import FakeCasework
 from tests.workflows.saved import save_history
 from workflows.clock_inputs import ClockInput, ClockStop, OverdueDecided, WarningRaised, clock_workflow_id
 from workflows.deadline_clock import DeadlineClockWorkflow
 from workflows.human_task import HumanTaskWorkflow
-from workflows.task_inputs import TaskClosed, TaskDecision, TaskPlan, TaskSpec, task_workflow_id
+from workflows.task_inputs import TaskDecision, task_workflow_id
 
 # A test arrangement of 2027 standing in for the State Council's (installed at run time as an
 # administrator would): 春节 off Friday 5 to Friday 12 February, Saturday 13 February a 调休 working day.
@@ -43,10 +44,10 @@ SPRING_2027 = Arrangement(
 )
 
 
-class Fakes:
+class Fakes(FakeCasework):
     def __init__(self) -> None:
+        super().__init__()
         self.warnings: list[tuple[str, datetime, bool]] = []
-        self.tasks: list[TaskSpec] = []
         self.reported: list[OverdueDecided] = []
         self.settled: list[OverdueDecided] = []
         self.notified: list[str] = []
@@ -69,20 +70,6 @@ class Fakes:
     async def settle(self, decided: OverdueDecided) -> None:
         self.settled.append(decided)
 
-    @activity.defn(name="open_task")
-    async def open_task(self, spec: TaskSpec) -> TaskPlan:
-        self.tasks.append(spec)
-        today = local_date(datetime.now(UTC))
-        return TaskPlan(task_id=spec.task_id, opened_on=today, due_on=today, alarms=[])
-
-    @activity.defn(name="escalate_task")
-    async def escalate_task(self, _: object) -> None:
-        return None
-
-    @activity.defn(name="cancel_task")
-    async def cancel_task(self, closed: TaskClosed) -> None:
-        return None
-
 
 @asynccontextmanager
 async def workers(env: WorkflowEnvironment, fakes: Fakes) -> AsyncIterator[str]:
@@ -97,7 +84,7 @@ async def workers(env: WorkflowEnvironment, fakes: Fakes) -> AsyncIterator[str]:
         Worker(
             env.client,
             task_queue=CASEWORK_ACTIVITIES,
-            activities=[fakes.open_task, fakes.escalate_task, fakes.cancel_task],
+            activities=fakes.activities(),
         ),
     ):
         yield queue

@@ -9,39 +9,25 @@ from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from services.common.lawdates import local_date
 from services.common.temporal import CASEWORK_ACTIVITIES, WATCH_ACTIVITIES
 from tests.support.poll import eventually
 from tests.support.procurement import XU_SUPPLIER
+from tests.workflows.casework_fakes import FakeCasework
 from tests.workflows.saved import save_history
 from workflows.clock_inputs import InterceptionDecided, InterceptionInput, interception_workflow_id
 from workflows.human_task import HumanTaskWorkflow
 from workflows.interception import InterceptionWorkflow
-from workflows.task_inputs import TaskClosed, TaskDecision, TaskPlan, TaskSpec, task_workflow_id
+from workflows.task_inputs import TaskDecision, task_workflow_id
 
 
-class Fakes:
+class Fakes(FakeCasework):
     def __init__(self) -> None:
-        self.tasks: list[TaskSpec] = []
+        super().__init__()
         self.reported: list[InterceptionDecided] = []
 
     @activity.defn(name="report_intercepted_behaviour")
     async def report(self, decided: InterceptionDecided) -> None:
         self.reported.append(decided)
-
-    @activity.defn(name="open_task")
-    async def open_task(self, spec: TaskSpec) -> TaskPlan:
-        self.tasks.append(spec)
-        today = local_date(datetime.now(UTC))
-        return TaskPlan(task_id=spec.task_id, opened_on=today, due_on=today, alarms=[])
-
-    @activity.defn(name="escalate_task")
-    async def escalate_task(self, _: object) -> None:
-        return None
-
-    @activity.defn(name="cancel_task")
-    async def cancel_task(self, closed: TaskClosed) -> None:
-        return None
 
 
 def interception(now: datetime) -> InterceptionInput:
@@ -69,7 +55,7 @@ async def run(env: WorkflowEnvironment, decision: str, **fields: object) -> tupl
         Worker(
             env.client,
             task_queue=CASEWORK_ACTIVITIES,
-            activities=[fakes.open_task, fakes.escalate_task, fakes.cancel_task],
+            activities=fakes.activities(),
         ),
     ):
         handle = await env.client.start_workflow(
