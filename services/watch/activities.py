@@ -116,7 +116,9 @@ class WatchActivities:
                 .all()
             )
         delivered, errors = 0, []
-        last_attempt = activity.info().attempt >= (activity.info().retry_policy.maximum_attempts or 0) > 0
+        policy = activity.info().retry_policy
+        limit = policy.maximum_attempts if policy is not None else 0
+        last_attempt = limit > 0 and activity.info().attempt >= limit
         for row in rows:
             adapter = self._channels.get(row["channel"])
             state, error = "delivered", None

@@ -26,9 +26,10 @@ class Notifier(Protocol):
 class WebhookNotifier:
     url: str
     channel: str = "webhook"
+    transport: httpx.AsyncBaseTransport | None = None  # tests: a MockTransport
 
     async def send(self, notice: dict) -> None:
-        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
+        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, transport=self.transport) as client:
             response = await client.post(self.url, json=notice, headers={"Idempotency-Key": notice["notice_id"]})
             response.raise_for_status()
 
@@ -38,10 +39,11 @@ class SmsNotifier:
     url: str
     key: str
     channel: str = "sms"
+    transport: httpx.AsyncBaseTransport | None = None
 
     async def send(self, notice: dict) -> None:
         body = {"to": notice["recipient"], "text": notice["text"], "reference": notice["notice_id"]}
-        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS) as client:
+        async with httpx.AsyncClient(timeout=TIMEOUT_SECONDS, transport=self.transport) as client:
             response = await client.post(self.url, json=body, headers={"Authorization": f"Bearer {self.key}"})
             response.raise_for_status()
 
