@@ -37,6 +37,7 @@ from workflows.interception import InterceptionWorkflow
 
 log = structlog.get_logger(__name__)
 CONCURRENCY = 16
+CHECK_CONCURRENCY = 4
 BATCH = 500
 
 
@@ -57,6 +58,7 @@ class ClockDispatcher:
         self._poll = poll_seconds
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(CONCURRENCY)
+        self._statuses: dict[str, dict] = {}
 
     def wake(self) -> None:
         self._wake.set()
@@ -78,6 +80,10 @@ class ClockDispatcher:
         if not rows:
             return 0, 0
         client = await self._client()
+        # Each supplier of the round's checks is asked once, on one connection, a few at a time:
+        # a backlog of awards for the same supplier must not become as many credit queries.
+        suppliers = sorted({r["payload"]["subject"]["id"] for r in rows if r["kind"] == "check"})
+        self._statuses = await self._credit_statuses(suppliers) if suppliers else {}
         ordered = sorted(rows, key=lambda r: (r["clock_id"], r["seq"]))
         groups = [list(g) for _, g in groupby(ordered, key=lambda r: r["clock_id"])]
         done = [seq for seqs in await asyncio.gather(*(self._send(client, g) for g in groups)) for seq in seqs]
@@ -147,10 +153,9 @@ class ClockDispatcher:
         answer other than 200 raises: the check is kept and asked again next round."""
         p = command["payload"]
         subject = p["subject"]
-        async with httpx.AsyncClient(base_url=self._credit_url, timeout=10, trust_env=False) as http:
-            r = await http.get(f"/v1/credit/supplier/{subject['id']}")
-        r.raise_for_status()
-        status = r.json()
+        status = self._statuses.get(subject["id"])
+        if status is None:
+            raise LookupError(f"no credit status for {subject['id']} this round")
         if status.get("may_participate", True):
             return
         until = status.get("blacklisted_until") or status.get("excluded_until")
@@ -170,3 +175,22 @@ class ClockDispatcher:
             )  # fmt: skip
         self._on_change()
         self.wake()
+
+    async def _credit_statuses(self, suppliers: list[str]) -> dict[str, dict]:
+        """The public credit status of each supplier; one that could not be read is left out (its
+        checks wait for the next round)."""
+        slots = asyncio.Semaphore(CHECK_CONCURRENCY)
+        out: dict[str, dict] = {}
+        async with httpx.AsyncClient(base_url=self._credit_url, timeout=10, trust_env=False) as http:
+
+            async def one(supplier: str) -> None:
+                async with slots:
+                    try:
+                        r = await http.get(f"/v1/credit/supplier/{supplier}")
+                        r.raise_for_status()
+                        out[supplier] = r.json()
+                    except (httpx.HTTPError, ValueError) as exc:
+                        log.warning("credit status not read", supplier=supplier, error=repr(exc)[:200])
+
+            await asyncio.gather(*(one(s) for s in suppliers))
+        return out
