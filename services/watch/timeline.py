@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.cloudevents import build_event
@@ -224,16 +224,14 @@ async def load_timelines(conn: AsyncConnection, facts: list[Fact]) -> Timelines:
     if not codes:
         return Timelines([], [], set())
     known = await existing_pairs(conn, FACTS, ("source", "event_id"), [(f.source, f.id) for f in facts])
-    held = [
-        dict(r)
-        for r in (await conn.execute(select(FACTS).where(key_in(conn, FACTS.c.project_code, codes)))).mappings()
-        if (r["region"], r["project_code"]) in regions
-    ]
-    clocks = [
-        dict(r)
-        for r in (await conn.execute(select(CLOCKS).where(key_in(conn, CLOCKS.c.project_code, codes)))).mappings()
-        if (r["region"], r["project_code"]) in regions
-    ]
+    # Both columns, so the (region, project_code) indexes serve the lookup.
+    region_codes = sorted({r for r, _ in regions})
+
+    async def of(table: Table) -> list[dict]:
+        q = select(table).where(key_in(conn, table.c.region, region_codes), key_in(conn, table.c.project_code, codes))
+        return [dict(r) for r in (await conn.execute(q)).mappings() if (r["region"], r["project_code"]) in regions]
+
+    held, clocks = await of(FACTS), await of(CLOCKS)
     for c in clocks:
         c["done_at"] = _aware(c["done_at"]) if c["done_at"] is not None else None
     return Timelines(held, clocks, known)
