@@ -74,11 +74,19 @@ class ClockDispatcher:
                     pass
 
     async def dispatch_once(self) -> tuple[int, int]:
-        async with self._engine.connect() as conn:
-            q = select(DISPATCH).order_by(DISPATCH.c.seq).limit(BATCH)
+        # The round's rows stay locked until they are deleted: the consumer takes back a start not
+        # sent yet (timeline._unsent_dropped) and must wait for one being sent, then send its stop.
+        async with self._engine.begin() as conn:
+            q = select(DISPATCH).order_by(DISPATCH.c.seq).limit(BATCH).with_for_update(skip_locked=True)
             rows = [dict(r._mapping) for r in await conn.execute(q)]
-        if not rows:
-            return 0, 0
+            if not rows:
+                return 0, 0
+            done = await self._send_round(rows)
+            if done:
+                await conn.execute(delete(DISPATCH).where(key_in(conn, DISPATCH.c.seq, done)))
+        return len(rows), len(done)
+
+    async def _send_round(self, rows: list[dict]) -> list[int]:
         client = await self._client()
         # Each supplier of the round's checks is asked once, on one connection, a few at a time:
         # a backlog of awards for the same supplier must not become as many credit queries.
@@ -86,11 +94,7 @@ class ClockDispatcher:
         self._statuses = await self._credit_statuses(suppliers) if suppliers else {}
         ordered = sorted(rows, key=lambda r: (r["clock_id"], r["seq"]))
         groups = [list(g) for _, g in groupby(ordered, key=lambda r: r["clock_id"])]
-        done = [seq for seqs in await asyncio.gather(*(self._send(client, g) for g in groups)) for seq in seqs]
-        if done:
-            async with self._engine.begin() as conn:
-                await conn.execute(delete(DISPATCH).where(key_in(conn, DISPATCH.c.seq, done)))
-        return len(rows), len(done)
+        return [seq for seqs in await asyncio.gather(*(self._send(client, g) for g in groups)) for seq in seqs]
 
     async def _send(self, client: Client, commands: list[dict]) -> list[int]:
         if [c["kind"] for c in commands[:1]] == ["start"] and any(c["kind"] == "stop" for c in commands):

@@ -108,9 +108,10 @@ DISPATCH = Table(
     SQLModel.metadata,
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("clock_id", String(260), nullable=False),
-    Column("kind", String(20), nullable=False),  # start | stop
+    Column("kind", String(20), nullable=False),  # start | stop | check | intercept
     Column("payload", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_watch_dispatch_clock", "clock_id"),
 )
 
 MESSAGING = messaging_tables("watch")

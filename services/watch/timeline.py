@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.cloudevents import build_event
@@ -246,12 +246,37 @@ async def save_timelines(conn: AsyncConnection, t: Timelines, *, now: datetime) 
             .where(CLOCKS.c.clock_id == cid)
             .values(done_at=row["done_at"], late=row["late"], updated_at=now)
         )
-    await write_outbox(conn, MESSAGING.outbox, t.events)
+    # Before the outbox's writer lock: the dispatcher holds dispatch rows while it may write an
+    # interception to the outbox, so taking the two the other way round could wait on each other.
+    commands = await _unsent_dropped(conn, t.commands)
     await insert_rows(
         conn,
         DISPATCH,
-        [{"clock_id": cid, "kind": kind, "payload": payload, "created_at": now} for cid, kind, payload in t.commands],
+        [{"clock_id": cid, "kind": kind, "payload": payload, "created_at": now} for cid, kind, payload in commands],
     )
+    await write_outbox(conn, MESSAGING.outbox, t.events)
+
+
+async def _unsent_dropped(conn: AsyncConnection, commands: list[tuple[str, str, dict]]) -> list[tuple[str, str, dict]]:
+    """A clock stopped before Temporal heard of its start needs no workflow, as when its completing
+    fact came first: its start is taken back (from this batch, or from the dispatch table, whose rows
+    the dispatcher locks while it sends them, so a start being sent is never taken back) and no stop
+    is sent. Without this, a backlog (a platform's catch-up, the benchmark) made a workflow per clock."""
+    stopped = [cid for cid, kind, _ in commands if kind == "stop"]
+    if not stopped:
+        return commands
+    started_here = {cid for cid, kind, _ in commands if kind == "start"}
+    pending = set(stopped) - started_here
+    taken = set()
+    if pending:
+        result = await conn.execute(
+            delete(DISPATCH)
+            .where(key_in(conn, DISPATCH.c.clock_id, sorted(pending)), DISPATCH.c.kind == "start")
+            .returning(DISPATCH.c.clock_id)
+        )
+        taken = {r[0] for r in result}
+    quiet = (started_here & set(stopped)) | taken
+    return [c for c in commands if not (c[1] in ("start", "stop") and c[0] in quiet)]
 
 
 def _project(fact: Fact) -> dict:

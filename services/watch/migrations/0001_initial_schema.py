@@ -54,6 +54,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
     )
+    with op.batch_alter_table("watch_dispatch", schema=None) as batch_op:
+        batch_op.create_index("ix_watch_dispatch_clock", ["clock_id"], unique=False)
+
     op.create_table(
         "watch_fact",
         sa.Column("source", sa.String(length=300), nullable=False),
@@ -146,6 +149,9 @@ def downgrade() -> None:
         batch_op.drop_index("ix_watch_fact_project")
 
     op.drop_table("watch_fact")
+    with op.batch_alter_table("watch_dispatch", schema=None) as batch_op:
+        batch_op.drop_index("ix_watch_dispatch_clock")
+
     op.drop_table("watch_dispatch")
     with op.batch_alter_table("watch_clock", schema=None) as batch_op:
         batch_op.drop_index("ix_watch_clock_project")
