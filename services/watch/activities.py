@@ -215,14 +215,16 @@ class WatchActivities:
 
 
 async def _notices(conn, wid: str, clock: dict, raised: WarningRaised, channels: dict, now: datetime) -> None:  # type: ignore[no-untyped-def]
-    recipient = clock["responsible"]["id"]
+    # The responsible purchaser, and the agency that runs the procurement for it when there is one
+    # (issue 13: purchasers and agencies are warned).
+    recipients = [clock["responsible"]["id"], *([clock["agency_id"]] if clock.get("agency_id") else [])]
     text = (
         f"[{raised.level}] 项目 {clock['project_code']} {clock['stage']} 截止 {clock['due_on'].isoformat()}"
         f" ({clock['rule']['source'].split(':')[0]})"
     )
     rows = [
         {
-            "notice_id": f"{wid}:{channel}",
+            "notice_id": f"{wid}:{channel}:{recipient}",
             "warning_id": wid,
             "channel": channel,
             "recipient": recipient,
@@ -233,6 +235,7 @@ async def _notices(conn, wid: str, clock: dict, raised: WarningRaised, channels:
             "updated_at": now,
         }
         for channel in CHANNELS
+        for recipient in recipients
     ]
     await insert_rows(conn, NOTICES, rows)
 

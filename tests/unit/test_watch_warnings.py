@@ -41,7 +41,8 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
         await conn.execute(
             CLOCKS.insert().values(
                 clock_id=CLOCK_ID, region="411000", project_code="P1", project_name="项目 P1",
-                stage="contract_signing", contract_no="", purchaser_id="12411000MB0000001X", agency_id=None,
+                stage="contract_signing", contract_no="", purchaser_id="12411000MB0000001X",
+                agency_id="91411000MA0000002Y",
                 responsible={"type": "purchaser", "id": "12411000MB0000001X", "name": "某采购人"},
                 started_by="s|1", started_at=NOW, due_on=date(2024, 3, 11), provisional=False,
                 rule={"value": 2, "unit": "working_days", "source": "004 第18项: …"},
@@ -79,9 +80,11 @@ async def test_a_warning_is_stored_once_published_and_its_notices_not_configured
         "2024-03-11",
         "purchaser",
     )
-    assert sorted((n["channel"], n["state"]) for n in await rows(engine, NOTICES)) == [
-        ("sms", "not_configured"),
-        ("webhook", "not_configured"),
+    assert sorted((n["channel"], n["recipient"], n["state"]) for n in await rows(engine, NOTICES)) == [
+        ("sms", "12411000MB0000001X", "not_configured"),
+        ("sms", "91411000MA0000002Y", "not_configured"),
+        ("webhook", "12411000MB0000001X", "not_configured"),
+        ("webhook", "91411000MA0000002Y", "not_configured"),
     ]
     assert await env().run(acts.deliver_notices, first) == 0
     (clock,) = await rows(engine, CLOCKS)
@@ -102,10 +105,11 @@ async def test_notices_are_delivered_by_both_adapters(engine: AsyncEngine) -> No
     }
     acts = WatchActivities(engine, Relay(), channels)  # type: ignore[arg-type]
     wid = await env().run(acts.raise_warning, WarningRaised(clock_id=CLOCK_ID, level="due_soon"))
-    assert await env().run(acts.deliver_notices, wid) == 2
+    assert await env().run(acts.deliver_notices, wid) == 4
     assert {url for url, _, _ in seen} == {"http://notify.invalid/hook", "http://sms.invalid/send"}
-    (sms,) = [(body, auth) for url, body, auth in seen if "sms" in url]
-    assert sms[1] == "Bearer k-123" and sms[0]["to"] == "12411000MB0000001X" and "due_soon" in sms[0]["text"]
+    sms = [(body, auth) for url, body, auth in seen if "sms" in url]
+    assert {body["to"] for body, _ in sms} == {"12411000MB0000001X", "91411000MA0000002Y"}
+    assert all(auth == "Bearer k-123" and "due_soon" in body["text"] for body, auth in sms)
     assert {(n["state"], n["attempts"]) for n in await rows(engine, NOTICES)} == {("delivered", 1)}
 
 
@@ -118,7 +122,9 @@ async def test_a_failing_notice_is_retried_then_recorded_failed(engine: AsyncEng
     with pytest.raises(RuntimeError, match="not accepted"):
         await env(attempt=1, attempts=2).run(acts.deliver_notices, wid)
     assert await env(attempt=2, attempts=2).run(acts.deliver_notices, wid) == 0  # the last attempt
-    states = {n["channel"]: (n["state"], n["attempts"]) for n in await rows(engine, NOTICES)}
+    states = {
+        n["channel"]: (n["state"], n["attempts"]) for n in await rows(engine, NOTICES) if n["recipient"][0] == "1"
+    }
     assert states["webhook"][0] == "failed" and states["webhook"][1] == 2
     assert states["sms"] == ("not_configured", 0)
 
