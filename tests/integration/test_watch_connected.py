@@ -22,7 +22,7 @@ from tests.stack import Stack
 from tests.support.factories import determination, event, new_uscc, report_data
 from tests.support.kafka import collect, produce
 from tests.support.poll import eventually
-from tests.support.procurement import procurement_event
+from tests.support.procurement import XU_PURCHASER, procurement_event
 
 pytestmark = pytest.mark.connected
 
@@ -186,3 +186,20 @@ def test_a_deadline_layer_looser_than_the_law_is_refused_at_start(stack: Stack) 
     assert done.returncode != 0
     assert "PolicyConflict" in done.stderr and "test layer 第1项" in done.stderr and "第四十七条" in done.stderr
     assert os.environ.get("CREDIT_WATCH_POLICY_DIR") is None  # the stack's own watch is unaffected
+
+
+async def test_a_timeline_is_shown_to_its_parties_and_finance_of_its_region_only(
+    stack: Stack, api: httpx.AsyncClient
+) -> None:
+    project = code()
+    await send(stack, procurement_event("award.notified", code=project, at=datetime.now(UTC)))
+    await timeline(api, project, until=lambda b: len(b["facts"]) == 1)
+    path = f"/v1/projects/411000/{project}"
+    own = await api.get(path, headers=bearer("purchaser", XU_PURCHASER, "411000"))
+    assert own.status_code == 200 and own.json()["code"] == project
+    other = await api.get(path, headers=bearer("purchaser", new_uscc(), "411000"))
+    assert other.status_code == 404  # its existence is not disclosed
+    assert (await api.get(path, headers=bearer("finance_officer", "410300", "410300"))).status_code == 403
+    assert (await api.get(path)).status_code == 401
+    mine = await api.get("/v1/warnings", headers=bearer("agency", new_uscc(), "411000"))
+    assert mine.status_code == 200 and mine.json()["items"] == []
