@@ -203,3 +203,8 @@ async def test_a_timeline_is_shown_to_its_parties_and_finance_of_its_region_only
     assert (await api.get(path)).status_code == 401
     mine = await api.get("/v1/warnings", headers=bearer("agency", new_uscc(), "411000"))
     assert mine.status_code == 200 and mine.json()["items"] == []
+
+
+async def test_the_gateway_documents_the_watch_endpoints(api: httpx.AsyncClient) -> None:
+    paths = (await api.get("/openapi.json")).json()["paths"]
+    assert {"/v1/projects/{region}/{code}", "/v1/warnings", "/v1/rankings"} <= set(paths)
