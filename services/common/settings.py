@@ -75,6 +75,8 @@ class Settings(ProductionSettings):
     # Temporal commands the repair service sends a second at most (a workflow per repairable record:
     # a burst of intake must not take the Temporal server, and the machine, from the read path).
     credit_repair_dispatch_per_second: float = 50
+    # Likewise the watch's clock starts and stops (a platform catching up on a backlog of awards).
+    credit_watch_dispatch_per_second: float = 25
     # A message whose transaction keeps failing on its own (not because the database is down) is
     # tried this many times, waiting backoff, 2x backoff, … between tries, then dead-lettered
     # `processing_failed` so the partition goes on (operational values, not legal ones).

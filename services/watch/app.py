@@ -35,7 +35,11 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
         if not with_temporal:
             return
         dispatcher = ClockDispatcher(
-            rt.engine, temporal.get, credit_url=settings.credit_api_url, on_change=rt.relay.wake
+            rt.engine,
+            temporal.get,
+            credit_url=settings.credit_api_url,
+            on_change=rt.relay.wake,
+            rate=settings.credit_watch_dispatch_per_second,
         )
         dispatchers.append(dispatcher)
         yield "clock-dispatch", dispatcher.run

@@ -21,6 +21,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.messaging import write_outbox
+from services.common.pacing import Pacer
 from services.common.sql import insert_rows, key_in
 from services.common.temporal import WORKFLOW_QUEUE
 from services.watch.models import DISPATCH, MESSAGING
@@ -50,7 +51,9 @@ class ClockDispatcher:
         credit_url: str,
         on_change: Callable[[], None] = lambda: None,
         poll_seconds: float = 1.0,
+        rate: float = 0,
     ):
+        self._pacer = Pacer(rate)  # Temporal calls a second at most (0: no limit)
         self._engine = engine
         self._credit_url = credit_url.rstrip("/")
         self._on_change = on_change  # wakes the outbox relay after an interception was written
@@ -105,6 +108,8 @@ class ClockDispatcher:
         done = []
         async with self._slots:
             for command in commands:
+                if command["kind"] in ("start", "stop", "intercept"):
+                    await self._pacer.wait()
                 try:
                     await self._one(client, command)
                 except Exception as exc:  # noqa: BLE001 - Temporal unavailable: kept for the next round
