@@ -25,6 +25,7 @@ from temporalio.client import Client
 
 from bench.common import out
 from bench.cpu import CpuSampler
+from bench.run_all import _drop_database
 from deploy.local.components import run_sync
 from services.common.cloudevents import encode_structured
 from services.common.settings import Settings
@@ -145,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("GATEWAY_PUBLIC_RATE_LIMIT", f"{max(1000, int(args.query_rate * 4))}/second")
     with tempfile.TemporaryDirectory(prefix="credit-bench-watch-") as tmp:
         stack = Stack(workdir=Path(tmp))
+        database = ""
         try:
             stack.start()
             out(f"stack up: kafka {stack.bootstrap}, api {stack.api}")
@@ -162,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
                 out(line)
         finally:
             stack.stop()
+            if database:
+                run_sync(lambda: _drop_database(database))
     return 0
 
 
