@@ -15,11 +15,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from deploy.local.components import temporal_test_server_path
-from services.common.arrangements import Arrangement
+from services.common.arrangements import Arrangement, provisional
 from services.common.cloudevents import Envelope
 from services.common.lawdates import SHANGHAI, local_date
 from services.common.temporal import CASEWORK_ACTIVITIES, WATCH_ACTIVITIES
-from services.common.workdays import RECKONER
+from services.common.workdays import LIBRARY_YEARS, RECKONER
 from services.watch.deadlines import deadline_policy, due_for
 from services.watch.events import Fact, parse_fact
 from services.watch.timeline import clock_id, clock_input
@@ -32,16 +32,22 @@ from workflows.deadline_clock import DeadlineClockWorkflow
 from workflows.human_task import HumanTaskWorkflow
 from workflows.task_inputs import TaskDecision, task_workflow_id
 
-# A test arrangement of 2027 standing in for the State Council's (installed at run time as an
-# administrator would): 春节 off Friday 5 to Friday 12 February, Saturday 13 February a 调休 working day.
-SPRING_2027 = Arrangement(
-    year=2027,
-    holidays=frozenset(date(2027, 2, d) for d in range(5, 13)),
-    workdays=frozenset({date(2027, 2, 13)}),
-    source="test arrangement with 调休",
-    status="official",
-    version=1,
-)
+
+def spring_with_tiaoxiu(year: int) -> tuple[Arrangement, date]:
+    """A test arrangement of `year` standing in for the State Council's (installed at run time as an
+    administrator would): eight days off, Friday to Friday, then Saturday a 调休 working day; and
+    that Saturday. The dates follow the year, so the test stays ahead of today's clock."""
+    saturday = date(year, 2, 10)
+    saturday += timedelta(days=(5 - saturday.weekday()) % 7)
+    arrangement = Arrangement(
+        year=year,
+        holidays=frozenset(saturday - timedelta(days=d) for d in range(1, 9)),
+        workdays=frozenset({saturday}),
+        source="test arrangement with 调休",
+        status="official",
+        version=1,
+    )
+    return arrangement, saturday
 
 
 class Fakes(FakeCasework):
@@ -148,39 +154,54 @@ async def _count(fakes: Fakes) -> int:
 async def test_due_soon_on_the_tiaoxiu_saturday_then_overdue_and_a_task(
     env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(RECKONER._installed, 2027, SPRING_2027)
-    # Award on Thursday 4 February 2027 (Xuchang, 2 working days): 5-12 February off, Saturday the
-    # 13th works (调休, the 1st), Sunday off, Monday the 15th is the 2nd: due 15 February.
-    inp = award_clock(datetime(2027, 2, 4, 10, tzinfo=SHANGHAI), f"XC-{uuid.uuid4().hex[:6]}")
-    assert inp.due_on == date(2027, 2, 15) and not inp.provisional
-    assert inp.due_soon_at == datetime(2027, 2, 13, tzinfo=SHANGHAI)
+    year = local_date(datetime.now(UTC)).year + 1
+    arrangement, saturday = spring_with_tiaoxiu(year)
+    monkeypatch.setitem(RECKONER._installed, year, arrangement)
+    # Award on the Thursday before the eight days off (Xuchang, 2 working days): the 调休 Saturday
+    # is the 1st working day, Sunday off, Monday the 2nd: due on Monday.
+    monday = saturday + timedelta(days=2)
+    award = datetime.combine(saturday - timedelta(days=9), datetime.min.time(), tzinfo=SHANGHAI) + timedelta(hours=10)
+    inp = award_clock(award, f"XC-{uuid.uuid4().hex[:6]}")
+    assert inp.due_on == monday and not inp.provisional
+    assert inp.due_soon_at == datetime.combine(saturday, datetime.min.time(), tzinfo=SHANGHAI)
     fakes = Fakes()
     async with workers(env, fakes) as queue:
         handle = await env.client.start_workflow(
             DeadlineClockWorkflow.run, inp, id=clock_workflow_id(inp.clock_id), task_queue=queue
         )
-        # Two months pass on the server's clock: due_soon on the 13th, overdue from the 16th.
-        await decide(env, fakes, "dismiss", after=datetime(2027, 2, 17, tzinfo=SHANGHAI) - datetime.now(UTC))
+        # Months pass on the server's clock: due_soon on the Saturday, overdue from Tuesday.
+        after = datetime.combine(monday + timedelta(days=2), datetime.min.time(), tzinfo=SHANGHAI)
+        await decide(env, fakes, "dismiss", after=after - datetime.now(UTC))
         result = await handle.result()
         history = await handle.fetch_history()
     levels = [(lvl, local(at)) for lvl, at, _ in fakes.warnings]
     assert [lvl for lvl, _ in levels] == ["due_soon", "overdue", "escalated"]
-    assert levels[0][1].date() == date(2027, 2, 13)
-    assert levels[1][1] >= datetime(2027, 2, 16, tzinfo=SHANGHAI)
+    assert levels[0][1].date() == saturday
+    assert levels[1][1] >= datetime.combine(monday + timedelta(days=1), datetime.min.time(), tzinfo=SHANGHAI)
     (spec,) = fakes.tasks
     assert (spec.kind, spec.region, spec.subject["type"]) == ("deadline_overdue", "411000", "purchaser")
-    assert spec.due_working_days == 5 and spec.context["due_on"] == "2027-02-15"
+    assert spec.due_working_days == 5 and spec.context["due_on"] == monday.isoformat()
     assert (result.outcome, result.decision) == ("overdue_decided", "dismiss")
     assert [s.decision for s in fakes.settled] == ["dismiss"] and fakes.reported == []
     save_history("deadline_clock_overdue_v1", history)
 
 
 async def test_a_provisional_year_is_counted_and_marked(env: WorkflowEnvironment) -> None:
-    # Thursday 31 December 2026: 2027 has no official arrangement here, so its provisional one counts
-    # 1 January off (元旦, no 调休), Monday the 4th is the 1st working day, Tuesday the 5th the 2nd.
-    inp = award_clock(datetime(2026, 12, 31, 10, tzinfo=SHANGHAI), f"XP-{uuid.uuid4().hex[:6]}")
-    assert RECKONER.is_provisional(2027)
-    assert (inp.due_on, inp.provisional) == (date(2027, 1, 5), True)
+    # 31 December before a year with no official arrangement (the first past the calendar data, or
+    # next year): its provisional one has 元旦 off (with 补假 on a weekend) and no 调休. In 2026 → 2027:
+    # 1 January off, Monday the 4th is the 1st working day, Tuesday the 5th the 2nd.
+    year = max(LIBRARY_YEARS.stop, local_date(datetime.now(UTC)).year + 1)
+    assert RECKONER.is_provisional(year)
+    eve = date(year - 1, 12, 31)
+    inp = award_clock(
+        datetime.combine(eve, datetime.min.time(), tzinfo=SHANGHAI) + timedelta(hours=10), "XP-" + uuid.uuid4().hex[:6]
+    )
+    off = provisional(year).holidays
+    assert date(year, 1, 1) in off
+    workdays = [d for d in (eve + timedelta(days=n) for n in range(1, 15)) if d.weekday() < 5 and d not in off]
+    assert (inp.due_on, inp.provisional) == (workdays[1], True)
+    if year == 2027:
+        assert inp.due_on == date(2027, 1, 5)
     fakes = Fakes()
     async with workers(env, fakes) as queue:
         handle = await env.client.start_workflow(
@@ -190,14 +211,15 @@ async def test_a_provisional_year_is_counted_and_marked(env: WorkflowEnvironment
             env,
             fakes,
             "report_behaviour",
-            after=datetime(2027, 1, 7, tzinfo=SHANGHAI) - datetime.now(UTC),
+            after=datetime.combine(inp.due_on + timedelta(days=2), datetime.min.time(), tzinfo=SHANGHAI)
+            - datetime.now(UTC),
             behaviour_code="AGY-G-01",
         )
         result = await handle.result()
         history = await handle.fetch_history()
     assert [(lvl, local(at).date()) for lvl, at, _ in fakes.warnings][:2] == [
-        ("due_soon", date(2027, 1, 4)),
-        ("overdue", date(2027, 1, 6)),
+        ("due_soon", workdays[0]),
+        ("overdue", inp.due_on + timedelta(days=1)),
     ]
     assert fakes.tasks[0].context["provisional"] is True
     assert [r.fields for r in fakes.reported] == [{"behaviour_code": "AGY-G-01"}]
