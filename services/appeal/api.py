@@ -12,18 +12,21 @@ from sqlalchemy import select
 from services.appeal.events import appeal_view
 from services.appeal.filing import Filing, earlier_outcome, file_appeals
 from services.appeal.models import APPEALS_T, REPLICA
-from services.appeal.rules import EVIDENCE_MAX, GROUNDS_MAX, Applicant, Refusal
+from services.appeal.rules import Refusal
+from services.appeal.schemas import Appeal
 from services.common.auth import Principal, Role, require_roles
+from services.common.contracts.applications import GROUNDS_MAX, Applicant
+from services.common.documented import typed
 from services.common.inbound import from_http
 from services.common.messaging import http_code
 from services.common.problems import Problem
 from services.common.record_owner import OwnerUnavailable, not_yet_known, rows_from_owner
-from services.common.runtime import Runtime, current_runtime
-from services.common.schemas import EvidenceItem
+from services.common.runtime import Runtime, RuntimeDep
+from services.common.schemas import EVIDENCE_MAX, EvidenceItem
 from services.common.topics import APPEAL_FILED
 
 router = APIRouter()
-# Who may object (services/evaluation/access.py SUBJECT_ROLES): a token whose org is the subject.
+# Who may object (services/evaluation/records/access.py SUBJECT_ROLES): a token whose org is the subject.
 SUBJECT_ROLES = (Role.SUBJECT, Role.AGENCY, Role.PURCHASER)
 
 
@@ -40,12 +43,12 @@ class AppealRequest(BaseModel):
     )
 
 
-@router.post("/v1/appeals", tags=["appeals"], status_code=201)
+@router.post("/v1/appeals", tags=["appeals"], status_code=201, **typed(Appeal, 201))
 async def post_appeal(
     body: AppealRequest,
     request: Request,
     principal: Annotated[Principal, Depends(require_roles(*SUBJECT_ROLES))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
     """Object to a credit record (Shandong (十)): grounds and at least one evidence item are required.
@@ -99,11 +102,11 @@ def _problem(r: Refusal) -> Problem:
     return Problem(r.status, http_code(r.reason), "Appeal refused", r.message, **(r.extra or {}))
 
 
-@router.get("/v1/appeals/{appeal_id}", tags=["appeals"])
+@router.get("/v1/appeals/{appeal_id}", tags=["appeals"], **typed(Appeal))
 async def get_appeal(
     appeal_id: str,
     principal: Annotated[Principal, Depends(require_roles(*Role))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
 ) -> dict:
     """Where an appeal stands and, once decided, the decision with its reason: for the applicant
     (the record's subject) and the finance departments of the record's region and above."""
@@ -113,5 +116,11 @@ async def get_appeal(
     subject = row is not None and principal.role in SUBJECT_ROLES and principal.org == row.subject_id
     # The same answer for "absent" and "not yours", so ids cannot be probed.
     if row is None or not (finance or subject):
-        raise Problem(404, "appeal_not_found", "Appeal not found", f"no appeal {appeal_id} for you")
+        raise Problem(
+            404,
+            "appeal_not_found",
+            "Appeal not found",
+            f"no appeal {appeal_id} for you",
+            values={"appeal_id": appeal_id},
+        )
     return appeal_view(dict(row._mapping), finance=finance)

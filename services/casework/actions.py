@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.casework import events, store
 from services.casework.decisions import validate_completion
 from services.casework.models import MESSAGING
-from services.casework.views import visible
+from services.casework.visibility import visible
 from services.common.auth import Principal, Role
 from services.common.lawdates import local_date
 from services.common.messaging import write_outbox

@@ -17,7 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from services.casework.delivery import TemporalLink
 from services.casework.models import MESSAGING, TASKS_T
-from services.casework.views import OPEN_STATES
+from services.casework.visibility import OPEN_STATES
 from services.common.inbound import from_kafka
 from services.common.messaging import already_processed, mark_processed
 from services.common.runtime import Runtime

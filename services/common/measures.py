@@ -9,7 +9,7 @@ ledger checkpoints that stopped, and next year's holiday arrangement missing in 
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -94,7 +94,7 @@ def sample_calendar() -> None:
     CALENDAR_NEXT_YEAR_OFFICIAL.set(1 if status["next_year"]["status"] == "official" else 0)
 
 
-SERVICE_SAMPLES: dict[str, Callable[[AsyncEngine], object]] = {
+SERVICE_SAMPLES: dict[str, Callable[[AsyncEngine], Awaitable[None]]] = {
     "casework": sample_tasks,
     "publication": sample_pushes,
     "evaluation": sample_checkpoint,
@@ -108,7 +108,7 @@ async def sample_forever(name: str, engine: AsyncEngine, messaging: MessagingTab
         try:
             await sample_outbox(engine, name, messaging)
             if extra is not None:
-                await extra(engine)  # type: ignore[misc]
+                await extra(engine)
             sample_calendar()
         except Exception as exc:  # noqa: BLE001 - a missing sample must not stop the service
             log.warning("metrics sample failed", service=name, error=repr(exc)[:300])

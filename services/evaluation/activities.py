@@ -6,8 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from services.common.relay import OutboxRelay
-from services.evaluation.checkpoints import Signer, publish_checkpoint
-from services.evaluation.expiry import expire_due, next_due
+from services.evaluation.ledger.checkpoints import Signer, publish_checkpoint
+from services.evaluation.records.expiry import expire_due, next_due
 from workflows.inputs import CheckpointResult, ExpireDueInput, ExpireDueResult
 
 

@@ -1,28 +1,32 @@
 """The public credit answer as bytes: the hottest read of the system (purchasers check a
 supplier before every award; target p99 ≤ 10 ms at 500 requests/s on two cores).
 
-One primary-key read of the answer precomputed by views.py; in PostgreSQL on a plain asyncpg pool
+One primary-key read of the answer precomputed by credit_answers.py; in PostgreSQL on a plain asyncpg pool
 (no ORM, no transaction), and served by `CreditFastPath` before FastAPI's routing. The FastAPI
 route in api.py answers the same bytes and documents the endpoint in OpenAPI."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 from urllib.parse import parse_qs
 
 import asyncpg
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.common.identifiers import is_division_code, normalise_subject_id, validate_subject_id
 from services.common.lawdates import local_date
 from services.common.outages import OUTAGE, database_unavailable, unavailable_problem
 from services.common.policy import NoPolicy
 from services.common.problems import Problem, problem_response
+from services.common.tables import table_of
 from services.publication import goodcredit
+from services.publication.credit_answers import credit_view
 from services.publication.models import PublicCreditView
-from services.publication.views import credit_view
+from services.publication.summary import summary_zh
 
-VIEWS_T = PublicCreditView.__table__  # type: ignore[attr-defined]
+VIEWS_T = table_of(PublicCreditView)
 SUBJECT_TYPES = frozenset({"supplier", "agency", "expert", "purchaser"})
 PG_QUERY = (
     'SELECT body, guarantee_blocked, guarantee_after, bond_reduction_percent FROM "publication_credit_view"'
@@ -60,6 +64,7 @@ class CreditReader:
         if region is not None and not is_division_code(region):
             raise Problem(422, "invalid_identifier", "Invalid region", f"{region!r} is not a division code")
         key = f"{subject_type}:{subject_id}"
+        row: asyncpg.Record | Row[*tuple[Any, ...]] | None
         if self._pool is not None:
             row = await self._pool.fetchrow(PG_QUERY, key)
         else:
@@ -71,51 +76,61 @@ class CreditReader:
         known = row is not None
         if row is None:
             # Never heard of (no record, no status, ever): say so rather than "good" (issue 21).
-            body = orjson.dumps(credit_view(subject_type, subject_id, {"status": "no_record"}, []))
-            good = (
+            view = credit_view(subject_type, subject_id, {"status": "no_record"}, [])
+            good: dict[str, Any] = (
                 goodcredit.clean_supplier(subject_id, today) if subject_type == "supplier" else goodcredit.NOT_SUPPLIER
             )
             blocked, after, bond = good["guarantee_blocked"], good["guarantee_after"], good["bond_reduction_percent"]
         else:
-            body, blocked, after, bond = row[0], row[1], row[2], row[3]
-        # The stored answer is a JSON object: close it with what depends on the day (good credit and
-        # the date) instead of re-encoding it.
-        tail = (
-            goodcredit.answer_bytes(blocked, after, bond, today, region, known)
-            + (b',"known":true' if known else b',"known":false')
-            + f',"as_of":"{today.isoformat()}"}}'.encode()
-        )
-        return bytes(body[:-1]) + tail
+            view, blocked, after, bond = orjson.loads(row[0]), row[1], row[2], row[3]
+        return orjson.dumps(served(view, today, region, known, blocked, after, bond))
+
+
+def served(view: dict, today: date, region: str | None, known: bool, blocked: bool, after: date | None,
+           bond: int | None) -> dict:  # fmt: skip
+    """The stored answer completed with what depends on the day: good credit (000 §三.2) and the
+    one-line Chinese summary (issue 22)."""
+    until = max((r["valid_until"] for r in view["records_in_force"]), default=None)
+    good = goodcredit.good_credit(
+        blocked, after, bond, today, region, known, date.fromisoformat(until) if until else None
+    )
+    if good is not None:
+        view["good_credit"] = good
+    view["known"] = known
+    view["as_of"] = today.isoformat()
+    view["summary_zh"] = summary_zh(view)
+    return view
 
 
 class CreditFastPath:
     """ASGI middleware answering `GET /v1/credit/{type}/{id}` directly; everything else goes on."""
 
-    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith("/v1/credit/"):
             parts = scope["path"].split("/")
             reader: CreditReader | None = getattr(scope["app"].state, "credit_reader", None)
             if len(parts) == 5 and parts[3] in SUBJECT_TYPES and reader is not None:
                 query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
                 region = query.get("region", [None])[0]
+                lang = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None)
                 try:
                     body = await reader.answer(parts[3], parts[4], region)
                 except NoPolicy as exc:
                     problem = Problem(422, "no_policy", "No credit policy for the region", str(exc), region=exc.region)
-                    await problem_response(problem, instance=scope["path"])(scope, receive, send)
+                    await problem_response(problem, scope["path"], lang)(scope, receive, send)
                     return
                 except Problem as problem:
-                    await problem_response(problem, instance=scope["path"])(scope, receive, send)
+                    await problem_response(problem, scope["path"], lang)(scope, receive, send)
                     return
                 except Exception as exc:
                     if not database_unavailable(exc):
                         raise
                     # Before FastAPI's routing, so its outage handler is not in the way: same answer.
                     OUTAGE.failed("GET /v1/credit", exc)
-                    await problem_response(unavailable_problem(), instance=scope["path"])(scope, receive, send)
+                    await problem_response(unavailable_problem(), scope["path"], lang)(scope, receive, send)
                     return
                 headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
                 await send({"type": "http.response.start", "status": 200, "headers": headers})

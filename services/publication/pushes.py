@@ -22,13 +22,14 @@ from services.common.metrics import PUSHES_FAILED
 from services.common.policy import policy_for
 from services.common.settings import Settings
 from services.common.sql import key_in
+from services.common.tables import table_of
 from services.common.temporal import WORKFLOW_QUEUE
 from services.publication.models import PushDelivery
 from workflows.publication_inputs import PushInput, PushStatus
 from workflows.pushes import PushWorkflow, push_workflow_id
 
 log = structlog.get_logger(__name__)
-PUSHES_T = PushDelivery.__table__  # type: ignore[attr-defined]
+PUSHES_T = table_of(PushDelivery)
 FINAL = frozenset({"delivered", "acknowledged", "not_configured"})
 POLL_SECONDS = 5.0
 BATCH = 200
@@ -151,7 +152,7 @@ async def deliver(engine: AsyncEngine, key: str, urls: dict[str, str | None]) ->
     return status_of(row)
 
 
-async def set_state(engine: AsyncEngine, key: str, **values: str) -> PushStatus:
+async def set_state(engine: AsyncEngine, key: str, **values: str | None) -> PushStatus:
     """Escalated or acknowledged, unless it was delivered meanwhile (that stays)."""
     async with engine.begin() as conn:
         await conn.execute(

@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
+from services.common.documented import typed
 from services.common.problems import Problem
-from services.common.runtime import Runtime, current_runtime
+from services.common.runtime import RuntimeDep
 from services.publication.notices import NOTICES_T, PUSHES_T, RECORDS_T
+from services.publication.schemas import Pushes
 
 router = APIRouter()
 SHOWN = (
@@ -31,10 +33,10 @@ SHOWN = (
 )
 
 
-@router.get("/v1/pushes", tags=["finance"])
+@router.get("/v1/pushes", tags=["finance"], **typed(Pushes))
 async def pushes(
     principal: Annotated[Principal, Depends(require_roles(Role.FINANCE_OFFICER, Role.SUPERVISOR))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
     record_id: Annotated[str | None, Query(max_length=64)] = None,
     notice_id: Annotated[str | None, Query(max_length=120)] = None,
 ) -> dict:

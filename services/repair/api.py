@@ -11,20 +11,23 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
+from services.common.contracts.applications import Applicant
+from services.common.documented import typed
 from services.common.inbound import from_http
 from services.common.messaging import http_code
 from services.common.problems import Problem
 from services.common.record_owner import OwnerUnavailable, not_yet_known, rows_from_owner
 from services.common.record_replica import as_record, get_replica, replica_row
-from services.common.runtime import Runtime, current_runtime
+from services.common.runtime import RuntimeDep
 from services.common.schemas import EVIDENCE_MAX, EvidenceItem
 from services.common.topics import REPAIR_REQUESTED
-from services.repair.applications import Applicant, receive
+from services.repair.applications import receive
 from services.repair.models import APPLICATIONS, REPLICA, WINDOWS
-from services.repair.views import application_view, window_view
+from services.repair.representation import application_view, window_view
+from services.repair.schemas import RepairAccepted, RepairApplication, RepairsOfRecord
 
 router = APIRouter()
-# The subject itself applies and follows (as in services/evaluation/access.py).
+# The subject itself applies and follows (as in services/evaluation/records/access.py).
 SUBJECT_ROLES = (Role.SUBJECT, Role.AGENCY, Role.PURCHASER)
 TITLES = {
     "record_not_found": "Record not found",
@@ -57,12 +60,12 @@ def _may_follow(principal: Principal, *, region: str, subject_id: str) -> bool:
     return principal.role in SUBJECT_ROLES and principal.org == subject_id
 
 
-@router.post("/v1/repairs", tags=["repair"], status_code=202)
+@router.post("/v1/repairs", tags=["repair"], status_code=202, **typed(RepairAccepted, 202))
 async def post_repair(
     request: Request,
     body: RepairBody,
     principal: Annotated[Principal, Depends(require_roles(*SUBJECT_ROLES))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
     """Apply for credit repair of one of your own records (001 Art. 20): with a written commitment,
@@ -99,11 +102,11 @@ async def post_repair(
     return JSONResponse({"outcome": outcome.kind, **application_view(outcome.application)}, status_code=status)
 
 
-@router.get("/v1/repairs/{application_id}", tags=["repair"])
+@router.get("/v1/repairs/{application_id}", tags=["repair"], **typed(RepairApplication))
 async def get_repair(
     application_id: str,
     principal: Annotated[Principal, Depends(require_roles(*Role))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
 ) -> dict:
     """Where an application stands: its state, the review task, the decision with reason and
     opinion, and its history. For the subject itself and finance departments of its region."""
@@ -111,16 +114,22 @@ async def get_repair(
         found = (await conn.execute(select(APPLICATIONS).where(APPLICATIONS.c.id == application_id))).first()
     # Same answer for "absent" and "not yours", so ids cannot be probed.
     if found is None or not _may_follow(principal, region=found.region, subject_id=found.subject_id):
-        raise Problem(404, "repair_not_found", "Repair application not found", f"no application {application_id}")
+        raise Problem(
+            404,
+            "repair_not_found",
+            "Repair application not found",
+            f"no application {application_id}",
+            values={"application_id": application_id},
+        )
     return application_view(dict(found._mapping))
 
 
-@router.get("/v1/repairs", tags=["repair"])
+@router.get("/v1/repairs", tags=["repair"], **typed(RepairsOfRecord))
 async def list_repairs(
     request: Request,
     record_id: Annotated[str, Query(min_length=1, max_length=64)],
     principal: Annotated[Principal, Depends(require_roles(*Role))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
 ) -> dict:
     """A record's repair: its window (when an application is accepted, until when) and every
     application for it, newest first."""

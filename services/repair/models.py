@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 
 from services.common.messaging import messaging_tables
 from services.common.record_replica import record_replica_table
+from services.common.tables import table_of
 
 
 class RepairWindow(SQLModel, table=True):
@@ -76,6 +77,6 @@ DISPATCH = Table(
 REPLICA: Table = record_replica_table("repair")
 MESSAGING = messaging_tables("repair")
 MIGRATIONS = Path(__file__).parent / "migrations"
-WINDOWS: Table = RepairWindow.__table__  # type: ignore[attr-defined]
-APPLICATIONS: Table = RepairApplicationRow.__table__  # type: ignore[attr-defined]
+WINDOWS: Table = table_of(RepairWindow)
+APPLICATIONS: Table = table_of(RepairApplicationRow)
 TABLES = [REPLICA, WINDOWS, APPLICATIONS, DISPATCH, *MESSAGING.all]

@@ -30,7 +30,7 @@ Rt = Annotated[Runtime, Depends(current_runtime)]
 
 def _region_checked(p: Principal, region: str | None) -> str | None:
     if region is not None and not is_division_code(region):
-        raise Problem(422, "invalid_region", "Invalid region", f"{region!r} is not a 6-digit division code")
+        raise Problem(422, "invalid_request", "Invalid region", f"{region!r} is not a 6-digit division code")
     if region is not None and p.is_finance() and not division_covers(p.region, region):
         raise Problem(403, "forbidden", "Forbidden", f"region {region} is outside your department's")
     return region

@@ -4,7 +4,7 @@ signed-in officer (routes in watch_routes.py)."""
 
 from urllib.parse import quote
 
-from services.casework.console.pages import e, message, page
+from services.casework.console.pages_base import e, message, page
 
 LEVEL_NAMES = {"due_soon": "即将到期 due soon", "overdue": "已超期 overdue", "escalated": "已上报 escalated"}
 

@@ -18,7 +18,7 @@ FILTERS = ("level", "stage", "region", "responsible")
 async def warnings_list(request: Request) -> Response:
     session = await _session(request)
     if session is None:
-        return _signed_out()
+        return _signed_out(request)
     token, who = session
     params = {k: v for k in FILTERS if (v := request.query_params.get(k))}
     (status, warnings), (_, rankings) = await asyncio.gather(
@@ -26,7 +26,7 @@ async def warnings_list(request: Request) -> Response:
         _api(request, "GET", "/v1/rankings", token, params={"kind": "purchaser"}),
     )
     if status == 401:
-        return _signed_out("Your token is no longer accepted: sign in again.")
+        return _signed_out(request, "Your token is no longer accepted: sign in again.")
     error = None if status == 200 else _problem_text(warnings)
     return _html(
         warnings_page(
@@ -43,11 +43,11 @@ async def warnings_list(request: Request) -> Response:
 async def project_timeline(region: str, code: str, request: Request) -> Response:
     session = await _session(request)
     if session is None:
-        return _signed_out()
+        return _signed_out(request)
     token, who = session
     status, body = await _api(request, "GET", f"/v1/projects/{quote(region)}/{quote(code)}", token)
     if status == 401:
-        return _signed_out("Your token is no longer accepted: sign in again.")
+        return _signed_out(request, "Your token is no longer accepted: sign in again.")
     project = body if status == 200 and isinstance(body, dict) else None
     page_html = timeline_page(
         project, who=who, csrf=_csrf(request, token), error=None if project else _problem_text(body)
