@@ -61,12 +61,12 @@ class WatchActivities:
         # A reminder is one notice per decision: its id comes from the activity, stable over retries.
         wid = warning_id(raised, activity.info().activity_id if raised.reminder else "")
         async with self._engine.begin() as conn:
-            clock = (await conn.execute(select(CLOCKS).where(CLOCKS.c.clock_id == raised.clock_id))).mappings().first()
-            if clock is None:
+            found = (await conn.execute(select(CLOCKS).where(CLOCKS.c.clock_id == raised.clock_id))).mappings().first()
+            if found is None:
                 raise LookupError(f"no clock {raised.clock_id}")
             if (await conn.execute(select(WARNINGS_T.c.warning_id).where(WARNINGS_T.c.warning_id == wid))).first():
                 return wid
-            clock = dict(clock)
+            clock = dict(found)
             await insert_rows(
                 conn,
                 WARNINGS_T,

@@ -33,7 +33,7 @@ def short_type(full: str) -> str:
 
 # The typed `data` of each type: the shared contract models (services/common/contracts/procurement.py).
 MODELS: dict[str, type[ProcurementFact]] = {
-    c.type: c.model  # type: ignore[misc]
+    c.type: c.model
     for c in (
         procurement.AWARD_NOTIFIED,
         procurement.CONTRACT_SIGNED,

@@ -16,7 +16,9 @@ TIMEOUT_SECONDS = 10.0
 
 
 class Notifier(Protocol):
-    channel: str
+    @property
+    def channel(self) -> str:
+        """The channel's name (`webhook`, `sms`); read-only, as the frozen adapters hold it."""
 
     async def send(self, notice: dict) -> None:
         """Deliver `notice` ({warning_id, recipient, text, warning}); raise if it was not accepted."""
@@ -53,10 +55,10 @@ CHANNELS = ("webhook", "sms")
 
 def notifiers(settings: Settings) -> dict[str, Notifier | None]:
     """Each channel's adapter, None where it is not configured."""
-    sms = (
+    sms: Notifier | None = (
         SmsNotifier(settings.credit_sms_url, settings.credit_sms_key)
         if (settings.credit_sms_url and settings.credit_sms_key)
         else None
     )
-    webhook = WebhookNotifier(settings.credit_notify_url) if settings.credit_notify_url else None
+    webhook: Notifier | None = WebhookNotifier(settings.credit_notify_url) if settings.credit_notify_url else None
     return {"webhook": webhook, "sms": sms}
