@@ -13,6 +13,7 @@ from services.common.logs import configure_logging
 from services.common.policy import policy_for
 from services.common.settings import Settings, get_settings
 from services.common.temporal import WORKFLOW_QUEUE, connect
+from workflows.annual_evaluation import AnnualEvaluationWorkflow
 from workflows.appeal import AppealReviewWorkflow
 from workflows.deadline_clock import DeadlineClockWorkflow
 from workflows.determination import DeterminationWorkflow
@@ -39,6 +40,7 @@ WORKFLOWS = [
     AppealReviewWorkflow,
     DeadlineClockWorkflow,
     InterceptionWorkflow,
+    AnnualEvaluationWorkflow,
 ]
 
 

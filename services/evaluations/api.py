@@ -20,15 +20,13 @@ from services.common.identifiers import is_division_code
 from services.common.problems import Problem
 from services.common.runtime import Runtime, RuntimeDep
 from services.evaluations.draw import inspection_draw
+from services.evaluations.evaluate import evaluate_agency, evaluate_purchaser
 from services.evaluations.policy import NotCovered, assessment_policy_for, supervision_policy_for
-from services.evaluations.scoring import MissingFigures, OfficerEntry, assess, points
+from services.evaluations.scoring import Assessment, MissingFigures, OfficerEntry
 from services.evaluations.store import (
     ADJUSTMENT,
     add_entry,
-    entries_of,
-    figures_of,
     graded,
-    line_view,
     save_draw,
 )
 
@@ -71,12 +69,12 @@ async def purchaser_assessment(purchaser_id: str, region: Region, period: Period
     except NotCovered as error:
         raise _not_covered(error, region) from None
     async with rt.engine.connect() as conn:
-        figures = await figures_of(conn, "purchaser", purchaser_id, period)
-        entries, adjustments = await entries_of(conn, "purchaser", purchaser_id, period)
-    try:
-        result = assess(policy, {k: v["value"] for k, v in figures.items()}, entries, adjustments)
-    except MissingFigures as error:
-        raise _missing(error) from None
+        try:
+            evaluated = await evaluate_purchaser(conn, policy, purchaser_id, period)
+        except MissingFigures as error:
+            raise _missing(error) from None
+    result = evaluated.result
+    assert isinstance(result, Assessment)
     return {
         "purchaser": purchaser_id,
         "region": region,
@@ -87,7 +85,7 @@ async def purchaser_assessment(purchaser_id: str, region: Region, period: Period
         "interview": result.interview,
         "interview_below": policy.interview_below.model_dump(),
         "categories": [{"name": name, "points": pts} for name, pts in result.by_category],
-        "lines": [line_view(line, figures) for line in result.lines],
+        "lines": evaluated.lines,
     }
 
 
@@ -101,23 +99,11 @@ async def agency_evaluation(agency_id: str, region: Region, period: Period, p: R
     except NotCovered as error:
         raise _not_covered(error, region) from None
     async with rt.engine.connect() as conn:
-        figures = await figures_of(conn, "agency", agency_id, period)
-        _, adjustments = await entries_of(conn, "agency", agency_id, period)
-    missing = [f"records: {name}" for name in ("general_in_force", "serious_in_force") if name not in figures]
-    if missing:
-        raise _missing(MissingFigures(missing))
-    rate = figures.get("on_time_rate")
-    try:
-        result = points(
-            policy.points["agency"],
-            policy.grade_bands,
-            general=int(figures["general_in_force"]["value"]),
-            serious=int(figures["serious_in_force"]["value"]),
-            on_time_rate=rate["value"] if rate else None,
-            adjustments=adjustments,
-        )
-    except MissingFigures as error:
-        raise _missing(error) from None
+        try:
+            evaluated = await evaluate_agency(conn, policy, agency_id, period)
+        except MissingFigures as error:
+            raise _missing(error) from None
+    result = evaluated.result
     return {
         "agency": agency_id,
         "region": region,
@@ -125,7 +111,7 @@ async def agency_evaluation(agency_id: str, region: Region, period: Period, p: R
         "policy": policy.name,
         "total": result.total,
         "grade": result.grade,
-        "lines": [line_view(line, figures) for line in result.lines],
+        "lines": evaluated.lines,
     }
 
 

@@ -67,6 +67,22 @@ def _bands_descending(bands: list[GradeBand]) -> list[GradeBand]:
     return bands
 
 
+class RunRules(BaseModel):
+    """When the yearly run fires (the Temporal Schedule) and how long its tasks have."""
+
+    month: Number
+    day: Number
+    hour: Number
+    review_due_working_days: Number
+    interview_due_working_days: Number
+
+    @model_validator(mode="after")
+    def _calendar(self) -> "RunRules":
+        if not (1 <= self.month.value <= 12 and 1 <= self.day.value <= 28 and 0 <= self.hour.value <= 23):
+            raise ValueError("the run fires on a month 1-12, a day 1-28 (every month has it) and an hour 0-23")
+        return self
+
+
 class AssessmentPolicy(BaseModel):
     """Shenyang 000 §三.1: the seven categories of the purchasers' performance assessment."""
 
@@ -76,6 +92,7 @@ class AssessmentPolicy(BaseModel):
     categories: list[Category]
     grade_bands: list[GradeBand] = Field(min_length=1)
     interview_below: Number = Field(description="a result under this opens a supervision_interview (约谈) task")
+    run: RunRules
 
     @model_validator(mode="after")
     def _check(self) -> "AssessmentPolicy":
@@ -129,6 +146,7 @@ class SupervisionPolicy(BaseModel):
     points: dict[Literal["agency", "supplier"], PointsRules]
     grade_bands: list[GradeBand] = Field(min_length=1)
     inspection_weights: dict[str, Number]
+    run: RunRules
 
     @model_validator(mode="after")
     def _check(self) -> "SupervisionPolicy":

@@ -37,7 +37,11 @@ def test_a_sample_larger_than_the_population_is_everyone_once() -> None:
 
 @pytest.mark.parametrize(
     ("subjects", "size", "message"),
-    [([("a", "E")], 1, "no inspection weight"), ([("a", "A"), ("a", "B")], 1, "twice"), ([("a", "A")], 0, "at least one")],
+    [
+        ([("a", "E")], 1, "no inspection weight"),
+        ([("a", "A"), ("a", "B")], 1, "twice"),
+        ([("a", "A")], 0, "at least one"),
+    ],
 )
 def test_bad_draws_are_refused(subjects: list[tuple[str, str]], size: int, message: str) -> None:
     with pytest.raises(ValueError, match=message):

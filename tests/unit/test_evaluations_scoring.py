@@ -39,8 +39,13 @@ def test_worked_example_of_an_average_purchaser() -> None:
     # total 74: 合格 (60 ≤ 74 < 75), no interview (≥ 60)
     result = assess(SHENYANG, AVERAGE_FIGURES, _officer(12, 8, 3))
     assert dict(result.by_category) == {
-        "内部控制管理": 12, "采购效率与效益": 17, "采购公平与监督": 10, "发挥政策功能": 8,
-        "信息公开透明": 15, "信用评级履职": 9, "其他加分项": 3,
+        "内部控制管理": 12,
+        "采购效率与效益": 17,
+        "采购公平与监督": 10,
+        "发挥政策功能": 8,
+        "信息公开透明": 15,
+        "信用评级履职": 9,
+        "其他加分项": 3,
     }
     assert result.total == 74 and result.grade == "合格" and not result.interview
     lines = {line.code: line for line in result.lines}
@@ -79,7 +84,10 @@ def test_missing_figures_and_officer_input_are_listed_not_scored_zero() -> None:
     del entries["bonus.officer"]
     with pytest.raises(MissingFigures) as missing:
         assess(SHENYANG, figures, entries)
-    assert missing.value.missing == ["efficiency.payment_on_time (watch: payment_on_time_rate)", "bonus.officer (officer input)"]
+    assert missing.value.missing == [
+        "efficiency.payment_on_time (watch: payment_on_time_rate)",
+        "bonus.officer (officer input)",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -120,6 +128,8 @@ def test_worked_example_of_supplier_points_without_watch_figures() -> None:
     assert result.total == 50 and result.grade == "D"
 
 
-@pytest.mark.parametrize(("score", "grade"), [(100, "A"), (90, "A"), (89.99, "B"), (75, "B"), (60, "C"), (59.5, "D"), (0, "D")])
+@pytest.mark.parametrize(
+    ("score", "grade"), [(100, "A"), (90, "A"), (89.99, "B"), (75, "B"), (60, "C"), (59.5, "D"), (0, "D")]
+)
 def test_grades_from_bands(score: float, grade: str) -> None:
     assert grade_for(XUCHANG.grade_bands, score) == grade

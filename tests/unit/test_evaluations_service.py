@@ -18,6 +18,7 @@ from services.evaluations.models import DRAWS, ENTRIES, TABLES
 from services.evaluations.scoring import Result
 from services.evaluations.store import save_result
 from tests.conftest import bearer
+from tests.support.evaluations_year import agency_year
 from tests.unit.test_http_routers import serve
 
 SHENYANG = bearer("finance_officer", "210100", "210100", sub="officer-sy")
@@ -152,28 +153,7 @@ async def test_agency_evaluation_from_records_and_watch_figures(service) -> None
     engine, client = service
     agency = "91411000MA0000001X"
     async with engine.begin() as conn:
-        await store_figures(
-            conn,
-            kind="agency",
-            subject_id=agency,
-            region="411000",
-            period="2026",
-            figures={"general_in_force": 3, "serious_in_force": 1},
-            source="records",
-            source_ref="credit.records replica",
-            at=AT,
-        )
-        await store_figures(
-            conn,
-            kind="agency",
-            subject_id=agency,
-            region="411000",
-            period="2026",
-            figures={"on_time_rate": 0.85},
-            source="watch",
-            source_ref="watch GET /v1/rankings",
-            at=AT,
-        )
+        await agency_year(conn, agency, "411000", general=3, serious=1, rate=0.85)
     answer = await client.get(f"/v1/agencies/{agency}/evaluation?region=411000&period=2026", headers=XUCHANG)
     assert answer.status_code == 200, answer.text
     assert (answer.json()["total"], answer.json()["grade"]) == (79, "B")  # 100 − 6 − 10 − 5
