@@ -1,20 +1,30 @@
-"""The evaluations process: HTTP API and the outbox relay on one event loop (STYLE: one process per
-service). It consumes no topic yet: figures are read from their sources into its tables."""
+"""The evaluations process: HTTP API, the outbox relay, the yearly run schedules and its Temporal
+activity worker on one event loop (STYLE: one process per service). It consumes no topic yet:
+figures are read from their sources into its tables."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.common.runtime import service_runtime
+from services.common.activity_failures import activity_worker
+from services.common.runtime import BackgroundTask, Runtime, service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
+from services.common.temporal import EVALUATIONS_ACTIVITIES, connect
+from services.evaluations.activities import EvaluationActivities
 from services.evaluations.api import router
 from services.evaluations.models import MESSAGING, MIGRATIONS, TABLES
+from services.evaluations.schedules import ensure_run_schedules
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
     settings = settings or get_settings()
+
+    def background(rt: Runtime) -> Iterator[BackgroundTask]:
+        if with_temporal:
+            yield "run-schedules", lambda: _schedules(settings)
+            yield "temporal-worker", lambda: _run_worker(settings, EvaluationActivities(rt.engine))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -25,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             migrations=MIGRATIONS,
             messaging=MESSAGING,
             routers=lambda rt: [],
+            background=background,
         ) as rt:
             app.state.runtime = rt
             yield
@@ -32,3 +43,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = base_app("evaluations", lifespan)
     app.include_router(router)
     return app
+
+
+async def _schedules(settings: Settings) -> None:
+    await ensure_run_schedules(await connect(settings))
+
+
+async def _run_worker(settings: Settings, acts: EvaluationActivities) -> None:
+    client = await connect(settings)
+    await activity_worker(client, task_queue=EVALUATIONS_ACTIVITIES, activities=acts.all()).run()

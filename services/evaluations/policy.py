@@ -196,3 +196,9 @@ def assessment_policy_for(region: str) -> AssessmentPolicy:
 
 def supervision_policy_for(region: str) -> SupervisionPolicy:
     return _covering(_supervisions(), region, "points and differentiated supervision")
+
+
+def covered_regions() -> list[tuple[Literal["purchaser", "agency"], str]]:
+    """(kind, region) of every yearly run a policy asks for."""
+    runs: list[tuple[Literal["purchaser", "agency"], str]] = [("purchaser", r) for r in sorted(_assessments())]
+    return runs + [("agency", r) for r in sorted(_supervisions())]
