@@ -35,6 +35,7 @@ CREDIT_SERVICES = {
     "appeal",
     "casework",
     "watch",
+    "evaluations",
     "workflows",
     "codec",
     "gateway",
