@@ -13,14 +13,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.auth import FINANCE_ROLES, Principal, Role, require_roles
-from services.common.identifiers import is_division_code
+from services.common.identifiers import division_covers, is_division_code
 from services.common.problems import Problem
 from services.common.runtime import Runtime, RuntimeDep
 from services.evaluations.draw import inspection_draw
 from services.evaluations.evaluate import evaluate_agency, evaluate_purchaser
+from services.evaluations.models import RESULTS
 from services.evaluations.policy import NotCovered, assessment_policy_for, supervision_policy_for
 from services.evaluations.scoring import Assessment, MissingFigures, OfficerEntry
 from services.evaluations.store import (
@@ -68,6 +70,9 @@ async def purchaser_assessment(purchaser_id: str, region: Region, period: Period
         policy = assessment_policy_for(region)
     except NotCovered as error:
         raise _not_covered(error, region) from None
+    published = await _published_result(rt, "purchaser", purchaser_id, period)
+    if published is not None:
+        return published
     async with rt.engine.connect() as conn:
         try:
             evaluated = await evaluate_purchaser(conn, policy, purchaser_id, period)
@@ -80,6 +85,7 @@ async def purchaser_assessment(purchaser_id: str, region: Region, period: Period
         "region": region,
         "period": period,
         "policy": policy.name,
+        "state": "current",
         "total": result.total,
         "grade": result.grade,
         "interview": result.interview,
@@ -98,6 +104,9 @@ async def agency_evaluation(agency_id: str, region: Region, period: Period, p: R
         policy = supervision_policy_for(region)
     except NotCovered as error:
         raise _not_covered(error, region) from None
+    published = await _published_result(rt, "agency", agency_id, period)
+    if published is not None:
+        return published
     async with rt.engine.connect() as conn:
         try:
             evaluated = await evaluate_agency(conn, policy, agency_id, period)
@@ -109,6 +118,7 @@ async def agency_evaluation(agency_id: str, region: Region, period: Period, p: R
         "region": region,
         "period": period,
         "policy": policy.name,
+        "state": "current",
         "total": result.total,
         "grade": result.grade,
         "lines": evaluated.lines,
@@ -237,3 +247,67 @@ async def _population(
             f"no {kind} in {region} has a published grade of this policy's bands",
         )
     return population
+
+
+async def _published_rows(rt: Runtime, kind: str, region: str, period: str) -> list[dict]:
+    q = select(RESULTS).where(
+        RESULTS.c.subject_kind == kind, RESULTS.c.period == period, RESULTS.c.state == "published"
+    )
+    async with rt.engine.connect() as conn:
+        rows = [dict(r) for r in (await conn.execute(q)).mappings() if division_covers(region, r["region"])]
+    ranked = sorted(rows, key=lambda r: (-r["score"], r["subject_id"]))
+    return [
+        {
+            "rank": n,
+            "subject_id": r["subject_id"],
+            "region": r["region"],
+            "total": r["score"],
+            "grade": r["grade"],
+            "policy": r["policy"],
+            "published_at": r["updated_at"].isoformat(),
+        }
+        for n, r in enumerate(ranked, start=1)
+    ]
+
+
+@router.get("/v1/agencies")
+async def published_agencies(region: Region, period: Period, rt: RuntimeDep) -> dict:
+    """The published year-end evaluations of the region's agencies, ranked (000 §三.4: published so
+    purchasers can choose; public, no token needed). Only what was published after review."""
+    if not is_division_code(region):
+        raise Problem(422, "invalid_query", "Invalid region", f"{region!r} is not a division code")
+    return {"region": region, "period": period, "items": await _published_rows(rt, "agency", region, period)}
+
+
+@router.get("/v1/purchasers")
+async def published_purchasers(region: Region, period: Period, p: Finance, rt: RuntimeDep) -> dict:
+    """The published assessments of the region's purchasers, ranked: for the finance departments
+    (a reference for budgets, 000 §三.1)."""
+    _region(p, region)
+    return {"region": region, "period": period, "items": await _published_rows(rt, "purchaser", region, period)}
+
+
+async def _published_result(rt: Runtime, kind: str, subject_id: str, period: str) -> dict | None:
+    """Once published, the answer is the published result (its lines, officers' reasons included),
+    not a new computation from figures that may have changed since."""
+    q = select(RESULTS).where(
+        RESULTS.c.subject_kind == kind,
+        RESULTS.c.subject_id == subject_id,
+        RESULTS.c.period == period,
+        RESULTS.c.state == "published",
+    )
+    async with rt.engine.connect() as conn:
+        row = (await conn.execute(q)).mappings().first()
+    if row is None:
+        return None
+    return {
+        kind: subject_id,
+        "region": row["region"],
+        "period": period,
+        "policy": row["policy"],
+        "state": "published",
+        "published_at": row["updated_at"].isoformat(),
+        "total": row["score"],
+        "grade": row["grade"],
+        "lines": row["lines"],
+    }

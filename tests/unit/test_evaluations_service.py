@@ -12,14 +12,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.settings import Settings
+from services.evaluations.activities import EvaluationActivities
 from services.evaluations.app import create_app
 from services.evaluations.figures import store_figures, watch_figures
-from services.evaluations.models import DRAWS, ENTRIES, TABLES
+from services.evaluations.models import DRAWS, ENTRIES, MESSAGING, TABLES
 from services.evaluations.scoring import Result
 from services.evaluations.store import save_result
 from tests.conftest import bearer
-from tests.support.evaluations_year import agency_year
+from tests.support.evaluations_year import AVERAGE, GOOD, PERIOD, POOR, agency_year, load_year
 from tests.unit.test_http_routers import serve
+from workflows.evaluation_inputs import PublishRequest
 
 SHENYANG = bearer("finance_officer", "210100", "210100", sub="officer-sy")
 XUCHANG = bearer("finance_officer", "411000", "411000", sub="officer-xc")
@@ -225,3 +227,38 @@ async def test_the_draw_is_refused_outside_xuchang_and_to_those_without_a_financ
         await client.get("/v1/inspections/sample?region=411000&kind=agency&size=2", headers=agency)
     ).status_code == 403
     assert (await client.get("/v1/inspections/sample?region=411000&kind=agency&size=2")).status_code == 401
+
+
+async def test_published_results_are_answered_as_published_and_listed_ranked(service) -> None:  # type: ignore[no-untyped-def]
+    engine, client = service
+    async with engine.begin() as conn:
+        await load_year(conn)
+    officer = bearer("finance_officer", "210100", "210100", sub="officer-sy")
+    body = {"region": "210102", "period": PERIOD, "points": 2, "reason": "一项逾期系系统故障所致"}
+    entered = await client.post(f"/v1/purchasers/{AVERAGE}/assessment/entries/adjustment", json=body, headers=officer)
+    assert entered.status_code == 201
+    current = (
+        await client.get(f"/v1/purchasers/{AVERAGE}/assessment?region=210102&period={PERIOD}", headers=officer)
+    ).json()
+    assert current["state"] == "current"
+    request = PublishRequest(
+        kind="purchaser", region="210100", period=PERIOD, task_id="t-1", reviewed_by="reviewer-7", reviewed_at=AT
+    )
+    published = await EvaluationActivities(engine).publish_evaluations(request)
+    again = await EvaluationActivities(engine).publish_evaluations(request)  # a retried activity
+    assert published == again and [r.subject_id for r in published.results] == [GOOD, AVERAGE, POOR]
+    async with engine.connect() as conn:
+        assert len((await conn.execute(select(MESSAGING.outbox))).all()) == 3  # not six
+    answer = (
+        await client.get(f"/v1/purchasers/{AVERAGE}/assessment?region=210102&period={PERIOD}", headers=officer)
+    ).json()
+    assert (answer["state"], answer["total"], answer["grade"]) == ("published", 76, "良好")
+    assert answer["lines"][-1]["reason"] == "一项逾期系系统故障所致"
+    listed = (await client.get(f"/v1/purchasers?region=210100&period={PERIOD}", headers=officer)).json()["items"]
+    assert [(i["rank"], i["subject_id"], i["grade"]) for i in listed] == [
+        (1, GOOD, "优秀"),
+        (2, AVERAGE, "良好"),
+        (3, POOR, "较差"),
+    ]
+    assert (await client.get(f"/v1/purchasers?region=210100&period={PERIOD}")).status_code == 401
+    assert (await client.get(f"/v1/agencies?region=411000&period={PERIOD}")).json()["items"] == []  # none published yet
