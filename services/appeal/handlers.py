@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.appeal.events import SOURCE
 from services.appeal.filing import file_appeals
 from services.appeal.models import MESSAGING, REPLICA
-from services.appeal.starter import ReviewStarter
 from services.common.batches import consume
 from services.common.inbound import Inbound, from_kafka
 from services.common.messaging import already_processed
@@ -30,9 +29,7 @@ RECORDS_GROUP_ID = "credit-appeal-records"
 OWNER_RETRY_SECONDS = 1.0
 
 
-def build_router(
-    rt: Runtime, settings: Settings, starter: ReviewStarter, owner: RecordOwner, clock: ReplicaClock
-) -> KafkaRouter:
+def build_router(rt: Runtime, settings: Settings, owner: RecordOwner, clock: ReplicaClock) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(
@@ -53,7 +50,7 @@ def build_router(
             return await file_appeals(conn, batch, now=now, learned=learned)
 
         await consume(rt, items, apply, messaging=MESSAGING, source=SOURCE, service="appeal")
-        starter.wake()
+        rt.wake_commands()
 
     @router.subscriber(
         RECORDS, group_id=RECORDS_GROUP_ID, **batch_options(settings, background=True), title="record replica"

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.commands import Command, write_commands
 from services.common.deadletter import conflict_letter, rejected_event
 from services.common.identifiers import normalise_applicant_id
 from services.common.inbound import Inbound
@@ -31,8 +32,9 @@ from services.common.policy import policy_for
 from services.common.record_replica import ReplicaRecord, get_replica
 from services.common.schemas import EVIDENCE_MAX, EvidenceItem, SubjectType
 from services.common.sql import insert_rows, key_in, lock_keys
+from services.repair.commands import apply_command
 from services.repair.events import SOURCE, changed_event
-from services.repair.models import APPLICATIONS, DISPATCH, MESSAGING, REPLICA
+from services.repair.models import APPLICATIONS, COMMANDS, MESSAGING, REPLICA
 from services.repair.records import learn_records
 from services.repair.rules import Refusal, judge_application, terms_from
 from workflows.repair_inputs import OPEN_STATES, RepairApplication
@@ -125,11 +127,11 @@ async def receive(
         rows.append(row)
         open_by_record[record.record_id] = row["id"]
         outbox.append(changed_event(row, now=now))
-        dispatch.append(_apply_command(row, now=now))
+        dispatch.append(_apply_command(row))
         processed.append((*item.identity, "submitted", digest))
         outcomes.append(Outcome("submitted", application=row))
     await insert_rows(conn, APPLICATIONS, rows)
-    await insert_rows(conn, DISPATCH, dispatch)
+    await write_commands(conn, COMMANDS, dispatch)
     await mark_processed(conn, MESSAGING.processed, processed)
     await write_outbox(conn, MESSAGING.outbox, outbox)
     return outcomes
@@ -232,7 +234,7 @@ def _application_row(item: Inbound, request: RepairRequest, record: ReplicaRecor
     }
 
 
-def _apply_command(row: dict, *, now: datetime) -> dict:
+def _apply_command(row: dict) -> Command:
     signal = RepairApplication(
         application_id=row["id"],
         record_id=row["record_id"],
@@ -241,5 +243,4 @@ def _apply_command(row: dict, *, now: datetime) -> dict:
         evidence=row["evidence"],
         submitted_at=row["submitted_at"],
     )
-    payload = signal.model_dump(mode="json")
-    return {"record_id": row["record_id"], "kind": "apply", "payload": payload, "created_at": now}
+    return apply_command(signal)

@@ -1,7 +1,6 @@
 """Kafka consumers of the repair service: its replica of `credit.records` (and the repair workflows
 it orders), and repair applications on `credit.inbound.applications`."""
 
-from collections.abc import Callable
 from typing import Any
 
 from faststream import Context
@@ -25,9 +24,7 @@ from services.repair.records import apply_records
 OWNER_RETRY_SECONDS = 1.0
 
 
-def build_router(
-    rt: Runtime, settings: Settings, wake_dispatcher: Callable[[], None], owner: RecordOwner, clock: ReplicaClock
-) -> KafkaRouter:
+def build_router(rt: Runtime, settings: Settings, owner: RecordOwner, clock: ReplicaClock) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(
@@ -37,7 +34,7 @@ def build_router(
         items = from_kafka(message.raw_message)
         results = await consume(rt, items, apply_records, messaging=MESSAGING, source=SOURCE, service="repair")
         clock.note([i.envelope.time for i in items if i.envelope is not None and i.envelope.type in RECORD_TYPES])
-        wake_dispatcher()
+        rt.wake_commands()
         for counts in results:
             for kind, n in counts.items():
                 EVENTS_CONSUMED.labels("repair", kind).inc(n)
@@ -61,7 +58,7 @@ def build_router(
             return await receive(conn, batch, now=now, learned=learned)
 
         results = await consume(rt, items, apply, messaging=MESSAGING, source=SOURCE, service="repair")
-        wake_dispatcher()
+        rt.wake_commands()
         for outcomes in results:
             for o in outcomes:
                 EVENTS_CONSUMED.labels("repair", o.kind).inc()

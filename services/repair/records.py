@@ -10,13 +10,15 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.commands import Command, write_commands
 from services.common.inbound import Inbound
 from services.common.messaging import already_processed, mark_processed
 from services.common.policy import policy_for
 from services.common.record_replica import RECORD_TYPES, replica_row, upsert_replica
 from services.common.sql import insert_rows, key_in
 from services.common.topics import TYPE_PREFIX
-from services.repair.models import DISPATCH, MESSAGING, REPLICA, WINDOWS
+from services.repair.commands import change_command, start_command
+from services.repair.models import COMMANDS, MESSAGING, REPLICA, WINDOWS
 from services.repair.rules import terms_from, window_for
 from workflows.repair_inputs import RecordChange, RepairInput, RepairRecord
 
@@ -71,11 +73,11 @@ async def apply_records(conn: AsyncConnection, items: list[Inbound], *, now: dat
                 counts["started"] += 1
         elif state != "closed" and (item.envelope.type in SIGNALLED or record.status == "withdrawn"):  # type: ignore[union-attr]
             change = RecordChange(record=record, change=item.envelope.type.removeprefix(TYPE_PREFIX))  # type: ignore[union-attr]
-            commands.append(_command(record.record_id, "record_changed", change.model_dump(mode="json"), now))
+            commands.append(change_command(change))
             counts["signalled"] += 1
     await upsert_replica(conn, REPLICA, [row for _, row in parsed])
     await insert_rows(conn, WINDOWS, new_windows)
-    await insert_rows(conn, DISPATCH, commands)
+    await write_commands(conn, COMMANDS, commands)
     await mark_processed(conn, MESSAGING.processed, [(*i.identity, "applied") for i, _ in parsed])
     counts["replicated"] = len(parsed)
     return counts
@@ -101,10 +103,10 @@ async def learn_records(conn: AsyncConnection, rows: list[dict], *, now: datetim
             commands.append(command)
     await upsert_replica(conn, REPLICA, rows)
     await insert_rows(conn, WINDOWS, new_windows)
-    await insert_rows(conn, DISPATCH, commands)
+    await write_commands(conn, COMMANDS, commands)
 
 
-def _start_order(record: RepairRecord, *, now: datetime) -> tuple[dict, dict] | None:
+def _start_order(record: RepairRecord, *, now: datetime) -> tuple[dict, Command] | None:
     """The window row and start command of a record in force and repairable under its policy."""
     if record.status != "in_force":
         return None
@@ -131,11 +133,7 @@ def _start_order(record: RepairRecord, *, now: datetime) -> tuple[dict, dict] | 
         "updated_at": now,
     }
     start = RepairInput(record=record, terms=terms)
-    return row, _command(record.record_id, "start", start.model_dump(mode="json"), now)
-
-
-def _command(record_id: str, kind: str, payload: dict, now: datetime) -> dict:
-    return {"record_id": record_id, "kind": kind, "payload": payload, "created_at": now}
+    return row, start_command(start)
 
 
 async def _windows(conn: AsyncConnection, record_ids: list[str]) -> dict[str, str]:

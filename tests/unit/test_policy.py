@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.appeal.starter import review_working_days
+from services.appeal.commands import review_working_days
 from services.common.policy import (
     POLICY_DIR,
     Continuation,

@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from services.appeal.starter import review_working_days
+from services.appeal.commands import review_working_days
 from services.common.lawdates import local_date, start_of_day
 from services.common.policy import policy_for
 from services.common.temporal import APPEAL_ACTIVITIES, CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES
@@ -158,7 +158,7 @@ async def workers(env: WorkflowEnvironment, fakes: Fakes) -> AsyncIterator[str]:
 
 
 async def start(env: WorkflowEnvironment, queue: str) -> tuple[WorkflowHandle, AppealReviewInput]:
-    """As the appeal service's starter does, with the durations of Luoyang's policy."""
+    """As the appeal service's start command does, with the durations of Luoyang's policy."""
     filed_at = await env.get_current_time()
     policy = policy_for(COUNTY, local_date(filed_at))
     supplier = new_uscc()
