@@ -1,7 +1,7 @@
 """Kafka consumer of the casework service: `determination.requested.v1` on `credit.tasks` (CONTRACT
 §4: a serious code reported by a purchaser or agency waits for the finance department). Each
 accepted request is stored with the input of its DeterminationWorkflow, in the transaction that
-marks the event processed; the delivery loop starts the workflow. Casework's own task.* events on
+marks the event processed, with the command that starts the workflow (commands.py). Casework's own task.* events on
 the same topic are not input and are passed over; anything else is dead-lettered."""
 
 from datetime import datetime
@@ -13,10 +13,11 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.casework.delivery import TemporalLink
+from services.casework.commands import determination_command
 from services.casework.events import SOURCE
-from services.casework.models import MESSAGING, REQUESTS_T
+from services.casework.models import COMMANDS, MESSAGING, REQUESTS_T
 from services.common.batches import consume
+from services.common.commands import write_commands
 from services.common.deadletter import rejected_event
 from services.common.identifiers import is_division_code
 from services.common.inbound import Inbound, from_kafka
@@ -68,6 +69,9 @@ async def accept(conn: AsyncConnection, items: list[Inbound], *, now: datetime) 
         new = [r for k, r in rows.items() if k not in existing]
         if new:
             await conn.execute(REQUESTS_T.insert(), new)
+            await write_commands(
+                conn, COMMANDS, [determination_command(r["request_id"], r["workflow_input"]) for r in new]
+            )
     await mark_processed(conn, MESSAGING.processed, processed)
     await write_outbox(conn, MESSAGING.outbox, dead)
     return counts
@@ -108,7 +112,7 @@ def _request_row(item: Inbound, now: datetime) -> tuple[str, str, dict | None]:
     return "", "", row
 
 
-def build_router(rt: Runtime, settings: Settings, link: TemporalLink) -> KafkaRouter:
+def build_router(rt: Runtime, settings: Settings) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(
@@ -117,6 +121,6 @@ def build_router(rt: Runtime, settings: Settings, link: TemporalLink) -> KafkaRo
     async def on_tasks(body: Any, message: Any = Context("message")) -> None:
         items = from_kafka(message.raw_message)
         await consume(rt, items, accept, messaging=MESSAGING, source=SOURCE, service="casework")
-        link.wake.set()
+        rt.wake_commands()
 
     return router

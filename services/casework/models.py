@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from services.common.commands import command_table
 from services.common.messaging import messaging_tables
 
 
@@ -14,7 +15,7 @@ class CaseTask(SQLModel, table=True):
     """One human step (workflows/task_inputs.TaskSpec) with its plan, claim, alarms and decision."""
 
     __tablename__ = "casework_task"
-    # The queue: open work by due date; the delivery loop: decisions not yet signalled.
+    # The queue: open work by due date; decisions not yet signalled.
     __table_args__ = (
         Index("ix_casework_task_queue", "state", "due_on"),
         Index("ix_casework_task_signal_pending", "signal_pending"),
@@ -77,7 +78,7 @@ class TaskAudit(SQLModel, table=True):
 
 class DeterminationRequest(SQLModel, table=True):
     """A `determination.requested.v1` accepted, and the DeterminationWorkflow it starts (started_at
-    stays empty until Temporal took the start: the delivery loop retries)."""
+    stays empty until Temporal took the start command: the command relay retries)."""
 
     __tablename__ = "casework_determination_request"
 
@@ -116,4 +117,6 @@ TASKS_T = CaseTask.__table__  # type: ignore[attr-defined]
 AUDIT_T = TaskAudit.__table__  # type: ignore[attr-defined]
 REQUESTS_T = DeterminationRequest.__table__  # type: ignore[attr-defined]
 CALENDAR_T = CalendarInstall.__table__  # type: ignore[attr-defined]
-TABLES = [TASKS_T, AUDIT_T, REQUESTS_T, CALENDAR_T, *MESSAGING.all]
+# Workflow starts and decisions owed to Temporal (services/casework/commands.py).
+COMMANDS = command_table("casework")
+TABLES = [TASKS_T, AUDIT_T, REQUESTS_T, CALENDAR_T, COMMANDS, *MESSAGING.all]

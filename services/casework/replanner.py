@@ -15,7 +15,6 @@ from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from services.casework.delivery import TemporalLink
 from services.casework.models import MESSAGING, TASKS_T
 from services.casework.views import OPEN_STATES
 from services.common.inbound import from_kafka
@@ -53,7 +52,7 @@ async def signal_replan(client: Client, workflow_id: str, replan: TaskReplan) ->
     return True
 
 
-async def replan_after(rt: Runtime, link: TemporalLink, records: list[Any]) -> int:
+async def replan_after(rt: Runtime, records: list[Any]) -> int:
     """Signal the open tasks of each installed year heard; how many were signalled."""
     signalled = 0
     for item in from_kafka(records):
@@ -71,7 +70,7 @@ async def replan_after(rt: Runtime, link: TemporalLink, records: list[Any]) -> i
         )
         tasks = await open_tasks_of(rt, year)
         if tasks:
-            client = await link.client()
+            client = await rt.client()
             for task in tasks:
                 signalled += await signal_replan(client, task["workflow_id"], TaskReplan(year=year, reason=reason))
         log.info("open tasks re-planned", year=year, tasks=len(tasks))
@@ -80,11 +79,11 @@ async def replan_after(rt: Runtime, link: TemporalLink, records: list[Any]) -> i
     return signalled
 
 
-def build_replanner(rt: Runtime, settings: Settings, link: TemporalLink) -> KafkaRouter:
+def build_replanner(rt: Runtime, settings: Settings) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(CALENDAR, group_id=GROUP_ID, **batch_options(settings, background=True), title="re-planner")
     async def on_calendar(body: Any, message: Any = Context("message")) -> None:
-        await replan_after(rt, link, message.raw_message)
+        await replan_after(rt, message.raw_message)
 
     return router

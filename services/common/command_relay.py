@@ -23,7 +23,7 @@ from itertools import groupby
 from typing import Any
 
 import structlog
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -104,6 +104,10 @@ class CommandRelay(LeadingLoop):
             if workflow_ids is not None:
                 q = q.where(key_in(conn, t.c.workflow_id, list(workflow_ids)))
             commands = [Command.of_row(r) for r in await conn.execute(q)]
+            # A command waiting for its next attempt holds back the later ones of its workflow.
+            waiting = select(t.c.workflow_id, func.min(t.c.seq)).where(t.c.state == PENDING, t.c.next_attempt_at > now)
+            held = dict((await conn.execute(waiting.group_by(t.c.workflow_id))).all())
+        commands = [c for c in commands if c.seq < held.get(c.workflow_id, c.seq + 1)]
         if not commands:
             return 0, 0
         client = await self._client()
@@ -159,7 +163,8 @@ class CommandRelay(LeadingLoop):
         if command.action == "start":
             options: dict[str, Any] = {}
             if command.not_before is not None:
-                delay = command.not_before - datetime.now(UTC)
+                at = command.not_before
+                delay = (at if at.tzinfo else at.replace(tzinfo=UTC)) - datetime.now(UTC)  # SQLite: naive UTC
                 if delay > timedelta(0):
                     options["start_delay"] = delay
             if command.name:

@@ -60,6 +60,8 @@ def command_table(service: str) -> Table:
         Column("last_error", String(500), nullable=True),
         Column("created_at", DateTime(timezone=True), nullable=False),
         Index(f"ix_{service}_command_state_seq", "state", "seq"),
+        # The few commands waiting to be tried again (most rows have none).
+        Index(f"ix_{service}_command_next_attempt_at", "next_attempt_at"),
     )
 
 

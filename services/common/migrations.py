@@ -67,6 +67,7 @@ def create_command_table(service: str) -> None:
         sa.PrimaryKeyConstraint("seq"),
     )
     op.create_index(f"ix_{name}_state_seq", name, ["state", "seq"], unique=False)
+    op.create_index(f"ix_{name}_next_attempt_at", name, ["next_attempt_at"], unique=False)
 
 
 def pending_command(purpose: str, ref: str, action: str, workflow_id: str, **fields: object) -> dict:

@@ -20,12 +20,12 @@ class PublicationActivities:
         *,
         urls: dict[str, str | None],
         relay: OutboxRelay | None = None,
-        wake_dispatcher: Callable[[], None] | None = None,
+        wake_commands: Callable[[], None] | None = None,
     ) -> None:
         self._engine = engine
         self._urls = urls
         self._relay = relay
-        self._wake = wake_dispatcher
+        self._wake = wake_commands
 
     @activity.defn(name="publish_period_notice")
     async def publish_period_notice(self, req: NoticeRequest) -> NoticeResult:

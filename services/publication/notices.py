@@ -13,11 +13,13 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.cloudevents import build_event
+from services.common.commands import write_commands
 from services.common.identifiers import division_level
 from services.common.messaging import OutboundEvent, write_outbox
 from services.common.sql import insert_rows
 from services.common.topics import NOTICE_PUBLISHED, NOTICES
-from services.publication.models import MESSAGING, PublicNotice, PublicNoticeEntry, PublicRecord, PushDelivery
+from services.publication.commands import push_command
+from services.publication.models import COMMANDS, MESSAGING, PublicNotice, PublicNoticeEntry, PublicRecord, PushDelivery
 from services.publication.views import public_record
 from workflows.publication_inputs import NoticeRequest, NoticeResult
 
@@ -134,6 +136,7 @@ async def write_notice(
             for push in pushes
         ],
     )
+    await write_commands(conn, COMMANDS, [push_command(push["idempotency_key"]) for push in pushes])
     event = build_event(
         type=NOTICE_PUBLISHED, source=SOURCE, subject=notice["notice_id"], id=notice["notice_id"], time=now, data=body
     )

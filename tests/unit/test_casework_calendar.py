@@ -216,10 +216,9 @@ async def test_the_replanner_signals_each_open_task_counted_through_the_year_onc
     async def connect() -> RecordingClient:
         return recording
 
-    link = SimpleNamespace(client=connect)
-    rt = SimpleNamespace(engine=engine)
-    assert await replan_after(rt, link, [record(event)]) == 1  # type: ignore[arg-type]
-    assert await replan_after(rt, link, [record(event)]) == 0  # type: ignore[arg-type]
+    rt = SimpleNamespace(engine=engine, client=connect)
+    assert await replan_after(rt, [record(event)]) == 1  # type: ignore[arg-type]
+    assert await replan_after(rt, [record(event)]) == 0  # type: ignore[arg-type]
     ((workflow_id, replan),) = recording.signals
     assert workflow_id == "task:crosses" and replan.year == 2027
     assert "TEST FIXTURE" in replan.reason and "administrator-1" in replan.reason
