@@ -12,7 +12,7 @@ from services.common.policy import policy_for
 from services.common.runtime import Runtime, service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
-from services.common.temporal import EVALUATION_ACTIVITIES, connect
+from services.common.temporal import EVALUATION_ACTIVITIES
 from services.evaluation.activities import EvaluationActivities
 from services.evaluation.api import router
 from services.evaluation.archive_api import router as archive_router
@@ -31,14 +31,9 @@ from services.evaluation.record_activities import RecordChangeActivities
 def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
     settings = settings or get_settings()
 
-    signals = Signals(settings)
-
     def background(rt: Runtime):  # type: ignore[no-untyped-def]
         if with_temporal:
-            acts = EvaluationActivities(rt.engine, rt.relay, Signer(settings.credit_ledger_signing_seed))
-            experts = ExpertActivities(rt.engine, employer_url=employer_url(settings), relay=rt.relay)
-            changes = RecordChangeActivities(rt.engine, rt.relay)
-            yield "temporal-worker", lambda: _run_worker(settings, acts, experts, changes)
+            yield "temporal-worker", lambda: _run_worker(rt, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
@@ -48,7 +43,10 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             tables=TABLES,
             migrations=MIGRATIONS,
             messaging=MESSAGING,
-            routers=lambda rt: [build_router(rt, settings), build_expert_router(rt, settings, signals)],
+            routers=lambda rt: [
+                build_router(rt, settings),
+                build_expert_router(rt, settings, Signals(rt.client, settings.credit_policy_region)),
+            ],
             background=background,
         ) as rt:
             app.state.runtime = rt
@@ -64,10 +62,10 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
     return app
 
 
-async def _run_worker(
-    settings: Settings, acts: EvaluationActivities, experts: ExpertActivities, changes: RecordChangeActivities
-) -> None:
-    client = await connect(settings)
+async def _run_worker(rt: Runtime, settings: Settings) -> None:
+    acts = EvaluationActivities(rt.engine, rt.relay, Signer(settings.credit_ledger_signing_seed))
+    experts = ExpertActivities(rt.engine, employer_url=employer_url(settings), relay=rt.relay)
+    changes = RecordChangeActivities(rt.engine, rt.relay)
     activities = [
         acts.expire_due_records,
         acts.publish_ledger_checkpoint,
@@ -75,7 +73,7 @@ async def _run_worker(
         experts.notify_employer,
         *changes.all(),
     ]
-    worker = activity_worker(client, task_queue=EVALUATION_ACTIVITIES, activities=activities)
+    worker = activity_worker(await rt.client(), task_queue=EVALUATION_ACTIVITIES, activities=activities)
     await worker.run()
 
 
