@@ -27,6 +27,14 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
+from workflows.activity_names import (
+    CORRECT_RECORD,
+    GET_RECORD_FACTS,
+    MARK_APPEALED,
+    RECORD_APPEAL_CHANGE,
+    UPHOLD_RECORD,
+)
+
 with workflow.unsafe.imports_passed_through():
     from services.common.temporal import APPEAL_ACTIVITIES, EVALUATION_ACTIVITIES
     from workflows.appeal_inputs import (
@@ -46,7 +54,7 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 # A wrongly blacklisted supplier is barred from every tender until the review ends: serious first.
 PRIORITY = {"serious": 30, "general": 50}
-RESOLVE = {"correct": ("correct_record", "corrected"), "uphold": ("uphold_record", "upheld")}
+RESOLVE = {"correct": (CORRECT_RECORD, "corrected"), "uphold": (UPHOLD_RECORD, "upheld")}
 
 
 @workflow.defn
@@ -64,9 +72,9 @@ class AppealReviewWorkflow:
             record_id=inp.record_id, appeal_id=inp.appeal_id, filed_at=inp.filed_at, applicant=inp.applicant
         )
         try:
-            marked: RecordChangeResult = await self._evaluation("mark_appealed", mark, RecordChangeResult)
+            marked: RecordChangeResult = await self._evaluation(MARK_APPEALED, mark, RecordChangeResult)
             facts: RecordFacts = await self._evaluation(
-                "get_record_facts", RecordRef(record_id=inp.record_id), RecordFacts
+                GET_RECORD_FACTS, RecordRef(record_id=inp.record_id), RecordFacts
             )
         except ActivityError as exc:
             if not _refused(exc):
@@ -200,7 +208,7 @@ class AppealReviewWorkflow:
             {"appeal_id": inp.appeal_id, "version": self._version, "state": state, **fields}
         )
         await workflow.execute_activity(
-            "record_appeal_change",
+            RECORD_APPEAL_CHANGE,
             change,
             task_queue=APPEAL_ACTIVITIES,
             start_to_close_timeout=ACTIVITY_TIMEOUT,

@@ -25,6 +25,8 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from workflows.activity_names import APPLY_DETERMINATION, CLOSE_STATEMENT_WINDOW, NOTE_INTENDED_DETERMINATION
+
 with workflow.unsafe.imports_passed_through():
     from services.common.temporal import CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES
     from workflows.determination_inputs import DeterminationInput, DeterminationResult
@@ -88,7 +90,7 @@ class DeterminationWorkflow:
             if confirmed.decision == "withdraw":
                 d = confirmed
         change = await workflow.execute_activity(
-            "apply_determination",
+            APPLY_DETERMINATION,
             _applied(req.request_id, d),
             result_type=RecordChangeResult,
             task_queue=EVALUATION_ACTIVITIES,
@@ -106,7 +108,7 @@ class DeterminationWorkflow:
         statement_due = None if window is None else workflow.now() + timedelta(days=window)
         # The subject's integrity archive shows the intended determination from now on (its notice).
         await workflow.execute_activity(
-            "note_intended_determination",
+            NOTE_INTENDED_DETERMINATION,
             DeterminationIntended(
                 intended=_applied(req.request_id, d),
                 statement_due=statement_due,
@@ -144,7 +146,7 @@ class DeterminationWorkflow:
                 pass
             if not result.done():
                 stated = await workflow.execute_activity(
-                    "close_statement_window",
+                    CLOSE_STATEMENT_WINDOW,
                     task_id,
                     result_type=bool,
                     task_queue=CASEWORK_ACTIVITIES,

@@ -45,6 +45,8 @@ from datetime import date, timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from workflows.activity_names import NOTIFY_EMPLOYER, PUBLISH_EXPERT_STANDING
+
 with workflow.unsafe.imports_passed_through():
     from services.common.lawdates import add_months, expiry_moment, local_date
     from services.common.temporal import EVALUATION_ACTIVITIES
@@ -289,7 +291,7 @@ class ExpertStandingWorkflow:
         )
         # Not awaited: a notice retried for hours must not hold up the next signal.
         handle = workflow.start_activity(
-            "notify_employer",
+            NOTIFY_EMPLOYER,
             notice,
             task_queue=EVALUATION_ACTIVITIES,
             schedule_to_close_timeout=timedelta(days=30),
@@ -310,7 +312,7 @@ class ExpertStandingWorkflow:
         # Every new version is stored (score and reasons are shown to finance and the expert); an
         # event goes out only for what the pool acts on. Awaited, so they arrive in order.
         await workflow.execute_activity(
-            "publish_expert_standing",
+            PUBLISH_EXPERT_STANDING,
             StandingChanged(
                 expert_id=self._inp.expert_id,
                 expert_name=self._inp.expert_name,

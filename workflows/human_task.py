@@ -13,6 +13,8 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from workflows.activity_names import CANCEL_TASK, ESCALATE_TASK, OPEN_TASK, REPLAN_TASK
+
 with workflow.unsafe.imports_passed_through():
     from services.common.temporal import CASEWORK_ACTIVITIES
     from workflows.task_inputs import (
@@ -49,7 +51,7 @@ class HumanTaskWorkflow:
     @workflow.run
     async def run(self, spec: TaskSpec) -> TaskOutcome:
         self._plan = await workflow.execute_activity(
-            "open_task",
+            OPEN_TASK,
             spec,
             result_type=TaskPlan,
             task_queue=CASEWORK_ACTIVITIES,
@@ -65,7 +67,7 @@ class HumanTaskWorkflow:
             return TaskOutcome(task_id=spec.task_id, decision=self._decision)
         assert self._cancel is not None
         await workflow.execute_activity(
-            "cancel_task",
+            CANCEL_TASK,
             TaskClosed(task_id=spec.task_id, reason=self._cancel.reason),
             task_queue=CASEWORK_ACTIVITIES,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
@@ -81,7 +83,7 @@ class HumanTaskWorkflow:
             if self._replans:
                 replan = self._replans.pop(0)
                 self._plan = await workflow.execute_activity(
-                    "replan_task",
+                    REPLAN_TASK,
                     TaskReplanRequest(spec=spec, plan=self._plan, fired_levels=list(self._fired), reason=replan.reason),
                     result_type=TaskPlan,
                     task_queue=CASEWORK_ACTIVITIES,
@@ -101,7 +103,7 @@ class HumanTaskWorkflow:
                 if self._settled() or self._replans:
                     continue
             await workflow.execute_activity(
-                "escalate_task",
+                ESCALATE_TASK,
                 TaskAlarmFired(task_id=spec.task_id, alarm=alarm),
                 task_queue=CASEWORK_ACTIVITIES,
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
@@ -121,7 +123,7 @@ class HumanTaskWorkflow:
             if self._settled():
                 break
             await workflow.execute_activity(
-                "escalate_task",
+                ESCALATE_TASK,
                 TaskAlarmFired(task_id=spec.task_id, alarm=alarm),
                 task_queue=CASEWORK_ACTIVITIES,
                 start_to_close_timeout=ACTIVITY_TIMEOUT,

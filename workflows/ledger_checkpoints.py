@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from temporalio import workflow
 
+from workflows.activity_names import PUBLISH_LEDGER_CHECKPOINT
+
 with workflow.unsafe.imports_passed_through():
     from services.common.temporal import EVALUATION_ACTIVITIES
     from workflows.inputs import CheckpointResult, LedgerCheckpointInput
@@ -22,7 +24,7 @@ class LedgerCheckpointWorkflow:
     async def run(self, inp: LedgerCheckpointInput) -> None:
         for _ in range(inp.rounds_before_continue):
             result: CheckpointResult = await workflow.execute_activity(
-                "publish_ledger_checkpoint",
+                PUBLISH_LEDGER_CHECKPOINT,
                 result_type=CheckpointResult,
                 task_queue=EVALUATION_ACTIVITIES,
                 start_to_close_timeout=timedelta(minutes=10),

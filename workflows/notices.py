@@ -11,6 +11,8 @@ from datetime import date, timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
 
+from workflows.activity_names import PUBLISH_PERIOD_NOTICE
+
 with workflow.unsafe.imports_passed_through():
     from services.common.lawdates import add_months, local_date
     from services.common.temporal import PUBLICATION_ACTIVITIES
@@ -43,7 +45,7 @@ class PeriodicNoticeWorkflow:
         due = workflow.info().typed_search_attributes.get(SCHEDULED_START) or workflow.now()
         start, end = previous_period(inp.period_before or local_date(due), inp.cadence)
         return await workflow.execute_activity(
-            "publish_period_notice",
+            PUBLISH_PERIOD_NOTICE,
             NoticeRequest(region=inp.region, cadence=inp.cadence, period_start=start, period_end=end),
             result_type=NoticeResult,
             task_queue=PUBLICATION_ACTIVITIES,

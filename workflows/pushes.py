@@ -18,6 +18,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from workflows.activity_names import DELIVER_PUSH, ESCALATE_PUSH, SETTLE_PUSH
+
 with workflow.unsafe.imports_passed_through():
     from services.common.temporal import PUBLICATION_ACTIVITIES
     from workflows.human_task import HumanTaskWorkflow
@@ -55,7 +57,7 @@ class PushWorkflow:
             self._round += 1
             try:
                 self._status = await workflow.execute_activity(
-                    "deliver_push",
+                    DELIVER_PUSH,
                     ref,
                     result_type=PushStatus,
                     task_queue=PUBLICATION_ACTIVITIES,
@@ -74,7 +76,7 @@ class PushWorkflow:
         """A task is open and the attempts go on; the result, or None for another round (`retry`)."""
         task_id = f"push:{inp.idempotency_key}:r{self._round}"
         self._status = await workflow.execute_activity(
-            "escalate_push",
+            ESCALATE_PUSH,
             PushEscalated(idempotency_key=inp.idempotency_key, task_id=task_id),
             result_type=PushStatus,
             task_queue=PUBLICATION_ACTIVITIES,
@@ -84,7 +86,7 @@ class PushWorkflow:
             HumanTaskWorkflow.run, self._task_spec(inp, task_id), id=task_workflow_id(task_id)
         )
         delivery = workflow.start_activity(
-            "deliver_push",
+            DELIVER_PUSH,
             ref,
             result_type=PushStatus,
             task_queue=PUBLICATION_ACTIVITIES,
@@ -108,7 +110,7 @@ class PushWorkflow:
             return None
         note = outcome.decision.reason if outcome.decision else ""
         self._status = await workflow.execute_activity(
-            "settle_push",
+            SETTLE_PUSH,
             PushSettled(idempotency_key=inp.idempotency_key, state="acknowledged", note=note),
             result_type=PushStatus,
             task_queue=PUBLICATION_ACTIVITIES,

@@ -11,6 +11,8 @@ from datetime import timedelta
 
 from temporalio import workflow
 
+from workflows.activity_names import EXPIRE_DUE_RECORDS
+
 with workflow.unsafe.imports_passed_through():
     from services.common.lawdates import expiry_moment, local_date
     from services.common.temporal import EVALUATION_ACTIVITIES
@@ -29,7 +31,7 @@ class RecordExpiryWorkflow:
         for _ in range(inp.rounds_before_continue):
             now = workflow.now()
             result: ExpireDueResult = await workflow.execute_activity(
-                "expire_due_records",
+                EXPIRE_DUE_RECORDS,
                 ExpireDueInput(as_of=local_date(now)),
                 result_type=ExpireDueResult,
                 task_queue=EVALUATION_ACTIVITIES,

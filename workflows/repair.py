@@ -29,6 +29,8 @@ from datetime import timedelta
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from workflows.activity_names import CHANGE_APPLICATION, PUBLISH_REPAIR_WINDOW, REPAIR_RECORD
+
 with workflow.unsafe.imports_passed_through():
     from services.common.temporal import EVALUATION_ACTIVITIES, REPAIR_ACTIVITIES
     from services.repair.rules import STATUS_REFUSALS, Refusal, Window, judge_timing, window_for
@@ -206,7 +208,7 @@ class RecordRepairWorkflow:
             await self._change(application, "rejected", reason=d.reason, opinion=opinion, decided_by=d.decided_by)
             return False
         result: RecordChangeResult = await workflow.execute_activity(
-            "repair_record",
+            REPAIR_RECORD,
             RepairDecision(
                 record_id=self._record.record_id,
                 application_id=application.application_id,
@@ -267,7 +269,7 @@ class RecordRepairWorkflow:
         if fields.get("code") == "too_early":
             earliest = self._window().opens_on
         await workflow.execute_activity(
-            "change_application",
+            CHANGE_APPLICATION,
             ApplicationChanged(
                 application_id=application.application_id,
                 record_id=self._record.record_id,
@@ -284,7 +286,7 @@ class RecordRepairWorkflow:
     async def _publish(self, state: WindowState, reason: str = "") -> None:
         window = self._window()
         await workflow.execute_activity(
-            "publish_repair_window",
+            PUBLISH_REPAIR_WINDOW,
             WindowChanged(
                 record=self._record,
                 state=state,

@@ -16,6 +16,7 @@ from services.common.sql import upsert_rows
 from services.common.topics import EXPERTS, event_type
 from services.evaluation.events import SOURCE
 from services.evaluation.models import MESSAGING, EmployerNotification, ExpertStandingRow
+from workflows.activity_names import NOTIFY_EMPLOYER, PUBLISH_EXPERT_STANDING
 from workflows.expert_inputs import EmployerNotice, StandingChanged
 
 log = structlog.get_logger(__name__)
@@ -130,13 +131,13 @@ class ExpertActivities:
         self._url = employer_url
         self._relay = relay
 
-    @activity.defn(name="publish_expert_standing")
+    @activity.defn(name=PUBLISH_EXPERT_STANDING)
     async def publish_expert_standing(self, change: StandingChanged) -> bool:
         written = await publish_standing(self._engine, change)
         if written and self._relay is not None:
             self._relay.wake()
         return written
 
-    @activity.defn(name="notify_employer")
+    @activity.defn(name=NOTIFY_EMPLOYER)
     async def notify_employer(self, notice: EmployerNotice) -> str:
         return await notify_employer(self._engine, notice, self._url)

@@ -10,6 +10,7 @@ from temporalio import activity
 from services.common.relay import OutboxRelay
 from services.publication import pushes
 from services.publication.notices import publish_period_notice
+from workflows.activity_names import DELIVER_PUSH, ESCALATE_PUSH, PUBLISH_PERIOD_NOTICE, SETTLE_PUSH
 from workflows.publication_inputs import NoticeRequest, NoticeResult, PushEscalated, PushRef, PushSettled, PushStatus
 
 
@@ -27,7 +28,7 @@ class PublicationActivities:
         self._relay = relay
         self._wake = wake_commands
 
-    @activity.defn(name="publish_period_notice")
+    @activity.defn(name=PUBLISH_PERIOD_NOTICE)
     async def publish_period_notice(self, req: NoticeRequest) -> NoticeResult:
         async with self._engine.begin() as conn:
             result = await publish_period_notice(conn, req, now=datetime.now(UTC))
@@ -38,15 +39,15 @@ class PublicationActivities:
                 self._wake()
         return result
 
-    @activity.defn(name="deliver_push")
+    @activity.defn(name=DELIVER_PUSH)
     async def deliver_push(self, ref: PushRef) -> PushStatus:
         return await pushes.deliver(self._engine, ref.idempotency_key, self._urls)
 
-    @activity.defn(name="escalate_push")
+    @activity.defn(name=ESCALATE_PUSH)
     async def escalate_push(self, esc: PushEscalated) -> PushStatus:
         return await pushes.set_state(self._engine, esc.idempotency_key, state="escalated", task_id=esc.task_id)
 
-    @activity.defn(name="settle_push")
+    @activity.defn(name=SETTLE_PUSH)
     async def settle_push(self, settled: PushSettled) -> PushStatus:
         return await pushes.set_state(
             self._engine, settled.idempotency_key, state=settled.state, last_error=settled.note or None

@@ -42,8 +42,13 @@ def change_command(change: RecordChange) -> Command:
     # The start input only matters if no repair exists; it is worked out at delivery (prepare).
     record_id = change.record.record_id
     return start(
-        RECORD_CHANGED, record_id, RecordRepairWorkflow, repair_workflow_id(record_id), None,
-        signal="record_changed", arg=change,
+        RECORD_CHANGED,
+        record_id,
+        RecordRepairWorkflow,
+        repair_workflow_id(record_id),
+        None,
+        signal="record_changed",
+        arg=change,
     )
 
 

@@ -12,6 +12,7 @@ from temporalio.worker import Worker
 from services.common.temporal import EVALUATION_ACTIVITIES
 from tests.workflows.saved import save_history
 from tests.workflows.test_expert_standing import eventually
+from workflows.activity_names import PUBLISH_LEDGER_CHECKPOINT
 from workflows.inputs import CheckpointResult, LedgerCheckpointInput
 from workflows.ledger_checkpoints import LedgerCheckpointWorkflow
 
@@ -23,7 +24,7 @@ class FakeLedger:
         self.sizes = sizes
         self.calls = 0
 
-    @activity.defn(name="publish_ledger_checkpoint")
+    @activity.defn(name=PUBLISH_LEDGER_CHECKPOINT)
     async def publish(self) -> CheckpointResult:
         size = self.sizes[min(self.calls, len(self.sizes) - 1)]
         self.calls += 1

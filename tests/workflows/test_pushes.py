@@ -20,6 +20,7 @@ from services.common.lawdates import local_date
 from services.common.policy import policy_for
 from services.common.temporal import CASEWORK_ACTIVITIES, PUBLICATION_ACTIVITIES
 from tests.workflows.saved import save_history
+from workflows.activity_names import CANCEL_TASK, DELIVER_PUSH, ESCALATE_PUSH, ESCALATE_TASK, OPEN_TASK, SETTLE_PUSH
 from workflows.human_task import HumanTaskWorkflow
 from workflows.publication_inputs import PushEscalated, PushInput, PushRef, PushResult, PushSettled, PushStatus
 from workflows.pushes import PushWorkflow, push_workflow_id
@@ -41,7 +42,7 @@ class FakePlatform:
         self.tasks: list[TaskSpec] = []
         self.cancelled: list[str] = []
 
-    @activity.defn(name="deliver_push")
+    @activity.defn(name=DELIVER_PUSH)
     async def deliver(self, ref: PushRef) -> PushStatus:
         self.attempts += 1
         if not self.up or self.attempts <= self.failures:
@@ -49,29 +50,29 @@ class FakePlatform:
         self.delivered += 1
         return PushStatus(idempotency_key=ref.idempotency_key, state="delivered", attempts=self.attempts)
 
-    @activity.defn(name="escalate_push")
+    @activity.defn(name=ESCALATE_PUSH)
     async def escalate(self, esc: PushEscalated) -> PushStatus:
         self.escalations.append(esc.task_id)
         return PushStatus(
             idempotency_key=esc.idempotency_key, state="escalated", attempts=self.attempts, last_error="HTTP 503"
         )
 
-    @activity.defn(name="settle_push")
+    @activity.defn(name=SETTLE_PUSH)
     async def settle(self, settled: PushSettled) -> PushStatus:
         self.settled.append(settled)
         return PushStatus(idempotency_key=settled.idempotency_key, state=settled.state, attempts=self.attempts)
 
-    @activity.defn(name="open_task")
+    @activity.defn(name=OPEN_TASK)
     async def open_task(self, spec: TaskSpec) -> TaskPlan:
         self.tasks.append(spec)
         today = local_date(datetime.now(UTC))
         return TaskPlan(task_id=spec.task_id, opened_on=today, due_on=today, alarms=[])
 
-    @activity.defn(name="escalate_task")
+    @activity.defn(name=ESCALATE_TASK)
     async def escalate_task(self, _: object) -> None:
         return None
 
-    @activity.defn(name="cancel_task")
+    @activity.defn(name=CANCEL_TASK)
     async def cancel_task(self, closed: TaskClosed) -> None:
         self.cancelled.append(closed.task_id)
 

@@ -19,6 +19,14 @@ from services.common.policy import policy_for
 from services.common.temporal import CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES, REPAIR_ACTIVITIES
 from services.repair.rules import terms_from
 from tests.workflows.saved import save_history
+from workflows.activity_names import (
+    CANCEL_TASK,
+    CHANGE_APPLICATION,
+    ESCALATE_TASK,
+    OPEN_TASK,
+    PUBLISH_REPAIR_WINDOW,
+    REPAIR_RECORD,
+)
 from workflows.human_task import HumanTaskWorkflow
 from workflows.record_inputs import RecordChangeResult, RepairDecision
 from workflows.repair import RecordRepairWorkflow
@@ -50,15 +58,15 @@ class Fakes:
         self.closed: list[TaskClosed] = []
         self.repairs: list[RepairDecision] = []
 
-    @activity.defn(name="publish_repair_window")
+    @activity.defn(name=PUBLISH_REPAIR_WINDOW)
     async def publish_repair_window(self, change: WindowChanged) -> None:
         self.windows.append(change)
 
-    @activity.defn(name="change_application")
+    @activity.defn(name=CHANGE_APPLICATION)
     async def change_application(self, change: ApplicationChanged) -> None:
         self.changes.append(change)
 
-    @activity.defn(name="open_task")
+    @activity.defn(name=OPEN_TASK)
     async def open_task(self, spec: TaskSpec) -> TaskPlan:
         """A plan as the casework service makes it, in calendar days here (the calendar is its own
         test): due in `due_working_days`, a reminder the day before, escalations after."""
@@ -76,15 +84,15 @@ class Fakes:
         ]
         return TaskPlan(task_id=spec.task_id, opened_on=opened, due_on=due, alarms=alarms)
 
-    @activity.defn(name="escalate_task")
+    @activity.defn(name=ESCALATE_TASK)
     async def escalate_task(self, fired: TaskAlarmFired) -> None:
         self.alarms.append(fired)
 
-    @activity.defn(name="cancel_task")
+    @activity.defn(name=CANCEL_TASK)
     async def cancel_task(self, closed: TaskClosed) -> None:
         self.closed.append(closed)
 
-    @activity.defn(name="repair_record")
+    @activity.defn(name=REPAIR_RECORD)
     async def repair_record(self, decision: RepairDecision) -> RecordChangeResult:
         self.repairs.append(decision)
         return RecordChangeResult(applied=True, record_id=decision.record_id, version=2, status="repaired")
