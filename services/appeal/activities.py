@@ -12,7 +12,7 @@ from services.appeal.models import APPEALS_T, MESSAGING
 from services.common.messaging import lock_writer, write_outbox
 from services.common.relay import OutboxRelay
 from workflows.activity_names import RECORD_APPEAL_CHANGE
-from workflows.appeal_inputs import TERMINAL_STATES, AppealChange
+from workflows.appeal.inputs import TERMINAL_STATES, AppealChange
 
 
 def changed_values(change: AppealChange, *, now: datetime) -> dict:

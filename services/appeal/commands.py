@@ -16,8 +16,8 @@ from services.common.commands import Command, CommandOutbox, Route, start
 from services.common.lawdates import local_date
 from services.common.policy import Clock, policy_for
 from services.common.workdays import working_days_within
-from workflows.appeal import AppealReviewWorkflow
-from workflows.appeal_inputs import AppealReviewInput, appeal_workflow_id
+from workflows.appeal.inputs import AppealReviewInput, appeal_workflow_id
+from workflows.appeal.workflow import AppealReviewWorkflow
 
 log = structlog.get_logger(__name__)
 

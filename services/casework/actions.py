@@ -17,7 +17,7 @@ from services.common.lawdates import local_date
 from services.common.messaging import write_outbox
 from services.common.policy import policy_for
 from services.common.problems import Problem
-from workflows.task_inputs import TaskDecision
+from workflows.human_task.inputs import TaskDecision
 
 CLOSED = ("completed", "cancelled")
 

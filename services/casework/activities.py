@@ -16,7 +16,7 @@ from services.common.messaging import write_outbox
 from services.common.relay import OutboxRelay
 from services.common.workdays import CalendarUnavailable
 from workflows.activity_names import CANCEL_TASK, CLOSE_STATEMENT_WINDOW, ESCALATE_TASK, OPEN_TASK, REPLAN_TASK
-from workflows.task_inputs import TaskAlarmFired, TaskClosed, TaskPlan, TaskReplanRequest, TaskSpec
+from workflows.human_task.inputs import TaskAlarmFired, TaskClosed, TaskPlan, TaskReplanRequest, TaskSpec
 
 CLOSED = ("completed", "cancelled")
 

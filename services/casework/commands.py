@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.casework.models import COMMANDS, REQUESTS_T, TASKS_T
 from services.common.commands import Command, CommandOutbox, Route, signal, start
-from workflows.determination import DeterminationWorkflow
-from workflows.determination_inputs import DeterminationInput, determination_workflow_id
-from workflows.task_inputs import TaskDecision
+from workflows.determination.inputs import DeterminationInput, determination_workflow_id
+from workflows.determination.workflow import DeterminationWorkflow
+from workflows.human_task.inputs import TaskDecision
 
 DETERMINATION = "casework.determination"
 DECIDE = "casework.decide"

@@ -28,7 +28,7 @@ from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.subscribers import batch_options
 from services.common.topics import DETERMINATION_INTENDED, DETERMINATION_REQUESTED, TASKS, TYPE_PREFIX
-from workflows.determination_inputs import DeterminationInput, DeterminationRequest
+from workflows.determination.inputs import DeterminationInput, DeterminationRequest
 
 GROUP_ID = "credit-casework"
 OWN_TYPES_PREFIX = TYPE_PREFIX + "task."

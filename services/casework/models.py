@@ -12,7 +12,7 @@ from services.common.messaging import messaging_tables
 
 
 class CaseTask(SQLModel, table=True):
-    """One human step (workflows/task_inputs.TaskSpec) with its plan, claim, alarms and decision."""
+    """One human step (workflows/human_task/inputs.TaskSpec) with its plan, claim, alarms and decision."""
 
     __tablename__ = "casework_task"
     # The queue: open work by due date; decisions not yet signalled.

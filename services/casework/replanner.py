@@ -23,8 +23,8 @@ from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.subscribers import batch_options
 from services.common.topics import CALENDAR, CALENDAR_INSTALLED
-from workflows.human_task import HumanTaskWorkflow
-from workflows.task_inputs import TaskReplan
+from workflows.human_task.inputs import TaskReplan
+from workflows.human_task.workflow import HumanTaskWorkflow
 
 log = structlog.get_logger(__name__)
 GROUP_ID = "credit-casework-replan"

@@ -9,7 +9,8 @@ from services.common.relay import OutboxRelay
 from services.evaluation.checkpoints import Signer, publish_checkpoint
 from services.evaluation.expiry import expire_due, next_due
 from workflows.activity_names import EXPIRE_DUE_RECORDS, PUBLISH_LEDGER_CHECKPOINT
-from workflows.inputs import CheckpointResult, ExpireDueInput, ExpireDueResult
+from workflows.ledger_checkpoints.inputs import CheckpointResult
+from workflows.record_expiry.inputs import ExpireDueInput, ExpireDueResult
 
 
 class EvaluationActivities:

@@ -17,7 +17,7 @@ from services.common.topics import EXPERTS, event_type
 from services.evaluation.events import SOURCE
 from services.evaluation.models import MESSAGING, EmployerNotification, ExpertStandingRow
 from workflows.activity_names import NOTIFY_EMPLOYER, PUBLISH_EXPERT_STANDING
-from workflows.expert_inputs import EmployerNotice, StandingChanged
+from workflows.expert_standing.inputs import EmployerNotice, StandingChanged
 
 log = structlog.get_logger(__name__)
 STANDING_T = ExpertStandingRow.__table__  # type: ignore[attr-defined]

@@ -31,8 +31,8 @@ from services.common.temporal import WORKFLOW_QUEUE, temporal_unavailable
 from services.common.topics import INBOUND_APPLICATIONS, RECORDS, TYPE_PREFIX, event_type
 from services.evaluation.events import SOURCE
 from services.evaluation.models import MESSAGING
-from workflows.expert_inputs import ExpertRecordChange, ExpertStandingInput, TrainingCompleted
-from workflows.expert_standing import ExpertStandingWorkflow
+from workflows.expert_standing.inputs import ExpertRecordChange, ExpertStandingInput, TrainingCompleted
+from workflows.expert_standing.workflow import ExpertStandingWorkflow
 
 log = structlog.get_logger(__name__)
 # While Temporal does not answer, a batch fails after this pause and is consumed again.

@@ -11,7 +11,8 @@ from services.common.relay import OutboxRelay
 from services.publication import pushes
 from services.publication.notices import publish_period_notice
 from workflows.activity_names import DELIVER_PUSH, ESCALATE_PUSH, PUBLISH_PERIOD_NOTICE, SETTLE_PUSH
-from workflows.publication_inputs import NoticeRequest, NoticeResult, PushEscalated, PushRef, PushSettled, PushStatus
+from workflows.notices.inputs import NoticeRequest, NoticeResult
+from workflows.pushes.inputs import PushEscalated, PushRef, PushSettled, PushStatus
 
 
 class PublicationActivities:

@@ -15,7 +15,7 @@ from services.common.commands import Command, CommandOutbox, Route, start
 from services.common.settings import Settings
 from services.publication.models import COMMANDS
 from services.publication.pushes import PUSHES_T, push_input
-from workflows.pushes import PushWorkflow, push_workflow_id
+from workflows.pushes.workflow import PushWorkflow, push_workflow_id
 
 PUSH = "publication.push"
 

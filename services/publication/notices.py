@@ -21,7 +21,7 @@ from services.common.topics import NOTICE_PUBLISHED, NOTICES
 from services.publication.commands import push_command
 from services.publication.models import COMMANDS, MESSAGING, PublicNotice, PublicNoticeEntry, PublicRecord, PushDelivery
 from services.publication.views import public_record
-from workflows.publication_inputs import NoticeRequest, NoticeResult
+from workflows.notices.inputs import NoticeRequest, NoticeResult
 
 NOTICES_T = PublicNotice.__table__  # type: ignore[attr-defined]
 ENTRIES_T = PublicNoticeEntry.__table__  # type: ignore[attr-defined]

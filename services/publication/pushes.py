@@ -15,7 +15,7 @@ from services.common.metrics import PUSHES_FAILED
 from services.common.policy import policy_for
 from services.common.settings import Settings
 from services.publication.models import PushDelivery
-from workflows.publication_inputs import PushInput, PushStatus
+from workflows.pushes.inputs import PushInput, PushStatus
 
 log = structlog.get_logger(__name__)
 PUSHES_T = PushDelivery.__table__  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from temporalio import activity
 from services.common.relay import OutboxRelay
 from services.repair.changes import change_application, publish_window
 from workflows.activity_names import CHANGE_APPLICATION, PUBLISH_REPAIR_WINDOW
-from workflows.repair_inputs import ApplicationChanged, WindowChanged
+from workflows.repair.inputs import ApplicationChanged, WindowChanged
 
 
 class RepairActivities:

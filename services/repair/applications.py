@@ -36,8 +36,8 @@ from services.repair.commands import apply_command
 from services.repair.events import SOURCE, changed_event
 from services.repair.models import APPLICATIONS, COMMANDS, MESSAGING, REPLICA
 from services.repair.records import learn_records
-from services.repair.rules import Refusal, judge_application, terms_from
-from workflows.repair_inputs import OPEN_STATES, RepairApplication
+from workflows.repair.inputs import OPEN_STATES, RepairApplication
+from workflows.repair.rules import Refusal, judge_application, terms_from
 
 ID_NAMESPACE = uuid.UUID("0c3f6a52-8a1e-4f57-9b61-5d2e7e0b3a41")
 REFUSED = "rejected:"  # processed-event outcome prefix of a refusal, followed by its code

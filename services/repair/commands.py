@@ -18,15 +18,15 @@ from services.common.commands import Command, CommandOutbox, Route, signal, star
 from services.common.policy import policy_for
 from services.repair.changes import change_application
 from services.repair.models import COMMANDS
-from services.repair.rules import terms_from, window_for
-from workflows.repair import RecordRepairWorkflow
-from workflows.repair_inputs import (
+from workflows.repair.inputs import (
     ApplicationChanged,
     RecordChange,
     RepairApplication,
     RepairInput,
     repair_workflow_id,
 )
+from workflows.repair.rules import terms_from, window_for
+from workflows.repair.workflow import RecordRepairWorkflow
 
 START = "repair.start"
 RECORD_CHANGED = "repair.record_changed"

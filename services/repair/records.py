@@ -19,8 +19,8 @@ from services.common.sql import insert_rows, key_in
 from services.common.topics import TYPE_PREFIX
 from services.repair.commands import change_command, start_command
 from services.repair.models import COMMANDS, MESSAGING, REPLICA, WINDOWS
-from services.repair.rules import terms_from, window_for
-from workflows.repair_inputs import RecordChange, RepairInput, RepairRecord
+from workflows.repair.inputs import RecordChange, RepairInput, RepairRecord
+from workflows.repair.rules import terms_from, window_for
 
 log = structlog.get_logger(__name__)
 # Versions the repair of a record must hear of (appealed / upheld change nothing for it).

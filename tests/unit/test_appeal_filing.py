@@ -22,7 +22,7 @@ from services.common.inbound import Inbound
 from services.common.record_replica import replica_row, upsert_replica
 from services.common.topics import APPEAL_CHANGED, APPEAL_FILED, APPLICATIONS, DEAD_LETTER
 from tests.support.factories import event, evidence, new_uscc
-from workflows.appeal_inputs import AppealChange, AppealReviewInput
+from workflows.appeal.inputs import AppealChange, AppealReviewInput
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 

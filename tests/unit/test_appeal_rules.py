@@ -9,7 +9,7 @@ from services.appeal.events import appeal_data, appeal_view
 from services.appeal.rules import AppealApplication, judge, stored_applicant
 from services.common.record_replica import ReplicaRecord
 from tests.support.factories import evidence, new_uscc
-from workflows.appeal_inputs import AppealChange, corrections_of, review_task_id
+from workflows.appeal.inputs import AppealChange, corrections_of, review_task_id
 
 SUPPLIER = new_uscc()
 

@@ -28,8 +28,8 @@ from services.common.migrations import migrate
 from services.common.temporal import CASEWORK_ACTIVITIES
 from tests.support import factories as f
 from tests.support.poll import eventually
-from workflows.human_task import HumanTaskWorkflow
-from workflows.task_inputs import TaskOutcome, TaskSpec, task_workflow_id
+from workflows.human_task.inputs import TaskOutcome, TaskSpec, task_workflow_id
+from workflows.human_task.workflow import HumanTaskWorkflow
 
 ROOT = Path(__file__).resolve().parents[2]
 ALICE = Principal(sub="alice", role=Role.FINANCE_OFFICER, org="410322", region="410322")

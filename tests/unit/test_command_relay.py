@@ -16,7 +16,7 @@ from services.common.command_relay import CommandRelay
 from services.common.commands import CommandOutbox, command_table, signal, start, write_commands
 from services.common.commands import update as update_command
 from services.common.db import create_tables, make_engine
-from workflows.human_task import HumanTaskWorkflow
+from workflows.human_task.workflow import HumanTaskWorkflow
 
 TABLE = command_table("relaytest")
 OUTBOX = CommandOutbox(TABLE)

@@ -34,7 +34,8 @@ from services.publication.readmodel import apply
 from tests.conftest import bearer
 from tests.unit.test_publication_blacklist import serious
 from tests.unit.test_publication_readmodel import NOW, record_row, to_inbound
-from workflows.publication_inputs import NoticeRequest, PushInput
+from workflows.notices.inputs import NoticeRequest
+from workflows.pushes.inputs import PushInput
 
 PUSHES_T = PushDelivery.__table__
 

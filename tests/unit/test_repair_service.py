@@ -33,7 +33,7 @@ from services.repair.changes import change_application, publish_window
 from services.repair.commands import OUTBOX
 from services.repair.models import APPLICATIONS, COMMANDS, MESSAGING, REPLICA, TABLES, WINDOWS
 from services.repair.records import apply_records, repair_record
-from workflows.repair_inputs import ApplicationChanged, RepairInput, WindowChanged
+from workflows.repair.inputs import ApplicationChanged, RepairInput, WindowChanged
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 SUBJECT = "91410300MA0000001X"

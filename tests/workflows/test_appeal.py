@@ -32,11 +32,9 @@ from workflows.activity_names import (
     RECORD_APPEAL_CHANGE,
     UPHOLD_RECORD,
 )
-from workflows.appeal import AppealReviewWorkflow
-from workflows.appeal_inputs import AppealChange, AppealResult, AppealReviewInput, appeal_workflow_id, review_task_id
-from workflows.human_task import HumanTaskWorkflow
-from workflows.record_inputs import AppealMark, AppealResolution, RecordChangeResult, RecordFacts, RecordRef
-from workflows.task_inputs import (
+from workflows.appeal.inputs import AppealChange, AppealResult, AppealReviewInput, appeal_workflow_id, review_task_id
+from workflows.appeal.workflow import AppealReviewWorkflow
+from workflows.human_task.inputs import (
     TaskAlarm,
     TaskAlarmFired,
     TaskClosed,
@@ -45,6 +43,8 @@ from workflows.task_inputs import (
     TaskSpec,
     task_workflow_id,
 )
+from workflows.human_task.workflow import HumanTaskWorkflow
+from workflows.record_inputs import AppealMark, AppealResolution, RecordChangeResult, RecordFacts, RecordRef
 
 HISTORY_V1 = Path(__file__).parent / "histories" / "appeal_v1.json"
 COUNTY, CITY = "410322", "410300"

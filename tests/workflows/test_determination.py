@@ -24,16 +24,16 @@ from workflows.activity_names import (
     NOTE_INTENDED_DETERMINATION,
     OPEN_TASK,
 )
-from workflows.determination import DeterminationWorkflow
-from workflows.determination_inputs import (
+from workflows.determination.inputs import (
     DeterminationInput,
     DeterminationRequest,
     DeterminationResult,
     determination_workflow_id,
 )
-from workflows.human_task import HumanTaskWorkflow
+from workflows.determination.workflow import DeterminationWorkflow
+from workflows.human_task.inputs import TaskAlarmFired, TaskCancel, TaskClosed, TaskDecision, TaskPlan, TaskSpec
+from workflows.human_task.workflow import HumanTaskWorkflow
 from workflows.record_inputs import DeterminationApplied, DeterminationIntended, RecordChangeResult
-from workflows.task_inputs import TaskAlarmFired, TaskCancel, TaskClosed, TaskDecision, TaskPlan, TaskSpec
 
 HISTORY_V1 = Path(__file__).parent / "histories" / "determination_v1.json"
 

@@ -19,7 +19,7 @@ from services.common.policy import ScoreRules, policy_for
 from services.common.temporal import EVALUATION_ACTIVITIES
 from tests.workflows.saved import save_history
 from workflows.activity_names import NOTIFY_EMPLOYER, PUBLISH_EXPERT_STANDING
-from workflows.expert_inputs import (
+from workflows.expert_standing.inputs import (
     EmployerNotice,
     ExpertRecordChange,
     ExpertStanding,
@@ -27,7 +27,7 @@ from workflows.expert_inputs import (
     StandingChanged,
     TrainingCompleted,
 )
-from workflows.expert_standing import ExpertStandingWorkflow, expert_workflow_id
+from workflows.expert_standing.workflow import ExpertStandingWorkflow, expert_workflow_id
 
 LUOYANG = "410300"
 

@@ -26,8 +26,7 @@ from services.common.lawdates import SHANGHAI
 from services.common.temporal import CASEWORK_ACTIVITIES
 from tests.workflows.saved import save_history
 from workflows.activity_names import CANCEL_TASK, ESCALATE_TASK, OPEN_TASK
-from workflows.human_task import HumanTaskWorkflow
-from workflows.task_inputs import (
+from workflows.human_task.inputs import (
     TaskAlarmFired,
     TaskCancel,
     TaskClosed,
@@ -37,6 +36,7 @@ from workflows.task_inputs import (
     TaskSpec,
     task_workflow_id,
 )
+from workflows.human_task.workflow import HumanTaskWorkflow
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENED = datetime(2027, 9, 24, 10, 0, tzinfo=SHANGHAI)  # Friday before the (fixture) National Day

@@ -1,4 +1,4 @@
-"""Signed ledger checkpoints on a schedule (workflows/ledger_checkpoints.py) on the time-skipping
+"""Signed ledger checkpoints on a schedule (workflows/ledger_checkpoints/) on the time-skipping
 server; the evaluation service's activity is a fake under its real name on EVALUATION_ACTIVITIES."""
 
 import uuid
@@ -13,8 +13,8 @@ from services.common.temporal import EVALUATION_ACTIVITIES
 from tests.workflows.saved import save_history
 from tests.workflows.test_expert_standing import eventually
 from workflows.activity_names import PUBLISH_LEDGER_CHECKPOINT
-from workflows.inputs import CheckpointResult, LedgerCheckpointInput
-from workflows.ledger_checkpoints import LedgerCheckpointWorkflow
+from workflows.ledger_checkpoints.inputs import CheckpointResult, LedgerCheckpointInput
+from workflows.ledger_checkpoints.workflow import LedgerCheckpointWorkflow
 
 
 class FakeLedger:

@@ -21,10 +21,10 @@ from services.common.policy import policy_for
 from services.common.temporal import CASEWORK_ACTIVITIES, PUBLICATION_ACTIVITIES
 from tests.workflows.saved import save_history
 from workflows.activity_names import CANCEL_TASK, DELIVER_PUSH, ESCALATE_PUSH, ESCALATE_TASK, OPEN_TASK, SETTLE_PUSH
-from workflows.human_task import HumanTaskWorkflow
-from workflows.publication_inputs import PushEscalated, PushInput, PushRef, PushResult, PushSettled, PushStatus
-from workflows.pushes import PushWorkflow, push_workflow_id
-from workflows.task_inputs import TaskClosed, TaskDecision, TaskPlan, TaskSpec, task_workflow_id
+from workflows.human_task.inputs import TaskClosed, TaskDecision, TaskPlan, TaskSpec, task_workflow_id
+from workflows.human_task.workflow import HumanTaskWorkflow
+from workflows.pushes.inputs import PushEscalated, PushInput, PushRef, PushResult, PushSettled, PushStatus
+from workflows.pushes.workflow import PushWorkflow, push_workflow_id
 
 HISTORIES = Path(__file__).parent / "histories"
 REGION = "410322"

@@ -17,7 +17,6 @@ from temporalio.worker import Worker
 from services.common.lawdates import SHANGHAI, add_months, expiry_moment, local_date, start_of_day
 from services.common.policy import policy_for
 from services.common.temporal import CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES, REPAIR_ACTIVITIES
-from services.repair.rules import terms_from
 from tests.workflows.saved import save_history
 from workflows.activity_names import (
     CANCEL_TASK,
@@ -27,10 +26,10 @@ from workflows.activity_names import (
     PUBLISH_REPAIR_WINDOW,
     REPAIR_RECORD,
 )
-from workflows.human_task import HumanTaskWorkflow
+from workflows.human_task.inputs import TaskAlarm, TaskAlarmFired, TaskClosed, TaskDecision, TaskPlan, TaskSpec
+from workflows.human_task.workflow import HumanTaskWorkflow
 from workflows.record_inputs import RecordChangeResult, RepairDecision
-from workflows.repair import RecordRepairWorkflow
-from workflows.repair_inputs import (
+from workflows.repair.inputs import (
     ApplicationChanged,
     RecordChange,
     RepairApplication,
@@ -41,7 +40,8 @@ from workflows.repair_inputs import (
     repair_workflow_id,
     review_task_id,
 )
-from workflows.task_inputs import TaskAlarm, TaskAlarmFired, TaskClosed, TaskDecision, TaskPlan, TaskSpec
+from workflows.repair.rules import terms_from
+from workflows.repair.workflow import RecordRepairWorkflow
 
 HISTORY_V1 = Path(__file__).parent / "histories" / "repair_v1.json"
 LUOYANG = "410300"

@@ -28,8 +28,7 @@ from services.common.temporal import CASEWORK_ACTIVITIES
 from services.common.workdays import Reckoner
 from tests.workflows.saved import save_history
 from workflows.activity_names import ESCALATE_TASK, OPEN_TASK, REPLAN_TASK
-from workflows.human_task import HumanTaskWorkflow
-from workflows.task_inputs import (
+from workflows.human_task.inputs import (
     TaskAlarmFired,
     TaskDecision,
     TaskPlan,
@@ -38,6 +37,7 @@ from workflows.task_inputs import (
     TaskSpec,
     task_workflow_id,
 )
+from workflows.human_task.workflow import HumanTaskWorkflow
 
 FILED = datetime(2026, 12, 20, 10, 0, tzinfo=SHANGHAI)  # a Sunday
 

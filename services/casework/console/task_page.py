@@ -5,7 +5,7 @@ import json
 from urllib.parse import quote
 
 from services.casework.console.pages import KIND_NAMES, e, marks, message, page
-from workflows.task_inputs import DECISIONS
+from workflows.human_task.inputs import DECISIONS
 
 DECISION_NAMES = {
     "determine": "认定严重失信 determine (serious)",

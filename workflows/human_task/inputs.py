@@ -1,6 +1,6 @@
 """The one task model of every human step (issue 5): what a workflow asks of a case officer, the
 plan of its due date, reminders and escalations, and the decision that comes back. One pydantic
-model each (STYLE). `HumanTaskWorkflow` (workflows/human_task.py) runs a task; the parent workflow
+model each (STYLE). `HumanTaskWorkflow` (workflows/human_task/workflow.py) runs a task; the parent workflow
 (determination, repair review, appeal review, failed push) starts it as a child and gets a
 `TaskOutcome`. The casework service owns the task rows and runs the activities named here."""
 

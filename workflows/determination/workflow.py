@@ -29,10 +29,10 @@ from workflows.activity_names import APPLY_DETERMINATION, CLOSE_STATEMENT_WINDOW
 
 with workflow.unsafe.imports_passed_through():
     from services.common.temporal import CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES
-    from workflows.determination_inputs import DeterminationInput, DeterminationResult
-    from workflows.human_task import HumanTaskWorkflow
+    from workflows.determination.inputs import DeterminationInput, DeterminationResult
+    from workflows.human_task.inputs import TaskCancel, TaskDecision, TaskOutcome, TaskSpec, task_workflow_id
+    from workflows.human_task.workflow import HumanTaskWorkflow
     from workflows.record_inputs import DeterminationApplied, DeterminationIntended, RecordChangeResult
-    from workflows.task_inputs import TaskCancel, TaskDecision, TaskOutcome, TaskSpec, task_workflow_id
 
 # The decision is stored and audited already: applying it must get through, however long the
 # evaluation service is away, so retry without end (with a ceiling on the backoff).

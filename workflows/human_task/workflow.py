@@ -17,7 +17,7 @@ from workflows.activity_names import CANCEL_TASK, ESCALATE_TASK, OPEN_TASK, REPL
 
 with workflow.unsafe.imports_passed_through():
     from services.common.temporal import CASEWORK_ACTIVITIES
-    from workflows.task_inputs import (
+    from workflows.human_task.inputs import (
         TaskAlarmFired,
         TaskCancel,
         TaskClosed,

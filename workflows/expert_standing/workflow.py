@@ -50,7 +50,7 @@ from workflows.activity_names import NOTIFY_EMPLOYER, PUBLISH_EXPERT_STANDING
 with workflow.unsafe.imports_passed_through():
     from services.common.lawdates import add_months, expiry_moment, local_date
     from services.common.temporal import EVALUATION_ACTIVITIES
-    from workflows.expert_inputs import (
+    from workflows.expert_standing.inputs import (
         EmployerNotice,
         ExpertEvent,
         ExpertRecordChange,

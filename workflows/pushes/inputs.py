@@ -1,39 +1,11 @@
-"""Inputs and results of the publication workflows and of their activities on queue
-`publication-activities` (the publication service): periodic notices and pushes to the national
-platforms. One pydantic model each (STYLE)."""
+"""Inputs and results of PushWorkflow and of its activities on queue `publication-activities` (the
+publication service): pushes to the national platforms. One pydantic model each (STYLE)."""
 
-from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Cadence = Literal["monthly", "quarterly"]
 PushState = Literal["pending", "failing", "escalated", "delivered", "acknowledged", "not_configured"]
-
-
-class NoticePeriodInput(BaseModel):
-    """Input of PeriodicNoticeWorkflow, set by the region's Schedule (policy `notice_cadence`)."""
-
-    region: str
-    cadence: Cadence
-    # The notice of the period before this day; None: the period before the scheduled time.
-    period_before: date | None = None
-
-
-class NoticeRequest(BaseModel):
-    """Input of activity `publish_period_notice`: idempotent on (region, period_start)."""
-
-    region: str
-    cadence: Cadence
-    period_start: date
-    period_end: date
-
-
-class NoticeResult(BaseModel):
-    notice_id: str
-    entries: int
-    withdrawals: int
-    created: bool  # False: the notice of this period had been published already
 
 
 class PushInput(BaseModel):

@@ -17,7 +17,7 @@ from typing import Any
 
 from services.common.lawdates import add_months, expiry_moment, local_date, start_of_day
 from services.common.policy import PolicyVersion
-from workflows.repair_inputs import RepairTerms
+from workflows.repair.inputs import RepairTerms
 
 # A record that is no longer in force cannot be repaired; each state has its own stable code.
 STATUS_REFUSALS = {

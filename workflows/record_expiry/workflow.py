@@ -16,7 +16,7 @@ from workflows.activity_names import EXPIRE_DUE_RECORDS
 with workflow.unsafe.imports_passed_through():
     from services.common.lawdates import expiry_moment, local_date
     from services.common.temporal import EVALUATION_ACTIVITIES
-    from workflows.inputs import ExpireDueInput, ExpireDueResult, RecordExpiryInput
+    from workflows.record_expiry.inputs import ExpireDueInput, ExpireDueResult, RecordExpiryInput
 
 EXPIRY_WORKFLOW_ID = "record-expiry"
 

@@ -10,7 +10,7 @@ from workflows.activity_names import PUBLISH_LEDGER_CHECKPOINT
 
 with workflow.unsafe.imports_passed_through():
     from services.common.temporal import EVALUATION_ACTIVITIES
-    from workflows.inputs import CheckpointResult, LedgerCheckpointInput
+    from workflows.ledger_checkpoints.inputs import CheckpointResult, LedgerCheckpointInput
 
 CHECKPOINT_WORKFLOW_ID = "ledger-checkpoints"
 

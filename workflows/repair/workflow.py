@@ -11,7 +11,7 @@ the workflow ends. Reject: the applicant sees the reason and may apply again.
 
 Decisions:
 - This workflow is the authority on timing: an application the service let through is judged
-  again on the workflow clock (same pure rules, services/repair/rules.py), and refused here if the
+  again on the workflow clock (same pure rules, workflows/repair/rules.py), and refused here if the
   window is not open (yet) or another application is under review.
 - Expiry while an application is under review: the task is cancelled and the application ends
   `expired` — the record leaves publication by expiry anyway, and a repair decided after the
@@ -33,10 +33,10 @@ from workflows.activity_names import CHANGE_APPLICATION, PUBLISH_REPAIR_WINDOW, 
 
 with workflow.unsafe.imports_passed_through():
     from services.common.temporal import EVALUATION_ACTIVITIES, REPAIR_ACTIVITIES
-    from services.repair.rules import STATUS_REFUSALS, Refusal, Window, judge_timing, window_for
-    from workflows.human_task import HumanTaskWorkflow
+    from workflows.human_task.inputs import TaskCancel, TaskOutcome, TaskSpec, task_workflow_id
+    from workflows.human_task.workflow import HumanTaskWorkflow
     from workflows.record_inputs import RecordChangeResult, RepairDecision
-    from workflows.repair_inputs import (
+    from workflows.repair.inputs import (
         ApplicationChanged,
         ApplicationState,
         RecordChange,
@@ -47,7 +47,7 @@ with workflow.unsafe.imports_passed_through():
         WindowState,
         review_task_id,
     )
-    from workflows.task_inputs import TaskCancel, TaskOutcome, TaskSpec, task_workflow_id
+    from workflows.repair.rules import STATUS_REFUSALS, Refusal, Window, judge_timing, window_for
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # The record change must happen: retried (1 s doubling to 10 min) until the evaluation service answers.

@@ -1,4 +1,5 @@
-"""Inputs and results of the workflows and activities: one pydantic model each (STYLE)."""
+"""Inputs and results of RecordExpiryWorkflow and its activity `expire_due_records`: one pydantic
+model each (STYLE)."""
 
 from datetime import date
 
@@ -19,12 +20,3 @@ class RecordExpiryInput(BaseModel):
 
     max_sleep_seconds: int = 3600
     rounds_before_continue: int = 500
-
-
-class LedgerCheckpointInput(BaseModel):
-    interval_seconds: int = 600
-    rounds_before_continue: int = 500
-
-
-class CheckpointResult(BaseModel):
-    tree_size: int | None  # None: nothing appended since the last checkpoint

@@ -1,6 +1,6 @@
 """Input, signals, activity inputs and query result of RecordRepairWorkflow (001 Art. 20, 002 (十一)):
-one pydantic model each (STYLE). The rules they serve are in services/repair/rules.py and
-workflows/repair.py."""
+one pydantic model each (STYLE). The rules they serve are in workflows/repair/rules.py and
+workflows/repair/workflow.py."""
 
 from datetime import date, datetime
 from typing import Literal

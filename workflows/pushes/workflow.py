@@ -22,16 +22,9 @@ from workflows.activity_names import DELIVER_PUSH, ESCALATE_PUSH, SETTLE_PUSH
 
 with workflow.unsafe.imports_passed_through():
     from services.common.temporal import PUBLICATION_ACTIVITIES
-    from workflows.human_task import HumanTaskWorkflow
-    from workflows.publication_inputs import (
-        PushEscalated,
-        PushInput,
-        PushRef,
-        PushResult,
-        PushSettled,
-        PushStatus,
-    )
-    from workflows.task_inputs import TaskCancel, TaskOutcome, TaskSpec, task_workflow_id
+    from workflows.human_task.inputs import TaskCancel, TaskOutcome, TaskSpec, task_workflow_id
+    from workflows.human_task.workflow import HumanTaskWorkflow
+    from workflows.pushes.inputs import PushEscalated, PushInput, PushRef, PushResult, PushSettled, PushStatus
 
 PUSH_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(hours=1)

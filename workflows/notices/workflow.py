@@ -16,7 +16,7 @@ from workflows.activity_names import PUBLISH_PERIOD_NOTICE
 with workflow.unsafe.imports_passed_through():
     from services.common.lawdates import add_months, local_date
     from services.common.temporal import PUBLICATION_ACTIVITIES
-    from workflows.publication_inputs import Cadence, NoticePeriodInput, NoticeRequest, NoticeResult
+    from workflows.notices.inputs import Cadence, NoticePeriodInput, NoticeRequest, NoticeResult
 
 # Set by the server on every run a Schedule starts: the moment the run was due.
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")

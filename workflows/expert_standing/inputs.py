@@ -1,5 +1,5 @@
 """Inputs, signals, query result and activity inputs of ExpertStandingWorkflow: one pydantic model
-each (STYLE). The rules they serve are described in workflows/expert_standing.py."""
+each (STYLE). The rules they serve are described in workflows/expert_standing/workflow.py."""
 
 from datetime import date
 from typing import Literal

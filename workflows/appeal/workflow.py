@@ -37,7 +37,7 @@ from workflows.activity_names import (
 
 with workflow.unsafe.imports_passed_through():
     from services.common.temporal import APPEAL_ACTIVITIES, EVALUATION_ACTIVITIES
-    from workflows.appeal_inputs import (
+    from workflows.appeal.inputs import (
         AppealChange,
         AppealResult,
         AppealReviewInput,
@@ -45,9 +45,9 @@ with workflow.unsafe.imports_passed_through():
         corrections_of,
         review_task_id,
     )
-    from workflows.human_task import HumanTaskWorkflow
+    from workflows.human_task.inputs import TaskOutcome, TaskSpec, task_workflow_id
+    from workflows.human_task.workflow import HumanTaskWorkflow
     from workflows.record_inputs import AppealMark, AppealResolution, RecordChangeResult, RecordFacts, RecordRef
-    from workflows.task_inputs import TaskOutcome, TaskSpec, task_workflow_id
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Until the service answers: the record changes only through these activities, never around them.
