@@ -13,7 +13,7 @@ argument at delivery time (`prepare`), note the delivery in its own tables (`del
 what an undeliverable signal means (`gone`); a purpose without a route is delivered as written."""
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -27,11 +27,11 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
-    text,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import SQLModel
 
+from services.common.messaging import notify_at_commit
 from services.common.sql import insert_rows
 
 Action = Literal["start", "signal", "update"]
@@ -85,22 +85,7 @@ class Command:
     @classmethod
     def of_row(cls, row: Any) -> "Command":
         m = row._mapping
-        return cls(**{f: m[f] for f in _FIELDS})
-
-
-_FIELDS = (
-    "purpose",
-    "ref",
-    "action",
-    "workflow_id",
-    "workflow",
-    "start_arg",
-    "not_before",
-    "name",
-    "arg",
-    "seq",
-    "attempts",
-)
+        return cls(**{f.name: m[f.name] for f in fields(cls)})
 
 
 def _json(value: Any) -> Any:
@@ -146,32 +131,11 @@ async def write_commands(conn: AsyncConnection, table: Table, commands: Sequence
     commit (PostgreSQL NOTIFY; in-process writers also call the relay's wake())."""
     if not commands:
         return
-    if conn.dialect.name == "postgresql":
-        await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": table.name})
+    await notify_at_commit(conn, table)
     now = datetime.now(UTC)
-    await insert_rows(
-        conn,
-        table,
-        [
-            {
-                "purpose": c.purpose,
-                "ref": c.ref,
-                "action": c.action,
-                "workflow_id": c.workflow_id,
-                "workflow": c.workflow,
-                "start_arg": c.start_arg,
-                "not_before": c.not_before,
-                "name": c.name,
-                "arg": c.arg,
-                "state": PENDING,
-                "attempts": 0,
-                "next_attempt_at": None,
-                "last_error": None,
-                "created_at": now,
-            }
-            for c in commands
-        ],
-    )
+    fresh = {"state": PENDING, "attempts": 0, "next_attempt_at": None, "last_error": None, "created_at": now}
+    # Every field of the command but its seq (the table numbers it), as a new pending row.
+    await insert_rows(conn, table, [{k: v for k, v in asdict(c).items() if k != "seq"} | fresh for c in commands])
 
 
 Hook = Callable[[AsyncConnection, Command], Awaitable[None]]

@@ -83,25 +83,5 @@ def command_table_of(service: str):  # type: ignore[no-untyped-def]
     """The table object for inserting migrated rows (the revision's own schema, not the model's)."""
     import sqlalchemy as sa
 
-    return sa.table(
-        f"{service}_command",
-        *(
-            sa.column(c, sa.JSON() if c in ("start_arg", "arg") else None)
-            for c in (
-                "purpose",
-                "ref",
-                "action",
-                "workflow_id",
-                "workflow",
-                "start_arg",
-                "not_before",
-                "name",
-                "arg",
-                "state",
-                "attempts",
-                "next_attempt_at",
-                "last_error",
-                "created_at",
-            )
-        ),
-    )
+    columns = pending_command("", "", "", "")
+    return sa.table(f"{service}_command", *(sa.column(c, sa.JSON() if c.endswith("arg") else None) for c in columns))
