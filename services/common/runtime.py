@@ -136,7 +136,16 @@ async def service_runtime(
         loops.append(("command-relay", command_relay.run))
     loops += list(background(rt)) if background else []
     loops.append(
-        ("metrics-sampler", lambda: sample_forever(name, engine, messaging, settings.credit_metrics_sample_seconds))
+        (
+            "metrics-sampler",
+            lambda: sample_forever(
+                name,
+                engine,
+                messaging,
+                settings.credit_metrics_sample_seconds,
+                commands.table if commands is not None else None,
+            ),
+        )
     )
     tasks = [asyncio.create_task(keep_running(n, f), name=n) for n, f in loops]
     try:

@@ -16,6 +16,8 @@ from services.common.command_relay import CommandRelay
 from services.common.commands import CommandOutbox, command_table, signal, start, write_commands
 from services.common.commands import update as update_command
 from services.common.db import create_tables, make_engine
+from services.common.measures import sample_commands
+from services.common.metrics import COMMANDS_OLDEST_AGE, COMMANDS_PENDING
 from workflows.human_task.workflow import HumanTaskWorkflow
 
 TABLE = command_table("relaytest")
@@ -154,3 +156,12 @@ async def test_a_signal_to_a_workflow_that_is_gone_fails_with_the_reason(engine:
 async def due_now(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await conn.execute(update(TABLE).values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)))
+
+
+async def test_the_backlog_is_sampled_for_the_dashboard(engine: AsyncEngine) -> None:
+    await write(engine, start("t.start", "a", "W", "wf-a", {}), signal("t.decide", "b", "gone", "decide", {}))
+    await relay(engine, Temporal()).deliver_once()  # wf-a delivered; the signal fails for good
+    await write(engine, start("t.start", "c", "W", "wf-c", {}))
+    await sample_commands(engine, "test", TABLE)
+    assert COMMANDS_PENDING.labels("test")._value.get() == 1  # failed ones are not waiting
+    assert 0 <= COMMANDS_OLDEST_AGE.labels("test")._value.get() < 60
