@@ -7,7 +7,7 @@ one new supplier each, reported by a purchaser with evidence, region 410322, SUP
 to `credit.inbound.behaviour` with one batching producer, and at the same time reads
 `credit.records` (no group, every partition assigned, positioned at the end before the first
 publish) for the `record.created.v1` of each. The record ids are derived exactly as evaluation
-derives them (`services.evaluation.intake.derived_id`), so no other traffic is counted.
+derives them (`services.evaluation.intake.ingest.derived_id`), so no other traffic is counted.
 
 Prints events, seconds (first publish -> last record.created seen), events/s and the latency of
 each event from its publish to the moment its record.created was read (p50/p95/p99/max). With
@@ -32,7 +32,7 @@ from services.common.cloudevents import build_event, encode_structured
 from services.common.identifiers import make_uscc
 from services.common.lawdates import today
 from services.common.topics import BEHAVIOUR_REPORTED, INBOUND_BEHAVIOUR, RECORD_CREATED, RECORDS
-from services.evaluation.intake import derived_id
+from services.evaluation.intake.ingest import derived_id
 
 # A purchaser (public institution, Luoyang) and the county of the reports: the same as the tests.
 PURCHASER_ID = make_uscc("12410300MB0000001")

@@ -3,32 +3,34 @@ in the service that runs it. These names are on the wire and in every saved hist
 one (tests/workflows/test_replay.py replays the histories by them). A workflow, the service's
 activity and a test's stand-in all take the name from here."""
 
-# evaluation-activities: the record's changes (services/evaluation/record_activities.py)
-GET_RECORD_FACTS = "get_record_facts"
-REPAIR_RECORD = "repair_record"
-MARK_APPEALED = "mark_appealed"
-UPHOLD_RECORD = "uphold_record"
-CORRECT_RECORD = "correct_record"
-APPLY_DETERMINATION = "apply_determination"
-NOTE_INTENDED_DETERMINATION = "note_intended_determination"
-# evaluation-activities: sweeps and experts (activities.py, expert_activities.py)
-EXPIRE_DUE_RECORDS = "expire_due_records"
-PUBLISH_LEDGER_CHECKPOINT = "publish_ledger_checkpoint"
-PUBLISH_EXPERT_STANDING = "publish_expert_standing"
-NOTIFY_EMPLOYER = "notify_employer"
+from typing import Final
+
+# evaluation-activities: the record's changes (services/evaluation/records/activities.py)
+GET_RECORD_FACTS: Final = "get_record_facts"
+REPAIR_RECORD: Final = "repair_record"
+MARK_APPEALED: Final = "mark_appealed"
+UPHOLD_RECORD: Final = "uphold_record"
+CORRECT_RECORD: Final = "correct_record"
+APPLY_DETERMINATION: Final = "apply_determination"
+NOTE_INTENDED_DETERMINATION: Final = "note_intended_determination"
+# evaluation-activities: sweeps and experts (activities.py, experts/activities.py)
+EXPIRE_DUE_RECORDS: Final = "expire_due_records"
+PUBLISH_LEDGER_CHECKPOINT: Final = "publish_ledger_checkpoint"
+PUBLISH_EXPERT_STANDING: Final = "publish_expert_standing"
+NOTIFY_EMPLOYER: Final = "notify_employer"
 # casework-activities (services/casework/activities.py)
-OPEN_TASK = "open_task"
-REPLAN_TASK = "replan_task"
-ESCALATE_TASK = "escalate_task"
-CANCEL_TASK = "cancel_task"
-CLOSE_STATEMENT_WINDOW = "close_statement_window"
+OPEN_TASK: Final = "open_task"
+REPLAN_TASK: Final = "replan_task"
+ESCALATE_TASK: Final = "escalate_task"
+CANCEL_TASK: Final = "cancel_task"
+CLOSE_STATEMENT_WINDOW: Final = "close_statement_window"
 # repair-activities (services/repair/activities.py)
-PUBLISH_REPAIR_WINDOW = "publish_repair_window"
-CHANGE_APPLICATION = "change_application"
+PUBLISH_REPAIR_WINDOW: Final = "publish_repair_window"
+CHANGE_APPLICATION: Final = "change_application"
 # appeal-activities (services/appeal/activities.py)
-RECORD_APPEAL_CHANGE = "record_appeal_change"
+RECORD_APPEAL_CHANGE: Final = "record_appeal_change"
 # publication-activities (services/publication/activities.py)
-PUBLISH_PERIOD_NOTICE = "publish_period_notice"
-DELIVER_PUSH = "deliver_push"
-ESCALATE_PUSH = "escalate_push"
-SETTLE_PUSH = "settle_push"
+PUBLISH_PERIOD_NOTICE: Final = "publish_period_notice"
+DELIVER_PUSH: Final = "deliver_push"
+ESCALATE_PUSH: Final = "escalate_push"
+SETTLE_PUSH: Final = "settle_push"

@@ -18,12 +18,12 @@ from services.common.inbound import from_http
 from services.common.messaging import http_code
 from services.common.problems import Problem
 from services.common.record_owner import OwnerUnavailable, not_yet_known, rows_from_owner
-from services.common.runtime import Runtime, current_runtime
+from services.common.runtime import Runtime, RuntimeDep
 from services.common.schemas import EvidenceItem
 from services.common.topics import APPEAL_FILED
 
 router = APIRouter()
-# Who may object (services/evaluation/access.py SUBJECT_ROLES): a token whose org is the subject.
+# Who may object (services/evaluation/records/access.py SUBJECT_ROLES): a token whose org is the subject.
 SUBJECT_ROLES = (Role.SUBJECT, Role.AGENCY, Role.PURCHASER)
 
 
@@ -45,7 +45,7 @@ async def post_appeal(
     body: AppealRequest,
     request: Request,
     principal: Annotated[Principal, Depends(require_roles(*SUBJECT_ROLES))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
     """Object to a credit record (Shandong (十)): grounds and at least one evidence item are required.
@@ -103,7 +103,7 @@ def _problem(r: Refusal) -> Problem:
 async def get_appeal(
     appeal_id: str,
     principal: Annotated[Principal, Depends(require_roles(*Role))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
 ) -> dict:
     """Where an appeal stands and, once decided, the decision with its reason: for the applicant
     (the record's subject) and the finance departments of the record's region and above."""

@@ -2,6 +2,7 @@
 Temporal (review workflow starts: commands.py) and its Temporal activity worker on one event loop
 (STYLE: one process per service)."""
 
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -15,7 +16,7 @@ from services.common.activity_failures import activity_worker
 from services.common.record_owner import RecordOwner
 from services.common.replica_lag import ReplicaClock
 from services.common.replica_ready import replica_detail
-from services.common.runtime import Runtime, service_runtime
+from services.common.runtime import BackgroundTask, Runtime, service_runtime
 from services.common.service import add_readyz, base_app
 from services.common.settings import Settings, get_settings
 from services.common.temporal import APPEAL_ACTIVITIES
@@ -25,12 +26,12 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
     settings = settings or get_settings()
     clock = ReplicaClock("appeal")
 
-    def background(rt: Runtime):  # type: ignore[no-untyped-def]
+    def background(rt: Runtime) -> Iterator[BackgroundTask]:
         if with_temporal:
             yield "temporal-worker", lambda: _run_worker(rt)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owner = RecordOwner.from_settings("appeal", settings)
         async with service_runtime(
             name="appeal",

@@ -74,6 +74,7 @@ async def file_appeals(
     rows: list[dict] = []
     processed: list[tuple] = []
     outbox: list[OutboundEvent] = []
+    problem: Refusal | None
     for item in items:
         if item.envelope is None:  # the handlers pass appeal.filed.v1 only; others dead-letter the rest
             outcomes.append(Filing("ignored"))

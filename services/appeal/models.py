@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 from services.common.commands import command_table
 from services.common.messaging import messaging_tables
 from services.common.record_replica import record_replica_table
+from services.common.tables import table_of
 
 
 class Appeal(SQLModel, table=True):
@@ -52,7 +53,7 @@ class Appeal(SQLModel, table=True):
     source_event_id: str = Field(max_length=200)
 
 
-APPEALS_T = Appeal.__table__  # type: ignore[attr-defined]
+APPEALS_T = table_of(Appeal)
 REPLICA = record_replica_table("appeal")
 MESSAGING = messaging_tables("appeal")
 # Alembic revisions of these tables (services.common.migrations runs them at start).

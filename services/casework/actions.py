@@ -10,7 +10,7 @@ from services.casework import events, store
 from services.casework.commands import decide_command
 from services.casework.decisions import validate_completion
 from services.casework.models import COMMANDS, MESSAGING
-from services.casework.views import visible
+from services.casework.visibility import visible
 from services.common.auth import Principal, Role
 from services.common.commands import write_commands
 from services.common.lawdates import local_date

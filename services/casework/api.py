@@ -8,22 +8,22 @@ from typing import Annotated, Literal
 import structlog
 from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Integer, and_, case, func, select
+from sqlalchemy import ColumnElement, Integer, and_, case, func, select
 
 from services.casework import actions, store
 from services.casework.models import TASKS_T
-from services.casework.views import OPEN_STATES, overdue_clause, task_view, visible, visible_clause
+from services.casework.visibility import OPEN_STATES, overdue_clause, task_view, visible, visible_clause
 from services.common.auth import Principal, Role, require_roles
 from services.common.identifiers import is_division_code
 from services.common.lawdates import local_date
 from services.common.problems import Problem
-from services.common.runtime import Runtime, current_runtime
+from services.common.runtime import RuntimeDep
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["tasks"])
 Officer = Annotated[Principal, Depends(require_roles(Role.FINANCE_OFFICER, Role.SUPERVISOR))]
 Subject = Annotated[Principal, Depends(require_roles(Role.SUBJECT))]
-Rt = Annotated[Runtime, Depends(current_runtime)]
+Rt = RuntimeDep
 SIGNAL_TIMEOUT_SECONDS = 5
 
 
@@ -100,7 +100,7 @@ async def task_counts(p: Officer, rt: Rt) -> dict:
     active = TASKS_T.c.state.in_(OPEN_STATES)
     late = overdue_clause(today)
 
-    def n(cond):  # type: ignore[no-untyped-def]
+    def n(cond: ColumnElement[bool]) -> ColumnElement[int]:
         return func.coalesce(func.sum(case((cond, 1), else_=0)), 0).cast(Integer)
 
     async with rt.engine.connect() as conn:

@@ -3,6 +3,7 @@ requests, its outbox relay, the Temporal activity worker (`casework-activities`)
 its commands to Temporal (workflow starts and decisions: commands.py), on one event loop (STYLE:
 one process per service)."""
 
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 
 import httpx
@@ -19,7 +20,7 @@ from services.casework.models import MESSAGING, MIGRATIONS, TABLES
 from services.casework.replanner import build_replanner
 from services.common.activity_failures import activity_worker
 from services.common.calendar_status import calendar_status
-from services.common.runtime import Runtime, service_runtime
+from services.common.runtime import BackgroundTask, Runtime, service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
 from services.common.temporal import CASEWORK_ACTIVITIES
@@ -28,13 +29,13 @@ from services.common.temporal import CASEWORK_ACTIVITIES
 def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
     settings = settings or get_settings()
 
-    def background(rt: Runtime):  # type: ignore[no-untyped-def]
+    def background(rt: Runtime) -> Iterator[BackgroundTask]:
         yield "calendar-load", lambda: load_at_start(rt.engine)
         if with_temporal:
             yield "temporal-worker", lambda: _run_worker(rt)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
             service_runtime(
                 name="casework",

@@ -13,12 +13,12 @@ from services.common.arrangements import Arrangement, statutory_days
 from services.common.auth import Principal, Role, require_roles
 from services.common.lawdates import local_date
 from services.common.problems import Problem
-from services.common.runtime import Runtime, current_runtime
+from services.common.runtime import RuntimeDep
 from services.common.workdays import RECKONER, CalendarUnavailable
 
 router = APIRouter(tags=["calendar"])
 Administrator = Annotated[Principal, Depends(require_roles(Role.ADMINISTRATOR))]
-Rt = Annotated[Runtime, Depends(current_runtime)]
+Rt = RuntimeDep
 
 
 def view(arrangement: Arrangement, row: dict | None = None) -> dict:

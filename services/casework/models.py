@@ -9,6 +9,7 @@ from sqlmodel import Field, SQLModel
 
 from services.common.commands import command_table
 from services.common.messaging import messaging_tables
+from services.common.tables import table_of
 
 
 class CaseTask(SQLModel, table=True):
@@ -113,10 +114,10 @@ class CalendarInstall(SQLModel, table=True):
 
 MESSAGING = messaging_tables("casework")
 MIGRATIONS = Path(__file__).parent / "migrations"
-TASKS_T = CaseTask.__table__  # type: ignore[attr-defined]
-AUDIT_T = TaskAudit.__table__  # type: ignore[attr-defined]
-REQUESTS_T = DeterminationRequest.__table__  # type: ignore[attr-defined]
-CALENDAR_T = CalendarInstall.__table__  # type: ignore[attr-defined]
+TASKS_T = table_of(CaseTask)
+AUDIT_T = table_of(TaskAudit)
+REQUESTS_T = table_of(DeterminationRequest)
+CALENDAR_T = table_of(CalendarInstall)
 # Workflow starts and decisions owed to Temporal (services/casework/commands.py).
 COMMANDS = command_table("casework")
 TABLES = [TASKS_T, AUDIT_T, REQUESTS_T, CALENDAR_T, COMMANDS, *MESSAGING.all]

@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from services.casework.commands import replan_command
 from services.casework.models import COMMANDS, MESSAGING, TASKS_T
-from services.casework.views import OPEN_STATES
+from services.casework.visibility import OPEN_STATES
 from services.common.commands import write_commands
 from services.common.inbound import from_kafka
 from services.common.messaging import already_processed, mark_processed

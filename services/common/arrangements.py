@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Literal
 
 from tyme4py.lunar import LunarDay
-from tyme4py.solar import SolarTerm
+from tyme4py.solar import SolarDay, SolarTerm
 
 Festival = Literal["元旦", "春节", "清明", "劳动节", "端午", "中秋", "国庆"]
 
@@ -53,7 +53,7 @@ def law_of(year: int) -> Law:
     raise LookupError(f"no statutory holidays known before {LAWS[-1].effective.year}")
 
 
-def _solar(d) -> date:  # type: ignore[no-untyped-def]
+def _solar(d: SolarDay) -> date:
     return date(d.get_year(), d.get_month(), d.get_day())
 
 

@@ -174,7 +174,7 @@ def decode_token(
             except OidcError as exc:
                 raise _invalid(f"The bearer token was refused: {exc}") from None
         else:
-            options: dict[str, Any] = {"require": list(REQUIRED_CLAIMS), "verify_aud": audience is not None}
+            options: jwt.types.Options = {"require": list(REQUIRED_CLAIMS), "verify_aud": audience is not None}
             claims = jwt.decode(
                 token, secret, algorithms=["HS256"], options=options, audience=audience, issuer=issuer, leeway=0
             )
@@ -196,13 +196,15 @@ def _check_lifetime(claims: dict[str, Any], limit: int, now: datetime) -> None:
 
 
 def _principal_from_claims(claims: dict[str, Any]) -> Principal:
-    values = {name: claims.get(name) for name in ("sub", "role", "org", "region")}
-    for name, value in values.items():
+    values: dict[str, str] = {}
+    for name in ("sub", "role", "org", "region"):
+        value = claims.get(name)
         if not isinstance(value, str) or not value:
             raise _invalid(f"Claim '{name}' must be a non-empty string.")
         if not is_storable(value):
             # A claim becomes an event's source, an audit's actor: the one rule of services.common.text.
             raise _invalid(f"Claim '{name}' holds a character that cannot be stored (NUL or a lone surrogate).")
+        values[name] = value
     try:
         role = Role(values["role"])
     except ValueError:

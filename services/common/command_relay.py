@@ -118,7 +118,7 @@ class CommandRelay(LeadingLoop):
         await self._settle(outcomes)
         settled = sum(1 for _, outcome, _ in outcomes if outcome in (DELIVERED, GONE, DEAD))
         if any(outcome == AWAY for _, outcome, _ in outcomes) and settled == 0:
-            raise next(error for _, outcome, error in outcomes if outcome == AWAY)  # type: ignore[misc]
+            raise next(error for _, outcome, error in outcomes if outcome == AWAY)
         return len(commands), settled
 
     async def _pace(self) -> None:
@@ -171,7 +171,7 @@ class CommandRelay(LeadingLoop):
                 options.update(start_signal=command.name, start_signal_args=[command.arg])
             try:
                 await client.start_workflow(
-                    command.workflow,  # type: ignore[arg-type]
+                    str(command.workflow),
                     command.start_arg,
                     id=command.workflow_id,
                     task_queue=WORKFLOW_QUEUE,
@@ -185,9 +185,9 @@ class CommandRelay(LeadingLoop):
         handle = client.get_workflow_handle(command.workflow_id)
         try:
             if command.action == "signal":
-                await handle.signal(command.name, command.arg)  # type: ignore[arg-type]
+                await handle.signal(str(command.name), command.arg)
             else:
-                await handle.execute_update(command.name, command.arg)  # type: ignore[arg-type]
+                await handle.execute_update(str(command.name), command.arg)
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise

@@ -123,7 +123,10 @@ def workflow_type(cls: type) -> str:
     """The type name Temporal knows a workflow class by (what its @workflow.defn registered)."""
     from temporalio.workflow import _Definition
 
-    return _Definition.must_from_class(cls).name  # type: ignore[return-value]
+    name = _Definition.must_from_class(cls).name
+    if name is None:
+        raise ValueError(f"{cls.__name__} is a dynamic workflow: it has no type name")
+    return name
 
 
 async def write_commands(conn: AsyncConnection, table: Table, commands: Sequence[Command]) -> None:

@@ -5,7 +5,9 @@ from collections.abc import Iterable
 
 import orjson
 from sqlalchemy import Table, event
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import SQLModel
 
 
@@ -22,7 +24,7 @@ def make_engine(
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             # WAL lets the HTTP readers run beside the intake writer.
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")

@@ -48,7 +48,7 @@ def _evidence(items: list) -> list:
 
 def redact(value: Any) -> Any:
     if isinstance(value, dict):
-        out = {}
+        out: dict[str, object] = {}
         for k, v in value.items():
             if k == "evidence" and isinstance(v, list):
                 out[k] = _evidence(v)

@@ -10,7 +10,7 @@ and next year's holiday arrangement missing in November.
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -106,7 +106,7 @@ def sample_calendar() -> None:
     CALENDAR_NEXT_YEAR_OFFICIAL.set(1 if status["next_year"]["status"] == "official" else 0)
 
 
-SERVICE_SAMPLES: dict[str, Callable[[AsyncEngine], object]] = {
+SERVICE_SAMPLES: dict[str, Callable[[AsyncEngine], Awaitable[None]]] = {
     "casework": sample_tasks,
     "publication": sample_pushes,
     "evaluation": sample_checkpoint,
@@ -124,7 +124,7 @@ async def sample_forever(
             if commands is not None:
                 await sample_commands(engine, name, commands)
             if extra is not None:
-                await extra(engine)  # type: ignore[misc]
+                await extra(engine)
             sample_calendar()
         except Exception as exc:  # noqa: BLE001 - a missing sample must not stop the service
             log.warning("metrics sample failed", service=name, error=repr(exc)[:300])

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, MetaData, Table, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql import TableClause
 
 ENV_DIR = Path(__file__).parent / "alembic_env"
 
@@ -79,7 +80,7 @@ def pending_command(purpose: str, ref: str, action: str, workflow_id: str, **fie
     return row | {"attempts": 0, "created_at": datetime.now(UTC)} | fields
 
 
-def command_table_of(service: str):  # type: ignore[no-untyped-def]
+def command_table_of(service: str) -> TableClause:
     """The table object for inserting migrated rows (the revision's own schema, not the model's)."""
     import sqlalchemy as sa
 

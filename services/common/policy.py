@@ -361,8 +361,11 @@ def first_effective_day(region: str) -> date | None:
             days = [v.effective_from for v in policy.versions if v.effective_from is not None]
             if len(days) < len(policy.versions):
                 ins = policy.instrument
-                if ins.issued_on is None and ins.issued_year is None:
+                if ins.issued_on is not None:
+                    days.append(ins.issued_on)
+                elif ins.issued_year is not None:
+                    days.append(date(ins.issued_year, 1, 1))
+                else:
                     return None
-                days.append(ins.issued_on or date(ins.issued_year, 1, 1))  # type: ignore[arg-type]
             return min(days)
     raise NoPolicy(region)

@@ -108,9 +108,10 @@ async def _on_no_policy(request: Request, exc: NoPolicy) -> JSONResponse:
 
 def install_problem_handlers(app: FastAPI) -> None:
     """Makes every error of `app` a problem+json response."""
-    # Starlette types handlers as taking any Exception; each is registered for its own class.
-    app.add_exception_handler(Problem, _on_problem)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, _on_validation_error)  # type: ignore[arg-type]
-    app.add_exception_handler(StarletteHTTPException, _on_http_exception)  # type: ignore[arg-type]
-    app.add_exception_handler(NoPolicy, _on_no_policy)  # type: ignore[arg-type]
+    # Through FastAPI's decorator, which takes a handler of the class it is registered for
+    # (Starlette's add_exception_handler types every handler as taking any Exception).
+    app.exception_handler(Problem)(_on_problem)
+    app.exception_handler(RequestValidationError)(_on_validation_error)
+    app.exception_handler(StarletteHTTPException)(_on_http_exception)
+    app.exception_handler(NoPolicy)(_on_no_policy)
     app.add_exception_handler(Exception, _on_unexpected)

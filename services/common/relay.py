@@ -9,12 +9,13 @@ whole outbox again. Consumers are idempotent on (source, id), so republishing is
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.kafka_admin import ensure_topics
@@ -169,7 +170,7 @@ class OutboxRelay(LeadingLoop):
             )
         self._cursor = seq
 
-    async def _send(self, rows) -> list[tuple[TopicPartition, int, int]]:  # type: ignore[no-untyped-def]
+    async def _send(self, rows: Sequence[Row[Any, Any, Any, Any]]) -> list[tuple[TopicPartition, int, int]]:
         """Send rows as one record batch per partition (cheaper than a send() per message), keeping
         their order within each partition; partitions chosen by key as the producer itself would.
         Returns (partition, first offset, last offset) of each batch."""

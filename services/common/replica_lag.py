@@ -9,6 +9,7 @@ replica behind a burst has both large. Kept per process (one per service here); 
 until the first event after a start."""
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -30,7 +31,7 @@ class ReplicaClock:
     applied_at: float | None = None
     delay: float | None = None
     events: int = 0
-    _clock: object = field(default=time.time, repr=False)
+    _clock: Callable[[], float] = field(default=time.time, repr=False)
 
     def __post_init__(self) -> None:
         LAG.labels(self.service).set_function(lambda: self.lag() or 0.0)
@@ -39,7 +40,7 @@ class ReplicaClock:
         """Call after the transaction that applied events with these times committed."""
         if not event_times:
             return
-        now = self._clock()  # type: ignore[operator]
+        now = self._clock()
         newest = max(t.timestamp() for t in event_times)
         self.newest = max(self.newest or newest, newest)
         self.applied_at, self.delay = now, max(0.0, now - newest)
@@ -48,7 +49,7 @@ class ReplicaClock:
         DELAY.labels(self.service).set(self.delay)
 
     def lag(self) -> float | None:
-        return None if self.newest is None else max(0.0, self._clock() - self.newest)  # type: ignore[operator]
+        return None if self.newest is None else max(0.0, self._clock() - self.newest)
 
     def detail(self) -> dict:
         """For /readyz: None where nothing was applied since the process started."""

@@ -24,9 +24,9 @@ from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import Depends, Request
 from faststream.kafka import KafkaBroker, KafkaRouter
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -71,7 +71,13 @@ async def current_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
-BackgroundFactory = Callable[[Runtime], Iterable[tuple[str, Callable[[], Coroutine[Any, Any, None]]]]]
+# A route's parameter `rt: RuntimeDep` is the runtime, typed, without repeating the dependency.
+RuntimeDep = Annotated[Runtime, Depends(current_runtime)]
+
+
+# A background loop of a service: its name and the coroutine function that runs it.
+BackgroundTask = tuple[str, Callable[[], Coroutine[Any, Any, object]]]
+BackgroundFactory = Callable[[Runtime], Iterable[BackgroundTask]]
 
 
 @asynccontextmanager
@@ -131,7 +137,7 @@ async def service_runtime(
     )
     for router in routers(rt):
         broker.include_router(router)
-    loops = [("outbox-relay", relay.run), ("kafka-consumers", lambda: _run_broker(broker))]
+    loops: list[BackgroundTask] = [("outbox-relay", relay.run), ("kafka-consumers", lambda: _run_broker(broker))]
     if command_relay is not None and with_temporal:
         loops.append(("command-relay", command_relay.run))
     loops += list(background(rt)) if background else []

@@ -2,15 +2,16 @@
 
 import gc
 import os
+from collections.abc import Callable
 
 import uvicorn
 from fastapi import FastAPI
 
 from services.common.logs import configure_logging
-from services.common.settings import get_settings
+from services.common.settings import Settings, get_settings
 
 
-def serve(app_factory, default_port: int) -> None:  # type: ignore[no-untyped-def]
+def serve(app_factory: Callable[[Settings], FastAPI], default_port: int) -> None:
     settings = get_settings()
     configure_logging(settings.log_level, json=settings.logs_json())
     app: FastAPI = app_factory(settings)

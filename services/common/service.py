@@ -5,6 +5,7 @@ if they fail (e.g. Temporal not up yet)."""
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 
 import structlog
 from fastapi import FastAPI, Request
@@ -21,7 +22,12 @@ from services.common.problems import install_problem_handlers
 log = structlog.get_logger(__name__)
 
 
-def base_app(title: str, lifespan, *, details: Callable[[], dict] | None = None) -> FastAPI:  # type: ignore[no-untyped-def]
+def base_app(
+    title: str,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None,
+    *,
+    details: Callable[[], dict] | None = None,
+) -> FastAPI:
     """`details`: what the service adds to /healthz (e.g. casework: the calendar's status)."""
     app = FastAPI(title=title, version="1.0.0", lifespan=lifespan)
     install_problem_handlers(app)
@@ -70,7 +76,7 @@ def add_readyz(app: FastAPI, detail: Callable[[], Awaitable[dict]]) -> None:
 
 
 async def keep_running(
-    name: str, run: Callable[[], Awaitable[None]], *, backoff: float = 1.0, max_backoff: float = 30.0
+    name: str, run: Callable[[], Awaitable[object]], *, backoff: float = 1.0, max_backoff: float = 30.0
 ) -> None:
     """Run `run` until cancelled; if it fails, log why and start it again after a pause that doubles
     with each failure in a row (up to `max_backoff`), so a long outage costs a few lines, not a flood.

@@ -11,8 +11,9 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
+import asyncpg
 import orjson
-from sqlalchemy import ARRAY, JSON, Table, any_, bindparam, select, text
+from sqlalchemy import ARRAY, JSON, Column, ColumnElement, Table, any_, bindparam, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -20,7 +21,7 @@ MAX_ROWS = 5_000
 _PG = postgresql.dialect()
 
 
-def _array_type(column) -> str:  # type: ignore[no-untyped-def]
+def _array_type(column: Column[Any]) -> str:
     compiled = column.type.compile(dialect=_PG)
     base = compiled.split("(", 1)[0].strip()
     return {"VARCHAR": "text", "TIMESTAMP WITH TIME ZONE": "timestamptz"}.get(base, base.lower())
@@ -55,7 +56,7 @@ def _plan(table: Table, columns: tuple[str, ...], conflict: tuple | None) -> tup
     return sql, converters
 
 
-async def _driver_in_transaction(conn: AsyncConnection):  # type: ignore[no-untyped-def]
+async def _driver_in_transaction(conn: AsyncConnection) -> asyncpg.Connection:
     """The asyncpg connection under `conn`, inside the caller's transaction. That transaction
     begins lazily with its first statement: begin it first, so what is done on the driver commits
     or rolls back with everything else the caller does."""
@@ -111,7 +112,7 @@ async def upsert_rows(
     )
 
 
-def key_in(conn: AsyncConnection, column, keys: Sequence[Any]):  # type: ignore[no-untyped-def]
+def key_in(conn: AsyncConnection, column: ColumnElement[Any], keys: Sequence[Any]) -> ColumnElement[bool]:
     """`column IN keys` that stays an index lookup as tables grow: in PostgreSQL one array
     parameter (`= ANY($1)`), whose plan does not depend on how many keys a batch has, instead of
     an IN list of hundreds of literals (seen choosing sequential scans here: 100 ms a batch)."""

@@ -6,8 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 
 from services.common.relay import OutboxRelay
-from services.evaluation.checkpoints import Signer, publish_checkpoint
-from services.evaluation.expiry import expire_due, next_due
+from services.evaluation.ledger.checkpoints import Signer, publish_checkpoint
+from services.evaluation.records.expiry import expire_due, next_due
 from workflows.activity_names import EXPIRE_DUE_RECORDS, PUBLISH_LEDGER_CHECKPOINT
 from workflows.ledger_checkpoints.inputs import CheckpointResult
 from workflows.record_expiry.inputs import ExpireDueInput, ExpireDueResult

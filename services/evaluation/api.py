@@ -14,20 +14,21 @@ from services.common.identifiers import normalise_subject_id
 from services.common.inbound import from_http
 from services.common.messaging import http_code
 from services.common.problems import Problem
-from services.common.runtime import Runtime, current_runtime
+from services.common.runtime import Runtime, RuntimeDep
 from services.common.schemas import BehaviourReport
+from services.common.tables import table_of
 from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
-from services.evaluation.access import is_subject_itself, may_read
-from services.evaluation.evidence_access import evidence_visibility
-from services.evaluation.intake import find_outcome_of, ingest
+from services.evaluation.intake.ingest import find_outcome_of, ingest
 from services.evaluation.models import CreditRecord, EmployerNotification, ExpertStandingRow, RecordVersion
-from services.evaluation.views import history_view, record_view
+from services.evaluation.records.access import is_subject_itself, may_read
+from services.evaluation.records.evidence_access import evidence_visibility
+from services.evaluation.records.representation import history_view, record_view
 
 router = APIRouter()
-RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
-HISTORY_T = RecordVersion.__table__  # type: ignore[attr-defined]
-STANDING_T = ExpertStandingRow.__table__  # type: ignore[attr-defined]
-NOTICES_T = EmployerNotification.__table__  # type: ignore[attr-defined]
+RECORDS_T = table_of(CreditRecord)
+HISTORY_T = table_of(RecordVersion)
+STANDING_T = table_of(ExpertStandingRow)
+NOTICES_T = table_of(EmployerNotification)
 REPORTER_OF_ROLE = {
     Role.PURCHASER: "purchaser",
     Role.AGENCY: "agency",
@@ -64,7 +65,7 @@ async def post_report(
     principal: Annotated[
         Principal, Depends(require_roles(Role.PURCHASER, Role.AGENCY, Role.FINANCE_OFFICER, Role.SUPERVISOR))
     ],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
     """Report a behaviour (`behaviour.reported.v1`) or, with `determination`, record a determined
@@ -113,7 +114,7 @@ async def list_records(
     subject_type: Literal["supplier", "agency", "expert", "purchaser"],
     subject_id: Annotated[str, Query(min_length=1, max_length=64)],
     principal: Annotated[Principal, Depends(require_roles(*Role))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
 ) -> dict:
     """A subject's records, in force and past: for finance departments (records of their region and
     below) and for the subject itself."""
@@ -141,7 +142,7 @@ async def list_records(
 async def get_record(
     record_id: str,
     principal: Annotated[Principal, Depends(require_roles(*Role))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
 ) -> dict:
     """A record with its full history; evidence only for finance departments."""
     async with rt.engine.begin() as conn:
@@ -181,7 +182,7 @@ async def _record_or_none(rt: Runtime, record_id: str, *, with_evidence: bool) -
 async def expert_standing(
     expert_id: str,
     principal: Annotated[Principal, Depends(require_roles(*Role))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
 ) -> dict:
     """An expert's standing with its evaluation score and the score's history (000 §三.3): for
     finance departments of the expert's region and above, and for the expert itself."""

@@ -1,6 +1,7 @@
 """The evaluation process: HTTP API, Kafka consumers, outbox relay and Temporal activity worker on
 one event loop (STYLE: one process per service)."""
 
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -9,34 +10,34 @@ from fastapi import FastAPI
 from services.common.activity_failures import activity_worker
 from services.common.lawdates import local_date
 from services.common.policy import policy_for
-from services.common.runtime import Runtime, service_runtime
+from services.common.runtime import BackgroundTask, Runtime, service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
 from services.common.temporal import EVALUATION_ACTIVITIES
 from services.evaluation.activities import EvaluationActivities
 from services.evaluation.api import router
-from services.evaluation.archive_api import router as archive_router
-from services.evaluation.checkpoints import Signer
-from services.evaluation.evidence_access import router as access_router
-from services.evaluation.expert_activities import ExpertActivities
-from services.evaluation.expert_handlers import Signals
-from services.evaluation.expert_handlers import build_router as build_expert_router
-from services.evaluation.handlers import build_router
-from services.evaluation.internal_api import router as internal_router
-from services.evaluation.ledger_api import router as ledger_router
+from services.evaluation.experts.activities import ExpertActivities
+from services.evaluation.experts.handlers import Signals
+from services.evaluation.experts.handlers import build_router as build_expert_router
+from services.evaluation.intake.handlers import build_router
+from services.evaluation.ledger.api import router as ledger_router
+from services.evaluation.ledger.checkpoints import Signer
 from services.evaluation.models import MESSAGING, MIGRATIONS, TABLES
-from services.evaluation.record_activities import RecordChangeActivities
+from services.evaluation.records.activities import RecordChangeActivities
+from services.evaluation.records.archive_api import router as archive_router
+from services.evaluation.records.evidence_access import router as access_router
+from services.evaluation.records.internal_api import router as internal_router
 
 
 def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
     settings = settings or get_settings()
 
-    def background(rt: Runtime):  # type: ignore[no-untyped-def]
+    def background(rt: Runtime) -> Iterator[BackgroundTask]:
         if with_temporal:
             yield "temporal-worker", lambda: _run_worker(rt, settings)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with service_runtime(
             name="evaluation",
             settings=settings,

@@ -7,6 +7,7 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from services.common.messaging import messaging_tables
+from services.common.tables import table_of
 
 
 class CreditRecord(SQLModel, table=True):
@@ -208,16 +209,16 @@ MESSAGING = messaging_tables("evaluation")
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 TABLES = [
-    CreditRecord.__table__,  # type: ignore[attr-defined]
-    RecordVersion.__table__,  # type: ignore[attr-defined]
-    LedgerEntry.__table__,  # type: ignore[attr-defined]
-    LedgerCheckpoint.__table__,  # type: ignore[attr-defined]
-    AccessRequest.__table__,  # type: ignore[attr-defined]
-    AuditEntry.__table__,  # type: ignore[attr-defined]
-    SubjectState.__table__,  # type: ignore[attr-defined]
-    DeterminationTask.__table__,  # type: ignore[attr-defined]
-    ExpertStandingRow.__table__,  # type: ignore[attr-defined]
-    EmployerNotification.__table__,  # type: ignore[attr-defined]
+    table_of(CreditRecord),
+    table_of(RecordVersion),
+    table_of(LedgerEntry),
+    table_of(LedgerCheckpoint),
+    table_of(AccessRequest),
+    table_of(AuditEntry),
+    table_of(SubjectState),
+    table_of(DeterminationTask),
+    table_of(ExpertStandingRow),
+    table_of(EmployerNotification),
     *MESSAGING.all,
 ]
 

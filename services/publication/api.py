@@ -6,22 +6,23 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import func, select
 
 from services.common.identifiers import is_division_code
 from services.common.lawdates import local_date
 from services.common.problems import Problem
-from services.common.runtime import Runtime, current_runtime
+from services.common.runtime import RuntimeDep
+from services.common.tables import table_of
 from services.publication import receipts
 from services.publication.consortium import worst_of
+from services.publication.credit_answers import public_record
 from services.publication.models import PublicRecord
 from services.publication.notices import region_prefix
 from services.publication.schemas import ConsortiumStatus, CreditStatus
-from services.publication.views import public_record
 
 router = APIRouter()
-RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
+RECORDS_T = table_of(PublicRecord)
 MAX_MEMBERS = 20
 REGION_DOC = (
     "the project's region (the purchaser's): its policy says what good credit earns (a bond reduction"
@@ -78,7 +79,7 @@ async def credit_status(
 
 @router.get("/v1/blacklist", tags=["public"])
 async def blacklist(
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
     region: Annotated[str | None, Query(description="6-digit division code; includes the regions under it")] = None,
     subject_type: Literal["supplier", "agency", "expert", "purchaser"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

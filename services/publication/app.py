@@ -2,6 +2,7 @@
 Temporal — the notice schedules, the relay of its commands (push workflow starts: commands.py) and
 the activity worker (STYLE: one process per service)."""
 
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
@@ -9,7 +10,7 @@ from fastapi import FastAPI
 
 from services.common.activity_failures import activity_worker
 from services.common.lawdates import local_date
-from services.common.runtime import Runtime, service_runtime
+from services.common.runtime import BackgroundTask, Runtime, service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
 from services.common.temporal import PUBLICATION_ACTIVITIES
@@ -28,7 +29,7 @@ from services.publication.schedules import ensure_notice_schedules
 def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
     settings = settings or get_settings()
 
-    def background(rt: Runtime):  # type: ignore[no-untyped-def]
+    def background(rt: Runtime) -> Iterator[BackgroundTask]:
         if not with_temporal:
             return
         acts = PublicationActivities(
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
         yield "temporal-worker", worker
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with service_runtime(
             name="publication",
             settings=settings,

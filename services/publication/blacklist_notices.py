@@ -14,10 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.sql import key_in
+from services.common.tables import table_of
 from services.publication.models import PublicRecord
 from services.publication.notices import pushes_for, write_notice
 
-RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
+RECORDS_T = table_of(PublicRecord)
 WATCHED = ("record_id", "version", "severity", "status", "behaviour_code", "valid_until")
 
 
@@ -37,9 +38,9 @@ def changes(stored: dict[str, dict], versions: list[dict]) -> list[tuple[str, di
             if prior is not None and row["version"] <= prior["version"]:
                 continue
             was, now = prior is not None and on_blacklist(prior), on_blacklist(row)
-            if now and not (
-                was and (prior["behaviour_code"], prior["valid_until"]) == (row["behaviour_code"], row["valid_until"])
-            ):
+            key = (row["behaviour_code"], row["valid_until"])
+            same = prior is not None and (prior["behaviour_code"], prior["valid_until"]) == key
+            if now and not (was and same):
                 out.append(("blacklist", row))
             elif was and not now:
                 out.append(("blacklist_removal", row))

@@ -1,7 +1,7 @@
 """A consortium's credit (财库〔2016〕125号 on consortium bids: the credit record of any member is the
 consortium's): the worst of its members' answers, each member's own answer beside it."""
 
-from services.publication.views import GRADES
+from services.publication.credit_answers import GRADES
 
 INCENTIVE_FIELDS = (
     "policy_region",

@@ -1,28 +1,31 @@
 """The public credit answer as bytes: the hottest read of the system (purchasers check a
 supplier before every award; target p99 ≤ 10 ms at 500 requests/s on two cores).
 
-One primary-key read of the answer precomputed by views.py; in PostgreSQL on a plain asyncpg pool
+One primary-key read of the answer precomputed by credit_answers.py; in PostgreSQL on a plain asyncpg pool
 (no ORM, no transaction), and served by `CreditFastPath` before FastAPI's routing. The FastAPI
 route in api.py answers the same bytes and documents the endpoint in OpenAPI."""
 
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs
 
 import asyncpg
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.common.identifiers import is_division_code, normalise_subject_id, validate_subject_id
 from services.common.lawdates import local_date
 from services.common.outages import OUTAGE, database_unavailable, unavailable_problem
 from services.common.policy import NoPolicy
 from services.common.problems import Problem, problem_response
+from services.common.tables import table_of
 from services.publication import goodcredit
+from services.publication.credit_answers import credit_view
 from services.publication.models import PublicCreditView
-from services.publication.views import credit_view
 
-VIEWS_T = PublicCreditView.__table__  # type: ignore[attr-defined]
+VIEWS_T = table_of(PublicCreditView)
 SUBJECT_TYPES = frozenset({"supplier", "agency", "expert", "purchaser"})
 PG_QUERY = (
     'SELECT body, guarantee_blocked, guarantee_after, bond_reduction_percent FROM "publication_credit_view"'
@@ -60,6 +63,7 @@ class CreditReader:
         if region is not None and not is_division_code(region):
             raise Problem(422, "invalid_identifier", "Invalid region", f"{region!r} is not a division code")
         key = f"{subject_type}:{subject_id}"
+        row: asyncpg.Record | Row[*tuple[Any, ...]] | None
         if self._pool is not None:
             row = await self._pool.fetchrow(PG_QUERY, key)
         else:
@@ -72,7 +76,7 @@ class CreditReader:
         if row is None:
             # Never heard of (no record, no status, ever): say so rather than "good" (issue 21).
             body = orjson.dumps(credit_view(subject_type, subject_id, {"status": "no_record"}, []))
-            good = (
+            good: dict[str, Any] = (
                 goodcredit.clean_supplier(subject_id, today) if subject_type == "supplier" else goodcredit.NOT_SUPPLIER
             )
             blocked, after, bond = good["guarantee_blocked"], good["guarantee_after"], good["bond_reduction_percent"]
@@ -91,10 +95,10 @@ class CreditReader:
 class CreditFastPath:
     """ASGI middleware answering `GET /v1/credit/{type}/{id}` directly; everything else goes on."""
 
-    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith("/v1/credit/"):
             parts = scope["path"].split("/")
             reader: CreditReader | None = getattr(scope["app"].state, "credit_reader", None)

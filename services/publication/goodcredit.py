@@ -19,13 +19,13 @@ from functools import lru_cache
 import orjson
 
 from services.common.lawdates import add_months
-from services.common.policy import NoPolicy, policy_for
+from services.common.policy import NoPolicy, PublicationRules, policy_for
 
 NOT_SUPPLIER = {"guarantee_blocked": False, "guarantee_after": None, "bond_reduction_percent": None}
 
 
 @lru_cache(maxsize=1024)
-def _rules(region: str, day: date):  # type: ignore[no-untyped-def]
+def _rules(region: str, day: date) -> PublicationRules:
     return policy_for(region, day).publication
 
 

@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from services.common.commands import command_table
 from services.common.messaging import messaging_tables
+from services.common.tables import table_of
 
 
 class PublicRecord(SQLModel, table=True):
@@ -62,7 +63,7 @@ class PublicSubject(SQLModel, table=True):
 
 
 class PublicCreditView(SQLModel, table=True):
-    """The serialised answer of GET /v1/credit for one subject (see views.py)."""
+    """The serialised answer of GET /v1/credit for one subject (see credit_answers.py)."""
 
     __tablename__ = "publication_credit_view"
 
@@ -156,13 +157,13 @@ COMMANDS = command_table("publication")
 # Alembic revisions of these tables (services.common.migrations runs them at start).
 MIGRATIONS = Path(__file__).parent / "migrations"
 TABLES = [
-    PublicRecord.__table__,  # type: ignore[attr-defined]
-    PublicSubject.__table__,  # type: ignore[attr-defined]
-    PublicCreditView.__table__,  # type: ignore[attr-defined]
-    PublicExpertStanding.__table__,  # type: ignore[attr-defined]
-    PublicNotice.__table__,  # type: ignore[attr-defined]
-    PublicNoticeEntry.__table__,  # type: ignore[attr-defined]
-    PushDelivery.__table__,  # type: ignore[attr-defined]
+    table_of(PublicRecord),
+    table_of(PublicSubject),
+    table_of(PublicCreditView),
+    table_of(PublicExpertStanding),
+    table_of(PublicNotice),
+    table_of(PublicNoticeEntry),
+    table_of(PushDelivery),
     COMMANDS,
     *MESSAGING.all,
 ]

@@ -8,8 +8,9 @@ served notice (api_notices.py) lists only records still in force, so what comes 
 from old notices too."""
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import Exists, Select, and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.cloudevents import build_event
@@ -17,16 +18,17 @@ from services.common.commands import write_commands
 from services.common.identifiers import division_level
 from services.common.messaging import OutboundEvent, write_outbox
 from services.common.sql import insert_rows
+from services.common.tables import table_of
 from services.common.topics import NOTICE_PUBLISHED, NOTICES
 from services.publication.commands import push_command
+from services.publication.credit_answers import public_record
 from services.publication.models import COMMANDS, MESSAGING, PublicNotice, PublicNoticeEntry, PublicRecord, PushDelivery
-from services.publication.views import public_record
 from workflows.notices.inputs import NoticeRequest, NoticeResult
 
-NOTICES_T = PublicNotice.__table__  # type: ignore[attr-defined]
-ENTRIES_T = PublicNoticeEntry.__table__  # type: ignore[attr-defined]
-RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
-PUSHES_T = PushDelivery.__table__  # type: ignore[attr-defined]
+NOTICES_T = table_of(PublicNotice)
+ENTRIES_T = table_of(PublicNoticeEntry)
+RECORDS_T = table_of(PublicRecord)
+PUSHES_T = table_of(PushDelivery)
 SOURCE = "urn:credit:publication"
 # 001 Art. 21: a serious record is pushed to the same-level public credit information system (推送同级
 # 公共信用信息系统) and published on 中国政府采购网 and 信用中国; general records are 定期在洛阳市政府采购网进行
@@ -182,10 +184,10 @@ async def publish_period_notice(conn: AsyncConnection, req: NoticeRequest, *, no
     return NoticeResult(notice_id=notice_id, entries=len(listed), withdrawals=len(withdrawn), created=True)
 
 
-def _came_down(region: str):  # type: ignore[no-untyped-def]
+def _came_down(region: str) -> Select[Any]:
     """Records a period notice of `region` listed, no longer in force, not yet taken down by one."""
 
-    def role(name: str):  # type: ignore[no-untyped-def]
+    def role(name: str) -> Exists:
         return exists().where(
             ENTRIES_T.c.record_id == RECORDS_T.c.record_id,
             ENTRIES_T.c.region == region,

@@ -4,22 +4,22 @@ behaviour); what has been repaired, corrected away, withdrawn or has expired com
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
 from services.common.identifiers import is_division_code
 from services.common.problems import Problem
-from services.common.runtime import Runtime, current_runtime
+from services.common.runtime import RuntimeDep
 from services.common.sql import key_in
+from services.publication.credit_answers import public_record
 from services.publication.notices import ENTRIES_T, NOTICES_T, RECORDS_T, region_prefix
-from services.publication.views import public_record
 
 router = APIRouter()
 
 
 @router.get("/v1/notices", tags=["public"])
 async def notices(
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
     region: Annotated[str | None, Query(description="6-digit division code; includes the regions under it")] = None,
     kind: Literal["period", "blacklist", "blacklist_removal"] | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,

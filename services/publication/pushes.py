@@ -14,11 +14,12 @@ from services.common.lawdates import local_date
 from services.common.metrics import PUSHES_FAILED
 from services.common.policy import policy_for
 from services.common.settings import Settings
+from services.common.tables import table_of
 from services.publication.models import PushDelivery
 from workflows.pushes.inputs import PushInput, PushStatus
 
 log = structlog.get_logger(__name__)
-PUSHES_T = PushDelivery.__table__  # type: ignore[attr-defined]
+PUSHES_T = table_of(PushDelivery)
 FINAL = frozenset({"delivered", "acknowledged", "not_configured"})
 
 
@@ -93,7 +94,7 @@ async def deliver(engine: AsyncEngine, key: str, urls: dict[str, str | None]) ->
     return status_of(row)
 
 
-async def set_state(engine: AsyncEngine, key: str, **values: str) -> PushStatus:
+async def set_state(engine: AsyncEngine, key: str, **values: str | None) -> PushStatus:
     """Escalated or acknowledged, unless it was delivered meanwhile (that stays)."""
     async with engine.begin() as conn:
         await conn.execute(

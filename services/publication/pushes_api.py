@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
 from services.common.problems import Problem
-from services.common.runtime import Runtime, current_runtime
+from services.common.runtime import RuntimeDep
 from services.publication.notices import NOTICES_T, PUSHES_T, RECORDS_T
 
 router = APIRouter()
@@ -34,7 +34,7 @@ SHOWN = (
 @router.get("/v1/pushes", tags=["finance"])
 async def pushes(
     principal: Annotated[Principal, Depends(require_roles(Role.FINANCE_OFFICER, Role.SUPERVISOR))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
     record_id: Annotated[str | None, Query(max_length=64)] = None,
     notice_id: Annotated[str | None, Query(max_length=120)] = None,
 ) -> dict:

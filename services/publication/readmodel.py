@@ -10,15 +10,16 @@ from services.common.deadletter import rejected_event
 from services.common.inbound import Inbound
 from services.common.messaging import already_processed, mark_processed, write_outbox
 from services.common.sql import upsert_rows
+from services.common.tables import table_of
 from services.common.topics import SUBJECT_STATUS_CHANGED, TYPE_PREFIX
 from services.publication.blacklist_notices import publish_changes
+from services.publication.credit_answers import refresh_views
 from services.publication.masking import public_name, public_text
 from services.publication.models import MESSAGING, PublicExpertStanding, PublicRecord, PublicSubject
-from services.publication.views import refresh_views
 
-RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
-SUBJECTS_T = PublicSubject.__table__  # type: ignore[attr-defined]
-EXPERTS_T = PublicExpertStanding.__table__  # type: ignore[attr-defined]
+RECORDS_T = table_of(PublicRecord)
+SUBJECTS_T = table_of(PublicSubject)
+EXPERTS_T = table_of(PublicExpertStanding)
 SOURCE = "urn:credit:publication"
 EXPERT_TYPES = {TYPE_PREFIX + f"expert.{c}.v1" for c in ("suspended", "reinstated", "removed")}
 RECORD_TYPES = {

@@ -5,6 +5,7 @@ the first month of each quarter (`quarterly`)."""
 
 import dataclasses
 from datetime import date
+from typing import cast
 
 from temporalio.client import (
     Client,
@@ -21,7 +22,7 @@ from temporalio.client import (
 from services.common.lawdates import SHANGHAI
 from services.common.policy import load_policies, policy_for
 from services.common.temporal import WORKFLOW_QUEUE
-from workflows.notices.inputs import NoticePeriodInput
+from workflows.notices.inputs import Cadence, NoticePeriodInput
 from workflows.notices.workflow import PeriodicNoticeWorkflow, notice_schedule_id
 
 MONTHS = {"monthly": [ScheduleRange(1, 12)], "quarterly": [ScheduleRange(m) for m in (1, 4, 7, 10)]}
@@ -43,7 +44,8 @@ def notice_schedule(region: str, today: date) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(
             PeriodicNoticeWorkflow.run,
-            NoticePeriodInput(region=region, cadence=policy.notice_cadence),  # type: ignore[arg-type]
+            # notice_cadence is one of MONTHS, checked above: a Cadence.
+            NoticePeriodInput(region=region, cadence=cast(Cadence, policy.notice_cadence)),
             id=f"notice:{region}",
             task_queue=WORKFLOW_QUEUE,
         ),

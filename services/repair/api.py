@@ -16,15 +16,15 @@ from services.common.messaging import http_code
 from services.common.problems import Problem
 from services.common.record_owner import OwnerUnavailable, not_yet_known, rows_from_owner
 from services.common.record_replica import as_record, get_replica, replica_row
-from services.common.runtime import Runtime, current_runtime
+from services.common.runtime import RuntimeDep
 from services.common.schemas import EVIDENCE_MAX, EvidenceItem
 from services.common.topics import REPAIR_REQUESTED
 from services.repair.applications import Applicant, receive
 from services.repair.models import APPLICATIONS, REPLICA, WINDOWS
-from services.repair.views import application_view, window_view
+from services.repair.representation import application_view, window_view
 
 router = APIRouter()
-# The subject itself applies and follows (as in services/evaluation/access.py).
+# The subject itself applies and follows (as in services/evaluation/records/access.py).
 SUBJECT_ROLES = (Role.SUBJECT, Role.AGENCY, Role.PURCHASER)
 TITLES = {
     "record_not_found": "Record not found",
@@ -62,7 +62,7 @@ async def post_repair(
     request: Request,
     body: RepairBody,
     principal: Annotated[Principal, Depends(require_roles(*SUBJECT_ROLES))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
     """Apply for credit repair of one of your own records (001 Art. 20): with a written commitment,
@@ -103,7 +103,7 @@ async def post_repair(
 async def get_repair(
     application_id: str,
     principal: Annotated[Principal, Depends(require_roles(*Role))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
 ) -> dict:
     """Where an application stands: its state, the review task, the decision with reason and
     opinion, and its history. For the subject itself and finance departments of its region."""
@@ -120,7 +120,7 @@ async def list_repairs(
     request: Request,
     record_id: Annotated[str, Query(min_length=1, max_length=64)],
     principal: Annotated[Principal, Depends(require_roles(*Role))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
 ) -> dict:
     """A record's repair: its window (when an application is accepted, until when) and every
     application for it, newest first."""

@@ -97,7 +97,8 @@ async def receive(
     open_by_record = await _open_applications(conn, record_ids)
     repaired = await _approved(conn, record_ids)
     outcomes: list[Outcome] = []
-    rows, processed, outbox, dispatch = [], [], [], []
+    rows: list[dict] = []
+    processed, outbox, dispatch = [], [], []
     for item, request in zip(items, requests, strict=True):
         digest = payload_hash(item)
         if item.identity in seen:

@@ -12,6 +12,7 @@ from sqlmodel import Field, SQLModel
 from services.common.commands import command_table
 from services.common.messaging import messaging_tables
 from services.common.record_replica import record_replica_table
+from services.common.tables import table_of
 
 
 class RepairWindow(SQLModel, table=True):
@@ -69,6 +70,6 @@ COMMANDS = command_table("repair")
 REPLICA: Table = record_replica_table("repair")
 MESSAGING = messaging_tables("repair")
 MIGRATIONS = Path(__file__).parent / "migrations"
-WINDOWS: Table = RepairWindow.__table__  # type: ignore[attr-defined]
-APPLICATIONS: Table = RepairApplicationRow.__table__  # type: ignore[attr-defined]
+WINDOWS: Table = table_of(RepairWindow)
+APPLICATIONS: Table = table_of(RepairApplicationRow)
 TABLES = [REPLICA, WINDOWS, APPLICATIONS, COMMANDS, *MESSAGING.all]

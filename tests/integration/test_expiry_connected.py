@@ -11,7 +11,7 @@ from services.common.db import make_engine
 from services.common.inbound import Inbound
 from services.common.lawdates import local_date
 from services.common.topics import RECORD_EXPIRED, RECORDS
-from services.evaluation.intake import ingest
+from services.evaluation.intake.ingest import ingest
 from tests.conftest import bearer
 from tests.stack import Stack
 from tests.support.factories import event, new_uscc, report_data

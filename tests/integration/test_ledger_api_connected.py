@@ -6,7 +6,7 @@ import pytest
 
 from services.common.merkle import verify_consistency, verify_inclusion
 from services.common.topics import NOTICES, event_type
-from services.evaluation.checkpoints import verify_checkpoint
+from services.evaluation.ledger.checkpoints import verify_checkpoint
 from tests.conftest import bearer
 from tests.stack import Stack
 from tests.support.factories import PURCHASER_ID, report_data

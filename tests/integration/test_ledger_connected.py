@@ -5,7 +5,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.evaluation.ledger import leaf_hash_hex, ledger_entry
+from services.evaluation.ledger.hashes import leaf_hash_hex, ledger_entry
 from tests.conftest import bearer
 from tests.stack import Stack
 from tests.support.factories import PURCHASER_ID, report_data

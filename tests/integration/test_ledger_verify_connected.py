@@ -21,12 +21,12 @@ from services.common.inbound import Inbound
 from services.common.merkle import leaf_hash
 from services.common.migrations import migrate
 from services.common.settings import DEV_LEDGER_SEED
-from services.evaluation.checkpoints import Signer, publish_checkpoint
-from services.evaluation.expiry import expire_due
-from services.evaluation.intake import ingest
-from services.evaluation.ledger import chain_hash, ledger_entry
-from services.evaluation.ledger_verify import verify
+from services.evaluation.intake.ingest import ingest
+from services.evaluation.ledger.checkpoints import Signer, publish_checkpoint
+from services.evaluation.ledger.hashes import chain_hash, ledger_entry
+from services.evaluation.ledger.verify import verify
 from services.evaluation.models import MIGRATIONS, TABLES
+from services.evaluation.records.expiry import expire_due
 from tests.stack import PG_ADMIN
 from tests.support.factories import event, report_data
 
@@ -156,7 +156,7 @@ async def test_the_command_line_verifier(ledger_db, tmp_path: Path) -> None:  # 
     dsn, _, checkpoint = ledger_db
     path = tmp_path / "checkpoint.json"
     path.write_bytes(orjson.dumps(checkpoint))
-    argv = [sys.executable, "-m", "services.evaluation.ledger_verify", "--database-url", dsn, "--checkpoint", str(path)]
+    argv = [sys.executable, "-m", "services.evaluation.ledger.verify", "--database-url", dsn, "--checkpoint", str(path)]
     ok = subprocess.run([*argv, "--public-key", SIGNER.public_key], capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0 and "13 entries checked" in ok.stdout
     await _sql(dsn, "DELETE FROM evaluation_ledger WHERE seq = 13")
@@ -198,7 +198,7 @@ async def test_a_silent_edit_of_the_served_row_is_caught(ledger_db, tmp_path: Pa
     assert record_id in problem and "status ('withdrawn' served, 'in_force' in the ledger)" in problem
     path = tmp_path / "checkpoint.json"
     path.write_bytes(orjson.dumps(checkpoint))
-    argv = [sys.executable, "-m", "services.evaluation.ledger_verify", "--database-url", dsn, "--checkpoint", str(path)]
+    argv = [sys.executable, "-m", "services.evaluation.ledger.verify", "--database-url", dsn, "--checkpoint", str(path)]
     cli = subprocess.run([*argv, "--public-key", SIGNER.public_key], capture_output=True, text=True, timeout=60)
     assert cli.returncode == 1 and record_id in cli.stderr
 

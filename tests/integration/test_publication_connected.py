@@ -22,7 +22,7 @@ from services.common.inbound import Inbound
 from services.common.lawdates import SHANGHAI, local_date, today
 from services.common.policy import policy_for
 from services.common.topics import NOTICES
-from services.evaluation.intake import ingest
+from services.evaluation.intake.ingest import ingest
 from tests.conftest import bearer
 from tests.stack import Stack
 from tests.support.factories import determination, event, new_uscc, report_data

@@ -5,7 +5,7 @@ every current record row and every public copy — is what the ledger derives. (
 import httpx
 import pytest
 
-from services.evaluation.ledger_verify import verify
+from services.evaluation.ledger.verify import verify
 from tests.conftest import bearer
 from tests.stack import Stack
 from tests.support.factories import PURCHASER_ID, report_data

@@ -19,7 +19,7 @@ from services.casework import actions, calendar, store
 from services.casework.activities import CaseworkActivities
 from services.casework.calendar import ArrangementIn
 from services.casework.models import AUDIT_T, MESSAGING, MIGRATIONS, TABLES
-from services.casework.views import task_view
+from services.casework.visibility import task_view
 from services.common.arrangements import statutory_days
 from services.common.auth import Principal, Role
 from services.common.db import make_engine

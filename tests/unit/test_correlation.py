@@ -11,7 +11,7 @@ from sqlalchemy import select
 from services.common import correlation
 from services.common.db import create_tables, make_engine
 from services.common.service import base_app
-from services.evaluation.intake import ingest
+from services.evaluation.intake.ingest import ingest
 from services.evaluation.models import MESSAGING, TABLES
 from tests.unit.test_intake_sqlite import OCCURRED_ON, inbound, report_event
 

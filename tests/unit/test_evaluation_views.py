@@ -1,11 +1,11 @@
-"""How records and their history are shown over HTTP (services/evaluation/views.py): evidence
+"""How records and their history are shown over HTTP (services/evaluation/records/representation.py): evidence
 (photos, recordings, joint signatures) only to finance departments, in the record and in every
 version of its history."""
 
 from datetime import UTC, date, datetime
 
-from services.evaluation.history import GENESIS, version_row
-from services.evaluation.views import history_view, record_view
+from services.evaluation.ledger.history import GENESIS, version_row
+from services.evaluation.records.representation import history_view, record_view
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 EVIDENCE = [{"kind": "photo", "uri": "s3://evidence/rec-1/1.jpg", "sha256": "ab" * 32}]
@@ -41,7 +41,7 @@ def stored_row() -> dict:
 
 
 def stored_version() -> dict:
-    # As services/evaluation/history.py stores it: the snapshot holds every field, evidence too.
+    # As services/evaluation/ledger/history.py stores it: the snapshot holds every field, evidence too.
     v = version_row(stored_row(), change="created", actor="urn:eproc:luoyang", now=NOW, prev_hash=GENESIS)
     assert v["snapshot"]["evidence"] == EVIDENCE
     return v

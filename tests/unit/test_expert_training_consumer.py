@@ -1,4 +1,4 @@
-"""The expert-training consumer (services/evaluation/expert_handlers.py) under FastStream's
+"""The expert-training consumer (services/evaluation/experts/handlers.py) under FastStream's
 TestKafkaBroker with SQLite: a training event redelivered (Kafka is at-least-once) signals the
 expert's workflow once, and refused input is dead-lettered once."""
 
@@ -17,7 +17,7 @@ from services.common.db import create_tables, make_engine
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.topics import DEAD_LETTER, INBOUND_APPLICATIONS, RECORDS, TYPE_PREFIX
-from services.evaluation.expert_handlers import TRAINING_COMPLETED, build_router
+from services.evaluation.experts.handlers import TRAINING_COMPLETED, build_router
 from services.evaluation.models import MESSAGING, TABLES
 from tests.support import factories as f
 from tests.unit.test_handlers_testbroker import StubRelay

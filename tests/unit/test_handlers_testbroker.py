@@ -22,7 +22,7 @@ from services.common.policy import load_policies
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.topics import DEAD_LETTER, INBOUND_BEHAVIOUR
-from services.evaluation.handlers import build_router
+from services.evaluation.intake.handlers import build_router
 from services.evaluation.models import MESSAGING, TABLES, CreditRecord
 from tests.support import factories as f
 

@@ -22,7 +22,7 @@ from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.sql import insert_rows
 from services.evaluation.app import create_app as evaluation_app
-from services.evaluation.history import GENESIS, HISTORY_T, version_row
+from services.evaluation.ledger.history import GENESIS, HISTORY_T, version_row
 from services.evaluation.models import TABLES as EVALUATION_TABLES
 from services.evaluation.models import CreditRecord, LedgerCheckpoint
 from services.publication.app import create_app as publication_app

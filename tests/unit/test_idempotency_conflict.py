@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.messaging import http_code, payload_hash
 from services.common.topics import DEAD_LETTER
-from services.evaluation.intake import find_outcome_of as find_outcome
+from services.evaluation.intake.ingest import find_outcome_of as find_outcome
 from tests.unit.test_intake_sqlite import (  # noqa: F401 - the engine fixture
     OUTBOX_T,
     RECORDS_T,

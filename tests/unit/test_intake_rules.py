@@ -9,8 +9,8 @@ from services.common.identifiers import make_uscc
 from services.common.policy import policy_for
 from services.common.schemas import BehaviourReport
 from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
-from services.evaluation.domain import OpenDetermination, Record, Rejection, decide
-from services.evaluation.status import InForce, subject_status
+from services.evaluation.intake.rules import OpenDetermination, Record, Rejection, decide
+from services.evaluation.records.status import InForce, subject_status
 from tests.support import factories as f
 
 TODAY = date(2026, 11, 22)

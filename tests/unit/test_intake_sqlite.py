@@ -26,11 +26,11 @@ from services.common.topics import (
     SUBJECTS,
     TASKS,
 )
-from services.evaluation.expiry import expire_due
-from services.evaluation.intake import Outcome, ingest
-from services.evaluation.ledger import GENESIS, chain_hash
+from services.evaluation.intake.ingest import Outcome, ingest
+from services.evaluation.ledger.hashes import GENESIS, chain_hash
 from services.evaluation.models import MESSAGING, TABLES, CreditRecord, DeterminationTask, RecordVersion, SubjectState
-from services.evaluation.subjects import publish_subject_statuses
+from services.evaluation.records.expiry import expire_due
+from services.evaluation.records.subjects import publish_subject_statuses
 from tests.support import factories as f
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai: recorded on 2026-11-22

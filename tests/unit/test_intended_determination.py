@@ -5,8 +5,8 @@ determination afterwards (confirm, window passed, withdraw) takes it out of the 
 
 from datetime import UTC, datetime
 
-from services.evaluation.determinations import apply_determination, note_intended
 from services.evaluation.models import DeterminationTask
+from services.evaluation.records.determinations import apply_determination, note_intended
 from tests.unit.test_http_routers import FINANCE, SUBJECT, SUPPLIER, evaluation, insert, settings  # noqa: F401
 from workflows.record_inputs import DeterminationApplied, DeterminationIntended
 

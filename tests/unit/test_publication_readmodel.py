@@ -17,11 +17,11 @@ from services.common.inbound import Inbound, from_kafka
 from services.common.topics import DEAD_LETTER, RECORD_CREATED, RECORD_EXPIRED, TYPE_PREFIX
 from services.evaluation import events
 from services.evaluation.api import get_catalogue
-from services.evaluation.status import InForce, subject_status
+from services.evaluation.records.status import InForce, subject_status
+from services.publication.credit_answers import public_record
 from services.publication.masking import public_name, public_text
 from services.publication.models import MESSAGING, TABLES, PublicRecord, PublicSubject
 from services.publication.readmodel import apply
-from services.publication.views import public_record
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]

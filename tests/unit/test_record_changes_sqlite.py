@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.topics import RECORD_CORRECTED, RECORD_CREATED, RECORD_REPAIRED, RECORD_UPHELD, RECORDS, SUBJECTS
-from services.evaluation import record_changes as rc
-from services.evaluation.determinations import apply_determination
-from services.evaluation.ledger import chain_hash
+from services.evaluation.ledger.hashes import chain_hash
 from services.evaluation.models import DeterminationTask
+from services.evaluation.records import changes as rc
+from services.evaluation.records.determinations import apply_determination
 from tests.support import factories as f
 from tests.unit.test_intake_sqlite import (
     HISTORY_T,

@@ -20,8 +20,8 @@ from services.common.lawdates import SHANGHAI, expiry_moment, iso, local_date
 from services.common.policy import policy_for
 from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
 from services.common.workdays import Reckoner, add_working_days, is_working_day, previous_working_day
-from services.evaluation.domain import Record, Rejection, decide
-from services.evaluation.status import InForce, subject_status
+from services.evaluation.intake.rules import Record, Rejection, decide
+from services.evaluation.records.status import InForce, subject_status
 from services.publication.goodcredit import answer, answer_bytes
 from tests.unit import test_appeal_rules as appeal_t
 from tests.unit import test_casework_plan as plan_t

@@ -15,7 +15,7 @@ from services.common.inbound import Inbound
 from services.common.temporal import EVALUATION_ACTIVITIES
 from services.common.topics import TYPE_PREFIX
 from services.evaluation.activities import EvaluationActivities
-from services.evaluation.intake import ingest
+from services.evaluation.intake.ingest import ingest
 from services.evaluation.models import MESSAGING, CreditRecord
 from tests.support.factories import event, report_data
 from tests.workflows.saved import save_history

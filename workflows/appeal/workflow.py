@@ -22,6 +22,7 @@ record that left force between the filing and step 1 is not marked, and the appe
 Every change of the appeal is reported to the appeal service (`record_appeal_change`)."""
 
 from datetime import timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -54,7 +55,11 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 # A wrongly blacklisted supplier is barred from every tender until the review ends: serious first.
 PRIORITY = {"serious": 30, "general": 50}
-RESOLVE = {"correct": (CORRECT_RECORD, "corrected"), "uphold": (UPHOLD_RECORD, "upheld")}
+ResultT = TypeVar("ResultT")
+RESOLVE: dict[str, tuple[str, AppealState]] = {
+    "correct": (CORRECT_RECORD, "corrected"),
+    "uphold": (UPHOLD_RECORD, "upheld"),
+}
 
 
 @workflow.defn
@@ -93,7 +98,6 @@ class AppealReviewWorkflow:
                 HumanTaskWorkflow.run,
                 self._spec(inp, facts, note),
                 id=task_workflow_id(self._task_id),
-                result_type=TaskOutcome,
             )
             decision = outcome.decision
             if decision is None or decision.decision not in RESOLVE:
@@ -191,7 +195,7 @@ class AppealReviewWorkflow:
             parent_workflow_id=workflow.info().workflow_id,
         )
 
-    async def _evaluation(self, name: str, arg: object, result_type: type):  # type: ignore[no-untyped-def]
+    async def _evaluation(self, name: str, arg: object, result_type: type[ResultT]) -> ResultT:
         return await workflow.execute_activity(
             name,
             arg,

@@ -80,7 +80,6 @@ class DeterminationWorkflow:
             HumanTaskWorkflow.run,
             spec,
             id=task_workflow_id(req.request_id),
-            result_type=TaskOutcome,
         )
         if outcome.decision is None:
             return DeterminationResult(request_id=req.request_id, cancelled_reason=outcome.cancelled_reason)
@@ -135,9 +134,7 @@ class DeterminationWorkflow:
             escalation_working_days_after=inp.escalation_working_days_after,
             parent_workflow_id=workflow.info().workflow_id,
         )
-        child = await workflow.start_child_workflow(
-            HumanTaskWorkflow.run, spec, id=task_workflow_id(task_id), result_type=TaskOutcome
-        )
+        child = await workflow.start_child_workflow(HumanTaskWorkflow.run, spec, id=task_workflow_id(task_id))
         result = asyncio.ensure_future(_outcome(child))
         if window is not None:
             try:
@@ -174,5 +171,5 @@ class DeterminationWorkflow:
         return d  # confirmed, or the window passed with no statement
 
 
-async def _outcome(child) -> TaskOutcome:  # type: ignore[no-untyped-def]
+async def _outcome(child: workflow.ChildWorkflowHandle[HumanTaskWorkflow, TaskOutcome]) -> TaskOutcome:
     return await child

@@ -178,8 +178,8 @@ def queue(
     return page("Work queue", body, who=who, csrf=csrf)
 
 
-def _seconds(value: object) -> str:
-    return "—" if value is None else f"{float(value):.1f} s"  # type: ignore[arg-type]
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{float(value):.1f} s"
 
 
 def replica_table(replicas: list[dict]) -> str:

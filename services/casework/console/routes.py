@@ -8,6 +8,7 @@ import asyncio
 import hashlib
 import hmac
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
 
 import httpx
@@ -55,7 +56,7 @@ async def _who(request: Request, token: str) -> dict | None:
     return {"sub": p.sub, "role": p.role.value, "region": p.region, "org": p.org}
 
 
-async def _api(request: Request, method: str, path: str, token: str, **kw) -> tuple[int, object]:  # type: ignore[no-untyped-def]
+async def _api(request: Request, method: str, path: str, token: str, **kw: Any) -> tuple[int, object]:
     client: httpx.AsyncClient = request.app.state.api
     try:
         r = await client.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kw)

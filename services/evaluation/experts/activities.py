@@ -12,7 +12,9 @@ from temporalio.exceptions import ApplicationError
 
 from services.common.cloudevents import build_event
 from services.common.messaging import OutboundEvent, write_outbox
+from services.common.relay import OutboxRelay
 from services.common.sql import upsert_rows
+from services.common.tables import table_of
 from services.common.topics import EXPERTS, event_type
 from services.evaluation.events import SOURCE
 from services.evaluation.models import MESSAGING, EmployerNotification, ExpertStandingRow
@@ -20,8 +22,8 @@ from workflows.activity_names import NOTIFY_EMPLOYER, PUBLISH_EXPERT_STANDING
 from workflows.expert_standing.inputs import EmployerNotice, StandingChanged
 
 log = structlog.get_logger(__name__)
-STANDING_T = ExpertStandingRow.__table__  # type: ignore[attr-defined]
-NOTICES_T = EmployerNotification.__table__  # type: ignore[attr-defined]
+STANDING_T = table_of(ExpertStandingRow)
+NOTICES_T = table_of(EmployerNotification)
 
 
 async def publish_standing(engine: AsyncEngine, change: StandingChanged) -> bool:
@@ -126,7 +128,7 @@ async def notify_employer(engine: AsyncEngine, notice: EmployerNotice, url: str 
 
 
 class ExpertActivities:
-    def __init__(self, engine: AsyncEngine, *, employer_url: str | None, relay=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, engine: AsyncEngine, *, employer_url: str | None, relay: OutboxRelay | None = None) -> None:
         self._engine = engine
         self._url = employer_url
         self._relay = relay

@@ -17,18 +17,19 @@ from services.common.messaging import write_outbox
 from services.common.policy import policy_for
 from services.common.schemas import BehaviourReport
 from services.common.sql import insert_rows
+from services.common.tables import table_of
 from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED, RECORD_CREATED
 from services.evaluation import events
-from services.evaluation.domain import Rejection, decide
-from services.evaluation.history import store_versions, version_row
-from services.evaluation.intake import derived_id, record_row
-from services.evaluation.ledger import GENESIS
+from services.evaluation.intake.ingest import derived_id, record_row
+from services.evaluation.intake.rules import OpenDetermination, Rejection, decide
+from services.evaluation.ledger.hashes import GENESIS
+from services.evaluation.ledger.history import store_versions, version_row
 from services.evaluation.models import MESSAGING, CreditRecord, DeterminationTask
-from services.evaluation.subjects import publish_subject_statuses
+from services.evaluation.records.subjects import publish_subject_statuses
 from workflows.record_inputs import DeterminationApplied, DeterminationIntended, RecordChangeResult
 
-RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
-REQUESTS_T = DeterminationTask.__table__  # type: ignore[attr-defined]
+RECORDS_T = table_of(CreditRecord)
+REQUESTS_T = table_of(DeterminationTask)
 SOURCE = "urn:credit:determination"
 NOT_RECORDING = ("dismiss", "withdraw")
 
@@ -116,13 +117,16 @@ def _record_of(report: dict, inp: DeterminationApplied, *, now: datetime) -> tup
     outcome = decide(event_type, r, catalogue=load_catalogue(), policy=policy, today=today)
     if isinstance(outcome, Rejection):
         return None, f"{outcome.reason}: {outcome.message}"
-    if inp.decision == "determine" and outcome.behaviour.severity != "serious":  # type: ignore[union-attr]
+    if isinstance(outcome, OpenDetermination):
+        # Only where the decider is no serious recorder, which the rules refuse before this.
+        return None, f"not_authorised: {r.behaviour_code} waits for a finance department's determination"
+    if inp.decision == "determine" and outcome.behaviour.severity != "serious":
         return None, "severity_mismatch: a determination records a serious behaviour"
     record = record_row(
         record_id=derived_id("rec", SOURCE, inp.request_id),
         report=r,
-        severity=outcome.behaviour.severity,  # type: ignore[union-attr]
-        valid_until=outcome.valid_until,  # type: ignore[union-attr]
+        severity=outcome.behaviour.severity,
+        valid_until=outcome.valid_until,
         policy_version=policy.version,
         source=SOURCE,
         source_event_id=inp.request_id,

@@ -9,8 +9,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from services.common.relay import OutboxRelay
-from services.evaluation import record_changes as rc
-from services.evaluation.determinations import apply_determination, note_intended
+from services.evaluation.records import changes as rc
+from services.evaluation.records.determinations import apply_determination, note_intended
 from workflows.activity_names import (
     APPLY_DETERMINATION,
     CORRECT_RECORD,

@@ -16,15 +16,16 @@ from services.common.messaging import write_outbox
 from services.common.policy import policy_for
 from services.common.schemas import Determination
 from services.common.sql import lock_keys
+from services.common.tables import table_of
 from services.common.topics import RECORD_APPEALED, RECORD_CORRECTED, RECORD_REPAIRED, RECORD_UPHELD
 from services.evaluation import events
-from services.evaluation.domain import general_valid_until
-from services.evaluation.history import append_versions
+from services.evaluation.intake.rules import general_valid_until
+from services.evaluation.ledger.history import append_versions
 from services.evaluation.models import MESSAGING, CreditRecord
-from services.evaluation.subjects import publish_subject_statuses
+from services.evaluation.records.subjects import publish_subject_statuses
 from workflows.record_inputs import AppealMark, AppealResolution, RecordChangeResult, RecordFacts, RepairDecision
 
-RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
+RECORDS_T = table_of(CreditRecord)
 MUTABLE = ("status", "behaviour_code", "severity", "valid_until", "determination", "appeal", "resolution")
 # A change function edits the row in place, or returns why there is nothing to change.
 Change = Callable[[dict], str | None]

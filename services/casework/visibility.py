@@ -22,7 +22,7 @@ def visible(p: Principal, task: dict) -> bool:
     if p.covers_region(task["region"]):
         return True
     to = task.get("escalated_to_region")
-    return p.role == Role.SUPERVISOR and bool(to) and p.covers_region(to)
+    return p.role == Role.SUPERVISOR and isinstance(to, str) and bool(to) and p.covers_region(to)
 
 
 def visible_clause(p: Principal) -> ColumnElement[bool]:

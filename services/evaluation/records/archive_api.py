@@ -10,16 +10,17 @@ from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
 from services.common.problems import Problem
-from services.common.runtime import Runtime, current_runtime
-from services.evaluation.access import is_subject_itself, may_read
-from services.evaluation.evidence_access import audit
+from services.common.runtime import RuntimeDep
+from services.common.tables import table_of
 from services.evaluation.models import CreditRecord, DeterminationTask, RecordVersion, subject_key
-from services.evaluation.views import record_view
+from services.evaluation.records.access import is_subject_itself, may_read
+from services.evaluation.records.evidence_access import audit
+from services.evaluation.records.representation import record_view
 
 router = APIRouter()
-RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
-HISTORY_T = RecordVersion.__table__  # type: ignore[attr-defined]
-REQUESTS_T = DeterminationTask.__table__  # type: ignore[attr-defined]
+RECORDS_T = table_of(CreditRecord)
+HISTORY_T = table_of(RecordVersion)
+REQUESTS_T = table_of(DeterminationTask)
 FINANCE = (Role.FINANCE_OFFICER, Role.SUPERVISOR)
 
 
@@ -28,7 +29,7 @@ async def integrity_archive(
     subject_type: Literal["supplier", "agency", "expert", "purchaser"],
     subject_id: str,
     principal: Annotated[Principal, Depends(require_roles(*Role))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
 ) -> dict:
     """Every record of the subject with the entries of its history: change, when, by whom and the
     decision (reason, opinion) that caused it. No evidence here."""
@@ -107,7 +108,7 @@ def _intended_view(row: dict) -> dict:
 async def determination_request(
     request_id: str,
     principal: Annotated[Principal, Depends(require_roles(*FINANCE))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
 ) -> dict:
     """A reported serious behaviour waiting for (or given) a determination, with the report's
     evidence: the finance department of its region must see it to decide. Every read is audited."""

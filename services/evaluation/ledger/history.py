@@ -8,11 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.messaging import lock_writer
 from services.common.sql import insert_rows
-from services.evaluation.ledger import GENESIS, chain_hash, leaf_hash_hex, ledger_entry
+from services.common.tables import table_of
+from services.evaluation.ledger.hashes import GENESIS, chain_hash, leaf_hash_hex, ledger_entry
 from services.evaluation.models import MESSAGING, LedgerEntry, RecordVersion
 
-HISTORY_T = RecordVersion.__table__  # type: ignore[attr-defined]
-LEDGER_T = LedgerEntry.__table__  # type: ignore[attr-defined]
+HISTORY_T = table_of(RecordVersion)
+LEDGER_T = table_of(LedgerEntry)
 
 
 def snapshot_of(row: dict) -> dict:

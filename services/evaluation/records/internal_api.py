@@ -8,20 +8,21 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
 from services.common.problems import Problem
-from services.common.runtime import Runtime, current_runtime
+from services.common.runtime import RuntimeDep
 from services.common.service_auth import require_service
+from services.common.tables import table_of
 from services.evaluation.events import record_data
 from services.evaluation.models import CreditRecord
 
 router = APIRouter(include_in_schema=False)
-RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
+RECORDS_T = table_of(CreditRecord)
 
 
 @router.get("/internal/v1/records/{record_id}")
 async def record_for_service(
     record_id: str,
     _service: Annotated[str, Depends(require_service)],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
 ) -> dict:
     """The record's newest version as `credit.records` carries it (`data` of record.*.v1, the same
     version number), so the caller stores it exactly as it would have from the event."""

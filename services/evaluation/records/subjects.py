@@ -8,12 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.messaging import OutboundEvent
 from services.common.sql import key_in, lock_keys, upsert_rows
+from services.common.tables import table_of
 from services.evaluation import events
 from services.evaluation.models import CreditRecord, SubjectState
-from services.evaluation.status import InForce, subject_status
+from services.evaluation.records.status import InForce, subject_status
 
-RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
-SUBJECTS_T = SubjectState.__table__  # type: ignore[attr-defined]
+RECORDS_T = table_of(CreditRecord)
+SUBJECTS_T = table_of(SubjectState)
 
 
 async def publish_subject_statuses(

@@ -13,7 +13,7 @@ from services.common.settings import Settings
 from services.common.subscribers import batch_options
 from services.common.topics import INBOUND_BEHAVIOUR
 from services.evaluation.events import SOURCE
-from services.evaluation.intake import ingest
+from services.evaluation.intake.ingest import ingest
 from services.evaluation.models import MESSAGING
 
 GROUP_ID = "credit-evaluation"

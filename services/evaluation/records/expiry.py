@@ -7,13 +7,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.messaging import write_outbox
+from services.common.tables import table_of
 from services.common.topics import RECORD_EXPIRED
 from services.evaluation import events
-from services.evaluation.history import append_versions
+from services.evaluation.ledger.history import append_versions
 from services.evaluation.models import MESSAGING, CreditRecord
-from services.evaluation.subjects import publish_subject_statuses
+from services.evaluation.records.subjects import publish_subject_statuses
 
-RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
+RECORDS_T = table_of(CreditRecord)
 
 
 async def expire_due(engine: AsyncEngine, *, as_of: date, now: datetime, batch: int = 1000) -> int:

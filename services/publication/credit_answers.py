@@ -10,13 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from services.common.catalogue import references_of
 from services.common.lawdates import local_date
 from services.common.sql import key_in, upsert_rows
+from services.common.tables import table_of
 from services.publication import goodcredit
 from services.publication.models import PublicCreditView, PublicExpertStanding, PublicRecord, PublicSubject
 
-RECORDS_T = PublicRecord.__table__  # type: ignore[attr-defined]
-SUBJECTS_T = PublicSubject.__table__  # type: ignore[attr-defined]
-VIEWS_T = PublicCreditView.__table__  # type: ignore[attr-defined]
-EXPERTS_T = PublicExpertStanding.__table__  # type: ignore[attr-defined]
+RECORDS_T = table_of(PublicRecord)
+SUBJECTS_T = table_of(PublicSubject)
+VIEWS_T = table_of(PublicCreditView)
+EXPERTS_T = table_of(PublicExpertStanding)
 # `no_record`: a subject the system has never heard of (issue 21): nothing is asserted about it,
 # neither a good grade nor good credit — the absence of a record here is not evidence of honesty.
 GRADES = {

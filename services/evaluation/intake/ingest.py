@@ -35,11 +35,12 @@ from services.common.policy import policy_for
 from services.common.schemas import BehaviourReport
 from services.common.settings import get_settings
 from services.common.sql import insert_rows
+from services.common.tables import table_of
 from services.common.topics import RECORD_CREATED
 from services.evaluation import events
-from services.evaluation.domain import ACCEPTED_TYPES, OpenDetermination, Record, Rejection, decide
-from services.evaluation.history import store_versions, version_row
-from services.evaluation.ledger import GENESIS
+from services.evaluation.intake.rules import ACCEPTED_TYPES, OpenDetermination, Record, Rejection, decide
+from services.evaluation.ledger.hashes import GENESIS
+from services.evaluation.ledger.history import store_versions, version_row
 from services.evaluation.models import (
     MESSAGING,
     CreditRecord,
@@ -47,11 +48,11 @@ from services.evaluation.models import (
     RecordVersion,
     subject_key,
 )
-from services.evaluation.subjects import publish_subject_statuses
+from services.evaluation.records.subjects import publish_subject_statuses
 
-RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
-HISTORY_T = RecordVersion.__table__  # type: ignore[attr-defined]
-TASKS_T = DeterminationTask.__table__  # type: ignore[attr-defined]
+RECORDS_T = table_of(CreditRecord)
+HISTORY_T = table_of(RecordVersion)
+TASKS_T = table_of(DeterminationTask)
 ID_NAMESPACE = uuid.UUID("6f1f6c1e-6a43-4d4b-9a59-1d8f0f3c2a10")
 
 

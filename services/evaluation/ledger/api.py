@@ -11,13 +11,14 @@ from sqlalchemy import select
 from services.common.auth import Principal, Role, require_roles
 from services.common.merkle import consistency_proof, inclusion_proof
 from services.common.problems import Problem
-from services.common.runtime import Runtime, current_runtime
-from services.evaluation.access import readable_record
-from services.evaluation.checkpoints import CHECKPOINTS_T, LEDGER_T, checkpoint_view
+from services.common.runtime import Runtime, RuntimeDep
+from services.common.tables import table_of
+from services.evaluation.ledger.checkpoints import CHECKPOINTS_T, LEDGER_T, checkpoint_view
 from services.evaluation.models import CreditRecord
+from services.evaluation.records.access import readable_record
 
 router = APIRouter(tags=["ledger"])
-RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
+RECORDS_T = table_of(CreditRecord)
 
 
 def public_key(request: Request) -> str:
@@ -41,13 +42,13 @@ async def _leaves(rt: Runtime, size: int) -> list[bytes]:
 
 
 @router.get("/v1/ledger/checkpoints/latest")
-async def latest_checkpoint(rt: Annotated[Runtime, Depends(current_runtime)], request: Request) -> dict:
+async def latest_checkpoint(rt: RuntimeDep, request: Request) -> dict:
     """The newest signed tree head, with the public key that verifies it."""
     return checkpoint_view(await _checkpoint(rt, None), public_key(request))
 
 
 @router.get("/v1/ledger/checkpoints/{tree_size}")
-async def checkpoint(tree_size: int, rt: Annotated[Runtime, Depends(current_runtime)], request: Request) -> dict:
+async def checkpoint(tree_size: int, rt: RuntimeDep, request: Request) -> dict:
     return checkpoint_view(await _checkpoint(rt, tree_size), public_key(request))
 
 
@@ -57,7 +58,7 @@ async def inclusion(
     version: Annotated[int, Query(ge=1)],
     tree_size: Annotated[int, Query(ge=1)],
     principal: Annotated[Principal, Depends(require_roles(*Role))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
 ) -> dict:
     """That version `version` of record `record_id` is leaf `leaf_index` of the checkpoint of size
     `tree_size` (RFC 9162 §2.1.3)."""
@@ -86,7 +87,7 @@ async def inclusion(
 async def consistency(
     first: Annotated[int, Query(ge=1)],
     second: Annotated[int, Query(ge=1)],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
 ) -> dict:
     """That the checkpoint of size `second` extends the one of size `first` (RFC 9162 §2.1.4)."""
     if first > second:

@@ -1,5 +1,5 @@
 """Check the whole ledger against the rows it covers and against published checkpoints:
-`python -m services.evaluation.ledger_verify --database-url URL --checkpoint FILE_OR_URL
+`python -m services.evaluation.ledger.verify --database-url URL --checkpoint FILE_OR_URL
 [--checkpoint …] [--public-key BASE64]`. Exit 0 when everything matches; otherwise exit 1 and name
 the first entry that does not match (or, when only a root differs, the range of entries between
 the last checkpoint that matches and the first that does not).
@@ -26,8 +26,8 @@ import httpx
 import orjson
 
 from services.common.merkle import MerkleBuilder, leaf_hash
-from services.evaluation.checkpoints import verify_checkpoint
-from services.evaluation.ledger import GENESIS, chain_hash, ledger_entry
+from services.evaluation.ledger.checkpoints import verify_checkpoint
+from services.evaluation.ledger.hashes import GENESIS, chain_hash, ledger_entry
 
 
 @dataclass
@@ -119,7 +119,7 @@ _JSON_FIELDS = frozenset({"determination", "resolution", "appeal"})
 def _same(field: str, served: object, snapshot: dict) -> bool:
     expected = snapshot.get(field)
     if field in _JSON_FIELDS:
-        return (orjson.loads(served) if served is not None else None) == expected
+        return (orjson.loads(served) if isinstance(served, str | bytes) else served) == expected
     if served is None or expected is None:
         return served is expected
     return str(served) == str(expected)  # dates as ISO text, numbers as digits, in both
@@ -195,7 +195,7 @@ def _load(source: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.evaluation.ledger_verify", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m services.evaluation.ledger.verify", description=__doc__)
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--checkpoint", action="append", required=True, help="a published checkpoint (file or URL)")
     parser.add_argument("--public-key", help="the service's public key (base64); default: the checkpoint's own")

@@ -17,17 +17,18 @@ from services.common.auth import Principal, Role, require_roles
 from services.common.lawdates import local_date
 from services.common.policy import policy_for
 from services.common.problems import Problem
-from services.common.runtime import Runtime, current_runtime
+from services.common.runtime import RuntimeDep
 from services.common.settings import get_settings
 from services.common.sql import insert_rows
-from services.evaluation.access import readable_record
+from services.common.tables import table_of
 from services.evaluation.models import AccessRequest, AuditEntry, CreditRecord, RecordVersion
+from services.evaluation.records.access import readable_record
 
 router = APIRouter(tags=["evidence access"])
-REQUESTS_T = AccessRequest.__table__  # type: ignore[attr-defined]
-AUDIT_T = AuditEntry.__table__  # type: ignore[attr-defined]
-RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
-HISTORY_T = RecordVersion.__table__  # type: ignore[attr-defined]
+REQUESTS_T = table_of(AccessRequest)
+AUDIT_T = table_of(AuditEntry)
+RECORDS_T = table_of(CreditRecord)
+HISTORY_T = table_of(RecordVersion)
 FINANCE = (Role.FINANCE_OFFICER, Role.SUPERVISOR)
 
 
@@ -103,7 +104,7 @@ async def request_access(
     record_id: str,
     body: AccessRequestIn,
     principal: Annotated[Principal, Depends(require_roles(*FINANCE))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
 ) -> dict:
     """Ask to read a record's evidence, saying why; a supervisor who is not you approves."""
     now = datetime.now(UTC)
@@ -131,7 +132,7 @@ async def request_access(
 async def approve_access(
     request_id: str,
     principal: Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
 ) -> dict:
     """A supervisor of the record's region approves another officer's request for a limited time."""
     now = datetime.now(UTC)
@@ -161,7 +162,7 @@ async def approve_access(
 @router.get("/v1/audit")
 async def audit_log(
     principal: Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))],
-    rt: Annotated[Runtime, Depends(current_runtime)],
+    rt: RuntimeDep,
     record_id: str | None = None,
     actor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,

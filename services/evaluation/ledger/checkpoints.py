@@ -17,14 +17,15 @@ from services.common.cloudevents import build_event
 from services.common.merkle import MerkleBuilder
 from services.common.messaging import OutboundEvent, write_outbox
 from services.common.sql import insert_rows
+from services.common.tables import table_of
 from services.common.topics import NOTICES, event_type
 from services.evaluation.events import SOURCE
 from services.evaluation.models import MESSAGING, LedgerCheckpoint, LedgerEntry
 
 LOG_NAME = "procurement-credit-ledger"
 CHECKPOINT_PUBLISHED = event_type("ledger.checkpoint.published.v1")
-LEDGER_T = LedgerEntry.__table__  # type: ignore[attr-defined]
-CHECKPOINTS_T = LedgerCheckpoint.__table__  # type: ignore[attr-defined]
+LEDGER_T = table_of(LedgerEntry)
+CHECKPOINTS_T = table_of(LedgerCheckpoint)
 
 
 class Signer:
