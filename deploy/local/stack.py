@@ -9,6 +9,8 @@ and exits 0.
 
 `--check` starts everything, waits until healthy, prints the banner and stops (CI, tests).
 `--port-offset N` moves every port by N, so a second stack can run beside a first.
+`--var-dir DIR` keeps state and logs there instead of var/.
+`--demo` loads the labelled demo data set through the API once everything answers (deploy/local/demo.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import importlib.util
 import logging
 import os
 import signal
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -292,6 +295,12 @@ class LocalStack:
                 log.info("stopping %s", name)
             proc.stop(timeout=10)
 
+    def load_demo(self) -> None:
+        """deploy/local/demo.py against this stack, with the services' own environment."""
+        demo = [sys.executable, "-m", "deploy.local.demo", "--api", self.api_url]
+        if subprocess.run(demo, env=self.env(), cwd=PROJECT_ROOT, timeout=300).returncode != 0:
+            raise ComponentError("the demo data set did not load (see above)")
+
     def banner(self) -> str:
         if self.database_url:
             database = f"PostgreSQL {redact(self.database_url)}"
@@ -331,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port-offset", type=int, default=0, help="add N to every port")
     parser.add_argument("--var-dir", type=Path, default=None, help="state and logs (default: var/)")
     parser.add_argument("--health-timeout", type=float, default=120, help="seconds per service")
+    parser.add_argument("--demo", action="store_true", help="load the labelled demo data set through the API")
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -348,6 +358,8 @@ def main(argv: list[str] | None = None) -> int:
         stack.start()
         if args.check:
             stack.check()
+        if args.demo:
+            stack.load_demo()
         sys.stdout.write(stack.banner())
         sys.stdout.flush()
         if args.check:

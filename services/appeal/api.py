@@ -13,7 +13,9 @@ from services.appeal.events import appeal_view
 from services.appeal.filing import Filing, earlier_outcome, file_appeals
 from services.appeal.models import APPEALS_T, REPLICA
 from services.appeal.rules import EVIDENCE_MAX, GROUNDS_MAX, Applicant, Refusal
+from services.appeal.schemas import Appeal
 from services.common.auth import Principal, Role, require_roles
+from services.common.documented import typed
 from services.common.inbound import from_http
 from services.common.messaging import http_code
 from services.common.problems import Problem
@@ -40,7 +42,7 @@ class AppealRequest(BaseModel):
     )
 
 
-@router.post("/v1/appeals", tags=["appeals"], status_code=201)
+@router.post("/v1/appeals", tags=["appeals"], status_code=201, **typed(Appeal, 201))
 async def post_appeal(
     body: AppealRequest,
     request: Request,
@@ -99,7 +101,7 @@ def _problem(r: Refusal) -> Problem:
     return Problem(r.status, http_code(r.reason), "Appeal refused", r.message, **(r.extra or {}))
 
 
-@router.get("/v1/appeals/{appeal_id}", tags=["appeals"])
+@router.get("/v1/appeals/{appeal_id}", tags=["appeals"], **typed(Appeal))
 async def get_appeal(
     appeal_id: str,
     principal: Annotated[Principal, Depends(require_roles(*Role))],

@@ -12,8 +12,11 @@ from sqlalchemy import ColumnElement, Integer, and_, case, func, select
 
 from services.casework import actions, store
 from services.casework.models import TASKS_T
+from services.casework.queue import SORTS, order_by, overdue_on, search_clause, week_ends
+from services.casework.schemas import StatementFiled, TaskCounts, TaskDetail, TaskPage
 from services.casework.visibility import OPEN_STATES, overdue_clause, task_view, visible, visible_clause
 from services.common.auth import Principal, Role, require_roles
+from services.common.documented import typed
 from services.common.identifiers import is_division_code
 from services.common.lawdates import local_date
 from services.common.problems import Problem
@@ -43,7 +46,7 @@ def _today() -> tuple[datetime, date]:
     return now, local_date(now)
 
 
-@router.get("/v1/tasks")
+@router.get("/v1/tasks", **typed(TaskPage))
 async def list_tasks(
     p: Officer,
     rt: Rt,
@@ -57,42 +60,44 @@ async def list_tasks(
     overdue: bool | None = None,
     escalated: bool | None = None,
     record_id: str | None = Query(default=None, max_length=64),
+    q: str | None = Query(
+        default=None, min_length=1, max_length=100, description="part of the task id, subject id (USCC) or title"
+    ),
+    sort: Literal[SORTS] = Query(default="due_on", description="a column; `-` first: descending"),  # type: ignore[valid-type]
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict:
-    """The queue, by due date (then priority, 0 first)."""
+    """The queue, by due date (then priority, 0 first), or by the column `sort` names."""
     now, today = _today()
-    q = select(TASKS_T).where(visible_clause(p))
+    query = select(TASKS_T).where(visible_clause(p))
+    if q is not None and q.strip():
+        query = query.where(search_clause(q.strip()))
     if kind:
-        q = q.where(TASKS_T.c.kind == kind)
+        query = query.where(TASKS_T.c.kind == kind)
     if state == "active":
-        q = q.where(TASKS_T.c.state.in_(OPEN_STATES))
+        query = query.where(TASKS_T.c.state.in_(OPEN_STATES))
     elif state:
-        q = q.where(TASKS_T.c.state == state)
+        query = query.where(TASKS_T.c.state == state)
     if region is not None:
         if not is_division_code(region):
             raise Problem(422, "invalid_identifier", "Invalid region", f"{region!r} is not a division code")
-        q = q.where(TASKS_T.c.region == region)
+        query = query.where(TASKS_T.c.region == region)
     if assignee is not None:
-        q = q.where(TASKS_T.c.assignee == assignee)
+        query = query.where(TASKS_T.c.assignee == assignee)
     if overdue is not None:
-        q = q.where(overdue_clause(today) if overdue else ~overdue_clause(today))
+        query = query.where(overdue_clause(today) if overdue else ~overdue_clause(today))
     if escalated is not None:
-        q = q.where(TASKS_T.c.escalation_level > 0 if escalated else TASKS_T.c.escalation_level == 0)
+        query = query.where(TASKS_T.c.escalation_level > 0 if escalated else TASKS_T.c.escalation_level == 0)
     if record_id is not None:
-        q = q.where(TASKS_T.c.record_id == record_id)
+        query = query.where(TASKS_T.c.record_id == record_id)
     async with rt.engine.connect() as conn:
-        total = await conn.scalar(select(func.count()).select_from(q.subquery()))
-        rows = await conn.execute(
-            q.order_by(TASKS_T.c.due_on, TASKS_T.c.priority, TASKS_T.c.created_at, TASKS_T.c.id)
-            .limit(limit)
-            .offset(offset)
-        )
+        total = await conn.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await conn.execute(query.order_by(*order_by(sort)).limit(limit).offset(offset))
         items = [task_view(dict(r._mapping), today) for r in rows]
     return {"total": total, "limit": limit, "offset": offset, "items": items, "as_of": today.isoformat()}
 
 
-@router.get("/v1/tasks/counts")
+@router.get("/v1/tasks/counts", **typed(TaskCounts))
 async def task_counts(p: Officer, rt: Rt) -> dict:
     """Open and overdue tasks per officer and per region (Xuchang #8: the ranking), of the tasks
     the caller sees. `open` counts open and claimed tasks."""
@@ -127,12 +132,38 @@ async def task_counts(p: Officer, rt: Rt) -> dict:
             .group_by(TASKS_T.c.region)
             .order_by(TASKS_T.c.region)
         )
+        kinds = await conn.execute(
+            select(
+                TASKS_T.c.kind,
+                n(active).label("open"),
+                n(late).label("overdue"),
+                n(and_(active, TASKS_T.c.escalation_level > 0)).label("escalated"),
+            )
+            .where(visible_clause(p))
+            .group_by(TASKS_T.c.kind)
+            .order_by(TASKS_T.c.kind)
+        )
+        weeks = week_ends(today)
+        trend = (
+            await conn.execute(
+                select(*(n(overdue_on(day)).label(f"w{i}") for i, day in enumerate(weeks))).where(visible_clause(p))
+            )
+        ).one()
         by_officer = [dict(r._mapping) for r in officers]
         by_region = [dict(r._mapping) for r in regions]
-    return {"by_officer": by_officer, "by_region": by_region, "as_of": today.isoformat()}
+        by_kind = [dict(r._mapping) for r in kinds]
+    return {
+        "by_officer": by_officer,
+        "by_region": by_region,
+        # Issue 22: the console's charts — open, overdue and escalated per kind, and how many tasks
+        # were overdue at the end of each of the last 8 weeks (oldest first; the last is today).
+        "by_kind": by_kind,
+        "overdue_weeks": [{"on": day.isoformat(), "overdue": int(v or 0)} for day, v in zip(weeks, trend, strict=True)],
+        "as_of": today.isoformat(),
+    }
 
 
-@router.get("/v1/tasks/{task_id}")
+@router.get("/v1/tasks/{task_id}", **typed(TaskDetail))
 async def get_task(task_id: str, p: Officer, rt: Rt) -> dict:
     """A task with what it is about (links to the report or record: finance only) and its audit trail."""
     _, today = _today()
@@ -147,7 +178,12 @@ class Statement(BaseModel):
     statement: str = Field(min_length=1, max_length=4000)
 
 
-@router.post("/v1/intended-determinations/{request_id}/statement", status_code=201, tags=["intended determinations"])
+@router.post(
+    "/v1/intended-determinations/{request_id}/statement",
+    status_code=201,
+    tags=["intended determinations"],
+    **typed(StatementFiled, 201),
+)
 async def file_statement(request_id: str, p: Subject, rt: Rt, body: Annotated[Statement, Body()]) -> dict:
     """Issue 16 point 5 (国办发〔2020〕49号 (八)): the subject states its case on the intended serious
     determination it was notified of (determination.intended.v1), its own only, once, within the
@@ -162,7 +198,7 @@ async def file_statement(request_id: str, p: Subject, rt: Rt, body: Annotated[St
     return {"request_id": request_id, "task_id": task["id"], "statement": task["context"]["statement"]}
 
 
-@router.post("/v1/tasks/{task_id}/claim")
+@router.post("/v1/tasks/{task_id}/claim", **typed(TaskDetail))
 async def claim_task(task_id: str, p: Officer, rt: Rt) -> dict:
     """Take the task: until unclaimed, only you may decide it."""
     now, today = _today()
@@ -171,7 +207,7 @@ async def claim_task(task_id: str, p: Officer, rt: Rt) -> dict:
     return task_view(task, today, full=True)
 
 
-@router.post("/v1/tasks/{task_id}/unclaim")
+@router.post("/v1/tasks/{task_id}/unclaim", **typed(TaskDetail))
 async def unclaim_task(task_id: str, p: Officer, rt: Rt) -> dict:
     """Give the task back to the queue (the assignee, or a supervisor)."""
     now, today = _today()
@@ -180,7 +216,7 @@ async def unclaim_task(task_id: str, p: Officer, rt: Rt) -> dict:
     return task_view(task, today, full=True)
 
 
-@router.post("/v1/tasks/{task_id}/complete")
+@router.post("/v1/tasks/{task_id}/complete", **typed(TaskDetail))
 async def complete_task(
     task_id: str, p: Officer, rt: Rt, request: Request, body: Annotated[Completion, Body()]
 ) -> dict:

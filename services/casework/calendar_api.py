@@ -9,8 +9,10 @@ from sqlalchemy.exc import IntegrityError
 
 from services.casework import calendar
 from services.casework.calendar import ArrangementIn
+from services.casework.schemas import CalendarYear
 from services.common.arrangements import Arrangement, statutory_days
 from services.common.auth import Principal, Role, require_roles
+from services.common.documented import typed
 from services.common.lawdates import local_date
 from services.common.problems import Problem
 from services.common.runtime import RuntimeDep
@@ -32,7 +34,7 @@ def view(arrangement: Arrangement, row: dict | None = None) -> dict:
     return body
 
 
-@router.get("/v1/calendar/{year}")
+@router.get("/v1/calendar/{year}", **typed(CalendarYear))
 async def get_calendar(year: int, rt: Rt) -> dict:
     """The year's days off and 调休 working days, `official` (installed, a data file or
     chinese-calendar) or `provisional` (computed from the law), and where they come from."""
@@ -49,7 +51,7 @@ async def get_calendar(year: int, rt: Rt) -> dict:
         raise Problem(404, "not_found", "No arrangement", str(exc)) from exc
 
 
-@router.put("/v1/calendar/{year}")
+@router.put("/v1/calendar/{year}", **typed(CalendarYear))
 async def put_calendar(year: int, p: Administrator, rt: Rt, body: Annotated[ArrangementIn, Body()]) -> dict:
     """Install the State Council's arrangement of `year` (a later install supersedes, never edits)."""
     calendar.check_year(year)

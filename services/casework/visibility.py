@@ -48,6 +48,10 @@ def links(task: dict) -> dict:
     out = {}
     if task["kind"] == "determination":
         out["report"] = f"/v1/determinations/{task['id']}"
+    request_id = ((task["context"] or {}).get("request") or {}).get("request_id")
+    if task["kind"] == "listing_confirmation" and isinstance(request_id, str):
+        # The determination it confirms: its record_id once listed (issue 22: link what a decision made).
+        out["report"] = f"/v1/determinations/{request_id}"
     if task["record_id"]:
         out["record"] = f"/v1/records/{task['record_id']}"
     for name, path in (task["context"].get("links") or {}).items():

@@ -9,11 +9,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.common.policy import NoPolicy
+from services.common.problem_texts import TEXTS, prefers_chinese
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 # Clients key on this URI, so it must never change for a given code.
 PROBLEM_TYPE_BASE = "https://credit.procurement.gov.cn/problems/"
-_RESERVED = frozenset({"type", "title", "status", "detail", "instance", "code"})
+_RESERVED = frozenset({"type", "title", "status", "detail", "instance", "code", "hint"})
 _CODES_BY_STATUS = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
 
 
@@ -47,12 +48,17 @@ class Problem(Exception):
         return body
 
 
-def problem_response(problem: Problem, instance: str | None = None) -> JSONResponse:
-    """The response for a problem. Every 401 challenges for a Bearer token (RFC 9110 §15.5.2)."""
+def problem_response(problem: Problem, instance: str | None = None, accept_language: str | None = None) -> JSONResponse:
+    """The response for a problem. Every 401 challenges for a Bearer token (RFC 9110 §15.5.2).
+    A caller that prefers Chinese (`Accept-Language: zh-CN`) reads the title and what to do in
+    Chinese (RFC 9457 §3.1.4: the title may be localised); `code` and `type` never change."""
     body = problem.to_dict()
     if instance is not None:
         body.setdefault("instance", instance)
     headers = dict(problem.headers)
+    if prefers_chinese(accept_language) and (text := TEXTS.get(problem.code)):
+        body["title"], body["hint"] = text[0], text[1]
+        headers["Content-Language"] = "zh-CN"
     if problem.status == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")
     return JSONResponse(body, status_code=problem.status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
@@ -66,7 +72,11 @@ def _phrase(status: int) -> str:
 
 
 async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
-    return problem_response(exc, instance=request.url.path)
+    return problem_response(exc, instance=request.url.path, accept_language=_lang(request))
+
+
+def _lang(request: Request) -> str | None:
+    return request.headers.get("accept-language")
 
 
 async def _on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -79,7 +89,7 @@ async def _on_validation_error(request: Request, exc: RequestValidationError) ->
         f"The request does not match the API ({len(errors)} error(s)).",
         errors=errors,
     )
-    return problem_response(problem, instance=request.url.path)
+    return problem_response(problem, instance=request.url.path, accept_language=_lang(request))
 
 
 async def _on_http_exception(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -89,21 +99,21 @@ async def _on_http_exception(request: Request, exc: StarletteHTTPException) -> J
     problem = Problem(status, _CODES_BY_STATUS.get(status, "http_error"), title, detail)
     # Keep headers Starlette sets, e.g. Allow on a 405.
     problem.headers.update(exc.headers or {})
-    return problem_response(problem, instance=request.url.path)
+    return problem_response(problem, instance=request.url.path, accept_language=_lang(request))
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     # Starlette re-raises after this handler answers, so the server still logs the traceback;
     # the client learns nothing about the internals.
     problem = Problem(500, "internal_error", "Internal error", "The server could not complete the request.")
-    return problem_response(problem, instance=request.url.path)
+    return problem_response(problem, instance=request.url.path, accept_language=_lang(request))
 
 
 async def _on_no_policy(request: Request, exc: NoPolicy) -> JSONResponse:
     # A policy applies only where it was issued: a region without one is told so, never served
     # another city's rules.
     problem = Problem(422, "no_policy", "No credit policy for the region", str(exc), region=exc.region)
-    return problem_response(problem, instance=request.url.path)
+    return problem_response(problem, instance=request.url.path, accept_language=_lang(request))
 
 
 def install_problem_handlers(app: FastAPI) -> None:

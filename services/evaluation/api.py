@@ -6,10 +6,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
 from services.common.catalogue import load_catalogue
+from services.common.documented import typed
 from services.common.identifiers import normalise_subject_id
 from services.common.inbound import from_http
 from services.common.messaging import http_code
@@ -23,6 +25,7 @@ from services.evaluation.models import CreditRecord, EmployerNotification, Exper
 from services.evaluation.records.access import is_subject_itself, may_read
 from services.evaluation.records.evidence_access import evidence_visibility
 from services.evaluation.records.representation import history_view, record_view
+from services.evaluation.schemas import Catalogue, ExpertStandingDetail, RecordList, RecordWithHistory
 
 router = APIRouter()
 RECORDS_T = table_of(CreditRecord)
@@ -37,7 +40,7 @@ REPORTER_OF_ROLE = {
 }
 
 
-@router.get("/v1/catalogue", tags=["catalogue"])
+@router.get("/v1/catalogue", tags=["catalogue"], **typed(Catalogue))
 async def get_catalogue(
     subject: Literal["supplier", "agency", "expert"] | None = None,
     severity: Literal["serious", "general"] | None = None,
@@ -59,7 +62,30 @@ async def get_catalogue(
     }
 
 
-@router.post("/v1/reports", tags=["intake"], status_code=201)
+class ReportOutcome(BaseModel):
+    """What `POST /v1/reports` did: `recorded` (201, the record made), `determination_opened` (202, a
+    reported serious behaviour waits for a finance department's determination: `task_id`), or
+    `duplicate` (200, the same request seen before: what it made then)."""
+
+    outcome: Literal["recorded", "determination_opened", "duplicate"]
+    event_id: str
+    record_id: str | None = None
+    record: dict | None = None
+    task_id: str | None = None
+
+
+@router.post(
+    "/v1/reports",
+    tags=["intake"],
+    status_code=201,
+    response_model=None,
+    responses={
+        200: {"model": ReportOutcome, "description": "`duplicate`: sent before (same Idempotency-Key and body)"},
+        201: {"model": ReportOutcome, "description": "`recorded`: a general behaviour or a determined misconduct"},
+        202: {"model": ReportOutcome, "description": "`determination_opened`: a reported serious behaviour, "
+              "accepted; the record follows a finance department's determination (`task_id`)"},
+    },
+)  # fmt: skip
 async def post_report(
     report: BehaviourReport,
     principal: Annotated[
@@ -109,7 +135,7 @@ async def post_report(
     return JSONResponse(body, status_code=outcome.status)
 
 
-@router.get("/v1/records", tags=["records"])
+@router.get("/v1/records", tags=["records"], **typed(RecordList))
 async def list_records(
     subject_type: Literal["supplier", "agency", "expert", "purchaser"],
     subject_id: Annotated[str, Query(min_length=1, max_length=64)],
@@ -138,7 +164,7 @@ async def list_records(
     return {"subject": {"type": subject_type, "id": subject_id}, "count": len(visible), "records": views}
 
 
-@router.get("/v1/records/{record_id}", tags=["records"])
+@router.get("/v1/records/{record_id}", tags=["records"], **typed(RecordWithHistory))
 async def get_record(
     record_id: str,
     principal: Annotated[Principal, Depends(require_roles(*Role))],
@@ -178,7 +204,7 @@ async def _record_or_none(rt: Runtime, record_id: str, *, with_evidence: bool) -
     return record_view(dict(row._mapping), with_evidence=with_evidence) if row else None
 
 
-@router.get("/v1/experts/{expert_id}/standing", tags=["experts"])
+@router.get("/v1/experts/{expert_id}/standing", tags=["experts"], **typed(ExpertStandingDetail))
 async def expert_standing(
     expert_id: str,
     principal: Annotated[Principal, Depends(require_roles(*Role))],

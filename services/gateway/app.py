@@ -9,6 +9,7 @@ service, shared by all requests); the OpenAPI documents are fetched with one htt
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import os
@@ -18,8 +19,10 @@ from typing import Any
 
 import httpx
 
+from services.common.problem_texts import TEXTS, prefers_chinese
 from services.common.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 from services.common.service import health_body
+from services.gateway import docs
 from services.gateway.ratelimit import PublicReadLimit
 from services.gateway.routes import Route, routes_from_env
 from services.gateway.upstream import (
@@ -58,12 +61,22 @@ _DROP_FROM_REQUEST = _HOP_BY_HOP | {b"host", b"content-length", b"expect", b"x-f
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 _JSON = [(b"content-type", b"application/json")]
+_HTML = [(b"content-type", b"text/html; charset=utf-8")]
+# The docs page may load nothing from elsewhere.
+_DOCS_HTML = [*_HTML, (b"content-security-policy", docs.DOCS_CSP.encode())]
 _PROBLEM = [(b"content-type", PROBLEM_MEDIA_TYPE.encode())]
 
 
+# The caller's Accept-Language, for the gateway's own problems (each request runs in its own task).
+_ACCEPT_LANGUAGE: contextvars.ContextVar[str | None] = contextvars.ContextVar("accept_language", default=None)
+
+
 def _problem(status: int, code: str, title: str, **extra: Any) -> bytes:
-    # The shape of services.common.problems.Problem.to_dict: `code` repeats the end of `type`.
+    # The shape of services.common.problems.Problem.to_dict: `code` repeats the end of `type`; in
+    # Chinese when the caller prefers it, as the services answer (problem_texts.py).
     body = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, **extra, "code": code}
+    if prefers_chinese(_ACCEPT_LANGUAGE.get()) and code in TEXTS:
+        body["title"], body["hint"] = TEXTS[code][0], TEXTS[code][1]
     return json.dumps(body, ensure_ascii=False).encode()
 
 
@@ -160,6 +173,7 @@ class Gateway:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
+        _ACCEPT_LANGUAGE.set(next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None))
         route = self.route_for(path)
         if route is not None:
             if self.public_limit.applies(scope["method"], path):
@@ -181,7 +195,15 @@ class Gateway:
         elif path == "/openapi.json":
             await _respond(send, 200, _JSON, await self.openapi())
         elif path == "/docs":
-            await _respond(send, 200, [(b"content-type", b"text/html; charset=utf-8")], self.docs_html())
+            await _respond(send, 200, _DOCS_HTML, self.docs_html())
+        elif path.startswith(docs.ASSETS_URL) and (found := docs.asset(path[len(docs.ASSETS_URL) :])):
+            content, media = found
+            headers = [(b"content-type", media.encode()), (b"cache-control", b"public, max-age=86400")]
+            await _respond(send, 200, headers, content)
+        elif path in ("/problems", "/problems/"):
+            await _respond(send, 200, _HTML, docs.catalogue_html())
+        elif path.startswith("/problems/") and (page := docs.code_html(path.removeprefix("/problems/"))):
+            await _respond(send, 200, _HTML, page)
         else:
             await _respond(send, 404, _PROBLEM, _problem(404, "not_found", "Not Found"))
 
@@ -342,15 +364,12 @@ class Gateway:
 
     async def _merged_openapi(self) -> dict[str, Any]:
         names = list(self.services)
-        docs = await asyncio.gather(*(self._fetch_openapi(n, self.services[n]) for n in names))
-        return merge_openapi(self.routes, dict(zip(names, docs, strict=True)))
+        fetched = await asyncio.gather(*(self._fetch_openapi(n, self.services[n]) for n in names))
+        return docs.document_problems(merge_openapi(self.routes, dict(zip(names, fetched, strict=True))))
 
     def docs_html(self) -> bytes:
         if self._docs is None:
-            from fastapi.openapi.docs import get_swagger_ui_html
-
-            page = get_swagger_ui_html(openapi_url="/openapi.json", title=f"{API_TITLE} — docs")
-            self._docs = bytes(page.body)
+            self._docs = docs.swagger_html()
         return self._docs
 
 

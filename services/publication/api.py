@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import func, select
 
+from services.common.documented import typed
 from services.common.identifiers import is_division_code
 from services.common.lawdates import local_date
 from services.common.problems import Problem
@@ -19,11 +20,12 @@ from services.publication.consortium import worst_of
 from services.publication.credit_answers import public_record
 from services.publication.models import PublicRecord
 from services.publication.notices import region_prefix
-from services.publication.schemas import ConsortiumStatus, CreditStatus
+from services.publication.schemas import Blacklist, ConsortiumStatus, CreditReceipt, CreditSearch, CreditStatus
 
 router = APIRouter()
 RECORDS_T = table_of(PublicRecord)
 MAX_MEMBERS = 20
+MAX_FOUND = 50
 REGION_DOC = (
     "the project's region (the purchaser's): its policy says what good credit earns (a bond reduction"
     " percentage only where that policy sets one, with its source)"
@@ -48,7 +50,32 @@ async def consortium_status(
     return Response(content=orjson.dumps(worst_of(ids, answers)), media_type="application/json")
 
 
-@router.get("/v1/credit/{subject_type}/{subject_id}/receipt", tags=["public"])
+@router.get("/v1/credit/search", tags=["public"], response_model=CreditSearch)
+async def credit_search(
+    request: Request,
+    rt: RuntimeDep,
+    name: Annotated[str, Query(min_length=2, max_length=100, description="part of the subject's published name")],
+    subject_type: Literal["supplier", "agency", "expert", "purchaser"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_FOUND)] = 10,
+) -> Response:
+    """Find a subject by name among those with published records (names of natural persons are
+    published masked, and are found only as published), each with its credit answer today."""
+    q = select(RECORDS_T.c.subject_type, RECORDS_T.c.subject_id).where(
+        RECORDS_T.c.subject_name.contains(name.strip(), autoescape=True)
+    )
+    if subject_type is not None:
+        q = q.where(RECORDS_T.c.subject_type == subject_type)
+    q = q.group_by(RECORDS_T.c.subject_type, RECORDS_T.c.subject_id)
+    async with rt.engine.connect() as conn:
+        total = await conn.scalar(select(func.count()).select_from(q.subquery()))
+        found = (await conn.execute(q.order_by(RECORDS_T.c.subject_type, RECORDS_T.c.subject_id).limit(limit))).all()
+    reader = request.app.state.credit_reader
+    items = [orjson.loads(await reader.answer(t, i)) for t, i in found]
+    body = {"name": name.strip(), "total": total, "items": items, "as_of": local_date(datetime.now(UTC)).isoformat()}
+    return Response(content=orjson.dumps(body), media_type="application/json")
+
+
+@router.get("/v1/credit/{subject_type}/{subject_id}/receipt", tags=["public"], **typed(CreditReceipt))
 async def credit_receipt(
     subject_type: Literal["supplier", "agency", "expert", "purchaser"],
     subject_id: str,
@@ -77,7 +104,7 @@ async def credit_status(
     return Response(content=body, media_type="application/json")
 
 
-@router.get("/v1/blacklist", tags=["public"])
+@router.get("/v1/blacklist", tags=["public"], **typed(Blacklist))
 async def blacklist(
     rt: RuntimeDep,
     region: Annotated[str | None, Query(description="6-digit division code; includes the regions under it")] = None,

@@ -5,7 +5,7 @@ One primary-key read of the answer precomputed by credit_answers.py; in PostgreS
 (no ORM, no transaction), and served by `CreditFastPath` before FastAPI's routing. The FastAPI
 route in api.py answers the same bytes and documents the endpoint in OpenAPI."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -24,6 +24,7 @@ from services.common.tables import table_of
 from services.publication import goodcredit
 from services.publication.credit_answers import credit_view
 from services.publication.models import PublicCreditView
+from services.publication.summary import summary_zh
 
 VIEWS_T = table_of(PublicCreditView)
 SUBJECT_TYPES = frozenset({"supplier", "agency", "expert", "purchaser"})
@@ -75,21 +76,30 @@ class CreditReader:
         known = row is not None
         if row is None:
             # Never heard of (no record, no status, ever): say so rather than "good" (issue 21).
-            body = orjson.dumps(credit_view(subject_type, subject_id, {"status": "no_record"}, []))
+            view = credit_view(subject_type, subject_id, {"status": "no_record"}, [])
             good: dict[str, Any] = (
                 goodcredit.clean_supplier(subject_id, today) if subject_type == "supplier" else goodcredit.NOT_SUPPLIER
             )
             blocked, after, bond = good["guarantee_blocked"], good["guarantee_after"], good["bond_reduction_percent"]
         else:
-            body, blocked, after, bond = row[0], row[1], row[2], row[3]
-        # The stored answer is a JSON object: close it with what depends on the day (good credit and
-        # the date) instead of re-encoding it.
-        tail = (
-            goodcredit.answer_bytes(blocked, after, bond, today, region, known)
-            + (b',"known":true' if known else b',"known":false')
-            + f',"as_of":"{today.isoformat()}"}}'.encode()
-        )
-        return bytes(body[:-1]) + tail
+            view, blocked, after, bond = orjson.loads(row[0]), row[1], row[2], row[3]
+        return orjson.dumps(served(view, today, region, known, blocked, after, bond))
+
+
+def served(view: dict, today: date, region: str | None, known: bool, blocked: bool, after: date | None,
+           bond: int | None) -> dict:  # fmt: skip
+    """The stored answer completed with what depends on the day: good credit (000 §三.2) and the
+    one-line Chinese summary (issue 22)."""
+    until = max((r["valid_until"] for r in view["records_in_force"]), default=None)
+    good = goodcredit.good_credit(
+        blocked, after, bond, today, region, known, date.fromisoformat(until) if until else None
+    )
+    if good is not None:
+        view["good_credit"] = good
+    view["known"] = known
+    view["as_of"] = today.isoformat()
+    view["summary_zh"] = summary_zh(view)
+    return view
 
 
 class CreditFastPath:
@@ -105,21 +115,22 @@ class CreditFastPath:
             if len(parts) == 5 and parts[3] in SUBJECT_TYPES and reader is not None:
                 query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
                 region = query.get("region", [None])[0]
+                lang = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None)
                 try:
                     body = await reader.answer(parts[3], parts[4], region)
                 except NoPolicy as exc:
                     problem = Problem(422, "no_policy", "No credit policy for the region", str(exc), region=exc.region)
-                    await problem_response(problem, instance=scope["path"])(scope, receive, send)
+                    await problem_response(problem, scope["path"], lang)(scope, receive, send)
                     return
                 except Problem as problem:
-                    await problem_response(problem, instance=scope["path"])(scope, receive, send)
+                    await problem_response(problem, scope["path"], lang)(scope, receive, send)
                     return
                 except Exception as exc:
                     if not database_unavailable(exc):
                         raise
                     # Before FastAPI's routing, so its outage handler is not in the way: same answer.
                     OUTAGE.failed("GET /v1/credit", exc)
-                    await problem_response(unavailable_problem(), instance=scope["path"])(scope, receive, send)
+                    await problem_response(unavailable_problem(), scope["path"], lang)(scope, receive, send)
                     return
                 headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
                 await send({"type": "http.response.start", "status": 200, "headers": headers})

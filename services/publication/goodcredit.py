@@ -16,8 +16,6 @@ and the credit endpoint decides at serve time — no daily recompute of every su
 from datetime import date, timedelta
 from functools import lru_cache
 
-import orjson
-
 from services.common.lawdates import add_months
 from services.common.policy import NoPolicy, PublicationRules, policy_for
 
@@ -80,7 +78,9 @@ def clean_supplier(subject_id: str, today: date) -> dict:
     return columns("supplier", subject_id, [], today)
 
 
-def answer(blocked: bool, after: date | None, today: date, region: str | None = None) -> dict:
+def answer(
+    blocked: bool, after: date | None, today: date, region: str | None = None, in_force_until: date | None = None
+) -> dict:
     """000 §三.2: 财政部门实施免费投标信用保函奖励, 采购人根据项目实际减免收取履约保证金. The free credit
     bid guarantee follows eligibility; the bond reduction is the purchaser's to set for the project,
     so a percentage is given only where the region's policy sets one (with its source), and where the
@@ -95,10 +95,21 @@ def answer(blocked: bool, after: date | None, today: date, region: str | None = 
         "bond_reduction": eligible and not rules["deposits_forbidden"],
         "bond_reduction_percent": percent if eligible and percent is not None else None,
         **{k: v for k, v in rules.items() if k != "bond_reduction_percent"},
-        # While a record is in force the day depends on how it ends (expiry, repair): unknown.
-        "eligible_from": (after + timedelta(days=1)).isoformat() if reason == "recent_record" and after else None,
+        "eligible_from": eligible_from.isoformat()
+        if (eligible_from := _eligible_from(reason, after, in_force_until))
+        else None,
         "reason": reason,
     }
+
+
+def _eligible_from(reason: str | None, after: date | None, in_force_until: date | None) -> date | None:
+    """The first day good credit returns if nothing changes: after the look-back, and while records
+    are in force the day after the last of them ends (at the latest: a repair ends one earlier)."""
+    if reason == "recent_record" and after:
+        return after + timedelta(days=1)
+    if reason == "record_in_force" and in_force_until:
+        return max(in_force_until, after or in_force_until) + timedelta(days=1)
+    return None
 
 
 def unknown(today: date, region: str | None = None) -> dict:
@@ -116,17 +127,18 @@ def unknown(today: date, region: str | None = None) -> dict:
     }
 
 
-def answer_bytes(
+def good_credit(
     blocked: bool,
     after: date | None,
     marker: int | None,
     today: date,
     region: str | None = None,
     known: bool = True,
-) -> bytes:
-    """`,"good_credit":{…}` to splice into the stored answer; empty for non-suppliers (marker None)."""
+    in_force_until: date | None = None,
+) -> dict | None:
+    """The `good_credit` member of the answer; None for non-suppliers (marker None)."""
     if marker is None:
-        return b""
+        return None
     if not known:
-        return b',"good_credit":' + orjson.dumps(unknown(today, region))
-    return b',"good_credit":' + orjson.dumps(answer(blocked, after, today, region))
+        return unknown(today, region)
+    return answer(blocked, after, today, region, in_force_until)

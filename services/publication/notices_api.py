@@ -7,17 +7,19 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
+from services.common.documented import typed
 from services.common.identifiers import is_division_code
 from services.common.problems import Problem
 from services.common.runtime import RuntimeDep
 from services.common.sql import key_in
 from services.publication.credit_answers import public_record
 from services.publication.notices import ENTRIES_T, NOTICES_T, RECORDS_T, region_prefix
+from services.publication.schemas import NoticePage
 
 router = APIRouter()
 
 
-@router.get("/v1/notices", tags=["public"])
+@router.get("/v1/notices", tags=["public"], **typed(NoticePage))
 async def notices(
     rt: RuntimeDep,
     region: Annotated[str | None, Query(description="6-digit division code; includes the regions under it")] = None,

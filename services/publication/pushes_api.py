@@ -9,9 +9,11 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
+from services.common.documented import typed
 from services.common.problems import Problem
 from services.common.runtime import RuntimeDep
 from services.publication.notices import NOTICES_T, PUSHES_T, RECORDS_T
+from services.publication.schemas import Pushes
 
 router = APIRouter()
 SHOWN = (
@@ -31,7 +33,7 @@ SHOWN = (
 )
 
 
-@router.get("/v1/pushes", tags=["finance"])
+@router.get("/v1/pushes", tags=["finance"], **typed(Pushes))
 async def pushes(
     principal: Annotated[Principal, Depends(require_roles(Role.FINANCE_OFFICER, Role.SUPERVISOR))],
     rt: RuntimeDep,

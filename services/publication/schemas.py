@@ -46,6 +46,7 @@ class GoodCredit(BaseModel):
     deposits_forbidden: bool | None = None  # the region's policy forbids deposits at all
     deposits_forbidden_source: str | None = None
     policy_region: str | None = None  # the project's region whose policy was applied (?region=)
+    # The first day good credit returns if nothing changes (a repair may bring it sooner).
     eligible_from: str | None = None
     reason: str | None = None  # record_in_force | recent_record | no_record
 
@@ -64,6 +65,17 @@ class CreditStatus(BaseModel):
     as_of: str
     expert: ExpertStanding | None = None
     good_credit: GoodCredit | None = None
+    # One line in Chinese to paste into a bid file, e.g. 禁止参加政府采购活动至2029-11-24，依据… (issue 22).
+    summary_zh: str | None = None
+
+
+class CreditSearch(BaseModel):
+    """Subjects with published records whose name contains `name`, each with its answer today."""
+
+    name: str
+    total: int
+    items: list[CreditStatus]
+    as_of: str
 
 
 class ConsortiumStatus(BaseModel):
@@ -79,3 +91,68 @@ class ConsortiumStatus(BaseModel):
     good_credit: GoodCredit
     members: list[CreditStatus]
     as_of: str
+
+
+class Blacklist(BaseModel):
+    """Serious-behaviour records in force, newest first."""
+
+    total: int
+    limit: int
+    offset: int
+    entries: list[PublicRecordOut]
+    as_of: str
+
+
+class ReceiptBody(BaseModel):
+    """What is signed: the answer as read, and the ledger checkpoint it was read at."""
+
+    version: int
+    kind: str
+    basis: str
+    subject: dict
+    region: str | None
+    issued_at: str
+    answer: CreditStatus
+    ledger_checkpoint: dict | None
+    ledger_checkpoint_unavailable: str | None = None
+
+
+class CreditReceipt(BaseModel):
+    """The credit answer signed with the system's Ed25519 key (services/common/receipts.py); verify it
+    offline with `python -m services.common.receipts RECEIPT.json --public-key KEY`."""
+
+    receipt: ReceiptBody
+    alg: str
+    key_id: str
+    public_key: str
+    signature: str
+
+
+class PublishedNotice(BaseModel):
+    """A published notice with the entries still shown (taken-down entries are counted, not shown)."""
+
+    notice_id: str
+    kind: str
+    region: str
+    period: str | dict | None
+    published_at: str
+    entries: list[dict]
+    entries_published: int
+    entries_taken_down: int
+    withdrawals: list[dict] = []
+
+
+class NoticePage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    notices: list[PublishedNotice]
+
+
+class Pushes(BaseModel):
+    """The pushes of a record or notice to the national platforms, with their attempts."""
+
+    record_id: str | None
+    notice_id: str | None
+    region: str | None
+    pushes: list[dict]

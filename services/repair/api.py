@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
+from services.common.documented import typed
 from services.common.inbound import from_http
 from services.common.messaging import http_code
 from services.common.problems import Problem
@@ -22,6 +23,7 @@ from services.common.topics import REPAIR_REQUESTED
 from services.repair.applications import Applicant, receive
 from services.repair.models import APPLICATIONS, REPLICA, WINDOWS
 from services.repair.representation import application_view, window_view
+from services.repair.schemas import RepairAccepted, RepairApplication, RepairsOfRecord
 
 router = APIRouter()
 # The subject itself applies and follows (as in services/evaluation/records/access.py).
@@ -57,7 +59,7 @@ def _may_follow(principal: Principal, *, region: str, subject_id: str) -> bool:
     return principal.role in SUBJECT_ROLES and principal.org == subject_id
 
 
-@router.post("/v1/repairs", tags=["repair"], status_code=202)
+@router.post("/v1/repairs", tags=["repair"], status_code=202, **typed(RepairAccepted, 202))
 async def post_repair(
     request: Request,
     body: RepairBody,
@@ -99,7 +101,7 @@ async def post_repair(
     return JSONResponse({"outcome": outcome.kind, **application_view(outcome.application)}, status_code=status)
 
 
-@router.get("/v1/repairs/{application_id}", tags=["repair"])
+@router.get("/v1/repairs/{application_id}", tags=["repair"], **typed(RepairApplication))
 async def get_repair(
     application_id: str,
     principal: Annotated[Principal, Depends(require_roles(*Role))],
@@ -115,7 +117,7 @@ async def get_repair(
     return application_view(dict(found._mapping))
 
 
-@router.get("/v1/repairs", tags=["repair"])
+@router.get("/v1/repairs", tags=["repair"], **typed(RepairsOfRecord))
 async def list_repairs(
     request: Request,
     record_id: Annotated[str, Query(min_length=1, max_length=64)],

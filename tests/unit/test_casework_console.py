@@ -5,7 +5,10 @@ from datetime import date
 
 import httpx
 
-from services.casework.console.pages import calendar_home, page, queue
+from services.casework.console.flash import FlashStore, field_errors
+from services.casework.console.i18n import lang_of
+from services.casework.console.pages import calendar_home, queue
+from services.casework.console.pages_base import page
 from services.casework.console.replicas import replica_lags
 from services.casework.console.routes import completion_body
 from services.casework.console.task_page import task_page
@@ -65,7 +68,7 @@ def test_the_queue_marks_overdue_and_escalated_tasks_and_escapes_titles() -> Non
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
     assert '<tr class="overdue escalated" data-task="task-late">' in html
     assert '<tr class="" data-task="task-1">' in html
-    assert "升级 L2 → 410300" in html and html.count("逾期 overdue") == 1
+    assert "已升级 L2 → 410300" in html and html.count('class="badge b-overdue"') == 1
 
 
 def test_the_task_page_offers_claim_then_the_decision_form_to_the_assignee() -> None:
@@ -76,7 +79,8 @@ def test_the_task_page_offers_claim_then_the_decision_form_to_the_assignee() -> 
     mine = task_page(task(state="claimed", assignee="alice"), related, who=WHO, csrf="c")
     assert 'id="decide"' in mine and 'value="determine"' in mine and 'value="approve"' not in mine
     theirs = task_page(task(state="claimed", assignee="bob"), related, who=WHO, csrf="c")
-    assert 'id="decide"' not in theirs and "Claimed by bob" in theirs
+    assert 'id="decide"' not in theirs and "已由 bob 认领" in theirs
+    assert "Claimed by bob" in task_page(task(state="claimed", assignee="bob"), related, who=WHO, csrf="c", lang="en")
 
 
 def test_each_decision_sends_only_its_own_fields() -> None:
@@ -114,9 +118,9 @@ def test_each_decision_sends_only_its_own_fields() -> None:
 def test_a_provisional_due_date_is_marked_in_the_queue_and_on_the_task_page() -> None:
     items = [task(id="t-p", provisional=True, due_on="2027-01-11"), task(id="t-o", due_on="2026-12-29")]
     html = queue({"items": items, "total": 2, "as_of": "2026-12-07"}, COUNTS, who=WHO, csrf="c")
-    assert html.count("暂定 provisional") == 1
+    assert html.count('class="badge b-prov"') == 1
     page = task_page(task(provisional=True), {}, who=WHO, csrf="c")
-    assert "2026-10-15 (暂定 provisional)" in page
+    assert '2026-10-15 <span class="badge b-prov"' in page
 
 
 def test_the_calendar_banner_goes_to_supervisors_from_the_first_of_november(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -159,6 +163,7 @@ def test_the_queue_shows_how_far_behind_the_replicas_are() -> None:
     )
     assert '<table id="replicas">' in html
     assert "<td>appeal</td><td>3.2 s</td><td>0.5 s</td><td>t</td><td>7</td>" in html
+    assert "副本延迟" in html
     assert '<td>repair</td><td colspan="4">not answering</td>' in html
 
 
@@ -183,3 +188,104 @@ def test_point2_supervisors_see_a_banner_when_the_policy_is_past_its_validity() 
         assert banner in page("x", "", who={"sub": "s", "role": role, "region": "410300"})
         assert "洛财购〔2021〕12号" in page("x", "", who={"sub": "s", "role": role, "region": "410300"})
     assert banner not in page("x", "", who={"sub": "o", "role": "finance_officer", "region": "410300"})
+
+
+# --- issue 22 ------------------------------------------------------------------------------------
+
+
+def test_the_queue_has_search_pickers_sortable_columns_paging_and_days_left() -> None:
+    params = {"state": "active", "q": "91410300MA0000002X", "kind": "determination", "sort": "-due_on"}
+    items = [task(id=f"t{i}", due_on="2026-12-09") for i in range(3)] + [task(id="late", due_on="2026-12-01")]
+    counts = {"by_officer": [{"assignee": "bob", "open": 1, "overdue": 0, "completed": 0}], "by_region": []}
+    html = queue(
+        {"items": items, "total": 60, "limit": 25, "offset": 25, "as_of": "2026-12-07"},
+        counts,
+        who=WHO,
+        csrf="c",
+        params=params,
+    )
+    assert 'id="q" name="q" value="91410300MA0000002X"' in html
+    assert '<option value="determination" selected>严重失信认定</option>' in html
+    assert '<option value="bob">bob</option>' in html and '<option value="me">我 (alice)</option>' in html
+    # The sorted column toggles to ascending, the others sort ascending first; paging keeps the filters.
+    assert 'aria-sort="descending"' in html and "sort=due_on" in html and "sort=opened_on" in html
+    assert "第 2/3 页" in html and 'id="prev"' in html and 'id="next"' in html and "page=3" in html
+    assert "2 天" in html and "逾期 6 天" in html
+    assert 'class="cards"' in html and 'data-label="办理期限（最后一日）"' in html
+    english = queue({"items": items, "total": 4, "as_of": "2026-12-07"}, COUNTS, who=WHO, csrf="c", lang="en")
+    assert "Work queue" in english and "6 day(s) late" in english and 'lang="en"' in english
+
+
+def test_the_chart_row_is_inline_svg_drawn_from_the_counts() -> None:
+    counts = {
+        "by_officer": [],
+        "by_region": [],
+        "by_kind": [{"kind": "determination", "open": 4, "overdue": 2, "escalated": 1}],
+        "overdue_weeks": [{"on": f"2026-{m:02d}-01", "overdue": m} for m in range(5, 13)],
+    }
+    html = queue({"items": [], "total": 0, "as_of": "2026-12-07"}, counts, who=WHO, csrf="c")
+    assert '<section id="charts"' in html and '<svg id="chart-kinds"' in html and '<svg id="chart-trend"' in html
+    assert "严重失信认定 · 逾期: 2" in html and "2026-12-01: 12" in html
+    assert "<script" not in html and "src=" not in html  # nothing loaded from anywhere
+
+
+def test_the_task_page_writes_out_the_plan_in_beijing_time_and_quotes_the_report() -> None:
+    alarms = [
+        {"kind": "reminder", "level": 0, "at": "2026-12-15T01:00:00+00:00", "to_region": "410322"},
+        {"kind": "escalation", "level": 1, "at": "2026-12-17T09:00:00+08:00", "to_region": "410300"},
+        {"kind": "escalation", "level": 2, "at": "2026-12-22T09:00:00+08:00", "to_region": "410000"},
+    ]
+    related = {"report": {"status": 200, "body": {"report": {"description": "投标文件中的业绩合同系伪造"}}}}
+    html = task_page(
+        task(alarms=alarms, reminded=True, created_at="2026-12-01T13:38:05.123456+00:00"), related, who=WHO, csrf="c"
+    )
+    assert "提醒 12-15 09:00 ✓ · 逾期升级 12-17 09:00 → 410300 · 2级 12-22 09:00 → 410000" in html.replace(
+        '</span> · <span class="planned">', " · "
+    ).replace('<span class="fired">', "").replace('<span class="planned">', "").replace("</span>", "")
+    assert '<blockquote id="report-words">投标文件中的业绩合同系伪造</blockquote>' in html
+    assert "2026-12-01 21:38" in html and "13:38:05" not in html
+    assert 'href="/console/subjects/supplier/91410300MA0000002X"' in html
+
+
+def test_a_refused_decision_keeps_what_was_typed_and_shows_each_fields_error() -> None:
+    problem = {
+        "code": "invalid_determination",
+        "title": "处理决定内容无效",
+        "detail": "see `errors`",
+        "errors": [{"loc": ["liability_ends_on"], "msg": "Input should be a valid date"}],
+    }
+    errors = field_errors(problem, "zh")
+    assert errors == {"liability_ends_on": "Input should be a valid date"}
+    assert field_errors({"code": "reason_required", "hint": "办理决定须写明理由。"}, "zh") == {
+        "reason": "办理决定须写明理由。"
+    }
+    form = {"decision": "determine", "reason": "经查证属实", "decision_no": "洛财购处〔2026〕1号"}
+    html = task_page(task(state="claimed", assignee="alice"), {}, who=WHO, csrf="c", form=form, field_errors=errors)
+    assert '<textarea id="reason" name="reason" rows="3">经查证属实</textarea>' in html
+    assert 'value="洛财购处〔2026〕1号"' in html
+    assert 'id="liability_ends_on" name="liability_ends_on" value="" class="invalid" aria-invalid="true"' in html
+    assert '<div class="field-error" id="liability_ends_on-error">Input should be a valid date</div>' in html
+
+
+def test_the_flash_is_taken_once() -> None:
+    store = FlashStore()
+    key = store.put({"form": {"reason": "r"}})
+    assert store.take(key) == {"form": {"reason": "r"}}
+    assert store.take(key) is None and store.take("forged") is None and store.take(None) is None
+
+
+def test_after_a_decision_the_page_links_to_what_it_made() -> None:
+    done = task(
+        state="completed",
+        decision={"decision": "determine", "reason": "属实"},
+        links={"report": "/v1/determinations/task-1"},
+    )
+    related = {"report": {"status": 200, "body": {"request_id": "task-1", "state": "recorded", "record_id": "rec-9"}}}
+    html = task_page(done, related, who=WHO, csrf="c")
+    assert 'id="made"' in html and 'href="/console/records/rec-9"' in html
+    assert 'href="/console/tasks/task-1%3Alisting"' in html and 'href="/v1/credit/supplier/91410300MA0000002X"' in html
+
+
+def test_the_language_is_the_cookie_then_accept_language_then_chinese() -> None:
+    assert lang_of(None, None) == "zh" and lang_of(None, "en-US,en;q=0.9") == "en"
+    assert lang_of("zh", "en-US") == "zh" and lang_of(None, "zh-CN,en;q=0.5") == "zh" and lang_of("xx", None) == "zh"

@@ -355,6 +355,10 @@ async def test_unknown_prefix_is_404_problem(client: httpx.AsyncClient) -> None:
             "status": 404,
             "code": "not_found",
         }
+    # The gateway's own problems in Chinese when asked, as the services' (issue 22).
+    zh = (await client.get("/v2/credit", headers={"Accept-Language": "zh-CN,zh;q=0.9"})).json()
+    assert (zh["title"], zh["code"]) == ("不存在", "not_found") and zh["hint"]
+    assert (await client.get("/v2/credit")).json()["title"] == "Not Found"  # not carried to the next request
 
 
 async def test_upstream_down_is_503_naming_the_service(client: httpx.AsyncClient) -> None:
@@ -395,7 +399,8 @@ async def test_merged_openapi(client: httpx.AsyncClient) -> None:
     }  # not the services' /healthz, nor a path the gateway would send elsewhere
     assert doc["paths"]["/v1/reports"]["post"]["operationId"] == "post_report"
     assert doc["paths"]["/v1/reports"]["x-service"] == "evaluation"
-    assert set(doc["components"]["schemas"]) == {"CreditStatus", "Record", "HTTPValidationError"}
+    # FastAPI's validation shape is replaced by the problem+json every error really is.
+    assert set(doc["components"]["schemas"]) == {"CreditStatus", "Record", "Problem"}
     assert doc["components"]["securitySchemes"] == {"bearer": {"type": "http", "scheme": "bearer"}}
     assert [t["name"] for t in doc["tags"]] == ["public", "finance"]
     assert doc["info"]["x-services"] == {
@@ -499,6 +504,15 @@ async def test_docs_page_points_at_openapi(client: httpx.AsyncClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert "/openapi.json" in response.text
+    # Everything the page loads comes from the gateway itself (issue 22: /docs offline).
+    assert "cdn" not in response.text and "https://" not in response.text
+    for asset in ("/docs/assets/swagger-ui-bundle.js", "/docs/assets/swagger-ui.css"):
+        assert asset in response.text
+        loaded = await client.get(asset)
+        assert loaded.status_code == 200 and len(loaded.content) > 100_000
+    # And the page's own policy refuses anything from elsewhere.
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert (await client.get("/docs/assets/../app.py")).status_code == 404
 
 
 def test_default_route_table_covers_the_contract() -> None:

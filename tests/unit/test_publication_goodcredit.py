@@ -23,9 +23,11 @@ from services.evaluation import events
 from services.publication import goodcredit
 from services.publication.api import router
 from services.publication.consortium import worst_of
-from services.publication.credit import CreditReader
+from services.publication.credit import CreditFastPath, CreditReader
 from services.publication.models import TABLES
 from services.publication.readmodel import apply
+from services.publication.schemas import Blacklist, CreditReceipt, CreditSearch
+from services.publication.summary import summary_zh
 from tests.unit.test_publication_readmodel import record_row, to_inbound
 
 RULES = policy_for("410300", today()).publication
@@ -254,6 +256,7 @@ async def test_point13_a_signed_credit_check_receipt_verifies_offline(
     r = await api.get(f"/v1/credit/supplier/{supplier}/receipt", params={"region": "410322"})
     assert r.status_code == 200
     signed = r.json()
+    CreditReceipt.model_validate(signed)  # the shape /openapi.json documents
     body = signed["receipt"]
     assert (body["subject"], body["region"], body["ledger_checkpoint"]["tree_size"]) == (
         {"type": "supplier", "id": supplier},
@@ -285,3 +288,80 @@ def test_worst_of_with_a_member_never_heard_of() -> None:
     body = worst_of(["a", "b"], [member("clean", True), member("no_record", None)])
     assert body["good_credit"]["eligible"] is None and body["known"] is False
     assert worst_of(["a", "b"], [member("clean", True), member("clean", True)])["good_credit"]["eligible"] is True
+
+
+# --- issue 22: the answer a purchaser pastes into a bid file ------------------------------------------
+
+
+def test_summary_of_a_blacklisted_supplier_names_the_end_and_the_basis() -> None:
+    serious = {
+        "severity": "serious",
+        "valid_until": "2029-11-24",
+        "legal_basis": "《政府采购法》第七十七条",
+        "determination": {"decision_no": "洛财采罚〔2026〕3号"},
+        "under_objection": True,
+    }
+    line = summary_zh(
+        {"status": "blacklisted", "blacklisted": True, "blacklisted_until": "2029-11-24",
+         "records_in_force": [serious], "as_of": "2026-12-07"}
+    )  # fmt: skip
+    assert line.startswith(
+        "列入政府采购严重违法失信名单，禁止参加政府采购活动至2029-11-24，依据《政府采购法》第七十七条"
+    )
+    assert "洛财采罚〔2026〕3号" in line and "异议复核中" in line and line.endswith("（截至2026-12-07）")
+
+
+def test_summary_tells_never_seen_from_checked_and_clean() -> None:
+    never = summary_zh({"status": "no_record", "records_in_force": [], "as_of": "2026-12-07"})
+    clean = summary_zh({"status": "clean", "records_in_force": [], "as_of": "2026-12-07",
+                        "good_credit": {"eligible": True}})  # fmt: skip
+    assert "无记录" in never and "不等于信用良好" in never and "可参加" not in never
+    assert clean.startswith("无在公示期内的失信记录，可参加政府采购活动") and "符合信用记录良好激励" in clean
+
+
+async def test_a_never_seen_uscc_is_answered_no_record(api: httpx.AsyncClient) -> None:
+    body = (await api.get(f"/v1/credit/supplier/{make_uscc('91410300MA0000777')}")).json()
+    assert (body["known"], body["status"], body["grade"]) == (False, "no_record", "no_record")
+    assert "无记录" in body["summary_zh"]
+
+
+async def test_eligible_from_is_filled_while_a_record_is_in_force(engine: AsyncEngine, api: httpx.AsyncClient) -> None:
+    supplier = make_uscc("91410300MA0000555")
+    await record(engine, supplier, today())
+    body = (await api.get(f"/v1/credit/supplier/{supplier}")).json()
+    ends = date.fromisoformat(body["records_in_force"][0]["valid_until"])
+    assert body["good_credit"]["reason"] == "record_in_force"
+    assert body["good_credit"]["eligible_from"] == (ends + timedelta(days=1)).isoformat()
+    assert f"有1条失信记录在公示期内（至{ends.isoformat()}）" in body["summary_zh"]
+    assert f"最早自{ends + timedelta(days=1)}起" in body["summary_zh"]
+
+
+async def test_search_by_name_among_published_subjects(engine: AsyncEngine, api: httpx.AsyncClient) -> None:
+    supplier = make_uscc("91410300MA0000666")
+    await record(engine, supplier, today())  # named 洛阳某某科技有限公司 (record_row)
+    found = (await api.get("/v1/credit/search", params={"name": "某某科技"})).json()
+    CreditSearch.model_validate(found)
+    blacklist = (await api.get("/v1/blacklist")).json()
+    Blacklist.model_validate(blacklist)
+    assert found["total"] == 1 and found["items"][0]["subject"]["id"] == supplier
+    assert found["items"][0]["summary_zh"]
+    assert (await api.get("/v1/credit/search", params={"name": "没有这家公司"})).json()["total"] == 0
+    assert (await api.get("/v1/credit/search", params={"name": "%"})).status_code == 422  # too short
+    assert (await api.get("/v1/credit/search", params={"name": "%%"})).json()["total"] == 0  # not a wildcard
+
+
+async def test_problem_texts_in_chinese_when_asked(api: httpx.AsyncClient) -> None:
+    r = await api.get("/v1/credit/supplier/123", headers={"Accept-Language": "zh-CN,zh;q=0.9"})
+    assert r.status_code == 422 and r.json()["code"] == "invalid_identifier"
+    assert r.json()["title"] == "代码无效" and "校验位" in r.json()["hint"]
+    assert (await api.get("/v1/credit/supplier/123")).json()["title"] == "Invalid identifier"
+
+
+async def test_the_fast_path_answers_problems_in_chinese_too(engine: AsyncEngine) -> None:
+    app = FastAPI()
+    app.state.credit_reader = CreditReader(engine, None)
+    app.add_middleware(CreditFastPath)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        r = await client.get("/v1/credit/supplier/123", headers={"Accept-Language": "zh-CN"})
+    assert r.status_code == 422 and r.json()["title"] == "代码无效"

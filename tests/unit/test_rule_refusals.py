@@ -7,7 +7,6 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import orjson
 import pytest
 
 from services.appeal.rules import Refusal as AppealRefusal
@@ -22,7 +21,7 @@ from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
 from services.common.workdays import Reckoner, add_working_days, is_working_day, previous_working_day
 from services.evaluation.intake.rules import Record, Rejection, decide
 from services.evaluation.records.status import InForce, subject_status
-from services.publication.goodcredit import answer, answer_bytes
+from services.publication.goodcredit import answer, good_credit
 from tests.unit import test_appeal_rules as appeal_t
 from tests.unit import test_casework_plan as plan_t
 from tests.unit import test_intake_rules as intake_t
@@ -351,15 +350,17 @@ def test_a_replan_keeps_an_alarm_whose_new_moment_is_earlier() -> None:
 
 def test_the_stored_answer_is_the_known_answer_unless_told_otherwise() -> None:
     today = date(2026, 12, 7)
-    assert answer_bytes(False, None, 0, today) == b',"good_credit":' + orjson.dumps(answer(False, None, today))
-    assert answer_bytes(False, None, 0, today, "410322") == b',"good_credit":' + orjson.dumps(
-        answer(False, None, today, "410322")
-    )
+    assert good_credit(False, None, 0, today) == answer(False, None, today)
+    assert good_credit(False, None, 0, today, "410322") == answer(False, None, today, "410322")
     # Issue 21: never heard of — no claim either way; issue 16 point 7: the region's incentives still said.
-    unknown = orjson.loads(answer_bytes(False, None, 0, today, "410322", known=False)[len(b',"good_credit":') :])
+    unknown = good_credit(False, None, 0, today, "410322", known=False)
+    assert unknown is not None
     assert (unknown["eligible"], unknown["free_bid_guarantee"], unknown["reason"]) == (None, None, "no_record")
     assert (unknown["bond_reduction"], unknown["policy_region"]) == (None, "410322")
-    assert answer_bytes(False, None, None, today) == b""  # not a supplier
+    assert good_credit(False, None, None, today) is None  # not a supplier
+    # Issue 22: while records are in force, the day after the last of them ends (a repair may be sooner).
+    blocked = good_credit(True, None, 0, today, in_force_until=date(2027, 3, 1))
+    assert blocked is not None and (blocked["reason"], blocked["eligible_from"]) == ("record_in_force", "2027-03-02")
 
 
 def test_an_eligible_answer_has_no_reason() -> None:

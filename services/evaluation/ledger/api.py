@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
+from services.common.documented import typed
 from services.common.merkle import consistency_proof, inclusion_proof
 from services.common.problems import Problem
 from services.common.runtime import Runtime, RuntimeDep
@@ -16,6 +17,7 @@ from services.common.tables import table_of
 from services.evaluation.ledger.checkpoints import CHECKPOINTS_T, LEDGER_T, checkpoint_view
 from services.evaluation.models import CreditRecord
 from services.evaluation.records.access import readable_record
+from services.evaluation.schemas import Checkpoint, ConsistencyProof, InclusionProof
 
 router = APIRouter(tags=["ledger"])
 RECORDS_T = table_of(CreditRecord)
@@ -41,18 +43,18 @@ async def _leaves(rt: Runtime, size: int) -> list[bytes]:
         return [bytes.fromhex(r.leaf_hash) for r in rows]
 
 
-@router.get("/v1/ledger/checkpoints/latest")
+@router.get("/v1/ledger/checkpoints/latest", **typed(Checkpoint))
 async def latest_checkpoint(rt: RuntimeDep, request: Request) -> dict:
     """The newest signed tree head, with the public key that verifies it."""
     return checkpoint_view(await _checkpoint(rt, None), public_key(request))
 
 
-@router.get("/v1/ledger/checkpoints/{tree_size}")
+@router.get("/v1/ledger/checkpoints/{tree_size}", **typed(Checkpoint))
 async def checkpoint(tree_size: int, rt: RuntimeDep, request: Request) -> dict:
     return checkpoint_view(await _checkpoint(rt, tree_size), public_key(request))
 
 
-@router.get("/v1/ledger/proofs/inclusion")
+@router.get("/v1/ledger/proofs/inclusion", **typed(InclusionProof))
 async def inclusion(
     record_id: str,
     version: Annotated[int, Query(ge=1)],
@@ -83,7 +85,7 @@ async def inclusion(
     }
 
 
-@router.get("/v1/ledger/proofs/consistency")
+@router.get("/v1/ledger/proofs/consistency", **typed(ConsistencyProof))
 async def consistency(
     first: Annotated[int, Query(ge=1)],
     second: Annotated[int, Query(ge=1)],

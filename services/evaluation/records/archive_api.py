@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
+from services.common.documented import typed
 from services.common.problems import Problem
 from services.common.runtime import RuntimeDep
 from services.common.tables import table_of
@@ -16,6 +17,7 @@ from services.evaluation.models import CreditRecord, DeterminationTask, RecordVe
 from services.evaluation.records.access import is_subject_itself, may_read
 from services.evaluation.records.evidence_access import audit
 from services.evaluation.records.representation import record_view
+from services.evaluation.schemas import Archive, DeterminationRequest
 
 router = APIRouter()
 RECORDS_T = table_of(CreditRecord)
@@ -24,7 +26,7 @@ REQUESTS_T = table_of(DeterminationTask)
 FINANCE = (Role.FINANCE_OFFICER, Role.SUPERVISOR)
 
 
-@router.get("/v1/archive/{subject_type}/{subject_id}", tags=["records"])
+@router.get("/v1/archive/{subject_type}/{subject_id}", tags=["records"], **typed(Archive))
 async def integrity_archive(
     subject_type: Literal["supplier", "agency", "expert", "purchaser"],
     subject_id: str,
@@ -104,7 +106,7 @@ def _intended_view(row: dict) -> dict:
     }
 
 
-@router.get("/v1/determinations/{request_id}", tags=["intake"])
+@router.get("/v1/determinations/{request_id}", tags=["intake"], **typed(DeterminationRequest))
 async def determination_request(
     request_id: str,
     principal: Annotated[Principal, Depends(require_roles(*FINANCE))],

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.auth import Principal, Role, require_roles
+from services.common.documented import typed
 from services.common.lawdates import local_date
 from services.common.policy import policy_for
 from services.common.problems import Problem
@@ -23,6 +24,7 @@ from services.common.sql import insert_rows
 from services.common.tables import table_of
 from services.evaluation.models import AccessRequest, AuditEntry, CreditRecord, RecordVersion
 from services.evaluation.records.access import readable_record
+from services.evaluation.schemas import AccessRequestOut, AuditLog
 
 router = APIRouter(tags=["evidence access"])
 REQUESTS_T = table_of(AccessRequest)
@@ -99,7 +101,7 @@ async def evidence_visibility(conn: AsyncConnection, principal: Principal, recor
     return visible
 
 
-@router.post("/v1/records/{record_id}/access-requests", status_code=201)
+@router.post("/v1/records/{record_id}/access-requests", status_code=201, **typed(AccessRequestOut, 201))
 async def request_access(
     record_id: str,
     body: AccessRequestIn,
@@ -128,7 +130,7 @@ async def request_access(
     return {"id": request_id, "record_id": record_id, "state": "pending"}
 
 
-@router.post("/v1/access-requests/{request_id}/approve")
+@router.post("/v1/access-requests/{request_id}/approve", **typed(AccessRequestOut))
 async def approve_access(
     request_id: str,
     principal: Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))],
@@ -159,7 +161,7 @@ async def approve_access(
     return {"id": request_id, "record_id": req.record_id, "state": "approved", "expires_at": expires.isoformat()}
 
 
-@router.get("/v1/audit")
+@router.get("/v1/audit", **typed(AuditLog))
 async def audit_log(
     principal: Annotated[Principal, Depends(require_roles(Role.SUPERVISOR))],
     rt: RuntimeDep,

@@ -1,0 +1,32 @@
+"""The shape of an appeal as answered over HTTP, for the OpenAPI document (issue 22; documentation
+only, see services/common/documented.py)."""
+
+from services.common.documented import Documented
+
+
+class Appeal(Documented):
+    """Where an appeal stands and, once decided, the decision with its reason (appeal/events.appeal_view);
+    finance also sees `decided_by` and `filed_by`."""
+
+    appeal_id: str
+    version: int
+    state: str
+    record_id: str
+    subject: dict
+    applicant: dict
+    region: str
+    task_id: str | None
+    decision: str | None
+    corrected_fields: dict
+    reason: str | None
+    decided_at: str | None
+    record_version: int | None
+    record_status: str | None
+    note: str
+    evidence_count: int
+    filed_at: str | None
+    grounds: str
+    evidence: list[dict]
+    updated_at: str | None
+    decided_by: str | None = None
+    filed_by: str | None = None
