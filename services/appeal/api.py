@@ -12,16 +12,17 @@ from sqlalchemy import select
 from services.appeal.events import appeal_view
 from services.appeal.filing import Filing, earlier_outcome, file_appeals
 from services.appeal.models import APPEALS_T, REPLICA
-from services.appeal.rules import EVIDENCE_MAX, GROUNDS_MAX, Applicant, Refusal
+from services.appeal.rules import Refusal
 from services.appeal.schemas import Appeal
 from services.common.auth import Principal, Role, require_roles
+from services.common.contracts.applications import GROUNDS_MAX, Applicant
 from services.common.documented import typed
 from services.common.inbound import from_http
 from services.common.messaging import http_code
 from services.common.problems import Problem
 from services.common.record_owner import OwnerUnavailable, not_yet_known, rows_from_owner
 from services.common.runtime import Runtime, RuntimeDep
-from services.common.schemas import EvidenceItem
+from services.common.schemas import EVIDENCE_MAX, EvidenceItem
 from services.common.topics import APPEAL_FILED
 
 router = APIRouter()

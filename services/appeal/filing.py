@@ -12,7 +12,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -21,20 +20,14 @@ from services.appeal.events import SOURCE, appeal_changed_event
 from services.appeal.models import APPEALS_T, COMMANDS, MESSAGING, REPLICA
 from services.appeal.rules import AppealApplication, Refusal, judge, refusal, stored_applicant
 from services.common.commands import write_commands
-from services.common.deadletter import conflict_letter, rejected_event
+from services.common.contracts.applications import APPEAL_FILED
+from services.common.contracts.decode import Typed
+from services.common.contracts.owners import APPEAL
+from services.common.frame import Accepted, Batch, Consumer, NotMine, Rejected, handle_batch
 from services.common.inbound import Inbound
-from services.common.messaging import (
-    CONFLICT_MESSAGE,
-    DUPLICATE_ID_CONFLICT,
-    OutboundEvent,
-    conflicts,
-    mark_processed,
-    payload_hash,
-    processed_hashes,
-    write_outbox,
-)
 from services.common.record_replica import get_replica, upsert_replica
 from services.common.sql import insert_rows
+from services.common.topics import INBOUND_APPLICATIONS
 
 ID_NAMESPACE = uuid.UUID("0b6f9a52-3c55-4f3e-9d0e-5a7c2f1e8b44")
 REJECTED = "rejected:"
@@ -65,62 +58,56 @@ async def file_appeals(
     is the token's sub of an HTTP caller; over Kafka it is the forwarding platform (`source`).
     `learned`: replica rows the owner gave for records the replica had not heard of yet (stored
     first, as the events would have been; the newer version wins whichever comes first)."""
-    if learned:
-        await upsert_replica(conn, REPLICA, learned)
-    kept = await processed_hashes(conn, MESSAGING.processed, [i.identity for i in items])
-    seen = set(kept)
-    opened: dict[str, str] = {}  # record_id -> appeal id, opened in this batch
-    outcomes: list[Filing] = []
-    rows: list[dict] = []
-    processed: list[tuple] = []
-    outbox: list[OutboundEvent] = []
-    problem: Refusal | None
-    for item in items:
-        if item.envelope is None:  # the handlers pass appeal.filed.v1 only; others dead-letter the rest
-            outcomes.append(Filing("ignored"))
-            continue
-        digest = payload_hash(item)
-        if item.identity in seen:
-            if conflicts(kept.get(item.identity), item):
-                problem = refusal(DUPLICATE_ID_CONFLICT, CONFLICT_MESSAGE)
-                outbox.append(conflict_letter(item, source=SOURCE, now=now, variant=digest))
-                outcomes.append(Filing("rejected", refusal=problem))
-            else:
-                outcomes.append(Filing("duplicate"))
-            continue
-        seen.add(item.identity)
-        kept[item.identity] = digest
-        source, event_id = item.identity
-        try:
-            app = AppealApplication.model_validate(item.envelope.data)
-        except ValidationError as exc:
-            detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
-            app, problem = None, refusal("invalid_data", detail)
-        if app is not None:
-            record = await get_replica(conn, REPLICA, app.record_id)
-            open_id = opened.get(app.record_id) or await _open_appeal(conn, app.record_id)
-            problem = judge(app, record, open_id)
-        if problem is not None:
-            outbox.append(rejected_event(item, reason=problem.reason, message=problem.message, source=SOURCE, now=now))
-            # The owner was asked before this transaction (record_owner.py), so "not found" is the
-            # owner's answer; still, a retry with the same key is judged again (its dead letter
-            # keeps its id, derived from the same source and id) in case the record comes later.
-            if problem.reason not in RETRYABLE:
-                processed.append((source, event_id, REJECTED + problem.reason, digest))
-            outcomes.append(Filing("rejected", refusal=problem))
-            continue
-        assert app is not None and record is not None
-        row = _appeal_row(app, record, source=source, event_id=event_id, filed_by=filed_by or source, now=now)
-        rows.append(row)
-        opened[app.record_id] = row["id"]
-        outbox.append(appeal_changed_event(row, now=now))
-        processed.append((source, event_id, "filed", digest))
-        outcomes.append(Filing("filed", appeal_id=row["id"]))
-    await insert_rows(conn, APPEALS_T, rows)
-    await write_commands(conn, COMMANDS, [review_command(r) for r in rows])
-    await mark_processed(conn, MESSAGING.processed, processed)
-    await write_outbox(conn, MESSAGING.outbox, outbox)
-    return outcomes
+    context = {"filed_by": filed_by, "learned": learned}
+    return [_filing(r.outcome) for r in await handle_batch(CONSUMER, conn, items, now=now, context=context)]
+
+
+def _filing(outcome: object) -> Filing:
+    if isinstance(outcome, Accepted):
+        return Filing("filed", appeal_id=outcome.result)
+    if isinstance(outcome, Rejected):
+        return Filing("rejected", refusal=outcome.result or refusal(outcome.reason, outcome.message))
+    if isinstance(outcome, NotMine):  # the handlers pass appeal.filed.v1 only; others dead-letter the rest
+        return Filing("ignored")
+    return Filing("duplicate")
+
+
+async def _learn(batch: Batch, events: list[Typed[AppealApplication]]) -> None:
+    if batch.context["learned"]:
+        await upsert_replica(batch.conn, REPLICA, batch.context["learned"])
+
+
+async def _file(event: Typed[AppealApplication], batch: Batch) -> Accepted | Rejected:
+    app, conn = event.data, batch.conn
+    source, event_id = event.identity
+    opened: dict[str, str] = batch.state("opened", dict)  # record_id -> appeal id, opened in this batch
+    record = await get_replica(conn, REPLICA, app.record_id)
+    open_id = opened.get(app.record_id) or await _open_appeal(conn, app.record_id)
+    problem = judge(app, record, open_id)
+    if problem is not None:
+        # The owner was asked before this transaction (record_owner.py), so "not found" is the
+        # owner's answer; still, a retry with the same key is judged again (its dead letter keeps
+        # its id, derived from the same source and id) in case the record comes later.
+        remember = problem.reason not in RETRYABLE
+        return Rejected(problem.reason, problem.message, status=problem.status, remember=remember, result=problem)
+    assert record is not None
+    filed_by = batch.context["filed_by"] or source
+    row = _appeal_row(app, record, source=source, event_id=event_id, filed_by=filed_by, now=batch.now)
+    batch.rows("rows").append(row)
+    opened[app.record_id] = row["id"]
+    batch.emit(appeal_changed_event(row, now=batch.now))
+    return Accepted("filed", row["id"])
+
+
+async def _store(batch: Batch) -> None:
+    rows = batch.rows("rows")
+    await insert_rows(batch.conn, APPEALS_T, rows)
+    await write_commands(batch.conn, COMMANDS, [review_command(r) for r in rows])
+
+
+CONSUMER = Consumer(
+    APPEAL, SOURCE, MESSAGING, (INBOUND_APPLICATIONS,), {APPEAL_FILED: _file}, prepare=_learn, finish=_store
+)
 
 
 async def _open_appeal(conn: AsyncConnection, record_id: str) -> str | None:

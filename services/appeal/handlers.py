@@ -10,23 +10,25 @@ from faststream.kafka import KafkaRouter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.appeal.events import SOURCE
+from services.appeal.filing import CONSUMER as FILING
 from services.appeal.filing import file_appeals
 from services.appeal.models import MESSAGING, REPLICA
-from services.common.batches import consume
+from services.common.batches import consume, consume_applications
+from services.common.contracts.owners import APPEAL
+from services.common.frame import Batch, handle_batch
 from services.common.inbound import Inbound, from_kafka
-from services.common.messaging import already_processed
-from services.common.record_owner import RecordOwner, rows_for_batch
-from services.common.record_replica import RECORD_TYPES, replica_row, upsert_replica
+from services.common.record_owner import RecordOwner
+from services.common.record_replica import replica_consumer, replicated, upsert_replica
 from services.common.replica_lag import ReplicaClock
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.subscribers import batch_options
-from services.common.topics import APPEAL_FILED, INBOUND_APPLICATIONS, RECORDS
+from services.common.topics import INBOUND_APPLICATIONS, RECORDS
 
 log = structlog.get_logger(__name__)
 GROUP_ID = "credit-appeal"
 RECORDS_GROUP_ID = "credit-appeal-records"
-OWNER_RETRY_SECONDS = 1.0
+OWNER_RETRY_SECONDS = 1.0  # pause before a batch is consumed again while the records' owner does not answer
 
 
 def build_router(rt: Runtime, settings: Settings, owner: RecordOwner, clock: ReplicaClock) -> KafkaRouter:
@@ -38,19 +40,11 @@ def build_router(rt: Runtime, settings: Settings, owner: RecordOwner, clock: Rep
     async def on_applications(body: Any, message: Any = Context("message")) -> None:
         # Repairs and trainings are other services' to judge; the evaluation service dead-letters
         # what is malformed or of an unknown type on this topic, so it is refused exactly once.
-        items = [
-            i for i in from_kafka(message.raw_message) if i.envelope is not None and i.envelope.type == APPEAL_FILED
-        ]
-        if not items:
-            return
-        # Records the replica has not heard of yet are asked of their owner first.
-        learned = await rows_for_batch(rt.engine, REPLICA, owner, items, pause=OWNER_RETRY_SECONDS)
-
-        async def apply(conn, batch, *, now):  # type: ignore[no-untyped-def]
-            return await file_appeals(conn, batch, now=now, learned=learned)
-
-        await consume(rt, items, apply, messaging=MESSAGING, source=SOURCE, service="appeal")
-        rt.wake_commands()
+        raw = message.raw_message
+        if await consume_applications(
+            rt, raw, FILING, file_appeals, owner=owner, replica=REPLICA, pause=OWNER_RETRY_SECONDS
+        ):
+            rt.wake_commands()
 
     @router.subscriber(
         RECORDS, group_id=RECORDS_GROUP_ID, **batch_options(settings, background=True), title="record replica"
@@ -71,18 +65,16 @@ async def replicate(conn: AsyncConnection, items: list[Inbound], *, now: datetim
     """Stores the records of `items` in the replica; returns the times of the events it used.
     Newer versions win in the upsert, so a redelivered batch changes nothing; an event this
     consumer dead-lettered is not tried again."""
-    ours = [i for i in items if i.envelope is not None and i.envelope.type in RECORD_TYPES]
-    # the publication service dead-letters what is malformed on this topic
-    seen = await already_processed(conn, MESSAGING.processed, [i.identity for i in ours])
-    rows, times = [], []
-    for item in ours:
-        if item.identity in seen:
-            continue
-        try:
-            rows.append(replica_row(item.envelope.data))  # type: ignore[union-attr]
-            times.append(item.envelope.time)  # type: ignore[union-attr]
-        except (KeyError, TypeError, ValueError) as exc:
-            log.warning("record event not usable for the replica", identity=item.identity, error=repr(exc))
-    if rows:
-        await upsert_replica(conn, REPLICA, rows)
+    times: list[datetime] = []
+    await handle_batch(REPLICA_CONSUMER, conn, items, now=now, context={"times": times})
     return times
+
+
+async def _store(batch: Batch) -> None:
+    rows = [r.row for r in replicated(batch)]
+    if rows:
+        await upsert_replica(batch.conn, REPLICA, rows)
+    batch.context["times"].extend(r.time for r in replicated(batch))
+
+
+REPLICA_CONSUMER = replica_consumer(service=APPEAL, source=SOURCE, messaging=MESSAGING, finish=_store)

@@ -4,42 +4,8 @@ problem+json `code`) and its HTTP status."""
 
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from services.common.identifiers import normalise_applicant_id
+from services.common.contracts.applications import AppealApplication
 from services.common.record_replica import ReplicaRecord
-from services.common.schemas import EVIDENCE_MAX, EvidenceItem, SubjectType
-
-GROUNDS_MAX = 5000
-
-
-class Applicant(BaseModel):
-    """Who objects. `type` and `name` may be left out (HTTP: the token says who it is); when given,
-    `type` must be the record subject's."""
-
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-    type: SubjectType | None = None
-    id: str = Field(min_length=1, max_length=64)
-    name: str | None = Field(default=None, max_length=200)
-
-    @model_validator(mode="after")
-    def _normalised_id(self) -> "Applicant":
-        self.id = normalise_applicant_id(self.type, self.id)
-        return self
-
-
-class AppealApplication(BaseModel):
-    """`data` of `appeal.filed.v1`, and the body of `POST /v1/appeals`. Grounds and evidence default
-    to empty so that their absence is refused by the burden-of-proof rule with its own code, not
-    as a schema error."""
-
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-    record_id: str = Field(min_length=1, max_length=64)
-    applicant: Applicant
-    grounds: str = Field(default="", max_length=GROUNDS_MAX)
-    evidence: list[EvidenceItem] = Field(default_factory=list, max_length=EVIDENCE_MAX)
 
 
 @dataclass(frozen=True)

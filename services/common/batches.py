@@ -4,23 +4,30 @@ one that still fails is tried again a bounded number of times with backoff (a re
 on the moment, e.g. a lock timeout, gets its chance) and then dead-lettered with reason
 `processing_failed` and its error class, and the partition goes on. Failures of the database itself
 (connection, shutdown, serialisation race: `db_errors.is_transient`) are raised, so the batch is
-consumed again and nothing is dead-lettered because of an outage."""
+consumed again and nothing is dead-lettered because of an outage.
+
+`consume` runs a consumer's batch (usually `frame.handle_batch`) this way; `consume_each` runs each
+event through the frame alone, for handlers whose effect is outside the database; and
+`consume_applications` first asks the records' owner for the records an application names."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, Protocol, TypeVar
 
 import structlog
+from aiokafka.structs import ConsumerRecord
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.db_errors import describe, is_transient
 from services.common.deadletter import rejected_event
-from services.common.inbound import Inbound
+from services.common.frame import Consumer, Result, handle_batch
+from services.common.inbound import Inbound, from_kafka
 from services.common.messaging import MessagingTables, OutboundEvent, mark_processed, write_outbox
 from services.common.metrics import BATCH_SECONDS, EVENTS_RECEIVED
 from services.common.outages import while_database_down
+from services.common.record_owner import RecordOwner, rows_for_batch
 from services.common.runtime import Runtime
 from services.common.settings import get_settings
 
@@ -149,3 +156,75 @@ async def consume(
         results = await while_database_down(f"{service} consumer", attempt)
     rt.relay.wake()
     return results
+
+
+async def consume_each(
+    rt: Runtime,
+    items: list[Inbound],
+    consumer: Consumer,
+    *,
+    transient: Callable[[BaseException], bool],
+) -> list[Result]:
+    """For a consumer whose handlers act outside the database (a Temporal signal, which a rolled
+    back batch could not take back): each item through the frame in a transaction of its own, under
+    the poison rule; a failure that `transient` (or `db_errors.is_transient`) judges an outage is
+    raised, so the batch is consumed again and nothing is refused; a database outage is waited out."""
+    now = datetime.now(UTC)
+    settings = get_settings()
+    attempts = settings.credit_poison_attempts
+    EVENTS_RECEIVED.labels(consumer.service).inc(len(items))
+
+    async def one(item: Inbound) -> Result:
+        async with rt.engine.begin() as conn:
+            (result,) = await handle_batch(consumer, conn, [item], now=now)
+            return result
+
+    async def refused(item: Inbound, error_class: str, text: str) -> None:
+        letter = processing_failed(item, error_class, text, attempts=attempts, source=consumer.source, now=now)
+        async with rt.engine.begin() as conn:
+            await mark_processed(conn, consumer.messaging.processed, [(*item.identity, "rejected")])
+            await write_outbox(conn, consumer.messaging.outbox, [letter])
+
+    async def attempt() -> list[Result]:
+        return await retry_each(
+            items,
+            one,
+            refused,
+            attempts=attempts,
+            backoff_seconds=settings.credit_poison_backoff_seconds,
+            transient=lambda exc: transient(exc) or is_transient(exc),
+        )
+
+    results = await while_database_down(f"{consumer.service} consumer", attempt)
+    rt.relay.wake()
+    return results
+
+
+class ApplyLearned(Protocol):
+    async def __call__(
+        self, conn: AsyncConnection, items: list[Inbound], *, now: datetime, learned: list[dict[str, Any]] | None
+    ) -> Any: ...
+
+
+async def consume_applications(
+    rt: Runtime,
+    records: Iterable[ConsumerRecord],
+    consumer: Consumer,
+    apply: ApplyLearned,
+    *,
+    owner: RecordOwner,
+    replica: Table,
+    pause: float,
+) -> list[Any] | None:
+    """A batch of applications that name records (repairs, appeals): those `consumer` takes, with
+    the records its replica has not heard of yet asked of their owner first (`rows_for_batch`),
+    applied by `apply(conn, batch, now=…, learned=…)` under `consume`. None when none is its."""
+    items = [i for i in from_kafka(records) if consumer.takes(i)]
+    if not items:
+        return None
+    learned = await rows_for_batch(rt.engine, replica, owner, items, pause=pause)
+
+    async def run(conn: AsyncConnection, batch: list[Inbound], *, now: datetime) -> Any:
+        return await apply(conn, batch, now=now, learned=learned)
+
+    return await consume(rt, items, run, messaging=consumer.messaging, source=consumer.source, service=consumer.service)

@@ -4,15 +4,24 @@ its severity, dates and status). Newer versions win, so redelivery and reorderin
 nor does a row stored ahead of its event from the owner's answer (record_owner.py), asked only when
 an application names a record the replica has not heard of yet."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+import structlog
 from sqlalchemy import JSON, Column, Date, DateTime, Integer, String, Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
+from services.common.contracts import records as record_contracts
+from services.common.contracts.decode import Typed
+from services.common.contracts.records import RecordData
+from services.common.frame import NOT_MINE, Accepted, Batch, Consumer, NotMine
+from services.common.messaging import MessagingTables
 from services.common.sql import upsert_rows
-from services.common.topics import TYPE_PREFIX
+from services.common.topics import RECORDS, TYPE_PREFIX
+
+log = structlog.get_logger(__name__)
 
 RECORD_TYPES = frozenset(
     TYPE_PREFIX + f"record.{c}.v1" for c in ("created", "appealed", "corrected", "upheld", "repaired", "expired")
@@ -100,3 +109,43 @@ async def get_replica(conn: AsyncConnection, table: Table, record_id: str) -> Re
 def as_record(row: dict) -> ReplicaRecord:
     """A replica row (stored, or from replica_row) as the record the rules read."""
     return ReplicaRecord(**{k: v for k, v in row.items() if k != "updated_at"})
+
+
+@dataclass(frozen=True)
+class Replicated:
+    type: str
+    row: dict
+    time: datetime
+
+
+async def _replicate(event: Typed[RecordData], batch: Batch) -> Accepted | NotMine:
+    try:
+        row = replica_row(event.envelope.data)
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("record event not usable for the replica", identity=event.identity, error=repr(exc))
+        return NOT_MINE
+    replicated(batch).append(Replicated(event.type, row, event.envelope.time))
+    return Accepted("applied")
+
+
+def replicated(batch: Batch) -> list[Replicated]:
+    """The records of the batch, in order, for the replica consumer's `finish`."""
+    records: list[Replicated] = batch.state("replicated", list)
+    return records
+
+
+def replica_consumer(
+    *, service: str, source: str, messaging: MessagingTables, finish: Callable[[Batch], Awaitable[None]]
+) -> Consumer:
+    """A service's consumer of `credit.records` for its replica: every record change is read; what
+    is malformed or unusable is the publication service's to dead-letter (contracts/owners.py)."""
+    return Consumer(
+        service=service,
+        source=source,
+        messaging=messaging,
+        topics=(RECORDS,),
+        handlers=dict.fromkeys(record_contracts.CONTRACTS, _replicate),
+        conflicts=False,
+        refuses_invalid=False,
+        finish=finish,
+    )

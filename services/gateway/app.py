@@ -1,4 +1,5 @@
-"""The one HTTP entry point (CONTRACT §2): a reverse proxy by path prefix, plus the merged OpenAPI.
+"""The one HTTP entry point (CONTRACT §2): a reverse proxy by path prefix, plus the merged OpenAPI
+and the AsyncAPI document of the Kafka topics (`/asyncapi.json`, rendered at `/asyncapi`).
 
 Written as a bare ASGI app on purpose: public credit reads go through it at hundreds of requests a
 second on a 2-core machine, and per-request routing/validation layers would cost more than the
@@ -204,6 +205,15 @@ class Gateway:
             await _respond(send, 200, _HTML, docs.catalogue_html())
         elif path.startswith("/problems/") and (page := docs.code_html(path.removeprefix("/problems/"))):
             await _respond(send, 200, _HTML, page)
+        elif path in ("/asyncapi.json", "/asyncapi"):
+            # The Kafka side of the contract (CONTRACT §1), generated from services/common/contracts;
+            # imported on first use, so a gateway that is never asked does not load the models.
+            from services.common.contracts import asyncapi
+
+            if path == "/asyncapi.json":
+                await _respond(send, 200, _JSON, asyncapi.document_json())
+            else:
+                await _respond(send, 200, _HTML, asyncapi.page())
         else:
             await _respond(send, 404, _PROBLEM, _problem(404, "not_found", "Not Found"))
 

@@ -2,16 +2,23 @@
 win, older or repeated ones change nothing, whatever order the topics arrive in. In the same
 transaction, a record's move on or off the blacklist is published (blacklist_notices.py)."""
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.common.deadletter import rejected_event
+from services.common.contracts import experts as expert_contracts
+from services.common.contracts import records as record_contracts
+from services.common.contracts.decode import Typed
+from services.common.contracts.owners import PUBLICATION
+from services.common.contracts.subjects import SUBJECT_STATUS_CHANGED
+from services.common.frame import Accepted, Batch, Consumer, Handler, Rejected, counts, handle_batch
 from services.common.inbound import Inbound
-from services.common.messaging import already_processed, mark_processed, write_outbox
 from services.common.sql import upsert_rows
 from services.common.tables import table_of
-from services.common.topics import SUBJECT_STATUS_CHANGED, TYPE_PREFIX
+from services.common.topics import EXPERTS, RECORDS, SUBJECTS
 from services.publication.blacklist_notices import publish_changes
 from services.publication.credit_answers import refresh_views
 from services.publication.masking import public_name, public_text
@@ -21,34 +28,51 @@ RECORDS_T = table_of(PublicRecord)
 SUBJECTS_T = table_of(PublicSubject)
 EXPERTS_T = table_of(PublicExpertStanding)
 SOURCE = "urn:credit:publication"
-EXPERT_TYPES = {TYPE_PREFIX + f"expert.{c}.v1" for c in ("suspended", "reinstated", "removed")}
-RECORD_TYPES = {
-    TYPE_PREFIX + f"record.{c}.v1" for c in ("created", "appealed", "corrected", "upheld", "repaired", "expired")
-}
+BAD_DATA = (AttributeError, KeyError, TypeError, ValueError)
 
 
 async def apply(conn: AsyncConnection, items: list[Inbound], *, now: datetime) -> dict[str, int]:
-    counts = {"applied": 0, "duplicate": 0, "rejected": 0}
-    seen = await already_processed(conn, MESSAGING.processed, [i.identity for i in items])
-    records: dict[str, dict] = {}
-    subjects: dict[str, dict] = {}
-    experts: dict[str, dict] = {}
-    versions: list[dict] = []  # every record version of the batch, for the blacklist notices
-    processed, dead = [], []
-    for item in items:
-        if item.identity in seen:
-            counts["duplicate"] += 1
-            continue
-        seen.add(item.identity)
-        reason, message = _apply_one(item, records, subjects, experts, versions)
-        if reason:
-            dead.append(rejected_event(item, reason=reason, message=message, source=SOURCE, now=now))
-            processed.append((*item.identity, "rejected"))
-            counts["rejected"] += 1
-            continue
-        processed.append((*item.identity, "applied"))
-        counts["applied"] += 1
-    await publish_changes(conn, versions, now=now)
+    results = counts(await handle_batch(CONSUMER, conn, items, now=now))
+    return {k: results.get(k, 0) for k in ("applied", "duplicate", "rejected")}
+
+
+@dataclass
+class _Newest:
+    """The batch's newest row of each record, subject and expert; every record version too."""
+
+    records: dict[str, dict] = field(default_factory=dict)
+    subjects: dict[str, dict] = field(default_factory=dict)
+    experts: dict[str, dict] = field(default_factory=dict)
+    versions: list[dict] = field(default_factory=list)  # for the blacklist notices
+
+
+def _newest(batch: Batch) -> _Newest:
+    return batch.state("readmodel", _Newest)
+
+
+def _folding(row_of: Callable[[dict], dict], key: str, rows_of: Callable[[_Newest], dict[str, dict]]) -> Handler:
+    """The handler of one kind of event: its row, folded into the batch's newest rows."""
+
+    async def fold(event: Typed[Any], batch: Batch) -> Accepted | Rejected:
+        try:
+            row = row_of(event.envelope.data)
+        except BAD_DATA as exc:
+            return Rejected("invalid_data", f"{type(exc).__name__}: {exc}")
+        newest = _newest(batch)
+        if rows_of(newest) is newest.records:
+            newest.versions.append(row)
+        rows = rows_of(newest)
+        if row[key] not in rows or rows[row[key]]["version"] < row["version"]:
+            rows[row[key]] = row
+        return APPLIED
+
+    return fold
+
+
+async def _write(batch: Batch) -> None:
+    conn, newest = batch.conn, _newest(batch)
+    records, subjects, experts = newest.records, newest.subjects, newest.experts
+    await publish_changes(conn, newest.versions, now=batch.now)
     if records:
         await upsert_rows(conn, RECORDS_T, list(records.values()), key=["record_id"], only_if_newer="version")
     if subjects:
@@ -56,38 +80,7 @@ async def apply(conn: AsyncConnection, items: list[Inbound], *, now: datetime) -
     if experts:
         await upsert_rows(conn, EXPERTS_T, list(experts.values()), key=["expert_id"], only_if_newer="version")
     touched = {r["subject_key"] for r in records.values()} | {s["subject_key"] for s in subjects.values()}
-    await refresh_views(conn, touched | {f"expert:{e}" for e in experts}, now=now)
-    await mark_processed(conn, MESSAGING.processed, processed)
-    await write_outbox(conn, MESSAGING.outbox, dead)
-    return counts
-
-
-def _apply_one(
-    item: Inbound, records: dict[str, dict], subjects: dict[str, dict], experts: dict[str, dict], versions: list[dict]
-) -> tuple[str, str]:
-    """Fold one event into the batch's newest rows; returns ("", "") or (reason, message)."""
-    env = item.envelope
-    if env is None:
-        return item.reason or "malformed_event", item.message or "not a CloudEvent"
-    try:
-        if env.type in RECORD_TYPES:
-            row = _record_row(env.data)
-            versions.append(row)
-            if row["record_id"] not in records or records[row["record_id"]]["version"] < row["version"]:
-                records[row["record_id"]] = row
-        elif env.type in EXPERT_TYPES:
-            row = _expert_row(env.data)
-            if row["expert_id"] not in experts or experts[row["expert_id"]]["version"] < row["version"]:
-                experts[row["expert_id"]] = row
-        elif env.type == SUBJECT_STATUS_CHANGED:
-            row = _subject_row(env.data)
-            if row["subject_key"] not in subjects or subjects[row["subject_key"]]["version"] < row["version"]:
-                subjects[row["subject_key"]] = row
-        else:
-            return "unknown_type", f"{env.type!r} is not read by publication"
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        return "invalid_data", f"{type(exc).__name__}: {exc}"
-    return "", ""
+    await refresh_views(conn, touched | {f"expert:{e}" for e in experts}, now=batch.now)
 
 
 def _record_row(d: dict) -> dict:
@@ -154,3 +147,19 @@ def _expert_row(d: dict) -> dict:
         },
         "updated_at": datetime.now(UTC),
     }
+
+
+APPLIED = Accepted("applied")
+CONSUMER = Consumer(
+    service=PUBLICATION,
+    source=SOURCE,
+    messaging=MESSAGING,
+    topics=(RECORDS, SUBJECTS, EXPERTS),
+    handlers={
+        **dict.fromkeys(record_contracts.CONTRACTS, _folding(_record_row, "record_id", lambda n: n.records)),
+        **dict.fromkeys(expert_contracts.CONTRACTS, _folding(_expert_row, "expert_id", lambda n: n.experts)),
+        SUBJECT_STATUS_CHANGED: _folding(_subject_row, "subject_key", lambda n: n.subjects),
+    },
+    conflicts=False,
+    finish=_write,
+)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from services.common.auth import Principal, Role, require_roles
+from services.common.contracts.applications import Applicant
 from services.common.documented import typed
 from services.common.inbound import from_http
 from services.common.messaging import http_code
@@ -20,7 +21,7 @@ from services.common.record_replica import as_record, get_replica, replica_row
 from services.common.runtime import RuntimeDep
 from services.common.schemas import EVIDENCE_MAX, EvidenceItem
 from services.common.topics import REPAIR_REQUESTED
-from services.repair.applications import Applicant, receive
+from services.repair.applications import receive
 from services.repair.models import APPLICATIONS, REPLICA, WINDOWS
 from services.repair.representation import application_view, window_view
 from services.repair.schemas import RepairAccepted, RepairApplication, RepairsOfRecord

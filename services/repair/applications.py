@@ -11,27 +11,19 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.commands import Command, write_commands
-from services.common.deadletter import conflict_letter, rejected_event
-from services.common.identifiers import normalise_applicant_id
+from services.common.contracts.applications import REPAIR_REQUESTED, RepairRequest
+from services.common.contracts.decode import Typed
+from services.common.contracts.owners import REPAIR
+from services.common.frame import Accepted, Batch, Consumer, NotMine, Rejected, handle_batch
 from services.common.inbound import Inbound
-from services.common.messaging import (
-    CONFLICT_MESSAGE,
-    DUPLICATE_ID_CONFLICT,
-    conflicts,
-    mark_processed,
-    payload_hash,
-    processed_hashes,
-    write_outbox,
-)
 from services.common.policy import policy_for
 from services.common.record_replica import ReplicaRecord, get_replica
-from services.common.schemas import EVIDENCE_MAX, EvidenceItem, SubjectType
 from services.common.sql import insert_rows, key_in, lock_keys
+from services.common.topics import INBOUND_APPLICATIONS
 from services.repair.commands import apply_command
 from services.repair.events import SOURCE, changed_event
 from services.repair.models import APPLICATIONS, COMMANDS, MESSAGING, REPLICA
@@ -41,32 +33,6 @@ from workflows.repair.rules import Refusal, judge_application, terms_from
 
 ID_NAMESPACE = uuid.UUID("0c3f6a52-8a1e-4f57-9b61-5d2e7e0b3a41")
 REFUSED = "rejected:"  # processed-event outcome prefix of a refusal, followed by its code
-
-
-class Applicant(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-    # Type and name may be left out: the applicant is the record's subject, whose are known.
-    type: SubjectType | None = None
-    id: str = Field(min_length=1, max_length=64)
-    name: str | None = Field(default=None, max_length=200)
-
-    @model_validator(mode="after")
-    def _normalised_id(self) -> "Applicant":
-        self.id = normalise_applicant_id(self.type, self.id)
-        return self
-
-
-class RepairRequest(BaseModel):
-    """`data` of repair.requested.v1 (CONTRACT §1), also the body of POST /v1/repairs."""
-
-    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
-
-    record_id: str = Field(min_length=1, max_length=64)
-    applicant: Applicant
-    # Absent or blank is refused as `commitment_required`, not as a schema error: it is the rule.
-    commitment: str = Field(default="", max_length=5000)
-    evidence: list[EvidenceItem] = Field(default_factory=list, max_length=EVIDENCE_MAX)
 
 
 @dataclass
@@ -86,65 +52,69 @@ async def receive(
 ) -> list[Outcome]:
     """Apply a batch of repair.requested.v1 inside the caller's transaction; one outcome per item.
     `learned`: replica rows the owner gave for records the replica had not heard of yet."""
-    requests = [_parse(i) for i in items]
-    record_ids = sorted({r.record_id for r in requests if isinstance(r, RepairRequest)})
+    results = await handle_batch(CONSUMER, conn, items, now=now, context={"learned": learned})
+    return [await _outcome(conn, r.item, r.outcome) for r in results]
+
+
+async def _outcome(conn: AsyncConnection, item: Inbound, outcome: object) -> Outcome:
+    if isinstance(outcome, Accepted):
+        return Outcome("submitted", application=outcome.result)
+    if isinstance(outcome, Rejected):
+        return Outcome("refused", refusal=outcome.result or Refusal(outcome.reason, outcome.message))
+    if isinstance(outcome, NotMine):  # the handlers pass repair.requested.v1 only
+        return Outcome("ignored")
+    return await _earlier_outcome(conn, item, [])
+
+
+@dataclass
+class _Open:
+    """Per record of the batch: its open application, and whether one was approved."""
+
+    by_record: dict[str, str]
+    repaired: set[str]
+
+
+async def _prepare(batch: Batch, events: list[Typed[RepairRequest]]) -> None:
+    record_ids = sorted({e.data.record_id for e in events})
     # Serialise applications per record across replicas: "one open application" is check-then-insert.
-    await lock_keys(conn, [f"repair:{rid}" for rid in record_ids])
-    if learned:
-        await learn_records(conn, learned, now=now)
-    kept = await processed_hashes(conn, MESSAGING.processed, [i.identity for i in items])
-    seen = set(kept)
-    open_by_record = await _open_applications(conn, record_ids)
-    repaired = await _approved(conn, record_ids)
-    outcomes: list[Outcome] = []
-    rows: list[dict] = []
-    processed, outbox, dispatch = [], [], []
-    for item, request in zip(items, requests, strict=True):
-        digest = payload_hash(item)
-        if item.identity in seen:
-            if conflicts(kept.get(item.identity), item):
-                conflict = Refusal(DUPLICATE_ID_CONFLICT, CONFLICT_MESSAGE)
-                outbox.append(conflict_letter(item, source=SOURCE, now=now, variant=digest))
-                outcomes.append(Outcome("refused", refusal=conflict))
-            else:
-                outcomes.append(await _earlier_outcome(conn, item, rows))
-            continue
-        seen.add(item.identity)
-        kept[item.identity] = digest
-        refusal = request if isinstance(request, Refusal) else None
-        record = None
-        if isinstance(request, RepairRequest):
-            record = await get_replica(conn, REPLICA, request.record_id)
-            refusal = _judge(
-                request, record, open_by_record.get(request.record_id), repaired=request.record_id in repaired, now=now
-            )
-        if refusal is not None:
-            outbox.append(rejected_event(item, reason=refusal.code, message=refusal.message, source=SOURCE, now=now))
-            processed.append((*item.identity, REFUSED + refusal.code, digest))
-            outcomes.append(Outcome("refused", refusal=refusal))
-            continue
-        assert isinstance(request, RepairRequest) and record is not None
-        row = _application_row(item, request, record, now=now)
-        rows.append(row)
-        open_by_record[record.record_id] = row["id"]
-        outbox.append(changed_event(row, now=now))
-        dispatch.append(_apply_command(row))
-        processed.append((*item.identity, "submitted", digest))
-        outcomes.append(Outcome("submitted", application=row))
-    await insert_rows(conn, APPLICATIONS, rows)
-    await write_commands(conn, COMMANDS, dispatch)
-    await mark_processed(conn, MESSAGING.processed, processed)
-    await write_outbox(conn, MESSAGING.outbox, outbox)
-    return outcomes
+    await lock_keys(batch.conn, [f"repair:{rid}" for rid in record_ids])
+    if batch.context["learned"]:
+        await learn_records(batch.conn, batch.context["learned"], now=batch.now)
+    opened = _Open(await _open_applications(batch.conn, record_ids), await _approved(batch.conn, record_ids))
+    batch.state("open", lambda: opened)
 
 
-def _parse(item: Inbound) -> RepairRequest | Refusal:
-    assert item.envelope is not None, "the handler passes only parsed repair.requested.v1 events"
-    try:
-        return RepairRequest.model_validate(item.envelope.data)
-    except ValidationError as exc:
-        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
-        return Refusal("invalid_data", detail)
+async def _apply(event: Typed[RepairRequest], batch: Batch) -> Accepted | Rejected:
+    request, now = event.data, batch.now
+    opened: _Open = batch.state("open", lambda: _Open({}, set()))
+    record = await get_replica(batch.conn, REPLICA, request.record_id)
+    refusal = _judge(
+        request,
+        record,
+        opened.by_record.get(request.record_id),
+        repaired=request.record_id in opened.repaired,
+        now=now,
+    )
+    if refusal is not None:
+        return Rejected(refusal.code, refusal.message, status=refusal.status, result=refusal)
+    assert record is not None
+    row = _application_row(event.item, request, record, now=now)
+    batch.rows("rows").append(row)
+    commands: list[Command] = batch.state("commands", list)
+    commands.append(_apply_command(row))
+    opened.by_record[record.record_id] = row["id"]
+    batch.emit(changed_event(row, now=now))
+    return Accepted("submitted", row)
+
+
+async def _store(batch: Batch) -> None:
+    await insert_rows(batch.conn, APPLICATIONS, batch.rows("rows"))
+    await write_commands(batch.conn, COMMANDS, batch.state("commands", list))
+
+
+CONSUMER = Consumer(
+    REPAIR, SOURCE, MESSAGING, (INBOUND_APPLICATIONS,), {REPAIR_REQUESTED: _apply}, prepare=_prepare, finish=_store
+)
 
 
 def _judge(request: RepairRequest, record: ReplicaRecord | None, open_id: str | None, *, repaired: bool, now: datetime):  # type: ignore[no-untyped-def]

@@ -11,13 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.commands import Command, write_commands
+from services.common.contracts.owners import REPAIR
+from services.common.frame import Batch, counts, handle_batch
 from services.common.inbound import Inbound
-from services.common.messaging import already_processed, mark_processed
 from services.common.policy import policy_for
-from services.common.record_replica import RECORD_TYPES, replica_row, upsert_replica
+from services.common.record_replica import replica_consumer, replicated, upsert_replica
 from services.common.sql import insert_rows, key_in
 from services.common.topics import TYPE_PREFIX
 from services.repair.commands import change_command, start_command
+from services.repair.events import SOURCE
 from services.repair.models import COMMANDS, MESSAGING, REPLICA, WINDOWS
 from workflows.repair.inputs import RecordChange, RepairInput, RepairRecord
 from workflows.repair.rules import terms_from, window_for
@@ -42,25 +44,23 @@ def repair_record(row: dict) -> RepairRecord:
 
 
 async def apply_records(conn: AsyncConnection, items: list[Inbound], *, now: datetime) -> dict[str, int]:
-    counts = {"replicated": 0, "started": 0, "signalled": 0, "duplicate": 0, "ignored": 0}
-    # Malformed events and other types on this topic are the publication service's to dead-letter.
-    ours = [i for i in items if i.envelope is not None and i.envelope.type in RECORD_TYPES]
-    counts["ignored"] = len(items) - len(ours)
-    seen = await already_processed(conn, MESSAGING.processed, [i.identity for i in ours])
-    parsed: list[tuple[Inbound, dict]] = []
-    for item in ours:
-        if item.identity in seen:
-            counts["duplicate"] += 1
-            continue
-        seen.add(item.identity)
-        try:
-            parsed.append((item, replica_row(item.envelope.data)))  # type: ignore[union-attr]
-        except (KeyError, TypeError, ValueError) as exc:
-            log.warning("record event without the fields of a record", identity=item.identity, error=repr(exc))
-    record_ids = sorted({row["record_id"] for _, row in parsed})
-    windows = await _windows(conn, record_ids)
+    tally = {"started": 0, "signalled": 0}
+    results = counts(await handle_batch(CONSUMER, conn, items, now=now, context={"tally": tally}))
+    return {
+        "replicated": results.get("applied", 0),
+        **tally,
+        "duplicate": results.get("duplicate", 0),
+        "ignored": results.get("passed", 0),
+    }
+
+
+async def _order(batch: Batch) -> None:
+    """Windows and start commands for new repairable records, signals for changes of open ones."""
+    conn, now, tally = batch.conn, batch.now, batch.context["tally"]
+    parsed = [(r.type, r.row) for r in replicated(batch)]
+    windows = await _windows(conn, sorted({row["record_id"] for _, row in parsed}))
     new_windows, commands = [], []
-    for item, row in parsed:
+    for type_, row in parsed:
         record = repair_record(row)
         state = windows.get(record.record_id)
         if state is None:
@@ -70,17 +70,17 @@ async def apply_records(conn: AsyncConnection, items: list[Inbound], *, now: dat
                 windows[record.record_id] = window["state"]
                 new_windows.append(window)
                 commands.append(command)
-                counts["started"] += 1
-        elif state != "closed" and (item.envelope.type in SIGNALLED or record.status == "withdrawn"):  # type: ignore[union-attr]
-            change = RecordChange(record=record, change=item.envelope.type.removeprefix(TYPE_PREFIX))  # type: ignore[union-attr]
+                tally["started"] += 1
+        elif state != "closed" and (type_ in SIGNALLED or record.status == "withdrawn"):
+            change = RecordChange(record=record, change=type_.removeprefix(TYPE_PREFIX))
             commands.append(change_command(change))
-            counts["signalled"] += 1
+            tally["signalled"] += 1
     await upsert_replica(conn, REPLICA, [row for _, row in parsed])
     await insert_rows(conn, WINDOWS, new_windows)
     await write_commands(conn, COMMANDS, commands)
-    await mark_processed(conn, MESSAGING.processed, [(*i.identity, "applied") for i, _ in parsed])
-    counts["replicated"] = len(parsed)
-    return counts
+
+
+CONSUMER = replica_consumer(service=REPAIR, source=SOURCE, messaging=MESSAGING, finish=_order)
 
 
 async def learn_records(conn: AsyncConnection, rows: list[dict], *, now: datetime) -> None:

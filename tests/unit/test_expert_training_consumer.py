@@ -210,3 +210,19 @@ async def test_an_expert_record_that_cannot_become_a_signal_is_dead_lettered_and
     assert [(s[3], s[4].record_id) for s in signals.sent] == [("record_changed", "rec-2")]
     (dead,) = await dead_letters(rt)
     assert (dead["data"]["reason"], dead["data"]["error_class"]) == ("processing_failed", "TypeError")
+
+
+async def test_applications_other_services_read_are_passed_over_and_unknown_types_refused(
+    broker: KafkaBroker, rt: Runtime, signals: RecordingSignals
+) -> None:
+    # The evaluation service answers for credit.inbound.applications (contracts/owners.py): a repair
+    # application is the repair service's, an unknown type nobody's, so it is refused here, once.
+    repair = f.event({"record_id": "rec-1", "applicant": {"id": "x"}}, type=f"{TYPE_PREFIX}repair.requested.v1")
+    unknown = f.event({"x": 1}, type=f"{TYPE_PREFIX}expert.training.completed.v7")
+    for e in (repair, unknown, unknown):
+        await publish(broker, e)
+    (dead,) = await dead_letters(rt)
+    assert dead["data"]["reason"] == "unknown_type"
+    assert "v1" in dead["data"]["message"]  # the versions accepted
+    assert [r[1] for r in await processed(rt)] == [unknown["id"]]
+    assert signals.sent == []

@@ -12,12 +12,22 @@ from typing import Any
 import structlog
 from faststream import Context
 from faststream.kafka import KafkaRouter
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 
-from services.common.batches import processing_failed, retry_each
-from services.common.deadletter import rejected_event
+from services.common.batches import consume_each, processing_failed, retry_each
+from services.common.contracts.applications import TRAINING, TrainingCompleted
+from services.common.contracts.decode import Typed
+from services.common.contracts.owners import EVALUATION
+from services.common.contracts.records import (
+    RECORD_CORRECTED,
+    RECORD_CREATED,
+    RECORD_EXPIRED,
+    RECORD_REPAIRED,
+    RECORD_UPHELD,
+)
+from services.common.frame import Accepted, Batch, Consumer, Rejected
 from services.common.identifiers import is_valid_expert_id
 from services.common.inbound import Inbound, from_kafka
 from services.common.lawdates import local_date
@@ -28,31 +38,20 @@ from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.subscribers import batch_options
 from services.common.temporal import WORKFLOW_QUEUE, temporal_unavailable
-from services.common.topics import INBOUND_APPLICATIONS, RECORDS, TYPE_PREFIX, event_type
+from services.common.topics import INBOUND_APPLICATIONS, RECORDS
 from services.evaluation.events import SOURCE
 from services.evaluation.models import MESSAGING
-from workflows.expert_standing.inputs import ExpertRecordChange, ExpertStandingInput, TrainingCompleted
+from workflows.expert_standing.inputs import ExpertRecordChange, ExpertStandingInput
+from workflows.expert_standing.inputs import TrainingCompleted as TrainingSignal
 from workflows.expert_standing.workflow import ExpertStandingWorkflow
 
 log = structlog.get_logger(__name__)
 # While Temporal does not answer, a batch fails after this pause and is consumed again.
 OUTAGE_PAUSE_SECONDS = 1.0
-TRAINING_COMPLETED = event_type("expert.training.completed.v1")
+TRAINING_COMPLETED = TRAINING.type
 EXPERT_MARK = b'"type":"expert"'
-# Applications other services handle: not ours to refuse.
-OTHERS_APPLICATIONS = {event_type("repair.requested.v1"), event_type("appeal.filed.v1")}
-RECORD_TYPES = {TYPE_PREFIX + f"record.{c}.v1" for c in ("created", "corrected", "upheld", "repaired", "expired")}
-
-
-class _Expert(BaseModel):
-    id: str
-    name: str
-
-
-class _Training(BaseModel):
-    expert: _Expert
-    completed_on: date
-    course: str
+# The changes of a record an expert's standing follows (appealed changes nothing for it).
+RECORD_TYPES = {c.type for c in (RECORD_CREATED, RECORD_CORRECTED, RECORD_UPHELD, RECORD_REPAIRED, RECORD_EXPIRED)}
 
 
 class Signals:
@@ -112,22 +111,17 @@ def build_router(rt: Runtime, settings: Settings, signals: Signals) -> KafkaRout
             dead.append(processing_failed(item, error_class, text, attempts=attempts, source=SOURCE, now=now))
             rejected.append((*item.identity, "rejected"))
 
-        try:
-            await retry_each(
+        await _outage_pause(
+            retry_each(
                 items,
                 one,
                 refused,
                 attempts=attempts,
                 backoff_seconds=settings.credit_poison_backoff_seconds,
                 transient=temporal_unavailable,
-            )
-        except Exception as exc:
-            if temporal_unavailable(exc):
-                log.warning(
-                    "temporal unavailable; the batch will be consumed again", during=what, error=repr(exc)[:300]
-                )
-                await asyncio.sleep(OUTAGE_PAUSE_SECONDS)  # not a tight loop while Temporal is down
-            raise
+            ),
+            what,
+        )
         if dead:
             await _record(rt, rejected, dead, what)
 
@@ -154,27 +148,13 @@ def build_router(rt: Runtime, settings: Settings, signals: Signals) -> KafkaRout
 
         await each([i for i in items if i.identity not in seen], one, "expert records consumer")
 
+    training = training_consumer(signals)
+
     @router.subscriber(INBOUND_APPLICATIONS, group_id="credit-evaluation-training", title="trainings", **common)
     async def on_applications(body: Any, message: Any = Context("message")) -> None:
-        items = from_kafka(message.raw_message)
-        now = datetime.now(UTC)
-        seen = await _seen(rt, items)
-        dead, done = [], []
-
-        async def one(item: Inbound) -> None:
-            problem = await _training(item, signals)
-            if problem:
-                dead.append(rejected_event(item, reason=problem[0], message=problem[1], source=SOURCE, now=now))
-            done.append((*item.identity, "rejected" if problem else "signalled"))
-
-        todo = [
-            i
-            for i in items
-            if i.identity not in seen and not (i.envelope is not None and i.envelope.type in OTHERS_APPLICATIONS)
-        ]
-        await each(todo, one, "training consumer")
-        if done:
-            await _record(rt, done, dead, "training consumer")
+        items = [i for i in from_kafka(message.raw_message) if training.takes(i)]
+        if items:
+            await _outage_pause(consume_each(rt, items, training, transient=temporal_unavailable), "training consumer")
 
     return router
 
@@ -205,22 +185,41 @@ async def _record(rt: Runtime, done: list[tuple[str, str, str]], dead: list[Outb
         rt.relay.wake()
 
 
-async def _training(item: Inbound, signals: Signals) -> tuple[str, str] | None:
-    env = item.envelope
-    if env is None:
-        return item.reason or "malformed_event", item.message or "not a CloudEvent"
-    if env.type != TRAINING_COMPLETED:
-        return "unknown_type", f"{env.type!r} is not accepted on {INBOUND_APPLICATIONS}"
-    try:
-        training = _Training.model_validate(env.data)
-    except ValidationError as exc:
-        return "invalid_data", "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
-    if not is_valid_expert_id(training.expert.id):
-        return "invalid_identifier", f"{training.expert.id!r} is not an expert id"
-    signal = TrainingCompleted(
-        event_id=f"{env.source}|{env.id}", completed_on=training.completed_on, course=training.course
+def training_consumer(signals: Signals) -> Consumer:
+    """expert.training.completed.v1 on the frame. The evaluation service answers for the rest of
+    credit.inbound.applications (contracts/owners.py): it passes over the applications the repair
+    and appeal services read, and dead-letters what nobody reads or cannot be read."""
+
+    async def completed(event: Typed[TrainingCompleted], batch: Batch) -> Accepted | Rejected:
+        training = event.data
+        if not is_valid_expert_id(training.expert.id):
+            return Rejected("invalid_identifier", f"{training.expert.id!r} is not an expert id")
+        env = event.envelope
+        signal = TrainingSignal(
+            event_id=f"{env.source}|{env.id}", completed_on=training.completed_on, course=training.course
+        )
+        # A training names no region: an expert's workflow exists already (it has the region of its
+        # records); one that does not is started under the default policy region.
+        expert = training.expert
+        await signals.send(expert.id, expert.name, signals.default_region, "training_completed", signal)
+        return Accepted("signalled")
+
+    return Consumer(
+        service=EVALUATION,
+        source=SOURCE,
+        messaging=MESSAGING,
+        topics=(INBOUND_APPLICATIONS,),
+        handlers={TRAINING: completed},
     )
-    # A training names no region: an expert's workflow exists already (it has the region of its
-    # records); one that does not is started under the default policy region.
-    await signals.send(training.expert.id, training.expert.name, signals.default_region, "training_completed", signal)
-    return None
+
+
+async def _outage_pause(work: Awaitable[Any], what: str) -> None:
+    """Await `work`; while Temporal is unreachable it fails after a pause (not a tight loop), and
+    the batch is consumed again: nothing is refused because of an outage."""
+    try:
+        await work
+    except Exception as exc:
+        if temporal_unavailable(exc):
+            log.warning("temporal unavailable; the batch will be consumed again", during=what, error=repr(exc)[:300])
+            await asyncio.sleep(OUTAGE_PAUSE_SECONDS)
+        raise

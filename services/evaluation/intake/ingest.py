@@ -10,35 +10,26 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.common import correlation
-from services.common.catalogue import Catalogue, load_catalogue
+from services.common.catalogue import load_catalogue
 from services.common.cloudevents import Envelope
-from services.common.deadletter import conflict_letter, rejected_event
+from services.common.contracts.behaviour import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
+from services.common.contracts.decode import Typed
+from services.common.contracts.owners import EVALUATION
+from services.common.frame import Accepted, Batch, Consumer, Rejected, handle_batch
 from services.common.identifiers import is_division_code
 from services.common.inbound import Inbound
 from services.common.lawdates import local_date
-from services.common.messaging import (
-    CONFLICT_MESSAGE,
-    DUPLICATE_ID_CONFLICT,
-    OutboundEvent,
-    conflicts,
-    mark_processed,
-    payload_hash,
-    processed_hashes,
-    write_outbox,
-)
 from services.common.policy import policy_for
 from services.common.schemas import BehaviourReport
 from services.common.settings import get_settings
 from services.common.sql import insert_rows
 from services.common.tables import table_of
-from services.common.topics import RECORD_CREATED
+from services.common.topics import INBOUND_BEHAVIOUR, RECORD_CREATED
 from services.evaluation import events
-from services.evaluation.intake.rules import ACCEPTED_TYPES, OpenDetermination, Record, Rejection, decide
+from services.evaluation.intake.rules import OpenDetermination, Record, Rejection, decide
 from services.evaluation.ledger.hashes import GENESIS
 from services.evaluation.ledger.history import store_versions, version_row
 from services.evaluation.models import (
@@ -77,73 +68,78 @@ def derived_id(prefix: str, source: str, event_id: str) -> str:
 
 async def ingest(conn: AsyncConnection, items: list[Inbound], *, now: datetime) -> list[Outcome]:
     """Apply a batch inside the caller's transaction; returns one outcome per item, in order."""
-    today = local_date(now)
-    kept = await processed_hashes(conn, MESSAGING.processed, [i.identity for i in items])
-    seen = set(kept)
-    catalogue = load_catalogue()
-    outcomes: list[Outcome] = []
-    records: list[dict] = []
-    history: list[dict] = []
-    tasks: list[dict] = []
-    processed: list[tuple] = []
-    outbox: list[OutboundEvent] = []
-    touched: dict[str, dict] = {}
-    outer = correlation.current()
-    for item in items:
-        correlation.follow(item, outer)
-        identity = item.identity
-        digest = payload_hash(item)
-        if identity in seen:
-            if conflicts(kept.get(identity), item):
-                outcomes.append(Outcome("rejected", reason=DUPLICATE_ID_CONFLICT, message=CONFLICT_MESSAGE, status=409))
-                outbox.append(conflict_letter(item, source=events.SOURCE, now=now, variant=digest))
-            else:
-                outcomes.append(Outcome("duplicate"))
-            continue
-        seen.add(identity)
-        kept[identity] = digest
-        decision = _decide(item, catalogue=catalogue, today=today)
-        if isinstance(decision, Rejection):
-            outcomes.append(
-                Outcome("rejected", reason=decision.reason, message=decision.message, status=decision.status)
-            )
-            outbox.append(
-                rejected_event(item, reason=decision.reason, message=decision.message, source=events.SOURCE, now=now)
-            )
-            # The refusal is kept with its status and reason, so a retry with the same payload is
-            # answered the same refusal (`find_outcome_of`).
-            processed.append((*identity, f"{REJECTED}{decision.status}:{decision.reason}"[:40], digest))
-            continue
-        source, event_id = identity
-        if isinstance(decision.outcome, OpenDetermination):
-            task = _task_row(decision.envelope, decision.report, now=now)
-            tasks.append(task)
-            outbox.append(events.determination_requested_event(task, event_time=now))
-            outcomes.append(Outcome("determination_opened", task_id=task["id"], status=202))
-            processed.append((source, event_id, "determination_opened", digest))
-            continue
-        row = _record_row(decision, now=now, recorded_by=item.recorded_by)
-        records.append(row)
-        actor = f"{row['reporter_type']}:{row['reporter_id']}"
-        history.append(version_row(row, change="created", actor=actor, now=now, prev_hash=GENESIS))
-        outbox.append(events.record_event(RECORD_CREATED, row, event_time=now))
-        touched[row["subject_key"]] = {
-            "type": row["subject_type"],
-            "id": row["subject_id"],
-            "name": row["subject_name"],
-        }
-        outcomes.append(Outcome("recorded", record_id=row["id"], status=201))
-        processed.append((source, event_id, "recorded", digest))
-    correlation.restore(outer)
-    if records:
-        await insert_rows(conn, RECORDS_T, records)
-        await store_versions(conn, history)
-    if tasks:
-        await insert_rows(conn, TASKS_T, tasks)
-    await mark_processed(conn, MESSAGING.processed, processed)
-    outbox.extend(await publish_subject_statuses(conn, touched, cause="record.created", now=now))
-    await write_outbox(conn, MESSAGING.outbox, outbox)
-    return outcomes
+    results = await handle_batch(CONSUMER, conn, items, now=now)
+    return [_outcome(r.outcome) for r in results]
+
+
+def _outcome(outcome: object) -> Outcome:
+    if isinstance(outcome, Accepted):
+        return outcome.result
+    if isinstance(outcome, Rejected):
+        return Outcome("rejected", reason=outcome.reason, message=outcome.message, status=outcome.status)
+    return Outcome("duplicate")
+
+
+@dataclass
+class _Writes:
+    records: list[dict] = field(default_factory=list)
+    history: list[dict] = field(default_factory=list)
+    tasks: list[dict] = field(default_factory=list)
+    touched: dict[str, dict] = field(default_factory=dict)
+
+
+def _writes(batch: Batch) -> _Writes:
+    return batch.state("intake", _Writes)
+
+
+async def _report(event: Typed[BehaviourReport], batch: Batch) -> Accepted | Rejected:
+    """behaviour.reported.v1 and misconduct.determined.v1: a record, a determination task, or a refusal."""
+    env, report, now = event.envelope, event.data, batch.now
+    decision = _decide(event, today=local_date(now))
+    if isinstance(decision, Rejection):
+        # The refusal is kept with its status and reason, so a retry with the same payload is
+        # answered the same refusal (`find_outcome_of`).
+        return Rejected(decision.reason, decision.message, status=decision.status)
+    writes = _writes(batch)
+    if isinstance(decision.outcome, OpenDetermination):
+        task = _task_row(env, report, now=now)
+        writes.tasks.append(task)
+        batch.emit(events.determination_requested_event(task, event_time=now))
+        return Accepted("determination_opened", Outcome("determination_opened", task_id=task["id"], status=202))
+    row = _record_row(decision, now=now, recorded_by=event.item.recorded_by)
+    writes.records.append(row)
+    actor = f"{row['reporter_type']}:{row['reporter_id']}"
+    writes.history.append(version_row(row, change="created", actor=actor, now=now, prev_hash=GENESIS))
+    batch.emit(events.record_event(RECORD_CREATED, row, event_time=now))
+    writes.touched[row["subject_key"]] = {
+        "type": row["subject_type"],
+        "id": row["subject_id"],
+        "name": row["subject_name"],
+    }
+    return Accepted("recorded", Outcome("recorded", record_id=row["id"], status=201))
+
+
+async def _write(batch: Batch) -> None:
+    writes = _writes(batch)
+    if writes.records:
+        await insert_rows(batch.conn, RECORDS_T, writes.records)
+        await store_versions(batch.conn, writes.history)
+    if writes.tasks:
+        await insert_rows(batch.conn, TASKS_T, writes.tasks)
+    batch.emit(*await publish_subject_statuses(batch.conn, writes.touched, cause="record.created", now=batch.now))
+
+
+# The refusal is kept with its status and reason, so a retry with the same payload is answered the
+# same refusal (`find_outcome_of`).
+CONSUMER = Consumer(
+    EVALUATION,
+    events.SOURCE,
+    MESSAGING,
+    (INBOUND_BEHAVIOUR,),
+    {BEHAVIOUR_REPORTED: _report, MISCONDUCT_DETERMINED: _report},
+    refusal_mark=lambda reason, status: f"{REJECTED}{status}:{reason}",
+    finish=_write,
+)
 
 
 @dataclass(frozen=True)
@@ -154,17 +150,8 @@ class _Accepted:
     policy_version: str
 
 
-def _decide(item: Inbound, *, catalogue: Catalogue, today: date) -> Rejection | _Accepted:
-    if item.envelope is None:
-        return Rejection(item.reason or "malformed_event", item.message or "not a CloudEvent")
-    env = item.envelope
-    if env.type not in ACCEPTED_TYPES:
-        return Rejection("unknown_type", f"{env.type!r} is not accepted on this topic")
-    try:
-        report = BehaviourReport.model_validate(env.data)
-    except ValidationError as exc:
-        detail = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
-        return Rejection("invalid_data", detail)
+def _decide(event: Typed[BehaviourReport], *, today: date) -> Rejection | _Accepted:
+    env, report = event.envelope, event.data
     if not is_division_code(report.region):
         return Rejection("invalid_identifier", f"region {report.region!r} is not a division code")
     try:
@@ -174,10 +161,10 @@ def _decide(item: Inbound, *, catalogue: Catalogue, today: date) -> Rejection | 
     outcome = decide(
         env.type,
         report,
-        catalogue=catalogue,
+        catalogue=load_catalogue(),
         policy=policy,
         today=today,
-        reporter_regions=_reporter_regions(item, report),
+        reporter_regions=_reporter_regions(event.item, report),
     )
     if isinstance(outcome, Rejection):
         return outcome

@@ -10,9 +10,7 @@ from services.common.identifiers import division_covers, is_division_code, is_va
 from services.common.lawdates import add_months
 from services.common.policy import PolicyVersion, first_effective_day
 from services.common.schemas import BehaviourReport
-from services.common.topics import BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED
-
-ACCEPTED_TYPES = (BEHAVIOUR_REPORTED, MISCONDUCT_DETERMINED)
+from services.common.topics import MISCONDUCT_DETERMINED
 
 
 @dataclass(frozen=True)
