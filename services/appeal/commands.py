@@ -5,17 +5,17 @@ and the command relay delivers it — once Temporal answers, if it did not when 
 when it is sent, from the stored appeal and the policy of its filing day."""
 
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.appeal.deadline import review_due
 from services.appeal.models import APPEALS_T, COMMANDS
 from services.common.commands import Command, CommandOutbox, Route, start
 from services.common.lawdates import local_date
-from services.common.policy import Clock, policy_for
-from services.common.workdays import working_days_within
+from services.common.policy import policy_for
 from workflows.appeal.inputs import AppealReviewInput, appeal_workflow_id
 from workflows.appeal.workflow import AppealReviewWorkflow
 
@@ -23,11 +23,15 @@ log = structlog.get_logger(__name__)
 
 
 def review_input(row: dict) -> AppealReviewInput:
-    """The workflow's input: the durations of the policy of the record's region on the filing day.
-    The review's clock is in its own unit (Luoyang: 20 calendar days from receipt, 征信业管理条例 Art.
-    25); the task is planned in working days, so it gets those that fall before the legal deadline."""
+    """The workflow's input: the durations of the policy of the record's region on the filing day;
+    the review's due date is counted in services/appeal/deadline.py (what the appellant is told)."""
     filed_on = local_date(row["filed_at"])
     policy = policy_for(row["region"], filed_on)
+    due = review_due(row["region"], row["filed_at"])
+    if due.provisional:
+        log.warning(
+            "appeal review due date on a provisional calendar", appeal_id=row["id"], working_days=due.working_days
+        )
     return AppealReviewInput(
         appeal_id=row["id"],
         record_id=row["record_id"],
@@ -37,21 +41,10 @@ def review_input(row: dict) -> AppealReviewInput:
         grounds=row["grounds"],
         evidence=row["evidence"],
         filed_at=row["filed_at"],
-        due_working_days=review_working_days(policy.clocks["appeal_review"], filed_on, row["id"]),
+        due_working_days=due.working_days,
         reminder_working_days_before=policy.tasks.reminder_working_days_before,
         escalation_working_days_after=list(policy.tasks.escalation_working_days_after),
     )
-
-
-def review_working_days(clock: Clock, filed_on: date, appeal_id: str) -> int:
-    if clock.unit == "working_days":
-        return clock.value
-    if clock.unit != "calendar_days":
-        raise ValueError(f"an objection review clock in {clock.unit} is not supported")
-    days, provisional = working_days_within(filed_on, clock.value)
-    if provisional:
-        log.warning("appeal review due date on a provisional calendar", appeal_id=appeal_id, working_days=days)
-    return max(days, 1)
 
 
 REVIEW = "appeal.review"

@@ -112,12 +112,27 @@ class CalendarInstall(SQLModel, table=True):
     installed_at: datetime
 
 
+class ConsoleForm(SQLModel, table=True):
+    """A refused console form kept for the GET that follows it (post/redirect/get, console/flash.py):
+    what the officer typed and each field's error, for a few minutes, taken once. In the database,
+    not in process memory, so any console replica behind a balancer without affinity shows it; not
+    in a cookie, because a reason and an opinion may each be 4000 characters."""
+
+    __tablename__ = "casework_console_form"
+
+    key_hash: str = Field(primary_key=True, max_length=64)  # SHA-256 of the cookie's random key
+    officer: str = Field(max_length=300)  # token sub: only the officer who typed it gets it back
+    value: dict = Field(sa_column=Column(JSON, nullable=False))
+    expires_at: datetime = Field(index=True)
+
+
 MESSAGING = messaging_tables("casework")
 MIGRATIONS = Path(__file__).parent / "migrations"
 TASKS_T = table_of(CaseTask)
 AUDIT_T = table_of(TaskAudit)
 REQUESTS_T = table_of(DeterminationRequest)
 CALENDAR_T = table_of(CalendarInstall)
+CONSOLE_FORMS_T = table_of(ConsoleForm)
 # Workflow starts and decisions owed to Temporal (services/casework/commands.py).
 COMMANDS = command_table("casework")
-TABLES = [TASKS_T, AUDIT_T, REQUESTS_T, CALENDAR_T, COMMANDS, *MESSAGING.all]
+TABLES = [TASKS_T, AUDIT_T, REQUESTS_T, CALENDAR_T, CONSOLE_FORMS_T, COMMANDS, *MESSAGING.all]

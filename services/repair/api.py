@@ -114,7 +114,13 @@ async def get_repair(
         found = (await conn.execute(select(APPLICATIONS).where(APPLICATIONS.c.id == application_id))).first()
     # Same answer for "absent" and "not yours", so ids cannot be probed.
     if found is None or not _may_follow(principal, region=found.region, subject_id=found.subject_id):
-        raise Problem(404, "repair_not_found", "Repair application not found", f"no application {application_id}")
+        raise Problem(
+            404,
+            "repair_not_found",
+            "Repair application not found",
+            f"no application {application_id}",
+            values={"application_id": application_id},
+        )
     return application_view(dict(found._mapping))
 
 

@@ -108,6 +108,8 @@ async def test_appeal_corrected_withdraws_the_record_everywhere(stack: Stack, ap
 
     task = await review_task(api, record_id)
     assert task["region"] == COUNTY and task["links"]["appeal"] == f"/v1/appeals/{appeal['appeal_id']}"
+    # The appellant was told the review task's own due date (the task opened on the filing day).
+    assert (appeal["review_due_on"], appeal["review_due_provisional"]) == (task["due_on"], task["provisional"])
     # Under objection, the record stays in force and published, marked (行政复议期间不停止执行).
     await record_events(stack, record_id, RECORD_APPEALED)
     public = await eventually(

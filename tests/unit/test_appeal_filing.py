@@ -94,6 +94,7 @@ async def test_accepted_appeal_is_stored_and_announced(engine: AsyncEngine) -> N
     ((topic, e),) = await outbox(engine)
     assert (topic, e["type"], e["id"]) == (APPLICATIONS, APPEAL_CHANGED, f"{outcome.appeal_id}:v1")
     assert e["data"]["state"] == "filed" and e["data"]["evidence_count"] == 1 and "evidence" not in e["data"]
+    assert e["data"]["review_due_on"] > e["data"]["filed_at"][:10] and e["data"]["review_working_days"] > 0
 
 
 class StartRecorder:

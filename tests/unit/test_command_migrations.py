@@ -122,7 +122,7 @@ async def test_what_repair_dispatch_owed_is_delivered_from_the_command_outbox(en
 
 
 async def test_requests_not_started_become_start_commands(engine: AsyncEngine) -> None:
-    await upgrade_to(engine, "casework", casework, "0004")
+    await upgrade_to(engine, "casework", casework, "0005")
     requests = sa.table(
         "casework_determination_request",
         *(sa.column(c) for c in ("request_id", "region", "received_at", "started_at")),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from services.appeal.commands import review_working_days
+from services.appeal.deadline import review_working_days
 from services.common.policy import (
     POLICY_DIR,
     Continuation,
@@ -127,7 +127,8 @@ def test_point11_the_objection_review_ends_by_the_legal_deadline() -> None:
     # Filed on 2026-09-25: 20 days end 2026-10-15; National Day week falls inside. 15 working days
     # (the old value) would have ended on 2026-10-22, a week after the deadline.
     filed = date(2026, 9, 25)
-    n = review_working_days(policy_for("410300", filed).clocks["appeal_review"], filed, "t")
+    n, provisional = review_working_days(policy_for("410300", filed).clocks["appeal_review"], filed)
+    assert provisional is False
     assert add_working_days(filed, n) <= filed + timedelta(days=20)
     assert add_working_days(filed, 15) > filed + timedelta(days=20)
 

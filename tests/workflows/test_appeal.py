@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from services.appeal.commands import review_working_days
+from services.appeal.deadline import review_working_days
 from services.common.lawdates import local_date, start_of_day
 from services.common.policy import policy_for
 from services.common.temporal import APPEAL_ACTIVITIES, CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES
@@ -181,7 +181,7 @@ async def start(env: WorkflowEnvironment, queue: str) -> tuple[WorkflowHandle, A
         grounds="处罚决定已被撤销，见行政复议决定书",
         evidence=evidence(2),
         filed_at=filed_at,
-        due_working_days=review_working_days(policy.clocks["appeal_review"], local_date(filed_at), "test"),
+        due_working_days=review_working_days(policy.clocks["appeal_review"], local_date(filed_at))[0],
         reminder_working_days_before=policy.tasks.reminder_working_days_before,
         escalation_working_days_after=list(policy.tasks.escalation_working_days_after),
     )

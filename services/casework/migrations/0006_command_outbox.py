@@ -2,8 +2,8 @@
 and decisions not yet signalled get their commands (the delivery loop that looked for them is
 retired)
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-07 15:50:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from services.common.migrations import command_table_of, create_command_table, pending_command
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
