@@ -14,9 +14,11 @@ from services.common.policy import policy_for
 from services.common.settings import Settings, get_settings
 from services.common.temporal import WORKFLOW_QUEUE, connect
 from workflows.appeal.workflow import AppealReviewWorkflow
+from workflows.deadline_clock.workflow import DeadlineClockWorkflow
 from workflows.determination.workflow import DeterminationWorkflow
 from workflows.expert_standing.workflow import ExpertStandingWorkflow
 from workflows.human_task.workflow import HumanTaskWorkflow
+from workflows.interception.workflow import InterceptionWorkflow
 from workflows.ledger_checkpoints.inputs import LedgerCheckpointInput
 from workflows.ledger_checkpoints.workflow import CHECKPOINT_WORKFLOW_ID, LedgerCheckpointWorkflow
 from workflows.notices.workflow import PeriodicNoticeWorkflow
@@ -36,6 +38,8 @@ WORKFLOWS = [
     HumanTaskWorkflow,
     DeterminationWorkflow,
     AppealReviewWorkflow,
+    DeadlineClockWorkflow,
+    InterceptionWorkflow,
 ]
 
 

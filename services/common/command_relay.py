@@ -34,6 +34,7 @@ from services.common.commands import FAILED, PENDING, Command, CommandOutbox
 from services.common.leading import LeadingLoop
 from services.common.messaging import writer_lock_key
 from services.common.metrics import COMMANDS_DELIVERED, COMMANDS_FAILED, COMMANDS_RETRIED
+from services.common.pacing import Pacer
 from services.common.sql import key_in
 from services.common.temporal import WORKFLOW_QUEUE, temporal_unavailable
 
@@ -75,8 +76,7 @@ class CommandRelay(LeadingLoop):
         self._on_change = on_change  # e.g. wakes the event outbox relay after a hook wrote events
         self._batch = batch
         self._slots = asyncio.Semaphore(concurrency)
-        self._interval = 1.0 / rate if rate > 0 else 0.0  # 0: no limit
-        self._next_slot = 0.0
+        self._pacer = Pacer(rate)  # 0: no limit
         self._max_attempts = max_attempts
         self._backoff = backoff_seconds
 
@@ -121,21 +121,12 @@ class CommandRelay(LeadingLoop):
             raise next(error for _, outcome, error in outcomes if outcome == AWAY)
         return len(commands), settled
 
-    async def _pace(self) -> None:
-        """Wait for the next of `rate` slots a second (calls spread evenly, not in bursts)."""
-        if not self._interval:
-            return
-        loop = asyncio.get_running_loop()
-        slot = max(self._next_slot, loop.time())
-        self._next_slot = slot + self._interval
-        await asyncio.sleep(slot - loop.time())
-
     async def _send_group(self, client: Client, commands: list[Command]) -> list[tuple[Command, str, Any]]:
         """One workflow's commands in order; the first that is not settled holds back the rest."""
         outcomes: list[tuple[Command, str, Any]] = []
         async with self._slots:
             for command in commands:
-                await self._pace()
+                await self._pacer.wait()
                 try:
                     outcome = await self._send(client, command)
                     outcomes.append((command, outcome, None))

@@ -8,11 +8,12 @@ no consumer in the system yet."""
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from services.common.contracts import applications, behaviour, experts, records, subjects, tasks
+from services.common.contracts import applications, behaviour, experts, procurement, records, subjects, tasks
 from services.common.topics import (
     EXPERTS,
     INBOUND_APPLICATIONS,
     INBOUND_BEHAVIOUR,
+    INBOUND_PROCUREMENT,
     RECORDS,
     SUBJECTS,
     TASKS,
@@ -23,6 +24,7 @@ PUBLICATION = "publication"
 CASEWORK = "casework"
 REPAIR = "repair"
 APPEAL = "appeal"
+WATCH = "watch"
 
 ANSWERS_UNKNOWN: Mapping[str, str] = MappingProxyType(
     {
@@ -34,6 +36,9 @@ ANSWERS_UNKNOWN: Mapping[str, str] = MappingProxyType(
         EXPERTS: PUBLICATION,
         # casework's own task.* events on it are passed over by casework (`passes`).
         TASKS: CASEWORK,
+        # Issue 13: the watch's own consumer (services/watch/intake.py, not on the frame yet) types
+        # the procurement events and dead-letters the rest; complaint.decided.v1 it passes over.
+        INBOUND_PROCUREMENT: WATCH,
     }
 )
 
@@ -48,6 +53,7 @@ READERS: Mapping[str, frozenset[str]] = MappingProxyType(
         subjects.SUBJECT_STATUS_CHANGED.type: frozenset({PUBLICATION}),
         **{c.type: frozenset({PUBLICATION}) for c in experts.CONTRACTS},
         tasks.DETERMINATION_REQUESTED.type: frozenset({CASEWORK}),
+        **{c.type: frozenset({WATCH}) for c in procurement.CONTRACTS if c is not procurement.COMPLAINT_DECIDED},
     }
 )
 
