@@ -9,10 +9,10 @@ run once per deployment (and again after an upgrade) by whoever administers the 
   is used for nothing else;
 - one login role per service, `credit_evaluation`, `credit_publication`, `credit_repair`,
   `credit_appeal`, `credit_casework`, `credit_watch`, `credit_evaluations`, which owns nothing and
-  may only read and write that service's own tables (`<service>_*`): SELECT, INSERT, UPDATE, DELETE on its tables, SELECT and
-  INSERT only on the append-only ones (record history, ledger, audits), SELECT on its migration
-  version table, and its sequences. It cannot read another service's tables, create or alter a
-  table, or disable a trigger.
+  may only read and write that service's own tables (`<service>_*`): SELECT, INSERT, UPDATE,
+  DELETE on its tables, SELECT and INSERT only on the append-only ones (record history, ledger,
+  audits), SELECT on its migration version table, and its sequences. It cannot read another
+  service's tables, create or alter a table, or disable a trigger.
 
 Prints the URL each service connects with (`DATABASE_URL` for that service). Passwords: a role gets
 the one in `CREDIT_DB_PASSWORD_<ROLE>` (e.g. `CREDIT_DB_PASSWORD_CREDIT_EVALUATION`) when it is set;

@@ -20,7 +20,8 @@ from services.evaluations.models import MESSAGING, RESULTS
 from services.evaluations.policy import assessment_policy_for, supervision_policy_for
 from services.evaluations.scoring import MissingFigures
 from services.evaluations.store import save_result
-from workflows.evaluation_inputs import Drafted, DraftedResult, DraftRequest, PublishRequest
+from workflows.activity_names import DRAFT_EVALUATIONS, PUBLISH_EVALUATIONS
+from workflows.annual_evaluation.inputs import Drafted, DraftedResult, DraftRequest, PublishRequest
 
 SOURCE = "urn:credit:evaluations"
 
@@ -87,7 +88,7 @@ class EvaluationActivities:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
-    @activity.defn(name="draft_evaluations")
+    @activity.defn(name=DRAFT_EVALUATIONS)
     async def draft_evaluations(self, req: DraftRequest) -> Drafted:
         now = datetime.now().astimezone()
         async with self.engine.begin() as conn:
@@ -95,7 +96,7 @@ class EvaluationActivities:
             await _save_all(conn, req, name, results, "draft", now)
         return _drafted(name, results, missing)
 
-    @activity.defn(name="publish_evaluations")
+    @activity.defn(name=PUBLISH_EVALUATIONS)
     async def publish_evaluations(self, req: PublishRequest) -> Drafted:
         now = datetime.now().astimezone()
         async with self.engine.begin() as conn:

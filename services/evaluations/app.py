@@ -11,7 +11,7 @@ from services.common.activity_failures import activity_worker
 from services.common.runtime import BackgroundTask, Runtime, service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
-from services.common.temporal import EVALUATIONS_ACTIVITIES, connect
+from services.common.temporal import EVALUATIONS_ACTIVITIES, LazyClient
 from services.evaluations.activities import EvaluationActivities
 from services.evaluations.api import router
 from services.evaluations.models import MESSAGING, MIGRATIONS, TABLES
@@ -20,11 +20,21 @@ from services.evaluations.schedules import ensure_run_schedules
 
 def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
     settings = settings or get_settings()
+    temporal = LazyClient(settings)
 
     def background(rt: Runtime) -> Iterator[BackgroundTask]:
-        if with_temporal:
-            yield "run-schedules", lambda: _schedules(settings)
-            yield "temporal-worker", lambda: _run_worker(settings, EvaluationActivities(rt.engine))
+        if not with_temporal:
+            return
+        acts = EvaluationActivities(rt.engine)
+
+        async def schedules() -> None:
+            await ensure_run_schedules(await temporal.get())
+
+        async def worker() -> None:
+            await activity_worker(await temporal.get(), task_queue=EVALUATIONS_ACTIVITIES, activities=acts.all()).run()
+
+        yield "run-schedules", schedules
+        yield "temporal-worker", worker
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,12 +53,3 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
     app = base_app("evaluations", lifespan)
     app.include_router(router)
     return app
-
-
-async def _schedules(settings: Settings) -> None:
-    await ensure_run_schedules(await connect(settings))
-
-
-async def _run_worker(settings: Settings, acts: EvaluationActivities) -> None:
-    client = await connect(settings)
-    await activity_worker(client, task_queue=EVALUATIONS_ACTIVITIES, activities=acts.all()).run()

@@ -20,8 +20,8 @@ from temporalio.client import (
 from services.common.lawdates import SHANGHAI
 from services.common.temporal import WORKFLOW_QUEUE
 from services.evaluations.policy import RunRules, assessment_policy_for, covered_regions, supervision_policy_for
-from workflows.annual_evaluation import AnnualEvaluationWorkflow
-from workflows.evaluation_inputs import EvaluatedKind, EvaluationRunInput
+from workflows.annual_evaluation.inputs import EvaluatedKind, EvaluationRunInput
+from workflows.annual_evaluation.workflow import AnnualEvaluationWorkflow
 
 
 def schedule_id(kind: str, region: str) -> str:

@@ -22,8 +22,8 @@ from tests.stack import Stack
 from tests.support.evaluations_year import AGENCIES, AVERAGE, GOOD, PERIOD, POOR, PURCHASERS, load_year
 from tests.support.kafka import collect
 from tests.support.poll import eventually
-from workflows.annual_evaluation import AnnualEvaluationWorkflow
-from workflows.evaluation_inputs import EvaluationRunInput, EvaluationRunResult, review_task_id
+from workflows.annual_evaluation.inputs import EvaluationRunInput, EvaluationRunResult, review_task_id
+from workflows.annual_evaluation.workflow import AnnualEvaluationWorkflow
 
 pytestmark = pytest.mark.connected
 

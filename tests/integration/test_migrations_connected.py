@@ -13,9 +13,9 @@ from services.casework import models as casework
 from services.common.db import make_engine
 from services.common.migrations import alembic_config, migrate
 from services.evaluation import models as evaluation
+from services.evaluations import models as evaluations
 from services.publication import models as publication
 from services.repair import models as repair
-from services.evaluations import models as evaluations
 from services.watch import models as watch
 from tests.stack import PG_ADMIN
 

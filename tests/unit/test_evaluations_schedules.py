@@ -5,7 +5,7 @@ from temporalio.client import ScheduleActionStartWorkflow
 
 from services.evaluations.policy import assessment_policy_for, covered_regions
 from services.evaluations.schedules import run_schedule, schedule_id
-from workflows.evaluation_inputs import EvaluationRunInput
+from workflows.annual_evaluation.inputs import EvaluationRunInput
 
 
 def test_one_schedule_per_policy_region() -> None:

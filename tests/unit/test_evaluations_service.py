@@ -21,7 +21,7 @@ from services.evaluations.store import save_result
 from tests.conftest import bearer
 from tests.support.evaluations_year import AVERAGE, GOOD, PERIOD, POOR, agency_year, load_year
 from tests.unit.test_http_routers import serve
-from workflows.evaluation_inputs import PublishRequest
+from workflows.annual_evaluation.inputs import PublishRequest
 
 SHENYANG = bearer("finance_officer", "210100", "210100", sub="officer-sy")
 XUCHANG = bearer("finance_officer", "411000", "411000", sub="officer-xc")

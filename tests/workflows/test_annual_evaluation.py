@@ -28,10 +28,10 @@ from tests.support.evaluations_year import AGENCIES, AVERAGE, GOOD, PERIOD, POOR
 from tests.support.poll import eventually
 from tests.workflows.casework_fakes import FakeCasework
 from tests.workflows.saved import save_history
-from workflows.annual_evaluation import AnnualEvaluationWorkflow
-from workflows.evaluation_inputs import EvaluationRunInput, EvaluationRunResult, run_workflow_id
-from workflows.human_task import HumanTaskWorkflow
-from workflows.task_inputs import TaskDecision, task_workflow_id
+from workflows.annual_evaluation.inputs import EvaluationRunInput, EvaluationRunResult, run_workflow_id
+from workflows.annual_evaluation.workflow import AnnualEvaluationWorkflow
+from workflows.human_task.inputs import TaskDecision, task_workflow_id
+from workflows.human_task.workflow import HumanTaskWorkflow
 
 
 @pytest.fixture
