@@ -1,4 +1,4 @@
-"""The watch's Kafka consumer: a thin adapter from `credit.inbound.procurement` to intake.receive
+"""The watch's Kafka consumer: a thin adapter from `credit.inbound.procurement` to intake.receive (the frame)
 (services.common.batches.consume: one transaction per batch, poison messages alone, dead letters
 through the outbox). Nothing about procurement is decided here."""
 

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.cloudevents import build_event
 from services.common.lawdates import local_date, start_of_day
-from services.common.messaging import OutboundEvent, write_outbox
+from services.common.messaging import OutboundEvent
 from services.common.policy import NoPolicy, TaskRules, policy_for
 from services.common.settings import get_settings
 from services.common.sql import existing_pairs, insert_rows, key_in
@@ -31,7 +31,7 @@ from services.common.topics import event_type
 from services.common.workdays import RECKONER
 from services.watch.deadlines import STAGE_EVENTS, Due, NoWatchPolicy, deadline_policy, due_for
 from services.watch.events import NO_POLICY, SOURCE, Fact
-from services.watch.models import CLOCKS, DISPATCH, FACTS, MESSAGING
+from services.watch.models import CLOCKS, DISPATCH, FACTS
 from workflows.clock_inputs import ClockInput, ClockStop, InterceptionInput
 from workflows.interception import interception_task_id
 
@@ -82,6 +82,10 @@ class Timelines:
         self.closed: dict[str, dict] = {}  # clocks that existed before the batch, now done
         self.commands: list[tuple[str, str, dict]] = []
         self.events: list[OutboundEvent] = []
+
+    @classmethod
+    def empty(cls) -> "Timelines":
+        return cls([], [], set())
 
     def accept(self, fact: Fact, *, now: datetime) -> Outcome:
         try:
@@ -221,7 +225,7 @@ async def load_timelines(conn: AsyncConnection, facts: list[Fact]) -> Timelines:
     codes = sorted({f.project_code for f in facts})
     regions = {(f.region, f.project_code) for f in facts}
     if not codes:
-        return Timelines([], [], set())
+        return Timelines.empty()
     known = await existing_pairs(conn, FACTS, ("source", "event_id"), [(f.source, f.id) for f in facts])
     # Both columns, so the (region, project_code) indexes serve the lookup.
     region_codes = sorted({r for r, _ in regions})
@@ -245,7 +249,7 @@ async def save_timelines(conn: AsyncConnection, t: Timelines, *, now: datetime) 
             .where(CLOCKS.c.clock_id == cid)
             .values(done_at=row["done_at"], late=row["late"], updated_at=now)
         )
-    # Before the outbox's writer lock: the dispatcher holds dispatch rows while it may write an
+    # Before the outbox's writer lock (the frame writes `t.events` to the outbox after this): the dispatcher holds dispatch rows while it may write an
     # interception to the outbox, so taking the two the other way round could wait on each other.
     commands = await _unsent_dropped(conn, t.commands)
     await insert_rows(
@@ -253,7 +257,6 @@ async def save_timelines(conn: AsyncConnection, t: Timelines, *, now: datetime) 
         DISPATCH,
         [{"clock_id": cid, "kind": kind, "payload": payload, "created_at": now} for cid, kind, payload in commands],
     )
-    await write_outbox(conn, MESSAGING.outbox, t.events)
 
 
 async def _unsent_dropped(conn: AsyncConnection, commands: list[tuple[str, str, dict]]) -> list[tuple[str, str, dict]]:

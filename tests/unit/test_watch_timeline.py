@@ -1,4 +1,4 @@
-"""The watch's handler of procurement facts (services/watch/intake.py, timeline.py) on SQLite: facts
+"""The watch's handler of procurement facts (services/watch/intake.py on the consumer frame, timeline.py) on SQLite: facts
 stored once, any order settles the same, conflicts kept and flagged, clocks started and stopped
 through the dispatch table, bad events dead-lettered with their reason."""
 
@@ -8,12 +8,13 @@ from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.cloudevents import encode_structured, parse_kafka_message
+from services.common.cloudevents import build_event, encode_structured, parse_kafka_message
 from services.common.db import create_tables, make_engine
 from services.common.inbound import Inbound
+from services.common.topics import event_type
 from services.watch.intake import receive
 from services.watch.models import CLOCKS, DISPATCH, FACTS, MESSAGING, TABLES
 from tests.support.procurement import procurement_event
@@ -186,3 +187,43 @@ async def test_a_clock_whose_start_was_sent_is_stopped_on_temporal(engine: Async
     s = await state(engine)
     assert ("411000:P12:contract_signing:", "stop") in s["dispatch"]
     assert ("411000:P12:contract_signing:", "start") not in s["dispatch"]
+
+
+async def test_on_the_frame_a_complaint_decision_is_passed_over_and_a_reused_id_is_a_conflict(
+    engine: AsyncEngine,
+) -> None:
+    complaint = build_event(
+        type=event_type("complaint.decided.v1"), source="urn:eproc:xuchang", id="c-1", data={"anything": 1, "project": {"code": "P13"}}
+    )
+    award = procurement_event("award.notified", code="P13", at=AWARD_AT, id="same-id")
+    other = procurement_event("award.notified", code="P14", at=AWARD_AT, id="same-id")
+    assert [o.kind for o in await apply(engine, complaint, award)] == ["not_mine", "accepted"]
+    (conflict,) = await apply(engine, other)
+    assert (conflict.kind, conflict.reason) == ("rejected", "duplicate_id_conflict")
+    s = await state(engine)
+    assert [f["project_code"] for f in s["facts"]] == ["P13"]
+    assert [letter["data"]["reason"] for letter in s["letters"]] == ["duplicate_id_conflict"]
+
+
+async def test_a_batch_costs_the_same_statements_whatever_its_size(engine: AsyncEngine) -> None:
+    """The frame keeps the watch's bulk shape: one processed-event read, three timeline reads, bulk
+    writes — as many statements for forty projects as for two."""
+
+    async def statements(n: int, prefix: str) -> int:
+        seen: list[str] = []
+
+        def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+            seen.append(statement)
+
+        sync = engine.sync_engine
+        event.listen(sync, "before_cursor_execute", count)
+        try:
+            events = [procurement_event("award.notified", code=f"{prefix}{i}", at=AWARD_AT) for i in range(n)]
+            assert {o.kind for o in await apply(engine, *events)} == {"accepted"}
+        finally:
+            event.remove(sync, "before_cursor_execute", count)
+        return len([s for s in seen if not s.lstrip().upper().startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))])
+
+    small, large = await statements(2, "S"), await statements(40, "L")
+    assert small == large, (small, large)
+    assert 4 <= large <= 8  # the reads above and the inserts of facts, clocks, commands, marks
