@@ -18,6 +18,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from services.casework.delivery import TemporalLink
 from services.casework.models import MESSAGING, TASKS_T
 from services.casework.visibility import OPEN_STATES
+from services.common.calendar_follower import replan_reason
 from services.common.inbound import from_kafka
 from services.common.messaging import already_processed, mark_processed
 from services.common.runtime import Runtime
@@ -63,12 +64,7 @@ async def replan_after(rt: Runtime, link: TemporalLink, records: list[Any]) -> i
         async with rt.engine.connect() as conn:
             if await already_processed(conn, MESSAGING.processed, [item.identity]):
                 continue
-        year = int(env.data["year"])
-        notice = env.data.get("notice") or {}
-        reason = (
-            f"holiday arrangement of {year} installed (version {env.data.get('version')}, "
-            f"{notice.get('number', 'no notice')}, by {env.data.get('installed_by')})"
-        )
+        year, reason = int(env.data["year"]), replan_reason(env.data)
         tasks = await open_tasks_of(rt, year)
         if tasks:
             client = await link.client()

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.common.activity_failures import activity_worker
+from services.common.calendar_follower import build_follower
 from services.common.runtime import Runtime, service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
@@ -68,7 +69,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             tables=TABLES,
             migrations=MIGRATIONS,
             messaging=MESSAGING,
-            routers=lambda rt: [build_router(rt, settings, wake)],
+            routers=lambda rt: [build_router(rt, settings, wake), build_follower()],
             background=background,
         ) as rt:
             app.state.runtime = rt

@@ -1,10 +1,11 @@
-"""Sending the Temporal commands the watch owes (table watch_dispatch): a clock's start and its stop.
+"""Sending the Temporal commands the watch owes (table watch_dispatch): a clock's start, its stop and
+its re-plan on an installed calendar.
 
 Written in the transaction that decided them, so none is lost while Temporal is down, and the Kafka
 consumer never waits for Temporal (DESIGN: keep Temporal off the per-event path). A clock's commands
 go in order (start before stop), clocks in parallel, `CONCURRENCY` calls at a time. Both are
 idempotent in Temporal (USE_EXISTING start under the clock's id; a stop to a clock that is over is
-nothing), so a command sent twice changes nothing."""
+nothing; a re-plan to the same plan changes nothing), so a command sent twice changes nothing."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,7 @@ from services.watch.models import DISPATCH, MESSAGING
 from services.watch.timeline import interception_event, interception_input
 from workflows.clock_inputs import (
     ClockInput,
+    ClockReplan,
     ClockStop,
     InterceptionInput,
     clock_workflow_id,
@@ -108,7 +110,7 @@ class ClockDispatcher:
         done = []
         async with self._slots:
             for command in commands:
-                if command["kind"] in ("start", "stop", "intercept"):
+                if command["kind"] in ("start", "stop", "replan", "intercept"):
                     await self._pacer.wait()
                 try:
                     await self._one(client, command)
@@ -150,8 +152,11 @@ class ClockDispatcher:
                 pass  # that clock ran already: a clock is never started twice
             return
         try:
-            stop = ClockStop.model_validate(command["payload"])
-            await client.get_workflow_handle(workflow_id).signal(DeadlineClockWorkflow.stop, stop)
+            handle = client.get_workflow_handle(workflow_id)
+            if command["kind"] == "replan":  # counted again on an installed arrangement (replanner.py)
+                await handle.signal(DeadlineClockWorkflow.replan, ClockReplan.model_validate(command["payload"]))
+            else:
+                await handle.signal(DeadlineClockWorkflow.stop, ClockStop.model_validate(command["payload"]))
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise

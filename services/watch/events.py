@@ -1,7 +1,8 @@
 """The procurement events the watch reads (CONTRACT v1.1 §1, `credit.inbound.procurement`), typed by
-the shared contract models (services/common/contracts/procurement.py) and parsed once by
-`checked_fact` (after the consumer frame's decoder) or `parse_fact`, which say why an event cannot be accepted (`invalid_identifier`, `invalid_data`)
-instead of raising anything else. The handlers (timeline.py) only see a `Fact`."""
+the shared contract models (services/common/contracts/procurement.py) and checked once by
+`checked_fact` (after the consumer frame's decoder) or `parse_fact`, which say why an event cannot
+be accepted (`invalid_identifier`, `invalid_data`) instead of raising anything else. The handlers
+(timeline.py) only see a `Fact`."""
 
 from dataclasses import dataclass
 from datetime import datetime

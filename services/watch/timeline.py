@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.cloudevents import build_event
@@ -71,7 +71,7 @@ class Timelines:
     def __init__(self, facts: list[dict], clocks: list[dict], known: set[tuple[str, str]]) -> None:
         self.facts: dict[tuple[str, str], list[dict]] = defaultdict(list)
         for f in facts:
-            self.facts[(f["region"], f["project_code"])].append({**f, "at": _aware(f["at"])})
+            self.facts[(f["region"], f["project_code"])].append({**f, "at": aware(f["at"])})
         self.clocks: dict[str, dict] = {c["clock_id"]: c for c in clocks}
         self.by_project: dict[tuple[str, str], list[str]] = defaultdict(list)
         for c in clocks:
@@ -236,21 +236,22 @@ async def load_timelines(conn: AsyncConnection, facts: list[Fact]) -> Timelines:
 
     held, clocks = await of(FACTS), await of(CLOCKS)
     for c in clocks:
-        c["done_at"] = _aware(c["done_at"]) if c["done_at"] is not None else None
+        c["done_at"] = aware(c["done_at"]) if c["done_at"] is not None else None
     return Timelines(held, clocks, known)
 
 
 async def save_timelines(conn: AsyncConnection, t: Timelines, *, now: datetime) -> None:
     await insert_rows(conn, FACTS, t.new_facts)
     await insert_rows(conn, CLOCKS, list(t.new_clocks.values()))
-    for cid, row in t.closed.items():
+    if t.closed:  # one statement for the batch's closed clocks (executemany)
+        closing = update(CLOCKS).where(CLOCKS.c.clock_id == bindparam("cid"))
+        closing = closing.values(done_at=bindparam("done"), late=bindparam("was_late"), updated_at=now)
         await conn.execute(
-            update(CLOCKS)
-            .where(CLOCKS.c.clock_id == cid)
-            .values(done_at=row["done_at"], late=row["late"], updated_at=now)
+            closing, [{"cid": cid, "done": r["done_at"], "was_late": r["late"]} for cid, r in t.closed.items()]
         )
-    # Before the outbox's writer lock (the frame writes `t.events` to the outbox after this): the dispatcher holds dispatch rows while it may write an
-    # interception to the outbox, so taking the two the other way round could wait on each other.
+    # Before the outbox's writer lock (the frame writes `t.events` to the outbox after this): the
+    # dispatcher holds dispatch rows while it may write an interception to the outbox, so taking the
+    # two the other way round could wait on each other.
     commands = await _unsent_dropped(conn, t.commands)
     await insert_rows(
         conn,
@@ -332,15 +333,21 @@ def _task_rules(region: str, day: date) -> TaskRules:
         return TaskRules()  # the task model's usual reminder and escalation levels
 
 
-def _aware(moment: datetime) -> datetime:
+def aware(moment: datetime) -> datetime:
     # SQLite hands timestamps back naive (UTC); PostgreSQL aware.
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def clock_moments(due_on: date, started_on: date) -> tuple[datetime | None, datetime]:
+    """When a clock warns: `due_soon` at the start of the working day before `due_on` (None when that
+    day is before the clock started), `overdue` at the start of the day after it."""
+    before = RECKONER.previous_working_day(due_on, 1).day
+    return (start_of_day(before) if before >= started_on else None), start_of_day(due_on + timedelta(days=1))
+
+
 def clock_input(fact: Fact, stage: str, cid: str, due: Due, responsible: dict) -> ClockInput:
     """The workflow's input: the moments of the warnings, from the calendar, and the task's terms."""
-    before = RECKONER.previous_working_day(due.due_on, 1).day
-    due_soon_at = start_of_day(before) if before >= local_date(fact.at) else None
+    due_soon_at, overdue_at = clock_moments(due.due_on, local_date(fact.at))
     layer = deadline_policy().regional_layer(fact.region)
     assert layer.overdue_task is not None  # required of every regional layer at load
     tasks = _task_rules(fact.region, local_date(fact.at))
@@ -351,7 +358,7 @@ def clock_input(fact: Fact, stage: str, cid: str, due: Due, responsible: dict) -
         stage=stage,
         due_on=due.due_on,
         due_soon_at=due_soon_at,
-        overdue_at=start_of_day(due.due_on + timedelta(days=1)),
+        overdue_at=overdue_at,
         provisional=due.provisional,
         responsible=responsible,
         rule={"value": due.value, "unit": due.unit, "source": due.source},

@@ -271,7 +271,8 @@ def test_luoyang_policy_cites_no_other_regions_document() -> None:
 def test_a_clock_typing_a_number_the_version_does_not_set_is_refused() -> None:
     version = policy_for("410300", date(2026, 11, 22)).model_dump(mode="json")
     version["clocks"]["payment_after_invoice"] = {
-        "value": 2, "unit": "working_days", "starts": "invoice.received", "source": "004 第18项", "kind": "policy_value",
+        "value": 2, "unit": "working_days", "starts": "invoice.received", "source": "004 第18项",
+        "kind": "policy_value",
     }  # fmt: skip
     with pytest.raises(ValidationError, match="does not set"):
         PolicyVersion.model_validate(version)

@@ -1,6 +1,6 @@
-"""The watch's handler of procurement facts (services/watch/intake.py on the consumer frame, timeline.py) on SQLite: facts
-stored once, any order settles the same, conflicts kept and flagged, clocks started and stopped
-through the dispatch table, bad events dead-lettered with their reason."""
+"""The watch's handler of procurement facts (services/watch/intake.py on the consumer frame,
+timeline.py) on SQLite: facts stored once, any order settles the same, conflicts kept and flagged,
+clocks started and stopped through the dispatch table, bad events dead-lettered with their reason."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -11,13 +11,12 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.cloudevents import build_event, encode_structured, parse_kafka_message
+from services.common.cloudevents import build_event
 from services.common.db import create_tables, make_engine
-from services.common.inbound import Inbound
 from services.common.topics import event_type
 from services.watch.intake import receive
 from services.watch.models import CLOCKS, DISPATCH, FACTS, MESSAGING, TABLES
-from tests.support.procurement import procurement_event
+from tests.support.procurement import inbound, procurement_event, watch_database
 
 # A Thursday: the award's 2 working days (Xuchang, 004 #18) end on Monday 2024-03-11.
 AWARD_AT = datetime(2024, 3, 7, 10, 0, tzinfo=UTC)
@@ -27,23 +26,13 @@ NOW = datetime(2024, 3, 8, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    eng = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'watch.db'}")
-    await create_tables(eng, TABLES)
-    try:
+    async with watch_database(tmp_path) as eng:
         yield eng
-    finally:
-        await eng.dispose()
-
-
-def item(event: dict) -> Inbound:
-    value, headers = encode_structured(event)
-    env = parse_kafka_message(value, headers)
-    return Inbound(None, event["data"]["project"]["code"], envelope=env, value=value, headers=tuple(headers))
 
 
 async def apply(engine: AsyncEngine, *events: dict):  # type: ignore[no-untyped-def]
     async with engine.begin() as conn:
-        return await receive(conn, [item(e) for e in events], now=NOW)
+        return await receive(conn, [inbound(e) for e in events], now=NOW)
 
 
 async def state(engine: AsyncEngine) -> dict:
@@ -193,7 +182,10 @@ async def test_on_the_frame_a_complaint_decision_is_passed_over_and_a_reused_id_
     engine: AsyncEngine,
 ) -> None:
     complaint = build_event(
-        type=event_type("complaint.decided.v1"), source="urn:eproc:xuchang", id="c-1", data={"anything": 1, "project": {"code": "P13"}}
+        type=event_type("complaint.decided.v1"),
+        source="urn:eproc:xuchang",
+        id="c-1",
+        data={"anything": 1, "project": {"code": "P13"}},
     )
     award = procurement_event("award.notified", code="P13", at=AWARD_AT, id="same-id")
     other = procurement_event("award.notified", code="P14", at=AWARD_AT, id="same-id")
