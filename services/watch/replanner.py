@@ -30,7 +30,7 @@ from services.watch.deadlines import deadline_policy, due_for
 from services.watch.events import SOURCE
 from services.watch.models import CLOCKS, DISPATCH, MESSAGING
 from services.watch.timeline import aware, clock_moments
-from workflows.clock_inputs import ClockReplan
+from workflows.deadline_clock.inputs import ClockReplan
 
 log = structlog.get_logger(__name__)
 GROUP_ID = "credit-watch-replan"

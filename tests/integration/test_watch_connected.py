@@ -25,7 +25,7 @@ from tests.support.factories import determination, event, new_uscc, report_data
 from tests.support.kafka import collect, produce
 from tests.support.poll import eventually
 from tests.support.procurement import XU_PURCHASER, procurement_event
-from workflows.clock_inputs import clock_workflow_id
+from workflows.deadline_clock.inputs import clock_workflow_id
 
 pytestmark = pytest.mark.connected
 

@@ -21,7 +21,7 @@ from services.watch.intake import receive
 from services.watch.models import CLOCKS, DISPATCH
 from services.watch.replanner import REPLANNER
 from tests.support.procurement import inbound, procurement_event, watch_database
-from workflows.clock_inputs import ClockReplan
+from workflows.deadline_clock.inputs import ClockReplan
 
 YEAR = max(LIBRARY_YEARS.stop, local_date(datetime.now(UTC)).year + 1)
 EVE = datetime.combine(date(YEAR - 1, 12, 31), datetime.min.time(), tzinfo=SHANGHAI) + timedelta(hours=10)
