@@ -4,7 +4,7 @@ issue 12's `credit.calendar`): a consumer of `calendar.installed.v1` on the cons
 (no completing fact) whose due date was counted through that year — on the provisional calendar, or
 on an earlier version of the arrangement — is counted again from its starting fact's day; where its
 due date or its provisional mark changes, its row takes them and a `replan` command for its workflow
-goes to the dispatch table, all in the transaction that marks the announcement
+goes to the command outbox (commands.py), all in the transaction that marks the announcement
 processed — Temporal being away delays the re-planning, never loses it. The workflow moves only the
 moments still ahead (workflows/deadline_clock.py, `workflow.patched("clock-replan-on-calendar")`).
 
@@ -18,17 +18,18 @@ import structlog
 from sqlalchemy import bindparam, select, update
 
 from services.common.calendar_follower import arrangement_from_event, replan_reason
+from services.common.commands import write_commands
 from services.common.contracts.calendar import CALENDAR_INSTALLED, CalendarInstalled
 from services.common.contracts.decode import Typed
 from services.common.contracts.owners import WATCH
 from services.common.frame import Accepted, Batch, Consumer, Rejected
 from services.common.lawdates import local_date
-from services.common.sql import insert_rows
 from services.common.topics import CALENDAR
 from services.common.workdays import RECKONER
+from services.watch.commands import command_of
 from services.watch.deadlines import deadline_policy, due_for
 from services.watch.events import SOURCE
-from services.watch.models import CLOCKS, DISPATCH, MESSAGING
+from services.watch.models import CLOCKS, COMMANDS, MESSAGING
 from services.watch.timeline import aware, clock_moments
 from workflows.deadline_clock.inputs import ClockReplan
 
@@ -65,8 +66,7 @@ async def _installed(event: Typed[CalendarInstalled], batch: Batch) -> Accepted 
             reason=reason,
         )
         changed.append({"cid": row["clock_id"], "due": due.due_on, "prov": due.provisional, "now": batch.now})
-        payload = plan.model_dump(mode="json")
-        commands.append({"clock_id": row["clock_id"], "kind": "replan", "payload": payload, "created_at": batch.now})
+        commands.append(command_of(row["clock_id"], "replan", plan.model_dump(mode="json")))
     if changed:
         stmt = (
             update(CLOCKS)
@@ -74,7 +74,7 @@ async def _installed(event: Typed[CalendarInstalled], batch: Batch) -> Accepted 
             .values(due_on=bindparam("due"), provisional=bindparam("prov"), updated_at=bindparam("now"))
         )
         await batch.conn.execute(stmt, changed)
-        await insert_rows(batch.conn, DISPATCH, commands)
+        await write_commands(batch.conn, COMMANDS, commands)
     log.info("running clocks re-planned", year=year, clocks=len(changed))
     return Accepted(mark=f"replanned:{len(changed)}", result=len(changed))
 

@@ -10,7 +10,8 @@ Kafka in it, so it can run under any consumer frame.
 - A fact that says something else than one already kept for the same contract (e.g. another
   signing time) is kept too and flagged (`conflicts_with`), never overwritten; the clock keeps the
   first fact that opened or closed it.
-- An open clock is handed to Temporal through the dispatch table (start, and stop when closed)."""
+- An open clock is handed to Temporal through the command outbox (start, and stop when closed:
+  commands.py); supplier checks go to the checker (checks.py)."""
 
 from collections import defaultdict
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.cloudevents import build_event
+from services.common.commands import PENDING, write_commands
 from services.common.lawdates import local_date, start_of_day
 from services.common.messaging import OutboundEvent
 from services.common.policy import NoPolicy, TaskRules, policy_for
@@ -29,9 +31,10 @@ from services.common.sql import existing_pairs, insert_rows, key_in
 from services.common.topics import WARNINGS as WARNINGS_TOPIC
 from services.common.topics import event_type
 from services.common.workdays import RECKONER
+from services.watch.commands import CLOCK_START, command_of
 from services.watch.deadlines import STAGE_EVENTS, Due, NoWatchPolicy, deadline_policy, due_for
 from services.watch.events import NO_POLICY, SOURCE, Fact
-from services.watch.models import CLOCKS, DISPATCH, FACTS
+from services.watch.models import CLOCKS, COMMANDS, DISPATCH, FACTS
 from workflows.deadline_clock.inputs import ClockInput, ClockStop, InterceptionInput
 from workflows.interception.workflow import interception_task_id
 
@@ -250,35 +253,39 @@ async def save_timelines(conn: AsyncConnection, t: Timelines, *, now: datetime) 
             closing, [{"cid": cid, "done": r["done_at"], "was_late": r["late"]} for cid, r in t.closed.items()]
         )
     # Before the outbox's writer lock (the frame writes `t.events` to the outbox after this): the
-    # dispatcher holds dispatch rows while it may write an interception to the outbox, so taking the
-    # two the other way round could wait on each other.
-    commands = await _unsent_dropped(conn, t.commands)
-    await insert_rows(
-        conn,
-        DISPATCH,
-        [{"clock_id": cid, "kind": kind, "payload": payload, "created_at": now} for cid, kind, payload in commands],
-    )
+    # checker holds check rows while it may write an interception to the outbox, so taking the two
+    # the other way round could wait on each other.
+    commands = await _unsent_taken_back(conn, t.commands)
+    checks = [
+        {"clock_id": ref, "kind": kind, "payload": payload, "created_at": now}
+        for ref, kind, payload in commands
+        if kind == "check"
+    ]
+    await insert_rows(conn, DISPATCH, checks)
+    await write_commands(conn, COMMANDS, [command_of(*c) for c in commands if c[1] != "check"])
 
 
-async def _unsent_dropped(conn: AsyncConnection, commands: list[tuple[str, str, dict]]) -> list[tuple[str, str, dict]]:
+async def _unsent_taken_back(
+    conn: AsyncConnection, commands: list[tuple[str, str, dict]]
+) -> list[tuple[str, str, dict]]:
     """A clock stopped before Temporal heard of its start needs no workflow, as when its completing
-    fact came first: its start is taken back (from this batch, or from the dispatch table, whose rows
-    the dispatcher locks while it sends them, so a start being sent is never taken back) and no stop
-    is sent. Without this, a backlog (a platform's catch-up, the benchmark) made a workflow per clock."""
-    stopped = [cid for cid, kind, _ in commands if kind == "stop"]
+    fact came first: a start and stop of the same batch are both dropped, and a start still pending
+    in the command outbox is taken back. The relay reads its rows without holding them, so it may be
+    sending that start right now: the stop is written all the same — it stops the workflow if the
+    start got through, and finds none (nothing to reach, commands.py) if it did not. Without this,
+    a backlog (a platform's catch-up, the benchmark) made a workflow per clock."""
+    stopped = {ref for ref, kind, _ in commands if kind == "stop"}
     if not stopped:
         return commands
-    started_here = {cid for cid, kind, _ in commands if kind == "start"}
-    pending = set(stopped) - started_here
-    taken = set()
+    started_here = {ref for ref, kind, _ in commands if kind == "start"}
+    pending = sorted(stopped - started_here)
     if pending:
-        result = await conn.execute(
-            delete(DISPATCH)
-            .where(key_in(conn, DISPATCH.c.clock_id, sorted(pending)), DISPATCH.c.kind == "start")
-            .returning(DISPATCH.c.clock_id)
+        await conn.execute(
+            delete(COMMANDS).where(
+                key_in(conn, COMMANDS.c.ref, pending), COMMANDS.c.purpose == CLOCK_START, COMMANDS.c.state == PENDING
+            )
         )
-        taken = {r[0] for r in result}
-    quiet = (started_here & set(stopped)) | taken
+    quiet = started_here & stopped
     return [c for c in commands if not (c[1] in ("start", "stop") and c[0] in quiet)]
 
 

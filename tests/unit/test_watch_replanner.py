@@ -17,8 +17,9 @@ from services.common.frame import counts, handle_batch
 from services.common.lawdates import SHANGHAI, local_date
 from services.common.topics import CALENDAR_INSTALLED
 from services.common.workdays import LIBRARY_YEARS, RECKONER
+from services.watch.commands import CLOCK_REPLAN
 from services.watch.intake import receive
-from services.watch.models import CLOCKS, DISPATCH
+from services.watch.models import CLOCKS, COMMANDS
 from services.watch.replanner import REPLANNER
 from tests.support.procurement import inbound, procurement_event, watch_database
 from workflows.deadline_clock.inputs import ClockReplan
@@ -61,8 +62,8 @@ async def clocks(engine: AsyncEngine) -> dict[str, dict]:
 
 async def replans(engine: AsyncEngine) -> list[tuple[str, dict]]:
     async with engine.connect() as conn:
-        q = select(DISPATCH).where(DISPATCH.c.kind == "replan").order_by(DISPATCH.c.seq)
-        return [(r.clock_id, r.payload) for r in await conn.execute(q)]
+        q = select(COMMANDS).where(COMMANDS.c.purpose == CLOCK_REPLAN).order_by(COMMANDS.c.seq)
+        return [(r.ref, r.arg) for r in await conn.execute(q)]
 
 
 async def hear(engine: AsyncEngine, event: dict) -> dict[str, int]:
