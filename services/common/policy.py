@@ -54,7 +54,10 @@ class ExpertRules(BaseModel):
 
 
 class DeadlineRules(BaseModel):
-    """004 #18, in working days of the Chinese calendar."""
+    """Procurement deadlines in working days of the Chinese calendar, where a region's own document
+    sets them (Xuchang's 004 #18 is such a document: the watch's regional layer, services/watch/
+    policies/xuchang.json, holds it). A rule applies only in the region whose document made it, so a
+    credit policy without such a document has none."""
 
     contract_signing_after_award: int
     contract_publication_after_signing: int
@@ -177,7 +180,7 @@ class PolicyVersion(BaseModel):
     determination_working_days: int
     expert: ExpertRules
     notice_cadence: str
-    deadlines_working_days: DeadlineRules
+    deadlines_working_days: DeadlineRules | None = None  # only where the region's own document sets them
     expiry_sweep_max_sleep_seconds: int
     evidence_access: EvidenceAccessRules = Field(default_factory=EvidenceAccessRules)
     tasks: TaskRules = Field(default_factory=TaskRules)
@@ -189,8 +192,12 @@ class PolicyVersion(BaseModel):
         for name, (path, unit) in CLOCK_FIELDS.items():
             value: object = self
             for part in path.split("."):
-                value = getattr(value, part)
+                value = getattr(value, part) if value is not None else None
             clock = self.clocks.get(name)
+            if value is None:
+                if clock is not None:
+                    raise ValueError(f"clocks[{name!r}] types {path}, which this version does not set")
+                continue
             if clock is None or clock.value != value or clock.unit != unit:
                 raise ValueError(f"{path} = {value} needs clocks[{name!r}] with that value in {unit}")
         if "appeal_review" not in self.clocks:

@@ -36,8 +36,8 @@ ANSWERS_UNKNOWN: Mapping[str, str] = MappingProxyType(
         EXPERTS: PUBLICATION,
         # casework's own task.* events on it are passed over by casework (`passes`).
         TASKS: CASEWORK,
-        # Issue 13: the watch's own consumer (services/watch/intake.py, not on the frame yet) types
-        # the procurement events and dead-letters the rest; complaint.decided.v1 it passes over.
+        # Issue 13: the watch (services/watch/intake.py, on the frame) dead-letters what it does not
+        # read; complaint.decided.v1 (other watchers') it passes over.
         INBOUND_PROCUREMENT: WATCH,
     }
 )
