@@ -13,28 +13,19 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 from sqlalchemy import select
 
 from services.common.cloudevents import encode_structured
-from services.common.db import create_tables, make_engine
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.topics import DEAD_LETTER, INBOUND_APPLICATIONS, RECORDS, TYPE_PREFIX
 from services.evaluation.experts import handlers
 from services.evaluation.experts.commands import RECORD_CHANGED, TRAINING_COMPLETED
 from services.evaluation.experts.handlers import build_router
-from services.evaluation.models import COMMANDS, MESSAGING, TABLES
+from services.evaluation.models import COMMANDS, MESSAGING
 from tests.support import factories as f
-from tests.unit.test_handlers_testbroker import StubRelay
+from tests.unit import test_handlers_testbroker
 
+# The evaluation database in SQLite, with a stand-in for the outbox relay.
+rt = test_handlers_testbroker.rt
 TRAINING_TYPE = f"{TYPE_PREFIX}expert.training.completed.v1"
-
-
-@pytest.fixture
-async def rt(tmp_path: Path) -> AsyncIterator[Runtime]:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'evaluation.db'}")
-    await create_tables(engine, TABLES)
-    try:
-        yield Runtime(engine=engine, relay=StubRelay())  # type: ignore[arg-type]
-    finally:
-        await engine.dispose()
 
 
 async def make_broker(rt: Runtime, tmp_path: Path) -> AsyncIterator[KafkaBroker]:
@@ -151,7 +142,9 @@ async def test_a_redelivered_refusal_is_dead_lettered_once(broker: KafkaBroker, 
 
 
 async def test_a_training_that_fails_every_time_is_dead_lettered_and_the_next_is_commanded(
-    rt: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    rt: Runtime,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     real = handlers.standing_command
     tries = {"EXP-0001": 0}
@@ -175,7 +168,8 @@ async def test_a_training_that_fails_every_time_is_dead_lettered_and_the_next_is
 
 
 async def test_an_expert_record_that_cannot_become_a_signal_is_dead_lettered_and_the_next_is_commanded(
-    rt: Runtime, tmp_path: Path
+    rt: Runtime,
+    tmp_path: Path,
 ) -> None:
     # Fits the record contract, but its severity is none the expert workflow knows: the handler
     # raises every time, so it is dead-lettered `processing_failed` and the partition goes on.
@@ -218,7 +212,8 @@ async def test_a_record_of_another_subject_is_passed_over(broker: KafkaBroker, r
 
 
 async def test_applications_other_services_read_are_passed_over_and_unknown_types_refused(
-    broker: KafkaBroker, rt: Runtime
+    broker: KafkaBroker,
+    rt: Runtime,
 ) -> None:
     # The evaluation service answers for credit.inbound.applications (contracts/owners.py): a repair
     # application is the repair service's, an unknown type nobody's, so it is refused here, once.
