@@ -22,7 +22,7 @@ from services.common.workdays import RECKONER
 from tests.conftest import bearer
 from tests.stack import Stack
 from tests.support.factories import determination, event, new_uscc, report_data
-from tests.support.kafka import collect, produce
+from tests.support.kafka import collect, original_id, produce
 from tests.support.poll import eventually
 from tests.support.procurement import XU_PURCHASER, procurement_event
 from workflows.deadline_clock.inputs import clock_workflow_id
@@ -173,7 +173,7 @@ async def test_a_region_without_a_policy_is_dead_lettered_no_policy(stack: Stack
         stack.bootstrap,
         DEAD_LETTER,
         lambda kept: bool(kept),
-        match=lambda e: e["data"].get("original", {}).get("value", {}).get("id") == event["id"],
+        match=lambda e: original_id(e) == event["id"],
     )
     assert dead[0]["data"]["reason"] == "no_policy" and "110000" in dead[0]["data"]["message"]
 
