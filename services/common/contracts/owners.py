@@ -8,7 +8,7 @@ no consumer in the system yet."""
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from services.common.contracts import applications, behaviour, experts, records, subjects, tasks
+from services.common.contracts import applications, behaviour, experts, procurement, records, subjects, tasks
 from services.common.topics import (
     EXPERTS,
     INBOUND_APPLICATIONS,
@@ -23,6 +23,7 @@ PUBLICATION = "publication"
 CASEWORK = "casework"
 REPAIR = "repair"
 APPEAL = "appeal"
+SIGNALS = "signals"
 
 ANSWERS_UNKNOWN: Mapping[str, str] = MappingProxyType(
     {
@@ -48,6 +49,12 @@ READERS: Mapping[str, frozenset[str]] = MappingProxyType(
         subjects.SUBJECT_STATUS_CHANGED.type: frozenset({PUBLICATION}),
         **{c.type: frozenset({PUBLICATION}) for c in experts.CONTRACTS},
         tasks.DETERMINATION_REQUESTED.type: frozenset({CASEWORK}),
+        # Issue 14: the signals service (services/signals/handlers.py).
+        applications.COMMITMENT_MADE.type: frozenset({SIGNALS}),
+        applications.COMMITMENT_BREACHED.type: frozenset({SIGNALS}),
+        procurement.BID_SUBMITTED.type: frozenset({SIGNALS}),
+        procurement.AWARD_NOTIFIED.type: frozenset({SIGNALS}),
+        procurement.COMPLAINT_DECIDED.type: frozenset({SIGNALS}),
     }
 )
 
