@@ -62,6 +62,7 @@ class Stack:
         ("repair", "services.repair"),
         ("appeal", "services.appeal"),
         ("casework", "services.casework"),
+        ("signals", "services.signals"),
         ("workflows", "workflows.worker"),
         ("gateway", "services.gateway"),
     )
