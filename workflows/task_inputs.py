@@ -9,7 +9,15 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-TaskKind = Literal["determination", "repair_review", "appeal_review", "push_failure", "listing_confirmation"]
+TaskKind = Literal[
+    "determination",
+    "repair_review",
+    "appeal_review",
+    "push_failure",
+    "listing_confirmation",
+    "deadline_overdue",
+    "interception",
+]
 # CONTRACT §2, by task kind; `acknowledge` closes a failed-push task once the platform is fixed.
 DECISIONS: dict[str, tuple[str, ...]] = {
     "determination": ("determine", "record_general", "dismiss"),
@@ -18,6 +26,10 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "push_failure": ("retry", "acknowledge"),
     # Issue 16 point 5 (国办发〔2020〕49号 (八)): a serious determination lists only once confirmed.
     "listing_confirmation": ("confirm", "withdraw"),
+    # Issue 13: a procurement deadline passed (the watch's clock); a report goes through the intake.
+    "deadline_overdue": ("remind", "report_behaviour", "dismiss"),
+    # Issue 13: a supplier that may not take part, or deposits where the region forbids them.
+    "interception": ("report_behaviour", "dismiss"),
 }
 AlarmKind = Literal["reminder", "escalation"]
 

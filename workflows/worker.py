@@ -14,10 +14,12 @@ from services.common.policy import policy_for
 from services.common.settings import Settings, get_settings
 from services.common.temporal import WORKFLOW_QUEUE, connect
 from workflows.appeal import AppealReviewWorkflow
+from workflows.deadline_clock import DeadlineClockWorkflow
 from workflows.determination import DeterminationWorkflow
 from workflows.expert_standing import ExpertStandingWorkflow
 from workflows.human_task import HumanTaskWorkflow
 from workflows.inputs import LedgerCheckpointInput, RecordExpiryInput
+from workflows.interception import InterceptionWorkflow
 from workflows.ledger_checkpoints import CHECKPOINT_WORKFLOW_ID, LedgerCheckpointWorkflow
 from workflows.notices import PeriodicNoticeWorkflow
 from workflows.pushes import PushWorkflow
@@ -35,6 +37,8 @@ WORKFLOWS = [
     HumanTaskWorkflow,
     DeterminationWorkflow,
     AppealReviewWorkflow,
+    DeadlineClockWorkflow,
+    InterceptionWorkflow,
 ]
 
 

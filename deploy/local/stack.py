@@ -66,7 +66,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("repair", "services.repair", 8103),
     ServiceSpec("appeal", "services.appeal", 8104),
     ServiceSpec("casework", "services.casework", 8105),
-    ServiceSpec("signals", "services.signals", 8107),
+    ServiceSpec("watch", "services.watch", 8107),
+    ServiceSpec("signals", "services.signals", 8108),
     ServiceSpec("workflows", "workflows.worker", None),
 )
 GATEWAY = ServiceSpec("gateway", "services.gateway", 8000)

@@ -22,6 +22,7 @@ from services.common.identifiers import is_division_code
 from services.common.lawdates import local_date
 from services.common.problems import Problem
 from services.common.runtime import RuntimeDep
+from workflows.task_inputs import TaskKind
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["tasks"])
@@ -51,8 +52,7 @@ def _today() -> tuple[datetime, date]:
 async def list_tasks(
     p: Officer,
     rt: Rt,
-    kind: Literal["determination", "repair_review", "appeal_review", "push_failure", "listing_confirmation"]
-    | None = None,
+    kind: TaskKind | None = None,
     state: Literal["open", "claimed", "completed", "cancelled", "active"] | None = Query(
         default=None, description="`active`: open or claimed"
     ),

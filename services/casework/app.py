@@ -13,6 +13,7 @@ from services.casework.api import router
 from services.casework.calendar_api import router as calendar_router
 from services.casework.calendar_follower import build_follower, load_at_start
 from services.casework.console.routes import router as console_router
+from services.casework.console.watch_routes import router as watch_console_router
 from services.casework.delivery import TemporalLink, run_deliveries
 from services.casework.handlers import build_router
 from services.casework.models import MESSAGING, MIGRATIONS, TABLES
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
     app.include_router(router)
     app.include_router(calendar_router)
     app.include_router(console_router)
+    app.include_router(watch_console_router)
     return app
 
 

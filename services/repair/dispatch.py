@@ -29,6 +29,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from services.common.pacing import Pacer
 from services.common.policy import policy_for
 from services.common.sql import key_in
 from services.common.temporal import WORKFLOW_QUEUE
@@ -59,8 +60,7 @@ class Dispatcher:
         self._poll = poll_seconds
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(CONCURRENCY)
-        self._interval = 1.0 / rate if rate > 0 else 0.0  # 0: no limit
-        self._next_slot = 0.0
+        self._pacer = Pacer(rate)  # 0: no limit
 
     def wake(self) -> None:
         self._wake.set()
@@ -93,21 +93,12 @@ class Dispatcher:
                 await conn.execute(delete(DISPATCH).where(key_in(conn, DISPATCH.c.seq, done)))
         return len(rows), len(done)
 
-    async def _pace(self) -> None:
-        """Wait for the next of `rate` slots a second (calls are spread evenly, not in bursts)."""
-        if not self._interval:
-            return
-        loop = asyncio.get_running_loop()
-        slot = max(self._next_slot, loop.time())
-        self._next_slot = slot + self._interval
-        await asyncio.sleep(slot - loop.time())
-
     async def _send_group(self, client: Client, commands: list[dict]) -> list[int]:
         """Send one record's commands in order; stop at the first that fails (kept for later)."""
         done = []
         async with self._slots:
             for command in commands:
-                await self._pace()
+                await self._pacer.wait()
                 try:
                     await self._send(client, command)
                 except Exception as exc:  # noqa: BLE001 - Temporal unavailable: retried next round

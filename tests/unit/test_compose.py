@@ -34,6 +34,7 @@ CREDIT_SERVICES = {
     "repair",
     "appeal",
     "casework",
+    "watch",
     "signals",
     "workflows",
     "codec",

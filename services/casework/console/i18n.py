@@ -193,6 +193,8 @@ KINDS = {
     "appeal_review": ("异议复核", "Appeal review"),
     "push_failure": ("推送失败", "Push failure"),
     "listing_confirmation": ("列入名单确认", "Listing confirmation"),
+    "deadline_overdue": ("履约期限超期", "Deadline overdue"),
+    "interception": ("违规拦截", "Interception"),
 }
 STATES = {
     "active": ("在办", "active"),
