@@ -59,10 +59,10 @@ def service_schemas() -> dict[str, tuple[Path, list[Table]]]:
     from services.publication.models import TABLES as PUBLICATION_T
     from services.repair.models import MIGRATIONS as REPAIR_M
     from services.repair.models import TABLES as REPAIR_T
-    from services.watch.models import MIGRATIONS as WATCH_M
-    from services.watch.models import TABLES as WATCH_T
     from services.signals.models import MIGRATIONS as SIGNALS_M
     from services.signals.models import TABLES as SIGNALS_T
+    from services.watch.models import MIGRATIONS as WATCH_M
+    from services.watch.models import TABLES as WATCH_T
 
     return {
         "evaluation": (EVALUATION_M, EVALUATION_T),
