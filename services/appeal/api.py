@@ -84,7 +84,7 @@ async def post_appeal(
         if outcome.kind == "duplicate":
             outcome = await earlier_outcome(conn, *item.identity) or outcome
     rt.relay.wake()
-    request.app.state.starter.wake()
+    rt.wake_commands()
     return await _answer(rt, outcome, status=201 if outcome.kind == "filed" else 200)
 
 

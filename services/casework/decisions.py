@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from services.common.catalogue import Behaviour, load_catalogue
 from services.common.problems import Problem
 from services.common.schemas import Determination
-from workflows.task_inputs import DECISIONS
+from workflows.human_task.inputs import DECISIONS
 
 # The fields each decision may carry. Anything else is refused: an `appeal_review` `correct` with
 # no fields withdraws the record, so a misspelt field must not silently mean "withdraw".

@@ -7,15 +7,16 @@ from pathlib import Path
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from services.common.commands import command_table
 from services.common.messaging import messaging_tables
 from services.common.tables import table_of
 
 
 class CaseTask(SQLModel, table=True):
-    """One human step (workflows/task_inputs.TaskSpec) with its plan, claim, alarms and decision."""
+    """One human step (workflows/human_task/inputs.TaskSpec) with its plan, claim, alarms and decision."""
 
     __tablename__ = "casework_task"
-    # The queue: open work by due date; the delivery loop: decisions not yet signalled.
+    # The queue: open work by due date; decisions not yet signalled.
     __table_args__ = (
         Index("ix_casework_task_queue", "state", "due_on"),
         Index("ix_casework_task_signal_pending", "signal_pending"),
@@ -78,7 +79,7 @@ class TaskAudit(SQLModel, table=True):
 
 class DeterminationRequest(SQLModel, table=True):
     """A `determination.requested.v1` accepted, and the DeterminationWorkflow it starts (started_at
-    stays empty until Temporal took the start: the delivery loop retries)."""
+    stays empty until Temporal took the start command: the command relay retries)."""
 
     __tablename__ = "casework_determination_request"
 
@@ -132,4 +133,6 @@ AUDIT_T = table_of(TaskAudit)
 REQUESTS_T = table_of(DeterminationRequest)
 CALENDAR_T = table_of(CalendarInstall)
 CONSOLE_FORMS_T = table_of(ConsoleForm)
-TABLES = [TASKS_T, AUDIT_T, REQUESTS_T, CALENDAR_T, CONSOLE_FORMS_T, *MESSAGING.all]
+# Workflow starts and decisions owed to Temporal (services/casework/commands.py).
+COMMANDS = command_table("casework")
+TABLES = [TASKS_T, AUDIT_T, REQUESTS_T, CALENDAR_T, CONSOLE_FORMS_T, COMMANDS, *MESSAGING.all]

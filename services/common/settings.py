@@ -75,6 +75,11 @@ class Settings(ProductionSettings):
     # Temporal commands the repair service sends a second at most (a workflow per repairable record:
     # a burst of intake must not take the Temporal server, and the machine, from the read path).
     credit_repair_dispatch_per_second: float = 50
+    # A Temporal command refused for a reason other than an outage (services.common.command_relay)
+    # is tried this many times, waiting backoff, 2x backoff, … between tries, then kept as `failed`
+    # with the reason; outages are waited out without a limit (operational values, not legal ones).
+    credit_command_attempts: int = Field(default=5, ge=1, le=100)
+    credit_command_backoff_seconds: float = Field(default=1.0, ge=0, le=3600)
     # Likewise the watch's clock starts and stops (a platform catching up on a backlog of awards).
     credit_watch_dispatch_per_second: float = 25
     # A message whose transaction keeps failing on its own (not because the database is down) is

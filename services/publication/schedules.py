@@ -22,8 +22,8 @@ from temporalio.client import (
 from services.common.lawdates import SHANGHAI
 from services.common.policy import load_policies, policy_for
 from services.common.temporal import WORKFLOW_QUEUE
-from workflows.notices import PeriodicNoticeWorkflow, notice_schedule_id
-from workflows.publication_inputs import Cadence, NoticePeriodInput
+from workflows.notices.inputs import Cadence, NoticePeriodInput
+from workflows.notices.workflow import PeriodicNoticeWorkflow, notice_schedule_id
 
 MONTHS = {"monthly": [ScheduleRange(1, 12)], "quarterly": [ScheduleRange(m) for m in (1, 4, 7, 10)]}
 

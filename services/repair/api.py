@@ -93,7 +93,7 @@ async def post_repair(
     async with rt.intake_lock, rt.engine.begin() as conn:
         (outcome,) = await receive(conn, [item], now=now, learned=learned)
     rt.relay.wake()
-    request.app.state.wiring.wake()
+    rt.wake_commands()
     if outcome.refusal is not None:
         r = outcome.refusal
         raise Problem(r.status, http_code(r.code), TITLES.get(r.code, "Application refused"), r.message, **r.extra)

@@ -1,5 +1,5 @@
 """Temporal activities of the watch service (queue `watch-activities`), called by the deadline
-clock (workflows/deadline_clock.py). Each stores what happened and writes the events it owes in one
+clock (workflows/deadline_clock/workflow.py). Each stores what happened and writes the events it owes in one
 transaction (outbox), and is idempotent: a retried activity changes nothing more."""
 
 from datetime import UTC, date, datetime, timedelta
@@ -18,7 +18,14 @@ from services.watch.events import SOURCE
 from services.watch.models import CLOCKS, MESSAGING, NOTICES
 from services.watch.models import WARNINGS as WARNINGS_T
 from services.watch.notifier import CHANNELS, Notifier
-from workflows.clock_inputs import InterceptionDecided, OverdueDecided, WarningRaised
+from workflows.activity_names import (
+    DELIVER_NOTICES,
+    RAISE_WARNING,
+    REPORT_INTERCEPTED_BEHAVIOUR,
+    REPORT_OVERDUE_BEHAVIOUR,
+    SETTLE_CLOCK,
+)
+from workflows.deadline_clock.inputs import InterceptionDecided, OverdueDecided, WarningRaised
 
 log = structlog.get_logger(__name__)
 DEADLINE_WARNING = event_type("deadline.warning.v1")
@@ -55,7 +62,7 @@ class WatchActivities:
         self._relay = relay
         self._channels = channels
 
-    @activity.defn(name="raise_warning")
+    @activity.defn(name=RAISE_WARNING)
     async def raise_warning(self, raised: WarningRaised) -> str:
         now = datetime.now(UTC)
         # A reminder is one notice per decision: its id comes from the activity, stable over retries.
@@ -104,7 +111,7 @@ class WatchActivities:
         self._relay.wake()
         return wid
 
-    @activity.defn(name="deliver_notices")
+    @activity.defn(name=DELIVER_NOTICES)
     async def deliver_notices(self, wid: str) -> int:
         """Send the warning's pending notices; a failure is recorded and raised (Temporal retries it,
         up to CREDIT_NOTIFY_ATTEMPTS), and the last attempt records it `failed`. Returns how many
@@ -142,7 +149,7 @@ class WatchActivities:
             raise RuntimeError(f"{len(errors)} notice(s) not accepted: {errors[0]}")
         return delivered
 
-    @activity.defn(name="report_overdue_behaviour")
+    @activity.defn(name=REPORT_OVERDUE_BEHAVIOUR)
     async def report_overdue_behaviour(self, decided: OverdueDecided) -> None:
         """The officer's `report_behaviour` on a deadline_overdue task."""
         async with self._engine.connect() as conn:
@@ -160,7 +167,7 @@ class WatchActivities:
             event_id=f"overdue-report:{decided.task_id}",
         )
 
-    @activity.defn(name="report_intercepted_behaviour")
+    @activity.defn(name=REPORT_INTERCEPTED_BEHAVIOUR)
     async def report_intercepted_behaviour(self, decided: InterceptionDecided) -> None:
         """The officer's `report_behaviour` on an interception task."""
         await self._report(
@@ -204,7 +211,7 @@ class WatchActivities:
             await write_outbox(conn, MESSAGING.outbox, [OutboundEvent(INBOUND_BEHAVIOUR, subject["id"], event)])
         self._relay.wake()
 
-    @activity.defn(name="settle_clock")
+    @activity.defn(name=SETTLE_CLOCK)
     async def settle_clock(self, decided: OverdueDecided) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(

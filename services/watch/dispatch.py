@@ -26,15 +26,15 @@ from services.common.sql import insert_rows, key_in
 from services.common.temporal import WORKFLOW_QUEUE
 from services.watch.models import DISPATCH, MESSAGING
 from services.watch.timeline import interception_event, interception_input
-from workflows.clock_inputs import (
+from workflows.deadline_clock.inputs import (
     ClockInput,
     ClockStop,
     InterceptionInput,
     clock_workflow_id,
     interception_workflow_id,
 )
-from workflows.deadline_clock import DeadlineClockWorkflow
-from workflows.interception import InterceptionWorkflow
+from workflows.deadline_clock.workflow import DeadlineClockWorkflow
+from workflows.interception.workflow import InterceptionWorkflow
 
 log = structlog.get_logger(__name__)
 CONCURRENCY = 16

@@ -32,8 +32,8 @@ from services.common.workdays import RECKONER
 from services.watch.deadlines import STAGE_EVENTS, Due, NoWatchPolicy, deadline_policy, due_for
 from services.watch.events import NO_POLICY, SOURCE, Fact
 from services.watch.models import CLOCKS, DISPATCH, FACTS, MESSAGING
-from workflows.clock_inputs import ClockInput, ClockStop, InterceptionInput
-from workflows.interception import interception_task_id
+from workflows.deadline_clock.inputs import ClockInput, ClockStop, InterceptionInput
+from workflows.interception.workflow import interception_task_id
 
 INTERCEPTION_RAISED = event_type("interception.raised.v1")
 

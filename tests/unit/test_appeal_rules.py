@@ -5,13 +5,13 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.appeal.activities import changed_values
+from services.appeal.commands import review_input
 from services.appeal.deadline import review_due
 from services.appeal.events import appeal_data, appeal_view
 from services.appeal.rules import AppealApplication, judge, stored_applicant
-from services.appeal.starter import review_input
 from services.common.record_replica import ReplicaRecord
 from tests.support.factories import evidence, new_uscc
-from workflows.appeal_inputs import AppealChange, corrections_of, review_task_id
+from workflows.appeal.inputs import AppealChange, corrections_of, review_task_id
 
 SUPPLIER = new_uscc()
 

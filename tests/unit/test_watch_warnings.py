@@ -22,7 +22,7 @@ from services.watch.activities import WatchActivities
 from services.watch.api import rank
 from services.watch.models import CLOCKS, MESSAGING, NOTICES, TABLES
 from services.watch.notifier import SmsNotifier, WebhookNotifier
-from workflows.clock_inputs import OverdueDecided, WarningRaised
+from workflows.deadline_clock.inputs import OverdueDecided, WarningRaised
 
 CLOCK_ID = "411000:P1:contract_signing:"
 NOW = datetime(2024, 3, 12, 1, tzinfo=UTC)

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from temporalio import activity
 
 from services.common.lawdates import local_date
-from workflows.task_inputs import TaskClosed, TaskPlan, TaskSpec
+from workflows.activity_names import CANCEL_TASK, ESCALATE_TASK, OPEN_TASK
+from workflows.human_task.inputs import TaskClosed, TaskPlan, TaskSpec
 
 
 class FakeCasework:
@@ -15,17 +16,17 @@ class FakeCasework:
         self.tasks: list[TaskSpec] = []
         self.cancelled: list[str] = []
 
-    @activity.defn(name="open_task")
+    @activity.defn(name=OPEN_TASK)
     async def open_task(self, spec: TaskSpec) -> TaskPlan:
         self.tasks.append(spec)
         today = local_date(datetime.now(UTC))
         return TaskPlan(task_id=spec.task_id, opened_on=today, due_on=today, alarms=[])
 
-    @activity.defn(name="escalate_task")
+    @activity.defn(name=ESCALATE_TASK)
     async def escalate_task(self, _: object) -> None:
         return None
 
-    @activity.defn(name="cancel_task")
+    @activity.defn(name=CANCEL_TASK)
     async def cancel_task(self, closed: TaskClosed) -> None:
         self.cancelled.append(closed.task_id)
 

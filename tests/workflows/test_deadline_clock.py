@@ -27,10 +27,11 @@ from tests.support.poll import eventually
 from tests.support.procurement import procurement_event
 from tests.workflows.casework_fakes import FakeCasework
 from tests.workflows.saved import save_history
-from workflows.clock_inputs import ClockInput, ClockStop, OverdueDecided, WarningRaised, clock_workflow_id
-from workflows.deadline_clock import DeadlineClockWorkflow
-from workflows.human_task import HumanTaskWorkflow
-from workflows.task_inputs import TaskDecision, task_workflow_id
+from workflows.activity_names import DELIVER_NOTICES, RAISE_WARNING, REPORT_OVERDUE_BEHAVIOUR, SETTLE_CLOCK
+from workflows.deadline_clock.inputs import ClockInput, ClockStop, OverdueDecided, WarningRaised, clock_workflow_id
+from workflows.deadline_clock.workflow import DeadlineClockWorkflow
+from workflows.human_task.inputs import TaskDecision, task_workflow_id
+from workflows.human_task.workflow import HumanTaskWorkflow
 
 
 def spring_with_tiaoxiu(year: int) -> tuple[Arrangement, date]:
@@ -58,21 +59,21 @@ class Fakes(FakeCasework):
         self.settled: list[OverdueDecided] = []
         self.notified: list[str] = []
 
-    @activity.defn(name="raise_warning")
+    @activity.defn(name=RAISE_WARNING)
     async def raise_warning(self, raised: WarningRaised) -> str:
         self.warnings.append((raised.level, activity.info().current_attempt_scheduled_time, raised.reminder))
         return f"{raised.clock_id}:{raised.level}"
 
-    @activity.defn(name="deliver_notices")
+    @activity.defn(name=DELIVER_NOTICES)
     async def deliver_notices(self, wid: str) -> int:
         self.notified.append(wid)
         return 0
 
-    @activity.defn(name="report_overdue_behaviour")
+    @activity.defn(name=REPORT_OVERDUE_BEHAVIOUR)
     async def report(self, decided: OverdueDecided) -> None:
         self.reported.append(decided)
 
-    @activity.defn(name="settle_clock")
+    @activity.defn(name=SETTLE_CLOCK)
     async def settle(self, decided: OverdueDecided) -> None:
         self.settled.append(decided)
 

@@ -14,10 +14,11 @@ from tests.support.poll import eventually
 from tests.support.procurement import XU_SUPPLIER
 from tests.workflows.casework_fakes import FakeCasework
 from tests.workflows.saved import save_history
-from workflows.clock_inputs import InterceptionDecided, InterceptionInput, interception_workflow_id
-from workflows.human_task import HumanTaskWorkflow
-from workflows.interception import InterceptionWorkflow
-from workflows.task_inputs import TaskDecision, task_workflow_id
+from workflows.activity_names import REPORT_INTERCEPTED_BEHAVIOUR
+from workflows.deadline_clock.inputs import InterceptionDecided, InterceptionInput, interception_workflow_id
+from workflows.human_task.inputs import TaskDecision, task_workflow_id
+from workflows.human_task.workflow import HumanTaskWorkflow
+from workflows.interception.workflow import InterceptionWorkflow
 
 
 class Fakes(FakeCasework):
@@ -25,7 +26,7 @@ class Fakes(FakeCasework):
         super().__init__()
         self.reported: list[InterceptionDecided] = []
 
-    @activity.defn(name="report_intercepted_behaviour")
+    @activity.defn(name=REPORT_INTERCEPTED_BEHAVIOUR)
     async def report(self, decided: InterceptionDecided) -> None:
         self.reported.append(decided)
 

@@ -21,10 +21,11 @@ from services.common.policy import policy_for
 from services.common.temporal import CASEWORK_ACTIVITIES, PUBLICATION_ACTIVITIES
 from tests.workflows.casework_fakes import FakeCasework
 from tests.workflows.saved import save_history
-from workflows.human_task import HumanTaskWorkflow
-from workflows.publication_inputs import PushEscalated, PushInput, PushRef, PushResult, PushSettled, PushStatus
-from workflows.pushes import PushWorkflow, push_workflow_id
-from workflows.task_inputs import TaskDecision, task_workflow_id
+from workflows.activity_names import DELIVER_PUSH, ESCALATE_PUSH, SETTLE_PUSH
+from workflows.human_task.inputs import TaskDecision, task_workflow_id
+from workflows.human_task.workflow import HumanTaskWorkflow
+from workflows.pushes.inputs import PushEscalated, PushInput, PushRef, PushResult, PushSettled, PushStatus
+from workflows.pushes.workflow import PushWorkflow, push_workflow_id
 
 HISTORIES = Path(__file__).parent / "histories"
 REGION = "410322"
@@ -41,7 +42,7 @@ class FakePlatform(FakeCasework):
         self.escalations: list[str] = []
         self.settled: list[PushSettled] = []
 
-    @activity.defn(name="deliver_push")
+    @activity.defn(name=DELIVER_PUSH)
     async def deliver(self, ref: PushRef) -> PushStatus:
         self.attempts += 1
         if not self.up or self.attempts <= self.failures:
@@ -49,14 +50,14 @@ class FakePlatform(FakeCasework):
         self.delivered += 1
         return PushStatus(idempotency_key=ref.idempotency_key, state="delivered", attempts=self.attempts)
 
-    @activity.defn(name="escalate_push")
+    @activity.defn(name=ESCALATE_PUSH)
     async def escalate(self, esc: PushEscalated) -> PushStatus:
         self.escalations.append(esc.task_id)
         return PushStatus(
             idempotency_key=esc.idempotency_key, state="escalated", attempts=self.attempts, last_error="HTTP 503"
         )
 
-    @activity.defn(name="settle_push")
+    @activity.defn(name=SETTLE_PUSH)
     async def settle(self, settled: PushSettled) -> PushStatus:
         self.settled.append(settled)
         return PushStatus(idempotency_key=settled.idempotency_key, state=settled.state, attempts=self.attempts)

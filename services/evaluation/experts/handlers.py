@@ -37,13 +37,13 @@ from services.common.policy import policy_for
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.subscribers import batch_options
-from services.common.temporal import WORKFLOW_QUEUE, LazyClient, temporal_unavailable
+from services.common.temporal import WORKFLOW_QUEUE, temporal_unavailable
 from services.common.topics import INBOUND_APPLICATIONS, RECORDS
 from services.evaluation.events import SOURCE
 from services.evaluation.models import MESSAGING
-from workflows.expert_inputs import ExpertRecordChange, ExpertStandingInput
-from workflows.expert_inputs import TrainingCompleted as TrainingSignal
-from workflows.expert_standing import ExpertStandingWorkflow
+from workflows.expert_standing.inputs import ExpertRecordChange, ExpertStandingInput
+from workflows.expert_standing.inputs import TrainingCompleted as TrainingSignal
+from workflows.expert_standing.workflow import ExpertStandingWorkflow
 
 log = structlog.get_logger(__name__)
 # While Temporal does not answer, a batch fails after this pause and is consumed again.
@@ -55,14 +55,12 @@ RECORD_TYPES = {c.type for c in (RECORD_CREATED, RECORD_CORRECTED, RECORD_UPHELD
 
 
 class Signals:
-    """A Temporal client connected on first use (the service starts even if Temporal is late)."""
+    """Signal-with-start of experts' workflows, through the process's Temporal client (the
+    Runtime's, connected on first use: the service starts even if Temporal is late)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._temporal = LazyClient(settings)
-        self.default_region = settings.credit_policy_region
-
-    async def client(self) -> Client:
-        return await self._temporal.get()
+    def __init__(self, client: Callable[[], Awaitable[Client]], default_region: str) -> None:
+        self.client = client
+        self.default_region = default_region
 
     async def send(self, expert_id: str, name: str, region: str, signal: str, arg: BaseModel) -> None:
         rules = policy_for(region, local_date(datetime.now(UTC))).expert
