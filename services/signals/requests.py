@@ -10,7 +10,7 @@ from services.common.catalogue import load_catalogue
 from services.common.cloudevents import build_event
 from services.common.messaging import OutboundEvent
 from services.common.topics import DETERMINATION_REQUESTED, TASKS
-from workflows.determination_inputs import DeterminationRequest
+from workflows.determination.inputs import DeterminationRequest
 
 SOURCE = "urn:credit:signals"
 # The signals service reports in its own name: no purchaser or agency saw the behaviour.
