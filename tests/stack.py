@@ -63,6 +63,7 @@ class Stack:
         ("appeal", "services.appeal"),
         ("casework", "services.casework"),
         ("watch", "services.watch"),
+        ("signals", "services.signals"),
         ("evaluations", "services.evaluations"),
         ("workflows", "workflows.worker"),
         ("gateway", "services.gateway"),

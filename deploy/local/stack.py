@@ -67,7 +67,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("appeal", "services.appeal", 8104),
     ServiceSpec("casework", "services.casework", 8105),
     ServiceSpec("watch", "services.watch", 8107),
-    ServiceSpec("evaluations", "services.evaluations", 8108),
+    ServiceSpec("signals", "services.signals", 8108),
+    ServiceSpec("evaluations", "services.evaluations", 8109),
     ServiceSpec("workflows", "workflows.worker", None),
 )
 GATEWAY = ServiceSpec("gateway", "services.gateway", 8000)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from services.casework.commands import replan_command
 from services.casework.models import COMMANDS, MESSAGING, TASKS_T
 from services.casework.visibility import OPEN_STATES
+from services.common.calendar_follower import replan_reason
 from services.common.commands import write_commands
 from services.common.inbound import from_kafka
 from services.common.messaging import already_processed, mark_processed
@@ -51,12 +52,7 @@ async def replan_after(rt: Runtime, records: list[Any]) -> int:
         async with rt.engine.connect() as conn:
             if await already_processed(conn, MESSAGING.processed, [item.identity]):
                 continue
-        year = int(env.data["year"])
-        notice = env.data.get("notice") or {}
-        reason = (
-            f"holiday arrangement of {year} installed (version {env.data.get('version')}, "
-            f"{notice.get('number', 'no notice')}, by {env.data.get('installed_by')})"
-        )
+        year, reason = int(env.data["year"]), replan_reason(env.data)
         replan = TaskReplan(year=year, reason=reason)
         tasks = await open_tasks_of(rt, year)
         async with rt.engine.begin() as conn:

@@ -1,5 +1,6 @@
-"""The evaluation process: HTTP API, Kafka consumers, outbox relay and Temporal activity worker on
-one event loop (STYLE: one process per service)."""
+"""The evaluation process: HTTP API, Kafka consumers, outbox relay, the relay of its Temporal
+commands (experts/commands.py) and the Temporal activity worker on one event loop (STYLE: one
+process per service)."""
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -17,7 +18,7 @@ from services.common.temporal import EVALUATION_ACTIVITIES
 from services.evaluation.activities import EvaluationActivities
 from services.evaluation.api import router
 from services.evaluation.experts.activities import ExpertActivities
-from services.evaluation.experts.handlers import Signals
+from services.evaluation.experts.commands import OUTBOX
 from services.evaluation.experts.handlers import build_router as build_expert_router
 from services.evaluation.intake.handlers import build_router
 from services.evaluation.ledger.api import router as ledger_router
@@ -44,9 +45,10 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             tables=TABLES,
             migrations=MIGRATIONS,
             messaging=MESSAGING,
+            commands=OUTBOX,
             routers=lambda rt: [
                 build_router(rt, settings),
-                build_expert_router(rt, settings, Signals(rt.client, settings.credit_policy_region)),
+                build_expert_router(rt, settings),
             ],
             background=background,
         ) as rt:

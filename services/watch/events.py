@@ -1,7 +1,8 @@
 """The procurement events the watch reads (CONTRACT v1.1 §1, `credit.inbound.procurement`), typed by
-the shared contract models (services/common/contracts/procurement.py) and parsed once by
-`parse_fact`, which says why an event cannot be accepted (`invalid_identifier`, `invalid_data`)
-instead of raising anything else. The handlers (timeline.py) only see a `Fact`."""
+the shared contract models (services/common/contracts/procurement.py) and checked once by
+`checked_fact` (after the consumer frame's decoder) or `parse_fact`, which say why an event cannot
+be accepted (`invalid_identifier`, `invalid_data`) instead of raising anything else. The handlers
+(timeline.py) only see a `Fact`."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -94,6 +95,12 @@ def parse_fact(envelope: Envelope, *, received_at: datetime) -> Fact | Refusal:
         data = MODELS[envelope.type].model_validate(envelope.data)
     except ValidationError as exc:
         return Refusal(INVALID_DATA, _problems(exc))
+    return checked_fact(envelope, data, received_at=received_at)
+
+
+def checked_fact(envelope: Envelope, data: ProcurementFact, *, received_at: datetime) -> Fact | Refusal:
+    """A fact whose `data` fits its model (the decoder's or `parse_fact`'s work), with its
+    identifiers normalised and checked, or why it cannot be accepted."""
     for org in [data.purchaser, *([data.agency] if data.agency else []), *getattr(data, "suppliers", [])]:
         org.id = normalise_org_id(org.id)
     if getattr(data, "supplier", None) is not None:

@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlmodel import SQLModel
 
+from services.common.commands import command_table
 from services.common.messaging import messaging_tables
 
 FACTS = Table(
@@ -101,19 +102,22 @@ NOTICES = Table(
     UniqueConstraint("warning_id", "channel", "recipient", name="uq_watch_notice_target"),
 )
 
-# Temporal starts and stops owed to the clock workflows, written in the transaction that decided
-# them and sent by the dispatcher: the consumer never waits for Temporal.
+# The supplier checks owed at an award or a contract (kind `check`): asked of /v1/credit by the
+# checker (checks.py), never in the consumer's transaction. Commands toward Temporal are in COMMANDS.
 DISPATCH = Table(
     "watch_dispatch",
     SQLModel.metadata,
     Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("clock_id", String(260), nullable=False),
-    Column("kind", String(20), nullable=False),  # start | stop | check | intercept
+    Column("kind", String(20), nullable=False),  # check
     Column("payload", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_watch_dispatch_clock", "clock_id"),
 )
 
+# The command outbox toward Temporal (commands.py): clock starts, stops, re-plans, interceptions.
+COMMANDS = command_table("watch")
+
 MESSAGING = messaging_tables("watch")
 MIGRATIONS = Path(__file__).parent / "migrations"
-TABLES = [FACTS, CLOCKS, WARNINGS, NOTICES, DISPATCH, *MESSAGING.all]
+TABLES = [FACTS, CLOCKS, WARNINGS, NOTICES, DISPATCH, COMMANDS, *MESSAGING.all]

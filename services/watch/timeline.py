@@ -10,28 +10,31 @@ Kafka in it, so it can run under any consumer frame.
 - A fact that says something else than one already kept for the same contract (e.g. another
   signing time) is kept too and flagged (`conflicts_with`), never overwritten; the clock keeps the
   first fact that opened or closed it.
-- An open clock is handed to Temporal through the dispatch table (start, and stop when closed)."""
+- An open clock is handed to Temporal through the command outbox (start, and stop when closed:
+  commands.py); supplier checks go to the checker (checks.py)."""
 
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.cloudevents import build_event
+from services.common.commands import PENDING, write_commands
 from services.common.lawdates import local_date, start_of_day
-from services.common.messaging import OutboundEvent, write_outbox
+from services.common.messaging import OutboundEvent
 from services.common.policy import NoPolicy, TaskRules, policy_for
 from services.common.settings import get_settings
 from services.common.sql import existing_pairs, insert_rows, key_in
 from services.common.topics import WARNINGS as WARNINGS_TOPIC
 from services.common.topics import event_type
 from services.common.workdays import RECKONER
+from services.watch.commands import CLOCK_START, command_of
 from services.watch.deadlines import STAGE_EVENTS, Due, NoWatchPolicy, deadline_policy, due_for
 from services.watch.events import NO_POLICY, SOURCE, Fact
-from services.watch.models import CLOCKS, DISPATCH, FACTS, MESSAGING
+from services.watch.models import CLOCKS, COMMANDS, DISPATCH, FACTS
 from workflows.deadline_clock.inputs import ClockInput, ClockStop, InterceptionInput
 from workflows.interception.workflow import interception_task_id
 
@@ -71,7 +74,7 @@ class Timelines:
     def __init__(self, facts: list[dict], clocks: list[dict], known: set[tuple[str, str]]) -> None:
         self.facts: dict[tuple[str, str], list[dict]] = defaultdict(list)
         for f in facts:
-            self.facts[(f["region"], f["project_code"])].append({**f, "at": _aware(f["at"])})
+            self.facts[(f["region"], f["project_code"])].append({**f, "at": aware(f["at"])})
         self.clocks: dict[str, dict] = {c["clock_id"]: c for c in clocks}
         self.by_project: dict[tuple[str, str], list[str]] = defaultdict(list)
         for c in clocks:
@@ -82,6 +85,10 @@ class Timelines:
         self.closed: dict[str, dict] = {}  # clocks that existed before the batch, now done
         self.commands: list[tuple[str, str, dict]] = []
         self.events: list[OutboundEvent] = []
+
+    @classmethod
+    def empty(cls) -> "Timelines":
+        return cls([], [], set())
 
     def accept(self, fact: Fact, *, now: datetime) -> Outcome:
         try:
@@ -221,7 +228,7 @@ async def load_timelines(conn: AsyncConnection, facts: list[Fact]) -> Timelines:
     codes = sorted({f.project_code for f in facts})
     regions = {(f.region, f.project_code) for f in facts}
     if not codes:
-        return Timelines([], [], set())
+        return Timelines.empty()
     known = await existing_pairs(conn, FACTS, ("source", "event_id"), [(f.source, f.id) for f in facts])
     # Both columns, so the (region, project_code) indexes serve the lookup.
     region_codes = sorted({r for r, _ in regions})
@@ -232,49 +239,53 @@ async def load_timelines(conn: AsyncConnection, facts: list[Fact]) -> Timelines:
 
     held, clocks = await of(FACTS), await of(CLOCKS)
     for c in clocks:
-        c["done_at"] = _aware(c["done_at"]) if c["done_at"] is not None else None
+        c["done_at"] = aware(c["done_at"]) if c["done_at"] is not None else None
     return Timelines(held, clocks, known)
 
 
 async def save_timelines(conn: AsyncConnection, t: Timelines, *, now: datetime) -> None:
     await insert_rows(conn, FACTS, t.new_facts)
     await insert_rows(conn, CLOCKS, list(t.new_clocks.values()))
-    for cid, row in t.closed.items():
+    if t.closed:  # one statement for the batch's closed clocks (executemany)
+        closing = update(CLOCKS).where(CLOCKS.c.clock_id == bindparam("cid"))
+        closing = closing.values(done_at=bindparam("done"), late=bindparam("was_late"), updated_at=now)
         await conn.execute(
-            update(CLOCKS)
-            .where(CLOCKS.c.clock_id == cid)
-            .values(done_at=row["done_at"], late=row["late"], updated_at=now)
+            closing, [{"cid": cid, "done": r["done_at"], "was_late": r["late"]} for cid, r in t.closed.items()]
         )
-    # Before the outbox's writer lock: the dispatcher holds dispatch rows while it may write an
-    # interception to the outbox, so taking the two the other way round could wait on each other.
-    commands = await _unsent_dropped(conn, t.commands)
-    await insert_rows(
-        conn,
-        DISPATCH,
-        [{"clock_id": cid, "kind": kind, "payload": payload, "created_at": now} for cid, kind, payload in commands],
-    )
-    await write_outbox(conn, MESSAGING.outbox, t.events)
+    # Before the outbox's writer lock (the frame writes `t.events` to the outbox after this): the
+    # checker holds check rows while it may write an interception to the outbox, so taking the two
+    # the other way round could wait on each other.
+    commands = await _unsent_taken_back(conn, t.commands)
+    checks = [
+        {"clock_id": ref, "kind": kind, "payload": payload, "created_at": now}
+        for ref, kind, payload in commands
+        if kind == "check"
+    ]
+    await insert_rows(conn, DISPATCH, checks)
+    await write_commands(conn, COMMANDS, [command_of(*c) for c in commands if c[1] != "check"])
 
 
-async def _unsent_dropped(conn: AsyncConnection, commands: list[tuple[str, str, dict]]) -> list[tuple[str, str, dict]]:
+async def _unsent_taken_back(
+    conn: AsyncConnection, commands: list[tuple[str, str, dict]]
+) -> list[tuple[str, str, dict]]:
     """A clock stopped before Temporal heard of its start needs no workflow, as when its completing
-    fact came first: its start is taken back (from this batch, or from the dispatch table, whose rows
-    the dispatcher locks while it sends them, so a start being sent is never taken back) and no stop
-    is sent. Without this, a backlog (a platform's catch-up, the benchmark) made a workflow per clock."""
-    stopped = [cid for cid, kind, _ in commands if kind == "stop"]
+    fact came first: a start and stop of the same batch are both dropped, and a start still pending
+    in the command outbox is taken back. The relay reads its rows without holding them, so it may be
+    sending that start right now: the stop is written all the same — it stops the workflow if the
+    start got through, and finds none (nothing to reach, commands.py) if it did not. Without this,
+    a backlog (a platform's catch-up, the benchmark) made a workflow per clock."""
+    stopped = {ref for ref, kind, _ in commands if kind == "stop"}
     if not stopped:
         return commands
-    started_here = {cid for cid, kind, _ in commands if kind == "start"}
-    pending = set(stopped) - started_here
-    taken = set()
+    started_here = {ref for ref, kind, _ in commands if kind == "start"}
+    pending = sorted(stopped - started_here)
     if pending:
-        result = await conn.execute(
-            delete(DISPATCH)
-            .where(key_in(conn, DISPATCH.c.clock_id, sorted(pending)), DISPATCH.c.kind == "start")
-            .returning(DISPATCH.c.clock_id)
+        await conn.execute(
+            delete(COMMANDS).where(
+                key_in(conn, COMMANDS.c.ref, pending), COMMANDS.c.purpose == CLOCK_START, COMMANDS.c.state == PENDING
+            )
         )
-        taken = {r[0] for r in result}
-    quiet = (started_here & set(stopped)) | taken
+    quiet = started_here & stopped
     return [c for c in commands if not (c[1] in ("start", "stop") and c[0] in quiet)]
 
 
@@ -329,15 +340,21 @@ def _task_rules(region: str, day: date) -> TaskRules:
         return TaskRules()  # the task model's usual reminder and escalation levels
 
 
-def _aware(moment: datetime) -> datetime:
+def aware(moment: datetime) -> datetime:
     # SQLite hands timestamps back naive (UTC); PostgreSQL aware.
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+def clock_moments(due_on: date, started_on: date) -> tuple[datetime | None, datetime]:
+    """When a clock warns: `due_soon` at the start of the working day before `due_on` (None when that
+    day is before the clock started), `overdue` at the start of the day after it."""
+    before = RECKONER.previous_working_day(due_on, 1).day
+    return (start_of_day(before) if before >= started_on else None), start_of_day(due_on + timedelta(days=1))
+
+
 def clock_input(fact: Fact, stage: str, cid: str, due: Due, responsible: dict) -> ClockInput:
     """The workflow's input: the moments of the warnings, from the calendar, and the task's terms."""
-    before = RECKONER.previous_working_day(due.due_on, 1).day
-    due_soon_at = start_of_day(before) if before >= local_date(fact.at) else None
+    due_soon_at, overdue_at = clock_moments(due.due_on, local_date(fact.at))
     layer = deadline_policy().regional_layer(fact.region)
     assert layer.overdue_task is not None  # required of every regional layer at load
     tasks = _task_rules(fact.region, local_date(fact.at))
@@ -348,7 +365,7 @@ def clock_input(fact: Fact, stage: str, cid: str, due: Due, responsible: dict) -
         stage=stage,
         due_on=due.due_on,
         due_soon_at=due_soon_at,
-        overdue_at=start_of_day(due.due_on + timedelta(days=1)),
+        overdue_at=overdue_at,
         provisional=due.provisional,
         responsible=responsible,
         rule={"value": due.value, "unit": due.unit, "source": due.source},

@@ -21,7 +21,7 @@ from services.common.topics import (
 from tests.conftest import bearer
 from tests.stack import Stack
 from tests.support.factories import determination, event, evidence, new_uscc, report_data
-from tests.support.kafka import collect, produce
+from tests.support.kafka import collect, original_id, produce
 from tests.support.poll import eventually
 
 pytestmark = pytest.mark.connected
@@ -242,17 +242,12 @@ async def test_appeal_over_kafka_same_path(stack: Stack, api: httpx.AsyncClient)
         stack.bootstrap,
         DEAD_LETTER,
         lambda kept: len(kept) >= 2,
-        match=lambda e: _original_id(e) in (bad["id"], twin["id"]),
+        match=lambda e: original_id(e) in (bad["id"], twin["id"]),
         timeout=60,
     )
-    reasons = {_original_id(e): e["data"]["reason"] for e in dead}
+    reasons = {original_id(e): e["data"]["reason"] for e in dead}
     assert reasons == {bad["id"]: "evidence_required", twin["id"]: "appeal_open"}
     task = await review_task(api, record_id)  # one appeal, one review, although `good` came twice
     full = (await api.get(f"/v1/tasks/{task['id']}", headers=REVIEWER)).json()
     assert full["context"]["applicant"]["id"] == supplier and full["context"]["grounds"] == GROUNDS
     assert full["excluded_officers"] == ["officer-a"]
-
-
-def _original_id(dead_letter: dict) -> str | None:
-    value = dead_letter["data"]["original"].get("value")
-    return value.get("id") if isinstance(value, dict) else None

@@ -8,11 +8,13 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from services.common.lawdates import SHANGHAI, today
 from services.common.topics import DEAD_LETTER, INBOUND_BEHAVIOUR, INBOUND_PROCUREMENT, WARNINGS
@@ -20,14 +22,16 @@ from services.common.workdays import RECKONER
 from tests.conftest import bearer
 from tests.stack import Stack
 from tests.support.factories import determination, event, new_uscc, report_data
-from tests.support.kafka import collect, produce
+from tests.support.kafka import collect, original_id, produce
 from tests.support.poll import eventually
 from tests.support.procurement import XU_PURCHASER, procurement_event
+from workflows.deadline_clock.inputs import clock_workflow_id
 
 pytestmark = pytest.mark.connected
 
 ROOT = Path(__file__).resolve().parents[2]
 XUCHANG_OFFICER = bearer("finance_officer", "411000", "411000", sub="xuchang-officer")
+ADMIN = bearer("administrator", "410000", "410000", sub="admin-1")
 
 
 def code() -> str:
@@ -169,7 +173,7 @@ async def test_a_region_without_a_policy_is_dead_lettered_no_policy(stack: Stack
         stack.bootstrap,
         DEAD_LETTER,
         lambda kept: bool(kept),
-        match=lambda e: e["data"].get("original", {}).get("value", {}).get("id") == event["id"],
+        match=lambda e: original_id(e) == event["id"],
     )
     assert dead[0]["data"]["reason"] == "no_policy" and "110000" in dead[0]["data"]["message"]
 
@@ -208,3 +212,57 @@ async def test_a_timeline_is_shown_to_its_parties_and_finance_of_its_region_only
 async def test_the_gateway_documents_the_watch_endpoints(api: httpx.AsyncClient) -> None:
     paths = (await api.get("/openapi.json")).json()["paths"]
     assert {"/v1/projects/{region}/{code}", "/v1/warnings", "/v1/rankings"} <= set(paths)
+
+
+async def test_a_running_clock_is_replanned_when_its_year_is_installed(stack: Stack, api: httpx.AsyncClient) -> None:
+    """An award on the last day of this year counts its 2 working days through next year. An
+    administrator installs next year's arrangement (casework, `credit.calendar`) with the clock's due
+    day off as well: the watch counts the clock again — a later due date, not provisional — and its
+    workflow gets the `replan`. The days held before are installed again at the end (moving the clock
+    back). The arrangements are TEST FIXTURES, NOT OFFICIAL DATA."""
+    year = today().year + 1
+    project = code()
+    eve = datetime.combine(date(year - 1, 12, 31), datetime.min.time(), tzinfo=SHANGHAI) + timedelta(hours=10)
+    await send(stack, procurement_event("award.notified", code=project, at=eve))
+    signing = stage(await timeline(api, project, until=lambda b: len(b["stages"]) == 1), "contract_signing")
+    due = date.fromisoformat(signing["due_on"])
+    assert due.year == year
+
+    held = (await api.get(f"/v1/calendar/{year}")).json()  # installed by an earlier test, or the law's days
+
+    def arrangement(extra_off: set[date]) -> dict:
+        return {
+            "notice": {"number": "TEST FIXTURE, NOT OFFICIAL DATA", "date": today().isoformat()},
+            "holidays": sorted(set(held["holidays"]) | {d.isoformat() for d in extra_off}),
+            "workdays": held["workdays"],
+        }
+
+    installed = await api.put(f"/v1/calendar/{year}", json=arrangement({due}), headers=ADMIN)
+    assert installed.status_code == 200, installed.text
+    moved = stage(
+        await timeline(api, project, until=lambda b: stage(b, "contract_signing")["due_on"] != signing["due_on"]),
+        "contract_signing",
+    )
+    assert date.fromisoformat(moved["due_on"]) > due and moved["provisional"] is False
+    client = await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
+    handle = client.get_workflow_handle(clock_workflow_id(f"411000:{project}:contract_signing:"))
+
+    async def replans() -> list[str]:
+        history = await handle.fetch_history()
+        return [
+            e.workflow_execution_signaled_event_attributes.signal_name
+            for e in history.events
+            if e.HasField("workflow_execution_signaled_event_attributes")
+            and e.workflow_execution_signaled_event_attributes.signal_name == "replan"
+        ]
+
+    assert len(await eventually(replans, until=lambda names: len(names) == 1, timeout=60)) == 1
+
+    restored = await api.put(f"/v1/calendar/{year}", json=arrangement(set()), headers=ADMIN)
+    assert restored.status_code == 200, restored.text
+    back = stage(
+        await timeline(api, project, until=lambda b: stage(b, "contract_signing")["due_on"] == signing["due_on"]),
+        "contract_signing",
+    )
+    assert back["provisional"] is False
+    assert len(await eventually(replans, until=lambda names: len(names) == 2, timeout=60)) == 2

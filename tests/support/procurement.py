@@ -2,11 +2,19 @@
 tests and its benchmark: each test states only the type, the project and the fact's time."""
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 
-from services.common.cloudevents import build_event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.common.cloudevents import build_event, encode_structured, parse_kafka_message
+from services.common.db import create_tables, make_engine
 from services.common.identifiers import make_uscc
+from services.common.inbound import Inbound
 from services.common.topics import event_type
+from services.watch.models import TABLES
 
 XUCHANG = "411000"
 XU_PURCHASER = make_uscc("12411000MB0000001")
@@ -53,3 +61,22 @@ def procurement_event(
         id=id or str(uuid.uuid4()),
         data=procurement_data(kind, code=code, at=at, **kw),  # type: ignore[arg-type]
     )
+
+
+@asynccontextmanager
+async def watch_database(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """The watch's tables on a SQLite file of the test's own."""
+    eng = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'watch.db'}")
+    await create_tables(eng, TABLES)
+    try:
+        yield eng
+    finally:
+        await eng.dispose()
+
+
+def inbound(event: dict, key: str | None = None) -> Inbound:
+    """A CloudEvent as the consumer receives it from Kafka (structured mode), keyed by its project."""
+    value, headers = encode_structured(event)
+    env = parse_kafka_message(value, headers)
+    key = key if key is not None else event["data"]["project"]["code"]
+    return Inbound(None, key, envelope=env, value=value, headers=tuple(headers))

@@ -1,5 +1,5 @@
 """The data migrations that moved what the retired loops still owed into the command outboxes:
-rows pending in repair_dispatch, and determination requests not started yet, become pending
+rows pending in repair_dispatch and watch_dispatch, and determination requests not started yet, become pending
 commands in order, which the command relay then delivers (SQLite; PostgreSQL runs the same
 revisions in tests/integration/test_migrations_connected.py)."""
 
@@ -19,6 +19,8 @@ from services.common.migrations import alembic_config, migrate
 from services.common.policy import policy_for
 from services.repair import models as repair
 from services.repair.commands import OUTBOX as REPAIR_OUTBOX
+from services.watch import models as watch
+from services.watch.commands import OUTBOX as WATCH_OUTBOX
 from workflows.repair.inputs import RecordChange, RepairApplication, RepairInput, RepairRecord
 from workflows.repair.rules import terms_from
 
@@ -145,3 +147,45 @@ async def test_requests_not_started_become_start_commands(engine: AsyncEngine) -
         "determination:req-waiting",
         {"n": "req-waiting"},
     )
+
+
+async def test_what_watch_dispatch_owed_temporal_moves_to_the_command_outbox_and_checks_stay(
+    engine: AsyncEngine,
+) -> None:
+    await upgrade_to(engine, "watch", watch, "0001")
+    old = sa.table(
+        "watch_dispatch", *(sa.column(c) for c in ("clock_id", "kind", "created_at")), sa.column("payload", sa.JSON())
+    )
+    rows = [
+        ("411000:P1:contract_signing:", "start", {"clock_id": "411000:P1:contract_signing:"}),
+        ("411000:P1:supplier_barred:S1", "check", {"subject": {"id": "S1"}}),
+        ("411000:P1:contract_signing:", "stop", {"done_at": NOW.isoformat(), "fact": "src|id"}),
+        ("411000:P1:deposit_forbidden:A1", "intercept", {"interception_id": "411000:P1:deposit_forbidden:A1"}),
+    ]
+    async with engine.begin() as conn:
+        await conn.execute(
+            old.insert(), [{"clock_id": c, "kind": k, "payload": p, "created_at": NOW} for c, k, p in rows]
+        )
+    await migrate(engine, "watch", watch.MIGRATIONS, watch.TABLES)
+    moved = await commands(engine, watch.COMMANDS)
+    assert [(c["purpose"], c["action"], c["workflow"] or c["name"], c["workflow_id"]) for c in moved] == [
+        ("watch.clock_start", "start", "DeadlineClockWorkflow", "clock:411000:P1:contract_signing:"),
+        ("watch.clock_stop", "signal", "stop", "clock:411000:P1:contract_signing:"),
+        ("watch.intercept", "start", "InterceptionWorkflow", "interception:411000:P1:deposit_forbidden:A1"),
+    ]
+    assert moved[0]["start_arg"] == rows[0][2] and moved[1]["arg"] == rows[2][2]
+    assert [(r["kind"], r["clock_id"]) for r in await commands(engine, watch.DISPATCH)] == [
+        ("check", "411000:P1:supplier_barred:S1")
+    ]
+    temporal = Recorder()
+
+    async def connect() -> Recorder:
+        return temporal
+
+    relay = CommandRelay(engine=engine, outbox=WATCH_OUTBOX, client=connect, service="watch")  # type: ignore[arg-type]
+    assert await relay.deliver_once() == (3, 3)
+    assert temporal.calls == [
+        ("start DeadlineClockWorkflow", "clock:411000:P1:contract_signing:"),
+        ("stop", "clock:411000:P1:contract_signing:"),
+        ("start InterceptionWorkflow", "interception:411000:P1:deposit_forbidden:A1"),
+    ]

@@ -35,6 +35,7 @@ CREDIT_SERVICES = {
     "appeal",
     "casework",
     "watch",
+    "signals",
     "evaluations",
     "workflows",
     "codec",

@@ -37,7 +37,7 @@ PROCESS_ENV = {
 }
 # services/dbsetup.py: the owner and one role per service with tables, each password from its Secret.
 DB_ROLE_PASSWORD = re.compile(r"CREDIT_DB_PASSWORD_[A-Z_]+")
-DB_SERVICES = ("evaluation", "publication", "repair", "appeal", "casework", "watch", "evaluations")
+DB_SERVICES = ("evaluation", "publication", "repair", "appeal", "casework", "watch", "signals", "evaluations")
 DB_ROLES = {"credit_owner", *(f"credit_{s}" for s in DB_SERVICES)}
 GATEWAY_UPSTREAMS = ("evaluation", "publication", "repair", "appeal", "casework", "watch", "evaluations")
 # Consumers scale up to the partitions of the topic they are scaled on (HPA maxReplicas).
@@ -48,6 +48,7 @@ SCALED_ON = {
     "appeal": "credit.inbound.applications",
     "casework": "credit.tasks",
     "watch": "credit.inbound.procurement",
+    "signals": "credit.inbound.procurement",
 }
 
 

@@ -17,12 +17,28 @@ def test_the_warnings_page_lists_warnings_linked_to_their_timelines_and_the_rank
         ]
     }  # fmt: skip
     rankings = {
-        "period": "2027",
-        "items": [{"party": {"id": "P1"}, "on_time_rate": 0.5, "average_delay_working_days": 2, "open_overdue": 1}],
+        "purchaser": {
+            "period": "2027",
+            "items": [{"party": {"id": "P1"}, "on_time_rate": 0.5, "average_delay_working_days": 2, "open_overdue": 1}],
+        },
+        "agency": {
+            "period": "2027",
+            "items": [
+                {"party": {"id": "A<9>"}, "on_time_rate": 1.0, "average_delay_working_days": 0, "open_overdue": 0}
+            ],
+        },
     }
     html = warnings_page(warnings, rankings, who=WHO, csrf="t")
     assert 'href="/console/projects/411000/XC%3C1%3E"' in html and "XC&lt;1&gt;" in html
     assert "已超期 overdue" in html and "<td>50 %</td>" in html and "XC<1>" not in html
+    purchasers, agencies = html.split('id="rankings"')[1].split('id="agency-rankings"')
+    assert "<td>P1</td>" in purchasers and "A&lt;9&gt;" not in purchasers
+    assert "<td>A&lt;9&gt;</td><td>100 %</td>" in agencies and "代理机构排名" in html
+
+
+def test_a_ranking_not_read_shows_empty() -> None:
+    html = warnings_page({"items": []}, {"purchaser": {"period": "2027", "items": []}}, who=WHO, csrf="t")
+    assert html.count("No deadlines due in the period.") == 2
 
 
 def test_the_timeline_page_marks_late_provisional_and_conflicting_entries() -> None:

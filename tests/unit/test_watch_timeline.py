@@ -1,6 +1,6 @@
-"""The watch's handler of procurement facts (services/watch/intake.py, timeline.py) on SQLite: facts
-stored once, any order settles the same, conflicts kept and flagged, clocks started and stopped
-through the dispatch table, bad events dead-lettered with their reason."""
+"""The watch's handler of procurement facts (services/watch/intake.py on the consumer frame,
+timeline.py) on SQLite: facts stored once, any order settles the same, conflicts kept and flagged,
+clocks started and stopped through the dispatch table, bad events dead-lettered with their reason."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -8,15 +8,16 @@ from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.cloudevents import encode_structured, parse_kafka_message
+from services.common.cloudevents import build_event
 from services.common.db import create_tables, make_engine
-from services.common.inbound import Inbound
+from services.common.topics import event_type
+from services.watch.commands import CLOCK_START, CLOCK_STOP, INTERCEPT
 from services.watch.intake import receive
-from services.watch.models import CLOCKS, DISPATCH, FACTS, MESSAGING, TABLES
-from tests.support.procurement import procurement_event
+from services.watch.models import CLOCKS, COMMANDS, DISPATCH, FACTS, MESSAGING, TABLES
+from tests.support.procurement import inbound, procurement_event, watch_database
 
 # A Thursday: the award's 2 working days (Xuchang, 004 #18) end on Monday 2024-03-11.
 AWARD_AT = datetime(2024, 3, 7, 10, 0, tzinfo=UTC)
@@ -26,29 +27,23 @@ NOW = datetime(2024, 3, 8, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    eng = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'watch.db'}")
-    await create_tables(eng, TABLES)
-    try:
+    async with watch_database(tmp_path) as eng:
         yield eng
-    finally:
-        await eng.dispose()
-
-
-def item(event: dict) -> Inbound:
-    value, headers = encode_structured(event)
-    env = parse_kafka_message(value, headers)
-    return Inbound(None, event["data"]["project"]["code"], envelope=env, value=value, headers=tuple(headers))
 
 
 async def apply(engine: AsyncEngine, *events: dict):  # type: ignore[no-untyped-def]
     async with engine.begin() as conn:
-        return await receive(conn, [item(e) for e in events], now=NOW)
+        return await receive(conn, [inbound(e) for e in events], now=NOW)
+
+
+KIND = {CLOCK_START: "start", CLOCK_STOP: "stop"}
 
 
 async def state(engine: AsyncEngine) -> dict:
     async with engine.connect() as conn:
         clocks = [dict(r) for r in (await conn.execute(select(CLOCKS).order_by(CLOCKS.c.clock_id))).mappings()]
-        dispatch = [dict(r) for r in (await conn.execute(select(DISPATCH).order_by(DISPATCH.c.seq))).mappings()]
+        checks = [dict(r) for r in (await conn.execute(select(DISPATCH).order_by(DISPATCH.c.seq))).mappings()]
+        commands = [dict(r) for r in (await conn.execute(select(COMMANDS).order_by(COMMANDS.c.seq))).mappings()]
         facts = [dict(r) for r in (await conn.execute(select(FACTS))).mappings()]
         letters = [
             orjson.loads(r.payload)
@@ -57,10 +52,10 @@ async def state(engine: AsyncEngine) -> dict:
     keep = ("clock_id", "stage", "due_on", "done_at", "late", "provisional")
     return {
         "clocks": [{k: c[k] for k in keep} for c in clocks],
-        "dispatch": [(d["clock_id"], d["kind"]) for d in dispatch if d["kind"] in ("start", "stop")],
-        "other_commands": [
-            (d["clock_id"], d["kind"], d["payload"]) for d in dispatch if d["kind"] not in ("start", "stop")
-        ],
+        # Clock starts and stops in the command outbox, by kind (watch.clock_start -> start).
+        "dispatch": [(c["ref"], KIND[c["purpose"]]) for c in commands if c["purpose"] in (CLOCK_START, CLOCK_STOP)],
+        "other_commands": [(d["clock_id"], d["kind"], d["payload"]) for d in checks]
+        + [(c["ref"], "intercept", c["start_arg"]) for c in commands if c["purpose"] == INTERCEPT],
         "facts": facts,
         "letters": letters,
     }
@@ -94,9 +89,12 @@ async def test_reverse_order_settles_to_the_same_state(engine: AsyncEngine, tmp_
         (c["clock_id"], c["due_on"], c["late"]) for c in reverse["clocks"]
     }
     # Either way the signing clock needs no workflow: in order, its start had not been sent yet and
-    # was taken back when the contract came.
-    assert all(cid != "411000:P2:contract_signing:" for cid, _ in in_order["dispatch"] + reverse["dispatch"])
-    assert in_order["dispatch"] == reverse["dispatch"]
+    # was taken back when the contract came (its stop is still written, in case the relay was
+    # sending that start: it finds no workflow and is done).
+    signing_id = "411000:P2:contract_signing:"
+    assert (signing_id, "start") not in in_order["dispatch"] + reverse["dispatch"]
+    assert [c for c in in_order["dispatch"] if c[0] != signing_id] == reverse["dispatch"]
+    assert (signing_id, "stop") in in_order["dispatch"] and signing_id not in dict(reverse["dispatch"])
     # Signing opened the publication and filing clocks (1 working day each in Xuchang).
     assert {c["stage"] for c in reverse["clocks"]} == {"contract_signing", "contract_publication", "contract_filing"}
 
@@ -180,9 +178,52 @@ async def test_deposits_are_not_intercepted_where_the_region_allows_them(engine:
 
 async def test_a_clock_whose_start_was_sent_is_stopped_on_temporal(engine: AsyncEngine) -> None:
     await apply(engine, procurement_event("award.notified", code="P12", at=AWARD_AT))
-    async with engine.begin() as conn:  # the dispatcher sent the start and deleted its row
-        await conn.execute(DISPATCH.delete().where(DISPATCH.c.kind == "start"))
+    async with engine.begin() as conn:  # the command relay sent the start and deleted its row
+        await conn.execute(COMMANDS.delete().where(COMMANDS.c.purpose == CLOCK_START))
     await apply(engine, procurement_event("contract.signed", code="P12", at=SIGNED_AT, contract_no="C-12"))
     s = await state(engine)
     assert ("411000:P12:contract_signing:", "stop") in s["dispatch"]
     assert ("411000:P12:contract_signing:", "start") not in s["dispatch"]
+
+
+async def test_on_the_frame_a_complaint_decision_is_passed_over_and_a_reused_id_is_a_conflict(
+    engine: AsyncEngine,
+) -> None:
+    complaint = build_event(
+        type=event_type("complaint.decided.v1"),
+        source="urn:eproc:xuchang",
+        id="c-1",
+        data={"anything": 1, "project": {"code": "P13"}},
+    )
+    award = procurement_event("award.notified", code="P13", at=AWARD_AT, id="same-id")
+    other = procurement_event("award.notified", code="P14", at=AWARD_AT, id="same-id")
+    assert [o.kind for o in await apply(engine, complaint, award)] == ["not_mine", "accepted"]
+    (conflict,) = await apply(engine, other)
+    assert (conflict.kind, conflict.reason) == ("rejected", "duplicate_id_conflict")
+    s = await state(engine)
+    assert [f["project_code"] for f in s["facts"]] == ["P13"]
+    assert [letter["data"]["reason"] for letter in s["letters"]] == ["duplicate_id_conflict"]
+
+
+async def test_a_batch_costs_the_same_statements_whatever_its_size(engine: AsyncEngine) -> None:
+    """The frame keeps the watch's bulk shape: one processed-event read, three timeline reads, bulk
+    writes — as many statements for forty projects as for two."""
+
+    async def statements(n: int, prefix: str) -> int:
+        seen: list[str] = []
+
+        def count(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+            seen.append(statement)
+
+        sync = engine.sync_engine
+        event.listen(sync, "before_cursor_execute", count)
+        try:
+            events = [procurement_event("award.notified", code=f"{prefix}{i}", at=AWARD_AT) for i in range(n)]
+            assert {o.kind for o in await apply(engine, *events)} == {"accepted"}
+        finally:
+            event.remove(sync, "before_cursor_execute", count)
+        return len([s for s in seen if not s.lstrip().upper().startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))])
+
+    small, large = await statements(2, "S"), await statements(40, "L")
+    assert small == large, (small, large)
+    assert 4 <= large <= 10  # the reads above; inserts of facts, clocks, checks, commands, marks

@@ -22,13 +22,20 @@ from services.common.temporal import CASEWORK_ACTIVITIES, WATCH_ACTIVITIES
 from services.common.workdays import LIBRARY_YEARS, RECKONER
 from services.watch.deadlines import deadline_policy, due_for
 from services.watch.events import Fact, parse_fact
-from services.watch.timeline import clock_id, clock_input
+from services.watch.timeline import clock_id, clock_input, clock_moments
 from tests.support.poll import eventually
 from tests.support.procurement import procurement_event
 from tests.workflows.casework_fakes import FakeCasework
 from tests.workflows.saved import save_history
 from workflows.activity_names import DELIVER_NOTICES, RAISE_WARNING, REPORT_OVERDUE_BEHAVIOUR, SETTLE_CLOCK
-from workflows.deadline_clock.inputs import ClockInput, ClockStop, OverdueDecided, WarningRaised, clock_workflow_id
+from workflows.deadline_clock.inputs import (
+    ClockInput,
+    ClockReplan,
+    ClockStop,
+    OverdueDecided,
+    WarningRaised,
+    clock_workflow_id,
+)
 from workflows.deadline_clock.workflow import DeadlineClockWorkflow
 from workflows.human_task.inputs import TaskDecision, task_workflow_id
 from workflows.human_task.workflow import HumanTaskWorkflow
@@ -264,3 +271,56 @@ async def test_an_award_that_arrives_late_is_overdue_on_arrival_and_remind_sends
     ]
     assert result.levels == ["overdue", "escalated"] and result.decision == "remind"
     save_history("deadline_clock_reminded_v1", history)
+
+
+async def test_a_provisional_clock_moves_when_the_official_arrangement_is_installed(
+    env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted on the provisional calendar, then the official one gives the first two working days of
+    the year off as well: the watch counts again (replanner.py) and signals `replan`; the warnings
+    come on the new moments, the task names the official due date."""
+    monkeypatch.setattr(RECKONER, "_installed", dict(RECKONER._installed))
+    year = max(LIBRARY_YEARS.stop, local_date(datetime.now(UTC)).year + 1)
+    eve = date(year - 1, 12, 31)
+    inp = award_clock(
+        datetime.combine(eve, datetime.min.time(), tzinfo=SHANGHAI) + timedelta(hours=10), "XR-" + uuid.uuid4().hex[:6]
+    )
+    assert inp.provisional
+    days = (date(year, 1, 1) + timedelta(days=n) for n in range(10))
+    first_two = sorted(d for d in days if RECKONER.is_working_day(d))[:2]
+    base = provisional(year)
+    fakes = Fakes()
+    async with workers(env, fakes) as queue:
+        handle = await env.client.start_workflow(
+            DeadlineClockWorkflow.run, inp, id=clock_workflow_id(inp.clock_id), task_queue=queue
+        )
+        RECKONER.install(
+            Arrangement(
+                year=year,
+                holidays=frozenset(base.holidays | set(first_two)),
+                workdays=frozenset(base.workdays),
+                source="test notice",
+                status="official",
+                version=1,
+            )
+        )
+        due = due_for(deadline_policy(), inp.region, "contract_signing", eve)
+        assert due is not None and due.due_on > inp.due_on and not due.provisional
+        due_soon_at, overdue_at = clock_moments(due.due_on, eve)
+        assert due_soon_at is not None
+        plan = ClockReplan(
+            due_on=due.due_on, due_soon_at=due_soon_at, overdue_at=overdue_at, provisional=False, reason="installed"
+        )
+        await handle.signal(DeadlineClockWorkflow.replan, plan)
+        await decide(env, fakes, "dismiss", after=overdue_at + timedelta(days=1) - datetime.now(UTC))
+        result = await handle.result()
+        history = await handle.fetch_history()
+    assert [(lvl, local(at).date()) for lvl, at, _ in fakes.warnings][:2] == [
+        ("due_soon", local(due_soon_at).date()),
+        ("overdue", due.due_on + timedelta(days=1)),
+    ]
+    assert local(due_soon_at).date() > inp.due_on - timedelta(days=1)  # not the provisional moment
+    (spec,) = fakes.tasks
+    assert spec.context["due_on"] == due.due_on.isoformat() and spec.context["provisional"] is False
+    assert result.decision == "dismiss"
+    save_history("deadline_clock_replanned_v2", history)

@@ -30,6 +30,9 @@ BRANCHES = {
         "deadline_clock_reported_v1": "a provisional year: overdue, task decided report_behaviour",
         "deadline_clock_in_time_v1": "stopped by the contract before the due date",
         "deadline_clock_reminded_v1": "overdue on arrival, task decided remind",
+        # Issue 13 with 12, behind workflow.patched("clock-replan-on-calendar"); the v1 files (saved
+        # before it) replay on the old path, where `replan` is ignored.
+        "deadline_clock_replanned_v2": "a provisional due date moved by `replan` when the year is installed",
     },
     "DeterminationWorkflow": {
         "determination_v1": "decision: determined and applied",

@@ -32,6 +32,18 @@ class ClockInput(BaseModel):
     notify_attempts: int = 5  # CREDIT_NOTIFY_ATTEMPTS of the watch service when it started the clock
 
 
+class ClockReplan(BaseModel):
+    """Signal `replan` (and the plan a clock waits on): the deadline counted again, e.g. when the
+    official holiday arrangement of a year it was counted through on a provisional calendar is
+    installed. A clock past its overdue moment keeps its course (the task is with the department)."""
+
+    due_on: date
+    due_soon_at: datetime | None
+    overdue_at: datetime
+    provisional: bool
+    reason: str = ""
+
+
 class ClockStop(BaseModel):
     """Signal `stop`: the completing fact arrived (its own time `at`)."""
 

@@ -1,35 +1,48 @@
-"""Console pages of the watch (issue 13): the warnings list with the purchasers' ranking, and a
-project's timeline. HTML only; the data comes from the watch's API through the gateway, as the
-signed-in officer (routes in watch_routes.py)."""
+"""Console pages of the watch (issue 13): the warnings list with the rankings of purchasers and of
+agencies (004 第8项), and a project's timeline. HTML only; the data comes from the watch's API
+through the gateway, as the signed-in officer (routes in watch_routes.py)."""
 
 from urllib.parse import quote
 
 from services.casework.console.pages_base import e, message, page
 
 LEVEL_NAMES = {"due_soon": "即将到期 due soon", "overdue": "已超期 overdue", "escalated": "已上报 escalated"}
+# The rankings shown, by the `kind` of GET /v1/rankings: (table id, heading, first column).
+RANKED = {
+    "purchaser": ("rankings", "Purchasers' ranking 采购人排名", "Purchaser"),
+    "agency": ("agency-rankings", "Agencies' ranking 代理机构排名", "Agency"),
+}
 
 
-def warnings_page(warnings: dict, rankings: dict, *, who: dict, csrf: str, error: str | None = None) -> str:
+def warnings_page(warnings: dict, rankings: dict[str, dict], *, who: dict, csrf: str, error: str | None = None) -> str:
+    """`rankings`: the answer of GET /v1/rankings for each kind of RANKED (a missing one shows empty)."""
     nav = "".join(f'<a href="/console/warnings?level={level}">{e(name)}</a> ' for level, name in LEVEL_NAMES.items())
     rows = "".join(_warning_row(w) for w in warnings.get("items", []))
-    ranked = "".join(
-        f"<tr><td>{e(r['party']['id'])}</td><td>{_rate(r['on_time_rate'])}</td>"
-        f"<td>{e(r['average_delay_working_days'])}</td><td>{e(r['open_overdue'])}</td></tr>"
-        for r in rankings.get("items", [])
-    )
     body = (
         f"<h1>Deadline warnings 履约预警</h1>{message(error)}<nav>{nav}</nav>"
         '<table id="warnings"><thead><tr><th>Project</th><th>Stage</th><th>Level</th><th>Due</th>'
         "<th>Responsible</th><th>Region</th><th>Raised</th></tr></thead><tbody>"
         + (rows or '<tr><td colspan="7">No warnings.</td></tr>')
         + "</tbody></table>"
-        f"<h2>Purchasers' ranking {e(rankings.get('period', ''))} 指标完成情况排名</h2>"
-        '<table id="rankings"><thead><tr><th>Purchaser</th><th>On time</th><th>Average delay (working days)</th>'
+        + "".join(_ranking(kind, rankings.get(kind) or {}) for kind in RANKED)
+    )
+    return page("Deadline warnings", body, who=who, csrf=csrf)
+
+
+def _ranking(kind: str, ranking: dict) -> str:
+    table, heading, column = RANKED[kind]
+    ranked = "".join(
+        f"<tr><td>{e(r['party']['id'])}</td><td>{_rate(r['on_time_rate'])}</td>"
+        f"<td>{e(r['average_delay_working_days'])}</td><td>{e(r['open_overdue'])}</td></tr>"
+        for r in ranking.get("items", [])
+    )
+    return (
+        f"<h2>{e(heading)} {e(ranking.get('period', ''))} 指标完成情况</h2>"
+        f'<table id="{table}"><thead><tr><th>{column}</th><th>On time</th><th>Average delay (working days)</th>'
         "<th>Open overdue</th></tr></thead><tbody>"
         + (ranked or '<tr><td colspan="4">No deadlines due in the period.</td></tr>')
         + "</tbody></table>"
     )
-    return page("Deadline warnings", body, who=who, csrf=csrf)
 
 
 def timeline_page(project: dict | None, *, who: dict, csrf: str, error: str | None = None) -> str:

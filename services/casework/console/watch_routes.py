@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from services.casework.console.routes import _api, _csrf, _html, _problem_text, _session, _signed_out
-from services.casework.console.watch_pages import timeline_page, warnings_page
+from services.casework.console.watch_pages import RANKED, timeline_page, warnings_page
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 FILTERS = ("level", "stage", "region", "responsible")
@@ -21,17 +21,18 @@ async def warnings_list(request: Request) -> Response:
         return _signed_out(request)
     token, who = session
     params = {k: v for k in FILTERS if (v := request.query_params.get(k))}
-    (status, warnings), (_, rankings) = await asyncio.gather(
+    (status, warnings), *ranked = await asyncio.gather(
         _api(request, "GET", "/v1/warnings", token, params=params),
-        _api(request, "GET", "/v1/rankings", token, params={"kind": "purchaser"}),
+        *(_api(request, "GET", "/v1/rankings", token, params={"kind": kind}) for kind in RANKED),
     )
+    rankings = {kind: body for kind, (_, body) in zip(RANKED, ranked, strict=True) if isinstance(body, dict)}
     if status == 401:
         return _signed_out(request, "Your token is no longer accepted: sign in again.")
     error = None if status == 200 else _problem_text(warnings)
     return _html(
         warnings_page(
             warnings if isinstance(warnings, dict) and status == 200 else {"items": []},
-            rankings if isinstance(rankings, dict) else {},
+            rankings,
             who=who,
             csrf=_csrf(request, token),
             error=error,
