@@ -17,6 +17,8 @@ TaskKind = Literal[
     "listing_confirmation",
     "deadline_overdue",
     "interception",
+    "evaluation_review",
+    "supervision_interview",
 ]
 # CONTRACT §2, by task kind; `acknowledge` closes a failed-push task once the platform is fixed.
 DECISIONS: dict[str, tuple[str, ...]] = {
@@ -30,6 +32,11 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "deadline_overdue": ("remind", "report_behaviour", "dismiss"),
     # Issue 13: a supplier that may not take part, or deposits where the region forbids them.
     "interception": ("report_behaviour", "dismiss"),
+    # Issue 15: the officer reviews a year's drafted results (adjustments entered with their reasons
+    # over HTTP first), then publishes them or has them drafted again from the latest figures.
+    "evaluation_review": ("publish", "redraft"),
+    # Issue 15 (000 §三.1 约谈): a purchaser below the policy's threshold is interviewed.
+    "supervision_interview": ("interviewed", "dismiss"),
 }
 AlarmKind = Literal["reminder", "escalation"]
 
