@@ -106,6 +106,15 @@ async def run(
                     )
             await decide(env, review.task_id, decision, region)
         result = await handle.result()
+        # The interview tasks outlive the run (ABANDON) and wait on this test's own queue: ended
+        # here, or their pending workflow tasks hold the shared server's time skipping for the
+        # tests after this one.
+        async def interviews() -> int:
+            return sum(1 for t in fakes.tasks if t.kind == "supervision_interview")
+
+        await eventually(interviews, until=lambda n: n == len(result.interview_task_ids), timeout=20)
+        for interview in result.interview_task_ids:
+            await env.client.get_workflow_handle(task_workflow_id(interview)).terminate("test over")
     return fakes, result, handle
 
 
