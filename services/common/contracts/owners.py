@@ -23,6 +23,8 @@ PUBLICATION = "publication"
 CASEWORK = "casework"
 REPAIR = "repair"
 APPEAL = "appeal"
+# Reads every outbound topic for its counters (issue 17); answers for none of them.
+STATISTICS = "statistics"
 
 ANSWERS_UNKNOWN: Mapping[str, str] = MappingProxyType(
     {

@@ -1,0 +1,81 @@
+"""The statistics service's tables (prefix `statistics_`; issue 17).
+
+`statistics_count` holds every figure aggregated when the event arrives: one row per (region, month,
+metric, two dimensions) with a running count, so a dashboard read sums a few hundred rows whatever
+the volume. A flow (new records, appeals filed) adds 1 to the month it happened; a level that
+changes over time (records in force, blacklist size) adds +1 in the month something enters it and
+-1 in the month it leaves, and the level at the end of a month is the sum up to that month.
+
+The last-seen state of each record, task, expert and subject is kept (`statistics_record`, `statistics_task`,
+`statistics_expert`, `statistics_subject`): a later version is only a change of level if it moves the thing
+in or out (a record corrected while in force stays in force), and an event older than the kept
+version changes nothing (versions arrive out of order across partitions)."""
+
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import BigInteger, Column, Date, Integer, String, Table
+from sqlmodel import SQLModel
+
+from services.common.messaging import messaging_tables
+
+COUNTS = Table(
+    "statistics_count",
+    SQLModel.metadata,
+    Column("region", String(6), primary_key=True),
+    Column("month", String(7), primary_key=True),  # YYYY-MM, the month the change happened in
+    Column("metric", String(40), primary_key=True),
+    Column("dim_a", String(100), primary_key=True),  # e.g. subject type, task kind, state
+    Column("dim_b", String(200), primary_key=True),  # e.g. severity, officer, behaviour code ('' when none)
+    Column("n", BigInteger, nullable=False),
+)
+
+RECORDS = Table(
+    "statistics_record",
+    SQLModel.metadata,
+    Column("record_id", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("subject_type", String(20), nullable=False),
+    Column("severity", String(20), nullable=False),
+    Column("behaviour_code", String(40), nullable=False),
+    Column("in_force", Integer, nullable=False),  # 1 or 0
+)
+
+TASKS = Table(
+    "statistics_task",
+    SQLModel.metadata,
+    Column("task_id", String(100), primary_key=True),
+    Column("kind", String(40), nullable=False),
+    Column("region", String(6), nullable=False, index=True),
+    Column("due_on", Date, nullable=False),
+    Column("state", String(20), nullable=False),  # open | done | cancelled
+    Column("assignee", String(200), nullable=False),  # '' while nobody holds it
+)
+
+EXPERTS = Table(
+    "statistics_expert",
+    SQLModel.metadata,
+    Column("expert_id", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("status", String(20), nullable=False),  # drawable | suspended | removed
+)
+
+SUBJECTS = Table(
+    "statistics_subject",
+    SQLModel.metadata,
+    Column("subject_type", String(20), primary_key=True),
+    Column("subject_id", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("region", String(6), nullable=False),
+    Column("blacklisted", Integer, nullable=False),
+)
+
+MESSAGING = messaging_tables("statistics")
+MIGRATIONS = Path(__file__).parent / "migrations"
+TABLES = [COUNTS, RECORDS, TASKS, EXPERTS, SUBJECTS, *MESSAGING.all]
+
+
+def month_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
