@@ -59,6 +59,8 @@ def service_schemas() -> dict[str, tuple[Path, list[Table]]]:
     from services.publication.models import TABLES as PUBLICATION_T
     from services.repair.models import MIGRATIONS as REPAIR_M
     from services.repair.models import TABLES as REPAIR_T
+    from services.statistics.models import MIGRATIONS as STATISTICS_M
+    from services.statistics.models import TABLES as STATISTICS_T
 
     return {
         "evaluation": (EVALUATION_M, EVALUATION_T),
@@ -66,6 +68,7 @@ def service_schemas() -> dict[str, tuple[Path, list[Table]]]:
         "repair": (REPAIR_M, REPAIR_T),
         "appeal": (APPEAL_M, APPEAL_T),
         "casework": (CASEWORK_M, CASEWORK_T),
+        "statistics": (STATISTICS_M, STATISTICS_T),
     }
 
 

@@ -66,6 +66,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("repair", "services.repair", 8103),
     ServiceSpec("appeal", "services.appeal", 8104),
     ServiceSpec("casework", "services.casework", 8105),
+    ServiceSpec("statistics", "services.statistics", 8106),
     ServiceSpec("workflows", "workflows.worker", None),
 )
 GATEWAY = ServiceSpec("gateway", "services.gateway", 8000)
