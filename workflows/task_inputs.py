@@ -9,7 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-TaskKind = Literal["determination", "repair_review", "appeal_review", "push_failure", "listing_confirmation"]
+TaskKind = Literal[
+    "determination", "repair_review", "appeal_review", "push_failure", "listing_confirmation", "report_review"
+]
 # CONTRACT §2, by task kind; `acknowledge` closes a failed-push task once the platform is fixed.
 DECISIONS: dict[str, tuple[str, ...]] = {
     "determination": ("determine", "record_general", "dismiss"),
@@ -18,6 +20,8 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "push_failure": ("retry", "acknowledge"),
     # Issue 16 point 5 (国办发〔2020〕49号 (八)): a serious determination lists only once confirmed.
     "listing_confirmation": ("confirm", "withdraw"),
+    # Issue 17: a region's annual credit report, reviewed before it is published.
+    "report_review": ("publish", "return"),
 }
 AlarmKind = Literal["reminder", "escalation"]
 

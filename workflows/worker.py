@@ -13,6 +13,7 @@ from services.common.logs import configure_logging
 from services.common.policy import policy_for
 from services.common.settings import Settings, get_settings
 from services.common.temporal import WORKFLOW_QUEUE, connect
+from workflows.annual_report import AnnualReportWorkflow
 from workflows.appeal import AppealReviewWorkflow
 from workflows.determination import DeterminationWorkflow
 from workflows.expert_standing import ExpertStandingWorkflow
@@ -35,6 +36,7 @@ WORKFLOWS = [
     HumanTaskWorkflow,
     DeterminationWorkflow,
     AppealReviewWorkflow,
+    AnnualReportWorkflow,
 ]
 
 

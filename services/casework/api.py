@@ -51,7 +51,9 @@ def _today() -> tuple[datetime, date]:
 async def list_tasks(
     p: Officer,
     rt: Rt,
-    kind: Literal["determination", "repair_review", "appeal_review", "push_failure", "listing_confirmation"]
+    kind: Literal[
+        "determination", "repair_review", "appeal_review", "push_failure", "listing_confirmation", "report_review"
+    ]
     | None = None,
     state: Literal["open", "claimed", "completed", "cancelled", "active"] | None = Query(
         default=None, description="`active`: open or claimed"

@@ -27,6 +27,8 @@ FIELDS: dict[tuple[str, str], frozenset[str]] = {
     ("push_failure", "acknowledge"): frozenset(),
     ("listing_confirmation", "confirm"): frozenset(),
     ("listing_confirmation", "withdraw"): frozenset(),
+    ("report_review", "publish"): frozenset(),
+    ("report_review", "return"): frozenset(),
 }
 
 

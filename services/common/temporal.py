@@ -19,6 +19,7 @@ CASEWORK_ACTIVITIES = "casework-activities"
 REPAIR_ACTIVITIES = "repair-activities"
 APPEAL_ACTIVITIES = "appeal-activities"
 PUBLICATION_ACTIVITIES = "publication-activities"
+STATISTICS_ACTIVITIES = "statistics-activities"
 
 
 def data_converter(settings: Settings) -> DataConverter:

@@ -35,6 +35,7 @@ from services.common.contracts.application_states import (
 )
 from services.common.contracts.decode import Typed
 from services.common.contracts.experts import ExpertStanding
+from services.common.contracts.notices import NOTICE_PUBLISHED, REPORT_PUBLISHED, NoticePublished
 from services.common.contracts.owners import STATISTICS
 from services.common.contracts.records import RecordData
 from services.common.contracts.subjects import SUBJECT_STATUS_CHANGED, SubjectStatus
@@ -50,21 +51,11 @@ from services.common.contracts.warnings import DEADLINE_WARNING, DeadlineWarning
 from services.common.frame import Accepted, Batch, Consumer, Outcome, counts, handle_batch
 from services.common.inbound import Inbound
 from services.common.sql import upsert_rows
-from services.common.topics import APPLICATIONS, EXPERTS, RECORDS, SUBJECTS, TASKS, WARNINGS
-from services.statistics.models import (
-    COUNTS,
-    MESSAGING,
-    month_of,
-)
-from services.statistics.models import (
-    EXPERTS as EXPERTS_T,
-)
-from services.statistics.models import (
-    RECORDS as RECORDS_T,
-)
-from services.statistics.models import (
-    SUBJECTS as SUBJECTS_T,
-)
+from services.common.topics import APPLICATIONS, EXPERTS, NOTICES, RECORDS, SUBJECTS, TASKS, WARNINGS
+from services.statistics.models import CASES, COUNTS, MESSAGING, month_of
+from services.statistics.models import EXPERTS as EXPERTS_T
+from services.statistics.models import RECORDS as RECORDS_T
+from services.statistics.models import SUBJECTS as SUBJECTS_T
 from services.statistics.models import TASKS as TASKS_T
 
 SOURCE = "urn:credit:statistics"
@@ -218,6 +209,31 @@ async def on_task_completed(event: Typed[TaskCompleted], batch: Batch) -> Outcom
     return Accepted("counted")
 
 
+async def on_notice(event: Typed[NoticePublished], batch: Batch) -> Outcome:
+    """Keep a published notice's entries as published (the annual report's notable cases)."""
+    d = event.data
+    published_on = datetime.fromisoformat(d.published_at).astimezone(BEIJING).date()
+    rows = batch.rows("cases")
+    for entry in d.entries:
+        subject = entry.get("subject") or {}
+        if not entry.get("record_id"):
+            continue
+        rows.append(
+            {
+                "notice_id": d.notice_id[:100],
+                "record_id": str(entry["record_id"])[:64],
+                "region": str(entry.get("region") or d.region)[:6],
+                "published_on": published_on,
+                "severity": str(entry.get("severity") or "")[:20],
+                "behaviour_code": str(entry.get("behaviour_code") or "")[:40],
+                "subject_type": str(subject.get("type") or "")[:20],
+                "subject_name": str(subject.get("name") or "")[:300],
+                "recorded_on": str(entry.get("recorded_on") or "")[:10],
+            }
+        )
+    return Accepted("kept")
+
+
 async def on_deadline(event: Typed[DeadlineWarning], batch: Batch) -> Outcome:
     d = event.data
     day = _day(event)
@@ -278,6 +294,10 @@ async def _finish(batch: Batch) -> None:
             await upsert_rows(batch.conn, table, rows, key=list(key_cols), update=update)
     tally: Counter[Key] = batch.state("counts", Counter)
     await add_counts(batch.conn, tally)
+    cases = {(r["notice_id"], r["record_id"]): r for r in batch.rows("cases")}
+    if cases:
+        insert = postgresql.insert if batch.conn.dialect.name == "postgresql" else sqlite.insert
+        await batch.conn.execute(insert(CASES).on_conflict_do_nothing(), list(cases.values()))
 
 
 async def add_counts(conn: AsyncConnection, tally: Counter[Key]) -> None:
@@ -303,7 +323,7 @@ CONSUMER = Consumer(
     service=STATISTICS,
     source=SOURCE,
     messaging=MESSAGING,
-    topics=(RECORDS, SUBJECTS, EXPERTS, TASKS, APPLICATIONS, WARNINGS),
+    topics=(RECORDS, SUBJECTS, EXPERTS, TASKS, APPLICATIONS, WARNINGS, NOTICES),
     handlers={
         **dict.fromkeys(records.CONTRACTS, on_record),
         SUBJECT_STATUS_CHANGED: on_subject,
@@ -314,7 +334,9 @@ CONSUMER = Consumer(
         TASK_ESCALATED: on_task_escalated,
         TASK_COMPLETED: on_task_completed,
         DEADLINE_WARNING: on_deadline,
+        NOTICE_PUBLISHED: on_notice,
     },
+    passes=frozenset({REPORT_PUBLISHED.type}),
     conflicts=False,
     refuses_invalid=False,
     prepare=_prepare,

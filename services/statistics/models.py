@@ -14,7 +14,7 @@ version changes nothing (versions arrive out of order across partitions)."""
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import BigInteger, Column, Date, Integer, String, Table
+from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, Integer, LargeBinary, String, Table, UniqueConstraint
 from sqlmodel import SQLModel
 
 from services.common.messaging import messaging_tables
@@ -72,9 +72,44 @@ SUBJECTS = Table(
     Column("blacklisted", Integer, nullable=False),
 )
 
+# Entries of published notices (`notice.published.v1`), as published: the annual report's notable
+# cases come only from here, never from unpublished records.
+CASES = Table(
+    "statistics_case",
+    SQLModel.metadata,
+    Column("notice_id", String(100), primary_key=True),
+    Column("record_id", String(64), primary_key=True),
+    Column("region", String(6), nullable=False, index=True),
+    Column("published_on", Date, nullable=False),
+    Column("severity", String(20), nullable=False),
+    Column("behaviour_code", String(40), nullable=False),
+    Column("subject_type", String(20), nullable=False),
+    Column("subject_name", String(300), nullable=False),
+    Column("recorded_on", String(10), nullable=False),
+)
+
+# Annual reports: a draft per (region, year, version) made by the schedule's workflow, published
+# or rejected by the supervisor's review task.
+REPORTS = Table(
+    "statistics_report",
+    SQLModel.metadata,
+    Column("report_id", String(40), primary_key=True),
+    Column("region", String(6), nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("state", String(12), nullable=False),  # draft | published | rejected
+    Column("pdf", LargeBinary, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("summary", JSON, nullable=False),
+    Column("made_at", DateTime(timezone=True), nullable=False),
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("region", "year", "version", name="uq_statistics_report_version"),
+)
+
 MESSAGING = messaging_tables("statistics")
 MIGRATIONS = Path(__file__).parent / "migrations"
-TABLES = [COUNTS, RECORDS, TASKS, EXPERTS, SUBJECTS, *MESSAGING.all]
+TABLES = [COUNTS, RECORDS, TASKS, EXPERTS, SUBJECTS, CASES, REPORTS, *MESSAGING.all]
 
 
 def month_of(day: date) -> str:

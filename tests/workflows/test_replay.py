@@ -14,6 +14,10 @@ from workflows.worker import WORKFLOWS
 
 # The branches each workflow has a saved history of (name of the file without `.json`).
 BRANCHES = {
+    "AnnualReportWorkflow": {
+        "annual_report_published_v1": "decision: the supervisor publishes the year's report",
+        "annual_report_returned_v1": "decision: returned, nothing published",
+    },
     "AppealReviewWorkflow": {
         "appeal_v1": "decision: corrected (record withdrawn)",
         "appeal_uphold_v1": "decision: upheld",

@@ -189,6 +189,7 @@ KINDS = {
     "appeal_review": ("异议复核", "Appeal review"),
     "push_failure": ("推送失败", "Push failure"),
     "listing_confirmation": ("列入名单确认", "Listing confirmation"),
+    "report_review": ("年度报告审核", "Annual report review"),
 }
 STATES = {
     "active": ("在办", "active"),
@@ -210,6 +211,8 @@ DECISIONS = {
     "acknowledge": ("确认关闭", "acknowledge"),
     "confirm": ("确认列入名单", "confirm the listing"),
     "withdraw": ("撤回认定", "withdraw"),
+    "publish": ("审核通过并发布", "approve and publish"),
+    "return": ("退回", "return"),
 }
 
 

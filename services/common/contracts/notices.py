@@ -27,6 +27,19 @@ class LedgerCheckpoint(OutboundData):
     public_key: str | None = None
 
 
+class ReportPublished(OutboundData):
+    """A region's annual credit report (issue 17), published once a supervisor approved it: where to
+    fetch the PDF and its SHA-256, with the year's summary figures."""
+
+    report_id: str
+    region: str
+    year: int
+    published_at: str
+    url: str
+    sha256: str
+    summary: dict[str, Any] = {}
+
+
 NOTICE_PUBLISHED = contract(
     "notice.published.v1", NOTICES, NoticePublished, "outbound", "A credit notice was published."
 )
@@ -38,4 +51,12 @@ LEDGER_CHECKPOINT_PUBLISHED = contract(
     "A signed checkpoint of the record ledger (tamper evidence).",
 )
 
-CONTRACTS = (NOTICE_PUBLISHED, LEDGER_CHECKPOINT_PUBLISHED)
+REPORT_PUBLISHED = contract(
+    "report.published.v1",
+    NOTICES,
+    ReportPublished,
+    "outbound",
+    "A region's annual credit report was reviewed by a supervisor and published (the PDF over HTTP).",
+)
+
+CONTRACTS = (NOTICE_PUBLISHED, LEDGER_CHECKPOINT_PUBLISHED, REPORT_PUBLISHED)
