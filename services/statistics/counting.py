@@ -104,7 +104,7 @@ async def on_record(event: Typed[RecordData], batch: Batch) -> Outcome:
         _add(batch, d.region, d.recorded_on, "records_new", d.subject.type, d.severity)
     _add(batch, d.region, day, "record_change", change)
     if was != now_in:
-        old = kept if was and kept is not None else row
+        old: dict[str, Any] = kept if was and kept is not None else row
         sign = 1 if now_in else -1
         _add(batch, old["region"], day, "in_force", old["subject_type"], old["severity"], sign)
         _add(batch, old["region"], day, "in_force_behaviour", old["behaviour_code"], old["severity"], sign)

@@ -128,7 +128,7 @@ def region_prefix(region: str) -> str:
 
 def months_between(first: str, last: str) -> list[str]:
     y, m = int(first[:4]), int(first[5:7])
-    out = []
+    out: list[str] = []
     while f"{y:04d}-{m:02d}" <= last and len(out) < 240:
         out.append(f"{y:04d}-{m:02d}")
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
@@ -182,7 +182,8 @@ async def dashboard(conn: AsyncConnection, region: str, from_month: str, to_mont
     def level_start(metric: str) -> int:
         return sum(v for (m, _, _), v in level_before.items() if m == metric)
 
-    rows, running_force, running_black = [], level_start("in_force"), level_start("blacklist")
+    rows: list[MonthRow] = []
+    running_force, running_black = level_start("in_force"), level_start("blacklist")
     for month in months:
         running_force += level_month[("in_force", month)]
         running_black += level_month[("blacklist", month)]
@@ -287,7 +288,7 @@ async def _task_kinds(
     for (metric, kind, _), v in flow_b.items():
         if metric.startswith("tasks_"):
             per[kind][metric] += v
-    out = []
+    out: list[TaskKindRow] = []
     for kind in sorted(set(per) | set(open_by)):
         p = per[kind]
         out.append(

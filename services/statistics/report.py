@@ -34,6 +34,8 @@ FONT_FILES = (
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
 )
+# x, y, width, height of a chart in its drawing (points, whole: the stubs type them int).
+CHART_BOX = (round(12 * mm), round(12 * mm), round(150 * mm), round(48 * mm))
 SECTIONS = ("一、年度概况", "二、图表", "三、排名", "四、典型案例")
 
 
@@ -84,7 +86,7 @@ def _bars(font: str, title: str, categories: list[str], series: list[list[float]
         categories, series = ["—"], [[0] for _ in names]
     drawing = Drawing(170 * mm, 70 * mm)
     chart = VerticalBarChart()
-    chart.x, chart.y, chart.width, chart.height = 12 * mm, 12 * mm, 150 * mm, 48 * mm
+    chart.x, chart.y, chart.width, chart.height = CHART_BOX
     chart.data = [tuple(s) for s in series]
     chart.categoryAxis.categoryNames = categories
     chart.categoryAxis.labels.fontName = font
@@ -102,7 +104,7 @@ def _bars(font: str, title: str, categories: list[str], series: list[list[float]
 def _line(font: str, title: str, categories: list[str], values: list[float]) -> Drawing:
     drawing = Drawing(170 * mm, 70 * mm)
     chart = HorizontalLineChart()
-    chart.x, chart.y, chart.width, chart.height = 12 * mm, 12 * mm, 150 * mm, 48 * mm
+    chart.x, chart.y, chart.width, chart.height = CHART_BOX
     chart.data = [tuple(values) or (0,)]
     chart.categoryAxis.categoryNames = categories or ["—"]
     chart.categoryAxis.labels.fontName = font
