@@ -67,7 +67,7 @@ def bars(label: str, categories: list[str], series: list[tuple[str, list[float]]
 def lines(label: str, categories: list[str], series: list[tuple[str, list[float]]]) -> str:
     """Lines over months, a point with its number per month."""
     top = _top([v for _, values in series for v in values])
-    step = (WIDTH - LEFT - 20) / max(len(categories) - 1, 1)
+    step = (WIDTH - LEFT - 34) / max(len(categories) - 1, 1)
     scale = (HEIGHT - 2 * PAD) / top
     parts = [_axis(top), _legend([n for n, _ in series])]
     for j, (name, values) in enumerate(series):

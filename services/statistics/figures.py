@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.identifiers import division_level
@@ -18,6 +18,7 @@ from services.statistics.models import COUNTS, TASKS, month_of
 
 PREFIX_LENGTH = {"province": 2, "city": 4, "county": 6}
 LEVELS = ("in_force", "in_force_behaviour", "blacklist", "experts")
+DIVISION_METRICS = ("records_new", "in_force", "blacklist", "appeals", "tasks_done", "tasks_on_time", "tasks_late")
 
 
 class Period(BaseModel):
@@ -274,16 +275,11 @@ async def _task_kinds(
     conn: AsyncConnection, prefix: str, flow_b: dict[tuple[str, str, str], int], today: date
 ) -> list[TaskKindRow]:
     where = [TASKS.c.region.startswith(prefix, autoescape=True), TASKS.c.state == "open"]
-    open_rows = await conn.execute(
-        select(TASKS.c.kind, (TASKS.c.due_on < today).label("late"), func.count())
-        .where(*where)
-        .group_by(TASKS.c.kind, (TASKS.c.due_on < today))
-    )
+    late = func.sum(case((TASKS.c.due_on < today, 1), else_=0))
+    open_rows = await conn.execute(select(TASKS.c.kind, func.count(), late).where(*where).group_by(TASKS.c.kind))
     open_by: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for kind, is_late, n in open_rows:
-        open_by[kind][0] += int(n)
-        if is_late:
-            open_by[kind][1] += int(n)
+    for kind, n, n_late in open_rows:
+        open_by[kind] = [int(n), int(n_late or 0)]
     per: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for (metric, kind, _), v in flow_b.items():
         if metric.startswith("tasks_"):
@@ -322,29 +318,22 @@ def _deadlines(flow_b: dict[tuple[str, str, str], int]) -> list[DeadlineRow]:
 
 async def _divisions(conn: AsyncConnection, prefix: str, from_month: str, to_month: str) -> list[DivisionRow]:
     """One row per division under the region: its flows in the period and levels at its end."""
+    inside = func.sum(case((COUNTS.c.month >= from_month, COUNTS.c.n), else_=0))
     stmt = (
-        select(
-            COUNTS.c.region,
-            COUNTS.c.metric,
-            COUNTS.c.dim_a,
-            (COUNTS.c.month >= from_month).label("inside"),
-            func.sum(COUNTS.c.n),
-        )
+        select(COUNTS.c.region, COUNTS.c.metric, COUNTS.c.dim_a, inside, func.sum(COUNTS.c.n))
         .where(
             COUNTS.c.region.startswith(prefix, autoescape=True),
             COUNTS.c.month <= to_month,
-            COUNTS.c.metric.in_(
-                ("records_new", "in_force", "blacklist", "appeals", "tasks_done", "tasks_on_time", "tasks_late")
-            ),
+            COUNTS.c.metric.in_(DIVISION_METRICS),
         )
-        .group_by(COUNTS.c.region, COUNTS.c.metric, COUNTS.c.dim_a, COUNTS.c.month >= from_month)
+        .group_by(COUNTS.c.region, COUNTS.c.metric, COUNTS.c.dim_a)
     )
     per: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for region, metric, a, inside, n in await conn.execute(stmt):
+    for region, metric, a, in_period, n in await conn.execute(stmt):
         if metric in ("in_force", "blacklist"):
             per[region][metric] += int(n)
-        elif inside and (metric != "appeals" or a == "filed"):
-            per[region][metric] += int(n)
+        elif metric != "appeals" or a == "filed":
+            per[region][metric] += int(in_period or 0)
     return [
         DivisionRow(
             region=r,
