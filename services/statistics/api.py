@@ -19,6 +19,7 @@ from services.statistics.figures import Dashboard, dashboard, default_period
 router = APIRouter(tags=["statistics"])
 Officer = Annotated[Principal, Depends(require_roles(Role.FINANCE_OFFICER, Role.SUPERVISOR))]
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+FILE = {"type": "string", "format": "binary"}  # a file's body in the OpenAPI document
 Table = Literal["months", "in_force", "behaviours", "task_kinds", "officers", "divisions", "experts", "deadlines"]
 
 
@@ -65,7 +66,7 @@ async def get_dashboard(
     responses={
         200: {
             "description": "The table with Chinese headers, filtered as on the dashboard.",
-            "content": {"text/csv": {}, FORMATS["xlsx"][0]: {}},
+            "content": {"text/csv": {"schema": FILE}, FORMATS["xlsx"][0]: {"schema": FILE}},
         }
     },
 )

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from services.common.auth import Principal, optional_principal
 from services.common.problems import Problem
 from services.common.runtime import RuntimeDep
+from services.statistics.api import FILE
 from services.statistics.models import REPORTS
 from services.statistics.reports import report_url
 
@@ -66,7 +67,7 @@ async def list_reports(rt: RuntimeDep, p: Caller, region: str | None = None) -> 
 @router.get(
     "/v1/statistics/reports/{report_id}.pdf",
     response_class=Response,
-    responses={200: {"description": "The report as PDF.", "content": {"application/pdf": {}}}},
+    responses={200: {"description": "The report as PDF.", "content": {"application/pdf": {"schema": FILE}}}},
 )
 async def report_pdf(report_id: str, rt: RuntimeDep, p: Caller) -> Response:
     async with rt.engine.connect() as conn:

@@ -5,7 +5,6 @@ a region without it gets no schedule, and the service logs so). It fires on 15 J
 Asia/Shanghai, for the year before (an operational choice, not a number of the law: the December
 figures are in by then)."""
 
-import dataclasses
 from datetime import date
 
 import structlog
@@ -13,16 +12,14 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     ScheduleRange,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
 from services.common.lawdates import SHANGHAI
 from services.common.policy import load_policies, policy_for
+from services.common.schedules import upsert_schedule
 from services.common.temporal import WORKFLOW_QUEUE
 from workflows.annual_report import AnnualReportWorkflow, report_schedule_id
 from workflows.report_inputs import AnnualReportInput
@@ -64,14 +61,6 @@ async def ensure_report_schedules(client: Client, today: date) -> list[str]:
             log.warning("no annual report schedule: the policy sets no clock", region=region, clock=REVIEW_CLOCK)
             continue
         schedule_id = report_schedule_id(region)
-        try:
-            await client.create_schedule(schedule_id, schedule)
-        except ScheduleAlreadyRunningError:
-
-            def replace(current: ScheduleUpdateInput, schedule: Schedule = schedule) -> ScheduleUpdate:
-                kept = dataclasses.replace(current.description.schedule, spec=schedule.spec, action=schedule.action)
-                return ScheduleUpdate(schedule=kept)
-
-            await client.get_schedule_handle(schedule_id).update(replace)
+        await upsert_schedule(client, schedule_id, schedule)
         ids.append(schedule_id)
     return ids
