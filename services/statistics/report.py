@@ -5,10 +5,10 @@ by category — only entries of notices already published (`notice.published.v1`
 (natural persons' names and identifiers masked by the publication service).
 
 The Chinese font is embedded: WenQuanYi Zen Hei (`fonts-wqy-zenhei`, installed by deploy/test.sh
-and in the image) as a TrueType subset; `CREDIT_REPORT_FONT` names another TrueType/TTC file."""
+and in the image) as a TrueType subset; without it the report is not made (FontMissing), never made
+with a font that is not embedded."""
 
 import io
-import os
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date
@@ -46,12 +46,12 @@ class FontMissing(RuntimeError):
 def _font() -> str:
     if FONT in pdfmetrics.getRegisteredFontNames():
         return FONT
-    candidates = [os.environ.get("CREDIT_REPORT_FONT", ""), *FONT_FILES]
+    candidates = list(FONT_FILES)
     for path in candidates:
-        if path and Path(path).is_file():
+        if Path(path).is_file():
             pdfmetrics.registerFont(TTFont(FONT, path, subfontIndex=0))
             return FONT
-    raise FontMissing(f"no CJK font among {candidates}: install fonts-wqy-zenhei or set CREDIT_REPORT_FONT")
+    raise FontMissing(f"no CJK font among {candidates}: install fonts-wqy-zenhei")
 
 
 def _styles(font: str) -> dict[str, ParagraphStyle]:
