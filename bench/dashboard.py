@@ -47,6 +47,7 @@ KINDS = ["determination", "repair_review", "appeal_review", "push_failure", "lis
 CODES = [f"SUP-G-{i:02d}" for i in range(1, 31)] + [f"SUP-S-{i:02d}" for i in range(1, 11)]
 YEAR_START = date(2026, 1, 1)
 DAYS = 330
+DATABASE = "credit_bench_dashboard"
 LAST_DAY = date(2026, 12, 1)  # no event is sent from the future (the consumer refuses it)
 
 
@@ -148,11 +149,21 @@ async def measure(client: httpx.AsyncClient, url: str, requests: int, **kw) -> d
     return latency_summary(times)
 
 
-async def main(records: int, tasks: int, requests: int) -> None:
+async def main(records: int, tasks: int, requests: int, reuse: bool) -> None:
     ensure_postgres(PG_ADMIN)
-    dsn = await create_database_async(PG_ADMIN, "credit_bench_dashboard")
+    if reuse:  # the database a previous run loaded: measure the reads again only
+        dsn = PG_ADMIN.rsplit("/", 1)[0] + "/" + DATABASE
+    else:
+        dsn = await create_database_async(PG_ADMIN, DATABASE)
     engine = make_engine(dsn.replace("postgresql://", "postgresql+asyncpg://", 1), pool_size=4)
     await migrate(engine, "statistics", MIGRATIONS, TABLES)
+    if not reuse:
+        await loaded(engine, records, tasks)
+    await reads(engine, requests)
+    await engine.dispose()
+
+
+async def loaded(engine, records: int, tasks: int) -> None:  # type: ignore[no-untyped-def]
     rng = random.Random(17)
     made = time.perf_counter()
     events = synthetic_year(records, tasks, rng)
@@ -167,6 +178,12 @@ async def main(records: int, tasks: int, requests: int) -> None:
         f"loaded through the statistics consumer in {seconds:.1f} s: {len(events) / seconds:,.0f} events/s; "
         f"{rows:,} counter rows"
     )
+
+
+async def reads(engine, requests: int) -> None:  # type: ignore[no-untyped-def]
+    async with engine.connect() as conn:
+        rows = await conn.scalar(select(func.count()).select_from(COUNTS))
+    out(f"{rows:,} counter rows")
 
     app = FastAPI()
     app.include_router(api_router)
@@ -195,7 +212,6 @@ async def main(records: int, tasks: int, requests: int) -> None:
             f"{'console page (HTML, SVG), province':<40} {page['p50_ms']:8.1f} {page['p95_ms']:8.1f} "
             f"{page['max_ms']:8.1f}"
         )
-    await engine.dispose()
 
 
 if __name__ == "__main__":
@@ -203,5 +219,6 @@ if __name__ == "__main__":
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--tasks", type=int, default=50_000)
     parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--reuse", action="store_true", help="measure the reads of the last run's database again")
     args = parser.parse_args()
-    run(main(args.records, args.tasks, args.requests))
+    run(main(args.records, args.tasks, args.requests, args.reuse))

@@ -49,10 +49,11 @@ from services.common.contracts.tasks import (
 )
 from services.common.contracts.warnings import DEADLINE_WARNING, DeadlineWarning
 from services.common.frame import Accepted, Batch, Consumer, Outcome, counts, handle_batch
+from services.common.identifiers import is_division_code, regions_above
 from services.common.inbound import Inbound
 from services.common.sql import upsert_rows
 from services.common.topics import APPLICATIONS, EXPERTS, NOTICES, RECORDS, SUBJECTS, TASKS, WARNINGS
-from services.statistics.models import CASES, COUNTS, MESSAGING, month_of
+from services.statistics.models import CASES, COUNTS, MESSAGING, ROLLUP, month_of
 from services.statistics.models import EXPERTS as EXPERTS_T
 from services.statistics.models import RECORDS as RECORDS_T
 from services.statistics.models import SUBJECTS as SUBJECTS_T
@@ -62,6 +63,7 @@ SOURCE = "urn:credit:statistics"
 BEIJING = ZoneInfo("Asia/Shanghai")
 STALE = Accepted("stale")
 Key = tuple[str, str, str, str, str]  # region, month, metric, dim_a, dim_b
+KEY_NAMES = ("region", "month", "metric", "dim_a", "dim_b")
 
 
 def _day(event: Typed[Any]) -> date:
@@ -302,21 +304,22 @@ async def _finish(batch: Batch) -> None:
 
 async def add_counts(conn: AsyncConnection, tally: Counter[Key]) -> None:
     """Add the counters in one statement (in key order, so concurrent batches never deadlock)."""
-    rows = [
-        dict(zip(("region", "month", "metric", "dim_a", "dim_b"), k, strict=True), n=n)
-        for k, n in sorted(tally.items())
-        if n
-    ]
+    rows = [dict(zip(KEY_NAMES, k, strict=True), n=n) for k, n in sorted(tally.items()) if n]
     if not rows:
         return
+    rolled: Counter[Key] = Counter()
+    for (region, *rest), n in tally.items():
+        for above in regions_above(region) if is_division_code(region) else ():
+            rolled[(above, *rest)] += n  # type: ignore[arg-type]
+    ups = [dict(zip(KEY_NAMES, k, strict=True), n=n) for k, n in sorted(rolled.items()) if n]
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    for i in range(0, len(rows), 2000):
-        stmt = insert(COUNTS).values(rows[i : i + 2000])
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[COUNTS.c.region, COUNTS.c.month, COUNTS.c.metric, COUNTS.c.dim_a, COUNTS.c.dim_b],
-            set_={"n": COUNTS.c.n + stmt.excluded.n},
-        )
-        await conn.execute(stmt)
+    for table, table_rows in ((COUNTS, rows), (ROLLUP, ups)):
+        for i in range(0, len(table_rows), 2000):
+            stmt = insert(table).values(table_rows[i : i + 2000])
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[table.c[k] for k in KEY_NAMES], set_={"n": table.c.n + stmt.excluded.n}
+            )
+            await conn.execute(stmt)
 
 
 CONSUMER = Consumer(

@@ -10,11 +10,11 @@ from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.identifiers import division_level
-from services.statistics.models import COUNTS, TASKS, month_of
+from services.statistics.models import ROLLUP, TASKS, month_of
 
 PREFIX_LENGTH = {"province": 2, "city": 4, "county": 6}
 LEVELS = ("in_force", "in_force_behaviour", "blacklist", "experts")
@@ -146,39 +146,42 @@ def _rate(on_time: int, late: int) -> float | None:
     return round(on_time / (on_time + late), 4) if on_time + late else None
 
 
-async def _grouped(conn: AsyncConnection, prefix: str, to_month: str, by_region: bool) -> list[Any]:
-    """(region?, month, metric, dim_a, dim_b, sum) for every month up to `to_month`."""
-    cols = [COUNTS.c.month, COUNTS.c.metric, COUNTS.c.dim_a, COUNTS.c.dim_b]
-    if by_region:
-        cols = [COUNTS.c.region, COUNTS.c.metric]
-    stmt = (
-        select(*cols, func.sum(COUNTS.c.n))
-        .where(COUNTS.c.region.startswith(prefix, autoescape=True), COUNTS.c.month <= to_month)
-        .group_by(*cols)
-    )
+PERIOD_DIMS = ("tasks_opened", "tasks_done", "tasks_on_time", "tasks_late", "tasks_cancelled", "deadline_party")
+
+
+async def _sums(conn: AsyncConnection, region: str, cols: list[Any], *where: Any) -> list[Any]:
+    """Sums of the region's rolled-up counters (it and every division under it), grouped by `cols`."""
+    stmt = select(*cols, func.sum(ROLLUP.c.n)).where(ROLLUP.c.region == region, *where).group_by(*cols)
     return list(await conn.execute(stmt))
 
 
 async def dashboard(conn: AsyncConnection, region: str, from_month: str, to_month: str, today: date) -> Dashboard:
     prefix = region_prefix(region)
     months = months_between(from_month, to_month)
+    c = ROLLUP.c
+    period = (c.month >= from_month, c.month <= to_month)
     flow: dict[tuple[str, str, str], int] = defaultdict(int)  # (metric, dim_a, month) in the period
+    for month, metric, a, n in await _sums(
+        conn, region, [c.month, c.metric, c.dim_a], *period, c.metric.not_in(LEVELS)
+    ):
+        flow[(metric, a, month)] += int(n)
     flow_b: dict[tuple[str, str, str], int] = defaultdict(int)  # (metric, dim_a, dim_b) in the period
-    level_before: dict[tuple[str, str, str], int] = defaultdict(int)  # (metric, a, b) up to from_month
+    for metric, a, b, n in await _sums(conn, region, [c.metric, c.dim_a, c.dim_b], *period, c.metric.in_(PERIOD_DIMS)):
+        flow_b[(metric, a, b)] += int(n)
+    # Levels: their value at the end of the period by dimension, and their changes month by month.
+    level_before: dict[tuple[str, str, str], int] = defaultdict(int)
+    for metric, a, b, n in await _sums(
+        conn, region, [c.metric, c.dim_a, c.dim_b], c.month <= to_month, c.metric.in_(LEVELS)
+    ):
+        level_before[(metric + ":end", a, b)] += int(n)
     level_month: dict[tuple[str, str], int] = defaultdict(int)  # (metric, month) changes
-    for month, metric, a, b, n in await _grouped(conn, prefix, to_month, by_region=False):
-        n = int(n)
-        if metric in LEVELS:
-            if month < from_month:
-                level_before[(metric, a, b)] += n
-            else:
-                level_month[(metric, month)] += n
-            level_before[(metric + ":end", a, b)] += n
-            continue
-        if month < from_month:
-            continue
-        flow[(metric, a, month)] += n
-        flow_b[(metric, a, b)] += n
+    for month, metric, n in await _sums(
+        conn, region, [c.month, c.metric], *period, c.metric.in_(("in_force", "blacklist"))
+    ):
+        level_month[(metric, month)] += int(n)
+    for metric in ("in_force", "blacklist"):
+        at_end = sum(v for (m, _, _), v in level_before.items() if m == metric + ":end")
+        level_before[(metric, "", "")] = at_end - sum(v for (m, _), v in level_month.items() if m == metric)
 
     def level_start(metric: str) -> int:
         return sum(v for (m, _, _), v in level_before.items() if m == metric)
@@ -242,7 +245,7 @@ async def dashboard(conn: AsyncConnection, region: str, from_month: str, to_mont
         key=lambda r: (-r.done, r.officer),
     )
     deadlines = _deadlines(flow_b)
-    divisions = await _divisions(conn, prefix, from_month, to_month)
+    divisions = await _divisions(conn, region, from_month, to_month)
     on_time = sum(k.on_time for k in kinds)
     late = sum(k.late for k in kinds)
     summary = Summary(
@@ -316,17 +319,26 @@ def _deadlines(flow_b: dict[tuple[str, str, str], int]) -> list[DeadlineRow]:
     return sorted(parties.values(), key=lambda r: (-r.overdue, r.responsible_id))[:20]
 
 
-async def _divisions(conn: AsyncConnection, prefix: str, from_month: str, to_month: str) -> list[DivisionRow]:
-    """One row per division under the region: its flows in the period and levels at its end."""
-    inside = func.sum(case((COUNTS.c.month >= from_month, COUNTS.c.n), else_=0))
+def _children(region: str) -> ColumnElement[bool]:
+    """The divisions one level under `region` (a province's cities, a city's counties); a county
+    is its own only division."""
+    c = ROLLUP.c
+    level = division_level(region)
+    if level == "county":
+        return c.region == region
+    prefix = region_prefix(region)
+    under = and_(c.region.startswith(prefix, autoescape=True), c.region != region)
+    return and_(under, c.region.endswith("00")) if level == "province" else under
+
+
+async def _divisions(conn: AsyncConnection, region: str, from_month: str, to_month: str) -> list[DivisionRow]:
+    """One row per division under the region (its rolled-up counters): flows in the period, levels at its end."""
+    c = ROLLUP.c
+    inside = func.sum(case((c.month >= from_month, c.n), else_=0))
     stmt = (
-        select(COUNTS.c.region, COUNTS.c.metric, COUNTS.c.dim_a, inside, func.sum(COUNTS.c.n))
-        .where(
-            COUNTS.c.region.startswith(prefix, autoescape=True),
-            COUNTS.c.month <= to_month,
-            COUNTS.c.metric.in_(DIVISION_METRICS),
-        )
-        .group_by(COUNTS.c.region, COUNTS.c.metric, COUNTS.c.dim_a)
+        select(c.region, c.metric, c.dim_a, inside, func.sum(c.n))
+        .where(_children(region), c.month <= to_month, c.metric.in_(DIVISION_METRICS))
+        .group_by(c.region, c.metric, c.dim_a)
     )
     per: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for region, metric, a, in_period, n in await conn.execute(stmt):
