@@ -308,9 +308,9 @@ async def add_counts(conn: AsyncConnection, tally: Counter[Key]) -> None:
     if not rows:
         return
     rolled: Counter[Key] = Counter()
-    for (region, *rest), n in tally.items():
+    for (region, month, metric, a, b), n in tally.items():
         for above in regions_above(region) if is_division_code(region) else ():
-            rolled[(above, *rest)] += n  # type: ignore[arg-type]
+            rolled[(above, month, metric, a, b)] += n
     ups = [dict(zip(KEY_NAMES, k, strict=True), n=n) for k, n in sorted(rolled.items()) if n]
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     for table, table_rows in ((COUNTS, rows), (ROLLUP, ups)):
