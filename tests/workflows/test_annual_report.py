@@ -6,26 +6,22 @@ year is the one before the moment the schedule fired. The Schedule itself is cre
 server (tests/integration/test_statistics_connected.py): the time-skipping server has no schedules."""
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
 import orjson
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from services.common.db import make_engine
 from services.common.lawdates import SHANGHAI, local_date
-from services.common.migrations import migrate
 from services.common.temporal import CASEWORK_ACTIVITIES, STATISTICS_ACTIVITIES
 from services.statistics.counting import apply_events
-from services.statistics.models import MESSAGING, MIGRATIONS, REPORTS, TABLES
+from services.statistics.models import MESSAGING, REPORTS
 from services.statistics.reports import ReportActivities
 from tests.support import statistics_events as s
+from tests.unit.test_statistics import engine as statistics_db  # noqa: F401, F811 - the fixture
 from tests.workflows.saved import save_history
 from tests.workflows.test_pushes import decision, result, until
 from workflows.annual_report import AnnualReportWorkflow
@@ -53,16 +49,6 @@ class FakeCasework:
     @activity.defn(name="cancel_task")
     async def cancel_task(self, closed: TaskClosed) -> None:
         return None
-
-
-@pytest.fixture
-async def statistics_db(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'statistics.db'}")
-    await migrate(engine, "statistics", MIGRATIONS, TABLES)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 async def seed(engine: AsyncEngine, year: int) -> None:
@@ -134,7 +120,7 @@ async def run_review(env: WorkflowEnvironment, engine: AsyncEngine, choice: str,
     return {"outcome": outcome, "row": dict(row), "events": events, "year": year}
 
 
-async def test_a_published_report(time_skipping: WorkflowEnvironment, statistics_db: AsyncEngine) -> None:
+async def test_a_published_report(time_skipping: WorkflowEnvironment, statistics_db: AsyncEngine) -> None:  # noqa: F811
     got = await run_review(time_skipping, statistics_db, "publish", "annual_report_published_v1")
     assert got["outcome"].state == "published" and got["row"]["state"] == "published"
     assert got["row"]["year"] == got["year"] and got["row"]["pdf"].startswith(b"%PDF")
@@ -145,7 +131,8 @@ async def test_a_published_report(time_skipping: WorkflowEnvironment, statistics
 
 
 async def test_a_returned_report_is_not_published(
-    time_skipping: WorkflowEnvironment, statistics_db: AsyncEngine
+    time_skipping: WorkflowEnvironment,
+    statistics_db: AsyncEngine,  # noqa: F811
 ) -> None:
     got = await run_review(time_skipping, statistics_db, "return", "annual_report_returned_v1")
     assert got["outcome"].state == "rejected" and got["row"]["state"] == "rejected"
