@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.identifiers import division_level
@@ -320,15 +320,18 @@ def _deadlines(flow_b: dict[tuple[str, str, str], int]) -> list[DeadlineRow]:
 
 
 def _children(region: str) -> ColumnElement[bool]:
-    """The divisions one level under `region` (a province's cities, a city's counties); a county
-    is its own only division."""
+    """The divisions one level under `region` as exact keys (index lookups, not a scan of the
+    province): a province's cities and the counties it administers directly (XX90YY), a city's
+    counties; a county is its own only division."""
     c = ROLLUP.c
     level = division_level(region)
     if level == "county":
         return c.region == region
-    prefix = region_prefix(region)
-    under = and_(c.region.startswith(prefix, autoescape=True), c.region != region)
-    return and_(under, c.region.endswith("00")) if level == "province" else under
+    if level == "province":
+        codes = [f"{region[:2]}{n:02d}00" for n in range(1, 100)] + [f"{region[:2]}90{n:02d}" for n in range(1, 100)]
+    else:
+        codes = [f"{region[:4]}{n:02d}" for n in range(1, 100)]
+    return c.region.in_(codes)
 
 
 async def _divisions(conn: AsyncConnection, region: str, from_month: str, to_month: str) -> list[DivisionRow]:
