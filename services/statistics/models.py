@@ -14,7 +14,19 @@ version changes nothing (versions arrive out of order across partitions)."""
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, Integer, LargeBinary, String, Table, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    UniqueConstraint,
+)
 from sqlmodel import SQLModel
 
 from services.common.messaging import messaging_tables
@@ -42,6 +54,8 @@ ROLLUP = Table(
     Column("dim_a", String(100), primary_key=True),
     Column("dim_b", String(200), primary_key=True),
     Column("n", BigInteger, nullable=False),
+    # The reads ask one region for a few metrics over a range of months.
+    Index("ix_statistics_rollup_region_metric_month", "region", "metric", "month"),
 )
 
 RECORDS = Table(
