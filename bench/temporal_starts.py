@@ -1,5 +1,5 @@
 """How fast the local Temporal dev server starts workflows that wait on a timer — the measurement
-behind running record expiry as one sweep instead of a workflow per record (workflows/record_expiry.py).
+behind running record expiry as one sweep instead of a workflow per record (workflows/record_expiry/).
 
 `python -m bench.temporal_starts [--workflows 500] [--concurrency 32]` starts its own dev server
 (SQLite file with WAL, as deploy/run.sh does) on free ports, a worker, and N workflows that each

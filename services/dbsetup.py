@@ -8,7 +8,7 @@ run once per deployment (and again after an upgrade) by whoever administers the 
   which only a table's owner or a superuser may switch off, are out of the services' reach) and
   is used for nothing else;
 - one login role per service, `credit_evaluation`, `credit_publication`, `credit_repair`,
-  `credit_appeal`, `credit_casework`, which owns nothing and may only read and write that
+  `credit_appeal`, `credit_casework`, `credit_signals`, which owns nothing and may only read and write that
   service's own tables (`<service>_*`): SELECT, INSERT, UPDATE, DELETE on its tables, SELECT and
   INSERT only on the append-only ones (record history, ledger, audits), SELECT on its migration
   version table, and its sequences. It cannot read another service's tables, create or alter a
@@ -59,8 +59,12 @@ def service_schemas() -> dict[str, tuple[Path, list[Table]]]:
     from services.publication.models import TABLES as PUBLICATION_T
     from services.repair.models import MIGRATIONS as REPAIR_M
     from services.repair.models import TABLES as REPAIR_T
+    from services.signals.models import MIGRATIONS as SIGNALS_M
+    from services.signals.models import TABLES as SIGNALS_T
     from services.statistics.models import MIGRATIONS as STATISTICS_M
     from services.statistics.models import TABLES as STATISTICS_T
+    from services.watch.models import MIGRATIONS as WATCH_M
+    from services.watch.models import TABLES as WATCH_T
 
     return {
         "evaluation": (EVALUATION_M, EVALUATION_T),
@@ -68,6 +72,8 @@ def service_schemas() -> dict[str, tuple[Path, list[Table]]]:
         "repair": (REPAIR_M, REPAIR_T),
         "appeal": (APPEAL_M, APPEAL_T),
         "casework": (CASEWORK_M, CASEWORK_T),
+        "watch": (WATCH_M, WATCH_T),
+        "signals": (SIGNALS_M, SIGNALS_T),
         "statistics": (STATISTICS_M, STATISTICS_T),
     }
 

@@ -62,6 +62,8 @@ class Stack:
         ("repair", "services.repair"),
         ("appeal", "services.appeal"),
         ("casework", "services.casework"),
+        ("watch", "services.watch"),
+        ("signals", "services.signals"),
         ("statistics", "services.statistics"),
         ("workflows", "workflows.worker"),
         ("gateway", "services.gateway"),
@@ -119,7 +121,10 @@ class Stack:
             "CREDIT_PUBLIC_CREDIT_URL": f"http://127.0.0.1:{self.public_credit_port}/push",
             "GATEWAY_UPSTREAM_EVALUATION": self.url("evaluation"),
             "GATEWAY_UPSTREAM_PUBLICATION": self.url("publication"),
-            **{f"GATEWAY_UPSTREAM_{svc.upper()}": self.url(svc) for svc in ("repair", "appeal", "casework", "statistics")},
+            **{
+                f"GATEWAY_UPSTREAM_{svc.upper()}": self.url(svc)
+                for svc in ("repair", "appeal", "casework", "watch", "statistics")
+            },
             "GATEWAY_PORT": str(self.ports["gateway"]),
             # No CREDIT_CALENDAR_DIR: a due date in 2027 is counted on the provisional calendar, as in
             # production until the State Council's arrangement is installed (test_calendar_connected).

@@ -14,7 +14,8 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 with workflow.unsafe.imports_passed_through():
     from services.common.lawdates import local_date
     from services.common.temporal import STATISTICS_ACTIVITIES
-    from workflows.human_task import HumanTaskWorkflow
+    from workflows.human_task.inputs import TaskOutcome, TaskSpec, task_workflow_id
+    from workflows.human_task.workflow import HumanTaskWorkflow
     from workflows.report_inputs import (
         AnnualReportInput,
         ReportDecision,
@@ -22,7 +23,6 @@ with workflow.unsafe.imports_passed_through():
         ReportRequest,
         ReportResult,
     )
-    from workflows.task_inputs import TaskOutcome, TaskSpec, task_workflow_id
 
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 # Database down or the service restarting: keep trying, the report is owed.

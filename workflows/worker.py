@@ -14,16 +14,19 @@ from services.common.policy import policy_for
 from services.common.settings import Settings, get_settings
 from services.common.temporal import WORKFLOW_QUEUE, connect
 from workflows.annual_report import AnnualReportWorkflow
-from workflows.appeal import AppealReviewWorkflow
-from workflows.determination import DeterminationWorkflow
-from workflows.expert_standing import ExpertStandingWorkflow
-from workflows.human_task import HumanTaskWorkflow
-from workflows.inputs import LedgerCheckpointInput, RecordExpiryInput
-from workflows.ledger_checkpoints import CHECKPOINT_WORKFLOW_ID, LedgerCheckpointWorkflow
-from workflows.notices import PeriodicNoticeWorkflow
-from workflows.pushes import PushWorkflow
-from workflows.record_expiry import EXPIRY_WORKFLOW_ID, RecordExpiryWorkflow
-from workflows.repair import RecordRepairWorkflow
+from workflows.appeal.workflow import AppealReviewWorkflow
+from workflows.deadline_clock.workflow import DeadlineClockWorkflow
+from workflows.determination.workflow import DeterminationWorkflow
+from workflows.expert_standing.workflow import ExpertStandingWorkflow
+from workflows.human_task.workflow import HumanTaskWorkflow
+from workflows.interception.workflow import InterceptionWorkflow
+from workflows.ledger_checkpoints.inputs import LedgerCheckpointInput
+from workflows.ledger_checkpoints.workflow import CHECKPOINT_WORKFLOW_ID, LedgerCheckpointWorkflow
+from workflows.notices.workflow import PeriodicNoticeWorkflow
+from workflows.pushes.workflow import PushWorkflow
+from workflows.record_expiry.inputs import RecordExpiryInput
+from workflows.record_expiry.workflow import EXPIRY_WORKFLOW_ID, RecordExpiryWorkflow
+from workflows.repair.workflow import RecordRepairWorkflow
 
 log = structlog.get_logger(__name__)
 WORKFLOWS = [
@@ -37,6 +40,8 @@ WORKFLOWS = [
     DeterminationWorkflow,
     AppealReviewWorkflow,
     AnnualReportWorkflow,
+    DeadlineClockWorkflow,
+    InterceptionWorkflow,
 ]
 
 

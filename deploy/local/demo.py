@@ -9,7 +9,12 @@ What it makes (Luoyang, county 410322):
 - 【演示】丙: a reported serious behaviour — an open determination task;
 - 【演示】丁: another open determination, made overdue: the one step not done through the API (no
   API moves a task's dates), it sets the task's opened and due dates back in the casework database
-  and says so in the task's title.
+  and says so in the task's title. There is no honest way yet: every task is planned from the
+  moment it opens (casework `open_task`, the activity's scheduled time), not from the fact's date,
+  so an old `occurred_on` or a short test-county policy still gives a task due today or later. The
+  clocks that run from the fact (`at` of the procurement events, CONTRACT §1: "an event that arrives
+  late can be overdue on arrival") belong to the watch service, not built here; once it is, the
+  demo should send a `contract.signed.v1` weeks old and let its `deadline_overdue` task arrive late.
 
 Loading twice is harmless: the same Idempotency-Key and body are answered as the first time, and on a
 later day (other dates in the body) the API refuses the key (409) and the step is skipped.

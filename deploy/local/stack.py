@@ -66,6 +66,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("repair", "services.repair", 8103),
     ServiceSpec("appeal", "services.appeal", 8104),
     ServiceSpec("casework", "services.casework", 8105),
+    ServiceSpec("watch", "services.watch", 8107),
+    ServiceSpec("signals", "services.signals", 8108),
     ServiceSpec("statistics", "services.statistics", 8106),
     ServiceSpec("workflows", "workflows.worker", None),
 )

@@ -11,7 +11,8 @@ from services.appeal.events import appeal_changed_event
 from services.appeal.models import APPEALS_T, MESSAGING
 from services.common.messaging import lock_writer, write_outbox
 from services.common.relay import OutboxRelay
-from workflows.appeal_inputs import TERMINAL_STATES, AppealChange
+from workflows.activity_names import RECORD_APPEAL_CHANGE
+from workflows.appeal.inputs import TERMINAL_STATES, AppealChange
 
 
 def changed_values(change: AppealChange, *, now: datetime) -> dict:
@@ -43,7 +44,7 @@ class AppealActivities:
         self._engine = engine
         self._relay = relay
 
-    @activity.defn(name="record_appeal_change")
+    @activity.defn(name=RECORD_APPEAL_CHANGE)
     async def record_appeal_change(self, change: AppealChange) -> None:
         """Store the change and announce it. Idempotent: a version stored already changes nothing."""
         now = datetime.now(UTC)

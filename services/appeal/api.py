@@ -84,7 +84,7 @@ async def post_appeal(
         if outcome.kind == "duplicate":
             outcome = await earlier_outcome(conn, *item.identity) or outcome
     rt.relay.wake()
-    request.app.state.starter.wake()
+    rt.wake_commands()
     return await _answer(rt, outcome, status=201 if outcome.kind == "filed" else 200)
 
 
@@ -116,5 +116,11 @@ async def get_appeal(
     subject = row is not None and principal.role in SUBJECT_ROLES and principal.org == row.subject_id
     # The same answer for "absent" and "not yours", so ids cannot be probed.
     if row is None or not (finance or subject):
-        raise Problem(404, "appeal_not_found", "Appeal not found", f"no appeal {appeal_id} for you")
+        raise Problem(
+            404,
+            "appeal_not_found",
+            "Appeal not found",
+            f"no appeal {appeal_id} for you",
+            values={"appeal_id": appeal_id},
+        )
     return appeal_view(dict(row._mapping), finance=finance)

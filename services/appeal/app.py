@@ -1,5 +1,6 @@
-"""The appeal process: HTTP API, its Kafka consumers, outbox relay, the starter of review workflows
-and its Temporal activity worker on one event loop (STYLE: one process per service)."""
+"""The appeal process: HTTP API, its Kafka consumers, outbox relay, the relay of its commands to
+Temporal (review workflow starts: commands.py) and its Temporal activity worker on one event loop
+(STYLE: one process per service)."""
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -8,9 +9,9 @@ from fastapi import FastAPI
 
 from services.appeal.activities import AppealActivities
 from services.appeal.api import router
+from services.appeal.commands import OUTBOX
 from services.appeal.handlers import build_router
 from services.appeal.models import MESSAGING, MIGRATIONS, TABLES
-from services.appeal.starter import ReviewStarter
 from services.common.activity_failures import activity_worker
 from services.common.record_owner import RecordOwner
 from services.common.replica_lag import ReplicaClock
@@ -18,23 +19,16 @@ from services.common.replica_ready import replica_detail
 from services.common.runtime import BackgroundTask, Runtime, service_runtime
 from services.common.service import add_readyz, base_app
 from services.common.settings import Settings, get_settings
-from services.common.temporal import APPEAL_ACTIVITIES, connect
+from services.common.temporal import APPEAL_ACTIVITIES
 
 
 def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
     settings = settings or get_settings()
-    holder: dict[str, ReviewStarter] = {}
     clock = ReplicaClock("appeal")
-
-    def starter_of(rt: Runtime) -> ReviewStarter:
-        if "starter" not in holder:
-            holder["starter"] = ReviewStarter(rt.engine, settings)
-        return holder["starter"]
 
     def background(rt: Runtime) -> Iterator[BackgroundTask]:
         if with_temporal:
-            yield "review-starter", starter_of(rt).run
-            yield "temporal-worker", lambda: _run_worker(settings, AppealActivities(rt.engine, rt.relay))
+            yield "temporal-worker", lambda: _run_worker(rt)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -45,11 +39,12 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             tables=TABLES,
             migrations=MIGRATIONS,
             messaging=MESSAGING,
-            routers=lambda rt: [build_router(rt, settings, starter_of(rt), owner, clock)],
+            routers=lambda rt: [build_router(rt, settings, owner, clock)],
             background=background,
+            commands=OUTBOX,
+            with_temporal=with_temporal,
         ) as rt:
             app.state.runtime = rt
-            app.state.starter = starter_of(rt)
             app.state.owner = owner
             try:
                 yield
@@ -62,7 +57,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
     return app
 
 
-async def _run_worker(settings: Settings, acts: AppealActivities) -> None:
-    client = await connect(settings)
-    worker = activity_worker(client, task_queue=APPEAL_ACTIVITIES, activities=[acts.record_appeal_change])
+async def _run_worker(rt: Runtime) -> None:
+    acts = AppealActivities(rt.engine, rt.relay)
+    worker = activity_worker(await rt.client(), task_queue=APPEAL_ACTIVITIES, activities=[acts.record_appeal_change])
     await worker.run()

@@ -4,9 +4,9 @@ credit.inbound.applications, in batches) or from `POST /v1/appeals` (a batch of 
 In the caller's transaction it judges each application against the record replica and the open
 appeals, stores what is accepted with its first appeal.changed.v1, dead-letters what is refused
 with its reason, and marks every (source, id) processed — with the refusal's reason, so an HTTP
-retry with the same Idempotency-Key gets the same answer. Starting the review workflow is left to
-the starter (starter.py), which finds accepted appeals in the table: nothing is lost if Temporal
-is down or the process dies right after the commit."""
+retry with the same Idempotency-Key gets the same answer. The start of each accepted appeal's review
+workflow is written to the command outbox in the same transaction (commands.py): nothing is lost if
+Temporal is down or the process dies right after the commit."""
 
 import uuid
 from dataclasses import dataclass
@@ -15,9 +15,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.appeal.commands import review_command
 from services.appeal.events import SOURCE, appeal_changed_event
-from services.appeal.models import APPEALS_T, MESSAGING, REPLICA
+from services.appeal.models import APPEALS_T, COMMANDS, MESSAGING, REPLICA
 from services.appeal.rules import AppealApplication, Refusal, judge, refusal, stored_applicant
+from services.common.commands import write_commands
 from services.common.contracts.applications import APPEAL_FILED
 from services.common.contracts.decode import Typed
 from services.common.contracts.owners import APPEAL
@@ -98,7 +100,9 @@ async def _file(event: Typed[AppealApplication], batch: Batch) -> Accepted | Rej
 
 
 async def _store(batch: Batch) -> None:
-    await insert_rows(batch.conn, APPEALS_T, batch.rows("rows"))
+    rows = batch.rows("rows")
+    await insert_rows(batch.conn, APPEALS_T, rows)
+    await write_commands(batch.conn, COMMANDS, [review_command(r) for r in rows])
 
 
 CONSUMER = Consumer(

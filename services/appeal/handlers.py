@@ -13,7 +13,6 @@ from services.appeal.events import SOURCE
 from services.appeal.filing import CONSUMER as FILING
 from services.appeal.filing import file_appeals
 from services.appeal.models import MESSAGING, REPLICA
-from services.appeal.starter import ReviewStarter
 from services.common.batches import consume, consume_applications
 from services.common.contracts.owners import APPEAL
 from services.common.frame import Batch, handle_batch
@@ -32,9 +31,7 @@ RECORDS_GROUP_ID = "credit-appeal-records"
 OWNER_RETRY_SECONDS = 1.0  # pause before a batch is consumed again while the records' owner does not answer
 
 
-def build_router(
-    rt: Runtime, settings: Settings, starter: ReviewStarter, owner: RecordOwner, clock: ReplicaClock
-) -> KafkaRouter:
+def build_router(rt: Runtime, settings: Settings, owner: RecordOwner, clock: ReplicaClock) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(
@@ -47,7 +44,7 @@ def build_router(
         if await consume_applications(
             rt, raw, FILING, file_appeals, owner=owner, replica=REPLICA, pause=OWNER_RETRY_SECONDS
         ):
-            starter.wake()
+            rt.wake_commands()
 
     @router.subscriber(
         RECORDS, group_id=RECORDS_GROUP_ID, **batch_options(settings, background=True), title="record replica"

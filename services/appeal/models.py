@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from services.common.commands import command_table
 from services.common.messaging import messaging_tables
 from services.common.record_replica import record_replica_table
 from services.common.tables import table_of
@@ -46,7 +47,7 @@ class Appeal(SQLModel, table=True):
     outcome: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     filed_at: datetime
     updated_at: datetime
-    # Set once the review workflow has been started (the starter retries until then).
+    # Set once the review workflow has been started (its start command is retried until then).
     workflow_started_at: datetime | None = None
     source: str = Field(max_length=300)
     source_event_id: str = Field(max_length=200)
@@ -57,4 +58,6 @@ REPLICA = record_replica_table("appeal")
 MESSAGING = messaging_tables("appeal")
 # Alembic revisions of these tables (services.common.migrations runs them at start).
 MIGRATIONS = Path(__file__).parent / "migrations"
-TABLES = [APPEALS_T, REPLICA, *MESSAGING.all]
+# Review workflows to start (services/appeal/commands.py), delivered by the command relay.
+COMMANDS = command_table("appeal")
+TABLES = [APPEALS_T, REPLICA, COMMANDS, *MESSAGING.all]

@@ -1,6 +1,8 @@
 """The shape of an appeal as answered over HTTP, for the OpenAPI document (issue 22; documentation
 only, see services/common/documented.py)."""
 
+from pydantic import Field
+
 from services.common.documented import Documented
 
 
@@ -25,6 +27,15 @@ class Appeal(Documented):
     note: str
     evidence_count: int
     filed_at: str | None
+    review_due_on: str = Field(
+        description="the review's due date (Asia/Shanghai), counted in working days from the filing day"
+    )
+    review_working_days: int = Field(
+        description="working days after the filing day the review has (the policy's clock)"
+    )
+    review_due_provisional: bool = Field(
+        description="true when a year without an official calendar was counted: the date may move later, never earlier"
+    )
     grounds: str
     evidence: list[dict]
     updated_at: str | None

@@ -7,15 +7,17 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.casework import events, store
+from services.casework.commands import decide_command
 from services.casework.decisions import validate_completion
-from services.casework.models import MESSAGING
+from services.casework.models import COMMANDS, MESSAGING
 from services.casework.visibility import visible
 from services.common.auth import Principal, Role
+from services.common.commands import write_commands
 from services.common.lawdates import local_date
 from services.common.messaging import write_outbox
 from services.common.policy import policy_for
 from services.common.problems import Problem
-from workflows.task_inputs import TaskDecision
+from workflows.human_task.inputs import TaskDecision
 
 CLOSED = ("completed", "cancelled")
 
@@ -114,6 +116,7 @@ async def complete(
         details={"decision": decision, "reason": reason, "fields": fields, "org": p.org},
     )
     await write_outbox(conn, MESSAGING.outbox, [events.task_completed(task, now)])
+    await write_commands(conn, COMMANDS, [decide_command(task_id, task["workflow_id"], signal)])
     return task, signal
 
 

@@ -15,7 +15,8 @@ from services.casework.plan import plan_task, replan_task
 from services.common.messaging import write_outbox
 from services.common.relay import OutboxRelay
 from services.common.workdays import CalendarUnavailable
-from workflows.task_inputs import TaskAlarmFired, TaskClosed, TaskPlan, TaskReplanRequest, TaskSpec
+from workflows.activity_names import CANCEL_TASK, CLOSE_STATEMENT_WINDOW, ESCALATE_TASK, OPEN_TASK, REPLAN_TASK
+from workflows.human_task.inputs import TaskAlarmFired, TaskClosed, TaskPlan, TaskReplanRequest, TaskSpec
 
 CLOSED = ("completed", "cancelled")
 
@@ -29,7 +30,7 @@ class CaseworkActivities:
         if self._relay is not None:
             self._relay.wake()
 
-    @activity.defn(name="open_task")
+    @activity.defn(name=OPEN_TASK)
     async def open_task(self, spec: TaskSpec) -> TaskPlan:
         """Store the task with its plan and announce it (task.created.v1); a second call returns
         the stored plan. A year without an official holiday arrangement is counted on the
@@ -66,7 +67,7 @@ class CaseworkActivities:
         self._wake()
         return plan
 
-    @activity.defn(name="replan_task")
+    @activity.defn(name=REPLAN_TASK)
     async def replan_task(self, req: TaskReplanRequest) -> TaskPlan:
         """Count the task's plan again on the calendar as installed now (never earlier, see
         plan.replan_task), store it, audit `replanned` with the reason and the dates before and
@@ -106,7 +107,7 @@ class CaseworkActivities:
         self._wake()
         return new
 
-    @activity.defn(name="escalate_task")
+    @activity.defn(name=ESCALATE_TASK)
     async def escalate_task(self, fired: TaskAlarmFired) -> None:
         """Mark the reminder or escalation on the task (visible in the queue), audit it and
         announce it (task.escalated.v1). Nothing happens on a closed task or a repeated alarm."""
@@ -141,7 +142,7 @@ class CaseworkActivities:
             await write_outbox(conn, MESSAGING.outbox, [events.task_escalated(task, alarm, now)])
         self._wake()
 
-    @activity.defn(name="cancel_task")
+    @activity.defn(name=CANCEL_TASK)
     async def cancel_task(self, closed: TaskClosed) -> None:
         """The task has nothing left to decide: close it (task.completed.v1, `cancelled` true).
         A task already decided keeps its decision."""
@@ -163,7 +164,7 @@ class CaseworkActivities:
             await write_outbox(conn, MESSAGING.outbox, [events.task_completed(task, now)])
         self._wake()
 
-    @activity.defn(name="close_statement_window")
+    @activity.defn(name=CLOSE_STATEMENT_WINDOW)
     async def close_statement_window(self, task_id: str) -> bool:
         """Issue 16 point 5: the statement window of a listing_confirmation task passed. Close it (no
         statement is taken after this, under the same row lock the statement takes) and say whether

@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Integer, and_, case, func, select
 
 from services.casework import actions, store
-from services.casework.delivery import TemporalLink, mark_signalled, signal_decision
 from services.casework.models import TASKS_T
 from services.casework.queue import SORTS, order_by, overdue_on, search_clause, week_ends
 from services.casework.schemas import StatementFiled, TaskCounts, TaskDetail, TaskPage
@@ -22,6 +21,7 @@ from services.common.identifiers import is_division_code
 from services.common.lawdates import local_date
 from services.common.problems import Problem
 from services.common.runtime import RuntimeDep
+from workflows.human_task.inputs import TaskKind
 
 log = structlog.get_logger(__name__)
 router = APIRouter(tags=["tasks"])
@@ -51,10 +51,7 @@ def _today() -> tuple[datetime, date]:
 async def list_tasks(
     p: Officer,
     rt: Rt,
-    kind: Literal[
-        "determination", "repair_review", "appeal_review", "push_failure", "listing_confirmation", "report_review"
-    ]
-    | None = None,
+    kind: TaskKind | None = None,
     state: Literal["open", "claimed", "completed", "cancelled", "active"] | None = Query(
         default=None, description="`active`: open or claimed"
     ),
@@ -228,16 +225,17 @@ async def complete_task(
     now, today = _today()
     payload = body.model_dump()  # extra fields included
     async with rt.engine.begin() as conn:
-        task, signal = await actions.complete(conn, task_id, p, payload, now=now)
+        task, _ = await actions.complete(conn, task_id, p, payload, now=now)
     rt.relay.wake()
-    link: TemporalLink = request.app.state.temporal
     delivered = False
-    try:
-        client = await asyncio.wait_for(link.client(), SIGNAL_TIMEOUT_SECONDS)
-        error = await asyncio.wait_for(signal_decision(client, task["workflow_id"], signal), SIGNAL_TIMEOUT_SECONDS)
-        await mark_signalled(rt.engine, task_id, error)
-        delivered = error is None
-    except Exception as exc:  # noqa: BLE001 - stored already: the delivery loop sends it later
-        log.warning("decision stored, signal deferred", task_id=task_id, error=repr(exc))
-        link.wake.set()
+    if rt.commands is not None:
+        try:
+            # Tried at once, so the answer can say it reached the workflow; else the relay goes on.
+            await asyncio.wait_for(rt.commands.deliver_once([task["workflow_id"]]), SIGNAL_TIMEOUT_SECONDS)
+        except Exception as exc:  # noqa: BLE001 - stored already: the command relay sends it later
+            log.warning("decision stored, signal deferred", task_id=task_id, error=repr(exc))
+            rt.wake_commands()
+        async with rt.engine.connect() as conn:
+            stored = await store.load(conn, task_id)
+        delivered = stored is not None and not stored["signal_pending"] and stored["signal_error"] is None
     return task_view({**task, "signal_pending": not delivered}, today, full=True)

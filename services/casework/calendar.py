@@ -151,16 +151,3 @@ async def install(conn: AsyncConnection, year: int, body: ArrangementIn, *, by: 
     await conn.execute(CALENDAR_T.insert().values(**row))
     await write_outbox(conn, MESSAGING.outbox, [installed_event(row, arrangement_of(row))])
     return row
-
-
-def arrangement_from_event(data: dict) -> Arrangement:
-    """What a follower installs from `calendar.installed.v1` (KeyError/ValueError when malformed)."""
-    return Arrangement(
-        year=int(data["year"]),
-        holidays=frozenset(date.fromisoformat(d) for d in data["holidays"]),
-        workdays=frozenset(date.fromisoformat(d) for d in data["workdays"]),
-        source=str(data["source"]),
-        status="official",
-        version=int(data["version"]),
-        notice=data.get("notice"),
-    )

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from services.common.catalogue import Behaviour, load_catalogue
 from services.common.problems import Problem
 from services.common.schemas import Determination
-from workflows.task_inputs import DECISIONS
+from workflows.human_task.inputs import DECISIONS
 
 # The fields each decision may carry. Anything else is refused: an `appeal_review` `correct` with
 # no fields withdraws the record, so a misspelt field must not silently mean "withdraw".
@@ -27,6 +27,11 @@ FIELDS: dict[tuple[str, str], frozenset[str]] = {
     ("push_failure", "acknowledge"): frozenset(),
     ("listing_confirmation", "confirm"): frozenset(),
     ("listing_confirmation", "withdraw"): frozenset(),
+    ("deadline_overdue", "remind"): frozenset(),
+    ("deadline_overdue", "report_behaviour"): frozenset({"behaviour_code"}),
+    ("deadline_overdue", "dismiss"): frozenset(),
+    ("interception", "report_behaviour"): frozenset({"behaviour_code"}),
+    ("interception", "dismiss"): frozenset(),
     ("report_review", "publish"): frozenset(),
     ("report_review", "return"): frozenset(),
 }
@@ -84,6 +89,12 @@ def _fields(task: dict, decision: str, fields: dict, today: date) -> dict:
             raise Problem(422, "invalid_request", "Behaviour code required", "record_general needs `behaviour_code`")
         _behaviour(fields["behaviour_code"], subject_type, severity="general")
         return {"behaviour_code": fields["behaviour_code"]}
+    if decision == "report_behaviour":
+        # Reported through the normal intake as the finance department: a serious code opens a
+        # determination there, a general one is recorded; the code must fit the responsible party.
+        if "behaviour_code" not in fields:
+            raise Problem(422, "invalid_request", "Behaviour code required", "report_behaviour needs `behaviour_code`")
+        return {"behaviour_code": _behaviour(fields["behaviour_code"], subject_type, severity=None).code}
     if decision == "correct":
         out: dict = {}
         if "behaviour_code" in fields:

@@ -1,7 +1,7 @@
 """Kafka consumer of the casework service: `determination.requested.v1` on `credit.tasks` (CONTRACT
 §4: a serious code reported by a purchaser or agency waits for the finance department). Each
 accepted request is stored with the input of its DeterminationWorkflow, in the transaction that
-marks the event processed; the delivery loop starts the workflow. Casework's own task.* events on
+marks the event processed, with the command that starts the workflow (commands.py). Casework's own task.* events on
 the same topic are not input and are passed over; anything else is dead-lettered."""
 
 from datetime import datetime
@@ -12,10 +12,11 @@ from faststream.kafka import KafkaRouter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.casework.delivery import TemporalLink
+from services.casework.commands import determination_command
 from services.casework.events import SOURCE
-from services.casework.models import MESSAGING, REQUESTS_T
+from services.casework.models import COMMANDS, MESSAGING, REQUESTS_T
 from services.common.batches import consume
+from services.common.commands import write_commands
 from services.common.contracts.decode import Typed
 from services.common.contracts.owners import CASEWORK
 from services.common.contracts.tasks import (
@@ -35,7 +36,7 @@ from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.subscribers import batch_options
 from services.common.topics import TASKS
-from workflows.determination_inputs import DeterminationInput, DeterminationRequest
+from workflows.determination.inputs import DeterminationInput, DeterminationRequest
 
 GROUP_ID = "credit-casework"
 # What casework itself writes to credit.tasks: passed over, not read.
@@ -87,6 +88,9 @@ async def _store(batch: Batch) -> None:
     new = [r for k, r in rows.items() if k not in existing]
     if new:
         await batch.conn.execute(REQUESTS_T.insert(), new)
+        await write_commands(
+            batch.conn, COMMANDS, [determination_command(r["request_id"], r["workflow_input"]) for r in new]
+        )
 
 
 # Fields: service, source, messaging tables, topics, handlers by contract (then options).
@@ -102,7 +106,7 @@ CONSUMER = Consumer(
 )
 
 
-def build_router(rt: Runtime, settings: Settings, link: TemporalLink) -> KafkaRouter:
+def build_router(rt: Runtime, settings: Settings) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(
@@ -111,6 +115,6 @@ def build_router(rt: Runtime, settings: Settings, link: TemporalLink) -> KafkaRo
     async def on_tasks(body: Any, message: Any = Context("message")) -> None:
         items = from_kafka(message.raw_message)
         await consume(rt, items, accept, messaging=MESSAGING, source=SOURCE, service="casework")
-        link.wake.set()
+        rt.wake_commands()
 
     return router

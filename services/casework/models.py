@@ -7,15 +7,16 @@ from pathlib import Path
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from services.common.commands import command_table
 from services.common.messaging import messaging_tables
 from services.common.tables import table_of
 
 
 class CaseTask(SQLModel, table=True):
-    """One human step (workflows/task_inputs.TaskSpec) with its plan, claim, alarms and decision."""
+    """One human step (workflows/human_task/inputs.TaskSpec) with its plan, claim, alarms and decision."""
 
     __tablename__ = "casework_task"
-    # The queue: open work by due date; the delivery loop: decisions not yet signalled.
+    # The queue: open work by due date; decisions not yet signalled.
     __table_args__ = (
         Index("ix_casework_task_queue", "state", "due_on"),
         Index("ix_casework_task_signal_pending", "signal_pending"),
@@ -78,7 +79,7 @@ class TaskAudit(SQLModel, table=True):
 
 class DeterminationRequest(SQLModel, table=True):
     """A `determination.requested.v1` accepted, and the DeterminationWorkflow it starts (started_at
-    stays empty until Temporal took the start: the delivery loop retries)."""
+    stays empty until Temporal took the start command: the command relay retries)."""
 
     __tablename__ = "casework_determination_request"
 
@@ -111,10 +112,27 @@ class CalendarInstall(SQLModel, table=True):
     installed_at: datetime
 
 
+class ConsoleForm(SQLModel, table=True):
+    """A refused console form kept for the GET that follows it (post/redirect/get, console/flash.py):
+    what the officer typed and each field's error, for a few minutes, taken once. In the database,
+    not in process memory, so any console replica behind a balancer without affinity shows it; not
+    in a cookie, because a reason and an opinion may each be 4000 characters."""
+
+    __tablename__ = "casework_console_form"
+
+    key_hash: str = Field(primary_key=True, max_length=64)  # SHA-256 of the cookie's random key
+    officer: str = Field(max_length=300)  # token sub: only the officer who typed it gets it back
+    value: dict = Field(sa_column=Column(JSON, nullable=False))
+    expires_at: datetime = Field(index=True)
+
+
 MESSAGING = messaging_tables("casework")
 MIGRATIONS = Path(__file__).parent / "migrations"
 TASKS_T = table_of(CaseTask)
 AUDIT_T = table_of(TaskAudit)
 REQUESTS_T = table_of(DeterminationRequest)
 CALENDAR_T = table_of(CalendarInstall)
-TABLES = [TASKS_T, AUDIT_T, REQUESTS_T, CALENDAR_T, *MESSAGING.all]
+CONSOLE_FORMS_T = table_of(ConsoleForm)
+# Workflow starts and decisions owed to Temporal (services/casework/commands.py).
+COMMANDS = command_table("casework")
+TABLES = [TASKS_T, AUDIT_T, REQUESTS_T, CALENDAR_T, CONSOLE_FORMS_T, COMMANDS, *MESSAGING.all]

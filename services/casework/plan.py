@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from services.common.identifiers import regions_above
 from services.common.lawdates import SHANGHAI, local_date, start_of_day
 from services.common.workdays import RECKONER, Reckoner, Reckoning
-from workflows.task_inputs import TaskAlarm, TaskPlan, TaskSpec
+from workflows.human_task.inputs import TaskAlarm, TaskPlan, TaskSpec
 
 # Officers' working day starts at 09:00 in Chinese government offices; a reminder at midnight
 # would be read at nine anyway, and this keeps it in the morning's list.

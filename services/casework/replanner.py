@@ -1,9 +1,9 @@
 """Re-planning every open task when a year's holiday arrangement is installed: a consumer of
-`credit.calendar` (one group for the service, so each announcement is handled once) sends `replan`
-to the workflow of each open task whose dates were counted through that year; the workflow counts
-its plan again in activity `replan_task` (never earlier). The announcement is marked processed only
-after every signal was taken, so Temporal being away delays the re-planning but never loses it (the
-batch is consumed again; a repeated `replan` finds the plan unchanged)."""
+`credit.calendar` (one group for the service, so each announcement is handled once) writes a
+`replan` signal for the workflow of each open task whose dates were counted through that year to
+the command outbox (commands.py), in the transaction that marks the announcement processed; the
+workflow counts its plan again in activity `replan_task` (never earlier). Temporal being away
+delays the re-planning but never loses it; a task closed meanwhile has nothing left to re-plan."""
 
 from datetime import date, datetime
 from typing import Any
@@ -12,20 +12,19 @@ import structlog
 from faststream import Context
 from faststream.kafka import KafkaRouter
 from sqlalchemy import select
-from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
 
-from services.casework.delivery import TemporalLink
-from services.casework.models import MESSAGING, TASKS_T
+from services.casework.commands import replan_command
+from services.casework.models import COMMANDS, MESSAGING, TASKS_T
 from services.casework.visibility import OPEN_STATES
+from services.common.calendar_follower import replan_reason
+from services.common.commands import write_commands
 from services.common.inbound import from_kafka
 from services.common.messaging import already_processed, mark_processed
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.subscribers import batch_options
 from services.common.topics import CALENDAR, CALENDAR_INSTALLED
-from workflows.human_task import HumanTaskWorkflow
-from workflows.task_inputs import TaskReplan
+from workflows.human_task.inputs import TaskReplan
 
 log = structlog.get_logger(__name__)
 GROUP_ID = "credit-casework-replan"
@@ -43,19 +42,9 @@ async def open_tasks_of(rt: Runtime, year: int) -> list[dict]:
         return [t for t in (dict(r._mapping) for r in await conn.execute(q)) if touches(t, year)]
 
 
-async def signal_replan(client: Client, workflow_id: str, replan: TaskReplan) -> bool:
-    try:
-        await client.get_workflow_handle(workflow_id).signal(HumanTaskWorkflow.replan, replan)
-    except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:  # closed meanwhile: nothing left to re-plan
-            return False
-        raise
-    return True
-
-
-async def replan_after(rt: Runtime, link: TemporalLink, records: list[Any]) -> int:
-    """Signal the open tasks of each installed year heard; how many were signalled."""
-    signalled = 0
+async def replan_after(rt: Runtime, records: list[Any]) -> int:
+    """Order a re-plan of the open tasks of each installed year heard; how many were ordered."""
+    ordered = 0
     for item in from_kafka(records):
         env = item.envelope
         if env is None or env.type != CALENDAR_INSTALLED:
@@ -63,28 +52,24 @@ async def replan_after(rt: Runtime, link: TemporalLink, records: list[Any]) -> i
         async with rt.engine.connect() as conn:
             if await already_processed(conn, MESSAGING.processed, [item.identity]):
                 continue
-        year = int(env.data["year"])
-        notice = env.data.get("notice") or {}
-        reason = (
-            f"holiday arrangement of {year} installed (version {env.data.get('version')}, "
-            f"{notice.get('number', 'no notice')}, by {env.data.get('installed_by')})"
-        )
+        year, reason = int(env.data["year"]), replan_reason(env.data)
+        replan = TaskReplan(year=year, reason=reason)
         tasks = await open_tasks_of(rt, year)
-        if tasks:
-            client = await link.client()
-            for task in tasks:
-                signalled += await signal_replan(client, task["workflow_id"], TaskReplan(year=year, reason=reason))
-        log.info("open tasks re-planned", year=year, tasks=len(tasks))
         async with rt.engine.begin() as conn:
+            await write_commands(conn, COMMANDS, [replan_command(t["id"], t["workflow_id"], replan) for t in tasks])
+            # The primary key makes a concurrent twin fail here, so no task is ordered twice.
             await mark_processed(conn, MESSAGING.processed, [(*item.identity, f"replanned:{len(tasks)}")])
-    return signalled
+        log.info("open tasks re-planned", year=year, tasks=len(tasks))
+        ordered += len(tasks)
+    rt.wake_commands()
+    return ordered
 
 
-def build_replanner(rt: Runtime, settings: Settings, link: TemporalLink) -> KafkaRouter:
+def build_replanner(rt: Runtime, settings: Settings) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(CALENDAR, group_id=GROUP_ID, **batch_options(settings, background=True), title="re-planner")
     async def on_calendar(body: Any, message: Any = Context("message")) -> None:
-        await replan_after(rt, link, message.raw_message)
+        await replan_after(rt, message.raw_message)
 
     return router

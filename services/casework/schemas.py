@@ -3,7 +3,7 @@ typed). They document what views.task_view and the routes return; tests validate
 against them (tests/unit/test_casework_queue.py)."""
 
 from services.common.documented import Documented as _Out
-from workflows.task_inputs import TaskAlarm
+from workflows.human_task.inputs import TaskAlarm
 
 
 class TaskSubject(_Out):

@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.casework.models import AUDIT_T, TASKS_T
-from workflows.task_inputs import TaskAlarm, TaskPlan, TaskSpec, task_workflow_id
+from workflows.human_task.inputs import TaskAlarm, TaskPlan, TaskSpec, task_workflow_id
 
 SYSTEM = "system"  # the actor of what the task's workflow does (open, remind, escalate, cancel)
 

@@ -6,9 +6,10 @@ on the moment, e.g. a lock timeout, gets its chance) and then dead-lettered with
 (connection, shutdown, serialisation race: `db_errors.is_transient`) are raised, so the batch is
 consumed again and nothing is dead-lettered because of an outage.
 
-`consume` runs a consumer's batch (usually `frame.handle_batch`) this way; `consume_each` runs each
-event through the frame alone, for handlers whose effect is outside the database; and
-`consume_applications` first asks the records' owner for the records an application names."""
+`consume` runs a consumer's batch (usually `frame.handle_batch`) this way (a handler whose effect is
+outside the database writes it to the command outbox, `services.common.commands`, in the same
+transaction); `consume_applications` first asks the records' owner for the records an application
+names."""
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.db_errors import describe, is_transient
 from services.common.deadletter import rejected_event
-from services.common.frame import Consumer, Result, handle_batch
+from services.common.frame import Consumer
 from services.common.inbound import Inbound, from_kafka
 from services.common.messaging import MessagingTables, OutboundEvent, mark_processed, write_outbox
 from services.common.metrics import BATCH_SECONDS, EVENTS_RECEIVED
@@ -154,48 +155,6 @@ async def consume(
         # A database outage: hold the batch and retry with backoff (outside the writer lock, so HTTP
         # calls answer 503 meanwhile) instead of a NACK and an immediate re-read (issue 21).
         results = await while_database_down(f"{service} consumer", attempt)
-    rt.relay.wake()
-    return results
-
-
-async def consume_each(
-    rt: Runtime,
-    items: list[Inbound],
-    consumer: Consumer,
-    *,
-    transient: Callable[[BaseException], bool],
-) -> list[Result]:
-    """For a consumer whose handlers act outside the database (a Temporal signal, which a rolled
-    back batch could not take back): each item through the frame in a transaction of its own, under
-    the poison rule; a failure that `transient` (or `db_errors.is_transient`) judges an outage is
-    raised, so the batch is consumed again and nothing is refused; a database outage is waited out."""
-    now = datetime.now(UTC)
-    settings = get_settings()
-    attempts = settings.credit_poison_attempts
-    EVENTS_RECEIVED.labels(consumer.service).inc(len(items))
-
-    async def one(item: Inbound) -> Result:
-        async with rt.engine.begin() as conn:
-            (result,) = await handle_batch(consumer, conn, [item], now=now)
-            return result
-
-    async def refused(item: Inbound, error_class: str, text: str) -> None:
-        letter = processing_failed(item, error_class, text, attempts=attempts, source=consumer.source, now=now)
-        async with rt.engine.begin() as conn:
-            await mark_processed(conn, consumer.messaging.processed, [(*item.identity, "rejected")])
-            await write_outbox(conn, consumer.messaging.outbox, [letter])
-
-    async def attempt() -> list[Result]:
-        return await retry_each(
-            items,
-            one,
-            refused,
-            attempts=attempts,
-            backoff_seconds=settings.credit_poison_backoff_seconds,
-            transient=lambda exc: transient(exc) or is_transient(exc),
-        )
-
-    results = await while_database_down(f"{consumer.service} consumer", attempt)
     rt.relay.wake()
     return results
 

@@ -15,8 +15,11 @@ from services.common.text import INVALID_TEXT, invalid_text_at, is_storable, mes
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def _invalid(where: str, detail: str, **extra: str) -> Problem:
-    return Problem(422, INVALID_TEXT, "Text that cannot be stored", detail, location=where, **extra)
+def _invalid(where: str, detail: str, pointer: str | None = None) -> Problem:
+    problem = Problem(422, INVALID_TEXT, "Text that cannot be stored", detail, location=where)
+    if pointer is not None:
+        problem.extra["pointer"] = pointer
+    return problem
 
 
 class RequestGuard:

@@ -3,8 +3,9 @@ and the HTTP latency middleware. The counters that move with each event live whe
 (services/common/metrics.py).
 
 What an operator must act on (alerts in deploy/k8s/monitoring): an outbox that does not drain
-(broker down or refusing), tasks overdue or escalated, pushes to the national platforms failing,
-ledger checkpoints that stopped, and next year's holiday arrangement missing in November.
+(broker down or refusing), Temporal commands that wait (Temporal down) or were given up, tasks
+overdue or escalated, pushes to the national platforms failing, ledger checkpoints that stopped,
+and next year's holiday arrangement missing in November.
 """
 
 import asyncio
@@ -14,17 +15,20 @@ from datetime import UTC, datetime
 
 import structlog
 from fastapi import FastAPI
-from sqlalchemy import text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.common.calendar_status import calendar_status
+from services.common.commands import PENDING
 from services.common.correlation import CorrelationMiddleware
 from services.common.lawdates import local_date
 from services.common.messaging import MessagingTables
 from services.common.metrics import (
     CALENDAR_NEXT_YEAR_OFFICIAL,
     CHECKPOINT_AGE,
+    COMMANDS_OLDEST_AGE,
+    COMMANDS_PENDING,
     HTTP_SECONDS,
     OUTBOX_BACKLOG,
     OUTBOX_OLDEST_AGE,
@@ -49,6 +53,14 @@ async def sample_outbox(engine: AsyncEngine, service: str, messaging: MessagingT
         ).one()
     OUTBOX_BACKLOG.labels(service).set(row[0])
     OUTBOX_OLDEST_AGE.labels(service).set(_age(row[1]))
+
+
+async def sample_commands(engine: AsyncEngine, service: str, commands: Table) -> None:
+    c = commands.c
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(func.count(), func.min(c.created_at)).where(c.state == PENDING))).one()
+    COMMANDS_PENDING.labels(service).set(row[0])
+    COMMANDS_OLDEST_AGE.labels(service).set(_age(row[1]))
 
 
 async def sample_tasks(engine: AsyncEngine) -> None:
@@ -101,12 +113,16 @@ SERVICE_SAMPLES: dict[str, Callable[[AsyncEngine], Awaitable[None]]] = {
 }
 
 
-async def sample_forever(name: str, engine: AsyncEngine, messaging: MessagingTables, every: float) -> None:
+async def sample_forever(
+    name: str, engine: AsyncEngine, messaging: MessagingTables, every: float, commands: Table | None = None
+) -> None:
     """The service's sampled gauges, refreshed every `every` seconds until cancelled."""
     extra = SERVICE_SAMPLES.get(name)
     while True:
         try:
             await sample_outbox(engine, name, messaging)
+            if commands is not None:
+                await sample_commands(engine, name, commands)
             if extra is not None:
                 await extra(engine)
             sample_calendar()

@@ -91,6 +91,14 @@ async def lock_writer(conn: AsyncConnection, table: Table) -> None:
         await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": writer_lock_key(table)})
 
 
+async def notify_at_commit(conn: AsyncConnection, table: Table) -> None:
+    """Wake the relay leading `table` (channel: the table's name) when the transaction commits, in
+    whichever replica it runs, so it need not poll while idle; repeated notifications within a
+    transaction are folded into one (PostgreSQL; elsewhere writers call the relay's wake())."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": table.name})
+
+
 async def write_outbox(conn: AsyncConnection, table: Table, events: list[OutboundEvent]) -> None:
     """Append events to the outbox inside the caller's transaction.
 
@@ -102,10 +110,7 @@ async def write_outbox(conn: AsyncConnection, table: Table, events: list[Outboun
     if not events:
         return
     await lock_writer(conn, table)
-    if conn.dialect.name == "postgresql":
-        # Delivered at commit to the relay leading this outbox, in whichever replica it runs, so it
-        # need not poll while idle; repeated notifications within a transaction are folded into one.
-        await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": table.name})
+    await notify_at_commit(conn, table)
     now = datetime.now(UTC)
     await insert_rows(
         conn,

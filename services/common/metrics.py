@@ -26,6 +26,19 @@ OUTBOX_BACKLOG = Gauge("credit_outbox_backlog", "Outbox rows not yet published",
 OUTBOX_OLDEST_AGE = Gauge("credit_outbox_oldest_age_seconds", "Age of the oldest unpublished outbox row", ["service"])
 TASKS = Gauge("credit_tasks", "Open tasks (open, overdue, escalated) by kind and region", ["kind", "region", "state"])
 PUSHES = Gauge("credit_pushes", "Pushes to the national platforms by platform and state", ["platform", "state"])
+COMMANDS_PENDING = Gauge("credit_commands_pending", "Temporal commands not yet delivered", ["service"])
+COMMANDS_OLDEST_AGE = Gauge(
+    "credit_commands_oldest_age_seconds", "Age of the oldest Temporal command not yet delivered", ["service"]
+)
+COMMANDS_DELIVERED = Counter(
+    "credit_commands_delivered_total", "Temporal commands delivered (or settled by their route)", ["service", "purpose"]
+)
+COMMANDS_RETRIED = Counter(
+    "credit_commands_retried_total", "Temporal command attempts that failed", ["service", "purpose"]
+)
+COMMANDS_FAILED = Counter(
+    "credit_commands_failed_total", "Temporal commands given up (state failed, with a reason)", ["service", "purpose"]
+)
 PUSHES_FAILED = Counter("credit_push_failures_total", "Push attempts that failed", ["platform"])
 CHECKPOINT_AGE = Gauge("credit_ledger_checkpoint_age_seconds", "Age of the newest signed ledger checkpoint")
 CALENDAR_NEXT_YEAR_OFFICIAL = Gauge(

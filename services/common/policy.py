@@ -54,7 +54,10 @@ class ExpertRules(BaseModel):
 
 
 class DeadlineRules(BaseModel):
-    """004 #18, in working days of the Chinese calendar."""
+    """Procurement deadlines in working days of the Chinese calendar, where a region's own document
+    sets them (Xuchang's 004 #18 is such a document: the watch's regional layer, services/watch/
+    policies/xuchang.json, holds it). A rule applies only in the region whose document made it, so a
+    credit policy without such a document has none."""
 
     contract_signing_after_award: int
     contract_publication_after_signing: int
@@ -127,6 +130,35 @@ class PublicationRules(BaseModel):
     deposits_forbidden_source: str | None = None
 
 
+class PolicyNumber(BaseModel):
+    """A threshold of a rule, in its unit, with where it comes from: the law, or the department's own
+    value where the law names no number (`policy_value`)."""
+
+    value: float = Field(ge=0)
+    unit: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    kind: Literal["law", "policy_value"]
+
+
+class SignalRules(BaseModel):
+    """Issue 14: signals that open cases for a finance department, never records by themselves.
+
+    Luoyang Art. 10 (after 87号令 Art. 37) names the behaviours deemed collusive but no numbers: the
+    Hamming distance, the price tolerance and the closing delay are values the department sets. Art.
+    8(15) names its own: three groundless complaints within 12 months."""
+
+    simhash_max_hamming: PolicyNumber = Field(description="bits: two documents this close are near-identical")
+    price_pattern_min_bids: PolicyNumber = Field(description="bids: a regular price pattern needs this many")
+    price_pattern_tolerance: PolicyNumber = Field(
+        description="fraction of the step: how far a difference or ratio may stray and still be 'constant'"
+    )
+    bidding_close_delay_hours: PolicyNumber = Field(
+        description="hours after the last bid a project with no award is evaluated as closed"
+    )
+    unfounded_complaints: PolicyNumber = Field(description="Art. 8(15): this many groundless complaints ...")
+    unfounded_window_months: PolicyNumber = Field(description="... within this many months (rolling)")
+
+
 class Clock(BaseModel):
     """A deadline of the policy typed: its value in its own unit, what starts it, where it comes from,
     and whether it is law or a target the department set for itself."""
@@ -177,20 +209,27 @@ class PolicyVersion(BaseModel):
     determination_working_days: int
     expert: ExpertRules
     notice_cadence: str
-    deadlines_working_days: DeadlineRules
+    deadlines_working_days: DeadlineRules | None = None  # only where the region's own document sets them
     expiry_sweep_max_sleep_seconds: int
     evidence_access: EvidenceAccessRules = Field(default_factory=EvidenceAccessRules)
     tasks: TaskRules = Field(default_factory=TaskRules)
     publication: PublicationRules = Field(default_factory=PublicationRules)
     clocks: dict[str, Clock] = Field(description="every deadline typed: unit, start event, source, law or target")
+    signals: SignalRules | None = Field(
+        default=None, description="issue 14's thresholds; a region whose version has none raises no signals"
+    )
 
     @model_validator(mode="after")
     def _every_deadline_is_typed(self) -> "PolicyVersion":
         for name, (path, unit) in CLOCK_FIELDS.items():
             value: object = self
             for part in path.split("."):
-                value = getattr(value, part)
+                value = getattr(value, part) if value is not None else None
             clock = self.clocks.get(name)
+            if value is None:
+                if clock is not None:
+                    raise ValueError(f"clocks[{name!r}] types {path}, which this version does not set")
+                continue
             if clock is None or clock.value != value or clock.unit != unit:
                 raise ValueError(f"{path} = {value} needs clocks[{name!r}] with that value in {unit}")
         if "appeal_review" not in self.clocks:

@@ -10,6 +10,9 @@ from functools import lru_cache
 from pathlib import Path
 
 SERVICES = Path(__file__).resolve().parents[1]
+# The pure rules beside a workflow (workflows/<process>/rules.py) refuse for the service of the
+# same name (workflows/repair/rules.py: the repair service answers its refusals over HTTP).
+WORKFLOW_RULES = SERVICES.parent / "workflows"
 # A call naming one of these with a literal status and code: (status position, code position, title position).
 _PROBLEM_CALLS = {"Problem": (0, 1, 2), "_problem": (0, 1, 2), "_service_problem": (0, 1, 2)}
 _UNAUTHORISED = "_unauthorised"  # services/common/auth.py: always 401
@@ -27,7 +30,8 @@ class Code:
 
 
 def _service_of(path: Path) -> str:
-    return path.relative_to(SERVICES).parts[0]
+    root = SERVICES if path.is_relative_to(SERVICES) else WORKFLOW_RULES
+    return path.relative_to(root).parts[0]
 
 
 def _constants(trees: dict[Path, ast.Module]) -> dict[str, str]:
@@ -64,7 +68,7 @@ def scan(root: Path = SERVICES) -> dict[str, Code]:
     """Every problem code the services can answer, with its status(es), English title(s), services."""
     trees = {
         p: ast.parse(p.read_text(encoding="utf-8"), filename=str(p))
-        for p in sorted(root.rglob("*.py"))
+        for p in [*sorted(root.rglob("*.py")), *sorted(WORKFLOW_RULES.glob("*/rules.py"))]
         if "migrations" not in p.parts
     }
     names = _constants(trees)

@@ -3,6 +3,9 @@
 themselves are read from the source (problem_catalogue.py); a unit test fails when a code found
 there has no words here."""
 
+from collections.abc import Mapping
+from typing import Any
+
 # A refusal reason answered over HTTP under another code (services.common.messaging.http_code).
 RENAMED = {"duplicate_id_conflict": ("idempotency_conflict", 409)}
 
@@ -257,6 +260,77 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "unknown_key": ("未知密钥", "载荷所用的密钥编号未知。", "The payload's key id is unknown."),
     "unknown_type": ("未知事件类型", "该主题不接受此类事件。", "That event type is not accepted on this topic."),
 }
+
+
+# The Chinese `detail` of the common codes (issue 22), answered on `Accept-Language: zh-CN` in place
+# of the English one. `{name}` is filled from the problem's extension members (e.g. `region`,
+# `state`, `service`, `max_bytes`) and the values its raiser passed (`Problem(..., values={...})`,
+# never answered as members); a template whose values are missing is not used (the English detail
+# stays, the Chinese title and hint still answer), and a unit test keeps each raiser giving them.
+DETAILS: dict[str, str] = {
+    "unauthenticated": "请求须携带 Authorization: Bearer <令牌> 请求头。",
+    "token_expired": "Bearer 令牌已过期，请重新登录或重新申领令牌。",
+    "invalid_token": "Bearer 令牌无效（签名、签发者、受众或必需声明不符），请重新申领令牌。",
+    "identity_provider_unavailable": "暂时无法取得身份提供方的签名公钥，令牌无法核验；请稍后重试。",
+    "forbidden": "您的角色或所属机构无权执行此操作。",
+    "not_found": "没有找到所请求的对象，或您无权查看。",
+    "method_not_allowed": "该地址不接受此请求方法；可用的方法见响应头 Allow。",
+    "invalid_request": "请求内容不符合接口要求；各字段的问题见 errors。",
+    "payload_too_large": "请求体不得超过 {max_bytes} 字节。",
+    "internal_error": "服务器未能完成本次请求；请稍后重试，仍失败请将 instance 告知运维人员。",
+    "database_unavailable": "数据库暂未响应，本次请求未作任何更改；请按 Retry-After 稍后重试。",
+    "record_not_yet_known": (
+        "记录 {record_id} 尚未同步到本服务，且信用记录服务暂未响应；"
+        "请在 {retry_after_seconds} 秒后以相同的 Idempotency-Key 重新提交。"
+    ),
+    "service_unavailable": "后端服务 {service} 暂未响应；请按 Retry-After 稍后重试。",
+    "gateway_timeout": "后端服务 {service} 未在时限内响应；请稍后重试。",
+    "bad_gateway": "后端服务 {service} 中断了本次交换；请稍后重试。",
+    "rate_limited": "本客户端的公开查询过于频繁；请在 {retry_after} 秒后重试。",
+    "no_policy": "该地区没有适用的政府采购信用政策：规则只在制定它的地区及其下级适用，不借用其他地区的规则。",
+    "record_not_found": "没有该编号的信用记录，或您无权查看（不披露是否存在）。",
+    "appeal_not_found": "没有您可查看的异议申请 {appeal_id}。",
+    "repair_not_found": "没有您可查看的信用修复申请 {application_id}。",
+    "duplicate_request": "该 Idempotency-Key 已用于此前的请求。",
+    "applicant_mismatch": "申请人须为令牌所代表的主体本身，不能以其他主体的名义提出申请。",
+    "task_closed": "该任务已{state_zh}，不能再操作。",
+    "already_claimed": "该任务已由其他经办人认领。",
+    "not_claimed": "请先认领该任务，再作出决定。",
+    "not_assignee": "该任务由其他经办人认领；只有认领人或主管可以操作。",
+    "reason_required": "每项决定都须写明理由（reason）。",
+    "unknown_behaviour_code": "行为代码不在现行目录中；现行目录见 GET /v1/catalogue。",
+}
+# Values a Chinese detail names that are words for another value (a task's state), and their source.
+STATE_ZH = {"completed": "办结", "cancelled": "取消", "open": "待认领", "claimed": "被认领"}
+DERIVED = {"state_zh": "state"}
+
+
+def chinese_detail(code: str, members: Mapping[str, object]) -> str | None:
+    """The Chinese `detail` of a code, or None when the catalogue has none or a value is missing."""
+    template = DETAILS.get(code)
+    if template is None:
+        return None
+    values = dict(members)
+    if isinstance(values.get("state"), str):
+        values["state_zh"] = STATE_ZH.get(str(values["state"]), str(values["state"]))
+    try:
+        return template.format_map(values)
+    except (KeyError, IndexError, ValueError):
+        return None
+
+
+def localise(body: dict[str, Any], values: Mapping[str, object] | None = None) -> bool:
+    """A problem+json body in Chinese: the title, the hint and, for the common codes, the detail
+    (RFC 9457 §3.1.4: title and detail may be localised; `type` and `code` never change). True when
+    the code is in the catalogue (the answer is then `Content-Language: zh-CN`)."""
+    text = TEXTS.get(str(body.get("code")))
+    if text is None:
+        return False
+    body["title"], body["hint"] = text[0], text[1]
+    detail = chinese_detail(str(body["code"]), {**body, **(values or {})})
+    if detail is not None:
+        body["detail"] = detail
+    return True
 
 
 def zh_title(code: str) -> str | None:

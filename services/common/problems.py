@@ -1,5 +1,6 @@
 """RFC 9457 problem details for every HTTP error (CONTRACT §2: stable `type`, problem+json)."""
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -9,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.common.policy import NoPolicy
-from services.common.problem_texts import TEXTS, prefers_chinese
+from services.common.problem_texts import localise, prefers_chinese
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 # Clients key on this URI, so it must never change for a given code.
@@ -22,10 +23,20 @@ class Problem(Exception):
     """An error answered as problem+json; raise it anywhere in a request.
 
     `code` is the stable machine-readable part (also the last segment of `type`); `extra` members are
-    added to the body as RFC 9457 extensions. `headers` (e.g. Retry-After) go on the response.
+    added to the body as RFC 9457 extensions; `values` fill the code's Chinese detail (problem_texts).
+    `headers` (e.g. Retry-After) go on the response.
     """
 
-    def __init__(self, status: int, code: str, title: str, detail: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str | None = None,
+        *,
+        values: Mapping[str, object] | None = None,
+        **extra: Any,
+    ) -> None:
         clash = _RESERVED.intersection(extra)
         if clash:
             raise ValueError(f"extension members may not redefine {sorted(clash)}")
@@ -35,6 +46,8 @@ class Problem(Exception):
         self.title = title
         self.detail = detail
         self.extra = extra
+        # For the catalogue's Chinese detail (problem_texts.DETAILS); never answered as members.
+        self.values = dict(values or {})
         self.type = PROBLEM_TYPE_BASE + code
         self.headers: dict[str, str] = {}
 
@@ -50,14 +63,13 @@ class Problem(Exception):
 
 def problem_response(problem: Problem, instance: str | None = None, accept_language: str | None = None) -> JSONResponse:
     """The response for a problem. Every 401 challenges for a Bearer token (RFC 9110 §15.5.2).
-    A caller that prefers Chinese (`Accept-Language: zh-CN`) reads the title and what to do in
-    Chinese (RFC 9457 §3.1.4: the title may be localised); `code` and `type` never change."""
+    A caller that prefers Chinese (`Accept-Language: zh-CN`) reads the title, what to do and, for the
+    common codes, the detail in Chinese (problem_texts.localise); `code` and `type` never change."""
     body = problem.to_dict()
     if instance is not None:
         body.setdefault("instance", instance)
     headers = dict(problem.headers)
-    if prefers_chinese(accept_language) and (text := TEXTS.get(problem.code)):
-        body["title"], body["hint"] = text[0], text[1]
+    if prefers_chinese(accept_language) and localise(body, problem.values):
         headers["Content-Language"] = "zh-CN"
     if problem.status == 401:
         headers.setdefault("WWW-Authenticate", "Bearer")

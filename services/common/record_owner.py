@@ -152,6 +152,7 @@ def not_yet_known(record_id: str, exc: OwnerUnavailable) -> Problem:
         "Record not yet known here",
         f"record {record_id} has not reached this service yet and the records service did not answer; "
         f"send the same request again (with the same Idempotency-Key) in {RETRY_AFTER_SECONDS} s",
+        values={"record_id": record_id},
         retry_after_seconds=RETRY_AFTER_SECONDS,
     )
     problem.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -15,10 +15,11 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
-from sqlalchemy import Row, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Row, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.kafka_admin import ensure_topics
+from services.common.leading import LeadingLoop
 from services.common.messaging import MessagingTables, writer_lock_key
 from services.common.metrics import OUTBOX_PUBLISHED, OUTBOX_REPUBLISHED
 from services.common.sql import upsert_rows
@@ -29,7 +30,9 @@ HEADERS = [("content-type", b"application/cloudevents+json")]
 CURSOR_NAME = "relay"
 
 
-class OutboxRelay:
+class OutboxRelay(LeadingLoop):
+    what = "outbox relay"
+
     def __init__(
         self,
         *,
@@ -45,118 +48,52 @@ class OutboxRelay:
         client_options: dict | None = None,
         create_topics: bool = True,
     ) -> None:
+        # One relay per outbox, however many replicas of the service run (LeadingLoop); the cursor
+        # is shared, so a new leader continues where the last stopped.
+        super().__init__(
+            engine=engine,
+            channel=tables.outbox.name,
+            lock_key=writer_lock_key(tables.outbox) ^ 0x5EED,
+            poll_seconds=poll_seconds,
+            idle_poll_seconds=idle_poll_seconds,
+            check_seconds=check_seconds,
+        )
         self._max_message_bytes = max_message_bytes
         # Production: SASL_SSL / mutual TLS options for every Kafka client; topics made by operators.
         self._client_options = dict(client_options or {})
         self._create_topics = create_topics
-        self._engine = engine
         self._table = tables.outbox
         self._cursor_table = tables.cursor
         self._cursor: int | None = None
         self._bootstrap = bootstrap
         self._topics = list(topics)
         self._batch = batch
-        self._poll = poll_seconds
-        self._idle_poll = max(idle_poll_seconds, poll_seconds)
-        self._check_every = check_seconds
         self._high_water: dict[TopicPartition, int] = {}
         self._partitions: dict[str, list[int]] = {}
-        self._lock_conn: AsyncConnection | None = None
-        self._lock_checked = 0.0
-        self._lock_key = writer_lock_key(tables.outbox) ^ 0x5EED
         self._partitioner = DefaultPartitioner()
         self._producer: AIOKafkaProducer | None = None
         self._suspect = True  # check the broker before the first send
-        self._wake = asyncio.Event()
-        self._stopped = asyncio.Event()
+        self._last_check = 0.0
         self.republished_rounds = 0
 
-    def wake(self) -> None:
-        """Called after a commit that wrote to the outbox, so latency does not wait for a poll."""
-        self._wake.set()
+    async def _round(self) -> bool:
+        if self._producer is None:
+            await self._connect()
+        now = asyncio.get_running_loop().time()
+        if self._suspect or now - self._last_check > self._check_every:
+            await self._check_broker()
+            self._last_check = now
+        return await self._publish_batch() > 0
 
-    async def run(self) -> None:
-        last_check = 0.0
-        loop = asyncio.get_running_loop()
-        # Polls get slower while nothing is found (up to idle_poll_seconds), back to poll_seconds as
-        # soon as something is: a stack of idle services must not keep the machine busy. Commits wake
-        # the relay at once anyway — in this process by wake(), across replicas by NOTIFY (PostgreSQL).
-        wait = self._poll
-        while not self._stopped.is_set():
-            if not await self._lead():
-                await asyncio.sleep(2.0)
-                continue
-            try:
-                if self._producer is None:
-                    await self._connect()
-                if self._suspect or loop.time() - last_check > self._check_every:
-                    await self._check_broker()
-                    last_check = loop.time()
-                sent = await self._publish_batch()
-                if sent:
-                    wait = self._poll
-                    continue
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), wait)
-                    wait = self._poll
-                except TimeoutError:
-                    wait = min(wait * 2, self._idle_poll)
-            except (KafkaError, OSError, TimeoutError) as exc:
-                log.warning("outbox relay: broker unavailable, retrying", error=repr(exc))
-                self._suspect = True
-                await self._disconnect()
-                await asyncio.sleep(1.0)
+    def _outage(self, exc: BaseException) -> bool:
+        return isinstance(exc, KafkaError | OSError | TimeoutError)
 
-    async def stop(self) -> None:
-        self._stopped.set()
-        self._wake.set()
+    async def _after_outage(self) -> None:
+        self._suspect = True
         await self._disconnect()
-        await self._resign()
 
-    async def _lead(self) -> bool:
-        """One relay per outbox, however many replicas of the service run: in PostgreSQL the one
-        holding a session advisory lock publishes, the others stand by and take over when its
-        connection goes. (The cursor is shared, so a new leader continues where the last stopped.)"""
-        if self._engine.dialect.name != "postgresql":
-            return True
-        try:
-            if self._lock_conn is not None:
-                now = asyncio.get_running_loop().time()
-                if now - self._lock_checked > self._check_every:
-                    await self._lock_conn.execute(text("SELECT 1"))
-                    # Out of the transaction again: notifications reach a session only between them.
-                    await self._lock_conn.commit()
-                    self._lock_checked = now
-                return True
-            conn = await self._engine.connect()
-            got = await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._lock_key})
-            await conn.commit()
-            if got:
-                raw = await conn.get_raw_connection()
-                assert raw.driver_connection is not None
-                await raw.driver_connection.add_listener(self._table.name, self._notified)
-                self._lock_conn = conn
-                self._cursor = None  # another relay may have moved it
-                log.info("outbox relay: leading", outbox=self._table.name)
-                return True
-            await conn.close()
-            return False
-        except Exception as exc:  # noqa: BLE001 - losing the lock connection means standing by
-            log.warning("outbox relay: lost or could not take the lead", error=repr(exc))
-            await self._resign()
-            return False
-
-    def _notified(self, *_args: object) -> None:
-        self._wake.set()
-
-    async def _resign(self) -> None:
-        if self._lock_conn is not None:
-            try:
-                await self._lock_conn.close()
-            except Exception:  # noqa: BLE001 - the connection may already be gone
-                log.debug("outbox relay: closing the lock connection failed", exc_info=True)
-            self._lock_conn = None
+    def _took_lead(self) -> None:
+        self._cursor = None  # another relay may have moved it
 
     async def _connect(self) -> None:
         self._partitions.clear()

@@ -56,6 +56,13 @@ class Settings(ProductionSettings):
     # Production verifies RS256 tokens of the identity provider; when set, HS256 is refused.
     credit_jwt_jwks_url: str | None = None
     credit_policy_region: str = "410300"
+    # Issue 13: where the watch sends its notices of deadline warnings to people. Unset (a laptop),
+    # each notice is stored `not_configured`. The SMS gateway is an HTTP API with a key.
+    credit_notify_url: str | None = None
+    credit_sms_url: str | None = None
+    credit_sms_key: str | None = None
+    # Attempts of one notice before it is recorded `failed` (an operational value, no law sets one).
+    credit_notify_attempts: int = Field(default=5, ge=1)
     # Latency of an idle consumer follows fetch_max_wait_ms (DESIGN: 100 ms -> p50 26 ms).
     kafka_fetch_max_wait_ms: int = 50
     # Consumers off the latency path (replicas, workflow starters, the experts' feed).
@@ -68,6 +75,13 @@ class Settings(ProductionSettings):
     # Temporal commands the repair service sends a second at most (a workflow per repairable record:
     # a burst of intake must not take the Temporal server, and the machine, from the read path).
     credit_repair_dispatch_per_second: float = 50
+    # A Temporal command refused for a reason other than an outage (services.common.command_relay)
+    # is tried this many times, waiting backoff, 2x backoff, … between tries, then kept as `failed`
+    # with the reason; outages are waited out without a limit (operational values, not legal ones).
+    credit_command_attempts: int = Field(default=5, ge=1, le=100)
+    credit_command_backoff_seconds: float = Field(default=1.0, ge=0, le=3600)
+    # Likewise the watch's clock starts and stops (a platform catching up on a backlog of awards).
+    credit_watch_dispatch_per_second: float = 25
     # A message whose transaction keeps failing on its own (not because the database is down) is
     # tried this many times, waiting backoff, 2x backoff, … between tries, then dead-lettered
     # `processing_failed` so the partition goes on (operational values, not legal ones).

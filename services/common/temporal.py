@@ -19,6 +19,7 @@ CASEWORK_ACTIVITIES = "casework-activities"
 REPAIR_ACTIVITIES = "repair-activities"
 APPEAL_ACTIVITIES = "appeal-activities"
 PUBLICATION_ACTIVITIES = "publication-activities"
+WATCH_ACTIVITIES = "watch-activities"
 STATISTICS_ACTIVITIES = "statistics-activities"
 
 

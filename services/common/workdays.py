@@ -129,6 +129,11 @@ class Reckoner:
                 day += timedelta(days=1)
         return Reckoning(day, self.any_provisional(start, day))
 
+    def working_days_between(self, after: date, through: date) -> int:
+        """How many working days fall in (after, through]: 0 when `through` is not later."""
+        span = (through - after).days
+        return sum(self.is_working_day(after + timedelta(days=k)) for k in range(1, span + 1))
+
     def previous_working_day(self, day: date, n: int = 1) -> Reckoning:
         """The n-th working day before `day`."""
         start = day
@@ -164,5 +169,4 @@ def working_days_within(start: date, calendar_days: int) -> tuple[int, bool]:
     when a provisional year was counted through (say so). A year before the calendar's range raises
     `CalendarUnavailable`, as every other count does."""
     end = start + timedelta(days=calendar_days)
-    count = sum(RECKONER.is_working_day(start + timedelta(days=k)) for k in range(1, calendar_days + 1))
-    return count, RECKONER.any_provisional(start, end)
+    return RECKONER.working_days_between(start, end), RECKONER.any_provisional(start, end)

@@ -8,7 +8,9 @@ from temporalio import activity
 from services.common.relay import OutboxRelay
 from services.evaluation.ledger.checkpoints import Signer, publish_checkpoint
 from services.evaluation.records.expiry import expire_due, next_due
-from workflows.inputs import CheckpointResult, ExpireDueInput, ExpireDueResult
+from workflows.activity_names import EXPIRE_DUE_RECORDS, PUBLISH_LEDGER_CHECKPOINT
+from workflows.ledger_checkpoints.inputs import CheckpointResult
+from workflows.record_expiry.inputs import ExpireDueInput, ExpireDueResult
 
 
 class EvaluationActivities:
@@ -17,7 +19,7 @@ class EvaluationActivities:
         self._relay = relay
         self._signer = signer
 
-    @activity.defn(name="expire_due_records")
+    @activity.defn(name=EXPIRE_DUE_RECORDS)
     async def expire_due_records(self, inp: ExpireDueInput) -> ExpireDueResult:
         """Expire the records whose last day in force is before `as_of`. Idempotent: a retry finds
         them expired already."""
@@ -26,7 +28,7 @@ class EvaluationActivities:
             self._relay.wake()
         return ExpireDueResult(expired=expired, next_due=await next_due(self._engine))
 
-    @activity.defn(name="publish_ledger_checkpoint")
+    @activity.defn(name=PUBLISH_LEDGER_CHECKPOINT)
     async def publish_ledger_checkpoint(self) -> CheckpointResult:
         """Sign and publish a new head if the ledger grew. A retry after a stored checkpoint finds
         nothing new (the tree size is the checkpoint's key)."""

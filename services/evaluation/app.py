@@ -1,5 +1,6 @@
-"""The evaluation process: HTTP API, Kafka consumers, outbox relay and Temporal activity worker on
-one event loop (STYLE: one process per service)."""
+"""The evaluation process: HTTP API, Kafka consumers, outbox relay, the relay of its Temporal
+commands (experts/commands.py) and the Temporal activity worker on one event loop (STYLE: one
+process per service)."""
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -13,11 +14,11 @@ from services.common.policy import policy_for
 from services.common.runtime import BackgroundTask, Runtime, service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
-from services.common.temporal import EVALUATION_ACTIVITIES, connect
+from services.common.temporal import EVALUATION_ACTIVITIES
 from services.evaluation.activities import EvaluationActivities
 from services.evaluation.api import router
 from services.evaluation.experts.activities import ExpertActivities
-from services.evaluation.experts.handlers import Signals
+from services.evaluation.experts.commands import OUTBOX
 from services.evaluation.experts.handlers import build_router as build_expert_router
 from services.evaluation.intake.handlers import build_router
 from services.evaluation.ledger.api import router as ledger_router
@@ -32,14 +33,9 @@ from services.evaluation.records.internal_api import router as internal_router
 def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
     settings = settings or get_settings()
 
-    signals = Signals(settings)
-
     def background(rt: Runtime) -> Iterator[BackgroundTask]:
         if with_temporal:
-            acts = EvaluationActivities(rt.engine, rt.relay, Signer(settings.credit_ledger_signing_seed))
-            experts = ExpertActivities(rt.engine, employer_url=employer_url(settings), relay=rt.relay)
-            changes = RecordChangeActivities(rt.engine, rt.relay)
-            yield "temporal-worker", lambda: _run_worker(settings, acts, experts, changes)
+            yield "temporal-worker", lambda: _run_worker(rt, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -49,7 +45,11 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             tables=TABLES,
             migrations=MIGRATIONS,
             messaging=MESSAGING,
-            routers=lambda rt: [build_router(rt, settings), build_expert_router(rt, settings, signals)],
+            commands=OUTBOX,
+            routers=lambda rt: [
+                build_router(rt, settings),
+                build_expert_router(rt, settings),
+            ],
             background=background,
         ) as rt:
             app.state.runtime = rt
@@ -65,10 +65,10 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
     return app
 
 
-async def _run_worker(
-    settings: Settings, acts: EvaluationActivities, experts: ExpertActivities, changes: RecordChangeActivities
-) -> None:
-    client = await connect(settings)
+async def _run_worker(rt: Runtime, settings: Settings) -> None:
+    acts = EvaluationActivities(rt.engine, rt.relay, Signer(settings.credit_ledger_signing_seed))
+    experts = ExpertActivities(rt.engine, employer_url=employer_url(settings), relay=rt.relay)
+    changes = RecordChangeActivities(rt.engine, rt.relay)
     activities = [
         acts.expire_due_records,
         acts.publish_ledger_checkpoint,
@@ -76,7 +76,7 @@ async def _run_worker(
         experts.notify_employer,
         *changes.all(),
     ]
-    worker = activity_worker(client, task_queue=EVALUATION_ACTIVITIES, activities=activities)
+    worker = activity_worker(await rt.client(), task_queue=EVALUATION_ACTIVITIES, activities=activities)
     await worker.run()
 
 

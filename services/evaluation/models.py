@@ -6,6 +6,7 @@ from pathlib import Path
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from services.common.commands import command_table
 from services.common.messaging import messaging_tables
 from services.common.tables import table_of
 
@@ -205,6 +206,8 @@ class EmployerNotification(SQLModel, table=True):
 
 
 MESSAGING = messaging_tables("evaluation")
+# The command outbox toward Temporal (expert standings: services/evaluation/experts/commands.py).
+COMMANDS = command_table("evaluation")
 # Alembic revisions of these tables (services.common.migrations runs them at start).
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -219,6 +222,7 @@ TABLES = [
     table_of(DeterminationTask),
     table_of(ExpertStandingRow),
     table_of(EmployerNotification),
+    COMMANDS,
     *MESSAGING.all,
 ]
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from services.common.problem_texts import TEXTS, prefers_chinese
+from services.common.problem_texts import localise, prefers_chinese
 from services.common.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 from services.common.service import health_body
 from services.gateway import docs
@@ -76,8 +76,8 @@ def _problem(status: int, code: str, title: str, **extra: Any) -> bytes:
     # The shape of services.common.problems.Problem.to_dict: `code` repeats the end of `type`; in
     # Chinese when the caller prefers it, as the services answer (problem_texts.py).
     body = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status, **extra, "code": code}
-    if prefers_chinese(_ACCEPT_LANGUAGE.get()) and code in TEXTS:
-        body["title"], body["hint"] = TEXTS[code][0], TEXTS[code][1]
+    if prefers_chinese(_ACCEPT_LANGUAGE.get()):
+        localise(body)
     return json.dumps(body, ensure_ascii=False).encode()
 
 

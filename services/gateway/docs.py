@@ -15,7 +15,7 @@ import fastapi_offline
 from fastapi.openapi.docs import get_swagger_ui_html
 
 from services.common.problem_catalogue import catalogue, codes_by_status
-from services.common.problem_texts import TEXTS
+from services.common.problem_texts import DETAILS, TEXTS
 from services.common.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 
 ASSETS_DIR = Path(fastapi_offline.__file__).parent / "static"
@@ -143,6 +143,7 @@ def code_html(code: str) -> bytes | None:
         f"<tr><th>type</th><td><code>{escape(PROBLEM_TYPE_BASE + code)}</code></td></tr>"
         f"<tr><th>HTTP status</th><td>{escape(', '.join(str(s) for s in sorted(entry.statuses)) or '—')}</td></tr>"
         f"<tr><th>title (en)</th><td>{escape(titles)}</td></tr>"
+        f"<tr><th>detail (zh-CN)</th><td>{escape(DETAILS.get(code, '—'))}</td></tr>"
         f"<tr><th>services</th><td>{escape(', '.join(sorted(entry.services)))}</td></tr></table>"
     )
     return _page(f"{code} — 错误代码", body)

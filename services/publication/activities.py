@@ -10,7 +10,9 @@ from temporalio import activity
 from services.common.relay import OutboxRelay
 from services.publication import pushes
 from services.publication.notices import publish_period_notice
-from workflows.publication_inputs import NoticeRequest, NoticeResult, PushEscalated, PushRef, PushSettled, PushStatus
+from workflows.activity_names import DELIVER_PUSH, ESCALATE_PUSH, PUBLISH_PERIOD_NOTICE, SETTLE_PUSH
+from workflows.notices.inputs import NoticeRequest, NoticeResult
+from workflows.pushes.inputs import PushEscalated, PushRef, PushSettled, PushStatus
 
 
 class PublicationActivities:
@@ -20,14 +22,14 @@ class PublicationActivities:
         *,
         urls: dict[str, str | None],
         relay: OutboxRelay | None = None,
-        wake_dispatcher: Callable[[], None] | None = None,
+        wake_commands: Callable[[], None] | None = None,
     ) -> None:
         self._engine = engine
         self._urls = urls
         self._relay = relay
-        self._wake = wake_dispatcher
+        self._wake = wake_commands
 
-    @activity.defn(name="publish_period_notice")
+    @activity.defn(name=PUBLISH_PERIOD_NOTICE)
     async def publish_period_notice(self, req: NoticeRequest) -> NoticeResult:
         async with self._engine.begin() as conn:
             result = await publish_period_notice(conn, req, now=datetime.now(UTC))
@@ -38,15 +40,15 @@ class PublicationActivities:
                 self._wake()
         return result
 
-    @activity.defn(name="deliver_push")
+    @activity.defn(name=DELIVER_PUSH)
     async def deliver_push(self, ref: PushRef) -> PushStatus:
         return await pushes.deliver(self._engine, ref.idempotency_key, self._urls)
 
-    @activity.defn(name="escalate_push")
+    @activity.defn(name=ESCALATE_PUSH)
     async def escalate_push(self, esc: PushEscalated) -> PushStatus:
         return await pushes.set_state(self._engine, esc.idempotency_key, state="escalated", task_id=esc.task_id)
 
-    @activity.defn(name="settle_push")
+    @activity.defn(name=SETTLE_PUSH)
     async def settle_push(self, settled: PushSettled) -> PushStatus:
         return await pushes.set_state(
             self._engine, settled.idempotency_key, state=settled.state, last_error=settled.note or None

@@ -1,6 +1,6 @@
 """The publication process: public HTTP API, read-model consumers, its outbox relay, and — with
-Temporal — the notice schedules, the dispatcher of pushes and the activity worker (STYLE: one
-process per service)."""
+Temporal — the notice schedules, the relay of its commands (push workflow starts: commands.py) and
+the activity worker (STYLE: one process per service)."""
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -13,47 +13,37 @@ from services.common.lawdates import local_date
 from services.common.runtime import BackgroundTask, Runtime, service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
-from services.common.temporal import PUBLICATION_ACTIVITIES, LazyClient
+from services.common.temporal import PUBLICATION_ACTIVITIES
 from services.publication.activities import PublicationActivities
 from services.publication.api import router
+from services.publication.commands import push_outbox
 from services.publication.credit import CreditFastPath, CreditReader
 from services.publication.handlers import build_router
 from services.publication.models import MESSAGING, MIGRATIONS, TABLES
 from services.publication.notices_api import router as notices_router
-from services.publication.pushes import PushDispatcher, platform_urls
+from services.publication.pushes import platform_urls
 from services.publication.pushes_api import router as pushes_router
 from services.publication.schedules import ensure_notice_schedules
 
 
 def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
     settings = settings or get_settings()
-    temporal = LazyClient(settings)
-    holder: dict[str, PushDispatcher] = {}
 
     def background(rt: Runtime) -> Iterator[BackgroundTask]:
         if not with_temporal:
             return
-        dispatcher = holder["dispatcher"] = PushDispatcher(rt.engine, settings)
         acts = PublicationActivities(
-            rt.engine, urls=platform_urls(settings), relay=rt.relay, wake_dispatcher=dispatcher.wake
+            rt.engine, urls=platform_urls(settings), relay=rt.relay, wake_commands=rt.wake_commands
         )
 
         async def schedules() -> None:
-            await ensure_notice_schedules(await temporal.get(), local_date(datetime.now(UTC)))
-
-        async def dispatch() -> None:
-            await dispatcher.run(await temporal.get())
+            await ensure_notice_schedules(await rt.client(), local_date(datetime.now(UTC)))
 
         async def worker() -> None:
-            await activity_worker(await temporal.get(), task_queue=PUBLICATION_ACTIVITIES, activities=acts.all()).run()
+            await activity_worker(await rt.client(), task_queue=PUBLICATION_ACTIVITIES, activities=acts.all()).run()
 
         yield "notice-schedules", schedules
-        yield "push-dispatcher", dispatch
         yield "temporal-worker", worker
-
-    def wake_dispatcher() -> None:
-        if "dispatcher" in holder:
-            holder["dispatcher"].wake()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,8 +53,10 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             tables=TABLES,
             migrations=MIGRATIONS,
             messaging=MESSAGING,
-            routers=lambda rt: [build_router(rt, settings, after_batch=wake_dispatcher)],
+            routers=lambda rt: [build_router(rt, settings, after_batch=rt.wake_commands)],
             background=background,
+            commands=push_outbox(settings),
+            with_temporal=with_temporal,
         ) as rt:
             app.state.runtime = rt
             app.state.credit_reader = await CreditReader.open(rt.engine)

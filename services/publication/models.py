@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import JSON, Column, Index, LargeBinary, text
 from sqlmodel import Field, SQLModel
 
+from services.common.commands import command_table
 from services.common.messaging import messaging_tables
 from services.common.tables import table_of
 
@@ -120,7 +121,7 @@ class PublicNoticeEntry(SQLModel, table=True):
 
 class PushDelivery(SQLModel, table=True):
     """One push of a publication or withdrawal to one national platform, and how it went. The row is
-    written with the change it reports; the dispatcher then starts its workflow (`started_at`)."""
+    written with the change it reports, with the command that starts its workflow (`started_at`)."""
 
     __tablename__ = "publication_push"
     __table_args__ = (
@@ -151,6 +152,8 @@ class PushDelivery(SQLModel, table=True):
 
 
 MESSAGING = messaging_tables("publication")
+# Push workflows to start (services/publication/commands.py), delivered by the command relay.
+COMMANDS = command_table("publication")
 # Alembic revisions of these tables (services.common.migrations runs them at start).
 MIGRATIONS = Path(__file__).parent / "migrations"
 TABLES = [
@@ -161,5 +164,6 @@ TABLES = [
     table_of(PublicNotice),
     table_of(PublicNoticeEntry),
     table_of(PushDelivery),
+    COMMANDS,
     *MESSAGING.all,
 ]

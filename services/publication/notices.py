@@ -14,14 +14,16 @@ from sqlalchemy import Exists, Select, and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.cloudevents import build_event
+from services.common.commands import write_commands
 from services.common.identifiers import division_level
 from services.common.messaging import OutboundEvent, write_outbox
 from services.common.sql import insert_rows
 from services.common.tables import table_of
 from services.common.topics import NOTICE_PUBLISHED, NOTICES
+from services.publication.commands import push_command
 from services.publication.credit_answers import public_record
-from services.publication.models import MESSAGING, PublicNotice, PublicNoticeEntry, PublicRecord, PushDelivery
-from workflows.publication_inputs import NoticeRequest, NoticeResult
+from services.publication.models import COMMANDS, MESSAGING, PublicNotice, PublicNoticeEntry, PublicRecord, PushDelivery
+from workflows.notices.inputs import NoticeRequest, NoticeResult
 
 NOTICES_T = table_of(PublicNotice)
 ENTRIES_T = table_of(PublicNoticeEntry)
@@ -136,6 +138,7 @@ async def write_notice(
             for push in pushes
         ],
     )
+    await write_commands(conn, COMMANDS, [push_command(push["idempotency_key"]) for push in pushes])
     event = build_event(
         type=NOTICE_PUBLISHED, source=SOURCE, subject=notice["notice_id"], id=notice["notice_id"], time=now, data=body
     )

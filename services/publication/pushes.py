@@ -1,38 +1,26 @@
-"""Pushes to the national platforms (001 Art. 21): starting a PushWorkflow for every push row written
-with its notice, and one attempt of the HTTP call (the workflow's activity).
+"""Pushes to the national platforms (001 Art. 21): the input of the PushWorkflow of each push row
+(started through the command outbox: commands.py), and one attempt of the HTTP call and the states
+of a push (the workflow's activities)."""
 
-A push row is written in the transaction that publishes the notice, so nothing is lost between the
-database and Temporal: the dispatcher starts the workflows of rows not yet started (id
-`push:{idempotency_key}`, USE_EXISTING), then marks them; a crash between the two starts nothing
-twice, and a run started again finds the row delivered and sends nothing."""
-
-import asyncio
 from datetime import UTC, datetime
 
 import httpx
 import structlog
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.client import Client
-from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 
 from services.common.lawdates import local_date
 from services.common.metrics import PUSHES_FAILED
 from services.common.policy import policy_for
 from services.common.settings import Settings
-from services.common.sql import key_in
 from services.common.tables import table_of
-from services.common.temporal import WORKFLOW_QUEUE
 from services.publication.models import PushDelivery
-from workflows.publication_inputs import PushInput, PushStatus
-from workflows.pushes import PushWorkflow, push_workflow_id
+from workflows.pushes.inputs import PushInput, PushStatus
 
 log = structlog.get_logger(__name__)
 PUSHES_T = table_of(PushDelivery)
 FINAL = frozenset({"delivered", "acknowledged", "not_configured"})
-POLL_SECONDS = 5.0
-BATCH = 200
 
 
 def platform_urls(settings: Settings) -> dict[str, str | None]:
@@ -58,52 +46,6 @@ def push_input(row: dict, settings: Settings) -> PushInput:
         reminder_working_days_before=policy.tasks.reminder_working_days_before,
         escalation_working_days_after=policy.tasks.escalation_working_days_after,
     )
-
-
-class PushDispatcher:
-    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
-        self._engine = engine
-        self._settings = settings
-        self._wake = asyncio.Event()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def run(self, client: Client) -> None:
-        while True:
-            self._wake.clear()
-            if await self.start_pending(client) == BATCH:
-                continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=POLL_SECONDS)
-            except TimeoutError:
-                pass
-
-    async def start_pending(self, client: Client) -> int:
-        async with self._engine.connect() as conn:
-            rows = [
-                dict(r._mapping)
-                for r in await conn.execute(
-                    select(PUSHES_T).where(PUSHES_T.c.started_at.is_(None)).order_by(PUSHES_T.c.created_at).limit(BATCH)
-                )
-            ]
-        for row in rows:
-            await client.start_workflow(
-                PushWorkflow.run,
-                push_input(row, self._settings),
-                id=push_workflow_id(row["idempotency_key"]),
-                task_queue=WORKFLOW_QUEUE,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            )
-        if rows:
-            async with self._engine.begin() as conn:
-                keys = [r["idempotency_key"] for r in rows]
-                await conn.execute(
-                    update(PUSHES_T)
-                    .where(key_in(conn, PUSHES_T.c.idempotency_key, keys))
-                    .values(started_at=datetime.now(UTC))
-                )
-        return len(rows)
 
 
 def status_of(row: dict) -> PushStatus:

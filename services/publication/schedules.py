@@ -19,8 +19,8 @@ from services.common.lawdates import SHANGHAI
 from services.common.policy import load_policies, policy_for
 from services.common.schedules import upsert_schedule
 from services.common.temporal import WORKFLOW_QUEUE
-from workflows.notices import PeriodicNoticeWorkflow, notice_schedule_id
-from workflows.publication_inputs import Cadence, NoticePeriodInput
+from workflows.notices.inputs import Cadence, NoticePeriodInput
+from workflows.notices.workflow import PeriodicNoticeWorkflow, notice_schedule_id
 
 MONTHS = {"monthly": [ScheduleRange(1, 12)], "quarterly": [ScheduleRange(m) for m in (1, 4, 7, 10)]}
 

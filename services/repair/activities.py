@@ -8,7 +8,8 @@ from temporalio import activity
 
 from services.common.relay import OutboxRelay
 from services.repair.changes import change_application, publish_window
-from workflows.repair_inputs import ApplicationChanged, WindowChanged
+from workflows.activity_names import CHANGE_APPLICATION, PUBLISH_REPAIR_WINDOW
+from workflows.repair.inputs import ApplicationChanged, WindowChanged
 
 
 class RepairActivities:
@@ -16,7 +17,7 @@ class RepairActivities:
         self._engine = engine
         self._relay = relay
 
-    @activity.defn(name="publish_repair_window")
+    @activity.defn(name=PUBLISH_REPAIR_WINDOW)
     async def publish_repair_window(self, change: WindowChanged) -> None:
         """The window's status row; repair.opened.v1 on credit.applications when it opens."""
         async with self._engine.begin() as conn:
@@ -24,7 +25,7 @@ class RepairActivities:
         if changed and self._relay is not None:
             self._relay.wake()
 
-    @activity.defn(name="change_application")
+    @activity.defn(name=CHANGE_APPLICATION)
     async def change_application(self, change: ApplicationChanged) -> None:
         """The application's row and repair.changed.v1 on credit.applications."""
         async with self._engine.begin() as conn:

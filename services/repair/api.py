@@ -93,7 +93,7 @@ async def post_repair(
     async with rt.intake_lock, rt.engine.begin() as conn:
         (outcome,) = await receive(conn, [item], now=now, learned=learned)
     rt.relay.wake()
-    request.app.state.wiring.wake()
+    rt.wake_commands()
     if outcome.refusal is not None:
         r = outcome.refusal
         raise Problem(r.status, http_code(r.code), TITLES.get(r.code, "Application refused"), r.message, **r.extra)
@@ -114,7 +114,13 @@ async def get_repair(
         found = (await conn.execute(select(APPLICATIONS).where(APPLICATIONS.c.id == application_id))).first()
     # Same answer for "absent" and "not yours", so ids cannot be probed.
     if found is None or not _may_follow(principal, region=found.region, subject_id=found.subject_id):
-        raise Problem(404, "repair_not_found", "Repair application not found", f"no application {application_id}")
+        raise Problem(
+            404,
+            "repair_not_found",
+            "Repair application not found",
+            f"no application {application_id}",
+            values={"application_id": application_id},
+        )
     return application_view(dict(found._mapping))
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.commands import Command, write_commands
 from services.common.contracts.applications import REPAIR_REQUESTED, RepairRequest
 from services.common.contracts.decode import Typed
 from services.common.contracts.owners import REPAIR
@@ -23,11 +24,12 @@ from services.common.policy import policy_for
 from services.common.record_replica import ReplicaRecord, get_replica
 from services.common.sql import insert_rows, key_in, lock_keys
 from services.common.topics import INBOUND_APPLICATIONS
+from services.repair.commands import apply_command
 from services.repair.events import SOURCE, changed_event
-from services.repair.models import APPLICATIONS, DISPATCH, MESSAGING, REPLICA
+from services.repair.models import APPLICATIONS, COMMANDS, MESSAGING, REPLICA
 from services.repair.records import learn_records
-from services.repair.rules import Refusal, judge_application, terms_from
-from workflows.repair_inputs import OPEN_STATES, RepairApplication
+from workflows.repair.inputs import OPEN_STATES, RepairApplication
+from workflows.repair.rules import Refusal, judge_application, terms_from
 
 ID_NAMESPACE = uuid.UUID("0c3f6a52-8a1e-4f57-9b61-5d2e7e0b3a41")
 REFUSED = "rejected:"  # processed-event outcome prefix of a refusal, followed by its code
@@ -98,7 +100,8 @@ async def _apply(event: Typed[RepairRequest], batch: Batch) -> Accepted | Reject
     assert record is not None
     row = _application_row(event.item, request, record, now=now)
     batch.rows("rows").append(row)
-    batch.rows("dispatch").append(_apply_command(row, now=now))
+    commands: list[Command] = batch.state("commands", list)
+    commands.append(_apply_command(row))
     opened.by_record[record.record_id] = row["id"]
     batch.emit(changed_event(row, now=now))
     return Accepted("submitted", row)
@@ -106,7 +109,7 @@ async def _apply(event: Typed[RepairRequest], batch: Batch) -> Accepted | Reject
 
 async def _store(batch: Batch) -> None:
     await insert_rows(batch.conn, APPLICATIONS, batch.rows("rows"))
-    await insert_rows(batch.conn, DISPATCH, batch.rows("dispatch"))
+    await write_commands(batch.conn, COMMANDS, batch.state("commands", list))
 
 
 CONSUMER = Consumer(
@@ -202,7 +205,7 @@ def _application_row(item: Inbound, request: RepairRequest, record: ReplicaRecor
     }
 
 
-def _apply_command(row: dict, *, now: datetime) -> dict:
+def _apply_command(row: dict) -> Command:
     signal = RepairApplication(
         application_id=row["id"],
         record_id=row["record_id"],
@@ -211,5 +214,4 @@ def _apply_command(row: dict, *, now: datetime) -> dict:
         evidence=row["evidence"],
         submitted_at=row["submitted_at"],
     )
-    payload = signal.model_dump(mode="json")
-    return {"record_id": row["record_id"], "kind": "apply", "payload": payload, "created_at": now}
+    return apply_command(signal)

@@ -13,7 +13,7 @@ from services.common.messaging import OutboundEvent, write_outbox
 from services.common.sql import upsert_rows
 from services.repair.events import changed_event, opened_event
 from services.repair.models import APPLICATIONS, MESSAGING, WINDOWS
-from workflows.repair_inputs import OPEN_STATES, ApplicationChanged, WindowChanged
+from workflows.repair.inputs import OPEN_STATES, ApplicationChanged, WindowChanged
 
 log = structlog.get_logger(__name__)
 

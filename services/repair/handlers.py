@@ -1,7 +1,6 @@
 """Kafka consumers of the repair service: its replica of `credit.records` (and the repair workflows
 it orders), and repair applications on `credit.inbound.applications`."""
 
-from collections.abc import Callable
 from typing import Any
 
 from faststream import Context
@@ -26,9 +25,7 @@ from services.repair.records import apply_records
 OWNER_RETRY_SECONDS = 1.0  # pause before a batch is consumed again while the records' owner does not answer
 
 
-def build_router(
-    rt: Runtime, settings: Settings, wake_dispatcher: Callable[[], None], owner: RecordOwner, clock: ReplicaClock
-) -> KafkaRouter:
+def build_router(rt: Runtime, settings: Settings, owner: RecordOwner, clock: ReplicaClock) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(
@@ -40,7 +37,7 @@ def build_router(
         clock.note(
             [i.envelope.time for i in items if i.envelope is not None and i.envelope.type in RECORDS_CONSUMER.reads]
         )
-        wake_dispatcher()
+        rt.wake_commands()
         for counts in results:
             for kind, n in counts.items():
                 EVENTS_CONSUMED.labels("repair", kind).inc(n)
@@ -60,7 +57,7 @@ def build_router(
         )
         if results is None:
             return
-        wake_dispatcher()
+        rt.wake_commands()
         for outcomes in results:
             for o in outcomes:
                 EVENTS_CONSUMED.labels("repair", o.kind).inc()

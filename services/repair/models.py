@@ -6,9 +6,10 @@ a version), and the Temporal commands owed to the workflows."""
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Integer, String, Table
+from sqlalchemy import JSON, Column, DateTime, Table
 from sqlmodel import Field, SQLModel
 
+from services.common.commands import command_table
 from services.common.messaging import messaging_tables
 from services.common.record_replica import record_replica_table
 from services.common.tables import table_of
@@ -62,21 +63,13 @@ class RepairApplicationRow(SQLModel, table=True):
     source_event_id: str = Field(max_length=200)
 
 
-# Temporal starts and signals owed to the workflows, written in the transaction that decided them
-# and sent by the dispatcher (dispatch.py): Kafka consumers and HTTP never wait for Temporal.
-DISPATCH = Table(
-    "repair_dispatch",
-    SQLModel.metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("record_id", String(64), nullable=False),
-    Column("kind", String(20), nullable=False),  # start | record_changed | apply
-    Column("payload", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
+# Temporal starts and signals owed to the workflows (services/repair/commands.py), written in the
+# transaction that decided them and delivered by the command relay: consumers and HTTP never wait.
+COMMANDS = command_table("repair")
 
 REPLICA: Table = record_replica_table("repair")
 MESSAGING = messaging_tables("repair")
 MIGRATIONS = Path(__file__).parent / "migrations"
 WINDOWS: Table = table_of(RepairWindow)
 APPLICATIONS: Table = table_of(RepairApplicationRow)
-TABLES = [REPLICA, WINDOWS, APPLICATIONS, DISPATCH, *MESSAGING.all]
+TABLES = [REPLICA, WINDOWS, APPLICATIONS, COMMANDS, *MESSAGING.all]

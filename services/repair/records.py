@@ -10,6 +10,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.common.commands import Command, write_commands
 from services.common.contracts.owners import REPAIR
 from services.common.frame import Batch, counts, handle_batch
 from services.common.inbound import Inbound
@@ -17,10 +18,11 @@ from services.common.policy import policy_for
 from services.common.record_replica import replica_consumer, replicated, upsert_replica
 from services.common.sql import insert_rows, key_in
 from services.common.topics import TYPE_PREFIX
+from services.repair.commands import change_command, start_command
 from services.repair.events import SOURCE
-from services.repair.models import DISPATCH, MESSAGING, REPLICA, WINDOWS
-from services.repair.rules import terms_from, window_for
-from workflows.repair_inputs import RecordChange, RepairInput, RepairRecord
+from services.repair.models import COMMANDS, MESSAGING, REPLICA, WINDOWS
+from workflows.repair.inputs import RecordChange, RepairInput, RepairRecord
+from workflows.repair.rules import terms_from, window_for
 
 log = structlog.get_logger(__name__)
 # Versions the repair of a record must hear of (appealed / upheld change nothing for it).
@@ -71,11 +73,11 @@ async def _order(batch: Batch) -> None:
                 tally["started"] += 1
         elif state != "closed" and (type_ in SIGNALLED or record.status == "withdrawn"):
             change = RecordChange(record=record, change=type_.removeprefix(TYPE_PREFIX))
-            commands.append(_command(record.record_id, "record_changed", change.model_dump(mode="json"), now))
+            commands.append(change_command(change))
             tally["signalled"] += 1
     await upsert_replica(conn, REPLICA, [row for _, row in parsed])
     await insert_rows(conn, WINDOWS, new_windows)
-    await insert_rows(conn, DISPATCH, commands)
+    await write_commands(conn, COMMANDS, commands)
 
 
 CONSUMER = replica_consumer(service=REPAIR, source=SOURCE, messaging=MESSAGING, finish=_order)
@@ -101,10 +103,10 @@ async def learn_records(conn: AsyncConnection, rows: list[dict], *, now: datetim
             commands.append(command)
     await upsert_replica(conn, REPLICA, rows)
     await insert_rows(conn, WINDOWS, new_windows)
-    await insert_rows(conn, DISPATCH, commands)
+    await write_commands(conn, COMMANDS, commands)
 
 
-def _start_order(record: RepairRecord, *, now: datetime) -> tuple[dict, dict] | None:
+def _start_order(record: RepairRecord, *, now: datetime) -> tuple[dict, Command] | None:
     """The window row and start command of a record in force and repairable under its policy."""
     if record.status != "in_force":
         return None
@@ -131,11 +133,7 @@ def _start_order(record: RepairRecord, *, now: datetime) -> tuple[dict, dict] | 
         "updated_at": now,
     }
     start = RepairInput(record=record, terms=terms)
-    return row, _command(record.record_id, "start", start.model_dump(mode="json"), now)
-
-
-def _command(record_id: str, kind: str, payload: dict, now: datetime) -> dict:
-    return {"record_id": record_id, "kind": kind, "payload": payload, "created_at": now}
+    return row, start_command(start)
 
 
 async def _windows(conn: AsyncConnection, record_ids: list[str]) -> dict[str, str]:

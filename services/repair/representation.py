@@ -6,7 +6,7 @@ from datetime import datetime
 from services.common.lawdates import iso
 from services.common.policy import policy_for
 from services.common.record_replica import ReplicaRecord
-from services.repair.rules import judge_timing, terms_from, window_for
+from workflows.repair.rules import judge_timing, terms_from, window_for
 
 
 def application_view(row: dict) -> dict:

@@ -123,7 +123,7 @@ async def test_an_officer_finds_decides_and_follows_a_determination_in_the_conso
     await expect(row).to_be_visible()
     await expect(page.locator("#queue tbody tr")).to_have_count(1)
     await expect(row).to_contain_text("SUP-S-05")
-    await expect(row.locator(".days-left")).to_contain_text("天")
+    await expect(row.locator(".days-left")).to_contain_text("个工作日")
     await expect(page.locator("#counts-region")).to_contain_text("410322")
     replicas = page.locator("#replicas")
     await expect(replicas).to_contain_text("appeal")

@@ -21,7 +21,7 @@ from services.common.topics import (
 from tests.conftest import bearer
 from tests.stack import Stack
 from tests.support.factories import determination, event, evidence, new_uscc, report_data
-from tests.support.kafka import collect, produce
+from tests.support.kafka import collect, original_id, produce
 from tests.support.poll import eventually
 
 pytestmark = pytest.mark.connected
@@ -108,6 +108,8 @@ async def test_appeal_corrected_withdraws_the_record_everywhere(stack: Stack, ap
 
     task = await review_task(api, record_id)
     assert task["region"] == COUNTY and task["links"]["appeal"] == f"/v1/appeals/{appeal['appeal_id']}"
+    # The appellant was told the review task's own due date (the task opened on the filing day).
+    assert (appeal["review_due_on"], appeal["review_due_provisional"]) == (task["due_on"], task["provisional"])
     # Under objection, the record stays in force and published, marked (行政复议期间不停止执行).
     await record_events(stack, record_id, RECORD_APPEALED)
     public = await eventually(
@@ -240,17 +242,12 @@ async def test_appeal_over_kafka_same_path(stack: Stack, api: httpx.AsyncClient)
         stack.bootstrap,
         DEAD_LETTER,
         lambda kept: len(kept) >= 2,
-        match=lambda e: _original_id(e) in (bad["id"], twin["id"]),
+        match=lambda e: original_id(e) in (bad["id"], twin["id"]),
         timeout=60,
     )
-    reasons = {_original_id(e): e["data"]["reason"] for e in dead}
+    reasons = {original_id(e): e["data"]["reason"] for e in dead}
     assert reasons == {bad["id"]: "evidence_required", twin["id"]: "appeal_open"}
     task = await review_task(api, record_id)  # one appeal, one review, although `good` came twice
     full = (await api.get(f"/v1/tasks/{task['id']}", headers=REVIEWER)).json()
     assert full["context"]["applicant"]["id"] == supplier and full["context"]["grounds"] == GROUNDS
     assert full["excluded_officers"] == ["officer-a"]
-
-
-def _original_id(dead_letter: dict) -> str | None:
-    value = dead_letter["data"]["original"].get("value")
-    return value.get("id") if isinstance(value, dict) else None

@@ -40,8 +40,9 @@ class EmployerServer:
             self.attempts[key] += 1
             if self.attempts[key] == 1:
                 return Response(status_code=503)
-            self.accepted[key] += 1
+            # The body is kept before the count that the test waits on rises.
             self.bodies[key] = await request.json()
+            self.accepted[key] += 1
             return Response(status_code=204)
 
         self.app = app

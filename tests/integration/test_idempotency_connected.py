@@ -13,15 +13,10 @@ from tests.conftest import bearer
 from tests.integration.test_appeals_connected import COUNTY, appeal_body, make_record
 from tests.stack import Stack
 from tests.support.factories import event, new_uscc, report_data
-from tests.support.kafka import collect, produce
+from tests.support.kafka import collect, original_value, produce
 from tests.support.poll import eventually
 
 pytestmark = pytest.mark.connected
-
-
-def _value(dead_letter: dict) -> dict:
-    value = dead_letter["data"]["original"].get("value")
-    return value if isinstance(value, dict) else {}
 
 
 async def test_http_report_key_reused_for_another_body_is_409(api: httpx.AsyncClient) -> None:
@@ -86,7 +81,7 @@ async def test_kafka_event_id_reused_for_another_payload_is_dead_lettered(stack:
         DEAD_LETTER,
         lambda kept: len(kept) >= 1,
         match=lambda e: (
-            e["type"] == EVENT_REJECTED and _value(e).get("data", {}).get("subject") == other["data"]["subject"]
+            e["type"] == EVENT_REJECTED and original_value(e).get("data", {}).get("subject") == other["data"]["subject"]
         ),
         timeout=60,
     )

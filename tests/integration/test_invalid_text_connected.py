@@ -13,7 +13,7 @@ from tests.integration.test_appeals_connected import GROUNDS, appeal_body, make_
 from tests.integration.test_tasks_connected import COUNTY, open_task, temporal  # noqa: F401 - fixture
 from tests.stack import Stack
 from tests.support.factories import PURCHASER_ID, event, new_uscc, report_data
-from tests.support.kafka import collect, produce
+from tests.support.kafka import collect, original_value, produce
 from tests.support.poll import eventually
 
 pytestmark = pytest.mark.connected
@@ -23,11 +23,6 @@ PURCHASER = bearer("purchaser", PURCHASER_ID, "410322")
 def _problem(r: httpx.Response) -> tuple[int, str]:
     assert r.headers["content-type"].startswith("application/problem+json"), r.text
     return r.status_code, r.json()["code"]
-
-
-def _value(dead_letter: dict) -> dict:
-    value = dead_letter["data"]["original"].get("value")
-    return value if isinstance(value, dict) else {}
 
 
 async def test_reports_appeals_and_paths_with_nul_are_refused(api: httpx.AsyncClient) -> None:
@@ -65,7 +60,7 @@ async def test_event_with_nul_is_dead_lettered_and_the_partition_goes_on(stack: 
         stack.bootstrap,
         DEAD_LETTER,
         lambda kept: len(kept) >= 1,
-        match=lambda e: e["type"] == EVENT_REJECTED and _value(e).get("id") == bad["id"],
+        match=lambda e: e["type"] == EVENT_REJECTED and original_value(e).get("id") == bad["id"],
         timeout=60,
     )
     assert dead["data"]["reason"] == "invalid_text"

@@ -15,6 +15,7 @@ from services.common.migrations import alembic_config, migrate
 from services.evaluation import models as evaluation
 from services.publication import models as publication
 from services.repair import models as repair
+from services.watch import models as watch
 from tests.stack import PG_ADMIN
 
 pytestmark = pytest.mark.connected
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.connected
         ("appeal", appeal),
         ("repair", repair),
         ("casework", casework),
+        ("watch", watch),
     ],
 )
 async def test_migrations_match_the_models(service: str, module) -> None:  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ from tests.support.poll import eventually
 
 pytestmark = pytest.mark.connected
 
-SERVICES = ("evaluation", "evaluation-2", "publication", "repair", "appeal", "casework")
+SERVICES = ("evaluation", "evaluation-2", "publication", "repair", "appeal", "casework", "watch")
 BURST = 60
 
 

@@ -18,7 +18,7 @@ from services.common.topics import APPEAL_FILED, DEAD_LETTER, EVENT_REJECTED, IN
 from tests.integration.test_appeals_connected import COUNTY, GROUNDS, RECORDER, appeal_body, make_record, post_appeal
 from tests.stack import Stack
 from tests.support.factories import event, evidence, new_uscc, report_data
-from tests.support.kafka import collect, produce
+from tests.support.kafka import collect, original_id, produce
 from tests.support.poll import eventually
 
 pytestmark = pytest.mark.connected
@@ -45,17 +45,12 @@ async def refusing(stack: Stack, table: str, column: str, marker: str) -> AsyncI
         await conn.close()
 
 
-def _original_id(dead_letter: dict) -> str | None:
-    value = dead_letter["data"]["original"].get("value")
-    return value.get("id") if isinstance(value, dict) else None
-
-
 async def _dead_letter_of(stack: Stack, event_id: str) -> dict:
     (dead,) = await collect(
         stack.bootstrap,
         DEAD_LETTER,
         lambda kept: len(kept) >= 1,
-        match=lambda e: e["type"] == EVENT_REJECTED and _original_id(e) == event_id,
+        match=lambda e: e["type"] == EVENT_REJECTED and original_id(e) == event_id,
         timeout=60,
     )
     return dead

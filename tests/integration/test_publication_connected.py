@@ -28,7 +28,7 @@ from tests.stack import Stack
 from tests.support.factories import determination, event, new_uscc, report_data
 from tests.support.kafka import collect
 from tests.support.poll import eventually
-from workflows.notices import notice_schedule_id, previous_period
+from workflows.notices.workflow import notice_schedule_id, previous_period
 
 pytestmark = pytest.mark.connected
 FINANCE = bearer("finance_officer", "410300", "410300")

@@ -23,7 +23,7 @@ from services.common.topics import (
 from tests.conftest import bearer
 from tests.stack import Stack
 from tests.support.factories import determination, event, evidence, new_uscc, report_data
-from tests.support.kafka import collect, produce
+from tests.support.kafka import collect, original_id, produce
 from tests.support.poll import eventually
 
 pytestmark = pytest.mark.connected
@@ -265,7 +265,7 @@ async def test_kafka_applications_and_refusals_dead_lettered(stack: Stack, api: 
         DEAD_LETTER,
         lambda kept: len(kept) >= len(ids),
         # Other tests' dead letters share the topic; an unparseable one carries its value as text.
-        match=lambda e: _original_id(e) in ids,
+        match=lambda e: original_id(e) in ids,
         timeout=60,
     )
     assert {d["data"]["original"]["value"]["id"]: d["data"]["reason"] for d in dead} == ids
@@ -274,8 +274,3 @@ async def test_kafka_applications_and_refusals_dead_lettered(stack: Stack, api: 
     listing = await repair_of(api, supplier, record_id)
     assert [(a["state"], a["applicant"]["id"]) for a in listing["applications"]] == [("under_review", supplier)]
     assert not [d for d in dead if d["data"]["original"]["value"]["id"] == accepted["id"]]
-
-
-def _original_id(dead_letter: dict) -> str | None:
-    value = dead_letter["data"]["original"].get("value")
-    return value.get("id") if isinstance(value, dict) else None

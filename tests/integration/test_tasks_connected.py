@@ -16,8 +16,8 @@ from tests.conftest import bearer
 from tests.stack import Stack
 from tests.support.factories import PURCHASER_ID, determination, new_uscc, report_data
 from tests.support.poll import eventually
-from workflows.human_task import HumanTaskWorkflow
-from workflows.task_inputs import TaskOutcome, TaskSpec, task_workflow_id
+from workflows.human_task.inputs import TaskOutcome, TaskSpec, task_workflow_id
+from workflows.human_task.workflow import HumanTaskWorkflow
 
 pytestmark = pytest.mark.connected
 

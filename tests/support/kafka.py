@@ -91,3 +91,15 @@ async def drain(bootstrap: str, topic: str, *, match: Callable[[dict], bool] = l
         return kept
     finally:
         await consumer.stop()
+
+
+def original_value(dead_letter: dict) -> dict:
+    """A dead letter's original event, or {} when it was not a JSON object (bad bytes, another shape)."""
+    original = dead_letter["data"].get("original")
+    value = original.get("value") if isinstance(original, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def original_id(dead_letter: dict) -> str | None:
+    """The id of a dead letter's original event, None when it had none."""
+    return original_value(dead_letter).get("id")

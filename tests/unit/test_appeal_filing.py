@@ -12,15 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.appeal.activities import AppealActivities
+from services.appeal.commands import OUTBOX
 from services.appeal.filing import earlier_outcome, file_appeals
 from services.appeal.models import APPEALS_T, MESSAGING, REPLICA, TABLES
 from services.common.cloudevents import Envelope
+from services.common.command_relay import CommandRelay
 from services.common.db import create_tables, make_engine
 from services.common.inbound import Inbound
 from services.common.record_replica import replica_row, upsert_replica
 from services.common.topics import APPEAL_CHANGED, APPEAL_FILED, APPLICATIONS, DEAD_LETTER
 from tests.support.factories import event, evidence, new_uscc
-from workflows.appeal_inputs import AppealChange
+from workflows.appeal.inputs import AppealChange, AppealReviewInput
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
@@ -88,10 +90,38 @@ async def test_accepted_appeal_is_stored_and_announced(engine: AsyncEngine) -> N
     assert outcome.kind == "filed" and outcome.appeal_id
     row = await appeal(engine, outcome.appeal_id)
     assert (row["state"], row["version"], row["open_record_id"], row["region"]) == ("filed", 1, "rec-1", "410322")
-    assert row["workflow_started_at"] is None  # the starter starts the review
+    assert row["workflow_started_at"] is None  # the command relay starts the review
     ((topic, e),) = await outbox(engine)
     assert (topic, e["type"], e["id"]) == (APPLICATIONS, APPEAL_CHANGED, f"{outcome.appeal_id}:v1")
     assert e["data"]["state"] == "filed" and e["data"]["evidence_count"] == 1 and "evidence" not in e["data"]
+    assert e["data"]["review_due_on"] > e["data"]["filed_at"][:10] and e["data"]["review_working_days"] > 0
+
+
+class StartRecorder:
+    def __init__(self) -> None:
+        self.starts: list[tuple] = []
+
+    async def start_workflow(self, workflow, arg, *, id: str, **kw) -> None:  # type: ignore[no-untyped-def]
+        self.starts.append((workflow, arg, id))
+
+
+async def test_an_accepted_appeal_has_its_review_started_once(engine: AsyncEngine) -> None:
+    supplier = new_uscc()
+    await replicate(engine, record_data("rec-1", supplier))
+    (outcome,) = await file(engine, [appeal_item("rec-1", supplier)])
+    client = StartRecorder()
+
+    async def connect() -> StartRecorder:
+        return client
+
+    relay = CommandRelay(engine=engine, outbox=OUTBOX, client=connect, service="appeal")  # type: ignore[arg-type]
+    assert await relay.deliver_once() == (1, 1)
+    ((workflow, arg, workflow_id),) = client.starts
+    assert (workflow, workflow_id) == ("AppealReviewWorkflow", f"appeal:{outcome.appeal_id}")
+    review = AppealReviewInput.model_validate(arg)
+    assert (review.appeal_id, review.record_id, review.due_working_days > 0) == (outcome.appeal_id, "rec-1", True)
+    assert (await appeal(engine, outcome.appeal_id))["workflow_started_at"] is not None
+    assert await relay.deliver_once() == (0, 0)  # nothing owed any more
 
 
 async def test_refusals_are_dead_lettered_with_their_reason(engine: AsyncEngine) -> None:

@@ -5,11 +5,13 @@ from datetime import UTC, date, datetime
 import pytest
 
 from services.appeal.activities import changed_values
+from services.appeal.commands import review_input
+from services.appeal.deadline import review_due
 from services.appeal.events import appeal_data, appeal_view
 from services.appeal.rules import AppealApplication, judge, stored_applicant
 from services.common.record_replica import ReplicaRecord
 from tests.support.factories import evidence, new_uscc
-from workflows.appeal_inputs import AppealChange, corrections_of, review_task_id
+from workflows.appeal.inputs import AppealChange, corrections_of, review_task_id
 
 SUPPLIER = new_uscc()
 
@@ -159,3 +161,36 @@ def test_event_and_view_never_carry_evidence_to_kafka() -> None:
     assert "decided_by" not in appeal_view(row, finance=False)
     assert appeal_view(row, finance=True)["decided_by"] == "officer-b"
     assert len(appeal_view(row, finance=False)["evidence"]) == 2
+
+
+def test_appellant_is_told_the_review_due_date_in_working_days() -> None:
+    # Luoyang: 20 calendar days from receipt (征信业管理条例 Art. 25). Filed Monday 2026-09-14
+    # (Beijing): day 20 is 10-04, inside the National Day holiday, so the review is due on the
+    # last working day before it, 09-30: 12 working days in 09-15..10-04 on 2026's official calendar
+    # (Sunday 09-20 a 调休 working day, Friday 09-25 the Mid-Autumn holiday).
+    due = review_due("410322", datetime(2026, 9, 14, 2, tzinfo=UTC))
+    assert (due.due_on, due.working_days, due.provisional) == (date(2026, 9, 30), 12, False)
+    # Filed 2027-12-20: counted through 2028, which has no official arrangement yet, so marked.
+    assert review_due("410322", datetime(2027, 12, 20, 2, tzinfo=UTC)).provisional is True
+    # The workflow's task gets exactly the working days the appellant was told (computed once).
+    row = {
+        "id": "apl-9",
+        "record_id": "rec-9",
+        "region": "410322",
+        "subject_type": "supplier",
+        "subject_id": SUPPLIER,
+        "subject_name": "n",
+        "applicant": {"type": "supplier", "id": SUPPLIER, "name": "n"},
+        "grounds": "g",
+        "evidence": evidence(1),
+        "filed_at": datetime(2026, 9, 14, 2, tzinfo=UTC),
+    }
+    assert review_input(row).due_working_days == 12
+    data = appeal_data(
+        {**row, "version": 1, "state": "filed", "task_id": None, "decision": None, "reason": None, "outcome": None}
+    )
+    assert (data["review_due_on"], data["review_working_days"], data["review_due_provisional"]) == (
+        "2026-09-30",
+        12,
+        False,
+    )

@@ -21,18 +21,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.casework.calendar_api import router
 from services.casework.calendar_follower import heard, load_at_start
+from services.casework.commands import OUTBOX
 from services.casework.models import CALENDAR_T, MESSAGING, MIGRATIONS, TABLES, TASKS_T
 from services.casework.replanner import replan_after
 from services.common.arrangements import statutory_days
 from services.common.auth import mint_token
 from services.common.calendar_status import calendar_status
+from services.common.command_relay import CommandRelay
 from services.common.db import make_engine
 from services.common.migrations import migrate
 from services.common.problems import install_problem_handlers
+from services.common.runtime import Runtime
 from services.common.service import base_app
 from services.common.settings import DEV_JWT_SECRET
 from services.common.topics import CALENDAR_INSTALLED
 from services.common.workdays import RECKONER, Reckoner
+from workflows.human_task.inputs import TaskReplan
 
 FIXTURE = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "calendars" / "2027.json").read_text())
 
@@ -216,11 +220,13 @@ async def test_the_replanner_signals_each_open_task_counted_through_the_year_onc
     async def connect() -> RecordingClient:
         return recording
 
-    link = SimpleNamespace(client=connect)
-    rt = SimpleNamespace(engine=engine)
-    assert await replan_after(rt, link, [record(event)]) == 1  # type: ignore[arg-type]
-    assert await replan_after(rt, link, [record(event)]) == 0  # type: ignore[arg-type]
-    ((workflow_id, replan),) = recording.signals
+    relay = CommandRelay(engine=engine, outbox=OUTBOX, client=connect, service="casework")  # type: ignore[arg-type]
+    rt = Runtime(engine=engine, relay=None, commands=relay)  # type: ignore[arg-type]
+    assert await replan_after(rt, [record(event)]) == 1
+    assert await replan_after(rt, [record(event)]) == 0
+    assert await relay.deliver_once() == (1, 1)
+    ((workflow_id, arg),) = recording.signals
+    replan = TaskReplan.model_validate(arg)
     assert workflow_id == "task:crosses" and replan.year == 2027
     assert "TEST FIXTURE" in replan.reason and "administrator-1" in replan.reason
 

@@ -5,9 +5,9 @@ from datetime import date
 
 import httpx
 
-from services.casework.console.flash import FlashStore, field_errors
+from services.casework.console.flash import field_errors
 from services.casework.console.i18n import lang_of
-from services.casework.console.pages import calendar_home, queue
+from services.casework.console.pages import calendar_home, days_left, queue
 from services.casework.console.pages_base import page
 from services.casework.console.replicas import replica_lags
 from services.casework.console.routes import completion_body
@@ -210,10 +210,27 @@ def test_the_queue_has_search_pickers_sortable_columns_paging_and_days_left() ->
     # The sorted column toggles to ascending, the others sort ascending first; paging keeps the filters.
     assert 'aria-sort="descending"' in html and "sort=due_on" in html and "sort=opened_on" in html
     assert "第 2/3 页" in html and 'id="prev"' in html and 'id="next"' in html and "page=3" in html
-    assert "2 天" in html and "逾期 6 天" in html
+    # Monday 12-07: due Wednesday 12-09 is 2 working days away; due Tuesday 12-01 is 4 working days late.
+    assert "2 个工作日" in html and "逾期 4 个工作日" in html
     assert 'class="cards"' in html and 'data-label="办理期限（最后一日）"' in html
     english = queue({"items": items, "total": 4, "as_of": "2026-12-07"}, COUNTS, who=WHO, csrf="c", lang="en")
-    assert "Work queue" in english and "6 day(s) late" in english and 'lang="en"' in english
+    assert "Work queue" in english and "4 working day(s) late" in english and 'lang="en"' in english
+
+
+def test_days_left_are_working_days_across_a_holiday_and_marked_on_a_provisional_year() -> None:
+    # Wednesday 2026-09-30 to Thursday 10-08, across the National Day holiday (10-01..10-07):
+    # 8 calendar days, 1 working day.
+    assert ">1 个工作日<" in days_left(task(due_on="2026-10-08"), "2026-09-30")
+    # Late over the holiday: due 09-30, seen on 10-08 — 1 working day late, not 8 days.
+    assert "逾期 1 个工作日" in days_left(task(due_on="2026-09-30"), "2026-10-08")
+    # Due Friday 12-04, seen Saturday 12-05: overdue, but no working day has passed since.
+    assert "已逾期" in days_left(task(due_on="2026-12-04"), "2026-12-05")
+    assert "今天到期" in days_left(task(due_on="2026-12-07"), "2026-12-07")
+    assert "暂定" not in days_left(task(due_on="2026-12-09"), "2026-12-07")
+    # Late into 2027, which has no official arrangement: the count is marked provisional (a due
+    # date counted through such a year is marked beside the date, so not twice).
+    assert "暂定" in days_left(task(due_on="2026-12-31"), "2027-01-05")
+    assert "暂定" not in days_left(task(due_on="2027-01-11", provisional=True), "2026-12-07")
 
 
 def test_the_chart_row_is_inline_svg_drawn_from_the_counts() -> None:
@@ -265,13 +282,6 @@ def test_a_refused_decision_keeps_what_was_typed_and_shows_each_fields_error() -
     assert 'value="洛财购处〔2026〕1号"' in html
     assert 'id="liability_ends_on" name="liability_ends_on" value="" class="invalid" aria-invalid="true"' in html
     assert '<div class="field-error" id="liability_ends_on-error">Input should be a valid date</div>' in html
-
-
-def test_the_flash_is_taken_once() -> None:
-    store = FlashStore()
-    key = store.put({"form": {"reason": "r"}})
-    assert store.take(key) == {"form": {"reason": "r"}}
-    assert store.take(key) is None and store.take("forged") is None and store.take(None) is None
 
 
 def test_after_a_decision_the_page_links_to_what_it_made() -> None:

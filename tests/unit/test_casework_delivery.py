@@ -1,5 +1,5 @@
-"""A stored decision reaches its task's workflow even when Temporal was away when it was made: it
-stays pending in the table until the delivery loop gets it through (real activities on SQLite, the
+"""A stored decision reaches its task's workflow even when Temporal was away when it was made: its
+command stays in the command outbox until the command relay gets it through (real activities on SQLite, the
 time-skipping server as Temporal)."""
 
 import uuid
@@ -18,17 +18,18 @@ from temporalio.worker import Worker
 from deploy.local.components import temporal_test_server_path
 from services.casework import actions, store
 from services.casework.activities import CaseworkActivities
-from services.casework.delivery import deliver_pending
+from services.casework.commands import OUTBOX
 from services.casework.models import MIGRATIONS, TABLES, TASKS_T
 from services.casework.plan import plan_task
 from services.common.auth import Principal, Role
+from services.common.command_relay import CommandRelay
 from services.common.db import make_engine
 from services.common.migrations import migrate
 from services.common.temporal import CASEWORK_ACTIVITIES
 from tests.support import factories as f
 from tests.support.poll import eventually
-from workflows.human_task import HumanTaskWorkflow
-from workflows.task_inputs import TaskOutcome, TaskSpec, task_workflow_id
+from workflows.human_task.inputs import TaskOutcome, TaskSpec, task_workflow_id
+from workflows.human_task.workflow import HumanTaskWorkflow
 
 ROOT = Path(__file__).resolve().parents[2]
 ALICE = Principal(sub="alice", role=Role.FINANCE_OFFICER, org="410322", region="410322")
@@ -55,6 +56,16 @@ async def env(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[WorkflowEnvironm
         yield e
     finally:
         await e.shutdown()
+
+
+async def deliver_pending(engine: AsyncEngine, client: object) -> int:
+    """One round of the command relay with this client; how many commands it settled."""
+
+    async def connect() -> object:
+        return client
+
+    relay = CommandRelay(engine=engine, outbox=OUTBOX, client=connect, service="casework")  # type: ignore[arg-type]
+    return (await relay.deliver_once())[1]
 
 
 class TemporalAway:
@@ -100,7 +111,7 @@ async def test_a_decision_made_while_temporal_is_away_is_delivered_later(
                 conn, task_id, ALICE, {"decision": "retry", "reason": "平台恢复"}, now=datetime.now(UTC)
             )
         with pytest.raises(RPCError):
-            await deliver_pending(engine, TemporalAway())  # type: ignore[arg-type]
+            await deliver_pending(engine, TemporalAway())
         assert (await row())["signal_pending"] is True
         assert await deliver_pending(engine, env.client) == 1
         outcome: TaskOutcome = await handle.result()

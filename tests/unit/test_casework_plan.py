@@ -9,7 +9,7 @@ import pytest
 from services.casework.plan import plan_task
 from services.common.lawdates import SHANGHAI
 from services.common.workdays import CalendarUnavailable
-from workflows.task_inputs import TaskSpec
+from workflows.human_task.inputs import TaskSpec
 
 
 def spec(days: int, *, region: str = "410322", before: int = 1, after: list[int] | None = None) -> TaskSpec:

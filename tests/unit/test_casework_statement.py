@@ -29,7 +29,7 @@ from services.common.problems import Problem, install_problem_handlers
 from services.common.settings import DEV_JWT_SECRET
 from services.common.topics import DETERMINATION_INTENDED, TASK_CREATED
 from tests.support import factories as f
-from workflows.task_inputs import TaskSpec
+from workflows.human_task.inputs import TaskSpec
 
 OPENED = datetime.now(UTC) - timedelta(hours=1)
 ALICE = Principal(sub="alice", role=Role.FINANCE_OFFICER, org="410322", region="410322")

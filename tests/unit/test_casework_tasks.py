@@ -28,7 +28,7 @@ from services.common.problems import Problem
 from services.common.topics import CALENDAR_INSTALLED, TASK_COMPLETED, TASK_CREATED, TASK_ESCALATED, TASK_REPLANNED
 from services.common.workdays import RECKONER
 from tests.support import factories as f
-from workflows.task_inputs import TaskAlarmFired, TaskClosed, TaskReplanRequest, TaskSpec
+from workflows.human_task.inputs import TaskAlarmFired, TaskClosed, TaskReplanRequest, TaskSpec
 
 OPENED = datetime(2026, 9, 25, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, Mid-Autumn holiday
 NOW = datetime(2026, 9, 28, 2, 0, tzinfo=UTC)

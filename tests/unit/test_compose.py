@@ -28,7 +28,19 @@ from tests.unit.test_manifests import (
 )
 
 COMPOSE = PROJECT_ROOT / "deploy" / "compose"
-CREDIT_SERVICES = {"evaluation", "publication", "repair", "appeal", "casework", "statistics", "workflows", "codec", "gateway"}
+CREDIT_SERVICES = {
+    "evaluation",
+    "publication",
+    "repair",
+    "appeal",
+    "casework",
+    "watch",
+    "signals",
+    "statistics",
+    "workflows",
+    "codec",
+    "gateway",
+}
 ONE_SHOT = {"migrate", "kafka-topics"}
 ENV = {
     "CREDIT_DB_PASSWORD": "db-password",

@@ -371,6 +371,8 @@ async def test_upstream_down_is_503_naming_the_service(client: httpx.AsyncClient
     assert problem["code"] == "service_unavailable"
     assert problem["service"] == "repair"
     assert "repair" in problem["detail"]
+    zh = (await client.post("/v1/repairs", json={"record_id": "r1"}, headers={"Accept-Language": "zh-CN"})).json()
+    assert zh["detail"] == "后端服务 repair 暂未响应；请按 Retry-After 稍后重试。" and zh["service"] == "repair"
 
 
 async def test_many_sequential_requests_reuse_the_pool(client: httpx.AsyncClient) -> None:

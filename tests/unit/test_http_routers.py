@@ -6,7 +6,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import httpx
 import pytest
@@ -68,9 +67,7 @@ async def evaluation(tmp_path: Path, settings: Settings) -> AsyncIterator[tuple[
 @pytest.fixture
 async def appeal(tmp_path: Path, settings: Settings) -> AsyncIterator[tuple[AsyncEngine, httpx.AsyncClient]]:
     app = appeal_app(settings, with_temporal=False)
-    engine, client = await serve(
-        tmp_path, "appeal", app, APPEAL_TABLES, starter=SimpleNamespace(wake=lambda: None), owner=unknown_to_owner()
-    )
+    engine, client = await serve(tmp_path, "appeal", app, APPEAL_TABLES, owner=unknown_to_owner())
     async with client:
         yield engine, client
     await engine.dispose()

@@ -1,12 +1,14 @@
 """The regional policy: versioned with effective dates, resolved for a region or the one above it."""
 
 import json
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from services.appeal.starter import review_working_days
+from services.appeal.deadline import review_working_days
 from services.common.policy import (
     POLICY_DIR,
     Continuation,
@@ -28,8 +30,8 @@ def test_luoyang_default_holds_the_rule_table() -> None:
     assert p.repair.general_wait_months == 6 and p.repair.serious_repairable is False
     assert p.expert.general_suspension_months == 12
     assert p.expert.score is None  # Art. 25 only (issue 16 point 8)
-    assert p.deadlines_working_days.contract_signing_after_award == 2
-    assert p.deadlines_working_days.payment_after_invoice == 2
+    # Procurement deadlines are Xuchang's (004 #18): the watch's layer for 411000, not Luoyang's.
+    assert p.deadlines_working_days is None
 
 
 def test_point1_a_policy_applies_only_where_it_was_issued() -> None:
@@ -127,7 +129,8 @@ def test_point11_the_objection_review_ends_by_the_legal_deadline() -> None:
     # Filed on 2026-09-25: 20 days end 2026-10-15; National Day week falls inside. 15 working days
     # (the old value) would have ended on 2026-10-22, a week after the deadline.
     filed = date(2026, 9, 25)
-    n = review_working_days(policy_for("410300", filed).clocks["appeal_review"], filed, "t")
+    n, provisional = review_working_days(policy_for("410300", filed).clocks["appeal_review"], filed)
+    assert provisional is False
     assert add_working_days(filed, n) <= filed + timedelta(days=20)
     assert add_working_days(filed, 15) > filed + timedelta(days=20)
 
@@ -144,6 +147,7 @@ def test_every_policy_value_comes_from_the_data_file() -> None:
     assert dumped["expert"].pop("employer_notification_url") is None
     assert dumped["expert"].pop("score") is None
     assert dumped.pop("appeal_review_working_days") is None
+    assert dumped.pop("deadlines_working_days") is None  # 004 #18 is Xuchang's, not Luoyang's
     absent = {k: dumped["publication"].pop(k) for k in list(dumped["publication"]) if k not in shipped["publication"]}
     assert absent == {
         "guarantee_lookback_months": None,
@@ -185,13 +189,7 @@ def test_luoyang_2021_values_are_pinned() -> None:
         "employer_notification_url": None,
     }
     assert p.notice_cadence == "monthly"  # 001 Art. 21 (periodic notice): policy
-    assert p.deadlines_working_days.model_dump() == {  # 004 #18
-        "contract_signing_after_award": 2,
-        "contract_publication_after_signing": 1,
-        "contract_filing_after_signing": 1,
-        "acceptance_after_request": 1,
-        "payment_after_invoice": 2,
-    }
+    assert p.deadlines_working_days is None  # 004 #18 is Xuchang's (a rule applies only where it was made)
     assert p.expiry_sweep_max_sleep_seconds == 3600
     assert p.evidence_access.model_dump() == {"approval_required": True, "grant_minutes": 60}  # 002 (十二)
     # 004 #8 (reminders, overdue warnings): a reminder one working day before the due date; level 1
@@ -255,3 +253,26 @@ def test_point5_the_statement_window_is_a_policy_value_without_default() -> None
     broken["clocks"]["statement_window"] |= {"kind": "policy_value", "unit": "working_days"}
     with pytest.raises(ValueError, match="statement_window"):
         PolicyVersion.model_validate(broken)
+
+
+def test_luoyang_policy_cites_no_other_regions_document() -> None:
+    """A rule applies only in the region whose document made it: no number of Luoyang's policy cites
+    Xuchang/Yuzhou's 004 (its procurement deadlines are the watch's Xuchang layer) or Shenyang's 000."""
+    raw = (POLICY_DIR / "luoyang.json").read_text(encoding="utf-8")
+    data = json.loads(raw)
+    assert data["region"] == "410300"
+    for version in data["versions"]:
+        for name, clock in version["clocks"].items():
+            assert not re.match(r"(004|000)\b", clock["source"]), (name, clock["source"])
+        assert version.get("deadlines_working_days") is None
+    assert "004" not in raw
+
+
+def test_a_clock_typing_a_number_the_version_does_not_set_is_refused() -> None:
+    version = policy_for("410300", date(2026, 11, 22)).model_dump(mode="json")
+    version["clocks"]["payment_after_invoice"] = {
+        "value": 2, "unit": "working_days", "starts": "invoice.received", "source": "004 第18项",
+        "kind": "policy_value",
+    }  # fmt: skip
+    with pytest.raises(ValidationError, match="does not set"):
+        PolicyVersion.model_validate(version)

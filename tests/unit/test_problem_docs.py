@@ -1,14 +1,16 @@
 """Issue 22: the error codes are read from the source, each has its words, each `type` resolves to a
 page, Chinese titles on request, and every route of the merged OpenAPI documents its problems."""
 
+import ast
+import string
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.common.problem_catalogue import catalogue, scan
-from services.common.problem_texts import TEXTS, prefers_chinese
+from services.common.problem_catalogue import SERVICES, catalogue, scan
+from services.common.problem_texts import DERIVED, DETAILS, TEXTS, prefers_chinese
 from services.common.problems import PROBLEM_TYPE_BASE, Problem, install_problem_handlers
 from services.gateway.app import create_app
 from services.gateway.docs import document_problems
@@ -76,6 +78,94 @@ async def test_each_problem_type_resolves_to_a_page() -> None:
             assert page.status_code == 200, code
             assert TEXTS[code][0] in page.text and PROBLEM_TYPE_BASE + code in page.text
         assert (await c.get("/problems/no_such_code")).status_code == 404
+
+
+COMMON = ("unauthenticated", "forbidden", "not_found", "invalid_request", "internal_error", "no_policy",
+          "database_unavailable", "service_unavailable", "record_not_found", "payload_too_large")  # fmt: skip
+
+
+def test_the_common_codes_have_a_chinese_detail_in_the_catalogue() -> None:
+    assert set(COMMON) <= set(DETAILS) <= set(catalogue())
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in text) for text in DETAILS.values())
+
+
+def _placeholders(template: str) -> set[str]:
+    names = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    return {DERIVED.get(name, name) for name in names}
+
+
+def test_every_raiser_gives_the_values_its_chinese_detail_names() -> None:
+    """Read from the source as the catalogue is: a `Problem(...)` of a code whose Chinese detail names
+    `{x}` passes `x` as an extension member or in `values={...}`; a rule refusal (no values) of such
+    a code, or a raiser without them, would answer the English detail."""
+    named = {code: _placeholders(t) for code, t in DETAILS.items() if _placeholders(t)}
+    constants: dict[str, str] = {}
+    trees = [ast.parse(p.read_text()) for p in sorted(SERVICES.rglob("*.py")) if "migrations" not in p.parts]
+    for tree in trees:
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+                constants.update({t.id: node.value.value for t in node.targets if isinstance(t, ast.Name)})
+    short: list[str] = []
+    found: set[str] = set()
+    for tree in trees:
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            callee = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+            at = 0 if callee in ("Rejection", "Refusal", "refusal") else 1
+            arg = node.args[at] if len(node.args) > at else None
+            code = arg.value if isinstance(arg, ast.Constant) else constants.get(getattr(arg, "id", ""))
+            if code not in named or callee not in (
+                "Problem",
+                "_problem",
+                "_service_problem",
+                "Rejection",
+                "Refusal",
+                "refusal",
+            ):
+                continue
+            found.add(str(code))
+            given = {k.arg for k in node.keywords if k.arg}
+            given |= {"service"} if callee == "_service_problem" else set()
+            for k in node.keywords:
+                if k.arg == "values" and isinstance(k.value, ast.Dict):
+                    given |= {key.value for key in k.value.keys if isinstance(key, ast.Constant)}
+            if not named[str(code)] <= given:
+                short.append(f"{code} at line {node.lineno}: needs {sorted(named[str(code)] - given)}")
+    assert short == []
+    assert found == set(named)  # each templated code is raised somewhere the test can see
+
+
+async def test_problem_details_in_chinese_when_asked() -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/appeals/{appeal_id}")
+    async def appeal(appeal_id: str) -> dict:
+        raise Problem(
+            404, "appeal_not_found", "Appeal not found", f"no appeal {appeal_id}", values={"appeal_id": appeal_id}
+        )
+
+    @app.get("/closed")
+    async def closed() -> dict:
+        raise Problem(409, "task_closed", "Task closed", "the task is completed", state="completed")
+
+    @app.get("/odd")
+    async def odd() -> dict:  # a template value missing: the English detail stays, the title is Chinese
+        raise Problem(404, "appeal_not_found", "Appeal not found", "no appeal")
+
+    zh_cn = {"Accept-Language": "zh-CN"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        en = (await c.get("/appeals/apl-7")).json()
+        zh = (await c.get("/appeals/apl-7", headers=zh_cn)).json()
+        validation = (await c.get("/appeals", headers=zh_cn)).json()
+        closed_zh = (await c.get("/closed", headers=zh_cn)).json()
+        odd_zh = (await c.get("/odd", headers=zh_cn)).json()
+    assert en["detail"] == "no appeal apl-7" and "values" not in en and "appeal_id" not in en
+    assert zh["detail"] == "没有您可查看的异议申请 apl-7。" and zh["title"] == "异议申请不存在" and "values" not in zh
+    assert (validation["code"], validation["detail"]) == ("not_found", DETAILS["not_found"])
+    assert closed_zh["detail"] == "该任务已办结，不能再操作。" and closed_zh["state"] == "completed"
+    assert odd_zh["detail"] == "no appeal" and odd_zh["title"] == "异议申请不存在"
 
 
 def _doc() -> dict:

@@ -48,6 +48,7 @@ def readme_table_names() -> set[str]:
 # Read by one process outside the Settings class (issue 22: every setting in the README's one table).
 OUTSIDE_SETTINGS = {
     "CREDIT_POLICY_DIR",
+    "CREDIT_WATCH_POLICY_DIR",
     "CREDIT_CALENDAR_DIR",
     "GATEWAY_HOST",
     "GATEWAY_PORT",

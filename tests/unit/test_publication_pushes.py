@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.exceptions import ApplicationError
 
 from deploy.local.components import free_port
+from services.common.command_relay import CommandRelay
 from services.common.db import create_tables, make_engine
 from services.common.lawdates import SHANGHAI
 from services.common.problems import install_problem_handlers
@@ -24,6 +25,7 @@ from services.common.settings import Settings
 from services.common.topics import RECORD_CREATED, RECORD_REPAIRED
 from services.evaluation import events
 from services.publication import pushes
+from services.publication.commands import push_outbox
 from services.publication.models import TABLES, PushDelivery
 from services.publication.notices import publish_period_notice
 from services.publication.notices_api import router as notices_router
@@ -32,7 +34,8 @@ from services.publication.readmodel import apply
 from tests.conftest import bearer
 from tests.unit.test_publication_blacklist import serious
 from tests.unit.test_publication_readmodel import NOW, record_row, to_inbound
-from workflows.publication_inputs import NoticeRequest
+from workflows.notices.inputs import NoticeRequest
+from workflows.pushes.inputs import PushInput
 
 PUSHES_T = PushDelivery.__table__
 
@@ -104,18 +107,24 @@ async def test_attempts_are_stored_and_a_delivered_push_is_not_sent_again(
     assert (await state(engine, "procurement:rec-1:v1"))["delivered_at"] is not None
 
 
-async def test_dispatcher_starts_one_workflow_per_push_once(engine: AsyncEngine) -> None:
+async def test_one_workflow_is_started_per_push_once(engine: AsyncEngine) -> None:
     started: list[dict] = []
 
     class Client:
-        async def start_workflow(self, _run, inp, **options) -> None:  # type: ignore[no-untyped-def]
-            started.append({"input": inp, **options})
+        async def start_workflow(self, workflow, inp, **options) -> None:  # type: ignore[no-untyped-def]
+            started.append({"workflow": workflow, "input": PushInput.model_validate(inp), **options})
+
+    async def connect() -> Client:
+        return Client()
 
     await blacklisted(engine)
     settings = Settings(credit_push_escalation_seconds=30)
-    dispatcher = pushes.PushDispatcher(engine, settings)
-    assert await dispatcher.start_pending(Client()) == 3  # type: ignore[arg-type]
-    assert await dispatcher.start_pending(Client()) == 0  # type: ignore[arg-type]
+    relay = CommandRelay(engine=engine, outbox=push_outbox(settings), client=connect, service="publication")  # type: ignore[arg-type]
+    assert await relay.deliver_once() == (3, 3)
+    assert await relay.deliver_once() == (0, 0)
+    assert {s["workflow"] for s in started} == {"PushWorkflow"}
+    for s in started:
+        assert (await state(engine, s["input"].idempotency_key))["started_at"] is not None
     assert sorted(s["id"] for s in started) == [
         "push:credit:rec-1:v1",
         "push:procurement:rec-1:v1",

@@ -33,7 +33,7 @@ from services.common.service_auth import mint_service_token, require_service, ve
 from services.common.settings import get_settings
 from services.gateway.routes import routes_from_env
 from services.repair.applications import receive
-from services.repair.models import DISPATCH, WINDOWS
+from services.repair.models import COMMANDS, WINDOWS
 from services.repair.models import REPLICA as REPAIR_REPLICA
 from services.repair.models import TABLES as REPAIR_TABLES
 from tests.unit.test_appeal_filing import appeal_item
@@ -234,7 +234,7 @@ async def repair_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
 
 async def dispatch(engine: AsyncEngine) -> list[dict]:
     async with engine.connect() as conn:
-        return [dict(r._mapping) for r in await conn.execute(select(DISPATCH).order_by(DISPATCH.c.seq))]
+        return [dict(r._mapping) for r in await conn.execute(select(COMMANDS).order_by(COMMANDS.c.seq))]
 
 
 async def test_a_repair_before_the_replica_heard_of_the_record_starts_its_workflow_first(
@@ -249,12 +249,12 @@ async def test_a_repair_before_the_replica_heard_of_the_record_starts_its_workfl
     assert outcome.kind == "submitted"
     # The workflow is started before the application is sent to it (else `apply` finds no workflow
     # and the dispatcher would close the application as repair_closed).
-    assert [c["kind"] for c in await dispatch(repair_engine)] == ["start", "apply"]
+    assert [c["purpose"] for c in await dispatch(repair_engine)] == ["repair.start", "repair.apply"]
 
     # record.created.v1 arrives later: the same version, a window that exists — nothing twice.
     counts = await records(repair_engine, event, now=IN_WINDOW)
     assert (counts["replicated"], counts["started"], counts["signalled"]) == (1, 0, 0)
-    assert [c["kind"] for c in await dispatch(repair_engine)] == ["start", "apply"]
+    assert [c["purpose"] for c in await dispatch(repair_engine)] == ["repair.start", "repair.apply"]
     async with repair_engine.connect() as conn:
         assert len((await conn.execute(select(WINDOWS))).all()) == 1
 

@@ -1,4 +1,4 @@
-"""The pure rules of credit repair (services/repair/rules.py): when the window opens and closes
+"""The pure rules of credit repair (workflows/repair/rules.py): when the window opens and closes
 (Civil Code counting in Asia/Shanghai), serious records per policy, and the order of refusals."""
 
 from datetime import UTC, date, datetime, timedelta
@@ -7,7 +7,7 @@ import pytest
 
 from services.common.lawdates import SHANGHAI, expiry_moment, start_of_day
 from services.common.policy import policy_for
-from services.repair.rules import judge_application, judge_timing, terms_from, window_for
+from workflows.repair.rules import judge_application, judge_timing, terms_from, window_for
 
 LUOYANG = terms_from(policy_for("410300", date(2026, 1, 15)))
 # National rules from 2026-04-01 allow repair of serious records after a minimum period.

@@ -1,6 +1,6 @@
 """The repair service against a real (SQLite) database: the record replica and the workflows it
 orders, the one code path of applications (refusals dead-lettered with their reason, idempotency),
-the workflow's writes, and the dispatcher of Temporal commands (with a recording client)."""
+the workflow's writes, and the delivery of its Temporal commands (with a recording client)."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.cloudevents import build_event, encode_structured
+from services.common.command_relay import CommandRelay
 from services.common.db import create_tables, make_engine
 from services.common.inbound import Inbound, from_kafka
 from services.common.lawdates import add_months
@@ -29,10 +30,10 @@ from services.common.topics import (
 )
 from services.repair.applications import receive
 from services.repair.changes import change_application, publish_window
-from services.repair.dispatch import Dispatcher
-from services.repair.models import APPLICATIONS, DISPATCH, MESSAGING, REPLICA, TABLES, WINDOWS
+from services.repair.commands import OUTBOX
+from services.repair.models import APPLICATIONS, COMMANDS, MESSAGING, REPLICA, TABLES, WINDOWS
 from services.repair.records import apply_records, repair_record
-from workflows.repair_inputs import ApplicationChanged, RepairInput, WindowChanged
+from workflows.repair.inputs import ApplicationChanged, RepairInput, WindowChanged
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
 SUBJECT = "91410300MA0000001X"
@@ -109,6 +110,18 @@ async def rows(engine: AsyncEngine, table) -> list[dict]:  # type: ignore[no-unt
         return [dict(r._mapping) for r in await conn.execute(select(table))]
 
 
+async def commands(engine: AsyncEngine) -> list[dict]:
+    async with engine.connect() as conn:
+        return [dict(r._mapping) for r in await conn.execute(select(COMMANDS).order_by(COMMANDS.c.seq))]
+
+
+def relay(engine: AsyncEngine, client: object, **kw: object) -> CommandRelay:
+    async def connect() -> object:
+        return client
+
+    return CommandRelay(engine=engine, outbox=OUTBOX, client=connect, service="repair", **kw)  # type: ignore[arg-type]
+
+
 async def outbox(engine: AsyncEngine) -> list[dict]:
     out = await rows(engine, MESSAGING.outbox)
     return [{**r, "event": orjson.loads(r["payload"])} for r in sorted(out, key=lambda r: r["seq"])]
@@ -128,16 +141,21 @@ async def test_a_general_record_gets_a_waiting_window_and_a_start_order(engine: 
         date(2026, 7, 16),
         "luoyang-2021",
     )
-    (command,) = await rows(engine, DISPATCH)
-    start = RepairInput.model_validate(command["payload"])
-    assert (command["kind"], start.record.record_id, start.terms.general_wait_months) == ("start", "rec-1", 6)
+    (command,) = await rows(engine, COMMANDS)
+    start = RepairInput.model_validate(command["start_arg"])
+    assert (command["purpose"], start.record.record_id, start.terms.general_wait_months) == ("repair.start", "rec-1", 6)
+    assert (command["action"], command["workflow"], command["workflow_id"]) == (
+        "start",
+        "RecordRepairWorkflow",
+        "repair:rec-1",
+    )
     assert start.terms.review_working_days == 10
 
 
 async def test_serious_records_are_replicated_but_no_repair_is_started(engine: AsyncEngine) -> None:
     counts = await records(engine, record_event(severity="serious", code="SUP-S-03"))
     assert (counts["replicated"], counts["started"]) == (1, 0)
-    assert await rows(engine, WINDOWS) == [] and await rows(engine, DISPATCH) == []
+    assert await rows(engine, WINDOWS) == [] and await rows(engine, COMMANDS) == []
 
 
 async def test_a_redelivered_record_changes_nothing(engine: AsyncEngine) -> None:
@@ -145,7 +163,7 @@ async def test_a_redelivered_record_changes_nothing(engine: AsyncEngine) -> None
     await records(engine, e)
     counts = await records(engine, e)
     assert (counts["duplicate"], counts["started"]) == (1, 0)
-    assert len(await rows(engine, DISPATCH)) == 1
+    assert len(await rows(engine, COMMANDS)) == 1
 
 
 async def test_later_versions_signal_the_workflow_and_other_changes_do_not(engine: AsyncEngine) -> None:
@@ -158,13 +176,11 @@ async def test_later_versions_signal_the_workflow_and_other_changes_do_not(engin
         record_event("expired", version=5, status="expired"),
     )
     assert counts["signalled"] == 2
-    kinds = [
-        (c["kind"], c["payload"].get("change")) for c in sorted(await rows(engine, DISPATCH), key=lambda c: c["seq"])
-    ]
+    kinds = [(c["action"], c["name"], (c["arg"] or {}).get("change")) for c in await commands(engine)]
     assert kinds == [
-        ("start", None),
-        ("record_changed", "record.corrected.v1"),
-        ("record_changed", "record.expired.v1"),
+        ("start", None, None),
+        ("start", "record_changed", "record.corrected.v1"),  # signal-with-start
+        ("start", "record_changed", "record.expired.v1"),
     ]
     (replica,) = await rows(engine, REPLICA)
     assert (replica["version"], replica["status"]) == (5, "expired")
@@ -194,8 +210,8 @@ async def test_an_application_is_stored_announced_and_ordered_to_the_workflow(en
     (event,) = [o["event"] for o in await outbox(engine)]
     assert (event["type"], event["id"], event["data"]["state"]) == (REPAIR_CHANGED, f"{app['id']}:v1", "submitted")
     assert event["data"]["evidence_count"] == 1 and "evidence" not in event["data"]  # never on Kafka
-    apply = [c for c in await rows(engine, DISPATCH) if c["kind"] == "apply"]
-    assert apply[0]["payload"]["application_id"] == app["id"]
+    apply = [c for c in await rows(engine, COMMANDS) if c["name"] == "apply"]
+    assert (apply[0]["action"], apply[0]["arg"]["application_id"]) == ("signal", app["id"])
 
 
 async def test_a_redelivered_application_finds_the_first(engine: AsyncEngine) -> None:
@@ -302,22 +318,25 @@ async def test_the_window_opening_is_announced_once(engine: AsyncEngine) -> None
     )
 
 
-# --- the dispatcher ------------------------------------------------------------------------------
+# --- delivery of the commands ------------------------------------------------------------------
 
 
 class RecordingClient:
-    """Stands in for the Temporal client: records calls; `gone` workflows answer NOT_FOUND."""
+    """Stands in for the Temporal client: records calls; `gone` workflows answer NOT_FOUND;
+    `failing`: every call fails as if the server were down."""
 
     def __init__(self, gone: set[str] = frozenset(), failing: bool = False) -> None:  # type: ignore[assignment]
         self.calls: list[tuple[str, str]] = []
+        self.starts: list[dict] = []
         self.gone = gone
         self.failing = failing
 
     async def start_workflow(self, fn, arg, *, id: str, **kw) -> None:  # type: ignore[no-untyped-def]
         if self.failing:
-            raise RuntimeError("temporal unavailable")
+            raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
         # A record change goes as signal-with-start (it ends a start delay).
         self.calls.append((kw.get("start_signal") or "start", id))
+        self.starts.append({"workflow": fn, "arg": arg, "id": id, **kw})
 
     def get_workflow_handle(self, workflow_id: str):  # type: ignore[no-untyped-def]
         client = self
@@ -331,46 +350,41 @@ class RecordingClient:
         return Handle()
 
 
-async def test_the_dispatcher_sends_each_records_commands_in_order(engine: AsyncEngine) -> None:
+async def test_each_records_commands_are_sent_in_order(engine: AsyncEngine) -> None:
     await records(engine, record_event(), record_event(record_id="rec-2"))
     await records(engine, record_event("expired", version=2, status="expired"))
     client = RecordingClient()
-
-    async def connect() -> RecordingClient:
-        return client
-
-    pending, sent = await Dispatcher(engine, connect).dispatch_once()  # type: ignore[arg-type]
+    pending, sent = await relay(engine, client).deliver_once()
     assert (pending, sent) == (3, 3)
     assert [c for c in client.calls if c[1] == "repair:rec-1"] == [
         ("start", "repair:rec-1"),
         ("record_changed", "repair:rec-1"),
     ]
-    assert await rows(engine, DISPATCH) == []
+    assert await rows(engine, COMMANDS) == []
+    # Started by type name; a change carries the start input worked out when it is sent.
+    (change,) = [s for s in client.starts if s.get("start_signal")]
+    assert {s["workflow"] for s in client.starts} == {"RecordRepairWorkflow"}
+    assert RepairInput.model_validate(change["arg"]).record.record_id == "rec-1"
 
 
 async def test_commands_stay_while_temporal_is_down(engine: AsyncEngine) -> None:
     await records(engine, record_event())
-
-    async def connect() -> RecordingClient:
-        return RecordingClient(failing=True)
-
-    assert await Dispatcher(engine, connect).dispatch_once() == (1, 0)  # type: ignore[arg-type]
-    assert len(await rows(engine, DISPATCH)) == 1
+    with pytest.raises(RPCError):
+        await relay(engine, RecordingClient(failing=True)).deliver_once()
+    (command,) = await rows(engine, COMMANDS)
+    assert (command["state"], command["attempts"]) == ("pending", 0)  # an outage is not an attempt
 
 
 async def test_an_application_to_a_finished_repair_is_refused(engine: AsyncEngine) -> None:
     await records(engine, record_event())
     (outcome,) = await submit(engine, repair_request(), now=IN_WINDOW)
     client = RecordingClient(gone={"repair:rec-1"})
-
-    async def connect() -> RecordingClient:
-        return client
-
     woken = []
-    await Dispatcher(engine, connect, on_change=lambda: woken.append(1)).dispatch_once()  # type: ignore[arg-type]
+    await relay(engine, client, on_change=lambda: woken.append(1)).deliver_once()
     (app,) = await rows(engine, APPLICATIONS)
     assert (app["id"], app["state"], app["code"]) == (outcome.application["id"], "refused", "repair_closed")
     assert woken == [1]
+    assert await rows(engine, COMMANDS) == []
 
 
 async def test_no_repair_for_a_record_whose_year_is_over(engine: AsyncEngine) -> None:

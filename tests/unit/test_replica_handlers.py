@@ -35,7 +35,7 @@ from services.common.topics import (
     TYPE_PREFIX,
 )
 from services.repair import handlers as repair_handlers
-from services.repair.models import APPLICATIONS, DISPATCH
+from services.repair.models import APPLICATIONS, COMMANDS
 from services.repair.models import TABLES as REPAIR_TABLES
 from tests.support.factories import evidence
 
@@ -99,7 +99,7 @@ async def appeal_side(tmp_path: Path) -> AsyncIterator[tuple[KafkaBroker, Runtim
     rt = Runtime(engine=engine, relay=Stub())  # type: ignore[arg-type]
     owner, clock = FakeOwner(record("rec-1")), ReplicaClock("unit-appeal")
     real = KafkaBroker()
-    real.include_router(appeal_handlers.build_router(rt, Settings(credit_var_dir=tmp_path), Stub(), owner, clock))  # type: ignore[arg-type]
+    real.include_router(appeal_handlers.build_router(rt, Settings(credit_var_dir=tmp_path), owner, clock))  # type: ignore[arg-type]
     async with TestKafkaBroker(real) as br:
         yield br, rt, owner, clock
     await engine.dispose()
@@ -141,7 +141,7 @@ async def test_a_repair_over_kafka_for_an_unheard_of_record_starts_the_repair_fi
     owner = FakeOwner(record("rec-1"))
     real = KafkaBroker()
     settings = Settings(credit_var_dir=tmp_path)
-    router = repair_handlers.build_router(rt, settings, lambda: None, owner, ReplicaClock("unit-repair"))  # type: ignore[arg-type]
+    router = repair_handlers.build_router(rt, settings, owner, ReplicaClock("unit-repair"))  # type: ignore[arg-type]
     real.include_router(router)
     request = {"record_id": "rec-1", "applicant": {"id": SUBJECT}, "commitment": "承诺已整改", "evidence": evidence(1)}
     value, headers = message(REPAIR_REQUESTED, request)
@@ -149,8 +149,8 @@ async def test_a_repair_over_kafka_for_an_unheard_of_record_starts_the_repair_fi
         await broker.publish(value, INBOUND_APPLICATIONS, key=SUBJECT.encode(), headers=headers)
     (application,) = await rows(engine, APPLICATIONS)
     assert application["state"] == "submitted"
-    commands = sorted(await rows(engine, DISPATCH), key=lambda c: c["seq"])
-    assert [c["kind"] for c in commands] == ["start", "apply"]
+    commands = sorted(await rows(engine, COMMANDS), key=lambda c: c["seq"])
+    assert [c["purpose"] for c in commands] == ["repair.start", "repair.apply"]
     await engine.dispose()
 
 

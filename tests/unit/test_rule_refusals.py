@@ -22,10 +22,10 @@ from services.common.workdays import Reckoner, add_working_days, is_working_day,
 from services.evaluation.intake.rules import Record, Rejection, decide
 from services.evaluation.records.status import InForce, subject_status
 from services.publication.goodcredit import answer, good_credit
-from services.repair.rules import Refusal, RepairTerms, judge_application, judge_timing, terms_from, window_for
 from tests.unit import test_appeal_rules as appeal_t
 from tests.unit import test_casework_plan as plan_t
 from tests.unit import test_intake_rules as intake_t
+from workflows.repair.rules import Refusal, RepairTerms, judge_application, judge_timing, terms_from, window_for
 
 TODAY = intake_t.TODAY
 

@@ -25,9 +25,9 @@ from tests.unit.test_statistics import engine as statistics_db  # noqa: F401, F8
 from tests.workflows.saved import save_history
 from tests.workflows.test_pushes import decision, result, until
 from workflows.annual_report import AnnualReportWorkflow
-from workflows.human_task import HumanTaskWorkflow
+from workflows.human_task.inputs import TaskClosed, TaskPlan, TaskSpec, task_workflow_id
+from workflows.human_task.workflow import HumanTaskWorkflow
 from workflows.report_inputs import AnnualReportInput
-from workflows.task_inputs import TaskClosed, TaskPlan, TaskSpec, task_workflow_id
 
 LUOYANG = "410300"
 

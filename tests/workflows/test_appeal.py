@@ -15,18 +15,26 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from services.appeal.starter import review_working_days
+from services.appeal.deadline import review_working_days
 from services.common.lawdates import local_date, start_of_day
 from services.common.policy import policy_for
 from services.common.temporal import APPEAL_ACTIVITIES, CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES
 from services.common.workdays import add_working_days
 from tests.support.factories import evidence, new_uscc
 from tests.workflows.saved import save_history
-from workflows.appeal import AppealReviewWorkflow
-from workflows.appeal_inputs import AppealChange, AppealResult, AppealReviewInput, appeal_workflow_id, review_task_id
-from workflows.human_task import HumanTaskWorkflow
-from workflows.record_inputs import AppealMark, AppealResolution, RecordChangeResult, RecordFacts, RecordRef
-from workflows.task_inputs import (
+from workflows.activity_names import (
+    CANCEL_TASK,
+    CORRECT_RECORD,
+    ESCALATE_TASK,
+    GET_RECORD_FACTS,
+    MARK_APPEALED,
+    OPEN_TASK,
+    RECORD_APPEAL_CHANGE,
+    UPHOLD_RECORD,
+)
+from workflows.appeal.inputs import AppealChange, AppealResult, AppealReviewInput, appeal_workflow_id, review_task_id
+from workflows.appeal.workflow import AppealReviewWorkflow
+from workflows.human_task.inputs import (
     TaskAlarm,
     TaskAlarmFired,
     TaskClosed,
@@ -35,6 +43,8 @@ from workflows.task_inputs import (
     TaskSpec,
     task_workflow_id,
 )
+from workflows.human_task.workflow import HumanTaskWorkflow
+from workflows.record_inputs import AppealMark, AppealResolution, RecordChangeResult, RecordFacts, RecordRef
 
 HISTORY_V1 = Path(__file__).parent / "histories" / "appeal_v1.json"
 COUNTY, CITY = "410322", "410300"
@@ -57,14 +67,14 @@ class Fakes:
         self.changes: list[AppealChange] = []
 
     # --- evaluation-activities ---
-    @activity.defn(name="mark_appealed")
+    @activity.defn(name=MARK_APPEALED)
     async def mark_appealed(self, mark: AppealMark) -> RecordChangeResult:
         if self.record_status != "in_force":  # as the evaluation service answers
             return RecordChangeResult(applied=False, record_id=mark.record_id, version=2, status=self.record_status)
         self.marks.append(mark)
         return RecordChangeResult(applied=True, record_id=mark.record_id, version=2, status="in_force")
 
-    @activity.defn(name="get_record_facts")
+    @activity.defn(name=GET_RECORD_FACTS)
     async def get_record_facts(self, ref: RecordRef) -> RecordFacts:
         return RecordFacts(
             record_id=ref.record_id,
@@ -80,7 +90,7 @@ class Fakes:
             open_appeal_id=self.marks[-1].appeal_id if self.marks else None,
         )
 
-    @activity.defn(name="correct_record")
+    @activity.defn(name=CORRECT_RECORD)
     async def correct_record(self, resolution: AppealResolution) -> RecordChangeResult:
         if self.refuse_first and not self.resolutions:
             self.resolutions.append(("refused", resolution))
@@ -89,13 +99,13 @@ class Fakes:
         status = "in_force" if resolution.corrections else "withdrawn"
         return RecordChangeResult(applied=True, record_id=resolution.record_id, version=3, status=status)
 
-    @activity.defn(name="uphold_record")
+    @activity.defn(name=UPHOLD_RECORD)
     async def uphold_record(self, resolution: AppealResolution) -> RecordChangeResult:
         self.resolutions.append(("uphold_record", resolution))
         return RecordChangeResult(applied=True, record_id=resolution.record_id, version=3, status="in_force")
 
     # --- casework-activities: calendar days here; working days are the casework service's tests ---
-    @activity.defn(name="open_task")
+    @activity.defn(name=OPEN_TASK)
     async def open_task(self, spec: TaskSpec) -> TaskPlan:
         self.specs.append(spec)
         opened_on = local_date(activity.info().current_attempt_scheduled_time)
@@ -120,16 +130,16 @@ class Fakes:
         self.plans.append(plan)
         return plan
 
-    @activity.defn(name="escalate_task")
+    @activity.defn(name=ESCALATE_TASK)
     async def escalate_task(self, fired: TaskAlarmFired) -> None:
         self.fired.append((fired.alarm, activity.info().current_attempt_scheduled_time))
 
-    @activity.defn(name="cancel_task")
+    @activity.defn(name=CANCEL_TASK)
     async def cancel_task(self, closed: TaskClosed) -> None:
         self.closed.append(closed)
 
     # --- appeal-activities ---
-    @activity.defn(name="record_appeal_change")
+    @activity.defn(name=RECORD_APPEAL_CHANGE)
     async def record_appeal_change(self, change: AppealChange) -> None:
         self.changes.append(change)
 
@@ -158,7 +168,7 @@ async def workers(env: WorkflowEnvironment, fakes: Fakes) -> AsyncIterator[str]:
 
 
 async def start(env: WorkflowEnvironment, queue: str) -> tuple[WorkflowHandle, AppealReviewInput]:
-    """As the appeal service's starter does, with the durations of Luoyang's policy."""
+    """As the appeal service's start command does, with the durations of Luoyang's policy."""
     filed_at = await env.get_current_time()
     policy = policy_for(COUNTY, local_date(filed_at))
     supplier = new_uscc()
@@ -171,7 +181,7 @@ async def start(env: WorkflowEnvironment, queue: str) -> tuple[WorkflowHandle, A
         grounds="处罚决定已被撤销，见行政复议决定书",
         evidence=evidence(2),
         filed_at=filed_at,
-        due_working_days=review_working_days(policy.clocks["appeal_review"], local_date(filed_at), "test"),
+        due_working_days=review_working_days(policy.clocks["appeal_review"], local_date(filed_at))[0],
         reminder_working_days_before=policy.tasks.reminder_working_days_before,
         escalation_working_days_after=list(policy.tasks.escalation_working_days_after),
     )

@@ -16,16 +16,24 @@ from temporalio.worker import Worker
 from services.common.policy import policy_for
 from services.common.temporal import CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES
 from tests.workflows.saved import save_history
-from workflows.determination import DeterminationWorkflow
-from workflows.determination_inputs import (
+from workflows.activity_names import (
+    APPLY_DETERMINATION,
+    CANCEL_TASK,
+    CLOSE_STATEMENT_WINDOW,
+    ESCALATE_TASK,
+    NOTE_INTENDED_DETERMINATION,
+    OPEN_TASK,
+)
+from workflows.determination.inputs import (
     DeterminationInput,
     DeterminationRequest,
     DeterminationResult,
     determination_workflow_id,
 )
-from workflows.human_task import HumanTaskWorkflow
+from workflows.determination.workflow import DeterminationWorkflow
+from workflows.human_task.inputs import TaskAlarmFired, TaskCancel, TaskClosed, TaskDecision, TaskPlan, TaskSpec
+from workflows.human_task.workflow import HumanTaskWorkflow
 from workflows.record_inputs import DeterminationApplied, DeterminationIntended, RecordChangeResult
-from workflows.task_inputs import TaskAlarmFired, TaskCancel, TaskClosed, TaskDecision, TaskPlan, TaskSpec
 
 HISTORY_V1 = Path(__file__).parent / "histories" / "determination_v1.json"
 
@@ -39,31 +47,31 @@ class Fakes:
         self.windows_closed: list[str] = []
         self.intended: list[DeterminationIntended] = []
 
-    @activity.defn(name="open_task")
+    @activity.defn(name=OPEN_TASK)
     async def open_task(self, spec: TaskSpec) -> TaskPlan:
         # No alarms: this test is about the decision's way to the records, not about dates.
         self.specs.append(spec)
         return TaskPlan(task_id=spec.task_id, opened_on=date(2026, 12, 1), due_on=date(2026, 12, 15), alarms=[])
 
-    @activity.defn(name="escalate_task")
+    @activity.defn(name=ESCALATE_TASK)
     async def escalate_task(self, fired: TaskAlarmFired) -> None:
         raise AssertionError("no alarm was planned")
 
-    @activity.defn(name="cancel_task")
+    @activity.defn(name=CANCEL_TASK)
     async def cancel_task(self, closed: TaskClosed) -> None:
         self.closed.append(closed)
 
-    @activity.defn(name="close_statement_window")
+    @activity.defn(name=CLOSE_STATEMENT_WINDOW)
     async def close_statement_window(self, task_id: str) -> bool:
         self.windows_closed.append(task_id)
         return self.statement_filed
 
-    @activity.defn(name="note_intended_determination")
+    @activity.defn(name=NOTE_INTENDED_DETERMINATION)
     async def note_intended_determination(self, noted: DeterminationIntended) -> bool:
         self.intended.append(noted)
         return True
 
-    @activity.defn(name="apply_determination")
+    @activity.defn(name=APPLY_DETERMINATION)
     async def apply_determination(self, applied: DeterminationApplied) -> RecordChangeResult:
         self.applied.append(applied)
         return RecordChangeResult(applied=True, record_id="rec-1", version=1, status="in_force")

@@ -18,7 +18,8 @@ from services.common.lawdates import add_months, expiry_moment, local_date
 from services.common.policy import ScoreRules, policy_for
 from services.common.temporal import EVALUATION_ACTIVITIES
 from tests.workflows.saved import save_history
-from workflows.expert_inputs import (
+from workflows.activity_names import NOTIFY_EMPLOYER, PUBLISH_EXPERT_STANDING
+from workflows.expert_standing.inputs import (
     EmployerNotice,
     ExpertRecordChange,
     ExpertStanding,
@@ -26,7 +27,7 @@ from workflows.expert_inputs import (
     StandingChanged,
     TrainingCompleted,
 )
-from workflows.expert_standing import ExpertStandingWorkflow, expert_workflow_id
+from workflows.expert_standing.workflow import ExpertStandingWorkflow, expert_workflow_id
 
 LUOYANG = "410300"
 
@@ -41,13 +42,13 @@ class FakeActivities:
         self.notify_attempts = 0
         self.notify_failures = notify_failures
 
-    @activity.defn(name="publish_expert_standing")
+    @activity.defn(name=PUBLISH_EXPERT_STANDING)
     async def publish(self, changed: StandingChanged) -> None:
         self.stored.append(changed)
         if changed.event is not None:
             self.published.append(changed)
 
-    @activity.defn(name="notify_employer")
+    @activity.defn(name=NOTIFY_EMPLOYER)
     async def notify(self, notice: EmployerNotice) -> None:
         self.notify_attempts += 1
         if self.notify_attempts <= self.notify_failures:

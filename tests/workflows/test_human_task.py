@@ -25,8 +25,8 @@ from services.casework.plan import plan_task
 from services.common.lawdates import SHANGHAI
 from services.common.temporal import CASEWORK_ACTIVITIES
 from tests.workflows.saved import save_history
-from workflows.human_task import HumanTaskWorkflow
-from workflows.task_inputs import (
+from workflows.activity_names import CANCEL_TASK, ESCALATE_TASK, OPEN_TASK
+from workflows.human_task.inputs import (
     TaskAlarmFired,
     TaskCancel,
     TaskClosed,
@@ -36,6 +36,7 @@ from workflows.task_inputs import (
     TaskSpec,
     task_workflow_id,
 )
+from workflows.human_task.workflow import HumanTaskWorkflow
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENED = datetime(2027, 9, 24, 10, 0, tzinfo=SHANGHAI)  # Friday before the (fixture) National Day
@@ -47,18 +48,18 @@ class FakeCasework:
         self.fired: list[tuple[str, int, str, datetime]] = []  # kind, level, to_region, when (Shanghai)
         self.closed: list[TaskClosed] = []
 
-    @activity.defn(name="open_task")
+    @activity.defn(name=OPEN_TASK)
     async def open_task(self, spec: TaskSpec) -> TaskPlan:
         plan = plan_task(spec, activity.info().scheduled_time)
         self.plans.append(plan)
         return plan
 
-    @activity.defn(name="escalate_task")
+    @activity.defn(name=ESCALATE_TASK)
     async def escalate_task(self, fired: TaskAlarmFired) -> None:
         when = activity.info().current_attempt_scheduled_time.astimezone(SHANGHAI)
         self.fired.append((fired.alarm.kind, fired.alarm.level, fired.alarm.to_region, when))
 
-    @activity.defn(name="cancel_task")
+    @activity.defn(name=CANCEL_TASK)
     async def cancel_task(self, closed: TaskClosed) -> None:
         self.closed.append(closed)
 

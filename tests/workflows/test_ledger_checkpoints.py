@@ -1,4 +1,4 @@
-"""Signed ledger checkpoints on a schedule (workflows/ledger_checkpoints.py) on the time-skipping
+"""Signed ledger checkpoints on a schedule (workflows/ledger_checkpoints/) on the time-skipping
 server; the evaluation service's activity is a fake under its real name on EVALUATION_ACTIVITIES."""
 
 import uuid
@@ -12,8 +12,9 @@ from temporalio.worker import Worker
 from services.common.temporal import EVALUATION_ACTIVITIES
 from tests.workflows.saved import save_history
 from tests.workflows.test_expert_standing import eventually
-from workflows.inputs import CheckpointResult, LedgerCheckpointInput
-from workflows.ledger_checkpoints import LedgerCheckpointWorkflow
+from workflows.activity_names import PUBLISH_LEDGER_CHECKPOINT
+from workflows.ledger_checkpoints.inputs import CheckpointResult, LedgerCheckpointInput
+from workflows.ledger_checkpoints.workflow import LedgerCheckpointWorkflow
 
 
 class FakeLedger:
@@ -23,7 +24,7 @@ class FakeLedger:
         self.sizes = sizes
         self.calls = 0
 
-    @activity.defn(name="publish_ledger_checkpoint")
+    @activity.defn(name=PUBLISH_LEDGER_CHECKPOINT)
     async def publish(self) -> CheckpointResult:
         size = self.sizes[min(self.calls, len(self.sizes) - 1)]
         self.calls += 1

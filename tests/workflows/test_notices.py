@@ -30,8 +30,8 @@ from services.publication.models import MESSAGING, TABLES, PublicNotice
 from services.publication.readmodel import apply
 from tests.unit.test_publication_readmodel import record_row, to_inbound
 from tests.workflows.saved import save_history
-from workflows.notices import PeriodicNoticeWorkflow, previous_period
-from workflows.publication_inputs import NoticePeriodInput, NoticeResult
+from workflows.notices.inputs import NoticePeriodInput, NoticeResult
+from workflows.notices.workflow import PeriodicNoticeWorkflow, previous_period
 
 HISTORIES = Path(__file__).parent / "histories"
 LUOYANG = "410300"

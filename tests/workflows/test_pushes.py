@@ -19,29 +19,30 @@ from temporalio.worker import Worker
 from services.common.lawdates import local_date
 from services.common.policy import policy_for
 from services.common.temporal import CASEWORK_ACTIVITIES, PUBLICATION_ACTIVITIES
+from tests.workflows.casework_fakes import FakeCasework
 from tests.workflows.saved import save_history
-from workflows.human_task import HumanTaskWorkflow
-from workflows.publication_inputs import PushEscalated, PushInput, PushRef, PushResult, PushSettled, PushStatus
-from workflows.pushes import PushWorkflow, push_workflow_id
-from workflows.task_inputs import TaskClosed, TaskDecision, TaskPlan, TaskSpec, task_workflow_id
+from workflows.activity_names import DELIVER_PUSH, ESCALATE_PUSH, SETTLE_PUSH
+from workflows.human_task.inputs import TaskDecision, task_workflow_id
+from workflows.human_task.workflow import HumanTaskWorkflow
+from workflows.pushes.inputs import PushEscalated, PushInput, PushRef, PushResult, PushSettled, PushStatus
+from workflows.pushes.workflow import PushWorkflow, push_workflow_id
 
 HISTORIES = Path(__file__).parent / "histories"
 REGION = "410322"
 
 
-class FakePlatform:
+class FakePlatform(FakeCasework):
     """deliver_push fails while `up` is False or for the first `failures` attempts."""
 
     def __init__(self, *, failures: int = 0, up: bool = True) -> None:
+        super().__init__()
         self.failures, self.up = failures, up
         self.attempts = 0
         self.delivered = 0
         self.escalations: list[str] = []
         self.settled: list[PushSettled] = []
-        self.tasks: list[TaskSpec] = []
-        self.cancelled: list[str] = []
 
-    @activity.defn(name="deliver_push")
+    @activity.defn(name=DELIVER_PUSH)
     async def deliver(self, ref: PushRef) -> PushStatus:
         self.attempts += 1
         if not self.up or self.attempts <= self.failures:
@@ -49,31 +50,17 @@ class FakePlatform:
         self.delivered += 1
         return PushStatus(idempotency_key=ref.idempotency_key, state="delivered", attempts=self.attempts)
 
-    @activity.defn(name="escalate_push")
+    @activity.defn(name=ESCALATE_PUSH)
     async def escalate(self, esc: PushEscalated) -> PushStatus:
         self.escalations.append(esc.task_id)
         return PushStatus(
             idempotency_key=esc.idempotency_key, state="escalated", attempts=self.attempts, last_error="HTTP 503"
         )
 
-    @activity.defn(name="settle_push")
+    @activity.defn(name=SETTLE_PUSH)
     async def settle(self, settled: PushSettled) -> PushStatus:
         self.settled.append(settled)
         return PushStatus(idempotency_key=settled.idempotency_key, state=settled.state, attempts=self.attempts)
-
-    @activity.defn(name="open_task")
-    async def open_task(self, spec: TaskSpec) -> TaskPlan:
-        self.tasks.append(spec)
-        today = local_date(datetime.now(UTC))
-        return TaskPlan(task_id=spec.task_id, opened_on=today, due_on=today, alarms=[])
-
-    @activity.defn(name="escalate_task")
-    async def escalate_task(self, _: object) -> None:
-        return None
-
-    @activity.defn(name="cancel_task")
-    async def cancel_task(self, closed: TaskClosed) -> None:
-        self.cancelled.append(closed.task_id)
 
 
 @asynccontextmanager
@@ -85,7 +72,7 @@ async def workers(env: WorkflowEnvironment, fake: FakePlatform) -> AsyncIterator
         Worker(
             env.client,
             task_queue=CASEWORK_ACTIVITIES,
-            activities=[fake.open_task, fake.escalate_task, fake.cancel_task],
+            activities=fake.activities(),
         ),
     ):
         yield queue

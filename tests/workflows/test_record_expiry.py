@@ -19,8 +19,8 @@ from services.evaluation.intake.ingest import ingest
 from services.evaluation.models import MESSAGING, CreditRecord
 from tests.support.factories import event, report_data
 from tests.workflows.saved import save_history
-from workflows.inputs import RecordExpiryInput
-from workflows.record_expiry import RecordExpiryWorkflow
+from workflows.record_expiry.inputs import RecordExpiryInput
+from workflows.record_expiry.workflow import RecordExpiryWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
 RECORDS_T = CreditRecord.__table__

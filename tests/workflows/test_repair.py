@@ -17,12 +17,19 @@ from temporalio.worker import Worker
 from services.common.lawdates import SHANGHAI, add_months, expiry_moment, local_date, start_of_day
 from services.common.policy import policy_for
 from services.common.temporal import CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES, REPAIR_ACTIVITIES
-from services.repair.rules import terms_from
 from tests.workflows.saved import save_history
-from workflows.human_task import HumanTaskWorkflow
+from workflows.activity_names import (
+    CANCEL_TASK,
+    CHANGE_APPLICATION,
+    ESCALATE_TASK,
+    OPEN_TASK,
+    PUBLISH_REPAIR_WINDOW,
+    REPAIR_RECORD,
+)
+from workflows.human_task.inputs import TaskAlarm, TaskAlarmFired, TaskClosed, TaskDecision, TaskPlan, TaskSpec
+from workflows.human_task.workflow import HumanTaskWorkflow
 from workflows.record_inputs import RecordChangeResult, RepairDecision
-from workflows.repair import RecordRepairWorkflow
-from workflows.repair_inputs import (
+from workflows.repair.inputs import (
     ApplicationChanged,
     RecordChange,
     RepairApplication,
@@ -33,7 +40,8 @@ from workflows.repair_inputs import (
     repair_workflow_id,
     review_task_id,
 )
-from workflows.task_inputs import TaskAlarm, TaskAlarmFired, TaskClosed, TaskDecision, TaskPlan, TaskSpec
+from workflows.repair.rules import terms_from
+from workflows.repair.workflow import RecordRepairWorkflow
 
 HISTORY_V1 = Path(__file__).parent / "histories" / "repair_v1.json"
 LUOYANG = "410300"
@@ -50,15 +58,15 @@ class Fakes:
         self.closed: list[TaskClosed] = []
         self.repairs: list[RepairDecision] = []
 
-    @activity.defn(name="publish_repair_window")
+    @activity.defn(name=PUBLISH_REPAIR_WINDOW)
     async def publish_repair_window(self, change: WindowChanged) -> None:
         self.windows.append(change)
 
-    @activity.defn(name="change_application")
+    @activity.defn(name=CHANGE_APPLICATION)
     async def change_application(self, change: ApplicationChanged) -> None:
         self.changes.append(change)
 
-    @activity.defn(name="open_task")
+    @activity.defn(name=OPEN_TASK)
     async def open_task(self, spec: TaskSpec) -> TaskPlan:
         """A plan as the casework service makes it, in calendar days here (the calendar is its own
         test): due in `due_working_days`, a reminder the day before, escalations after."""
@@ -76,15 +84,15 @@ class Fakes:
         ]
         return TaskPlan(task_id=spec.task_id, opened_on=opened, due_on=due, alarms=alarms)
 
-    @activity.defn(name="escalate_task")
+    @activity.defn(name=ESCALATE_TASK)
     async def escalate_task(self, fired: TaskAlarmFired) -> None:
         self.alarms.append(fired)
 
-    @activity.defn(name="cancel_task")
+    @activity.defn(name=CANCEL_TASK)
     async def cancel_task(self, closed: TaskClosed) -> None:
         self.closed.append(closed)
 
-    @activity.defn(name="repair_record")
+    @activity.defn(name=REPAIR_RECORD)
     async def repair_record(self, decision: RepairDecision) -> RecordChangeResult:
         self.repairs.append(decision)
         return RecordChangeResult(applied=True, record_id=decision.record_id, version=2, status="repaired")

@@ -25,6 +25,15 @@ BRANCHES = {
         "appeal_escalated_v1": "timeout: reminder and two escalations, then decided",
         "appeal_closed_v1": "cancellation: record out of force before review",
     },
+    "DeadlineClockWorkflow": {
+        "deadline_clock_overdue_v1": "due soon on a 调休 Saturday, overdue, task dismissed",
+        "deadline_clock_reported_v1": "a provisional year: overdue, task decided report_behaviour",
+        "deadline_clock_in_time_v1": "stopped by the contract before the due date",
+        "deadline_clock_reminded_v1": "overdue on arrival, task decided remind",
+        # Issue 13 with 12, behind workflow.patched("clock-replan-on-calendar"); the v1 files (saved
+        # before it) replay on the old path, where `replan` is ignored.
+        "deadline_clock_replanned_v2": "a provisional due date moved by `replan` when the year is installed",
+    },
     "DeterminationWorkflow": {
         "determination_v1": "decision: determined and applied",
         "determination_cancelled_v1": "cancellation: task cancelled, nothing applied",
@@ -51,6 +60,10 @@ BRANCHES = {
         # 2027 calendar, reminded, escalated, decided.
         "human_task_replanned_v1": "a provisional plan re-planned twice when the year is installed, then decided",
         "human_task_provisional_v1": "a provisional plan, from before workflow.patched('replan-on-calendar')",
+    },
+    "InterceptionWorkflow": {
+        "interception_reported_v1": "decision: report_behaviour through the intake",
+        "interception_dismissed_v1": "decision: dismissed",
     },
     "LedgerCheckpointWorkflow": {"ledger_checkpoints_v1": "rounds on the interval timer, then continue-as-new"},
     "PeriodicNoticeWorkflow": {"notices_v1": "timer: a month's notice"},

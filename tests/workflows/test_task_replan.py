@@ -27,8 +27,8 @@ from services.common.lawdates import SHANGHAI
 from services.common.temporal import CASEWORK_ACTIVITIES
 from services.common.workdays import Reckoner
 from tests.workflows.saved import save_history
-from workflows.human_task import HumanTaskWorkflow
-from workflows.task_inputs import (
+from workflows.activity_names import ESCALATE_TASK, OPEN_TASK, REPLAN_TASK
+from workflows.human_task.inputs import (
     TaskAlarmFired,
     TaskDecision,
     TaskPlan,
@@ -37,6 +37,7 @@ from workflows.task_inputs import (
     TaskSpec,
     task_workflow_id,
 )
+from workflows.human_task.workflow import HumanTaskWorkflow
 
 FILED = datetime(2026, 12, 20, 10, 0, tzinfo=SHANGHAI)  # a Sunday
 
@@ -60,18 +61,18 @@ class FakeCasework:
         self.fired: list[tuple[int, bool, datetime]] = []  # level, provisional, when (Shanghai)
         self.replans: list[str] = []
 
-    @activity.defn(name="open_task")
+    @activity.defn(name=OPEN_TASK)
     async def open_task(self, spec: TaskSpec) -> TaskPlan:
         plan = plan_task(spec, activity.info().scheduled_time, self.reckoner)
         self.plans.append(plan)
         return plan
 
-    @activity.defn(name="escalate_task")
+    @activity.defn(name=ESCALATE_TASK)
     async def escalate_task(self, fired: TaskAlarmFired) -> None:
         when = activity.info().current_attempt_scheduled_time.astimezone(SHANGHAI)
         self.fired.append((fired.alarm.level, fired.alarm.provisional, when))
 
-    @activity.defn(name="replan_task")
+    @activity.defn(name=REPLAN_TASK)
     async def replan_task(self, req: TaskReplanRequest) -> TaskPlan:
         plan = replan_task(req.spec, req.plan, req.fired_levels, self.reckoner)
         self.plans.append(plan)

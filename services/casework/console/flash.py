@@ -1,19 +1,23 @@
-"""Post/redirect/get for the console's forms (issue 22): a refused decision is kept here — what the
+"""Post/redirect/get for the console's forms (issue 22): a refused decision is kept — what the
 officer typed and each field's error — under a random key that a short-lived HttpOnly cookie
-carries to the GET that follows, which takes it (once). The form stays in this process's memory,
-never in a cookie (a reason may be 4000 characters) nor in a URL (it is case material); with
-several console replicas behind a balancer without affinity the GET may land elsewhere and show
-the error without the typed values."""
+carries to the GET that follows, which takes it (once). The form is kept in the casework database
+(`casework_console_form`), so the GET may land on any console replica behind a balancer without
+affinity; never in a cookie (a reason and an opinion may each be 4000 characters, past a cookie's
+4 KB) nor in a URL (it is case material). The table holds the key's hash, not the key, and gives
+the form back only to the officer who typed it; rows past their time are removed as new ones come."""
 
+import hashlib
 import secrets
-import time
-from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.casework.console.i18n import w
+from services.casework.models import CONSOLE_FORMS_T
 
 FLASH_COOKIE = "credit_console_flash"
 TTL_SECONDS = 300
-MAX_KEPT = 1000
 # Where each problem code points in the decision form.
 FIELD_OF_CODE = {
     "reason_required": "reason",
@@ -33,22 +37,39 @@ FORM_FIELDS = frozenset(
 
 
 class FlashStore:
-    def __init__(self) -> None:
-        self._kept: OrderedDict[str, tuple[float, dict]] = OrderedDict()
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
 
-    def put(self, value: dict) -> str:
-        now = time.monotonic()
-        while self._kept and (len(self._kept) >= MAX_KEPT or next(iter(self._kept.values()))[0] < now):
-            self._kept.popitem(last=False)
+    async def put(self, value: dict, *, officer: str) -> str:
+        now = datetime.now(UTC)
         key = secrets.token_urlsafe(24)
-        self._kept[key] = (now + TTL_SECONDS, value)
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(CONSOLE_FORMS_T).where(CONSOLE_FORMS_T.c.expires_at < now))
+            await conn.execute(
+                insert(CONSOLE_FORMS_T).values(
+                    key_hash=_hash(key), officer=officer, value=value, expires_at=now + timedelta(seconds=TTL_SECONDS)
+                )
+            )
         return key
 
-    def take(self, key: str | None) -> dict | None:
+    async def take(self, key: str | None, *, officer: str) -> dict | None:
         if not key:
             return None
-        kept = self._kept.pop(key, None)
-        return kept[1] if kept and kept[0] >= time.monotonic() else None
+        t = CONSOLE_FORMS_T.c
+        async with self._engine.begin() as conn:
+            # Deleted whoever asks (a key is used once); given back only to its officer, in time.
+            row = (
+                await conn.execute(
+                    delete(CONSOLE_FORMS_T).where(t.key_hash == _hash(key)).returning(t.officer, t.value, t.expires_at)
+                )
+            ).first()
+        if row is None or row.officer != officer or row.expires_at < datetime.now(UTC):
+            return None
+        return dict(row.value)
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def field_errors(problem: object, lang: str) -> dict[str, str]:

@@ -36,7 +36,11 @@ WORDS: dict[str, tuple[str, str]] = {
     "task": ("任务", "Task"),
     "opened": ("受理日", "Opened"),
     "due": ("办理期限（最后一日）", "Due (last day)"),
-    "days_left": ("剩余", "Days left"),
+    "days_left": ("剩余工作日", "Working days left"),
+    "working_days_left": ("{n} 个工作日", "{n} working day(s)"),
+    "late_working_days": ("逾期 {n} 个工作日", "{n} working day(s) late"),
+    "late": ("已逾期", "overdue"),
+    "due_today": ("今天到期", "due today"),
     "provisional": ("暂定", "provisional"),
     "provisional_title": (
         "按暂定日历计算：正式放假安排公布后可能顺延（不会提前）",
@@ -189,6 +193,8 @@ KINDS = {
     "appeal_review": ("异议复核", "Appeal review"),
     "push_failure": ("推送失败", "Push failure"),
     "listing_confirmation": ("列入名单确认", "Listing confirmation"),
+    "deadline_overdue": ("履约期限超期", "Deadline overdue"),
+    "interception": ("违规拦截", "Interception"),
     "report_review": ("年度报告审核", "Annual report review"),
 }
 STATES = {

@@ -8,6 +8,7 @@ from urllib.parse import quote, urlencode
 from services.casework.console.charts import chart_row
 from services.casework.console.i18n import KINDS, STATES, beijing, named, w
 from services.casework.console.pages_base import e, message, page
+from services.common.workdays import RECKONER, Reckoner
 
 PAGE_SIZE = 25
 FILTERS = (
@@ -62,18 +63,24 @@ def provisional_mark(t: dict, lang: str = "zh") -> str:
     return f' <span class="badge b-prov" title="{e(w(lang, "provisional_title"))}">{e(w(lang, "provisional"))}</span>'
 
 
-def days_left(t: dict, as_of: str, lang: str = "zh") -> str:
-    """Calendar days to the last day (the due date itself counts working days)."""
+def days_left(t: dict, as_of: str, lang: str = "zh", reckoner: Reckoner = RECKONER) -> str:
+    """Working days to the due date, or working days late, counted as the due date itself is (the
+    process's reckoner, with the arrangements installed at run time); marked provisional when the
+    count passes through a year without an official arrangement (e.g. a task late into a new year)."""
     if t["state"] not in ("open", "claimed") or not as_of:
         return "—"
-    left = (date.fromisoformat(t["due_on"]) - date.fromisoformat(as_of)).days
-    if left < 0:
-        text = f"逾期 {-left} 天" if lang == "zh" else f"{-left} day(s) late"
-        return f'<span class="left-late">{e(text)}</span>'
-    if left == 0:
-        return f'<span class="left-soon">{"今天到期" if lang == "zh" else "due today"}</span>'
-    text = f"{left} 天" if lang == "zh" else f"{left} day(s)"
-    return f'<span class="{"left-soon" if left <= 2 else ""}">{e(text)}</span>'
+    today, due = date.fromisoformat(as_of), date.fromisoformat(t["due_on"])
+    # A provisional due date is marked beside it already; the count is marked when it alone is.
+    counted_provisional = not t.get("provisional") and reckoner.any_provisional(today, due)
+    mark = provisional_mark({"provisional": counted_provisional}, lang)
+    if due < today:
+        late = reckoner.working_days_between(due, today)
+        text = w(lang, "late_working_days", n=late) if late else w(lang, "late")
+        return f'<span class="left-late">{e(text)}</span>{mark}'
+    if due == today:
+        return f'<span class="left-soon">{e(w(lang, "due_today"))}</span>'
+    left = reckoner.working_days_between(today, due)
+    return f'<span class="{"left-soon" if left <= 2 else ""}">{e(w(lang, "working_days_left", n=left))}</span>{mark}'
 
 
 def calendar_banner(warnings: list[str]) -> str:

@@ -33,7 +33,6 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 COOKIE = "credit_console_token"
 QUEUE_FILTERS = ("state", "kind", "overdue", "escalated", "assignee", "region", "q", "sort")
 SUBJECT_TYPES = frozenset({"supplier", "agency", "expert", "purchaser"})
-FLASHES = FlashStore()
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
@@ -258,16 +257,21 @@ async def _render_task(
     return _html(html)
 
 
-def _take_flash(request: Request) -> dict | None:
-    return FLASHES.take(request.cookies.get(FLASH_COOKIE))
+async def _take_flash(request: Request, who: dict) -> dict | None:
+    return await FlashStore(request.app.state.runtime.engine).take(
+        request.cookies.get(FLASH_COOKIE), officer=who["sub"]
+    )
 
 
-def _redirect(target: str, flash: dict | None = None) -> Response:
-    response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
-    if flash is not None:
-        response.set_cookie(
-            FLASH_COOKIE, FLASHES.put(flash), max_age=TTL_SECONDS, path="/console", httponly=True, samesite="strict"
-        )
+def _redirect(target: str) -> Response:
+    return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
+
+
+async def _redirect_kept(request: Request, target: str, flash: dict, who: dict) -> Response:
+    """Post/redirect/get with what the GET must show (flash.py): kept in the casework database."""
+    key = await FlashStore(request.app.state.runtime.engine).put(flash, officer=who["sub"])
+    response = _redirect(target)
+    response.set_cookie(FLASH_COOKIE, key, max_age=TTL_SECONDS, path="/console", httponly=True, samesite="strict")
     return response
 
 
@@ -284,7 +288,7 @@ async def task_detail(task_id: str, request: Request) -> Response:
         ok = w(lang, f"done_{done}")
     elif done:
         ok = w(lang, "done", decision=named(DECISION_WORDS, done, lang))
-    response = await _render_task(request, token, who, task_id, ok=ok, flash=_take_flash(request))
+    response = await _render_task(request, token, who, task_id, ok=ok, flash=await _take_flash(request, who))
     response.delete_cookie(FLASH_COOKIE, path="/console")
     return response
 
@@ -307,8 +311,8 @@ def completion_body(form: dict[str, str]) -> dict:
     return body
 
 
-async def _posted(request: Request, back: str) -> tuple[str, dict[str, str], str] | Response:
-    """(token, form, language) of a console form post, or the answer that refuses it: no session, or
+async def _posted(request: Request, back: str) -> tuple[str, dict, dict[str, str], str] | Response:
+    """(token, who, form, language) of a console form post, or the answer that refuses it: no session, or
     no valid CSRF token (answered before anything is read or done: a forged form learns nothing)."""
     session = await _session(request)
     lang = _lang(request)
@@ -319,7 +323,7 @@ async def _posted(request: Request, back: str) -> tuple[str, dict[str, str], str
     if not _csrf_ok(request, token, form):
         link = f'<p><a href="{back}">{w(lang, "back_to_task")}</a></p>'
         return _html(page("Refused", message(w(lang, "csrf") + " invalid form token") + link, who=who, lang=lang), 403)
-    return token, form, lang
+    return token, who, form, lang
 
 
 @router.post("/tasks/{task_id}/{action}")
@@ -328,10 +332,10 @@ async def task_action(task_id: str, action: str, request: Request) -> Response:
     posted = await _posted(request, back)
     if isinstance(posted, Response):
         return posted
-    token, form, lang = posted
+    token, who, form, lang = posted
     kept = {k: v for k, v in form.items() if k != "csrf"}
     if action not in ("claim", "unclaim", "complete"):
-        return _redirect(back, {"error": w(lang, "unknown_action"), "form": kept})
+        return await _redirect_kept(request, back, {"error": w(lang, "unknown_action"), "form": kept}, who)
     body = completion_body(form) if action == "complete" else None
     status, answer = await _api(
         request, "POST", f"/v1/tasks/{quote(task_id, safe='')}/{action}", token, **({"json": body} if body else {})
@@ -341,7 +345,7 @@ async def task_action(task_id: str, action: str, request: Request) -> Response:
     if status != 200:
         # Post/redirect/get: the GET shows what was typed and each field's error (flash.py).
         flash = {"error": refusal_text(answer, lang), "form": kept, "errors": field_errors(answer, lang)}
-        return _redirect(back, flash)
+        return await _redirect_kept(request, back, flash, who)
     done = body["decision"] if body else action
     return _redirect(f"{back}?{urlencode({'done': done})}")
 
@@ -353,7 +357,7 @@ async def request_evidence(record_id: str, request: Request) -> Response:
     posted = await _posted(request, back)
     if isinstance(posted, Response):
         return posted
-    token, form, lang = posted
+    token, who, form, lang = posted
     status, answer = await _api(
         request, "POST", f"/v1/records/{quote(record_id, safe='')}/access-requests", token,
         json={"purpose": form.get("purpose", "").strip()},
@@ -361,8 +365,9 @@ async def request_evidence(record_id: str, request: Request) -> Response:
     if status == 401:
         return _signed_out(request, w(lang, "signin_again"))
     if status not in (200, 201) or not isinstance(answer, dict):
-        return _redirect(back, {"error": refusal_text(answer, lang), "form": {"purpose": form.get("purpose", "")}})
-    return _redirect(back, {"ok": w(lang, "access_requested", id=answer.get("id"))})
+        kept = {"error": refusal_text(answer, lang), "form": {"purpose": form.get("purpose", "")}}
+        return await _redirect_kept(request, back, kept, who)
+    return await _redirect_kept(request, back, {"ok": w(lang, "access_requested", id=answer.get("id"))}, who)
 
 
 @router.get("/records/{record_id}")
@@ -375,7 +380,7 @@ async def record_detail(record_id: str, request: Request) -> Response:
     status, record = await _api(request, "GET", f"/v1/records/{quote(record_id, safe='')}", token)
     if status == 401:
         return _signed_out(request, w(lang, "signin_again"))
-    flash = _take_flash(request) or {}
+    flash = await _take_flash(request, who) or {}
     html = record_page(
         record_id, status, record, who=who, csrf=_csrf(request, token), lang=lang,
         error=flash.get("error") or (None if status == 200 else refusal_text(record, lang)), ok=flash.get("ok"),

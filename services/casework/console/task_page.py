@@ -10,7 +10,7 @@ from services.casework.console.i18n import DECISIONS as DECISION_WORDS
 from services.casework.console.i18n import FIELDS, KINDS, beijing, named, w
 from services.casework.console.pages import days_left, marks, provisional_mark
 from services.casework.console.pages_base import e, message, page
-from workflows.task_inputs import DECISIONS
+from workflows.human_task.inputs import DECISIONS
 
 DETERMINATION_FIELDS = ("decision_no", "decided_on", "liability_ends_on", "penalty", "legal_basis")
 

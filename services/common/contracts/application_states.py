@@ -56,6 +56,10 @@ class AppealChanged(OutboundData):
     note: str = ""
     evidence_count: int
     filed_at: str
+    # Added (issue 22): when the review is due (services/appeal/deadline.py), in working days.
+    review_due_on: str | None = None
+    review_working_days: int | None = None
+    review_due_provisional: bool | None = None
 
 
 REPAIR_OPENED = contract(

@@ -8,11 +8,13 @@ no consumer in the system yet."""
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from services.common.contracts import applications, behaviour, experts, records, subjects, tasks
+from services.common.contracts import applications, behaviour, experts, procurement, records, subjects, tasks
+from services.common.contracts.base import Contract
 from services.common.topics import (
     EXPERTS,
     INBOUND_APPLICATIONS,
     INBOUND_BEHAVIOUR,
+    INBOUND_PROCUREMENT,
     RECORDS,
     SUBJECTS,
     TASKS,
@@ -23,6 +25,8 @@ PUBLICATION = "publication"
 CASEWORK = "casework"
 REPAIR = "repair"
 APPEAL = "appeal"
+WATCH = "watch"
+SIGNALS = "signals"
 # Reads every outbound topic for its counters (issue 17); answers for none of them.
 STATISTICS = "statistics"
 
@@ -36,10 +40,23 @@ ANSWERS_UNKNOWN: Mapping[str, str] = MappingProxyType(
         EXPERTS: PUBLICATION,
         # casework's own task.* events on it are passed over by casework (`passes`).
         TASKS: CASEWORK,
+        # Issue 13: the watch (services/watch/intake.py, on the frame) dead-letters what it does not
+        # read; complaint.decided.v1 (other watchers') it passes over.
+        INBOUND_PROCUREMENT: WATCH,
     }
 )
 
 _RECORD_READERS = frozenset({PUBLICATION, REPAIR, APPEAL, EVALUATION})
+_SIGNALS_READ = frozenset(
+    {procurement.BID_SUBMITTED.type, procurement.AWARD_NOTIFIED.type, procurement.COMPLAINT_DECIDED.type}
+)
+
+
+def _procurement_readers(c: Contract) -> frozenset[str]:
+    watch = frozenset() if c is procurement.COMPLAINT_DECIDED else frozenset({WATCH})
+    return watch | (frozenset({SIGNALS}) if c.type in _SIGNALS_READ else frozenset())
+
+
 READERS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         **{c.type: frozenset({EVALUATION}) for c in behaviour.CONTRACTS},
@@ -50,6 +67,11 @@ READERS: Mapping[str, frozenset[str]] = MappingProxyType(
         subjects.SUBJECT_STATUS_CHANGED.type: frozenset({PUBLICATION}),
         **{c.type: frozenset({PUBLICATION}) for c in experts.CONTRACTS},
         tasks.DETERMINATION_REQUESTED.type: frozenset({CASEWORK}),
+        # The watch reads every procurement fact but complaint decisions; the signals service (issue
+        # 14, services/signals/handlers.py) reads bids, awards and complaint decisions, and commitments.
+        **{c.type: _procurement_readers(c) for c in procurement.CONTRACTS},
+        applications.COMMITMENT_MADE.type: frozenset({SIGNALS}),
+        applications.COMMITMENT_BREACHED.type: frozenset({SIGNALS}),
     }
 )
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from services.common.contracts.base import OutboundData, contract
 from services.common.topics import TASKS
-from workflows.determination_inputs import DeterminationRequest
+from workflows.determination.inputs import DeterminationRequest
 
 
 class TaskRef(OutboundData):

@@ -18,7 +18,8 @@ from services.common.tables import table_of
 from services.common.topics import EXPERTS, event_type
 from services.evaluation.events import SOURCE
 from services.evaluation.models import MESSAGING, EmployerNotification, ExpertStandingRow
-from workflows.expert_inputs import EmployerNotice, StandingChanged
+from workflows.activity_names import NOTIFY_EMPLOYER, PUBLISH_EXPERT_STANDING
+from workflows.expert_standing.inputs import EmployerNotice, StandingChanged
 
 log = structlog.get_logger(__name__)
 STANDING_T = table_of(ExpertStandingRow)
@@ -132,13 +133,13 @@ class ExpertActivities:
         self._url = employer_url
         self._relay = relay
 
-    @activity.defn(name="publish_expert_standing")
+    @activity.defn(name=PUBLISH_EXPERT_STANDING)
     async def publish_expert_standing(self, change: StandingChanged) -> bool:
         written = await publish_standing(self._engine, change)
         if written and self._relay is not None:
             self._relay.wake()
         return written
 
-    @activity.defn(name="notify_employer")
+    @activity.defn(name=NOTIFY_EMPLOYER)
     async def notify_employer(self, notice: EmployerNotice) -> str:
         return await notify_employer(self._engine, notice, self._url)

@@ -11,6 +11,15 @@ from temporalio.exceptions import ApplicationError
 from services.common.relay import OutboxRelay
 from services.evaluation.records import changes as rc
 from services.evaluation.records.determinations import apply_determination, note_intended
+from workflows.activity_names import (
+    APPLY_DETERMINATION,
+    CORRECT_RECORD,
+    GET_RECORD_FACTS,
+    MARK_APPEALED,
+    NOTE_INTENDED_DETERMINATION,
+    REPAIR_RECORD,
+    UPHOLD_RECORD,
+)
 from workflows.record_inputs import (
     AppealMark,
     AppealResolution,
@@ -48,37 +57,37 @@ class RecordChangeActivities:
         if result.applied and self._relay is not None:
             self._relay.wake()
 
-    @activity.defn(name="get_record_facts")
+    @activity.defn(name=GET_RECORD_FACTS)
     async def get_record_facts(self, inp: RecordRef) -> RecordFacts:
         facts = await rc.record_facts(self._engine, inp.record_id)
         if facts is None:
             raise ApplicationError(f"no record {inp.record_id}", type="RecordNotFound", non_retryable=True)
         return facts
 
-    @activity.defn(name="repair_record")
+    @activity.defn(name=REPAIR_RECORD)
     async def repair_record(self, inp: RepairDecision) -> RecordChangeResult:
         return await self._change(inp.record_id, "repaired", f"finance:{inp.decided_by}", rc.repair(inp))
 
-    @activity.defn(name="mark_appealed")
+    @activity.defn(name=MARK_APPEALED)
     async def mark_appealed(self, inp: AppealMark) -> RecordChangeResult:
         actor = f"{inp.applicant.get('type', 'subject')}:{inp.applicant.get('id', '')}"
         return await self._change(inp.record_id, "appealed", actor, rc.mark_appealed(inp))
 
-    @activity.defn(name="uphold_record")
+    @activity.defn(name=UPHOLD_RECORD)
     async def uphold_record(self, inp: AppealResolution) -> RecordChangeResult:
         return await self._change(inp.record_id, "upheld", f"finance:{inp.decided_by}", rc.uphold(inp))
 
-    @activity.defn(name="correct_record")
+    @activity.defn(name=CORRECT_RECORD)
     async def correct_record(self, inp: AppealResolution) -> RecordChangeResult:
         return await self._change(inp.record_id, "corrected", f"finance:{inp.decided_by}", rc.correct(inp))
 
-    @activity.defn(name="apply_determination")
+    @activity.defn(name=APPLY_DETERMINATION)
     async def apply_determination(self, inp: DeterminationApplied) -> RecordChangeResult:
         result = await apply_determination(self._engine, inp, now=datetime.now(UTC))
         self._wake(result)
         return result
 
-    @activity.defn(name="note_intended_determination")
+    @activity.defn(name=NOTE_INTENDED_DETERMINATION)
     async def note_intended_determination(self, inp: DeterminationIntended) -> bool:
         return await note_intended(self._engine, inp)
 

@@ -1,0 +1,46 @@
+"""When an appeal's review is due, computed once here for both the review workflow's input and
+what the appellant is told (the filing answer, `GET /v1/appeals/{id}`, appeal.changed.v1).
+
+The policy's clock (Luoyang: 20 calendar days from receipt, 征信业管理条例 Art. 25) becomes the
+working days that fall before the legal deadline; the review task is due that many working days
+after the day it opens (services/casework/plan.py, with the same reckoner), and the starter opens
+it within seconds of the filing, so the date counted from the filing day is the task's due date.
+`provisional` is True when a year without an official arrangement was counted through: the date
+may move later (never earlier) once the State Council's arrangement is installed."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from services.common.lawdates import local_date
+from services.common.policy import Clock, policy_for
+from services.common.workdays import RECKONER, working_days_within
+
+
+@dataclass(frozen=True)
+class ReviewDue:
+    working_days: int  # after the filing day, which is not counted (Civil Code Art. 201)
+    due_on: date  # Asia/Shanghai; the review may be decided through the end of that day
+    provisional: bool
+
+    def as_data(self) -> dict:
+        return {
+            "review_due_on": self.due_on.isoformat(),
+            "review_working_days": self.working_days,
+            "review_due_provisional": self.provisional,
+        }
+
+
+def review_due(region: str, filed_at: datetime) -> ReviewDue:
+    filed_on = local_date(filed_at)
+    days, provisional = review_working_days(policy_for(region, filed_on).clocks["appeal_review"], filed_on)
+    due = RECKONER.add_working_days(filed_on, days)
+    return ReviewDue(working_days=days, due_on=due.day, provisional=provisional or due.provisional)
+
+
+def review_working_days(clock: Clock, filed_on: date) -> tuple[int, bool]:
+    if clock.unit == "working_days":
+        return clock.value, False
+    if clock.unit != "calendar_days":
+        raise ValueError(f"an objection review clock in {clock.unit} is not supported")
+    days, provisional = working_days_within(filed_on, clock.value)
+    return max(days, 1), provisional

@@ -1,0 +1,172 @@
+"""The command outbox toward Temporal: what a service owes its workflows — "start this workflow",
+"signal it", "send it an update" — written as rows of `{service}_command` in the transaction that
+decided them, and delivered by one relay (`services.common.command_relay`).
+
+Nothing is lost when Temporal is away, and neither a Kafka consumer nor an HTTP request waits for
+Temporal: they only write rows. Every command is idempotent in Temporal — starts use the business
+workflow id (an existing or finished run with that id means done), a workflow ignores a repeated
+signal — so a command delivered twice (a crash after the call, before the row is removed) changes
+nothing. Commands of one workflow id are delivered in the order they were written.
+
+A row names its `purpose` (e.g. `repair.apply`): the service's `Route` for it may build the
+argument at delivery time (`prepare`), note the delivery in its own tables (`delivered`) or decide
+what an undeliverable signal means (`gone`); a purpose without a route is delivered as written."""
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlmodel import SQLModel
+
+from services.common.messaging import notify_at_commit
+from services.common.sql import insert_rows
+
+Action = Literal["start", "signal", "update"]
+PENDING = "pending"
+FAILED = "failed"
+
+
+def command_table(service: str) -> Table:
+    return Table(
+        f"{service}_command",
+        SQLModel.metadata,
+        Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("purpose", String(60), nullable=False),
+        # The business key of the row the command is about (record, appeal, task, push …).
+        Column("ref", String(200), nullable=False),
+        Column("action", String(10), nullable=False),  # start | signal | update
+        Column("workflow_id", String(200), nullable=False),
+        Column("workflow", String(100), nullable=True),  # workflow type, for a start
+        Column("start_arg", JSON, nullable=True),  # its input
+        Column("not_before", DateTime(timezone=True), nullable=True),  # a start delayed until then
+        Column("name", String(100), nullable=True),  # signal or update name (with a start: signal-with-start)
+        Column("arg", JSON, nullable=True),
+        Column("state", String(10), nullable=False),  # pending | failed
+        Column("attempts", Integer, nullable=False),
+        Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+        Column("last_error", String(500), nullable=True),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Index(f"ix_{service}_command_state_seq", "state", "seq"),
+        # The few commands waiting to be tried again (most rows have none).
+        Index(f"ix_{service}_command_next_attempt_at", "next_attempt_at"),
+    )
+
+
+@dataclass(frozen=True)
+class Command:
+    """One thing owed to a workflow. `start`: start `workflow` with `start_arg` (and, with `name`,
+    signal-with-start); `signal` / `update`: send `name` with `arg` to the running workflow."""
+
+    purpose: str
+    ref: str
+    action: Action
+    workflow_id: str
+    workflow: str | None = None
+    start_arg: Any = None
+    not_before: datetime | None = None
+    name: str | None = None
+    arg: Any = None
+    seq: int = 0
+    attempts: int = 0
+
+    @classmethod
+    def of_row(cls, row: Any) -> "Command":
+        m = row._mapping
+        return cls(**{f.name: m[f.name] for f in fields(cls)})
+
+
+def _json(value: Any) -> Any:
+    return value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+
+
+def start(
+    purpose: str,
+    ref: str,
+    workflow: type | str,
+    workflow_id: str,
+    start_arg: Any,
+    *,
+    not_before: datetime | None = None,
+    signal: str | None = None,
+    arg: Any = None,
+) -> Command:
+    """Start `workflow` (a class or its type name) unless a run with this id exists or existed;
+    with `signal`, signal-with-start (the signal reaches a running one, ending any start delay)."""
+    name = workflow if isinstance(workflow, str) else workflow_type(workflow)
+    return Command(
+        purpose, ref, "start", workflow_id, name, _json(start_arg), not_before, signal, _json(arg) if signal else None
+    )
+
+
+def signal(purpose: str, ref: str, workflow_id: str, name: str, arg: Any) -> Command:
+    return Command(purpose, ref, "signal", workflow_id, name=name, arg=_json(arg))
+
+
+def update(purpose: str, ref: str, workflow_id: str, name: str, arg: Any) -> Command:
+    return Command(purpose, ref, "update", workflow_id, name=name, arg=_json(arg))
+
+
+def workflow_type(cls: type) -> str:
+    """The type name Temporal knows a workflow class by (what its @workflow.defn registered)."""
+    from temporalio.workflow import _Definition
+
+    name = _Definition.must_from_class(cls).name
+    if name is None:
+        raise ValueError(f"{cls.__name__} is a dynamic workflow: it has no type name")
+    return name
+
+
+async def write_commands(conn: AsyncConnection, table: Table, commands: Sequence[Command]) -> None:
+    """Append commands inside the caller's transaction; the relay leading `table` hears of them at
+    commit (PostgreSQL NOTIFY; in-process writers also call the relay's wake())."""
+    if not commands:
+        return
+    await notify_at_commit(conn, table)
+    now = datetime.now(UTC)
+    fresh = {"state": PENDING, "attempts": 0, "next_attempt_at": None, "last_error": None, "created_at": now}
+    # Every field of the command but its seq (the table numbers it), as a new pending row.
+    await insert_rows(conn, table, [{k: v for k, v in asdict(c).items() if k != "seq"} | fresh for c in commands])
+
+
+Hook = Callable[[AsyncConnection, Command], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Route:
+    """What a service does around the delivery of commands of one purpose.
+
+    - `prepare(engine, command)`: the command to send, built at delivery time (e.g. an input that
+      depends on the policy or settings of the day); it may raise to have the command retried.
+    - `delivered(conn, command)`: note the delivery in the service's tables (same transaction as
+      the removal of the command).
+    - `gone(conn, command)`: a signal or update whose workflow is not found or closed — what that
+      means for the service (e.g. an application refused); without it the command fails with
+      reason `workflow_not_found`."""
+
+    prepare: Callable[[AsyncEngine, Command], Awaitable[Command]] | None = None
+    delivered: Hook | None = None
+    gone: Hook | None = None
+
+
+@dataclass(frozen=True)
+class CommandOutbox:
+    """A service's command table and the routes of its purposes."""
+
+    table: Table
+    routes: dict[str, Route] = field(default_factory=dict)
+
+    def route(self, purpose: str) -> Route:
+        return self.routes.get(purpose) or Route()

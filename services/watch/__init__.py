@@ -1,0 +1,1 @@
+"""The watch: procurement timelines, deadline clocks, warnings (issue 13)."""

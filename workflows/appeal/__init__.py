@@ -1,0 +1,1 @@
+"""The review of an objection to a credit record (AppealReviewWorkflow)."""

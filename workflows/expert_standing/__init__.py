@@ -1,0 +1,1 @@
+"""The standing of an assessment expert (ExpertStandingWorkflow)."""

@@ -1,0 +1,1 @@
+"""A task for a person, with its plan, reminders and escalations (HumanTaskWorkflow)."""

@@ -1,0 +1,1 @@
+"""A procurement step intercepted before it should have happened (InterceptionWorkflow)."""

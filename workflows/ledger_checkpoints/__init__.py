@@ -1,0 +1,1 @@
+"""The signed checkpoints of the append-only ledger (LedgerCheckpointWorkflow)."""

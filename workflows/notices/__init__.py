@@ -1,0 +1,1 @@
+"""The periodic public notice of a region (PeriodicNoticeWorkflow)."""

@@ -1,0 +1,1 @@
+"""A push to a national platform (PushWorkflow)."""

@@ -1,0 +1,1 @@
+"""The sweep that expires records whose term is over (RecordExpiryWorkflow)."""
