@@ -20,7 +20,8 @@ from services.statistics.counting import BEIJING, SOURCE
 from services.statistics.figures import dashboard, region_prefix
 from services.statistics.models import CASES, MESSAGING, REPORTS
 from services.statistics.report import build_pdf
-from workflows.report_inputs import ReportDecision, ReportDraft, ReportRequest, ReportResult
+from workflows.activity_names import MAKE_ANNUAL_REPORT, SETTLE_ANNUAL_REPORT
+from workflows.annual_report.inputs import ReportDecision, ReportDraft, ReportRequest, ReportResult
 
 
 def region_name(region: str) -> str:
@@ -138,11 +139,11 @@ class ReportActivities:
         self._engine = engine
         self._relay = relay
 
-    @activity.defn(name="make_annual_report")
+    @activity.defn(name=MAKE_ANNUAL_REPORT)
     async def make_annual_report(self, req: ReportRequest) -> ReportDraft:
         return await make_report(self._engine, req, now=datetime.now(UTC))
 
-    @activity.defn(name="settle_annual_report")
+    @activity.defn(name=SETTLE_ANNUAL_REPORT)
     async def settle_annual_report(self, decision: ReportDecision) -> ReportResult:
         result = await settle_report(self._engine, decision, now=datetime.now(UTC))
         if self._relay is not None:

@@ -21,8 +21,8 @@ from services.common.lawdates import SHANGHAI
 from services.common.policy import load_policies, policy_for
 from services.common.schedules import upsert_schedule
 from services.common.temporal import WORKFLOW_QUEUE
-from workflows.annual_report import AnnualReportWorkflow, report_schedule_id
-from workflows.report_inputs import AnnualReportInput
+from workflows.annual_report.inputs import AnnualReportInput
+from workflows.annual_report.workflow import AnnualReportWorkflow, report_schedule_id
 
 log = structlog.get_logger(__name__)
 REVIEW_CLOCK = "annual_report_review"

@@ -16,7 +16,7 @@ from services.statistics.models import REPORTS
 from services.statistics.reports import make_report
 from tests.support import statistics_events as s
 from tests.unit.test_statistics import engine, feed, seed  # noqa: F401 - the fixture
-from workflows.report_inputs import ReportRequest
+from workflows.annual_report.inputs import ReportRequest
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "report"
 pytestmark = pytest.mark.skipif(

@@ -11,7 +11,6 @@ from datetime import UTC, date, datetime, time, timedelta
 import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio import activity
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -22,33 +21,15 @@ from services.statistics.models import MESSAGING, REPORTS
 from services.statistics.reports import ReportActivities
 from tests.support import statistics_events as s
 from tests.unit.test_statistics import engine as statistics_db  # noqa: F401, F811 - the fixture
+from tests.workflows.casework_fakes import FakeCasework
 from tests.workflows.saved import save_history
 from tests.workflows.test_pushes import decision, result, until
-from workflows.annual_report import AnnualReportWorkflow
-from workflows.human_task.inputs import TaskClosed, TaskPlan, TaskSpec, task_workflow_id
+from workflows.annual_report.inputs import AnnualReportInput
+from workflows.annual_report.workflow import AnnualReportWorkflow
+from workflows.human_task.inputs import task_workflow_id
 from workflows.human_task.workflow import HumanTaskWorkflow
-from workflows.report_inputs import AnnualReportInput
 
 LUOYANG = "410300"
-
-
-class FakeCasework:
-    def __init__(self) -> None:
-        self.tasks: list[TaskSpec] = []
-
-    @activity.defn(name="open_task")
-    async def open_task(self, spec: TaskSpec) -> TaskPlan:
-        self.tasks.append(spec)
-        today = local_date(datetime.now(UTC))
-        return TaskPlan(task_id=spec.task_id, opened_on=today, due_on=today + timedelta(days=14), alarms=[])
-
-    @activity.defn(name="escalate_task")
-    async def escalate_task(self, _: object) -> None:
-        return None
-
-    @activity.defn(name="cancel_task")
-    async def cancel_task(self, closed: TaskClosed) -> None:
-        return None
 
 
 async def seed(engine: AsyncEngine, year: int) -> None:

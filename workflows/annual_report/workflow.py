@@ -14,15 +14,16 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 with workflow.unsafe.imports_passed_through():
     from services.common.lawdates import local_date
     from services.common.temporal import STATISTICS_ACTIVITIES
-    from workflows.human_task.inputs import TaskOutcome, TaskSpec, task_workflow_id
-    from workflows.human_task.workflow import HumanTaskWorkflow
-    from workflows.report_inputs import (
+    from workflows.activity_names import MAKE_ANNUAL_REPORT, SETTLE_ANNUAL_REPORT
+    from workflows.annual_report.inputs import (
         AnnualReportInput,
         ReportDecision,
         ReportDraft,
         ReportRequest,
         ReportResult,
     )
+    from workflows.human_task.inputs import TaskOutcome, TaskSpec, task_workflow_id
+    from workflows.human_task.workflow import HumanTaskWorkflow
 
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 # Database down or the service restarting: keep trying, the report is owed.
@@ -40,7 +41,7 @@ class AnnualReportWorkflow:
         due = workflow.info().typed_search_attributes.get(SCHEDULED_START) or workflow.now()
         year = inp.year or local_date(due).year - 1
         draft: ReportDraft = await workflow.execute_activity(
-            "make_annual_report",
+            MAKE_ANNUAL_REPORT,
             ReportRequest(region=inp.region, year=year),
             result_type=ReportDraft,
             task_queue=STATISTICS_ACTIVITIES,
@@ -68,7 +69,7 @@ class AnnualReportWorkflow:
         )
         decision = outcome.decision
         return await workflow.execute_activity(
-            "settle_annual_report",
+            SETTLE_ANNUAL_REPORT,
             ReportDecision(
                 report_id=draft.report_id,
                 decision=decision.decision if decision else "return",
