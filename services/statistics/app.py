@@ -13,7 +13,7 @@ from services.common.lawdates import local_date
 from services.common.runtime import BackgroundTask, Runtime, service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
-from services.common.temporal import STATISTICS_ACTIVITIES, LazyClient
+from services.common.temporal import STATISTICS_ACTIVITIES
 from services.statistics.api import router
 from services.statistics.dashboard import router as dashboard_router
 from services.statistics.handlers import build_router
@@ -25,18 +25,17 @@ from services.statistics.schedules import ensure_report_schedules
 
 def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
     settings = settings or get_settings()
-    temporal = LazyClient(settings)
 
     def background(rt: Runtime) -> Iterator[BackgroundTask]:
         if not with_temporal:
             return
 
         async def schedules() -> None:
-            await ensure_report_schedules(await temporal.get(), local_date(datetime.now(UTC)))
+            await ensure_report_schedules(await rt.client(), local_date(datetime.now(UTC)))
 
         async def worker() -> None:
             acts = ReportActivities(rt.engine, rt.relay)
-            await activity_worker(await temporal.get(), task_queue=STATISTICS_ACTIVITIES, activities=acts.all()).run()
+            await activity_worker(await rt.client(), task_queue=STATISTICS_ACTIVITIES, activities=acts.all()).run()
 
         yield "report-schedules", schedules
         yield "temporal-worker", worker
@@ -51,6 +50,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             messaging=MESSAGING,
             routers=lambda rt: [build_router(rt, settings)],
             background=background,
+            with_temporal=with_temporal,
         ) as rt:
             app.state.runtime = rt
             yield
