@@ -12,6 +12,8 @@ NAMES: dict[str, dict[str, str]] = {
         "appeal_review": "异议复核",
         "push_failure": "推送失败",
         "listing_confirmation": "列入名单确认",
+        "deadline_overdue": "履约期限超期",
+        "interception": "违规拦截",
         "report_review": "年度报告审核",
     },
     "status": {"drawable": "可抽取", "suspended": "暂停抽取", "removed": "已清退"},
