@@ -32,6 +32,10 @@ FIELDS: dict[tuple[str, str], frozenset[str]] = {
     ("deadline_overdue", "dismiss"): frozenset(),
     ("interception", "report_behaviour"): frozenset({"behaviour_code"}),
     ("interception", "dismiss"): frozenset(),
+    ("evaluation_review", "publish"): frozenset(),
+    ("evaluation_review", "redraft"): frozenset(),
+    ("supervision_interview", "interviewed"): frozenset(),
+    ("supervision_interview", "dismiss"): frozenset(),
     ("report_review", "publish"): frozenset(),
     ("report_review", "return"): frozenset(),
 }

@@ -17,6 +17,8 @@ TaskKind = Literal[
     "listing_confirmation",
     "deadline_overdue",
     "interception",
+    "evaluation_review",
+    "supervision_interview",
     "report_review",
 ]
 # CONTRACT §2, by task kind; `acknowledge` closes a failed-push task once the platform is fixed.
@@ -31,6 +33,11 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "deadline_overdue": ("remind", "report_behaviour", "dismiss"),
     # Issue 13: a supplier that may not take part, or deposits where the region forbids them.
     "interception": ("report_behaviour", "dismiss"),
+    # Issue 15: the officer reviews a year's drafted results (adjustments entered with their reasons
+    # over HTTP first), then publishes them or has them drafted again from the latest figures.
+    "evaluation_review": ("publish", "redraft"),
+    # Issue 15 (000 §三.1 约谈): a purchaser below the policy's threshold is interviewed.
+    "supervision_interview": ("interviewed", "dismiss"),
     # Issue 17: a region's annual credit report, reviewed before it is published.
     "report_review": ("publish", "return"),
 }

@@ -195,6 +195,8 @@ KINDS = {
     "listing_confirmation": ("列入名单确认", "Listing confirmation"),
     "deadline_overdue": ("履约期限超期", "Deadline overdue"),
     "interception": ("违规拦截", "Interception"),
+    "evaluation_review": ("考核评价复核", "Evaluation review"),
+    "supervision_interview": ("约谈", "Supervision interview"),
     "report_review": ("年度报告审核", "Annual report review"),
 }
 STATES = {
@@ -217,7 +219,9 @@ DECISIONS = {
     "acknowledge": ("确认关闭", "acknowledge"),
     "confirm": ("确认列入名单", "confirm the listing"),
     "withdraw": ("撤回认定", "withdraw"),
-    "publish": ("审核通过并发布", "approve and publish"),
+    "publish": ("确认并公布结果", "publish the results"),
+    "redraft": ("按最新数据重新生成", "draft again from the latest figures"),
+    "interviewed": ("已约谈", "interviewed"),
     "return": ("退回", "return"),
 }
 

@@ -27,6 +27,23 @@ class LedgerCheckpoint(OutboundData):
     public_key: str | None = None
 
 
+class EvaluationPublished(OutboundData):
+    """Issue 15: a subject's yearly result, published after the officer's review (every line with its
+    source, the officers' entries with their reasons)."""
+
+    kind: str
+    subject_id: str
+    region: str
+    period: str
+    policy: str
+    total: float
+    grade: str
+    interview: bool
+    lines: list[dict[str, Any]]
+    reviewed_by: str
+    published_at: str
+
+
 class ReportPublished(OutboundData):
     """A region's annual credit report (issue 17), published once a supervisor approved it: where to
     fetch the PDF and its SHA-256, with the year's summary figures."""
@@ -51,6 +68,14 @@ LEDGER_CHECKPOINT_PUBLISHED = contract(
     "A signed checkpoint of the record ledger (tamper evidence).",
 )
 
+EVALUATION_PUBLISHED = contract(
+    "evaluation.published.v1",
+    NOTICES,
+    EvaluationPublished,
+    "outbound",
+    "An agency's evaluation or a purchaser's assessment was published after review (issue 15).",
+)
+
 REPORT_PUBLISHED = contract(
     "report.published.v1",
     NOTICES,
@@ -59,4 +84,4 @@ REPORT_PUBLISHED = contract(
     "A region's annual credit report was reviewed by a supervisor and published (the PDF over HTTP).",
 )
 
-CONTRACTS = (NOTICE_PUBLISHED, LEDGER_CHECKPOINT_PUBLISHED, REPORT_PUBLISHED)
+CONTRACTS = (NOTICE_PUBLISHED, LEDGER_CHECKPOINT_PUBLISHED, EVALUATION_PUBLISHED, REPORT_PUBLISHED)
