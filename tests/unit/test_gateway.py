@@ -534,10 +534,11 @@ def test_default_route_table_covers_the_contract() -> None:
 
 def test_default_upstreams_are_the_local_runners_ports_and_no_port_is_taken_twice() -> None:
     """The gateway's defaults reach each service where the local runner starts it, and no process
-    (the codec server included) listens where another does (statistics once took the codec's 8106)."""
+    (the codec server included) listens where another does (statistics took the codec's 8106, then
+    the evaluations' 8109)."""
     runner = {s.name: f"http://127.0.0.1:{s.port}" for s in SERVICES if s.port is not None}
     assert {u.name: u.url for u in UPSTREAMS} == {u.name: runner[u.name] for u in UPSTREAMS}
-    assert runner["statistics"] == "http://127.0.0.1:8109"
+    assert runner["statistics"] == "http://127.0.0.1:8110"
     ports = [s.port for s in (*SERVICES, GATEWAY) if s.port is not None] + [CODEC_PORT]
     assert len(ports) == len(set(ports)), sorted(ports)
 
