@@ -5,10 +5,13 @@ set -euo pipefail
 source "$(dirname "$0")/bootstrap.sh"
 ensure_local_postgres
 # The console's browser tests drive Debian's chromium (Playwright never downloads a browser here).
-# A CJK font too: the console is in Chinese, and its screenshot should be readable.
-if { [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ]; } && command -v apt-get >/dev/null 2>&1; then
-  echo "installing Debian's chromium and a CJK font for the browser tests" >&2
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei; } >/dev/null \
+# A CJK font too: the console is in Chinese, and its screenshot should be readable (the annual
+# report's PDF embeds it). poppler-utils: the report's test renders its pages (pdftoppm, pdftotext).
+if { [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/truetype/wqy ] || [ ! -x /usr/bin/pdftoppm ]; } \
+  && command -v apt-get >/dev/null 2>&1; then
+  echo "installing Debian's chromium, a CJK font and poppler-utils for the browser and report tests" >&2
+  { apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei poppler-utils; } >/dev/null \
     || echo "could not install chromium: the browser tests will fail" >&2
 fi
 exec .venv/bin/python -m pytest "$@"

@@ -63,6 +63,8 @@ def service_schemas() -> dict[str, tuple[Path, list[Table]]]:
     from services.repair.models import TABLES as REPAIR_T
     from services.signals.models import MIGRATIONS as SIGNALS_M
     from services.signals.models import TABLES as SIGNALS_T
+    from services.statistics.models import MIGRATIONS as STATISTICS_M
+    from services.statistics.models import TABLES as STATISTICS_T
     from services.watch.models import MIGRATIONS as WATCH_M
     from services.watch.models import TABLES as WATCH_T
 
@@ -75,6 +77,7 @@ def service_schemas() -> dict[str, tuple[Path, list[Table]]]:
         "watch": (WATCH_M, WATCH_T),
         "signals": (SIGNALS_M, SIGNALS_T),
         "evaluations": (EVALUATIONS_M, EVALUATIONS_T),
+        "statistics": (STATISTICS_M, STATISTICS_T),
     }
 
 

@@ -65,6 +65,7 @@ class Stack:
         ("watch", "services.watch"),
         ("signals", "services.signals"),
         ("evaluations", "services.evaluations"),
+        ("statistics", "services.statistics"),
         ("workflows", "workflows.worker"),
         ("gateway", "services.gateway"),
     )
@@ -123,7 +124,7 @@ class Stack:
             "GATEWAY_UPSTREAM_PUBLICATION": self.url("publication"),
             **{
                 f"GATEWAY_UPSTREAM_{svc.upper()}": self.url(svc)
-                for svc in ("repair", "appeal", "casework", "watch", "evaluations")
+                for svc in ("repair", "appeal", "casework", "watch", "evaluations", "statistics")
             },
             "GATEWAY_PORT": str(self.ports["gateway"]),
             # No CREDIT_CALENDAR_DIR: a due date in 2027 is counted on the provisional calendar, as in

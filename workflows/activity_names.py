@@ -43,3 +43,6 @@ REPORT_INTERCEPTED_BEHAVIOUR: Final = "report_intercepted_behaviour"
 # evaluations-activities (services/evaluations/activities.py)
 DRAFT_EVALUATIONS: Final = "draft_evaluations"
 PUBLISH_EVALUATIONS: Final = "publish_evaluations"
+# statistics-activities (services/statistics/reports.py)
+MAKE_ANNUAL_REPORT: Final = "make_annual_report"
+SETTLE_ANNUAL_REPORT: Final = "settle_annual_report"

@@ -14,6 +14,7 @@ from services.common.policy import policy_for
 from services.common.settings import Settings, get_settings
 from services.common.temporal import WORKFLOW_QUEUE, connect
 from workflows.annual_evaluation.workflow import AnnualEvaluationWorkflow
+from workflows.annual_report.workflow import AnnualReportWorkflow
 from workflows.appeal.workflow import AppealReviewWorkflow
 from workflows.deadline_clock.workflow import DeadlineClockWorkflow
 from workflows.determination.workflow import DeterminationWorkflow
@@ -39,6 +40,7 @@ WORKFLOWS = [
     HumanTaskWorkflow,
     DeterminationWorkflow,
     AppealReviewWorkflow,
+    AnnualReportWorkflow,
     DeadlineClockWorkflow,
     InterceptionWorkflow,
     AnnualEvaluationWorkflow,

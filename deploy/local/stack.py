@@ -69,6 +69,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("watch", "services.watch", 8107),
     ServiceSpec("signals", "services.signals", 8108),
     ServiceSpec("evaluations", "services.evaluations", 8109),
+    ServiceSpec("statistics", "services.statistics", 8110),
     ServiceSpec("workflows", "workflows.worker", None),
 )
 GATEWAY = ServiceSpec("gateway", "services.gateway", 8000)

@@ -36,6 +36,8 @@ FIELDS: dict[tuple[str, str], frozenset[str]] = {
     ("evaluation_review", "redraft"): frozenset(),
     ("supervision_interview", "interviewed"): frozenset(),
     ("supervision_interview", "dismiss"): frozenset(),
+    ("report_review", "publish"): frozenset(),
+    ("report_review", "return"): frozenset(),
 }
 
 

@@ -21,6 +21,7 @@ APPEAL_ACTIVITIES = "appeal-activities"
 PUBLICATION_ACTIVITIES = "publication-activities"
 WATCH_ACTIVITIES = "watch-activities"
 EVALUATIONS_ACTIVITIES = "evaluations-activities"
+STATISTICS_ACTIVITIES = "statistics-activities"
 
 
 def data_converter(settings: Settings) -> DataConverter:

@@ -87,6 +87,8 @@ TRAINING_COMPLETED: Final = event_type("expert.training.completed.v1")
 COMMITMENT_MADE: Final = event_type("commitment.made.v1")
 COMMITMENT_BREACHED: Final = event_type("commitment.breached.v1")
 LEDGER_CHECKPOINT_PUBLISHED: Final = event_type("ledger.checkpoint.published.v1")
+# Issue 17: a region's annual credit report, published after a supervisor's review.
+REPORT_PUBLISHED: Final = event_type("report.published.v1")
 AWARD_NOTIFIED: Final = event_type("award.notified.v1")
 CONTRACT_SIGNED: Final = event_type("contract.signed.v1")
 CONTRACT_PUBLISHED: Final = event_type("contract.published.v1")

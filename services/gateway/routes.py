@@ -44,6 +44,8 @@ UPSTREAMS: tuple[Upstream, ...] = (
     ),
     Upstream("repair", "http://127.0.0.1:8103", ("/v1/repairs",)),
     Upstream("appeal", "http://127.0.0.1:8104", ("/v1/appeals",)),
+    # The dashboard page is the statistics service's: its longer prefix wins over casework's /console.
+    Upstream("statistics", "http://127.0.0.1:8110", ("/v1/statistics", "/console/dashboard")),
     Upstream(
         "casework", "http://127.0.0.1:8105", ("/v1/tasks", "/v1/calendar", "/v1/intended-determinations", "/console")
     ),

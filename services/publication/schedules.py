@@ -3,7 +3,6 @@ date when the publication service starts: one per region that has a policy of it
 the policy's `notice_day_of_month` at `notice_hour`, Asia/Shanghai, every month (`monthly`) or in
 the first month of each quarter (`quarterly`)."""
 
-import dataclasses
 from datetime import date
 from typing import cast
 
@@ -11,16 +10,14 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     ScheduleRange,
     ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
 from services.common.lawdates import SHANGHAI
 from services.common.policy import load_policies, policy_for
+from services.common.schedules import upsert_schedule
 from services.common.temporal import WORKFLOW_QUEUE
 from workflows.notices.inputs import Cadence, NoticePeriodInput
 from workflows.notices.workflow import PeriodicNoticeWorkflow, notice_schedule_id
@@ -60,15 +57,6 @@ async def ensure_notice_schedules(client: Client, today: date) -> list[str]:
     for region in sorted(load_policies()):
         schedule = notice_schedule(region, today)
         schedule_id = notice_schedule_id(region)
-        try:
-            await client.create_schedule(schedule_id, schedule)
-        except ScheduleAlreadyRunningError:
-
-            def replace(current: ScheduleUpdateInput, schedule: Schedule = schedule) -> ScheduleUpdate:
-                # Keep the schedule's state (an operator may have paused it) and its policies.
-                kept = dataclasses.replace(current.description.schedule, spec=schedule.spec, action=schedule.action)
-                return ScheduleUpdate(schedule=kept)
-
-            await client.get_schedule_handle(schedule_id).update(replace)
+        await upsert_schedule(client, schedule_id, schedule)
         ids.append(schedule_id)
     return ids

@@ -37,6 +37,7 @@ CREDIT_SERVICES = {
     "watch",
     "signals",
     "evaluations",
+    "statistics",
     "workflows",
     "codec",
     "gateway",

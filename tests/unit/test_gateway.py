@@ -14,6 +14,8 @@ import pytest
 import uvicorn
 
 from deploy.local.components import ManagedProcess, free_port, wait_for_http
+from deploy.local.stack import GATEWAY, SERVICES
+from services.codec.__main__ import PORT as CODEC_PORT
 from services.common.settings import PROJECT_ROOT
 from services.gateway.app import create_app
 from services.gateway.routes import UPSTREAMS, Route, build_routes, routes_from_env
@@ -528,6 +530,17 @@ def test_default_route_table_covers_the_contract() -> None:
     assert table["/v1/appeals"] == ("appeal", "http://127.0.0.1:8104")
     assert table["/v1/tasks"] == table["/console"] == ("casework", "http://127.0.0.1:8105")
     assert len(table) == sum(len(u.prefixes) for u in UPSTREAMS)
+
+
+def test_default_upstreams_are_the_local_runners_ports_and_no_port_is_taken_twice() -> None:
+    """The gateway's defaults reach each service where the local runner starts it, and no process
+    (the codec server included) listens where another does (statistics took the codec's 8106, then
+    the evaluations' 8109)."""
+    runner = {s.name: f"http://127.0.0.1:{s.port}" for s in SERVICES if s.port is not None}
+    assert {u.name: u.url for u in UPSTREAMS} == {u.name: runner[u.name] for u in UPSTREAMS}
+    assert runner["statistics"] == "http://127.0.0.1:8110"
+    ports = [s.port for s in (*SERVICES, GATEWAY) if s.port is not None] + [CODEC_PORT]
+    assert len(ports) == len(set(ports)), sorted(ports)
 
 
 def test_route_table_from_env() -> None:

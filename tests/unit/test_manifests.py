@@ -37,9 +37,19 @@ PROCESS_ENV = {
 }
 # services/dbsetup.py: the owner and one role per service with tables, each password from its Secret.
 DB_ROLE_PASSWORD = re.compile(r"CREDIT_DB_PASSWORD_[A-Z_]+")
-DB_SERVICES = ("evaluation", "publication", "repair", "appeal", "casework", "watch", "signals", "evaluations")
+DB_SERVICES = (
+    "evaluation",
+    "publication",
+    "repair",
+    "appeal",
+    "casework",
+    "watch",
+    "signals",
+    "evaluations",
+    "statistics",
+)
 DB_ROLES = {"credit_owner", *(f"credit_{s}" for s in DB_SERVICES)}
-GATEWAY_UPSTREAMS = ("evaluation", "publication", "repair", "appeal", "casework", "watch", "evaluations")
+GATEWAY_UPSTREAMS = ("evaluation", "publication", "repair", "appeal", "casework", "watch", "evaluations", "statistics")
 # Consumers scale up to the partitions of the topic they are scaled on (HPA maxReplicas).
 SCALED_ON = {
     "evaluation": "credit.inbound.behaviour",
@@ -49,6 +59,8 @@ SCALED_ON = {
     "casework": "credit.tasks",
     "watch": "credit.inbound.procurement",
     "signals": "credit.inbound.procurement",
+    # its consumer group reads every outbound topic; credit.tasks has the fewest partitions (6)
+    "statistics": "credit.tasks",
 }
 
 

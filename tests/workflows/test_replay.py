@@ -18,6 +18,10 @@ BRANCHES = {
         "annual_evaluation_published_v1": "decision: publish; the purchaser below the threshold gets an interview task",
         "annual_evaluation_redrafted_v1": "decision: redraft, then publish (two review rounds)",
     },
+    "AnnualReportWorkflow": {
+        "annual_report_published_v1": "decision: the supervisor publishes the year's report",
+        "annual_report_returned_v1": "decision: returned, nothing published",
+    },
     "AppealReviewWorkflow": {
         "appeal_v1": "decision: corrected (record withdrawn)",
         "appeal_uphold_v1": "decision: upheld",

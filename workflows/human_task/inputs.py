@@ -19,6 +19,7 @@ TaskKind = Literal[
     "interception",
     "evaluation_review",
     "supervision_interview",
+    "report_review",
 ]
 # CONTRACT §2, by task kind; `acknowledge` closes a failed-push task once the platform is fixed.
 DECISIONS: dict[str, tuple[str, ...]] = {
@@ -37,6 +38,8 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "evaluation_review": ("publish", "redraft"),
     # Issue 15 (000 §三.1 约谈): a purchaser below the policy's threshold is interviewed.
     "supervision_interview": ("interviewed", "dismiss"),
+    # Issue 17: a region's annual credit report, reviewed before it is published.
+    "report_review": ("publish", "return"),
 }
 AlarmKind = Literal["reminder", "escalation"]
 

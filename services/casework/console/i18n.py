@@ -197,6 +197,7 @@ KINDS = {
     "interception": ("违规拦截", "Interception"),
     "evaluation_review": ("考核评价复核", "Evaluation review"),
     "supervision_interview": ("约谈", "Supervision interview"),
+    "report_review": ("年度报告审核", "Annual report review"),
 }
 STATES = {
     "active": ("在办", "active"),
@@ -221,6 +222,7 @@ DECISIONS = {
     "publish": ("确认并公布结果", "publish the results"),
     "redraft": ("按最新数据重新生成", "draft again from the latest figures"),
     "interviewed": ("已约谈", "interviewed"),
+    "return": ("退回", "return"),
 }
 
 

@@ -44,6 +44,19 @@ class EvaluationPublished(OutboundData):
     published_at: str
 
 
+class ReportPublished(OutboundData):
+    """A region's annual credit report (issue 17), published once a supervisor approved it: where to
+    fetch the PDF and its SHA-256, with the year's summary figures."""
+
+    report_id: str
+    region: str
+    year: int
+    published_at: str
+    url: str
+    sha256: str
+    summary: dict[str, Any] = {}
+
+
 NOTICE_PUBLISHED = contract(
     "notice.published.v1", NOTICES, NoticePublished, "outbound", "A credit notice was published."
 )
@@ -63,4 +76,12 @@ EVALUATION_PUBLISHED = contract(
     "An agency's evaluation or a purchaser's assessment was published after review (issue 15).",
 )
 
-CONTRACTS = (NOTICE_PUBLISHED, LEDGER_CHECKPOINT_PUBLISHED, EVALUATION_PUBLISHED)
+REPORT_PUBLISHED = contract(
+    "report.published.v1",
+    NOTICES,
+    ReportPublished,
+    "outbound",
+    "A region's annual credit report was reviewed by a supervisor and published (the PDF over HTTP).",
+)
+
+CONTRACTS = (NOTICE_PUBLISHED, LEDGER_CHECKPOINT_PUBLISHED, EVALUATION_PUBLISHED, REPORT_PUBLISHED)

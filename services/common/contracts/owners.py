@@ -27,6 +27,8 @@ REPAIR = "repair"
 APPEAL = "appeal"
 WATCH = "watch"
 SIGNALS = "signals"
+# Reads every outbound topic for its counters (issue 17); answers for none of them.
+STATISTICS = "statistics"
 
 ANSWERS_UNKNOWN: Mapping[str, str] = MappingProxyType(
     {

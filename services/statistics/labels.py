@@ -1,0 +1,26 @@
+"""Chinese names of the values the statistics show (subject types, severities, task kinds,
+states); a value without one is shown as it is."""
+
+from typing import Any
+
+NAMES: dict[str, dict[str, str]] = {
+    "subject_type": {"supplier": "供应商", "agency": "采购代理机构", "expert": "评审专家", "purchaser": "采购人"},
+    "severity": {"general": "一般失信", "serious": "严重失信"},
+    "kind": {
+        "determination": "严重失信认定",
+        "repair_review": "信用修复审核",
+        "appeal_review": "异议复核",
+        "push_failure": "推送失败",
+        "listing_confirmation": "列入名单确认",
+        "deadline_overdue": "履约期限超期",
+        "interception": "违规拦截",
+        "report_review": "年度报告审核",
+    },
+    "status": {"drawable": "可抽取", "suspended": "暂停抽取", "removed": "已清退"},
+    "responsible_type": {"purchaser": "采购人", "agency": "采购代理机构", "supplier": "供应商"},
+}
+
+
+def label(field: str, value: Any) -> Any:
+    names = NAMES.get(field)
+    return names.get(value, value) if names and isinstance(value, str) else value

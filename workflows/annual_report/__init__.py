@@ -1,0 +1,1 @@
+"""The annual credit report of a region (AnnualReportWorkflow)."""
