@@ -36,8 +36,9 @@ NOT_RECORDING = ("dismiss", "withdraw")
 
 def determined_report(report: dict, inp: DeterminationApplied) -> BehaviourReport:
     """The report as the finance department records it: its own, with the officer's fields."""
+    # The signal stays with the request; the record is the department's own finding.
     data = {
-        **report,
+        **{k: v for k, v in report.items() if k != "signal"},
         "reporter": {"type": "finance", "id": inp.decided_by_org, "name": f"财政部门 {inp.decided_by_org}"},
     }
     if inp.decision == "determine":
