@@ -1,7 +1,7 @@
 """Issue 14 on the real stack (Tansu, PostgreSQL, Temporal, every service): signals open cases,
 never records. Three bids compiled on one machine → one `collusion.suspected.v1`, no record; three
 unfounded complaints within 12 months → a SUP-S-15 determination task in casework; two, or three
-over 13 months → none; a breached commitment → a determination task."""
+over 13 months → none; a breached commitment → a determination task → `determine` → listed."""
 
 import uuid
 from datetime import UTC, datetime
@@ -24,7 +24,7 @@ from services.common.topics import (
 )
 from tests.conftest import bearer
 from tests.stack import Stack
-from tests.support.factories import PURCHASER_ID, new_uscc
+from tests.support.factories import PURCHASER_ID, determination, new_uscc
 from tests.support.kafka import collect, drain, produce
 from tests.support.poll import eventually
 
@@ -42,6 +42,26 @@ async def tasks_of(api: httpx.AsyncClient, subject_id: str) -> list[dict]:
     r = await api.get("/v1/tasks", params={"q": subject_id, "state": "active", "limit": 100}, headers=CITY)
     assert r.status_code == 200, r.text
     return r.json()["items"]
+
+
+async def determine_and_list(api: httpx.AsyncClient, task_id: str, region: str) -> None:
+    """The normal path: claim, `determine`, then confirm the listing (issue 16 point 5)."""
+    assert (await api.post(f"/v1/tasks/{task_id}/claim", headers=CITY)).status_code == 200
+    body = {"decision": "determine", "reason": "查证属实", "determination": determination()}
+    r = await api.post(f"/v1/tasks/{task_id}/complete", json=body, headers=CITY)
+    assert r.status_code == 200, r.text
+    listing_id = f"{task_id}:listing"
+    await eventually(
+        lambda: api.get(f"/v1/tasks/{listing_id}", headers=CITY), until=lambda r: r.status_code == 200, timeout=60
+    )
+    assert (await api.post(f"/v1/tasks/{listing_id}/claim", headers=CITY)).status_code == 200
+    r = await api.post(f"/v1/tasks/{listing_id}/complete", json={"decision": "confirm", "reason": "确认"}, headers=CITY)
+    assert r.status_code == 200, r.text
+
+
+async def listed(api: httpx.AsyncClient, region: str) -> set[str]:
+    page = (await api.get("/v1/blacklist", params={"region": region, "limit": 500})).json()
+    return {e["subject"]["id"] for e in page["entries"]}
 
 
 async def test_three_bids_from_one_machine_give_one_suspicion_and_no_record(stack: Stack) -> None:
@@ -144,3 +164,11 @@ async def test_a_breached_commitment_opens_a_determination_task(stack: Stack, ap
     await produce(stack.bootstrap, INBOUND_APPLICATIONS, [made, breached], key_of=lambda e: cid)
     (task,) = await eventually(lambda: tasks_of(api, subject["id"]), until=lambda t: len(t) == 1, timeout=60)
     assert task["kind"] == "determination"
+    detail = (await api.get(f"/v1/tasks/{task['id']}", headers=CITY)).json()
+    assert "资质证书系伪造" in str(detail)  # the finding travels with the task
+    # `determine` ends in a record through the normal path (it recorded nothing before).
+    await determine_and_list(api, task["id"], "410302")
+    await eventually(lambda: listed(api, "410302"), until=lambda s: subject["id"] in s, timeout=60)
+    archive = await api.get(f"/v1/archive/supplier/{subject['id']}", headers=bearer("subject", subject["id"], "410302"))
+    (record,) = archive.json()["records"]
+    assert record["behaviour"]["code"] == "SUP-S-01"
