@@ -40,3 +40,5 @@ DELIVER_NOTICES: Final = "deliver_notices"
 REPORT_OVERDUE_BEHAVIOUR: Final = "report_overdue_behaviour"
 SETTLE_CLOCK: Final = "settle_clock"
 REPORT_INTERCEPTED_BEHAVIOUR: Final = "report_intercepted_behaviour"
+# signals-activities (services/signals/activities.py)
+REFER_COLLUSION: Final = "refer_collusion"

@@ -14,6 +14,7 @@ from services.common.policy import policy_for
 from services.common.settings import Settings, get_settings
 from services.common.temporal import WORKFLOW_QUEUE, connect
 from workflows.appeal.workflow import AppealReviewWorkflow
+from workflows.collusion_triage.workflow import CollusionTriageWorkflow
 from workflows.deadline_clock.workflow import DeadlineClockWorkflow
 from workflows.determination.workflow import DeterminationWorkflow
 from workflows.expert_standing.workflow import ExpertStandingWorkflow
@@ -40,6 +41,7 @@ WORKFLOWS = [
     AppealReviewWorkflow,
     DeadlineClockWorkflow,
     InterceptionWorkflow,
+    CollusionTriageWorkflow,
 ]
 
 

@@ -1,5 +1,6 @@
 """Issue 14 on the real stack (Tansu, PostgreSQL, Temporal, every service): signals open cases,
-never records. Three bids compiled on one machine → one `collusion.suspected.v1`, no record; three
+never records by themselves. Three bids compiled on one machine → one `collusion.suspected.v1`, no
+record, one `collusion_triage` task; `refer` → SUP-S-08 determination tasks → `determine` → listed; three
 unfounded complaints within 12 months → a SUP-S-15 determination task in casework; two, or three
 over 13 months → none; a breached commitment → a determination task → `determine` → listed."""
 
@@ -64,7 +65,9 @@ async def listed(api: httpx.AsyncClient, region: str) -> set[str]:
     return {e["subject"]["id"] for e in page["entries"]}
 
 
-async def test_three_bids_from_one_machine_give_one_suspicion_and_no_record(stack: Stack) -> None:
+async def test_three_bids_from_one_machine_give_one_suspicion_and_no_record_refer_lists_them(
+    stack: Stack, api: httpx.AsyncClient
+) -> None:
     code = f"LYCG-{uuid.uuid4().hex[:8]}"
     fact = {
         "project": {"code": code, "name": "办公设备采购项目"},
@@ -105,6 +108,27 @@ async def test_three_bids_from_one_machine_give_one_suspicion_and_no_record(stac
         len(await drain(stack.bootstrap, WARNINGS, match=lambda e: e["data"].get("project", {}).get("code") == code))
         == 1
     )
+    # One collusion_triage task; `refer` asks for a SUP-S-08 determination of each chosen supplier.
+    triage_id = suspicion["data"]["task_id"]
+    triage = await eventually(
+        lambda: api.get(f"/v1/tasks/{triage_id}", headers=CITY), until=lambda r: r.status_code == 200, timeout=60
+    )
+    assert triage.json()["kind"] == "collusion_triage"
+    assert (await api.post(f"/v1/tasks/{triage_id}/claim", headers=CITY)).status_code == 200
+    stranger = {"decision": "refer", "reason": "同一台电脑编制", "suppliers": [suppliers[3]]}
+    r = await api.post(f"/v1/tasks/{triage_id}/complete", json=stranger, headers=CITY)
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_request")  # not of the group
+    body = {"decision": "refer", "reason": "同一台电脑编制", "suppliers": suppliers[:3]}
+    r = await api.post(f"/v1/tasks/{triage_id}/complete", json=body, headers=CITY)
+    assert r.status_code == 200, r.text
+    for supplier in suppliers[:3]:
+        (task,) = await eventually(lambda s=supplier: tasks_of(api, s), until=lambda t: len(t) == 1, timeout=60)
+        assert task["kind"] == "determination"
+        detail = (await api.get(f"/v1/tasks/{task['id']}", headers=CITY)).json()
+        assert "SUP-S-08" in str(detail) and "same_machine" in str(detail)  # the indicators as evidence
+        await determine_and_list(api, task["id"], "410302")
+    await eventually(lambda: listed(api, "410302"), until=lambda s: set(suppliers[:3]) <= s, timeout=60)
+    assert suppliers[3] not in await listed(api, "410302")
 
 
 def complaint(complainant: str, n: int, decided_on: str) -> dict:

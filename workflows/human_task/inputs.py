@@ -17,6 +17,7 @@ TaskKind = Literal[
     "listing_confirmation",
     "deadline_overdue",
     "interception",
+    "collusion_triage",
 ]
 # CONTRACT §2, by task kind; `acknowledge` closes a failed-push task once the platform is fixed.
 DECISIONS: dict[str, tuple[str, ...]] = {
@@ -30,6 +31,8 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "deadline_overdue": ("remind", "report_behaviour", "dismiss"),
     # Issue 13: a supplier that may not take part, or deposits where the region forbids them.
     "interception": ("report_behaviour", "dismiss"),
+    # Issue 14: suspected collusion (Luoyang Art. 10); `refer` asks for SUP-S-08 determinations.
+    "collusion_triage": ("refer", "dismiss"),
 }
 AlarmKind = Literal["reminder", "escalation"]
 

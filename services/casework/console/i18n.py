@@ -119,6 +119,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "Legal basis (required where the catalogue cites no statute)",
     ),
     "opinion": ("意见", "Opinion"),
+    "suppliers": ("移送的供应商（统一社会信用代码，空格分隔）", "Suppliers to refer (USCC, space-separated)"),
     "submit": ("提交决定", "Record the decision"),
     "refused": ("未能办理：{title}", "Refused: {title}"),
     "done": ("已办结：{decision}", "Done: {decision}"),
@@ -195,6 +196,7 @@ KINDS = {
     "listing_confirmation": ("列入名单确认", "Listing confirmation"),
     "deadline_overdue": ("履约期限超期", "Deadline overdue"),
     "interception": ("违规拦截", "Interception"),
+    "collusion_triage": ("串通投标研判", "Suspected collusion"),
 }
 STATES = {
     "active": ("在办", "active"),
@@ -216,6 +218,7 @@ DECISIONS = {
     "acknowledge": ("确认关闭", "acknowledge"),
     "confirm": ("确认列入名单", "confirm the listing"),
     "withdraw": ("撤回认定", "withdraw"),
+    "refer": ("移送认定（串通投标）", "refer for determination"),
 }
 
 
