@@ -196,3 +196,15 @@ async def test_a_breached_commitment_opens_a_determination_task(stack: Stack, ap
     archive = await api.get(f"/v1/archive/supplier/{subject['id']}", headers=bearer("subject", subject["id"], "410302"))
     (record,) = archive.json()["records"]
     assert record["behaviour"]["code"] == "SUP-S-01"
+    # The commitment is in the archive, breached, with the record its determination made.
+    (commitment,) = archive.json()["commitments"]
+    assert (commitment["commitment_id"], commitment["state"]) == (cid, "breached")
+    assert (commitment["record_id"], commitment["finding"]) == (record["record_id"], "资质证书系伪造")
+    # ... and in the public status.
+    public = await eventually(
+        lambda: api.get(f"/v1/credit/supplier/{subject['id']}"),
+        until=lambda r: r.status_code == 200 and r.json()["commitments_breached"],
+        timeout=60,
+    )
+    (shown,) = public.json()["commitments_breached"]
+    assert (shown["commitment_id"], shown["record_id"]) == (cid, record["record_id"])

@@ -8,7 +8,16 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.common.topics import DETERMINATION_REQUESTED, TASKS
+from services.common.frame import handle_batch
+from services.common.topics import (
+    COMMITMENT_BREACHED,
+    COMMITMENT_MADE,
+    DETERMINATION_REQUESTED,
+    SUBJECT_STATUS_CHANGED,
+    TASKS,
+)
+from services.evaluation.experts.handlers import training_consumer
+from services.evaluation.records.commitments import commitments_of
 from services.evaluation.records.determinations import apply_determination
 from services.signals.requests import SOURCE, determination_request
 from tests.support import factories as f
@@ -80,3 +89,43 @@ async def test_only_the_signals_service_reports_as_the_system(engine: AsyncEngin
     assert outcome.kind == "rejected"  # a signal only from the system reporter
     async with engine.connect() as conn:
         assert (await conn.execute(select(TASKS_T))).all() == []
+
+
+async def test_a_commitment_is_in_the_archive_and_breached_once_its_determination_is_recorded(
+    engine: AsyncEngine,  # noqa: F811
+) -> None:
+    subject = {"type": "supplier", "id": SUPPLIER, "name": "甲公司"}
+    made = {"commitment_id": "CM-9", "subject": subject, "kind": "bid", "text": "资料真实", "made_on": "2026-10-01"}
+    breach = {**{k: made[k] for k in ("commitment_id", "subject")}, "region": "410322", "found_on": "2026-11-20"}
+    consumer = training_consumer("410300")
+
+    async def feed(type_: str, data: dict) -> None:
+        async with engine.begin() as conn:
+            await handle_batch(consumer, conn, [inbound(f.event(data, type=type_))], now=NOW)
+
+    await feed(COMMITMENT_BREACHED, {**breach, "finding": "伪造"})  # before its commitment: refused for now
+    await feed(COMMITMENT_MADE, made)
+    await feed(COMMITMENT_BREACHED, {**breach, "finding": "伪造"})
+    async with engine.connect() as conn:
+        (shown,) = await commitments_of(conn, f"supplier:{SUPPLIER}")
+    assert (shown["state"], shown["finding"], shown["record_id"]) == ("breach_found", "伪造", None)
+
+    out = determination_request(
+        key="commitment:CM-9",
+        region="410322",
+        subject=subject,
+        code="SUP-S-01",
+        occurred_on=date(2026, 11, 20),
+        project={},
+        signal={"rule": "山东 (十三)", "commitment": {"id": "CM-9"}},
+        now=NOW,
+    )
+    (outcome,) = await ingest_batch(engine, [inbound(out.event)])
+    result = await apply_determination(engine, determine(outcome.task_id or ""), now=NOW)
+    assert result.applied
+    async with engine.connect() as conn:
+        (shown,) = await commitments_of(conn, f"supplier:{SUPPLIER}")
+    assert (shown["state"], shown["record_id"]) == ("breached", result.record_id)
+    (status,) = [o for o in await outbox(engine) if o["event"]["type"] == SUBJECT_STATUS_CHANGED]
+    (public,) = status["event"]["data"]["commitments_breached"]
+    assert (public["commitment_id"], public["record_id"]) == ("CM-9", result.record_id)
