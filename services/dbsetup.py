@@ -8,11 +8,11 @@ run once per deployment (and again after an upgrade) by whoever administers the 
   which only a table's owner or a superuser may switch off, are out of the services' reach) and
   is used for nothing else;
 - one login role per service, `credit_evaluation`, `credit_publication`, `credit_repair`,
-  `credit_appeal`, `credit_casework`, `credit_signals`, which owns nothing and may only read and write that
-  service's own tables (`<service>_*`): SELECT, INSERT, UPDATE, DELETE on its tables, SELECT and
-  INSERT only on the append-only ones (record history, ledger, audits), SELECT on its migration
-  version table, and its sequences. It cannot read another service's tables, create or alter a
-  table, or disable a trigger.
+  `credit_appeal`, `credit_casework`, `credit_watch`, `credit_signals`, `credit_evaluations`, which
+  owns nothing and may only read and write that service's own tables (`<service>_*`): SELECT,
+  INSERT, UPDATE, DELETE on its tables, SELECT and INSERT only on the append-only ones (record
+  history, ledger, audits), SELECT on its migration version table, and its sequences. It cannot
+  read another service's tables, create or alter a table, or disable a trigger.
 
 Prints the URL each service connects with (`DATABASE_URL` for that service). Passwords: a role gets
 the one in `CREDIT_DB_PASSWORD_<ROLE>` (e.g. `CREDIT_DB_PASSWORD_CREDIT_EVALUATION`) when it is set;
@@ -55,6 +55,8 @@ def service_schemas() -> dict[str, tuple[Path, list[Table]]]:
     from services.casework.models import TABLES as CASEWORK_T
     from services.evaluation.models import MIGRATIONS as EVALUATION_M
     from services.evaluation.models import TABLES as EVALUATION_T
+    from services.evaluations.models import MIGRATIONS as EVALUATIONS_M
+    from services.evaluations.models import TABLES as EVALUATIONS_T
     from services.publication.models import MIGRATIONS as PUBLICATION_M
     from services.publication.models import TABLES as PUBLICATION_T
     from services.repair.models import MIGRATIONS as REPAIR_M
@@ -72,6 +74,7 @@ def service_schemas() -> dict[str, tuple[Path, list[Table]]]:
         "casework": (CASEWORK_M, CASEWORK_T),
         "watch": (WATCH_M, WATCH_T),
         "signals": (SIGNALS_M, SIGNALS_T),
+        "evaluations": (EVALUATIONS_M, EVALUATIONS_T),
     }
 
 

@@ -64,6 +64,7 @@ class Stack:
         ("casework", "services.casework"),
         ("watch", "services.watch"),
         ("signals", "services.signals"),
+        ("evaluations", "services.evaluations"),
         ("workflows", "workflows.worker"),
         ("gateway", "services.gateway"),
     )
@@ -120,7 +121,10 @@ class Stack:
             "CREDIT_PUBLIC_CREDIT_URL": f"http://127.0.0.1:{self.public_credit_port}/push",
             "GATEWAY_UPSTREAM_EVALUATION": self.url("evaluation"),
             "GATEWAY_UPSTREAM_PUBLICATION": self.url("publication"),
-            **{f"GATEWAY_UPSTREAM_{svc.upper()}": self.url(svc) for svc in ("repair", "appeal", "casework", "watch")},
+            **{
+                f"GATEWAY_UPSTREAM_{svc.upper()}": self.url(svc)
+                for svc in ("repair", "appeal", "casework", "watch", "evaluations")
+            },
             "GATEWAY_PORT": str(self.ports["gateway"]),
             # No CREDIT_CALENDAR_DIR: a due date in 2027 is counted on the provisional calendar, as in
             # production until the State Council's arrangement is installed (test_calendar_connected).

@@ -13,6 +13,7 @@ from services.common.logs import configure_logging
 from services.common.policy import policy_for
 from services.common.settings import Settings, get_settings
 from services.common.temporal import WORKFLOW_QUEUE, connect
+from workflows.annual_evaluation.workflow import AnnualEvaluationWorkflow
 from workflows.appeal.workflow import AppealReviewWorkflow
 from workflows.collusion_triage.workflow import CollusionTriageWorkflow
 from workflows.deadline_clock.workflow import DeadlineClockWorkflow
@@ -42,6 +43,7 @@ WORKFLOWS = [
     DeadlineClockWorkflow,
     InterceptionWorkflow,
     CollusionTriageWorkflow,
+    AnnualEvaluationWorkflow,
 ]
 
 

@@ -68,6 +68,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("casework", "services.casework", 8105),
     ServiceSpec("watch", "services.watch", 8107),
     ServiceSpec("signals", "services.signals", 8108),
+    ServiceSpec("evaluations", "services.evaluations", 8109),
     ServiceSpec("workflows", "workflows.worker", None),
 )
 GATEWAY = ServiceSpec("gateway", "services.gateway", 8000)

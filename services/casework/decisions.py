@@ -34,6 +34,10 @@ FIELDS: dict[tuple[str, str], frozenset[str]] = {
     ("interception", "dismiss"): frozenset(),
     ("collusion_triage", "refer"): frozenset({"suppliers"}),
     ("collusion_triage", "dismiss"): frozenset(),
+    ("evaluation_review", "publish"): frozenset(),
+    ("evaluation_review", "redraft"): frozenset(),
+    ("supervision_interview", "interviewed"): frozenset(),
+    ("supervision_interview", "dismiss"): frozenset(),
 }
 
 

@@ -15,7 +15,7 @@ from services.common.logs import configure_logging
 from services.common.migrations import migrate
 from services.common.settings import Settings, get_settings
 
-SERVICES = ("evaluation", "publication", "repair", "appeal", "casework", "watch")
+SERVICES = ("evaluation", "publication", "repair", "appeal", "casework", "watch", "evaluations")
 log = structlog.get_logger(__name__)
 
 

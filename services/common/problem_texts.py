@@ -87,6 +87,11 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     ),
     "evidence_required": ("缺少证据", "须提供至少一项证据（含 sha256）。", "At least one evidence item is required."),
     "expert_not_found": ("评审专家不存在", "没有该专家的管理记录。", "No standing recorded for that expert."),
+    "figures_missing": (
+        "考核数据不全",
+        "评价所需的数据（监测数据、信用记录或经办人录入）尚未齐全；见 missing。",
+        "Figures the evaluation scores are missing; see missing.",
+    ),
     "forbidden": ("无权操作", "您的角色或所属地区不允许此操作。", "Your role or region does not allow this."),
     "gateway_timeout": ("网关超时", "后端服务未能及时答复；稍后重试。", "The service did not answer in time; retry."),
     "grounds_required": ("缺少异议理由", "异议申请须写明理由。", "An appeal needs its grounds."),
@@ -167,6 +172,11 @@ TEXTS: dict[str, tuple[str, str, str]] = {
         "该地区无信用政策",
         "该地区没有本系统收录的政府采购信用管理办法，不套用其他地区的规定。",
         "No credit policy for that region; another region's rules are never applied.",
+    ),
+    "nothing_to_draw": (
+        "无可抽取对象",
+        "该地区没有已公布等级的此类主体，无法抽取检查对象。",
+        "No subject of that kind has a published grade in the region.",
     ),
     "not_assignee": (
         "不是认领人",

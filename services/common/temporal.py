@@ -21,6 +21,7 @@ APPEAL_ACTIVITIES = "appeal-activities"
 PUBLICATION_ACTIVITIES = "publication-activities"
 WATCH_ACTIVITIES = "watch-activities"
 SIGNALS_ACTIVITIES = "signals-activities"
+EVALUATIONS_ACTIVITIES = "evaluations-activities"
 
 
 def data_converter(settings: Settings) -> DataConverter:

@@ -100,3 +100,5 @@ COMPLAINT_DECIDED: Final = event_type("complaint.decided.v1")
 DEADLINE_WARNING: Final = event_type("deadline.warning.v1")
 COLLUSION_SUSPECTED: Final = event_type("collusion.suspected.v1")
 INTERCEPTION_RAISED: Final = event_type("interception.raised.v1")
+# Added (issue 15): a yearly evaluation or assessment published after the officer's review.
+EVALUATION_PUBLISHED: Final = event_type("evaluation.published.v1")

@@ -31,7 +31,7 @@ async def urls() -> AsyncIterator[dict[str, str]]:
 
 
 async def test_a_service_role_does_only_what_its_service_needs(urls: dict[str, str]) -> None:
-    assert set(urls) == {"evaluation", "publication", "repair", "appeal", "casework", "watch", "signals"}
+    assert set(urls) == {"evaluation", "publication", "repair", "appeal", "casework", "watch", "signals", "evaluations"}
     conn = await asyncpg.connect(urls["evaluation"])
     try:
         assert await conn.fetchval("SELECT current_user") == "credit_evaluation"

@@ -13,6 +13,7 @@ from services.casework import models as casework
 from services.common.db import make_engine
 from services.common.migrations import alembic_config, migrate
 from services.evaluation import models as evaluation
+from services.evaluations import models as evaluations
 from services.publication import models as publication
 from services.repair import models as repair
 from services.watch import models as watch
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.connected
         ("repair", repair),
         ("casework", casework),
         ("watch", watch),
+        ("evaluations", evaluations),
     ],
 )
 async def test_migrations_match_the_models(service: str, module) -> None:  # type: ignore[no-untyped-def]

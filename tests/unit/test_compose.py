@@ -36,6 +36,7 @@ CREDIT_SERVICES = {
     "casework",
     "watch",
     "signals",
+    "evaluations",
     "workflows",
     "codec",
     "gateway",

@@ -101,7 +101,15 @@ def test_agency_code_for_a_supplier_is_subject_mismatch() -> None:
 @pytest.mark.parametrize("code", ["SUP-G-01", "SUP-S-01", "AGY-G-01", "EXP-S-01"])
 def test_any_code_for_a_purchaser_subject_is_subject_mismatch(code: str) -> None:
     subject = make_uscc("12410300MB0000099")
-    assert rejected(subject_type="purchaser", subject_id=subject, code=code).reason == "subject_mismatch"
+    refusal = rejected(subject_type="purchaser", subject_id=subject, code=code)
+    assert refusal.reason == "subject_mismatch"
+    # Issue 15: the reason names the measures that list no purchaser behaviour (none added to Luoyang).
+    assert "洛财购〔2021〕12号" in refusal.message and "lists no behaviour of a purchaser" in refusal.message
+
+
+def test_a_catalogue_with_purchaser_behaviours_would_accept_purchaser_subjects() -> None:
+    assert not load_catalogue().has_behaviours_of("purchaser")
+    assert load_catalogue().has_behaviours_of("supplier") and load_catalogue().has_behaviours_of("agency")
 
 
 def test_misconduct_determined_from_a_purchaser_is_not_authorised() -> None:

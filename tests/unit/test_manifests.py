@@ -37,9 +37,9 @@ PROCESS_ENV = {
 }
 # services/dbsetup.py: the owner and one role per service with tables, each password from its Secret.
 DB_ROLE_PASSWORD = re.compile(r"CREDIT_DB_PASSWORD_[A-Z_]+")
-DB_SERVICES = ("evaluation", "publication", "repair", "appeal", "casework", "watch", "signals")
+DB_SERVICES = ("evaluation", "publication", "repair", "appeal", "casework", "watch", "signals", "evaluations")
 DB_ROLES = {"credit_owner", *(f"credit_{s}" for s in DB_SERVICES)}
-GATEWAY_UPSTREAMS = ("evaluation", "publication", "repair", "appeal", "casework", "watch")
+GATEWAY_UPSTREAMS = ("evaluation", "publication", "repair", "appeal", "casework", "watch", "evaluations")
 # Consumers scale up to the partitions of the topic they are scaled on (HPA maxReplicas).
 SCALED_ON = {
     "evaluation": "credit.inbound.behaviour",
@@ -87,7 +87,8 @@ def test_every_object_validates(overlay: str) -> None:
 def test_workloads() -> None:
     docs = render("overlays/production")
     deployments = by_name(docs, "Deployment")
-    assert set(deployments) == {*SCALED_ON, "workflows", "gateway", "codec"}
+    # evaluations consumes no topic: scaled on CPU only.
+    assert set(deployments) == {*SCALED_ON, "workflows", "gateway", "codec", "evaluations"}
     pdbs, hpas = by_name(docs, "PodDisruptionBudget"), by_name(docs, "HorizontalPodAutoscaler")
     for name, dep in deployments.items():
         pod = dep["spec"]["template"]["spec"]

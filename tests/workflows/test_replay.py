@@ -14,6 +14,10 @@ from workflows.worker import WORKFLOWS
 
 # The branches each workflow has a saved history of (name of the file without `.json`).
 BRANCHES = {
+    "AnnualEvaluationWorkflow": {
+        "annual_evaluation_published_v1": "decision: publish; the purchaser below the threshold gets an interview task",
+        "annual_evaluation_redrafted_v1": "decision: redraft, then publish (two review rounds)",
+    },
     "AppealReviewWorkflow": {
         "appeal_v1": "decision: corrected (record withdrawn)",
         "appeal_uphold_v1": "decision: upheld",

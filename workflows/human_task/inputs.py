@@ -18,6 +18,8 @@ TaskKind = Literal[
     "deadline_overdue",
     "interception",
     "collusion_triage",
+    "evaluation_review",
+    "supervision_interview",
 ]
 # CONTRACT §2, by task kind; `acknowledge` closes a failed-push task once the platform is fixed.
 DECISIONS: dict[str, tuple[str, ...]] = {
@@ -33,6 +35,11 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "interception": ("report_behaviour", "dismiss"),
     # Issue 14: suspected collusion (Luoyang Art. 10); `refer` asks for SUP-S-08 determinations.
     "collusion_triage": ("refer", "dismiss"),
+    # Issue 15: the officer reviews a year's drafted results (adjustments entered with their reasons
+    # over HTTP first), then publishes them or has them drafted again from the latest figures.
+    "evaluation_review": ("publish", "redraft"),
+    # Issue 15 (000 §三.1 约谈): a purchaser below the policy's threshold is interviewed.
+    "supervision_interview": ("interviewed", "dismiss"),
 }
 AlarmKind = Literal["reminder", "escalation"]
 

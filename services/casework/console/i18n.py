@@ -197,6 +197,8 @@ KINDS = {
     "deadline_overdue": ("履约期限超期", "Deadline overdue"),
     "interception": ("违规拦截", "Interception"),
     "collusion_triage": ("串通投标研判", "Suspected collusion"),
+    "evaluation_review": ("考核评价复核", "Evaluation review"),
+    "supervision_interview": ("约谈", "Supervision interview"),
 }
 STATES = {
     "active": ("在办", "active"),
@@ -219,6 +221,9 @@ DECISIONS = {
     "confirm": ("确认列入名单", "confirm the listing"),
     "withdraw": ("撤回认定", "withdraw"),
     "refer": ("移送认定（串通投标）", "refer for determination"),
+    "publish": ("确认并公布结果", "publish the results"),
+    "redraft": ("按最新数据重新生成", "draft again from the latest figures"),
+    "interviewed": ("已约谈", "interviewed"),
 }
 
 

@@ -36,9 +36,15 @@ class Catalogue(BaseModel):
     references_note: str | None = None
     behaviours: list[Behaviour]
     _by_code: dict[str, Behaviour] = PrivateAttr(default_factory=dict)
+    _subjects: frozenset[str] = PrivateAttr(default_factory=frozenset)
 
     def model_post_init(self, _context: object) -> None:
         self._by_code = {b.code: b for b in self.behaviours}
+        self._subjects = frozenset(b.subject for b in self.behaviours)
+
+    def has_behaviours_of(self, subject_type: str) -> bool:
+        """Whether the measures list any behaviour of this kind of subject (Luoyang's: no purchaser)."""
+        return subject_type in self._subjects
 
     def get(self, code: str) -> Behaviour | None:
         # Straight to the private dict: pydantic's __getattr__ for private attributes costs more

@@ -27,6 +27,23 @@ class LedgerCheckpoint(OutboundData):
     public_key: str | None = None
 
 
+class EvaluationPublished(OutboundData):
+    """Issue 15: a subject's yearly result, published after the officer's review (every line with its
+    source, the officers' entries with their reasons)."""
+
+    kind: str
+    subject_id: str
+    region: str
+    period: str
+    policy: str
+    total: float
+    grade: str
+    interview: bool
+    lines: list[dict[str, Any]]
+    reviewed_by: str
+    published_at: str
+
+
 NOTICE_PUBLISHED = contract(
     "notice.published.v1", NOTICES, NoticePublished, "outbound", "A credit notice was published."
 )
@@ -38,4 +55,12 @@ LEDGER_CHECKPOINT_PUBLISHED = contract(
     "A signed checkpoint of the record ledger (tamper evidence).",
 )
 
-CONTRACTS = (NOTICE_PUBLISHED, LEDGER_CHECKPOINT_PUBLISHED)
+EVALUATION_PUBLISHED = contract(
+    "evaluation.published.v1",
+    NOTICES,
+    EvaluationPublished,
+    "outbound",
+    "An agency's evaluation or a purchaser's assessment was published after review (issue 15).",
+)
+
+CONTRACTS = (NOTICE_PUBLISHED, LEDGER_CHECKPOINT_PUBLISHED, EVALUATION_PUBLISHED)

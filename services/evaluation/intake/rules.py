@@ -53,6 +53,13 @@ def decide(
     if behaviour is None:
         return Rejection("unknown_behaviour_code", f"{report.behaviour_code!r} is not in the catalogue")
     if behaviour.subject != report.subject.type:
+        if not catalogue.has_behaviours_of(report.subject.type):
+            # Issue 15: e.g. a purchaser, where the region's measures list no purchaser behaviour.
+            return Rejection(
+                "subject_mismatch",
+                f"{catalogue.source} lists no behaviour of a {report.subject.type}: reports about a"
+                f" {report.subject.type} are not accepted under it (region {report.region})",
+            )
         return Rejection(
             "subject_mismatch",
             f"{behaviour.code} is a behaviour of a {behaviour.subject}, the subject is a {report.subject.type}",

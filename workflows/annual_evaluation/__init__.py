@@ -1,0 +1,2 @@
+"""The yearly evaluation of agencies or purchasers: drafted, reviewed, published; interviews
+(AnnualEvaluationWorkflow)."""
