@@ -40,6 +40,8 @@ DELIVER_NOTICES: Final = "deliver_notices"
 REPORT_OVERDUE_BEHAVIOUR: Final = "report_overdue_behaviour"
 SETTLE_CLOCK: Final = "settle_clock"
 REPORT_INTERCEPTED_BEHAVIOUR: Final = "report_intercepted_behaviour"
+# signals-activities (services/signals/triage.py)
+REFER_COLLUSION: Final = "refer_collusion"
 # evaluations-activities (services/evaluations/activities.py)
 DRAFT_EVALUATIONS: Final = "draft_evaluations"
 PUBLISH_EVALUATIONS: Final = "publish_evaluations"

@@ -16,6 +16,7 @@ from services.common.temporal import WORKFLOW_QUEUE, connect
 from workflows.annual_evaluation.workflow import AnnualEvaluationWorkflow
 from workflows.annual_report.workflow import AnnualReportWorkflow
 from workflows.appeal.workflow import AppealReviewWorkflow
+from workflows.collusion_triage.workflow import CollusionTriageWorkflow
 from workflows.deadline_clock.workflow import DeadlineClockWorkflow
 from workflows.determination.workflow import DeterminationWorkflow
 from workflows.expert_standing.workflow import ExpertStandingWorkflow
@@ -43,6 +44,7 @@ WORKFLOWS = [
     AnnualReportWorkflow,
     DeadlineClockWorkflow,
     InterceptionWorkflow,
+    CollusionTriageWorkflow,
     AnnualEvaluationWorkflow,
 ]
 

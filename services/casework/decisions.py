@@ -32,6 +32,8 @@ FIELDS: dict[tuple[str, str], frozenset[str]] = {
     ("deadline_overdue", "dismiss"): frozenset(),
     ("interception", "report_behaviour"): frozenset({"behaviour_code"}),
     ("interception", "dismiss"): frozenset(),
+    ("collusion_triage", "refer"): frozenset({"suppliers"}),
+    ("collusion_triage", "dismiss"): frozenset(),
     ("evaluation_review", "publish"): frozenset(),
     ("evaluation_review", "redraft"): frozenset(),
     ("supervision_interview", "interviewed"): frozenset(),
@@ -99,6 +101,8 @@ def _fields(task: dict, decision: str, fields: dict, today: date) -> dict:
         if "behaviour_code" not in fields:
             raise Problem(422, "invalid_request", "Behaviour code required", "report_behaviour needs `behaviour_code`")
         return {"behaviour_code": _behaviour(fields["behaviour_code"], subject_type, severity=None).code}
+    if decision == "refer":
+        return {"suppliers": _referred(task, fields.get("suppliers"))}
     if decision == "correct":
         out: dict = {}
         if "behaviour_code" in fields:
@@ -132,6 +136,19 @@ def _fields(task: dict, decision: str, fields: dict, today: date) -> dict:
             raise Problem(422, "invalid_request", "Invalid opinion", "`opinion` is text of at most 4000 characters")
         return {"opinion": opinion.strip()}
     return {}
+
+
+def _referred(task: dict, chosen: object) -> list[str]:
+    """A collusion triage's `refer`: a non-empty list of suppliers of the suspected group."""
+    group = [s.get("id") for s in (task.get("context") or {}).get("suppliers") or []]
+    if not isinstance(chosen, list) or not chosen or not all(isinstance(c, str) for c in chosen):
+        raise Problem(422, "invalid_request", "Suppliers required", "refer needs `suppliers`: ids of the group")
+    strangers = sorted(set(chosen) - set(group))
+    if strangers:
+        raise Problem(
+            422, "invalid_request", "Unknown suppliers", f"{strangers} are not of this group", suppliers=strangers
+        )
+    return sorted(set(chosen))
 
 
 def _behaviour(code: object, subject_type: str, *, severity: str | None) -> Behaviour:

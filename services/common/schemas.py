@@ -10,7 +10,10 @@ from services.common.identifiers import ORGANISATION_TYPES, normalise_org_id, no
 from services.common.settings import get_settings
 
 SubjectType = Literal["supplier", "agency", "expert", "purchaser"]
-ReporterType = Literal["purchaser", "agency", "finance"]
+ReporterType = Literal["purchaser", "agency", "finance", "system"]
+# The one system reporter (CONTRACT v1.1 *added*): the signals service, which reports a suspicion in
+# its own name for a finance department to determine; accepted only from its source (intake).
+SYSTEM_REPORTER_ID = "signals"
 EvidenceKind = Literal["photo", "audio", "video", "joint_signature", "document"]
 # Evidence items of one report, appeal or repair application (CREDIT_MAX_EVIDENCE_ITEMS, 50): an
 # operational bound the department may change, not a number of the law, which sets none.
@@ -94,3 +97,12 @@ class BehaviourReport(_Model):
     description: str = Field(min_length=1, max_length=5000)
     evidence: list[EvidenceItem] = Field(default_factory=list, max_length=EVIDENCE_MAX)
     determination: Determination | None = None
+    # What the signals service found and on which facts (bids and fields matched, complaints, a
+    # commitment), for the officer who decides; only with the system reporter.
+    signal: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _signal_of_the_system(self) -> "BehaviourReport":
+        if self.signal is not None and self.reporter.type != "system":
+            raise ValueError("only the system reporter (the signals service) sends a signal")
+        return self

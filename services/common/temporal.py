@@ -20,6 +20,7 @@ REPAIR_ACTIVITIES = "repair-activities"
 APPEAL_ACTIVITIES = "appeal-activities"
 PUBLICATION_ACTIVITIES = "publication-activities"
 WATCH_ACTIVITIES = "watch-activities"
+SIGNALS_ACTIVITIES = "signals-activities"
 EVALUATIONS_ACTIVITIES = "evaluations-activities"
 STATISTICS_ACTIVITIES = "statistics-activities"
 

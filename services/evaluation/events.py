@@ -116,6 +116,8 @@ def determination_requested_event(task: dict, *, event_time: datetime) -> Outbou
                     "text": behaviour.text if behaviour else None,
                     "legal_basis": behaviour.legal_basis if behaviour else None,
                     "references": list(behaviour.references) if behaviour else [],
+                    # A signal's findings (signals service) for the officer; no evidence files.
+                    **({"signal": report["signal"]} if report.get("signal") else {}),
                 },
                 "reporter": report["reporter"],
                 "project": report["project"],

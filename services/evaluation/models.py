@@ -153,6 +153,25 @@ class SubjectState(SQLModel, table=True):
     updated_at: datetime
 
 
+class SubjectCommitment(SQLModel, table=True):
+    """A subject's credit commitment (Shandong (十三), `commitment.made.v1`) for its integrity archive:
+    `made`, `breach_found` (`commitment.breached.v1`: a department found it false, a determination is
+    asked for) or `breached` (the determination was recorded: `record_id`)."""
+
+    __tablename__ = "evaluation_commitment"
+
+    commitment_id: str = Field(primary_key=True, max_length=100)
+    subject_key: str = Field(max_length=80, index=True)
+    kind: str = Field(max_length=20)
+    text: str
+    made_on: date
+    project: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    state: str = Field(max_length=20)
+    found_on: date | None = None
+    finding: str | None = None
+    record_id: str | None = Field(default=None, max_length=64)
+
+
 class DeterminationTask(SQLModel, table=True):
     """A reported serious behaviour waiting for the finance department's determination
     (001 Art. 17): the request and its outcome. Its task (queue, claim, escalation) belongs to the
@@ -220,6 +239,7 @@ TABLES = [
     table_of(AuditEntry),
     table_of(SubjectState),
     table_of(DeterminationTask),
+    table_of(SubjectCommitment),
     table_of(ExpertStandingRow),
     table_of(EmployerNotification),
     COMMANDS,

@@ -103,6 +103,8 @@ class Archive(Documented):
     subject: Party
     intended_determinations: list[dict]
     records: list[ArchiveRecord]
+    # Issue 14 (Shandong (十三)): credit commitments, `made`, `breach_found` or `breached` (with its record).
+    commitments: list[dict] = []
 
 
 class DeterminationRequest(Documented):

@@ -65,6 +65,7 @@ def credit_view(
         "blacklisted_until": snap.get("blacklisted_until"),
         "records_in_force": [public_record(r) for r in sorted(records, key=lambda r: r["valid_until"], reverse=True)],
         "status_version": snap.get("version", 0),
+        "commitments_breached": snap.get("commitments_breached", []),
     }
     if subject_type == "expert":
         # The expert-standing workflow (credit.experts) is the authority on drawing; before its first

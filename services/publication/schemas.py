@@ -63,6 +63,8 @@ class CreditStatus(BaseModel):
     records_in_force: list[PublicRecordOut]
     status_version: int
     as_of: str
+    # Issue 14: credit commitments found false and recorded ({commitment_id, kind, made_on, record_id}).
+    commitments_breached: list[dict] = []
     expert: ExpertStanding | None = None
     good_credit: GoodCredit | None = None
     # One line in Chinese to paste into a bid file, e.g. 禁止参加政府采购活动至2029-11-24，依据… (issue 22).

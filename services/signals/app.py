@@ -1,6 +1,7 @@
 """The signals process (issue 14): its consumer of `credit.inbound.procurement` and
 `credit.inbound.applications`, the loop that closes projects after the department's quiet period,
-and its outbox relay, on one event loop (STYLE: one process per service).
+its outbox relay, the command relay (collusion triages) and the Temporal activity worker
+(`signals-activities`), on one event loop (STYLE: one process per service).
 
 Its own service rather than a part of the watch (issue 13): the watch keeps deadline clocks of live
 projects; this keeps bids until bidding closes, complaint histories per complainant and commitments,
@@ -18,6 +19,7 @@ from fastapi import FastAPI
 from faststream import Context
 from faststream.kafka import KafkaRouter
 
+from services.common.activity_failures import activity_worker
 from services.common.batches import consume
 from services.common.inbound import from_kafka
 from services.common.messaging import write_outbox
@@ -25,11 +27,13 @@ from services.common.runtime import BackgroundTask, Runtime, service_runtime
 from services.common.service import base_app
 from services.common.settings import Settings, get_settings
 from services.common.subscribers import batch_options
+from services.common.temporal import SIGNALS_ACTIVITIES
 from services.common.topics import INBOUND_APPLICATIONS, INBOUND_PROCUREMENT
 from services.signals.bid_handler import close_quiet_projects
 from services.signals.handlers import SIGNALS, accept
 from services.signals.models import MESSAGING, MIGRATIONS, TABLES
 from services.signals.requests import SOURCE
+from services.signals.triage import OUTBOX, SignalsActivities
 
 log = structlog.get_logger(__name__)
 GROUP_ID = "credit-signals"
@@ -62,16 +66,26 @@ async def sweep_quiet_projects(rt: Runtime) -> None:
                 await write_outbox(conn, MESSAGING.outbox, events)
             if events:
                 rt.relay.wake()
+                rt.wake_commands()
         except Exception:  # noqa: BLE001 - a database outage is waited out; the next sweep retries
             log.exception("quiet-project sweep failed")
         await asyncio.sleep(QUIET_SWEEP_SECONDS)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, with_temporal: bool = True) -> FastAPI:
     settings = settings or get_settings()
 
     def background(rt: Runtime) -> Iterator[BackgroundTask]:
         yield "quiet-projects", lambda: sweep_quiet_projects(rt)
+        if not with_temporal:
+            return
+        acts = SignalsActivities(rt.engine, rt.relay)
+
+        async def worker() -> None:
+            client = await rt.client()
+            await activity_worker(client, task_queue=SIGNALS_ACTIVITIES, activities=[acts.refer_collusion]).run()
+
+        yield "temporal-worker", worker
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -83,6 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             messaging=MESSAGING,
             routers=lambda rt: [build_router(rt, settings)],
             background=background,
+            commands=OUTBOX,
+            with_temporal=with_temporal,
         ) as rt:
             app.state.runtime = rt
             yield

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.cloudevents import build_event
+from services.common.commands import write_commands
 from services.common.contracts.decode import Typed
 from services.common.contracts.procurement import AwardNotified, BidSubmitted
 from services.common.frame import Accepted, Batch, Rejected
@@ -23,8 +24,9 @@ from services.common.sql import lock_keys, upsert_rows
 from services.common.topics import COLLUSION_SUSPECTED, WARNINGS
 from services.signals.collusion.bids import Bid, bid_of
 from services.signals.collusion.groups import SuspectedGroup, suspected_groups
-from services.signals.models import BIDS_T, PROJECTS_T
+from services.signals.models import BIDS_T, COMMANDS, PROJECTS_T
 from services.signals.requests import SOURCE
+from services.signals.triage import triage_start
 
 
 def _rules(region: str, day: datetime) -> SignalRules | None | Rejected:
@@ -123,7 +125,11 @@ async def judge(
     stored = (await conn.execute(select(BIDS_T.c.bid).where(BIDS_T.c.project_code == code))).scalars().all()
     bids = [Bid(**{**b, "price": Decimal(b["price"]), "mentions": tuple(b["mentions"])}) for b in stored]
     project_ref = {"code": code, "name": project.name}
-    return [_suspected(project_ref, project.region, g, now) for g in suspected_groups(bids, rules)]
+    groups = suspected_groups(bids, rules)
+    events = [_suspected(project_ref, project.region, g, now) for g in groups]
+    # The triage task of each suspicion, started in the same transaction (command outbox).
+    await write_commands(conn, COMMANDS, [triage_start(e.event["data"], now=now) for e in events])
+    return events
 
 
 def task_id_of(code: str, group: SuspectedGroup) -> str:

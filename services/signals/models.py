@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
+from services.common.commands import command_table
 from services.common.messaging import messaging_tables
 from services.common.tables import table_of
 
@@ -69,9 +70,11 @@ class Commitment(SQLModel, table=True):
 
 
 MESSAGING = messaging_tables("signals")
+# Commands toward Temporal: the collusion triages to start (services/signals/triage.py).
+COMMANDS = command_table("signals")
 MIGRATIONS = Path(__file__).parent / "migrations"
 BIDS_T = table_of(StoredBid)
 PROJECTS_T = table_of(BiddingProject)
 DECISIONS_T = table_of(ComplaintDecision)
 COMMITMENTS_T = table_of(Commitment)
-TABLES = [BIDS_T, PROJECTS_T, DECISIONS_T, COMMITMENTS_T, *MESSAGING.all]
+TABLES = [BIDS_T, PROJECTS_T, DECISIONS_T, COMMITMENTS_T, COMMANDS, *MESSAGING.all]

@@ -1,7 +1,8 @@
 """Issue 14 on the real stack (Tansu, PostgreSQL, Temporal, every service): signals open cases,
-never records. Three bids compiled on one machine → one `collusion.suspected.v1`, no record; three
+never records by themselves. Three bids compiled on one machine → one `collusion.suspected.v1`, no
+record, one `collusion_triage` task; `refer` → SUP-S-08 determination tasks → `determine` → listed; three
 unfounded complaints within 12 months → a SUP-S-15 determination task in casework; two, or three
-over 13 months → none; a breached commitment → a determination task."""
+over 13 months → none; a breached commitment → a determination task → `determine` → listed."""
 
 import uuid
 from datetime import UTC, datetime
@@ -24,7 +25,7 @@ from services.common.topics import (
 )
 from tests.conftest import bearer
 from tests.stack import Stack
-from tests.support.factories import PURCHASER_ID, new_uscc
+from tests.support.factories import PURCHASER_ID, determination, new_uscc
 from tests.support.kafka import collect, drain, produce
 from tests.support.poll import eventually
 
@@ -44,7 +45,29 @@ async def tasks_of(api: httpx.AsyncClient, subject_id: str) -> list[dict]:
     return r.json()["items"]
 
 
-async def test_three_bids_from_one_machine_give_one_suspicion_and_no_record(stack: Stack) -> None:
+async def determine_and_list(api: httpx.AsyncClient, task_id: str, region: str) -> None:
+    """The normal path: claim, `determine`, then confirm the listing (issue 16 point 5)."""
+    assert (await api.post(f"/v1/tasks/{task_id}/claim", headers=CITY)).status_code == 200
+    body = {"decision": "determine", "reason": "查证属实", "determination": determination()}
+    r = await api.post(f"/v1/tasks/{task_id}/complete", json=body, headers=CITY)
+    assert r.status_code == 200, r.text
+    listing_id = f"{task_id}:listing"
+    await eventually(
+        lambda: api.get(f"/v1/tasks/{listing_id}", headers=CITY), until=lambda r: r.status_code == 200, timeout=60
+    )
+    assert (await api.post(f"/v1/tasks/{listing_id}/claim", headers=CITY)).status_code == 200
+    r = await api.post(f"/v1/tasks/{listing_id}/complete", json={"decision": "confirm", "reason": "确认"}, headers=CITY)
+    assert r.status_code == 200, r.text
+
+
+async def listed(api: httpx.AsyncClient, region: str) -> set[str]:
+    page = (await api.get("/v1/blacklist", params={"region": region, "limit": 500})).json()
+    return {e["subject"]["id"] for e in page["entries"]}
+
+
+async def test_three_bids_from_one_machine_give_one_suspicion_and_no_record_refer_lists_them(
+    stack: Stack, api: httpx.AsyncClient
+) -> None:
     code = f"LYCG-{uuid.uuid4().hex[:8]}"
     fact = {
         "project": {"code": code, "name": "办公设备采购项目"},
@@ -85,6 +108,27 @@ async def test_three_bids_from_one_machine_give_one_suspicion_and_no_record(stac
         len(await drain(stack.bootstrap, WARNINGS, match=lambda e: e["data"].get("project", {}).get("code") == code))
         == 1
     )
+    # One collusion_triage task; `refer` asks for a SUP-S-08 determination of each chosen supplier.
+    triage_id = suspicion["data"]["task_id"]
+    triage = await eventually(
+        lambda: api.get(f"/v1/tasks/{triage_id}", headers=CITY), until=lambda r: r.status_code == 200, timeout=60
+    )
+    assert triage.json()["kind"] == "collusion_triage"
+    assert (await api.post(f"/v1/tasks/{triage_id}/claim", headers=CITY)).status_code == 200
+    stranger = {"decision": "refer", "reason": "同一台电脑编制", "suppliers": [suppliers[3]]}
+    r = await api.post(f"/v1/tasks/{triage_id}/complete", json=stranger, headers=CITY)
+    assert (r.status_code, r.json()["code"]) == (422, "invalid_request")  # not of the group
+    body = {"decision": "refer", "reason": "同一台电脑编制", "suppliers": suppliers[:3]}
+    r = await api.post(f"/v1/tasks/{triage_id}/complete", json=body, headers=CITY)
+    assert r.status_code == 200, r.text
+    for supplier in suppliers[:3]:
+        (task,) = await eventually(lambda s=supplier: tasks_of(api, s), until=lambda t: len(t) == 1, timeout=60)
+        assert task["kind"] == "determination"
+        detail = (await api.get(f"/v1/tasks/{task['id']}", headers=CITY)).json()
+        assert "SUP-S-08" in str(detail) and "same_machine" in str(detail)  # the indicators as evidence
+        await determine_and_list(api, task["id"], "410302")
+    await eventually(lambda: listed(api, "410302"), until=lambda s: set(suppliers[:3]) <= s, timeout=60)
+    assert suppliers[3] not in await listed(api, "410302")
 
 
 def complaint(complainant: str, n: int, decided_on: str) -> dict:
@@ -144,3 +188,23 @@ async def test_a_breached_commitment_opens_a_determination_task(stack: Stack, ap
     await produce(stack.bootstrap, INBOUND_APPLICATIONS, [made, breached], key_of=lambda e: cid)
     (task,) = await eventually(lambda: tasks_of(api, subject["id"]), until=lambda t: len(t) == 1, timeout=60)
     assert task["kind"] == "determination"
+    detail = (await api.get(f"/v1/tasks/{task['id']}", headers=CITY)).json()
+    assert "资质证书系伪造" in str(detail)  # the finding travels with the task
+    # `determine` ends in a record through the normal path (it recorded nothing before).
+    await determine_and_list(api, task["id"], "410302")
+    await eventually(lambda: listed(api, "410302"), until=lambda s: subject["id"] in s, timeout=60)
+    archive = await api.get(f"/v1/archive/supplier/{subject['id']}", headers=bearer("subject", subject["id"], "410302"))
+    (record,) = archive.json()["records"]
+    assert record["behaviour"]["code"] == "SUP-S-01"
+    # The commitment is in the archive, breached, with the record its determination made.
+    (commitment,) = archive.json()["commitments"]
+    assert (commitment["commitment_id"], commitment["state"]) == (cid, "breached")
+    assert (commitment["record_id"], commitment["finding"]) == (record["record_id"], "资质证书系伪造")
+    # ... and in the public status.
+    public = await eventually(
+        lambda: api.get(f"/v1/credit/supplier/{subject['id']}"),
+        until=lambda r: r.status_code == 200 and r.json()["commitments_breached"],
+        timeout=60,
+    )
+    (shown,) = public.json()["commitments_breached"]
+    assert (shown["commitment_id"], shown["record_id"]) == (cid, record["record_id"])

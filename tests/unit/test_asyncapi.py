@@ -62,6 +62,7 @@ def test_every_message_has_its_data_schema_and_every_reference_resolves() -> Non
     assert len(doc["components"]["messages"]) == len(registry.ALL)
     # A field of a model is in its schema: the document follows the code.
     assert "behaviour_code" in schemas["BehaviourReport"]["properties"]
+    assert "signal" in schemas["BehaviourReport"]["properties"]  # v1.1 added: the signals service's findings
 
 
 def test_inbound_topics_are_received_and_the_rest_sent() -> None:

@@ -20,12 +20,12 @@ from services.common.messaging import write_outbox
 from services.common.migrations import migrate
 from services.common.topics import (
     AWARD_NOTIFIED,
+    BEHAVIOUR_REPORTED,
     BID_SUBMITTED,
     COLLUSION_SUSPECTED,
     COMMITMENT_BREACHED,
     COMMITMENT_MADE,
     COMPLAINT_DECIDED,
-    DETERMINATION_REQUESTED,
     EVENT_REJECTED,
 )
 from services.signals.bid_handler import close_quiet_projects
@@ -106,7 +106,7 @@ async def test_three_bids_from_one_machine_give_one_suspicion_at_the_award_once(
     # The award again (another id), or a late bid: judged once.
     await apply(engine, [item(AWARD_NOTIFIED, AWARD, id="a2"), item(BID_SUBMITTED, bid(5, "1", "M-1"), id="b5")])
     assert len(await outbox(engine, COLLUSION_SUSPECTED)) == 1
-    assert await outbox(engine, DETERMINATION_REQUESTED) == []  # a signal, never a record
+    assert await outbox(engine, BEHAVIOUR_REPORTED) == []  # a signal, never a record
 
 
 async def test_a_project_without_an_award_is_judged_after_the_quiet_period(engine: AsyncEngine) -> None:
@@ -136,19 +136,19 @@ async def test_the_third_unfounded_complaint_asks_for_a_sup_s_15_determination(e
     first = [item(COMPLAINT_DECIDED, complaint(1, "2026-01-05"), id="c1")]
     await apply(engine, [*first, item(COMPLAINT_DECIDED, complaint(2, "2026-03-01"), id="c2")])
     await apply(engine, [item(COMPLAINT_DECIDED, complaint(2, "2026-03-01"), id="c2-again")])
-    assert await outbox(engine, DETERMINATION_REQUESTED) == []  # two, the second sent twice
+    assert await outbox(engine, BEHAVIOUR_REPORTED) == []  # two, the second sent twice
     await apply(engine, [item(COMPLAINT_DECIDED, complaint(3, "2026-11-20", outcome="withdrawn"), id="c3")])
-    assert await outbox(engine, DETERMINATION_REQUESTED) == []
+    assert await outbox(engine, BEHAVIOUR_REPORTED) == []
     await apply(engine, [item(COMPLAINT_DECIDED, complaint(4, "2026-11-25"), id="c4")])
-    (event,) = await outbox(engine, DETERMINATION_REQUESTED)
+    (event,) = await outbox(engine, BEHAVIOUR_REPORTED)
     data = event["data"]
     assert (data["behaviour_code"], data["region"], data["subject"]["type"]) == ("SUP-S-15", "410302", "supplier")
-    assert [c["complaint_no"] for c in data["behaviour"]["signal"]["complaints"]] == ["TS-1", "TS-2", "TS-4"]
+    assert [c["complaint_no"] for c in data["signal"]["complaints"]] == ["TS-1", "TS-2", "TS-4"]
 
 
 async def test_a_fabricated_complaint_asks_at_once_and_a_bad_region_is_dead_lettered(engine: AsyncEngine) -> None:
     await apply(engine, [item(COMPLAINT_DECIDED, complaint(1, "2026-01-05", "rejected", fabricated=True), id="c1")])
-    (event,) = await outbox(engine, DETERMINATION_REQUESTED)
+    (event,) = await outbox(engine, BEHAVIOUR_REPORTED)
     assert event["data"]["behaviour_code"] == "SUP-S-16"
     bad = item(COMPLAINT_DECIDED, {**complaint(2, "2026-01-05"), "region": "999999"}, id="x")
     assert (await apply(engine, [bad]))["rejected"] == 1
@@ -160,7 +160,7 @@ async def test_decisions_of_regions_without_a_policy_count_nationwide(engine: As
     counted = await apply(engine, [item(COMPLAINT_DECIDED, c, id=f"c{n}") for n, c in enumerate(beijing)])
     assert counted["counted"] == 2 and await outbox(engine, EVENT_REJECTED) == []
     await apply(engine, [item(COMPLAINT_DECIDED, complaint(3, "2026-04-01"), id="c3")])
-    (event,) = await outbox(engine, DETERMINATION_REQUESTED)
+    (event,) = await outbox(engine, BEHAVIOUR_REPORTED)
     assert event["data"]["region"] == "410302"
 
 
@@ -190,9 +190,9 @@ async def test_a_breached_commitment_is_marked_and_asked_of_the_finance_departme
     async with engine.connect() as conn:
         (row,) = (await conn.execute(select(COMMITMENTS_T))).all()
     assert (row.state, row.breach["finding"]) == ("breach_found", "资质证书系伪造")
-    (event,) = await outbox(engine, DETERMINATION_REQUESTED)
+    (event,) = await outbox(engine, BEHAVIOUR_REPORTED)
     assert event["data"]["behaviour_code"] == "SUP-S-01"
-    assert event["data"]["behaviour"]["signal"]["commitment"]["id"] == "CM-1"
+    assert event["data"]["signal"]["commitment"]["id"] == "CM-1"
 
 
 def test_the_consumer_reads_what_owners_say_it_reads() -> None:

@@ -29,6 +29,10 @@ BRANCHES = {
         "appeal_escalated_v1": "timeout: reminder and two escalations, then decided",
         "appeal_closed_v1": "cancellation: record out of force before review",
     },
+    "CollusionTriageWorkflow": {
+        "collusion_triage_referred_v1": "decision: refer two of three suppliers",
+        "collusion_triage_dismissed_v1": "decision: dismiss, nothing filed",
+    },
     "DeadlineClockWorkflow": {
         "deadline_clock_overdue_v1": "due soon on a 调休 Saturday, overdue, task dismissed",
         "deadline_clock_reported_v1": "a provisional year: overdue, task decided report_behaviour",

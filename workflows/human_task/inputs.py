@@ -17,6 +17,7 @@ TaskKind = Literal[
     "listing_confirmation",
     "deadline_overdue",
     "interception",
+    "collusion_triage",
     "evaluation_review",
     "supervision_interview",
     "report_review",
@@ -33,6 +34,8 @@ DECISIONS: dict[str, tuple[str, ...]] = {
     "deadline_overdue": ("remind", "report_behaviour", "dismiss"),
     # Issue 13: a supplier that may not take part, or deposits where the region forbids them.
     "interception": ("report_behaviour", "dismiss"),
+    # Issue 14: suspected collusion (Luoyang Art. 10); `refer` asks for SUP-S-08 determinations.
+    "collusion_triage": ("refer", "dismiss"),
     # Issue 15: the officer reviews a year's drafted results (adjustments entered with their reasons
     # over HTTP first), then publishes them or has them drafted again from the latest figures.
     "evaluation_review": ("publish", "redraft"),

@@ -306,6 +306,8 @@ def completion_body(form: dict[str, str]) -> dict:
         body["determination"] = determination
     if decision in ("record_general", "correct") and code:
         body["behaviour_code"] = code
+    if decision == "refer":
+        body["suppliers"] = form.get("suppliers", "").replace(",", " ").split()
     if decision in ("approve", "reject") and form.get("opinion", "").strip():
         body["opinion"] = form["opinion"].strip()
     return body

@@ -236,6 +236,9 @@ def _decide_form(task: dict, csrf: str, lang: str, form: dict, errors: dict) -> 
         )
     if task["kind"] == "repair_review":
         fields += _field("opinion", w(lang, "opinion"), form, errors, area=True)
+    if task["kind"] == "collusion_triage":
+        group = " ".join(str(s.get("id")) for s in (task.get("context") or {}).get("suppliers") or [])
+        fields += _field("suppliers", w(lang, "suppliers"), {"suppliers": group, **form}, errors)
     return (
         f'<form method="post" action="/console/tasks/{quote(task["id"], safe="")}/complete" class="box" id="decide"'
         f' novalidate><input type="hidden" name="csrf" value="{e(csrf)}"><h3>{e(w(lang, "decide"))}</h3>'

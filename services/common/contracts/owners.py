@@ -70,8 +70,9 @@ READERS: Mapping[str, frozenset[str]] = MappingProxyType(
         # The watch reads every procurement fact but complaint decisions; the signals service (issue
         # 14, services/signals/handlers.py) reads bids, awards and complaint decisions, and commitments.
         **{c.type: _procurement_readers(c) for c in procurement.CONTRACTS},
-        applications.COMMITMENT_MADE.type: frozenset({SIGNALS}),
-        applications.COMMITMENT_BREACHED.type: frozenset({SIGNALS}),
+        # Evaluation keeps them for the integrity archive (services/evaluation/records/commitments.py).
+        applications.COMMITMENT_MADE.type: frozenset({SIGNALS, EVALUATION}),
+        applications.COMMITMENT_BREACHED.type: frozenset({SIGNALS, EVALUATION}),
     }
 )
 

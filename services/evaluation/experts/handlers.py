@@ -13,7 +13,7 @@ from faststream.kafka import KafkaRouter
 
 from services.common.batches import consume
 from services.common.commands import Command, write_commands
-from services.common.contracts.applications import TRAINING, TrainingCompleted
+from services.common.contracts.applications import COMMITMENT_BREACHED, COMMITMENT_MADE, TRAINING, TrainingCompleted
 from services.common.contracts.decode import Typed
 from services.common.contracts.owners import EVALUATION
 from services.common.contracts.records import (
@@ -34,6 +34,7 @@ from services.common.topics import INBOUND_APPLICATIONS, RECORDS
 from services.evaluation.events import SOURCE
 from services.evaluation.experts.commands import RECORD_CHANGED, TRAINING_COMPLETED, standing_command
 from services.evaluation.models import COMMANDS, MESSAGING
+from services.evaluation.records.commitments import commitment_breached, commitment_made
 from workflows.expert_standing.inputs import ExpertRecordChange
 from workflows.expert_standing.inputs import TrainingCompleted as TrainingSignal
 
@@ -112,7 +113,7 @@ def training_consumer(default_region: str) -> Consumer:
         source=SOURCE,
         messaging=MESSAGING,
         topics=(INBOUND_APPLICATIONS,),
-        handlers={TRAINING: completed},
+        handlers={TRAINING: completed, COMMITMENT_MADE: commitment_made, COMMITMENT_BREACHED: commitment_breached},
         finish=_write_commands,
     )
 

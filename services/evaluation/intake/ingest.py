@@ -44,6 +44,7 @@ from services.evaluation.records.subjects import publish_subject_statuses
 RECORDS_T = table_of(CreditRecord)
 HISTORY_T = table_of(RecordVersion)
 TASKS_T = table_of(DeterminationTask)
+SIGNALS_SOURCE = "urn:credit:signals"
 ID_NAMESPACE = uuid.UUID("6f1f6c1e-6a43-4d4b-9a59-1d8f0f3c2a10")
 
 
@@ -154,6 +155,9 @@ def _decide(event: Typed[BehaviourReport], *, today: date) -> Rejection | _Accep
     env, report = event.envelope, event.data
     if not is_division_code(report.region):
         return Rejection("invalid_identifier", f"region {report.region!r} is not a division code")
+    if report.reporter.type == "system" and (env.source != SIGNALS_SOURCE or event.item.reporter_region is not None):
+        # Only the signals service reports in the system's name, and only over Kafka.
+        return Rejection("not_authorised", f"only {SIGNALS_SOURCE} reports as the system", status=403)
     try:
         policy = policy_for(report.region, today)
     except LookupError as exc:
@@ -164,7 +168,7 @@ def _decide(event: Typed[BehaviourReport], *, today: date) -> Rejection | _Accep
         catalogue=load_catalogue(),
         policy=policy,
         today=today,
-        reporter_regions=_reporter_regions(event.item, report),
+        reporter_regions=None if report.reporter.type == "system" else _reporter_regions(event.item, report),
     )
     if isinstance(outcome, Rejection):
         return outcome

@@ -9,7 +9,7 @@ from services.common.catalogue import Behaviour, Catalogue
 from services.common.identifiers import division_covers, is_division_code, is_valid_uscc, validate_subject_id
 from services.common.lawdates import add_months
 from services.common.policy import PolicyVersion, first_effective_day
-from services.common.schemas import BehaviourReport
+from services.common.schemas import SYSTEM_REPORTER_ID, BehaviourReport
 from services.common.topics import MISCONDUCT_DETERMINED
 
 
@@ -86,7 +86,7 @@ def decide(
             "an agency records the parties of the procurement it runs (001 Art. 17-18), not an agency",
             status=403,
         )
-    if reporter.type != "finance" and not in_reporter_scope(reporter_regions, report.region):
+    if reporter.type not in ("finance", "system") and not in_reporter_scope(reporter_regions, report.region):
         return Rejection(
             "not_authorised",
             f"a {reporter.type} of region {'/'.join(sorted(reporter_regions or ())) or 'unknown'}"
@@ -133,7 +133,10 @@ def _check_identifiers(report: BehaviourReport) -> Rejection | None:
             "invalid_identifier", f"subject id {report.subject.id!r} is not a valid {report.subject.type} id"
         )
     reporter = report.reporter
-    ok = is_division_code(reporter.id) if reporter.type == "finance" else is_valid_uscc(reporter.id)
+    if reporter.type == "system":
+        ok = reporter.id == SYSTEM_REPORTER_ID
+    else:
+        ok = is_division_code(reporter.id) if reporter.type == "finance" else is_valid_uscc(reporter.id)
     if not ok:
         return Rejection("invalid_identifier", f"reporter id {reporter.id!r} is not a valid {reporter.type} id")
     return None

@@ -15,6 +15,7 @@ from services.common.runtime import RuntimeDep
 from services.common.tables import table_of
 from services.evaluation.models import CreditRecord, DeterminationTask, RecordVersion, subject_key
 from services.evaluation.records.access import is_subject_itself, may_read
+from services.evaluation.records.commitments import commitments_of
 from services.evaluation.records.evidence_access import audit
 from services.evaluation.records.representation import record_view
 from services.evaluation.schemas import Archive, DeterminationRequest
@@ -62,6 +63,7 @@ async def integrity_archive(
                 .order_by(REQUESTS_T.c.created_at)
             )
         ]
+        commitments = await commitments_of(conn, subject_key(subject_type, subject_id))
         entries: dict[str, list[dict]] = {r["id"]: [] for r in visible}
         for v in versions:
             entries[v.record_id].append(
@@ -88,6 +90,7 @@ async def integrity_archive(
             {**record_view(r, with_evidence=False), "resolution": r["resolution"], "entries": entries[r["id"]]}
             for r in visible
         ],
+        "commitments": commitments,
     }
 
 

@@ -25,6 +25,7 @@ from services.evaluation.intake.rules import OpenDetermination, Rejection, decid
 from services.evaluation.ledger.hashes import GENESIS
 from services.evaluation.ledger.history import store_versions, version_row
 from services.evaluation.models import MESSAGING, CreditRecord, DeterminationTask
+from services.evaluation.records.commitments import mark_breached
 from services.evaluation.records.subjects import publish_subject_statuses
 from workflows.record_inputs import DeterminationApplied, DeterminationIntended, RecordChangeResult
 
@@ -36,8 +37,9 @@ NOT_RECORDING = ("dismiss", "withdraw")
 
 def determined_report(report: dict, inp: DeterminationApplied) -> BehaviourReport:
     """The report as the finance department records it: its own, with the officer's fields."""
+    # The signal stays with the request; the record is the department's own finding.
     data = {
-        **report,
+        **{k: v for k, v in report.items() if k != "signal"},
         "reporter": {"type": "finance", "id": inp.decided_by_org, "name": f"财政部门 {inp.decided_by_org}"},
     }
     if inp.decision == "determine":
@@ -91,6 +93,7 @@ async def apply_determination(engine: AsyncEngine, inp: DeterminationApplied, *,
         if record is None:
             return RecordChangeResult(applied=inp.decision in NOT_RECORDING, note=note or state)
         await insert_rows(conn, RECORDS_T, [record])
+        await mark_breached(conn, request.report, record["id"])
         actor = f"finance:{inp.decided_by_org}:{inp.decided_by}"
         await store_versions(conn, [version_row(record, change="created", actor=actor, now=now, prev_hash=GENESIS)])
         subject = {"type": record["subject_type"], "id": record["subject_id"], "name": record["subject_name"]}

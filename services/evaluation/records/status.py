@@ -12,7 +12,7 @@ class InForce:
     valid_until: date
 
 
-def subject_status(subject: dict, records: list[InForce]) -> dict:
+def subject_status(subject: dict, records: list[InForce], breached: list[dict] | None = None) -> dict:
     """What `subject.status.changed.v1` says about a subject (without its version and cause).
 
     A serious record in force blacklists (001 Art. 21, 23): the subject may not take part until
@@ -40,6 +40,9 @@ def subject_status(subject: dict, records: list[InForce]) -> dict:
             for r in sorted(records, key=lambda r: (r.valid_until, r.record_id))
         ],
     }
+    if breached:
+        # Issue 14 (Shandong (十三)): a commitment found false and recorded is made public.
+        snapshot["commitments_breached"] = sorted(breached, key=lambda c: c["commitment_id"])
     if snapshot["valid_until"] is not None:
         snapshot["valid_until"] = snapshot["valid_until"].isoformat()
     if subject["type"] == "expert":

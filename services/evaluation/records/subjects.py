@@ -10,11 +10,12 @@ from services.common.messaging import OutboundEvent
 from services.common.sql import key_in, lock_keys, upsert_rows
 from services.common.tables import table_of
 from services.evaluation import events
-from services.evaluation.models import CreditRecord, SubjectState
+from services.evaluation.models import CreditRecord, SubjectCommitment, SubjectState
 from services.evaluation.records.status import InForce, subject_status
 
 RECORDS_T = table_of(CreditRecord)
 SUBJECTS_T = table_of(SubjectState)
+COMMITMENTS_T = table_of(SubjectCommitment)
 
 
 async def publish_subject_statuses(
@@ -42,10 +43,25 @@ async def publish_subject_statuses(
     )
     for r in rows:
         in_force[r.subject_key].append(InForce(r.id, r.behaviour_code, r.severity, r.valid_until))
+    breached: dict[str, list[dict]] = {k: [] for k in keys}
+    commitments = await conn.execute(
+        select(COMMITMENTS_T).where(
+            key_in(conn, COMMITMENTS_T.c.subject_key, keys), COMMITMENTS_T.c.state == "breached"
+        )
+    )
+    for c in commitments:
+        breached[c.subject_key].append(
+            {
+                "commitment_id": c.commitment_id,
+                "kind": c.kind,
+                "made_on": c.made_on.isoformat(),
+                "record_id": c.record_id,
+            }
+        )
     upserts, out = [], []
     for key in keys:
         subject = touched[key]
-        snapshot = subject_status(subject, in_force[key])
+        snapshot = subject_status(subject, in_force[key], breached[key])
         before = previous.get(key)
         if before is not None and _same(before.snapshot, snapshot):
             continue

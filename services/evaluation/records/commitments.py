@@ -1,0 +1,80 @@
+"""Subjects' credit commitments (Shandong (十三)) in their integrity archive: `commitment.made.v1` is
+kept, `commitment.breached.v1` marks it `breach_found` (the signals service asks for the
+determination), and the determination recorded on that request marks it `breached` with its record
+(determinations.py). Read from credit.inbound.applications by the consumer that answers for it."""
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.common.contracts.applications import CommitmentBreached, CommitmentMade
+from services.common.contracts.decode import Typed
+from services.common.frame import Accepted, Batch, Rejected
+from services.common.sql import upsert_rows
+from services.common.tables import table_of
+from services.evaluation.models import SubjectCommitment, subject_key
+
+COMMITMENTS_T = table_of(SubjectCommitment)
+
+
+async def commitment_made(event: Typed[CommitmentMade], batch: Batch) -> Accepted:
+    d = event.data
+    row = {
+        "commitment_id": d.commitment_id,
+        "subject_key": subject_key(d.subject.type, d.subject.id),
+        "kind": d.kind,
+        "text": d.text,
+        "made_on": d.made_on,
+        "project": d.project.model_dump(mode="json") if d.project else None,
+        "state": "made",
+    }
+    known = select(COMMITMENTS_T.c.state).where(COMMITMENTS_T.c.commitment_id == d.commitment_id)
+    if (await batch.conn.execute(known)).first() is not None:
+        return Accepted(mark="commitment_known")  # sent again: its state stands
+    await upsert_rows(batch.conn, COMMITMENTS_T, [row], key=["commitment_id"])
+    return Accepted(mark="commitment_kept")
+
+
+async def commitment_breached(event: Typed[CommitmentBreached], batch: Batch) -> Accepted | Rejected:
+    d = event.data
+    q = select(COMMITMENTS_T.c.subject_key).where(COMMITMENTS_T.c.commitment_id == d.commitment_id)
+    row = (await batch.conn.execute(q)).first()
+    if row is None:
+        # The commitment may still be on its way (the signals service refuses it the same way).
+        return Rejected("unknown_commitment", f"no commitment {d.commitment_id!r} is known", remember=False)
+    if row.subject_key != subject_key(d.subject.type, d.subject.id):
+        return Rejected("subject_mismatch", f"commitment {d.commitment_id!r} was made by another subject")
+    await batch.conn.execute(
+        update(COMMITMENTS_T)
+        .where(COMMITMENTS_T.c.commitment_id == d.commitment_id, COMMITMENTS_T.c.state == "made")
+        .values(state="breach_found", found_on=d.found_on, finding=d.finding)
+    )
+    return Accepted(mark="breach_kept")
+
+
+async def mark_breached(conn: AsyncConnection, report: dict, record_id: str) -> None:
+    """A determination recorded on a commitment's breach (the request's `signal.commitment`)."""
+    commitment = (report.get("signal") or {}).get("commitment") or {}
+    if commitment.get("id"):
+        await conn.execute(
+            update(COMMITMENTS_T)
+            .where(COMMITMENTS_T.c.commitment_id == commitment["id"])
+            .values(state="breached", record_id=record_id)
+        )
+
+
+async def commitments_of(conn: AsyncConnection, key: str) -> list[dict]:
+    q = select(COMMITMENTS_T).where(COMMITMENTS_T.c.subject_key == key).order_by(COMMITMENTS_T.c.made_on)
+    return [
+        {
+            "commitment_id": r.commitment_id,
+            "kind": r.kind,
+            "text": r.text,
+            "made_on": r.made_on.isoformat(),
+            "project": r.project,
+            "state": r.state,
+            "found_on": r.found_on.isoformat() if r.found_on else None,
+            "finding": r.finding,
+            "record_id": r.record_id,
+        }
+        for r in await conn.execute(q)
+    ]

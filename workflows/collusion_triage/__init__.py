@@ -1,0 +1,1 @@
+"""Collusion triage (issue 14): the finance department decides on a `collusion.suspected.v1`."""
