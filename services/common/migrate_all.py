@@ -6,7 +6,6 @@ still checks at start that its tables are at the head revision (a no-op then), u
 advisory lock, so a replica started early never runs a migration beside the Job."""
 
 import asyncio
-import importlib
 
 import structlog
 
@@ -14,20 +13,21 @@ from services.common.db import make_engine
 from services.common.logs import configure_logging
 from services.common.migrations import migrate
 from services.common.settings import Settings, get_settings
+from services.dbsetup import service_schemas
 
-SERVICES = ("evaluation", "publication", "repair", "appeal", "casework", "watch", "evaluations", "statistics")
+# Every service with tables, from the one list `services.dbsetup` keeps (signals was missing here).
+SERVICES = tuple(service_schemas())
 log = structlog.get_logger(__name__)
 
 
 async def migrate_all(settings: Settings) -> list[str]:
     done = []
-    for name in SERVICES:
-        models = importlib.import_module(f"services.{name}.models")
+    for name, (migrations, tables) in service_schemas().items():
         engine = make_engine(
             settings.database_url_for(name), pool_size=1, connect_args=settings.database_connect_args()
         )
         try:
-            await migrate(engine, name, models.MIGRATIONS, models.TABLES)
+            await migrate(engine, name, migrations, tables)
         finally:
             await engine.dispose()
         log.info("migrated", service=name)

@@ -13,8 +13,11 @@ from services.evaluation.models import TABLES
 from tests.stack import PG_ADMIN
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
+    # One server per test module: a workflow a module leaves waiting (an ABANDON child, a task on a
+    # queue nobody polls any more) holds a time-skipping server's clock, and must not hold it for
+    # the other modules' tests.
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(temporal_test_server_path()), data_converter=pydantic_data_converter
     )
