@@ -15,6 +15,7 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.common.auth import Principal, Role
 from services.common.cloudevents import encode_structured
 from services.common.contracts import asyncapi
 from services.common.contracts.owners import ANSWERS_UNKNOWN
@@ -23,6 +24,7 @@ from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.topics import DEAD_LETTER, PUSHES
 from services.statistics.counting import CONSUMER
+from services.statistics.dashboard import render
 from services.statistics.exports import to_csv
 from services.statistics.handlers import build_router
 from services.statistics.models import MESSAGING
@@ -208,3 +210,20 @@ def test_the_push_outcomes_are_in_the_asyncapi_document_and_statistics_answers_f
     assert names == {PUSH_DELIVERED.type, PUSH_FAILED.type}
     assert ANSWERS_UNKNOWN[PUSHES] == "statistics" and PUSH_CONSUMER.answers_unknown
     assert not CONSUMER.answers_unknown  # the copy of the other services' topics refuses nothing
+
+
+async def test_the_page_shows_the_push_and_evaluation_charts_with_their_tables(engine: AsyncEngine) -> None:  # noqa: F811
+    await pushes(engine, outcomes())
+    await feed(engine, [s.event("evaluation.published.v1", s.evaluation("P2", "较差", region="410322"), id="e")])
+    who = Principal(sub="supervisor-1", role=Role.SUPERVISOR, org="410300", region="410300")
+    html = render(await figures(engine, "410300"), who)
+    for chart in ("pushes", "evaluations"):
+        part = html.split(f'<figure data-chart="{chart}">', 1)[1].split("</figure>", 1)[0]
+        assert "<svg" in part and 'class="mark"' in part and f'data-table="{chart}"' in part
+        assert f"/console/dashboard/export/{chart}.xlsx?" in part
+    pushes_part = html.split('<figure data-chart="pushes">', 1)[1].split("</figure>", 1)[0]
+    assert "<td>2026-03</td><td>1</td><td>2</td><td>1</td>" in pushes_part
+    assert "推送成功" in pushes_part and "2026-03 · 推送失败: 2" in pushes_part
+    assert "<td>2025</td><td>采购人</td><td>较差</td><td>1</td><td>0</td>" in html
+    assert 'data-table="push_platforms"' in html and "<td>公共信用信息系统</td>" in html
+    assert '<div class="card" data-figure="pushes_failed">期间推送失败<b>2</b></div>' in html
