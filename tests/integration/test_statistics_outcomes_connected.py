@@ -5,7 +5,6 @@ through casework's API — and the dashboard over HTTP (through the gateway) cou
 1 failed for the county and the city above it; an agency evaluation published by the yearly run
 (Temporal, the review task decided over HTTP) is counted by year, kind and grade."""
 
-import asyncio
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -13,7 +12,6 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request, Response
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -24,6 +22,7 @@ from services.evaluations.figures import store_figures
 from tests.conftest import bearer
 from tests.stack import Stack
 from tests.support.factories import determination, new_uscc, report_data
+from tests.support.platforms import serving
 from tests.support.poll import eventually
 from workflows.annual_evaluation.inputs import EvaluationRunInput, EvaluationRunResult, review_task_id
 from workflows.annual_evaluation.workflow import AnnualEvaluationWorkflow
@@ -54,26 +53,8 @@ class Subscriber:
 @pytest.fixture
 async def subscribers(stack: Stack) -> AsyncIterator[dict[str, Subscriber]]:
     servers = {"procurement": Subscriber(200), "credit": Subscriber(503), "public_credit": Subscriber(200)}
-    ports = {
-        "procurement": stack.procurement_port,
-        "credit": stack.credit_port,
-        "public_credit": stack.public_credit_port,
-    }
-    running = []
-    for name, server in servers.items():
-        uv = uvicorn.Server(uvicorn.Config(server.app, host="127.0.0.1", port=ports[name], log_level="warning"))
-        running.append((uv, asyncio.create_task(uv.serve())))
-        await eventually(lambda uv=uv: _started(uv), until=bool, timeout=10)
-    try:
+    async with serving(stack, {name: server.app for name, server in servers.items()}):
         yield servers
-    finally:
-        for uv, task in running:
-            uv.should_exit = True
-            await task
-
-
-async def _started(server: uvicorn.Server) -> bool:
-    return server.started
 
 
 @pytest.fixture
