@@ -22,6 +22,9 @@ APPLICATIONS: Final = "credit.applications"
 # Added: the official holiday arrangements installed at run time (every process counting working
 # days follows it, so none needs a restart).
 CALENDAR: Final = "credit.calendar"
+# Added (issue 17): how each push to a national platform ended (delivered or failed), for the
+# statistics (services/common/contracts/pushes.py says why a topic of its own).
+PUSHES: Final = "credit.pushes"
 
 INBOUND_TOPICS: Final = (INBOUND_BEHAVIOUR, INBOUND_PROCUREMENT, INBOUND_APPLICATIONS)
 OUTBOUND_TOPICS: Final = (
@@ -34,6 +37,7 @@ OUTBOUND_TOPICS: Final = (
     DEAD_LETTER,
     APPLICATIONS,
     CALENDAR,
+    PUSHES,
 )
 ALL_TOPICS: Final = INBOUND_TOPICS + OUTBOUND_TOPICS
 
@@ -104,3 +108,6 @@ COLLUSION_SUSPECTED: Final = event_type("collusion.suspected.v1")
 INTERCEPTION_RAISED: Final = event_type("interception.raised.v1")
 # Added (issue 15): a yearly evaluation or assessment published after the officer's review.
 EVALUATION_PUBLISHED: Final = event_type("evaluation.published.v1")
+# Added (issue 17): the final outcome of a push to a national platform (credit.pushes).
+PUSH_DELIVERED: Final = event_type("push.delivered.v1")
+PUSH_FAILED: Final = event_type("push.failed.v1")

@@ -40,9 +40,16 @@ class PublicationActivities:
                 self._wake()
         return result
 
+    def _ended(self, status: PushStatus) -> PushStatus:
+        """A push that ended owes its outcome on credit.pushes: wake the relay (PostgreSQL's notify
+        does too; SQLite has only this)."""
+        if status.state in pushes.FINAL and self._relay is not None:
+            self._relay.wake()
+        return status
+
     @activity.defn(name=DELIVER_PUSH)
     async def deliver_push(self, ref: PushRef) -> PushStatus:
-        return await pushes.deliver(self._engine, ref.idempotency_key, self._urls)
+        return self._ended(await pushes.deliver(self._engine, ref.idempotency_key, self._urls))
 
     @activity.defn(name=ESCALATE_PUSH)
     async def escalate_push(self, esc: PushEscalated) -> PushStatus:
@@ -50,8 +57,10 @@ class PublicationActivities:
 
     @activity.defn(name=SETTLE_PUSH)
     async def settle_push(self, settled: PushSettled) -> PushStatus:
-        return await pushes.set_state(
-            self._engine, settled.idempotency_key, state=settled.state, last_error=settled.note or None
+        return self._ended(
+            await pushes.set_state(
+                self._engine, settled.idempotency_key, state=settled.state, last_error=settled.note or None
+            )
         )
 
     def all(self) -> list:

@@ -20,7 +20,19 @@ router = APIRouter(tags=["statistics"])
 Officer = Annotated[Principal, Depends(require_roles(Role.FINANCE_OFFICER, Role.SUPERVISOR))]
 MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 FILE = {"type": "string", "format": "binary"}  # a file's body in the OpenAPI document
-Table = Literal["months", "in_force", "behaviours", "task_kinds", "officers", "divisions", "experts", "deadlines"]
+Table = Literal[
+    "months",
+    "in_force",
+    "behaviours",
+    "task_kinds",
+    "officers",
+    "divisions",
+    "experts",
+    "deadlines",
+    "pushes",
+    "push_platforms",
+    "evaluations",
+]
 
 
 def scope(p: Principal, region: str | None, from_month: str | None, to_month: str | None) -> tuple[str, str, str]:
@@ -56,7 +68,8 @@ async def get_dashboard(
 ) -> Dashboard:
     """Every figure of the dashboard for a region (and the divisions under it) and a period of months:
     summary, monthly series, records in force, tasks by kind and officer, divisions, expert pool,
-    deadline rankings."""
+    deadline rankings, pushes to the national platforms delivered and failed (by month and platform),
+    published evaluations and assessments by year, kind and grade with their interviews."""
     return await figures_for(rt, p, region, from_month, to_month)
 
 

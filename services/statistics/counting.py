@@ -14,7 +14,13 @@ Metrics (`metric`, `dim_a`, `dim_b`), per region and month:
   `tasks_cancelled` (kind);
 - `experts` (status): +1 / -1 as an expert's standing moves;
 - `deadline` (responsible type, level) and `deadline_party` (responsible type, "id|name"): the watch's
-  `deadline.warning.v1` on `credit.warnings` (issue 13), counted as it arrives.
+  `deadline.warning.v1` on `credit.warnings` (issue 13), counted as it arrives;
+- `evaluations` and `evaluation_interviews` (subject kind: purchaser | agency, "year|grade"): the
+  evaluations service's `evaluation.published.v1` on `credit.notices` (issue 15), in the month
+  published; an interview is a published result below the policy's threshold (the run opens its
+  supervision_interview task);
+- `pushes` (final state: delivered | acknowledged | not_configured, platform): the publication
+  service's push outcomes on `credit.pushes`, counted by their own consumer (push_counts.py).
 Open and overdue tasks are read from `statistics_task` (one indexed count)."""
 
 from collections import Counter
@@ -35,7 +41,13 @@ from services.common.contracts.application_states import (
 )
 from services.common.contracts.decode import Typed
 from services.common.contracts.experts import ExpertStanding
-from services.common.contracts.notices import NOTICE_PUBLISHED, REPORT_PUBLISHED, NoticePublished
+from services.common.contracts.notices import (
+    EVALUATION_PUBLISHED,
+    NOTICE_PUBLISHED,
+    REPORT_PUBLISHED,
+    EvaluationPublished,
+    NoticePublished,
+)
 from services.common.contracts.owners import STATISTICS
 from services.common.contracts.records import RecordData
 from services.common.contracts.subjects import SUBJECT_STATUS_CHANGED, SubjectStatus
@@ -70,7 +82,7 @@ def _day(event: Typed[Any]) -> date:
     return event.envelope.time.astimezone(BEIJING).date()
 
 
-def _add(batch: Batch, region: str, day: date, metric: str, a: str, b: str = "", n: int = 1) -> None:
+def add_count(batch: Batch, region: str, day: date, metric: str, a: str, b: str = "", n: int = 1) -> None:
     tally: Counter[Key] = batch.state("counts", Counter)
     tally[(region, month_of(day), metric, a[:100], b[:200])] += n
 
@@ -103,13 +115,13 @@ async def on_record(event: Typed[RecordData], batch: Batch) -> Outcome:
         "in_force": int(now_in),
     }
     if kept is None:
-        _add(batch, d.region, d.recorded_on, "records_new", d.subject.type, d.severity)
-    _add(batch, d.region, day, "record_change", change)
+        add_count(batch, d.region, d.recorded_on, "records_new", d.subject.type, d.severity)
+    add_count(batch, d.region, day, "record_change", change)
     if was != now_in:
         old: dict[str, Any] = kept if was and kept is not None else row
         sign = 1 if now_in else -1
-        _add(batch, old["region"], day, "in_force", old["subject_type"], old["severity"], sign)
-        _add(batch, old["region"], day, "in_force_behaviour", old["behaviour_code"], old["severity"], sign)
+        add_count(batch, old["region"], day, "in_force", old["subject_type"], old["severity"], sign)
+        add_count(batch, old["region"], day, "in_force_behaviour", old["behaviour_code"], old["severity"], sign)
     _kept(batch, "records")[d.record_id] = row
     _changed(batch, "records")[d.record_id] = row
     return Accepted("counted")
@@ -126,7 +138,7 @@ async def on_subject(event: Typed[SubjectStatus], batch: Batch) -> Outcome:
     now_on = bool(d.blacklisted)
     was = bool(kept and kept["blacklisted"])
     if was != now_on and region:
-        _add(batch, region, _day(event), "blacklist", d.subject.type, "", 1 if now_on else -1)
+        add_count(batch, region, _day(event), "blacklist", d.subject.type, "", 1 if now_on else -1)
     row = {
         "subject_type": d.subject.type,
         "subject_id": d.subject.id,
@@ -148,8 +160,8 @@ async def on_expert(event: Typed[ExpertStanding], batch: Batch) -> Outcome:
     day = _day(event)
     if kept is None or kept["status"] != d.status:
         if kept is not None:
-            _add(batch, kept["region"], day, "experts", kept["status"], "", -1)
-        _add(batch, region, day, "experts", d.status)
+            add_count(batch, kept["region"], day, "experts", kept["status"], "", -1)
+        add_count(batch, region, day, "experts", d.status)
     row = {"expert_id": d.expert.id, "version": d.version, "region": region, "status": d.status}
     _kept(batch, "experts")[d.expert.id] = row
     _changed(batch, "experts")[d.expert.id] = row
@@ -157,12 +169,12 @@ async def on_expert(event: Typed[ExpertStanding], batch: Batch) -> Outcome:
 
 
 async def on_appeal(event: Typed[AppealChanged], batch: Batch) -> Outcome:
-    _add(batch, event.data.region, _day(event), "appeals", event.data.state)
+    add_count(batch, event.data.region, _day(event), "appeals", event.data.state)
     return Accepted("counted")
 
 
 async def on_repair(event: Typed[RepairChanged], batch: Batch) -> Outcome:
-    _add(batch, event.data.region, _day(event), "repairs", event.data.state)
+    add_count(batch, event.data.region, _day(event), "repairs", event.data.state)
     return Accepted("counted")
 
 
@@ -179,7 +191,7 @@ async def on_task_created(event: Typed[TaskCreated], batch: Batch) -> Outcome:
     d = event.data
     if _task_row(batch, d.task_id) is not None:
         return STALE
-    _add(batch, d.region, date.fromisoformat(d.opened_on[:10]), "tasks_opened", d.kind)
+    add_count(batch, d.region, date.fromisoformat(d.opened_on[:10]), "tasks_opened", d.kind)
     row = {"task_id": d.task_id, "kind": d.kind, "region": d.region, "due_on": date.fromisoformat(d.due_on)}
     _keep_task(batch, {**row, "state": "open", "assignee": ""})
     return Accepted("counted")
@@ -202,10 +214,10 @@ async def on_task_completed(event: Typed[TaskCompleted], batch: Batch) -> Outcom
     done_at = datetime.fromisoformat(d.completed_at).astimezone(BEIJING).date() if d.completed_at else _day(event)
     officer = d.decided_by or (kept["assignee"] if kept else "") or ""
     if d.cancelled:
-        _add(batch, d.region, done_at, "tasks_cancelled", kind)
+        add_count(batch, d.region, done_at, "tasks_cancelled", kind)
     else:
-        _add(batch, d.region, done_at, "tasks_done", kind, officer)
-        _add(batch, d.region, done_at, "tasks_on_time" if done_at <= due else "tasks_late", kind, officer)
+        add_count(batch, d.region, done_at, "tasks_done", kind, officer)
+        add_count(batch, d.region, done_at, "tasks_on_time" if done_at <= due else "tasks_late", kind, officer)
     row = {"task_id": d.task_id, "kind": kind, "region": d.region, "due_on": due, "assignee": officer}
     _keep_task(batch, {**row, "state": "cancelled" if d.cancelled else "done"})
     return Accepted("counted")
@@ -236,12 +248,31 @@ async def on_notice(event: Typed[NoticePublished], batch: Batch) -> Outcome:
     return Accepted("kept")
 
 
+def _published_on(published_at: str, event: Typed[Any]) -> date:
+    """The day (Beijing) a result says it was published; the event's own day if it says none usable."""
+    try:
+        return datetime.fromisoformat(published_at).astimezone(BEIJING).date()
+    except ValueError:
+        return _day(event)
+
+
+async def on_evaluation(event: Typed[EvaluationPublished], batch: Batch) -> Outcome:
+    """A published agency evaluation or purchaser assessment, by kind, year and grade; one id per
+    subject and year (the evaluations service's), so a re-sent result counts once."""
+    d = event.data
+    day, year_grade = _published_on(d.published_at, event), f"{d.period}|{d.grade}"
+    add_count(batch, d.region, day, "evaluations", d.kind, year_grade)
+    if d.interview:
+        add_count(batch, d.region, day, "evaluation_interviews", d.kind, year_grade)
+    return Accepted("counted")
+
+
 async def on_deadline(event: Typed[DeadlineWarning], batch: Batch) -> Outcome:
     d = event.data
     day = _day(event)
-    _add(batch, d.region, day, "deadline", d.responsible.type, d.level)
+    add_count(batch, d.region, day, "deadline", d.responsible.type, d.level)
     if d.level != "due_soon":
-        _add(
+        add_count(
             batch, d.region, day, "deadline_party", d.responsible.type, f"{d.responsible.id}|{d.responsible.name or ''}"
         )
     return Accepted("counted")
@@ -338,6 +369,7 @@ CONSUMER = Consumer(
         TASK_COMPLETED: on_task_completed,
         DEADLINE_WARNING: on_deadline,
         NOTICE_PUBLISHED: on_notice,
+        EVALUATION_PUBLISHED: on_evaluation,
     },
     passes=frozenset({REPORT_PUBLISHED.type}),
     conflicts=False,

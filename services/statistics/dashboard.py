@@ -2,7 +2,9 @@
 (the gateway's longer prefix wins over casework's `/console`). Signed in with the console's cookie
 (the token the casework console keeps, path /console); server-rendered, no script: a filter form
 (region, first and last month), summary figures, charts as inline SVG, and under each chart its
-numbers as a table one click away (`<details>`), with CSV and XLSX links of the same rows."""
+numbers as a table one click away (`<details>`), with CSV and XLSX links of the same rows. Since the
+push outcomes and the evaluations are counted: pushes to the national platforms delivered and failed
+by month (and a table by platform), published evaluations and assessments by grade with interviews."""
 
 import asyncio
 from html import escape
@@ -118,6 +120,10 @@ def _cards(figures: Dashboard) -> str:
         ("已逾期任务", s.tasks_overdue, "tasks_overdue"),
         ("按期办结率", rate, "on_time_rate"),
         ("可抽取专家", s.experts_drawable, "experts_drawable"),
+        ("期间推送成功", s.pushes_delivered, "pushes_delivered"),
+        ("期间推送失败", s.pushes_failed, "pushes_failed"),
+        ("期间发布评价结果", s.evaluations_published, "evaluations_published"),
+        ("期间约谈", s.interviews, "interviews"),
     ]
     return (
         '<div class="cards">'
@@ -209,12 +215,39 @@ def render(figures: Dashboard, who: Principal) -> str:
             figures,
             "experts",
         ),
+        _figure(
+            "推送国家平台（按月）",
+            charts.bars(
+                "推送国家平台（按月）",
+                [m.month for m in figures.pushes],
+                [
+                    ("推送成功", [m.delivered for m in figures.pushes]),
+                    ("推送失败", [m.failed for m in figures.pushes]),
+                ],
+            ),
+            figures,
+            "pushes",
+        ),
+        _figure(
+            "评价与考核结果（按等级）",
+            charts.bars(
+                "评价与考核结果",
+                [f"{r.year}{label('subject_type', r.subject_type)}·{r.grade}" for r in figures.evaluations],
+                [
+                    ("发布结果", [r.published for r in figures.evaluations]),
+                    ("约谈", [r.interviews for r in figures.evaluations]),
+                ],
+            ),
+            figures,
+            "evaluations",
+        ),
     ]
     divisions = _table_html(figures, "divisions").replace("<details ", "<details open ", 1)
     tables = (
         f"<section><h2>各行政区划</h2>{divisions}</section>"
         f"<section><h2>经办人</h2>{_table_html(figures, 'officers')}</section>"
         f"<section><h2>履约期限逾期排名（采购人、代理机构）</h2>{_table_html(figures, 'deadlines')}</section>"
+        f"<section><h2>推送国家平台（按平台）</h2>{_table_html(figures, 'push_platforms')}</section>"
     )
     return (
         f"{form}<p>行政区划 {escape(p.region)} 及其下级 · {escape(p.from_month)} 至 {escape(p.to_month)}</p>"

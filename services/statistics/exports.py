@@ -78,6 +78,24 @@ TABLES: dict[str, tuple[str, list[tuple[str, str]]]] = {
         "履约期限逾期排名",
         [("responsible_type", "责任主体类型"), ("responsible_id", "代码"), ("name", "名称"), ("overdue", "逾期次数")],
     ),
+    "pushes": (
+        "推送国家平台（按月）",
+        [("month", "月份"), ("delivered", "推送成功"), ("failed", "推送失败"), ("not_configured", "其中未配置地址")],
+    ),
+    "push_platforms": (
+        "推送国家平台（按平台）",
+        [("platform", "平台"), ("delivered", "推送成功"), ("failed", "推送失败"), ("not_configured", "其中未配置地址")],
+    ),
+    "evaluations": (
+        "评价与考核结果",
+        [
+            ("year", "评价年度"),
+            ("subject_type", "对象类型"),
+            ("grade", "等级"),
+            ("published", "发布结果数"),
+            ("interviews", "约谈"),
+        ],
+    ),
 }
 
 

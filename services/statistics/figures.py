@@ -15,6 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.identifiers import division_level
 from services.statistics.models import ROLLUP, TASKS, month_of
+from services.statistics.outcomes import (
+    OUTCOME_METRICS,
+    EvaluationRow,
+    PushMonthRow,
+    PushPlatformRow,
+    evaluations,
+    push_months,
+    push_platforms,
+)
 
 PREFIX_LENGTH = {"province": 2, "city": 4, "county": 6}
 LEVELS = ("in_force", "in_force_behaviour", "blacklist", "experts")
@@ -106,6 +115,10 @@ class Summary(BaseModel):
     tasks_overdue: int
     on_time_rate: float | None
     experts_drawable: int
+    pushes_delivered: int
+    pushes_failed: int
+    evaluations_published: int
+    interviews: int
 
 
 class Dashboard(BaseModel):
@@ -121,6 +134,9 @@ class Dashboard(BaseModel):
     divisions: list[DivisionRow]
     experts: list[ExpertRow]
     deadlines: list[DeadlineRow]
+    pushes: list[PushMonthRow]
+    push_platforms: list[PushPlatformRow]
+    evaluations: list[EvaluationRow]
 
 
 def region_prefix(region: str) -> str:
@@ -146,7 +162,15 @@ def _rate(on_time: int, late: int) -> float | None:
     return round(on_time / (on_time + late), 4) if on_time + late else None
 
 
-PERIOD_DIMS = ("tasks_opened", "tasks_done", "tasks_on_time", "tasks_late", "tasks_cancelled", "deadline_party")
+PERIOD_DIMS = (
+    "tasks_opened",
+    "tasks_done",
+    "tasks_on_time",
+    "tasks_late",
+    "tasks_cancelled",
+    "deadline_party",
+    *OUTCOME_METRICS,
+)
 
 
 async def _sums(conn: AsyncConnection, region: str, cols: list[Any], *where: Any) -> list[Any]:
@@ -248,6 +272,7 @@ async def dashboard(conn: AsyncConnection, region: str, from_month: str, to_mont
     divisions = await _divisions(conn, region, from_month, to_month)
     on_time = sum(k.on_time for k in kinds)
     late = sum(k.late for k in kinds)
+    pushes, platforms, evaluated = push_months(flow, months), push_platforms(flow_b), evaluations(flow_b)
     summary = Summary(
         records_in_force=sum(r.records for r in in_force),
         serious_in_force=sum(r.records for r in in_force if r.severity == "serious"),
@@ -259,6 +284,10 @@ async def dashboard(conn: AsyncConnection, region: str, from_month: str, to_mont
         tasks_overdue=sum(k.overdue for k in kinds),
         on_time_rate=_rate(on_time, late),
         experts_drawable=sum(r.experts for r in experts if r.status == "drawable"),
+        pushes_delivered=sum(r.delivered for r in pushes),
+        pushes_failed=sum(r.failed for r in pushes),
+        evaluations_published=sum(r.published for r in evaluated),
+        interviews=sum(r.interviews for r in evaluated),
     )
     return Dashboard(
         period=Period(region=region, from_month=from_month, to_month=to_month),
@@ -271,6 +300,9 @@ async def dashboard(conn: AsyncConnection, region: str, from_month: str, to_mont
         divisions=divisions,
         experts=experts,
         deadlines=deadlines,
+        pushes=pushes,
+        push_platforms=platforms,
+        evaluations=evaluated,
     )
 
 

@@ -18,6 +18,7 @@ NAMES: dict[str, dict[str, str]] = {
     },
     "status": {"drawable": "可抽取", "suspended": "暂停抽取", "removed": "已清退"},
     "responsible_type": {"purchaser": "采购人", "agency": "采购代理机构", "supplier": "供应商"},
+    "platform": {"procurement": "中国政府采购网", "credit": "信用中国", "public_credit": "公共信用信息系统"},
 }
 
 

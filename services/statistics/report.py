@@ -2,7 +2,10 @@
 summary figures, charts (records in force and new records by month, tasks by kind), rankings
 (divisions; purchasers' and agencies' missed deadlines once the watch sends them), and notable cases
 by category — only entries of notices already published (`notice.published.v1`), as published
-(natural persons' names and identifiers masked by the publication service).
+(natural persons' names and identifiers masked by the publication service) — and the agency
+evaluations and purchaser assessments published in the year (by year evaluated, kind and grade, with
+the interviews they called for). The summary counts the pushes to the national platforms delivered
+and failed.
 
 The Chinese font is embedded: WenQuanYi Zen Hei (`fonts-wqy-zenhei`, installed by deploy/test.sh
 and in the image) as a TrueType subset; without it the report is not made (FontMissing), never made
@@ -36,7 +39,7 @@ FONT_FILES = (
 )
 # x, y, width, height of a chart in its drawing (points, whole: the stubs type them int).
 CHART_BOX = (round(12 * mm), round(12 * mm), round(150 * mm), round(48 * mm))
-SECTIONS = ("一、年度概况", "二、图表", "三、排名", "四、典型案例")
+SECTIONS = ("一、年度概况", "二、图表", "三、排名", "四、典型案例", "五、评价与考核结果")
 
 
 class FontMissing(RuntimeError):
@@ -160,6 +163,8 @@ def build_pdf(
                 ["任务按期办结率", _rate(s.on_time_rate)],
                 ["年末在办任务（其中逾期）", f"{s.tasks_open}（{s.tasks_overdue}）"],
                 ["可抽取评审专家", s.experts_drawable],
+                ["推送国家平台成功（失败）", f"{s.pushes_delivered}（{s.pushes_failed}）"],
+                ["全年发布评价与考核结果（约谈）", f"{s.evaluations_published}（{s.interviews}）"],
             ],
         ),
         Paragraph(SECTIONS[1], st["h1"]),
@@ -229,6 +234,18 @@ def build_pdf(
                 ],
             )
         )
+    story += [
+        Paragraph(SECTIONS[4], st["h1"]),
+        Paragraph("本年度发布的代理机构年度评价与采购人绩效考核结果（按评价年度、对象类型、等级）。", st["body"]),
+        _table(
+            font,
+            ["评价年度", "对象类型", "等级", "发布结果数", "约谈"],
+            [
+                [r.year, label("subject_type", r.subject_type), r.grade, r.published, r.interviews]
+                for r in figures.evaluations
+            ],
+        ),
+    ]
     out = io.BytesIO()
     doc = SimpleDocTemplate(
         out, pagesize=A4, title=f"{region_name}{year}年度政府采购信用报告", author="政府采购信用系统"

@@ -4,14 +4,12 @@ arrives exactly once although the platforms refuse the first attempts; the black
 endpoint agree after every change; the region's Temporal Schedule publishes last month's notice of
 general records (triggered here: the dev server cannot wait for the 1st of the month)."""
 
-import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request, Response
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -27,6 +25,7 @@ from tests.conftest import bearer
 from tests.stack import Stack
 from tests.support.factories import determination, event, new_uscc, report_data
 from tests.support.kafka import collect
+from tests.support.platforms import serving
 from tests.support.poll import eventually
 from workflows.notices.workflow import notice_schedule_id, previous_period
 
@@ -58,23 +57,8 @@ class PlatformServer:
 @pytest.fixture
 async def platforms(stack: Stack) -> AsyncIterator[dict[str, PlatformServer]]:
     servers = {"procurement": PlatformServer(), "credit": PlatformServer(), "public_credit": PlatformServer()}
-    ports = {
-        "procurement": stack.procurement_port,
-        "credit": stack.credit_port,
-        "public_credit": stack.public_credit_port,
-    }
-    running = []
-    for name, server in servers.items():
-        uv = uvicorn.Server(uvicorn.Config(server.app, host="127.0.0.1", port=ports[name], log_level="warning"))
-        running.append((uv, asyncio.create_task(uv.serve())))
-        while not uv.started:
-            await asyncio.sleep(0.05)
-    try:
+    async with serving(stack, {name: server.app for name, server in servers.items()}):
         yield servers
-    finally:
-        for uv, task in running:
-            uv.should_exit = True
-            await task
 
 
 async def delivered_once(servers: dict[str, PlatformServer], key_of) -> None:  # type: ignore[no-untyped-def]

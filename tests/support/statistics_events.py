@@ -128,3 +128,56 @@ def event(type_: str, data: dict[str, Any], *, id: str, time: datetime | None = 
 def inbound(ev: dict[str, Any]) -> Inbound:
     value, headers = encode_structured(ev)
     return Inbound(original=None, key="k", envelope=parse_kafka_message(value, headers), value=value)
+
+
+def push(
+    platform: str,
+    state: str,
+    *,
+    record_id: str = "rec-1",
+    region: str = "410322",
+    at: str = "2026-03-15T02:00:00+00:00",
+    attempts: int = 1,
+) -> dict[str, Any]:
+    """`data` of push.delivered.v1 (state `delivered`) or push.failed.v1 (the others)."""
+    key = f"{platform}:{record_id}:v1"
+    data: dict[str, Any] = {
+        "idempotency_key": key,
+        "platform": platform,
+        "action": "publish",
+        "region": region,
+        "notice_id": f"blacklist-{record_id}-v1",
+        "record_id": record_id,
+        "attempts": attempts,
+        "task_id": None,
+        "state": state,
+    }
+    if state == "delivered":
+        return data | {"delivered_at": at}
+    return data | {"reason": "HTTP 503" if state == "acknowledged" else "no endpoint configured", "failed_at": at}
+
+
+def evaluation(
+    subject_id: str,
+    grade: str,
+    *,
+    kind: str = "purchaser",
+    region: str = "210100",
+    period: str = "2025",
+    interview: bool = False,
+    published_at: str = "2026-03-10T02:00:00+00:00",
+) -> dict[str, Any]:
+    """`data` of evaluation.published.v1 as the evaluations service writes it."""
+    return {
+        "kind": kind,
+        "subject_id": subject_id,
+        "region": region,
+        "period": period,
+        "policy": "沈阳市采购人绩效考核办法",
+        "total": 27.5 if interview else 90.0,
+        "grade": grade,
+        "interview": interview,
+        "lines": [],
+        "reviewed_by": "officer-sy",
+        "published_at": published_at,
+    }

@@ -1,6 +1,7 @@
 """Pushes on SQLite and a real local HTTP server standing in for a national platform: one attempt
 stores its outcome and raises on failure (Temporal retries), a delivered push is never sent again,
-the dispatcher starts one workflow per row; notices and pushes over HTTP (public and finance)."""
+a push that ends owes its outcome on credit.pushes once (none while attempts go on), the dispatcher
+starts one workflow per row; notices and pushes over HTTP (public and finance)."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -9,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import httpx
+import orjson
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request, Response
@@ -18,15 +20,16 @@ from temporalio.exceptions import ApplicationError
 
 from deploy.local.components import free_port
 from services.common.command_relay import CommandRelay
+from services.common.contracts.pushes import PUSH_DELIVERED, PUSH_FAILED
 from services.common.db import create_tables, make_engine
 from services.common.lawdates import SHANGHAI
 from services.common.problems import install_problem_handlers
 from services.common.settings import Settings
-from services.common.topics import RECORD_CREATED, RECORD_REPAIRED
+from services.common.topics import PUSHES, RECORD_CREATED, RECORD_REPAIRED
 from services.evaluation import events
 from services.publication import pushes
 from services.publication.commands import push_outbox
-from services.publication.models import TABLES, PushDelivery
+from services.publication.models import MESSAGING, TABLES, PushDelivery
 from services.publication.notices import publish_period_notice
 from services.publication.notices_api import router as notices_router
 from services.publication.pushes_api import router as pushes_router
@@ -105,6 +108,65 @@ async def test_attempts_are_stored_and_a_delivered_push_is_not_sent_again(
     # No endpoint configured for the other platform: recorded, not retried forever.
     assert (await pushes.deliver(engine, "credit:rec-1:v1", urls)).state == "not_configured"
     assert (await state(engine, "procurement:rec-1:v1"))["delivered_at"] is not None
+
+
+async def outcomes(engine: AsyncEngine) -> list[dict]:
+    t = MESSAGING.outbox
+    async with engine.connect() as conn:
+        rows = await conn.execute(select(t.c.payload).where(t.c.topic == PUSHES).order_by(t.c.seq))
+        return [orjson.loads(r.payload) for r in rows]
+
+
+async def test_a_push_that_ends_owes_its_outcome_once_and_none_while_it_is_tried(
+    engine: AsyncEngine, platform: tuple[Platform, str]
+) -> None:
+    server, url = platform
+    await blacklisted(engine)
+    nobody = f"http://127.0.0.1:{free_port()}/push"  # nothing listens: every attempt fails
+    urls = {"procurement": url, "credit": nobody, "public_credit": None}
+    with pytest.raises(ApplicationError, match="HTTP 503"):
+        await pushes.deliver(engine, "procurement:rec-1:v1", urls)
+    with pytest.raises(ApplicationError, match="ConnectError"):
+        await pushes.deliver(engine, "credit:rec-1:v1", urls)
+    await pushes.set_state(engine, "credit:rec-1:v1", state="escalated", task_id="push:credit:rec-1:v1:r1")
+    assert await outcomes(engine) == []  # failing, escalated: the attempts go on
+
+    assert (await pushes.deliver(engine, "procurement:rec-1:v1", urls)).state == "delivered"
+    assert (await pushes.deliver(engine, "procurement:rec-1:v1", urls)).state == "delivered"  # a retried activity
+    settled = await pushes.set_state(engine, "credit:rec-1:v1", state="acknowledged", last_error="已在平台手工录入")
+    assert settled.state == "acknowledged"
+    # A late attempt after the officer closed it changes nothing and sends nothing.
+    assert (await pushes.deliver(engine, "credit:rec-1:v1", {**urls, "credit": url})).state == "acknowledged"
+    assert await pushes.set_state(engine, "credit:rec-1:v1", state="acknowledged") == settled
+    assert (await pushes.deliver(engine, "public_credit:rec-1:v1", urls)).state == "not_configured"
+    assert len(server.seen) == 2
+
+    events = await outcomes(engine)
+    assert [(e["type"].rsplit(".", 2)[-2], e["id"]) for e in events] == [
+        ("delivered", "push:procurement:rec-1:v1:delivered"),
+        ("failed", "push:credit:rec-1:v1:acknowledged"),
+        ("failed", "push:public_credit:rec-1:v1:not_configured"),
+    ]
+    delivered, acknowledged, unconfigured = (e["data"] for e in events)
+    PUSH_DELIVERED.model.model_validate(delivered)
+    for failed in (acknowledged, unconfigured):
+        PUSH_FAILED.model.model_validate(failed)
+    assert events[0]["type"] == PUSH_DELIVERED.type and events[1]["type"] == PUSH_FAILED.type
+    assert {e["source"] for e in events} == {"urn:credit:publication"}
+    assert (delivered["platform"], delivered["region"], delivered["attempts"], delivered["record_id"]) == (
+        "procurement",
+        "410322",
+        2,
+        "rec-1",
+    )
+    assert (acknowledged["state"], acknowledged["reason"], acknowledged["task_id"], acknowledged["attempts"]) == (
+        "acknowledged",
+        "已在平台手工录入",
+        "push:credit:rec-1:v1:r1",
+        1,
+    )
+    assert (unconfigured["state"], unconfigured["reason"]) == ("not_configured", "no endpoint configured")
+    assert "subject" not in delivered  # the subject's name stays with the notice
 
 
 async def test_one_workflow_is_started_per_push_once(engine: AsyncEngine) -> None:

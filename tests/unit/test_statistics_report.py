@@ -1,5 +1,5 @@
 """The annual report's PDF (issue 17): made from the read model of a seeded year, rendered to PNG
-pages with Debian's `pdftoppm` (poppler-utils) and read back with `pdftotext`: its cover, the four
+pages with Debian's `pdftoppm` (poppler-utils) and read back with `pdftotext`: its cover, the five
 sections, the year's figures and a published case in Chinese; the font embedded. The first pages'
 images are kept in tests/artifacts/report/ (gitignored)."""
 
@@ -42,7 +42,11 @@ async def test_the_pdf_has_its_sections_figures_and_published_cases(engine: Asyn
             }
         ],
     }
-    await feed(engine, [s.event("notice.published.v1", notice, id="n1")])
+    evaluated = s.evaluation("A1", "良好", kind="agency", region="410300", published_at="2026-04-01T02:00:00+00:00")
+    await feed(
+        engine,
+        [s.event("notice.published.v1", notice, id="n1"), s.event("evaluation.published.v1", evaluated, id="ev1")],
+    )
     draft = await make_report(
         engine, ReportRequest(region="410300", year=2026), now=datetime(2027, 1, 15, 1, tzinfo=UTC)
     )
@@ -62,6 +66,10 @@ async def test_the_pdf_has_its_sections_figures_and_published_cases(engine: Asyn
         "二、图表",
         "三、排名",
         "四、典型案例",
+        "五、评价与考核结果",
+        "采购代理机构",
+        "良好",
+        "推送国家平台成功（失败）",
         "全年新增信用记录",
         "洛阳某某科技有限公司",
         "严重失信 · SUP-S-03",

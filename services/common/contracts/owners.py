@@ -15,6 +15,7 @@ from services.common.topics import (
     INBOUND_APPLICATIONS,
     INBOUND_BEHAVIOUR,
     INBOUND_PROCUREMENT,
+    PUSHES,
     RECORDS,
     SUBJECTS,
     TASKS,
@@ -27,7 +28,8 @@ REPAIR = "repair"
 APPEAL = "appeal"
 WATCH = "watch"
 SIGNALS = "signals"
-# Reads every outbound topic for its counters (issue 17); answers for none of them.
+# Reads every outbound topic for its counters (issue 17); answers only for credit.pushes, which it
+# alone reads.
 STATISTICS = "statistics"
 
 ANSWERS_UNKNOWN: Mapping[str, str] = MappingProxyType(
@@ -43,6 +45,9 @@ ANSWERS_UNKNOWN: Mapping[str, str] = MappingProxyType(
         # Issue 13: the watch (services/watch/intake.py, on the frame) dead-letters what it does not
         # read; complaint.decided.v1 (other watchers') it passes over.
         INBOUND_PROCUREMENT: WATCH,
+        # Issue 17: the statistics service is the one reader of the push outcomes (its push consumer,
+        # services/statistics/push_counts.py), so it refuses what is malformed or unknown there.
+        PUSHES: STATISTICS,
     }
 )
 

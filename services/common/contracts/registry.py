@@ -13,6 +13,7 @@ from services.common.contracts import (
     experts,
     notices,
     procurement,
+    pushes,
     records,
     subjects,
     tasks,
@@ -33,6 +34,7 @@ ALL: tuple[Contract, ...] = (
     *application_states.CONTRACTS,
     *dead_letter.CONTRACTS,
     *calendar.CONTRACTS,
+    *pushes.CONTRACTS,
 )
 BY_TYPE: Mapping[str, Contract] = MappingProxyType({c.type: c for c in ALL})
 if len(BY_TYPE) != len(ALL):  # a type declared twice would make the decoder pick one silently
