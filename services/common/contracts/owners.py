@@ -27,6 +27,8 @@ REPAIR = "repair"
 APPEAL = "appeal"
 WATCH = "watch"
 SIGNALS = "signals"
+# Issue 15: keeps a replica of credit.records to count each subject's records in force.
+EVALUATIONS = "evaluations"
 # Reads every outbound topic for its counters (issue 17); answers for none of them.
 STATISTICS = "statistics"
 
@@ -46,7 +48,7 @@ ANSWERS_UNKNOWN: Mapping[str, str] = MappingProxyType(
     }
 )
 
-_RECORD_READERS = frozenset({PUBLICATION, REPAIR, APPEAL, EVALUATION})
+_RECORD_READERS = frozenset({PUBLICATION, REPAIR, APPEAL, EVALUATION, EVALUATIONS})
 _SIGNALS_READ = frozenset(
     {procurement.BID_SUBMITTED.type, procurement.AWARD_NOTIFIED.type, procurement.COMPLAINT_DECIDED.type}
 )
