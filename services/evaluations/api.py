@@ -26,13 +26,13 @@ from services.evaluations.evaluate import evaluate_agency, evaluate_purchaser
 from services.evaluations.models import RESULTS
 from services.evaluations.policy import NotCovered, SupervisionPolicy, assessment_policy_for, supervision_policy_for
 from services.evaluations.scoring import Assessment, MissingFigures, OfficerEntry
-from services.evaluations.supplier_grades import supplier_grades, suppliers_of
 from services.evaluations.store import (
     ADJUSTMENT,
     add_entry,
     graded,
     save_draw,
 )
+from services.evaluations.supplier_grades import supplier_grades, suppliers_of
 
 router = APIRouter(tags=["evaluations"])
 Finance = Annotated[Principal, Depends(require_roles(*FINANCE_ROLES))]
@@ -253,8 +253,7 @@ async def _population(
             409,
             "nothing_to_draw",
             "Nothing to draw",
-            f"no {kind} in {region} has a grade of this policy's bands"
-            + ("" if kind == "supplier" else " published"),
+            f"no {kind} in {region} has a grade of this policy's bands" + ("" if kind == "supplier" else " published"),
         )
     return population
 

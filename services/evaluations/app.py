@@ -9,8 +9,9 @@ from fastapi import FastAPI
 
 from services.common.activity_failures import activity_worker
 from services.common.replica_lag import ReplicaClock
+from services.common.replica_ready import replica_detail
 from services.common.runtime import BackgroundTask, Runtime, service_runtime
-from services.common.service import base_app
+from services.common.service import add_readyz, base_app
 from services.common.settings import Settings, get_settings
 from services.common.temporal import EVALUATIONS_ACTIVITIES, LazyClient
 from services.evaluations.activities import EvaluationActivities
@@ -37,7 +38,10 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             await ensure_run_schedules(await temporal.get())
 
         async def worker() -> None:
-            await activity_worker(await temporal.get(), task_queue=EVALUATIONS_ACTIVITIES, activities=[*acts.all(), collection.collect_figures]
+            await activity_worker(
+                await temporal.get(),
+                task_queue=EVALUATIONS_ACTIVITIES,
+                activities=[*acts.all(), collection.collect_figures],
             ).run()
 
         yield "run-schedules", schedules
@@ -60,4 +64,6 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
     app = base_app("evaluations", lifespan)
     app.include_router(router)
     app.include_router(grades_router)
+    # How far behind the replica the record counts are read from is (shown on /readyz).
+    add_readyz(app, replica_detail(lambda: app.state.runtime.engine, clock))
     return app

@@ -120,9 +120,7 @@ def records_figures(kind: str, general: int, serious: int) -> dict[str, float]:
     return {"general_in_force": general, "serious_in_force": serious}
 
 
-async def collect(
-    conn: AsyncConnection, req: DraftRequest, answer: WatchAnswer, *, now: datetime
-) -> Collected:
+async def collect(conn: AsyncConnection, req: DraftRequest, answer: WatchAnswer, *, now: datetime) -> Collected:
     """Store the watch's figures and the record counts of the subjects it named."""
     query = f"kind={req.kind}&region={req.region}&period={req.period}"
     watch_ref = _ref(f"watch GET {WATCH_PATH}?{query} (computed {answer.computed_at.isoformat()})")

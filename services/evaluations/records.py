@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.contracts.owners import EVALUATIONS
 from services.common.frame import Batch, handle_batch
-from services.common.inbound import Inbound
 from services.common.identifiers import division_covers
+from services.common.inbound import Inbound
 from services.common.record_replica import replica_consumer, replicated, upsert_replica
 from services.common.sql import key_in
 from services.evaluations.models import MESSAGING, REPLICA

@@ -145,7 +145,9 @@ async def replica_holds(stack: Stack, subjects: list[str], count: int) -> None:
 async def test_a_year_of_agencies_through_the_watch_and_the_records_ranked_graded_and_published(
     stack: Stack, api: httpx.AsyncClient, temporal: Client
 ) -> None:
-    projects = [e for agency, late in LATE.items() for n in range(4) for e in project_events(agency, n, late.get(n, set()))]
+    projects = [
+        e for agency, late in LATE.items() for n in range(4) for e in project_events(agency, n, late.get(n, set()))
+    ]
     await produce(stack.bootstrap, INBOUND_PROCUREMENT, projects, key_of=lambda e: e["data"]["project"]["code"])
     reports = [e for agency, (g, s) in RECORDS.items() for e in record_events(agency, "agency", g, s)]
     await produce(stack.bootstrap, INBOUND_BEHAVIOUR, reports)
@@ -181,16 +183,24 @@ async def test_a_year_of_agencies_through_the_watch_and_the_records_ranked_grade
     }
     # While reviewing, the officer reads the draft (every number's source) and adjusts one, with a reason.
     draft = (
-        await api.get(f"/v1/agencies/{AVERAGE}/evaluation", params={"region": COUNTY, "period": PERIOD}, headers=XUCHANG)
+        await api.get(
+            f"/v1/agencies/{AVERAGE}/evaluation", params={"region": COUNTY, "period": PERIOD}, headers=XUCHANG
+        )
     ).json()
     read_from = {line["code"]: line.get("read_from", {}).get("source_ref", "") for line in draft["lines"]}
     assert read_from["on_time"].startswith(f"watch GET /internal/v1/figures?kind=agency&region={COUNTY}")
     assert read_from["records.general"].startswith("credit.records replica")
+    assert {line.get("read_from", {}).get("service") for line in draft["lines"]} >= {
+        "watch",
+        "evaluation (credit.records)",
+    }
     body = {"region": COUNTY, "period": PERIOD, "points": -3, "reason": REASON}
     adjusted = await api.post(f"/v1/agencies/{AVERAGE}/evaluation/entries/adjustment", json=body, headers=XUCHANG)
     assert adjusted.status_code == 201, adjusted.text
     assert (await api.post(f"/v1/tasks/{task_id}/claim", headers=XUCHANG)).status_code == 200
-    done = await api.post(f"/v1/tasks/{task_id}/complete", json={"decision": "publish", "reason": "已核对"}, headers=XUCHANG)
+    done = await api.post(
+        f"/v1/tasks/{task_id}/complete", json={"decision": "publish", "reason": "已核对"}, headers=XUCHANG
+    )
     assert done.status_code == 200, done.text
     result: EvaluationRunResult = await handle.result()
 
@@ -200,7 +210,9 @@ async def test_a_year_of_agencies_through_the_watch_and_the_records_ranked_grade
     public = (await api.get("/v1/agencies", params={"region": "411000", "period": PERIOD})).json()["items"]
     assert [(i["subject_id"], i["total"], i["grade"]) for i in public if i["subject_id"] in LATE] == EXPECTED
     answer = (
-        await api.get(f"/v1/agencies/{AVERAGE}/evaluation", params={"region": COUNTY, "period": PERIOD}, headers=XUCHANG)
+        await api.get(
+            f"/v1/agencies/{AVERAGE}/evaluation", params={"region": COUNTY, "period": PERIOD}, headers=XUCHANG
+        )
     ).json()
     assert answer["state"] == "published" and answer["lines"][-1]["reason"] == REASON
     lines = {line["code"]: line for line in answer["lines"]}

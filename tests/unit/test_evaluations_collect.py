@@ -19,10 +19,14 @@ from services.common.db import create_tables, make_engine
 from services.common.inbound import Inbound, from_kafka
 from services.common.lawdates import add_months
 from services.common.service_auth import verify_service_token
+from services.common.settings import Settings
 from services.common.topics import TYPE_PREFIX
+from services.evaluations.app import create_app
 from services.evaluations.collect import FigureCollection, WatchFigures, period_end
 from services.evaluations.models import FIGURES, REPLICA, TABLES
 from services.evaluations.records import count_in_force, in_force_on, replicate
+from tests.conftest import bearer
+from tests.unit.test_http_routers import serve
 from workflows.annual_evaluation.inputs import DraftRequest
 
 SECRET = "a-test-secret-of-enough-length-0123456789"
@@ -202,3 +206,23 @@ async def test_a_watch_that_does_not_answer_fails_the_activity_retryably_and_sto
         await collection(engine, handler).collect_figures(DraftRequest(kind="agency", region="411000", period="2026"))
     assert raised.value.type == "watch_unavailable" and not raised.value.non_retryable
     assert await stored(engine) == {}
+
+
+async def test_the_answer_over_http_names_where_each_number_was_read(tmp_path: Path) -> None:
+    engine, client = await serve(tmp_path, "served", create_app(Settings(credit_var_dir=tmp_path)), TABLES)
+    async with client:
+        await replicate_all(engine, record_event("g1"))
+        await collection(engine, watch_answer).collect_figures(
+            DraftRequest(kind="agency", region="411000", period="2026")
+        )
+        officer = bearer("finance_officer", "411000", "411000")
+        answer = await client.get(f"/v1/agencies/{AGENCY}/evaluation?region=411002&period=2026", headers=officer)
+    await engine.dispose()
+    assert answer.status_code == 200, answer.text
+    lines = {line["code"]: line for line in answer.json()["lines"]}
+    # 100 − 2 × 1 general − 0.5 × (95 − 85) = 93
+    assert (answer.json()["total"], answer.json()["grade"]) == (93, "A")
+    assert lines["on_time"]["read_from"]["service"] == "watch"
+    assert lines["records.general"]["read_from"]["service"] == "evaluation (credit.records)"
+    assert lines["records.general"]["read_from"]["source_ref"].endswith("in force on 2026-12-31: g1")
+    assert lines["records.general"]["read_from"]["fetched_at"]

@@ -96,7 +96,11 @@ async def run(
     )
     async with (
         Worker(env.client, task_queue=queue, workflows=[AnnualEvaluationWorkflow, HumanTaskWorkflow]),
-        Worker(env.client, task_queue=EVALUATIONS_ACTIVITIES, activities=[*EvaluationActivities(engine).all(), collection.collect_figures]),
+        Worker(
+            env.client,
+            task_queue=EVALUATIONS_ACTIVITIES,
+            activities=[*EvaluationActivities(engine).all(), collection.collect_figures],
+        ),
         Worker(env.client, task_queue=CASEWORK_ACTIVITIES, activities=fakes.activities()),
     ):
         handle = await env.client.start_workflow(
@@ -127,6 +131,7 @@ async def run(
                     )
             await decide(env, review.task_id, decision, region)
         result = await handle.result()
+
         # The interview tasks outlive the run (ABANDON) and wait on this test's own queue: ended
         # here, or their pending workflow tasks hold the shared server's time skipping for the
         # tests after this one.
