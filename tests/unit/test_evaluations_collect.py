@@ -176,7 +176,8 @@ async def test_figures_fetched_from_the_watch_and_counted_from_the_records_with_
     (request,) = seen
     assert request.url.path == "/internal/v1/figures"
     assert verify_service_token(request.headers["authorization"].split()[1], secret=SECRET) == "evaluations"
-    assert collected.subjects == [AGENCY, OTHER] and collected.records_on == date(2026, 12, 31)
+    day = period_end("2026", datetime.now(UTC))  # the period's last day, or today while it runs
+    assert collected.subjects == [AGENCY, OTHER] and collected.records_on == day
     figures = await stored(engine)
     rate = figures[(AGENCY, "on_time_rate")]
     assert (rate["value"], rate["source"], rate["region"]) == (0.85, "watch", "411002")
@@ -184,7 +185,7 @@ async def test_figures_fetched_from_the_watch_and_counted_from_the_records_with_
     assert figures[(AGENCY, "contract_signing_on_time_rate")]["value"] == 0.75
     general, serious = figures[(AGENCY, "general_in_force")], figures[(AGENCY, "serious_in_force")]
     assert (general["value"], serious["value"], general["source"]) == (1, 1, "records")
-    assert "in force on 2026-12-31: g1, s1" in general["source_ref"]
+    assert f"in force on {day.isoformat()}: g1, s1" in general["source_ref"]
     # The watch could not compute OTHER's rate: left out (reported missing), never stored as 0.
     assert (OTHER, "on_time_rate") not in figures
     assert figures[(OTHER, "general_in_force")]["source_ref"].endswith("none")
@@ -224,5 +225,6 @@ async def test_the_answer_over_http_names_where_each_number_was_read(tmp_path: P
     assert (answer.json()["total"], answer.json()["grade"]) == (93, "A")
     assert lines["on_time"]["read_from"]["service"] == "watch"
     assert lines["records.general"]["read_from"]["service"] == "evaluation (credit.records)"
-    assert lines["records.general"]["read_from"]["source_ref"].endswith("in force on 2026-12-31: g1")
+    day = period_end("2026", datetime.now(UTC))
+    assert lines["records.general"]["read_from"]["source_ref"].endswith(f"in force on {day.isoformat()}: g1")
     assert lines["records.general"]["read_from"]["fetched_at"]
