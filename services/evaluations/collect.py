@@ -164,8 +164,10 @@ class FigureCollection:
         try:
             answer = await self.source.fetch(req.kind, req.region, req.period)
         except WatchUnavailable as exc:
-            # Retryable: the workflow's policy retries until the watch answers (never a zero).
-            raise ApplicationError(f"the watch's figures could not be read: {exc}", type="watch_unavailable") from exc
+            # Retryable: the workflow's policy retries until the watch answers (never a zero). Without the
+            # cause's traceback (its text is in the message): Temporal keeps a pending activity's last
+            # failure only under a size limit, and an HTTP client's chain of frames goes past it.
+            raise ApplicationError(f"the watch's figures could not be read: {exc}", type="watch_unavailable") from None
         now = datetime.now().astimezone()
         async with self.engine.begin() as conn:
             return await collect(conn, req, answer, now=now)

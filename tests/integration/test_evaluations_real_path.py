@@ -4,8 +4,9 @@ procurement events on `credit.inbound.procurement` (CONTRACT v1.1 §1) to the wa
 made through the normal path (`behaviour.reported.v1` and `misconduct.determined.v1` on
 `credit.inbound.behaviour`, recorded by the evaluation service under Luoyang's measures, where the
 agencies also work), then the yearly run: the evaluations service fetches the watch's figures
-(`/internal/v1/figures`, service token) and counts the records from its replica of `credit.records`;
-an officer reviews, adjusts the average agency with a reason and publishes; the ranking and grades,
+(`/internal/v1/figures`, service token) and counts the records from its replica of `credit.records`
+— started while the watch is down, the fetch is retried until the watch is back —; an officer
+reviews, adjusts the average agency with a reason and publishes; the ranking and grades,
 `evaluation.published.v1` on `credit.notices`, the published answer over HTTP with every number's
 provenance and the adjustment's reason. Then supplier grades from records through the same path,
 and the grade-weighted supplier draw.
@@ -93,14 +94,20 @@ def project_events(agency: str, n: int, late: set[str]) -> list[dict]:
     invoiced = _after(filed, 10)
     paid = _after(invoiced, 5 if "payment" in late else 1)
     supplier = _uscc("914110230")
-    common = {"code": code, "region": COUNTY, "supplier": supplier, "agency": {"id": agency, "name": "许昌某代理机构"}}
+    agency_of = {"id": agency, "name": "许昌某代理机构"}
+
+    def fact(kind: str, day: date, contract_no: str | None = None) -> dict:
+        return procurement_event(
+            kind, code=code, at=_at(day), region=COUNTY, supplier=supplier, agency=agency_of, contract_no=contract_no
+        )
+
     return [
-        procurement_event("award.notified", at=_at(awarded), **common),
-        procurement_event("contract.signed", at=_at(signed), contract_no=contract, **common),
-        procurement_event("contract.published", at=_at(published), contract_no=contract, **common),
-        procurement_event("contract.filed", at=_at(filed), contract_no=contract, **common),
-        procurement_event("invoice.received", at=_at(invoiced), contract_no=contract, **common),
-        procurement_event("payment.made", at=_at(paid), contract_no=contract, **common),
+        fact("award.notified", awarded),
+        fact("contract.signed", signed, contract),
+        fact("contract.published", published, contract),
+        fact("contract.filed", filed, contract),
+        fact("invoice.received", invoiced, contract),
+        fact("payment.made", paid, contract),
     ]
 
 
@@ -164,6 +171,9 @@ async def test_a_year_of_agencies_through_the_watch_and_the_records_ranked_grade
     )
     await replica_holds(stack, list(RECORDS), 4)
 
+    # The run starts while the watch is down: collect_figures fails and is retried (never a 0 drafted),
+    # and goes on once the watch is back.
+    stack.procs["watch"].stop()
     inp = EvaluationRunInput(
         kind="agency", region=COUNTY, period=PERIOD, review_due_working_days=10, interview_due_working_days=20
     )
@@ -171,9 +181,21 @@ async def test_a_year_of_agencies_through_the_watch_and_the_records_ranked_grade
         AnnualEvaluationWorkflow.run, inp, id=f"evaluation-run:agency:{COUNTY}:{uuid.uuid4().hex[:8]}",
         task_queue=WORKFLOW_QUEUE,
     )  # fmt: skip
+
+    async def collecting() -> tuple[int, str]:
+        pending = (await handle.describe()).raw_description.pending_activities
+        ours = [a for a in pending if a.activity_type.name == "collect_figures"]
+        return (ours[0].attempt, ours[0].last_failure.message) if ours else (0, "")
+
+    try:
+        attempt, failure = await eventually(collecting, until=lambda a: a[0] >= 2, timeout=60)
+    finally:
+        stack.start_service("watch")
+    assert "the watch's figures could not be read" in failure
     task_id = review_task_id("agency", COUNTY, PERIOD, 1)
+    assert (await api.get(f"/v1/tasks/{task_id}", headers=XUCHANG)).status_code == 404  # nothing drafted meanwhile
     task = await eventually(
-        lambda: api.get(f"/v1/tasks/{task_id}", headers=XUCHANG), until=lambda r: r.status_code == 200, timeout=60
+        lambda: api.get(f"/v1/tasks/{task_id}", headers=XUCHANG), until=lambda r: r.status_code == 200, timeout=90
     )
     drafts = {d["subject_id"]: d for d in task.json()["context"]["drafts"]}
     assert {s: (drafts[s]["total"], drafts[s]["grade"]) for s in LATE} == {

@@ -3,7 +3,7 @@ through the consumer frame, the records in force counted on a day (worked exampl
 figures read over HTTP with a service token, every figure stored with its provenance and shown in
 the HTTP answer — and a watch that is down failing the activity (retried by Temporal), never a 0."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -150,7 +150,7 @@ def watch_answer(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json=body)
 
 
-def collection(engine: AsyncEngine, handler) -> FigureCollection:  # type: ignore[no-untyped-def]
+def collection(engine: AsyncEngine, handler: Callable[[httpx.Request], httpx.Response]) -> FigureCollection:
     watch = WatchFigures("http://watch", secret=SECRET, timeout=2, transport=httpx.MockTransport(handler))
     return FigureCollection(engine, watch)
 
@@ -201,8 +201,8 @@ async def test_figures_fetched_from_the_watch_and_counted_from_the_records_with_
     ids=["down", "refused", "garbled"],
 )
 async def test_a_watch_that_does_not_answer_fails_the_activity_retryably_and_stores_nothing(
-    engine: AsyncEngine, handler
-) -> None:  # type: ignore[no-untyped-def]
+    engine: AsyncEngine, handler: Callable[[httpx.Request], httpx.Response]
+) -> None:
     with pytest.raises(ApplicationError) as raised:
         await collection(engine, handler).collect_figures(DraftRequest(kind="agency", region="411000", period="2026"))
     assert raised.value.type == "watch_unavailable" and not raised.value.non_retryable
