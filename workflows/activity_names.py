@@ -43,6 +43,7 @@ REPORT_INTERCEPTED_BEHAVIOUR: Final = "report_intercepted_behaviour"
 # signals-activities (services/signals/triage.py)
 REFER_COLLUSION: Final = "refer_collusion"
 # evaluations-activities (services/evaluations/activities.py)
+COLLECT_FIGURES: Final = "collect_figures"
 DRAFT_EVALUATIONS: Final = "draft_evaluations"
 PUBLISH_EVALUATIONS: Final = "publish_evaluations"
 # statistics-activities (services/statistics/reports.py)

@@ -46,6 +46,12 @@ class Settings(ProductionSettings):
     credit_repair_url: str = Field(
         "http://127.0.0.1:8103", validation_alias=AliasChoices("credit_repair_url", "gateway_upstream_repair")
     )
+    # The watch itself (issue 15): the evaluations service reads its figures at /internal/v1/figures.
+    credit_watch_url: str = Field(
+        "http://127.0.0.1:8107", validation_alias=AliasChoices("credit_watch_url", "gateway_upstream_watch")
+    )
+    # How long the evaluations service waits for the watch's figures (the activity is retried).
+    credit_watch_timeout_seconds: float = Field(default=20.0, gt=0)
     # How long an application waits for the owner's answer before it is told to retry (503).
     credit_owner_timeout_seconds: float = 2.0
     credit_jwt_secret: str = DEV_JWT_SECRET

@@ -4,5 +4,7 @@ assessment (Shenyang 000 §三.1), grades and the grade-weighted inspection draw
 A package of its own, not inside `services/evaluation`: that service owns the records (their intake,
 ledger and determinations); this one only reads records and the watch service's figures and turns
 them into periodic scores, so it can be run, scaled and migrated without touching the record owner.
-Today it holds the policy data (`policy.py`, `policies/`) and the pure scoring (`scoring.py`,
-`grades.py`, `draw.py`); the HTTP service and workflows are not built yet."""
+It holds the policy data (`policy.py`, `policies/`), the pure scoring (`scoring.py`, `grades.py`,
+`draw.py`), the figures fetched from the watch and counted from its replica of `credit.records`
+(`collect.py`, `records.py`), supplier grades (`supplier_grades.py`), the HTTP API and the yearly
+runs' activities and schedules."""

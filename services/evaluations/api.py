@@ -18,12 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.auth import FINANCE_ROLES, Principal, Role, require_roles
 from services.common.identifiers import division_covers, is_division_code
+from services.common.lawdates import today
 from services.common.problems import Problem
 from services.common.runtime import Runtime, RuntimeDep
 from services.evaluations.draw import inspection_draw
 from services.evaluations.evaluate import evaluate_agency, evaluate_purchaser
 from services.evaluations.models import RESULTS
-from services.evaluations.policy import NotCovered, assessment_policy_for, supervision_policy_for
+from services.evaluations.policy import NotCovered, SupervisionPolicy, assessment_policy_for, supervision_policy_for
 from services.evaluations.scoring import Assessment, MissingFigures, OfficerEntry
 from services.evaluations.store import (
     ADJUSTMENT,
@@ -31,6 +32,7 @@ from services.evaluations.store import (
     graded,
     save_draw,
 )
+from services.evaluations.supplier_grades import supplier_grades, suppliers_of
 
 router = APIRouter(tags=["evaluations"])
 Finance = Annotated[Principal, Depends(require_roles(*FINANCE_ROLES))]
@@ -201,7 +203,8 @@ async def inspection_sample(
     seed: Annotated[int | None, Query(ge=0, lt=2**63, description="re-run a draw; default: a fresh seed")] = None,
 ) -> dict:
     """A 双随机 inspection sample weighted by grade (004 item 28: worse grades drawn more often, the
-    policy's weights) from the subjects of `kind` with a published grade in the region. The draw —
+    policy's weights) from the subjects of `kind` with a published grade in the region (suppliers:
+    their grade today from their records in force, /v1/suppliers/grades). The draw —
     seed, population, weights, result, who and when — is stored and returned with its id."""
     _region(p, region)
     try:
@@ -212,7 +215,7 @@ async def inspection_sample(
     chosen_seed = secrets.randbits(62) if seed is None else seed
     now = datetime.now(UTC)
     async with rt.engine.begin() as conn:
-        population = await _population(conn, kind, region, weights)
+        population = await _population(conn, kind, region, policy, weights)
         draw = inspection_draw(population, weights, size=size, seed=chosen_seed)
         grade_of = dict(population)
         row = {
@@ -236,15 +239,21 @@ async def inspection_sample(
 
 
 async def _population(
-    conn: AsyncConnection, kind: str, region: str, weights: dict[str, float]
+    conn: AsyncConnection, kind: str, region: str, policy: SupervisionPolicy, weights: dict[str, float]
 ) -> list[tuple[str, str]]:
-    population = [(s, g) for s, g in await graded(conn, kind, region) if g in weights]
+    if kind == "supplier":
+        # Suppliers are graded from their records in force today (supplier_grades.py), not by a run.
+        grades = await supplier_grades(conn, policy, await suppliers_of(conn, region), today())
+        subjects = [(g.supplier_id, g.result.grade) for g in grades]
+    else:
+        subjects = await graded(conn, kind, region)
+    population = [(s, g) for s, g in subjects if g in weights]
     if not population:
         raise Problem(
             409,
             "nothing_to_draw",
             "Nothing to draw",
-            f"no {kind} in {region} has a published grade of this policy's bands",
+            f"no {kind} in {region} has a grade of this policy's bands" + ("" if kind == "supplier" else " published"),
         )
     return population
 

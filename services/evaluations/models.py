@@ -7,7 +7,9 @@
 - `evaluations_result`: a subject's result for a period (score, grade, provenance lines), draft or
   published; the inspection draw reads the grades from here.
 - `evaluations_inspection_draw`: every inspection draw, with its seed, the population and weights it
-  drew from, who drew it and when, so a draw can be re-run and checked."""
+  drew from, who drew it and when, so a draw can be re-run and checked.
+- `evaluations_record`: the replica of `credit.records` (services/common/record_replica.py), from
+  which the records in force per subject are counted (records.py)."""
 
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +18,7 @@ from sqlalchemy import JSON, BigInteger, Column, Text
 from sqlmodel import Field, SQLModel
 
 from services.common.messaging import messaging_tables
+from services.common.record_replica import record_replica_table
 from services.common.tables import table_of
 
 
@@ -82,6 +85,8 @@ FIGURES = table_of(Figure)
 ENTRIES = table_of(OfficerEntryRow)
 RESULTS = table_of(Result)
 DRAWS = table_of(InspectionDraw)
+# The replica of credit.records the record counts are read from (records.py).
+REPLICA = record_replica_table("evaluations")
 MESSAGING = messaging_tables("evaluations")
 MIGRATIONS = Path(__file__).parent / "migrations"
-TABLES = [FIGURES, ENTRIES, RESULTS, DRAWS, *MESSAGING.all]
+TABLES = [FIGURES, ENTRIES, RESULTS, DRAWS, REPLICA, *MESSAGING.all]

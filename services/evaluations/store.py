@@ -12,6 +12,9 @@ from services.evaluations.models import DRAWS, ENTRIES, FIGURES, RESULTS
 from services.evaluations.scoring import Line, OfficerEntry, Result
 
 ADJUSTMENT = "adjustment"
+# The service each kind of figure was read from (collect.py): the watch's endpoint, or the records
+# owner's events on credit.records as this service's replica holds them.
+SOURCE_SERVICES = {"watch": "watch", "records": "evaluation (credit.records)"}
 
 
 async def figures_of(conn: AsyncConnection, kind: str, subject_id: str, period: str) -> dict[str, dict]:
@@ -84,7 +87,11 @@ def line_view(line: Line, figures: dict[str, dict]) -> dict:
         view |= {"officer": line.officer, "reason": line.reason}
     if line.figure is not None and line.figure in figures:
         fetched = figures[line.figure]
-        view["read_from"] = {"source_ref": fetched["source_ref"], "fetched_at": fetched["fetched_at"].isoformat()}
+        view["read_from"] = {
+            "service": SOURCE_SERVICES.get(fetched["source"], fetched["source"]),
+            "source_ref": fetched["source_ref"],
+            "fetched_at": fetched["fetched_at"].isoformat(),
+        }
     return view
 
 

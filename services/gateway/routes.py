@@ -50,7 +50,9 @@ UPSTREAMS: tuple[Upstream, ...] = (
         "casework", "http://127.0.0.1:8105", ("/v1/tasks", "/v1/calendar", "/v1/intended-determinations", "/console")
     ),
     Upstream("watch", "http://127.0.0.1:8107", ("/v1/projects", "/v1/warnings", "/v1/rankings")),
-    Upstream("evaluations", "http://127.0.0.1:8109", ("/v1/purchasers", "/v1/agencies", "/v1/inspections")),
+    Upstream(
+        "evaluations", "http://127.0.0.1:8109", ("/v1/purchasers", "/v1/agencies", "/v1/inspections", "/v1/suppliers")
+    ),
 )
 
 

@@ -168,11 +168,11 @@ async def rankings(
     region = _region_checked(p, region) or p.region
     period = period or str(today().year)
     async with rt.engine.connect() as conn:
-        rows = await _clocks_in(conn, region, period)
+        rows = await clocks_in(conn, region, period)
     return {"kind": kind, "region": region, "period": period, "items": rank(rows, kind=kind, on=today())}
 
 
-async def _clocks_in(conn: AsyncConnection, region: str, period: str) -> list[dict]:
+async def clocks_in(conn: AsyncConnection, region: str, period: str) -> list[dict]:
     year = int(period[:4])
     first, last = date(year, 1, 1), date(year, 12, 31)
     if len(period) == 7:

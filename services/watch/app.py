@@ -21,6 +21,7 @@ from services.watch.checks import SupplierChecks
 from services.watch.commands import OUTBOX
 from services.watch.deadlines import deadline_policy
 from services.watch.handlers import build_router
+from services.watch.internal_api import router as internal_router
 from services.watch.models import MESSAGING, MIGRATIONS, TABLES
 from services.watch.notifier import notifiers
 
@@ -86,4 +87,5 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
 
     app = base_app("watch", lifespan)
     app.include_router(router)
+    app.include_router(internal_router)
     return app

@@ -1,5 +1,7 @@
 """The yearly evaluation run (issue 15) on the time-skipping server with the evaluations service's
-real activities on SQLite and casework's activities faked under their real names: drafts, the
+real activities on SQLite and casework's activities faked under their real names, as is the
+figures' collection (it reads the watch over HTTP: tests/unit/test_evaluations_collect.py; the
+year's figures are loaded here instead, and the fake records each round's call): drafts, the
 officer's review task, publication on the outbox (`evaluation.published.v1`), and a
 `supervision_interview` task for the purchaser below the threshold. The Schedule itself cannot run
 here (the time-skipping server has no CreateSchedule, see tests/workflows/test_notices.py): runs are
@@ -7,13 +9,14 @@ started as it starts them."""
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import orjson
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio import activity
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -28,7 +31,14 @@ from tests.support.evaluations_year import AGENCIES, AVERAGE, GOOD, PERIOD, POOR
 from tests.support.poll import eventually
 from tests.workflows.casework_fakes import FakeCasework
 from tests.workflows.saved import save_history
-from workflows.annual_evaluation.inputs import EvaluationRunInput, EvaluationRunResult, run_workflow_id
+from workflows.activity_names import COLLECT_FIGURES
+from workflows.annual_evaluation.inputs import (
+    Collected,
+    DraftRequest,
+    EvaluationRunInput,
+    EvaluationRunResult,
+    run_workflow_id,
+)
 from workflows.annual_evaluation.workflow import AnnualEvaluationWorkflow
 from workflows.human_task.inputs import TaskDecision, task_workflow_id
 from workflows.human_task.workflow import HumanTaskWorkflow
@@ -44,6 +54,16 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
         yield eng
     finally:
         await eng.dispose()
+
+
+class FakeCollection:
+    def __init__(self) -> None:
+        self.calls: list[DraftRequest] = []
+
+    @activity.defn(name=COLLECT_FIGURES)
+    async def collect_figures(self, req: DraftRequest) -> Collected:
+        self.calls.append(req)
+        return Collected(subjects=[], watch_ref="fake", records_on=date(2026, 12, 31), replica_as_of=None)
 
 
 async def decide(env: WorkflowEnvironment, task_id: str, decision: str, org: str) -> None:
@@ -63,8 +83,9 @@ async def decide(env: WorkflowEnvironment, task_id: str, decision: str, org: str
 
 async def run(
     env: WorkflowEnvironment, engine: AsyncEngine, kind: str, region: str, decisions: list[str]
-) -> tuple[FakeCasework, EvaluationRunResult, WorkflowHandle]:
+) -> tuple[FakeCasework, EvaluationRunResult, WorkflowHandle, FakeCollection]:
     fakes = FakeCasework()
+    collection = FakeCollection()
     queue = f"wf-{uuid.uuid4()}"
     inp = EvaluationRunInput(
         kind=kind,
@@ -75,7 +96,11 @@ async def run(
     )
     async with (
         Worker(env.client, task_queue=queue, workflows=[AnnualEvaluationWorkflow, HumanTaskWorkflow]),
-        Worker(env.client, task_queue=EVALUATIONS_ACTIVITIES, activities=EvaluationActivities(engine).all()),
+        Worker(
+            env.client,
+            task_queue=EVALUATIONS_ACTIVITIES,
+            activities=[*EvaluationActivities(engine).all(), collection.collect_figures],
+        ),
         Worker(env.client, task_queue=CASEWORK_ACTIVITIES, activities=fakes.activities()),
     ):
         handle = await env.client.start_workflow(
@@ -106,6 +131,7 @@ async def run(
                     )
             await decide(env, review.task_id, decision, region)
         result = await handle.result()
+
         # The interview tasks outlive the run (ABANDON) and wait on this test's own queue: ended
         # here, or their pending workflow tasks hold the shared server's time skipping for the
         # tests after this one.
@@ -115,7 +141,7 @@ async def run(
         await eventually(interviews, until=lambda n: n == len(result.interview_task_ids), timeout=20)
         for interview in result.interview_task_ids:
             await env.client.get_workflow_handle(task_workflow_id(interview)).terminate("test over")
-    return fakes, result, handle
+    return fakes, result, handle, collection
 
 
 async def events(engine: AsyncEngine) -> list[dict]:
@@ -127,7 +153,9 @@ async def events(engine: AsyncEngine) -> list[dict]:
 async def test_purchasers_drafted_reviewed_published_and_the_poor_one_interviewed(
     time_skipping: WorkflowEnvironment, engine: AsyncEngine
 ) -> None:
-    fakes, result, handle = await run(time_skipping, engine, "purchaser", "210100", ["publish"])
+    fakes, result, handle, collection = await run(time_skipping, engine, "purchaser", "210100", ["publish"])
+    # The figures were collected for the year before the draft (patch `collect-figures`).
+    assert collection.calls == [DraftRequest(kind="purchaser", region="210100", period=PERIOD)]
     review = fakes.tasks[0]
     assert review.kind == "evaluation_review" and review.region == "210100"
     # The drafts the officer reviewed: ranked, before the adjustment.
@@ -151,17 +179,18 @@ async def test_purchasers_drafted_reviewed_published_and_the_poor_one_interviewe
     async with engine.connect() as conn:
         states = {r.subject_id: r.state for r in (await conn.execute(select(RESULTS))).all()}
     assert states == {GOOD: "published", AVERAGE: "published", POOR: "published"}
-    save_history("annual_evaluation_published_v1", await handle.fetch_history())
+    save_history("annual_evaluation_published_v2", await handle.fetch_history())
 
 
 async def test_agencies_redrafted_once_then_published_without_interviews(
     time_skipping: WorkflowEnvironment, engine: AsyncEngine
 ) -> None:
-    fakes, result, handle = await run(time_skipping, engine, "agency", "411000", ["redraft", "publish"])
+    fakes, result, handle, collection = await run(time_skipping, engine, "agency", "411000", ["redraft", "publish"])
+    assert len(collection.calls) == 2  # collected again for the redraft
     assert result.state == "published" and result.rounds == 2
     assert [(r.subject_id, r.total, r.grade) for r in result.published] == sorted(
         ((s, v[3], v[4]) for s, v in AGENCIES.items()), key=lambda t: -t[1]
     )
     assert [t.kind for t in fakes.tasks] == ["evaluation_review", "evaluation_review"]
     assert len(await events(engine)) == 3
-    save_history("annual_evaluation_redrafted_v1", await handle.fetch_history())
+    save_history("annual_evaluation_redrafted_v2", await handle.fetch_history())

@@ -17,6 +17,8 @@ BRANCHES = {
     "AnnualEvaluationWorkflow": {
         "annual_evaluation_published_v1": "decision: publish; the purchaser below the threshold gets an interview task",
         "annual_evaluation_redrafted_v1": "decision: redraft, then publish (two review rounds)",
+        "annual_evaluation_published_v2": "figures collected (patch collect-figures), then published; an interview",
+        "annual_evaluation_redrafted_v2": "figures collected again for the redraft (patch collect-figures)",
     },
     "AnnualReportWorkflow": {
         "annual_report_published_v1": "decision: the supervisor publishes the year's report",

@@ -2,7 +2,7 @@
 23) or purchasers (Shenyang 000 §三.1) drafted, reviewed by an officer, published; purchasers below
 the policy's threshold interviewed (约谈). Durations come from the policy and travel with the input."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -23,6 +23,15 @@ class DraftRequest(BaseModel):
     kind: EvaluatedKind
     region: str
     period: str
+
+
+class Collected(BaseModel):
+    """What `collect_figures` read: the subjects the watch named, and where the figures came from."""
+
+    subjects: list[str]
+    watch_ref: str
+    records_on: date
+    replica_as_of: datetime | None
 
 
 class DraftedResult(BaseModel):

@@ -2,6 +2,9 @@
 region and year, id `evaluation-run:{kind}:{region}:{period}`, started by its Temporal Schedule
 (services/evaluations/schedules.py) on the policy's day.
 
+0. `collect_figures` (since patch `collect-figures`): the watch's on-time rates and the records in
+   force fetched into the evaluations service, each figure with its provenance; a watch that is
+   down fails the activity, retried until it answers.
 1. `draft_evaluations`: the evaluations service scores every subject with figures for the year and
    keeps the results as drafts (subjects lacking a figure are listed, not scored 0).
 2. An `evaluation_review` task (child HumanTaskWorkflow) for the region's finance department: the
@@ -21,8 +24,9 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from services.common.lawdates import local_date
     from services.common.temporal import EVALUATIONS_ACTIVITIES
-    from workflows.activity_names import DRAFT_EVALUATIONS, PUBLISH_EVALUATIONS
+    from workflows.activity_names import COLLECT_FIGURES, DRAFT_EVALUATIONS, PUBLISH_EVALUATIONS
     from workflows.annual_evaluation.inputs import (
+        Collected,
         Drafted,
         DraftedResult,
         DraftRequest,
@@ -37,6 +41,8 @@ with workflow.unsafe.imports_passed_through():
 
 ACTIVITY_TIMEOUT = timedelta(minutes=2)
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+COLLECT_TIMEOUT = timedelta(minutes=5)  # the watch's figures of a whole region, then the record counts
+COLLECT_PATCH = "collect-figures"  # runs started before the figures were fetched draft from what is stored
 MAX_ROUNDS = 10  # a review redrafted more often than this ends cancelled, for a person to look at
 
 
@@ -47,6 +53,15 @@ class AnnualEvaluationWorkflow:
         period = inp.period or str(local_date(workflow.now()).year - 1)
         request = DraftRequest(kind=inp.kind, region=inp.region, period=period)
         for round_no in range(1, MAX_ROUNDS + 1):
+            if workflow.patched(COLLECT_PATCH):
+                await workflow.execute_activity(
+                    COLLECT_FIGURES,
+                    request,
+                    result_type=Collected,
+                    task_queue=EVALUATIONS_ACTIVITIES,
+                    start_to_close_timeout=COLLECT_TIMEOUT,
+                    retry_policy=RETRY,
+                )
             drafted: Drafted = await workflow.execute_activity(
                 DRAFT_EVALUATIONS,
                 request,

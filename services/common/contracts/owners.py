@@ -28,6 +28,8 @@ REPAIR = "repair"
 APPEAL = "appeal"
 WATCH = "watch"
 SIGNALS = "signals"
+# Issue 15: keeps a replica of credit.records to count each subject's records in force.
+EVALUATIONS = "evaluations"
 # Reads every outbound topic for its counters (issue 17); answers only for credit.pushes, which it
 # alone reads.
 STATISTICS = "statistics"
@@ -51,7 +53,7 @@ ANSWERS_UNKNOWN: Mapping[str, str] = MappingProxyType(
     }
 )
 
-_RECORD_READERS = frozenset({PUBLICATION, REPAIR, APPEAL, EVALUATION})
+_RECORD_READERS = frozenset({PUBLICATION, REPAIR, APPEAL, EVALUATION, EVALUATIONS})
 _SIGNALS_READ = frozenset(
     {procurement.BID_SUBMITTED.type, procurement.AWARD_NOTIFIED.type, procurement.COMPLAINT_DECIDED.type}
 )
