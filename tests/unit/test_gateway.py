@@ -497,7 +497,10 @@ async def test_gateway_process_under_uvloop(upstreams: dict[str, str]) -> None:
             assert len(streamed.content) == 16 * 65536
             assert (await c.get("/v1/repairs/1")).status_code == 503
             assert (await c.get("/nowhere")).status_code == 404
-            assert set((await c.get("/openapi.json")).json()["paths"]) >= {"/v1/reports"}
+            # The first merge builds the problem catalogue (about 1 s idle, several on a loaded
+            # machine): this checks the answer, not its speed.
+            merged = await c.get("/openapi.json", timeout=60)
+            assert set(merged.json()["paths"]) >= {"/v1/reports"}
     finally:
         # uvicorn re-raises the SIGTERM it handled once it has shut down cleanly.
         assert process.stop() in (0, -15)
