@@ -1,0 +1,210 @@
+"""CPU per intake event of the whole stack, including the work the intake leaves behind (issue 19).
+
+    python -m bench.cpu_per_event [--events 5000] [--drain-timeout 900] [--py-spy DIR] [--repeat 1]
+
+Starts a fresh stack (tests.stack.Stack, as `bench.run_all`), warms it up with 200 events, then
+runs `bench.intake` with `--events` as fast as possible and keeps sampling the CPU of every process
+(bench/cpu.py) until what the intake ordered is done: every command outbox (`*_command`, the
+workflow starts and signals owed to Temporal) and every event outbox (`*_outbox` rows after its
+relay's cursor) is empty, and the stack's CPU has fallen back to idle. A figure taken over the
+intake run alone would not count work deferred past it (e.g. repair workflow starts paced at 50/s
+run for minutes after the last record is published).
+
+It prints two tables: the intake run (what `bench.run_all` counts) and intake + drain, each as
+CPU-ms per event per process and for the whole stack (the bench client and the rest of the machine
+apart). With `--py-spy DIR` it records every service process during the intake and the drain
+(`py-spy record --format raw`, collapsed stacks) and prints the top functions by own and by
+inclusive samples of each (bench/profile_top.py reads the files again later).
+"""
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import out
+from bench.cpu import CpuSampler
+from deploy.local.components import run_sync
+from tests.stack import PG_ADMIN, ROOT, Stack
+
+IDLE_SHARE = 0.25  # the stack's CPU, in cores, under which it counts as idle again
+
+
+async def _backlog(database_url: str) -> dict[str, int]:
+    """Rows still owed: pending commands per command table; outbox rows not yet published."""
+    import asyncpg
+
+    conn = await asyncpg.connect(database_url)
+    try:
+        tables = [
+            r["table_name"]
+            for r in await conn.fetch(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+                "AND (table_name LIKE '%\\_command' OR table_name LIKE '%\\_outbox')"
+            )
+        ]
+        counts: dict[str, int] = {}
+        for t in tables:
+            if t.endswith("_command"):
+                n = await conn.fetchval(f"SELECT count(*) FROM \"{t}\" WHERE state = 'pending'")  # noqa: S608
+            else:
+                n = await conn.fetchval(
+                    f'SELECT count(*) FROM "{t}" WHERE seq > '  # noqa: S608
+                    f"(SELECT coalesce(max(seq), 0) FROM \"{t}_cursor\" WHERE name = 'relay')"
+                )
+            if n:
+                counts[t] = int(n)
+        return counts
+    finally:
+        await conn.close()
+
+
+def _stack_cpu_now(cpu: CpuSampler) -> float:
+    return sum(v for k, v in cpu.seconds.items() if not k.startswith("postgres (rest") and k != "bench client")
+
+
+class _PySpy:
+    def __init__(self, stack: Stack, directory: Path | None, label: str) -> None:
+        self.stack, self.directory, self.label = stack, directory, label
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> "_PySpy":
+        if self.directory is None:
+            return self
+        spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for name, proc in self.stack.procs.items():
+            if proc.pid is None or name in ("tansu", "temporal"):
+                continue
+            target = self.directory / f"{self.label}-{name}.txt"
+            self.procs.append(
+                subprocess.Popen(
+                    [spy, "record", "--pid", str(proc.pid), "--format", "raw", "--rate", "50",
+                     "--nonblocking", "--subprocesses", "-o", str(target)],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )  # fmt: skip
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for p in self.procs:
+            p.send_signal(signal.SIGINT)
+        for p in self.procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def _per_event(cpu: CpuSampler, events: int, title: str) -> None:
+    out(f"  {title}: CPU-ms per event ({events} events, {cpu.wall:.0f} s)")
+    stack = 0.0
+    for label, s in sorted(cpu.seconds.items(), key=lambda kv: -kv[1]):
+        mine = not label.startswith("postgres (rest") and label != "bench client"
+        stack += s if mine else 0.0
+        note = "" if mine else "  (not the stack)"
+        out(f"    {label:<26} {1000 * s / events:7.3f} ms  ({s:6.1f} cpu-s){note}")
+    out(f"    {'WHOLE STACK':<26} {1000 * stack / events:7.3f} ms  ({stack:6.1f} cpu-s)")
+    other = cpu.other_seconds
+    out(f"    machine: rest of it {other:.1f} cpu-s ({100 * other / max(cpu.wall, 1e-9):.0f}% of a core avg)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.cpu_per_event", description=__doc__.split("\n")[0])
+    p.add_argument("--events", type=int, default=5000)
+    p.add_argument("--drain-timeout", type=float, default=900.0)
+    p.add_argument("--py-spy", type=Path, default=None, help="record each service with py-spy into DIR")
+    p.add_argument("--keep-logs", type=Path, help="copy the services' logs here before the stack goes")
+    args = p.parse_args(argv)
+    out(f"load average before start: {os.getloadavg()}")
+    with tempfile.TemporaryDirectory(prefix="credit-cpu-") as tmp:
+        stack = Stack(workdir=Path(tmp))
+        database = ""
+        try:
+            stack.start()
+            database = stack.database_url.rsplit("/", 1)[1]
+            kafka = ["--bootstrap", stack.bootstrap]
+            warm = subprocess.run([sys.executable, "-m", "bench.intake", "--events", "200", *kafka], cwd=ROOT)
+            if warm.returncode:
+                out("warm-up failed")
+                return 1
+            # Let the warm-up's deferred work finish before measuring.
+            _drain(stack, None, timeout=args.drain_timeout)
+            roots: dict[str, int] = {}
+
+            def stack_roots() -> dict[str, int]:
+                r = {name: pr.pid for name, pr in stack.procs.items() if pr.pid is not None}
+                return {**r, **roots}
+
+            out(f"load average before intake: {os.getloadavg()}")
+            with _PySpy(stack, args.py_spy, "intake"), CpuSampler(stack_roots, database) as total:
+                with CpuSampler(stack_roots, database) as intake:
+                    proc = subprocess.Popen(
+                        [sys.executable, "-m", "bench.intake", "--events", str(args.events), *kafka], cwd=ROOT
+                    )
+                    roots["bench client"] = proc.pid
+                    code = proc.wait()
+                drained = _drain(stack, total, timeout=args.drain_timeout)
+            out(f"load average after: {os.getloadavg()}")
+            if code:
+                out(f"  (bench.intake exit status {code})")
+            _per_event(intake, args.events, "intake run")
+            _per_event(total, args.events, "intake + drain" + ("" if drained else " (NOT drained: timeout)"))
+            if args.py_spy:
+                from bench.profile_top import report
+
+                for f in sorted(args.py_spy.glob("intake-*.txt")):
+                    report(f, top=25)
+            return 1 if code or not drained else 0
+        finally:
+            if args.keep_logs:
+                args.keep_logs.mkdir(parents=True, exist_ok=True)
+                for log in Path(tmp).glob("*.log"):
+                    (args.keep_logs / log.name).write_bytes(log.read_bytes())
+            stack.stop()
+            if database:
+                run_sync(lambda: _drop_database(database))
+
+
+def _drain(stack: Stack, cpu: CpuSampler | None, *, timeout: float) -> bool:
+    """Wait until nothing is owed and the stack is idle (two quiet 2 s windows in a row)."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    last_cpu = _stack_cpu_now(cpu) if cpu else 0.0
+    while time.monotonic() < deadline:
+        time.sleep(2.0)
+        backlog = run_sync(lambda: _backlog(stack.database_url))
+        now_cpu = _stack_cpu_now(cpu) if cpu else 0.0
+        busy = (now_cpu - last_cpu) / 2.0
+        last_cpu = now_cpu
+        if not backlog and (cpu is None or busy < IDLE_SHARE):
+            quiet += 1
+            if quiet >= 2:
+                return True
+        else:
+            quiet = 0
+            if backlog:
+                out(f"  draining: {backlog}")
+    return False
+
+
+async def _drop_database(name: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
