@@ -6,7 +6,9 @@ Starts a fresh stack (tests.stack.Stack, as `bench.run_all`), warms it up with 2
 runs `bench.intake` with `--events` as fast as possible and keeps sampling the CPU of every process
 (bench/cpu.py) until what the intake ordered is done: every command outbox (`*_command`, the
 workflow starts and signals owed to Temporal) and every event outbox (`*_outbox` rows after its
-relay's cursor) is empty, and the stack's CPU has fallen back to idle. A figure taken over the
+relay's cursor) is empty, and 10 s more. The stack's idle CPU (sampled for `--idle-seconds` before
+the intake: metric samplers, relays polling, consumers fetching) is printed, and each figure is
+also given less that idle rate over its time. A figure taken over the
 intake run alone would not count work deferred past it (e.g. repair workflow starts paced at 50/s
 run for minutes after the last record is published).
 
@@ -18,7 +20,6 @@ inclusive samples of each (bench/profile_top.py reads the files again later).
 """
 
 import argparse
-import asyncio
 import os
 import shutil
 import subprocess
@@ -31,8 +32,6 @@ from bench.common import out
 from bench.cpu import CpuSampler
 from deploy.local.components import run_sync
 from tests.stack import PG_ADMIN, ROOT, Stack
-
-IDLE_SHARE = 0.25  # the stack's CPU, in cores, under which it counts as idle again
 
 
 async def _backlog(database_url: str) -> dict[str, int]:
@@ -64,8 +63,12 @@ async def _backlog(database_url: str) -> dict[str, int]:
         await conn.close()
 
 
-def _stack_cpu_now(cpu: CpuSampler) -> float:
-    return sum(v for k, v in cpu.seconds.items() if not k.startswith("postgres (rest") and k != "bench client")
+def _mine(label: str) -> bool:
+    return not label.startswith("postgres (rest") and label != "bench client"
+
+
+def _stack_seconds(cpu: CpuSampler) -> float:
+    return sum(v for k, v in cpu.seconds.items() if _mine(k))
 
 
 class _PySpy:
@@ -104,23 +107,27 @@ class _PySpy:
                 p.kill()
 
 
-def _per_event(cpu: CpuSampler, events: int, title: str) -> None:
-    out(f"  {title}: CPU-ms per event ({events} events, {cpu.wall:.0f} s)")
-    stack = 0.0
+def _per_event(cpu: CpuSampler, events: int, title: str, idle: CpuSampler) -> None:
+    """Per process: CPU-ms per event, and less the process's own idle rate over the same time."""
+    out(f"  {title}: CPU-ms per event ({events} events, {cpu.wall:.0f} s); 'net' = less the idle rate")
+    wall, idle_wall = cpu.wall, max(idle.wall, 1e-9)
     for label, s in sorted(cpu.seconds.items(), key=lambda kv: -kv[1]):
-        mine = not label.startswith("postgres (rest") and label != "bench client"
-        stack += s if mine else 0.0
-        note = "" if mine else "  (not the stack)"
-        out(f"    {label:<26} {1000 * s / events:7.3f} ms  ({s:6.1f} cpu-s){note}")
-    out(f"    {'WHOLE STACK':<26} {1000 * stack / events:7.3f} ms  ({stack:6.1f} cpu-s)")
+        net = s - idle.seconds.get(label, 0.0) / idle_wall * wall
+        note = "" if _mine(label) else "  (not the stack)"
+        out(f"    {label:<26} {1000 * s / events:7.3f} ms  net {1000 * net / events:7.3f} ms  ({s:6.1f} cpu-s){note}")
+    stack = _stack_seconds(cpu)
+    net = stack - _stack_seconds(idle) / idle_wall * wall
+    whole = f"{1000 * stack / events:7.3f} ms  net {1000 * net / events:7.3f} ms  ({stack:6.1f} cpu-s)"
+    out(f"    {'WHOLE STACK':<26} {whole}")
     other = cpu.other_seconds
-    out(f"    machine: rest of it {other:.1f} cpu-s ({100 * other / max(cpu.wall, 1e-9):.0f}% of a core avg)")
+    out(f"    machine: rest of it {other:.1f} cpu-s ({100 * other / max(wall, 1e-9):.0f}% of a core avg)")
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.cpu_per_event", description=__doc__.split("\n")[0])
     p.add_argument("--events", type=int, default=5000)
     p.add_argument("--drain-timeout", type=float, default=900.0)
+    p.add_argument("--idle-seconds", type=float, default=20.0, help="idle CPU sampled before the intake")
     p.add_argument("--py-spy", type=Path, default=None, help="record each service with py-spy into DIR")
     p.add_argument("--keep-logs", type=Path, help="copy the services' logs here before the stack goes")
     args = p.parse_args(argv)
@@ -137,13 +144,19 @@ def main(argv: list[str] | None = None) -> int:
                 out("warm-up failed")
                 return 1
             # Let the warm-up's deferred work finish before measuring.
-            _drain(stack, None, timeout=args.drain_timeout)
+            _drain(stack, timeout=args.drain_timeout)
             roots: dict[str, int] = {}
 
             def stack_roots() -> dict[str, int]:
                 r = {name: pr.pid for name, pr in stack.procs.items() if pr.pid is not None}
                 return {**r, **roots}
 
+            with CpuSampler(stack_roots, database) as idle:
+                time.sleep(args.idle_seconds)
+            idle_rate = _stack_seconds(idle) / max(idle.wall, 1e-9)
+            out(f"idle stack before intake: {100 * idle_rate:.0f}% of a core ({args.idle_seconds:g} s)")
+            for label, s in sorted(idle.seconds.items(), key=lambda kv: -kv[1]):
+                out(f"    {label:<26} {100 * s / max(idle.wall, 1e-9):5.1f}%")
             out(f"load average before intake: {os.getloadavg()}")
             with _PySpy(stack, args.py_spy, "intake"), CpuSampler(stack_roots, database) as total:
                 with CpuSampler(stack_roots, database) as intake:
@@ -152,12 +165,12 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     roots["bench client"] = proc.pid
                     code = proc.wait()
-                drained = _drain(stack, total, timeout=args.drain_timeout)
+                drained = _drain(stack, timeout=args.drain_timeout)
             out(f"load average after: {os.getloadavg()}")
             if code:
                 out(f"  (bench.intake exit status {code})")
-            _per_event(intake, args.events, "intake run")
-            _per_event(total, args.events, "intake + drain" + ("" if drained else " (NOT drained: timeout)"))
+            _per_event(intake, args.events, "intake run", idle)
+            _per_event(total, args.events, "intake + drain" + ("" if drained else " (NOT drained: timeout)"), idle)
             if args.py_spy:
                 from bench.profile_top import report
 
@@ -174,25 +187,22 @@ def main(argv: list[str] | None = None) -> int:
                 run_sync(lambda: _drop_database(database))
 
 
-def _drain(stack: Stack, cpu: CpuSampler | None, *, timeout: float) -> bool:
-    """Wait until nothing is owed and the stack is idle (two quiet 2 s windows in a row)."""
+def _drain(stack: Stack, *, timeout: float, settle: float = 10.0) -> bool:
+    """Wait until nothing is owed (two empty polls 2 s apart), then `settle` seconds more for what
+    follows a delivery (workflow tasks, replicas of the last events)."""
     deadline = time.monotonic() + timeout
-    quiet = 0
-    last_cpu = _stack_cpu_now(cpu) if cpu else 0.0
+    empty = 0
     while time.monotonic() < deadline:
         time.sleep(2.0)
         backlog = run_sync(lambda: _backlog(stack.database_url))
-        now_cpu = _stack_cpu_now(cpu) if cpu else 0.0
-        busy = (now_cpu - last_cpu) / 2.0
-        last_cpu = now_cpu
-        if not backlog and (cpu is None or busy < IDLE_SHARE):
-            quiet += 1
-            if quiet >= 2:
-                return True
-        else:
-            quiet = 0
-            if backlog:
-                out(f"  draining: {backlog}")
+        if backlog:
+            empty = 0
+            out(f"  draining: {backlog}")
+            continue
+        empty += 1
+        if empty >= 2:
+            time.sleep(settle)
+            return True
     return False
 
 

@@ -4,8 +4,8 @@
 
 Prints, per file, the samples in all, then the functions with the most own samples (the leaf of a
 stack) and with the most inclusive samples (anywhere on a stack, counted once per stack), each with
-its share of the file's samples. Idle samples (py-spy records only active threads unless told
-otherwise) are not in the file. `--match`: inclusive shares of the functions whose frame contains
+its share of the busy samples (a stack ending in the event loop's own run — uvloop waiting in C —
+is idle and not counted). `--match`: inclusive shares of the functions whose frame contains
 TEXT only.
 """
 
@@ -17,6 +17,9 @@ from pathlib import Path
 from bench.common import out
 
 _LINE = re.compile(r"^(.*) (\d+)$")
+# uvloop waits for I/O in C under the event loop's run(): py-spy cannot tell that wait from work,
+# so a stack that ends there (or at the process itself) counts as idle and is left out.
+_IDLE_LEAVES = ("Runner.run (", "process ", "run_forever (", "_run_once (")
 _LINE_NO = re.compile(r":\d+\)$")
 
 
@@ -33,7 +36,7 @@ def load(path: Path) -> tuple[int, Counter[str], Counter[str]]:
             continue
         stack, n = m.group(1).split(";"), int(m.group(2))
         frames = [_frame(f) for f in stack if f.strip()]
-        if not frames:
+        if not frames or frames[-1].startswith(_IDLE_LEAVES):
             continue
         total += n
         own[frames[-1]] += n

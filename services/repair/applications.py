@@ -109,7 +109,7 @@ async def _apply(event: Typed[RepairRequest], batch: Batch) -> Accepted | Reject
 
 async def _store(batch: Batch) -> None:
     await insert_rows(batch.conn, APPLICATIONS, batch.rows("rows"))
-    commands = batch.state("commands", list)
+    commands: list[Command] = batch.state("commands", list)
     if commands:
         # An application is accepted only in an open window, whose deferred start is due: made
         # pending now, it goes before the `apply` signal (records.py).
