@@ -30,8 +30,9 @@ from pathlib import Path
 
 from bench.common import out
 from bench.cpu import CpuSampler
+from bench.run_all import _drop_database  # the stack's database, dropped as run_all does
 from deploy.local.components import run_sync
-from tests.stack import PG_ADMIN, ROOT, Stack
+from tests.stack import ROOT, Stack
 
 
 async def _backlog(database_url: str) -> dict[str, int]:
@@ -204,16 +205,6 @@ def _drain(stack: Stack, *, timeout: float, settle: float = 10.0) -> bool:
             time.sleep(settle)
             return True
     return False
-
-
-async def _drop_database(name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
 
 
 if __name__ == "__main__":
