@@ -172,9 +172,12 @@ async def defer_commands(conn: AsyncConnection, table: Table, commands: Sequence
 
 
 async def promote_due(conn: AsyncConnection, table: Table, now: datetime) -> int:
-    """Make the deferred starts whose time has come pending, inside the caller's transaction."""
+    """Make the deferred starts whose time has come pending, inside the caller's transaction. Their
+    `created_at` becomes the moment they were due, so the age of the oldest pending command (the
+    commands gauge) counts from then, not from the months they waited by design."""
     t = table
-    result = await conn.execute(sql_update(t).where(t.c.state == DEFERRED, t.c.not_before <= now).values(state=PENDING))
+    due = sql_update(t).where(t.c.state == DEFERRED, t.c.not_before <= now)
+    result = await conn.execute(due.values(state=PENDING, created_at=t.c.not_before))
     return int(result.rowcount or 0)
 
 

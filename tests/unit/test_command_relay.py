@@ -214,6 +214,10 @@ async def test_a_deferred_start_waits_for_its_time_and_still_goes_first(tmp_path
             await conn.execute(update(DEFERRING).values(not_before=now - timedelta(seconds=1)))
             assert await promote_due(conn, DEFERRING, datetime.now(UTC)) == 1
             await write_commands(conn, DEFERRING, [signal("t.apply", "a", "wf-a", "apply", {"n": 1})])
+        async with eng.connect() as conn:
+            promoted = (await conn.execute(select(DEFERRING).where(DEFERRING.c.purpose == "t.start"))).one()
+        # Its age as a pending command counts from when it was due, not from when it was written.
+        assert (promoted.state, promoted.created_at) == ("pending", promoted.not_before)
         assert await the_relay.deliver_once() == (2, 2)
         assert [(c[0], c[1]) for c in temporal.calls[2:]] == [("start", "wf-a"), ("apply", "wf-a")]
         with pytest.raises(ValueError, match="only a start"):
