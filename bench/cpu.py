@@ -117,6 +117,17 @@ class CpuSampler:
         self._wall = time.monotonic() - self._started
         self._machine1 = _machine_busy_ticks()
 
+    @property
+    def wall(self) -> float:
+        """Seconds sampled (after exit; so far while running)."""
+        return self._wall or time.monotonic() - self._started
+
+    @property
+    def other_seconds(self) -> float:
+        """CPU-seconds the rest of the machine used (after exit)."""
+        busy = (self._machine1[0] - self._machine0[0]) / TICK
+        return max(0.0, busy - sum(self.seconds.values()))
+
     def table(self) -> list[str]:
         wall = max(self._wall, 1e-9)
         busy = (self._machine1[0] - self._machine0[0]) / TICK

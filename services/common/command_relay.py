@@ -12,6 +12,7 @@ one leader per table, woken at commit, polling slower while idle).
   (the commands are still there when it is back). Any other failure counts an attempt and waits
   `backoff`, 2x `backoff`, … before the next; after `max_attempts` the command is `failed` with
   the error as its reason and later commands of the workflow go on.
+- Deferred starts (`commands.defer_commands`) whose time has come are made pending first.
 - A signal or update whose workflow is not found (over, or never was) is handed to the purpose's
   `gone` hook, or fails with reason `workflow_not_found`.
 Delivered commands are removed (with the purpose's `delivered` hook, in one transaction)."""
@@ -30,7 +31,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from services.common.commands import FAILED, PENDING, Command, CommandOutbox
+from services.common.commands import FAILED, PENDING, Command, CommandOutbox, promote_due
 from services.common.leading import LeadingLoop
 from services.common.messaging import writer_lock_key
 from services.common.metrics import COMMANDS_DELIVERED, COMMANDS_FAILED, COMMANDS_RETRIED
@@ -94,6 +95,9 @@ class CommandRelay(LeadingLoop):
         (commands found, commands settled: delivered, gone or failed for good)."""
         t = self._table
         now = datetime.now(UTC)
+        if self._outbox.deferred:
+            async with self._engine.begin() as conn:
+                await promote_due(conn, t, now)
         q = (
             select(t)
             .where(t.c.state == PENDING, or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now))

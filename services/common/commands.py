@@ -27,7 +27,9 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
+    text,
 )
+from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import SQLModel
 
@@ -37,9 +39,26 @@ from services.common.sql import insert_rows
 Action = Literal["start", "signal", "update"]
 PENDING = "pending"
 FAILED = "failed"
+# A start written ahead of its time (`defer_commands`): not sent before `not_before`, when the relay
+# makes it pending (`promote_due`). It keeps its seq, so it still goes before the later commands of
+# its workflow, and Temporal holds nothing for the workflow until then.
+DEFERRED = "deferred"
 
 
-def command_table(service: str) -> Table:
+def command_table(service: str, *, deferred: bool = False) -> Table:
+    """`deferred`: the table holds deferred starts (`defer_commands`); a partial index finds those due."""
+    extra = (
+        [
+            Index(
+                f"ix_{service}_command_deferred",
+                "not_before",
+                postgresql_where=text(f"state = '{DEFERRED}'"),
+                sqlite_where=text(f"state = '{DEFERRED}'"),
+            )
+        ]
+        if deferred
+        else []
+    )
     return Table(
         f"{service}_command",
         SQLModel.metadata,
@@ -62,6 +81,7 @@ def command_table(service: str) -> Table:
         Index(f"ix_{service}_command_state_seq", "state", "seq"),
         # The few commands waiting to be tried again (most rows have none).
         Index(f"ix_{service}_command_next_attempt_at", "next_attempt_at"),
+        *extra,
     )
 
 
@@ -132,12 +152,48 @@ def workflow_type(cls: type) -> str:
 async def write_commands(conn: AsyncConnection, table: Table, commands: Sequence[Command]) -> None:
     """Append commands inside the caller's transaction; the relay leading `table` hears of them at
     commit (PostgreSQL NOTIFY; in-process writers also call the relay's wake())."""
+    await _write(conn, table, commands, PENDING)
+
+
+async def defer_commands(conn: AsyncConnection, table: Table, commands: Sequence[Command], *, now: datetime) -> None:
+    """Append starts that are not to be sent before their `not_before` (a table made with
+    `command_table(..., deferred=True)`): one due already is written pending; the others wait,
+    without a workflow in Temporal, until the relay makes them pending (`promote_due`). A signal to
+    such a workflow must be written after `promote_due` (its start then goes first)."""
+    for c in commands:
+        if c.action != "start" or c.not_before is None:
+            raise ValueError(f"only a start with a not_before can be deferred ({c.purpose} {c.workflow_id})")
+    due = [c for c in commands if _aware(c.not_before) <= now]
+    later = [c for c in commands if _aware(c.not_before) > now]
+    if due:
+        await _write(conn, table, due, PENDING)
+    if later:
+        await _write(conn, table, later, DEFERRED)
+
+
+async def promote_due(conn: AsyncConnection, table: Table, now: datetime) -> int:
+    """Make the deferred starts whose time has come pending, inside the caller's transaction. Their
+    `created_at` becomes the moment they were due, so the age of the oldest pending command (the
+    commands gauge) counts from then, not from the months they waited by design."""
+    t = table
+    due = sql_update(t).where(t.c.state == DEFERRED, t.c.not_before <= now)
+    result = await conn.execute(due.values(state=PENDING, created_at=t.c.not_before))
+    return int(result.rowcount or 0)
+
+
+def _aware(at: datetime | None) -> datetime:
+    assert at is not None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)  # SQLite gives naive UTC
+
+
+async def _write(conn: AsyncConnection, table: Table, commands: Sequence[Command], state: str) -> None:
     if not commands:
         return
-    await notify_at_commit(conn, table)
+    if state == PENDING:
+        await notify_at_commit(conn, table)
     now = datetime.now(UTC)
-    fresh = {"state": PENDING, "attempts": 0, "next_attempt_at": None, "last_error": None, "created_at": now}
-    # Every field of the command but its seq (the table numbers it), as a new pending row.
+    fresh = {"state": state, "attempts": 0, "next_attempt_at": None, "last_error": None, "created_at": now}
+    # Every field of the command but its seq (the table numbers it), as a new row.
     await insert_rows(conn, table, [{k: v for k, v in asdict(c).items() if k != "seq"} | fresh for c in commands])
 
 
@@ -167,6 +223,8 @@ class CommandOutbox:
 
     table: Table
     routes: dict[str, Route] = field(default_factory=dict)
+    # The table holds deferred starts: the relay makes those due pending before each round.
+    deferred: bool = False
 
     def route(self, purpose: str) -> Route:
         return self.routes.get(purpose) or Route()

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.common.commands import Command, write_commands
+from services.common.commands import Command, promote_due, write_commands
 from services.common.contracts.applications import REPAIR_REQUESTED, RepairRequest
 from services.common.contracts.decode import Typed
 from services.common.contracts.owners import REPAIR
@@ -109,7 +109,12 @@ async def _apply(event: Typed[RepairRequest], batch: Batch) -> Accepted | Reject
 
 async def _store(batch: Batch) -> None:
     await insert_rows(batch.conn, APPLICATIONS, batch.rows("rows"))
-    await write_commands(batch.conn, COMMANDS, batch.state("commands", list))
+    commands: list[Command] = batch.state("commands", list)
+    if commands:
+        # An application is accepted only in an open window, whose deferred start is due: made
+        # pending now, it goes before the `apply` signal (records.py).
+        await promote_due(batch.conn, COMMANDS, batch.now)
+    await write_commands(batch.conn, COMMANDS, commands)
 
 
 CONSUMER = Consumer(

@@ -2,12 +2,13 @@
 (services.common.commands) in the transaction that decided it: a workflow start for each new
 repairable record, `record_changed` for a record's change, `apply` for an application.
 
-A workflow is started with a start delay until its window opens: Temporal keeps the execution but
-runs no workflow task for six months, half the server's work per start of one that sleeps (measured
-here: 3.2 against 6.2 CPU-seconds per 1,000 starts). A record change is sent as signal-with-start,
-which ends the delay, so a withdrawn or corrected record's repair hears of it at once; an
-application only comes once the window is open, when the delay is over. The delay and the start
-input of a change are worked out when the command is delivered (`prepare`), as of that moment."""
+A workflow start is written deferred until its window opens (records.py): it stays in the command
+outbox, and Temporal holds nothing, until then. A start found early anyway (written before the
+deferral, issue 19) is sent with a start delay until the window opens. A record change is sent as
+signal-with-start, which starts the workflow (or ends a delay) at once, so a withdrawn or corrected
+record's repair hears of it at once; an application only comes once the window is open, after the
+deferred start (applications.py makes due starts pending first). The delay and the start input of
+a change are worked out when the command is delivered (`prepare`), as of that moment."""
 
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -33,9 +34,10 @@ RECORD_CHANGED = "repair.record_changed"
 APPLY = "repair.apply"
 
 
-def start_command(inp: RepairInput) -> Command:
+def start_command(inp: RepairInput, *, not_before: datetime | None = None) -> Command:
+    """`not_before`: the window's opening, until which the start is deferred (records.py)."""
     record_id = inp.record.record_id
-    return start(START, record_id, RecordRepairWorkflow, repair_workflow_id(record_id), inp)
+    return start(START, record_id, RecordRepairWorkflow, repair_workflow_id(record_id), inp, not_before=not_before)
 
 
 def change_command(change: RecordChange) -> Command:
@@ -94,4 +96,5 @@ OUTBOX = CommandOutbox(
         RECORD_CHANGED: Route(prepare=_start_input_of_change),
         APPLY: Route(gone=_close_application),
     },
+    deferred=True,
 )

@@ -65,7 +65,7 @@ class RepairApplicationRow(SQLModel, table=True):
 
 # Temporal starts and signals owed to the workflows (services/repair/commands.py), written in the
 # transaction that decided them and delivered by the command relay: consumers and HTTP never wait.
-COMMANDS = command_table("repair")
+COMMANDS = command_table("repair", deferred=True)
 
 REPLICA: Table = record_replica_table("repair")
 MESSAGING = messaging_tables("repair")

@@ -13,7 +13,15 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from services.common.command_relay import CommandRelay
-from services.common.commands import CommandOutbox, command_table, signal, start, write_commands
+from services.common.commands import (
+    CommandOutbox,
+    command_table,
+    defer_commands,
+    promote_due,
+    signal,
+    start,
+    write_commands,
+)
 from services.common.commands import update as update_command
 from services.common.db import create_tables, make_engine
 from services.common.measures import sample_commands
@@ -165,3 +173,55 @@ async def test_the_backlog_is_sampled_for_the_dashboard(engine: AsyncEngine) -> 
     await sample_commands(engine, "test", TABLE)
     assert COMMANDS_PENDING.labels("test")._value.get() == 1  # failed ones are not waiting
     assert 0 <= COMMANDS_OLDEST_AGE.labels("test")._value.get() < 60
+
+
+DEFERRING = command_table("relaydefer", deferred=True)
+
+
+async def test_a_deferred_start_waits_for_its_time_and_still_goes_first(tmp_path: Path) -> None:
+    """issue 19: a start deferred to its `not_before` is not sent before then (Temporal holds
+    nothing for it), a signal-with-start of its workflow is not held back by it, and once due it is
+    made pending and keeps its place before the later commands of its workflow."""
+    eng = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'deferred.db'}")
+    await create_tables(eng, [DEFERRING])
+    outbox = CommandOutbox(DEFERRING, deferred=True)
+    temporal = Temporal()
+
+    async def connect() -> Temporal:
+        return temporal
+
+    the_relay = CommandRelay(engine=eng, outbox=outbox, client=connect, service="test")  # type: ignore[arg-type]
+    now = datetime.now(UTC)
+    try:
+        async with eng.begin() as conn:
+            await defer_commands(
+                conn,
+                DEFERRING,
+                [
+                    start("t.start", "a", "W", "wf-a", {"a": 1}, not_before=now + timedelta(hours=1)),
+                    start("t.start", "b", "W", "wf-b", {"b": 1}, not_before=now - timedelta(seconds=1)),
+                ],
+                now=now,
+            )
+            await write_commands(conn, DEFERRING, [start("t.change", "c", "W", "wf-c", {}, signal="changed", arg={})])
+        assert await the_relay.deliver_once() == (2, 2)  # wf-b was due already; wf-a waits
+        assert [c[1] for c in temporal.calls] == ["wf-b", "wf-c"]
+        async with eng.connect() as conn:
+            (waiting,) = [dict(r._mapping) for r in await conn.execute(select(DEFERRING))]
+        assert (waiting["workflow_id"], waiting["state"]) == ("wf-a", "deferred")
+        # Its signal is written when it is due (an application in an open window): promoted first.
+        async with eng.begin() as conn:
+            await conn.execute(update(DEFERRING).values(not_before=now - timedelta(seconds=1)))
+            assert await promote_due(conn, DEFERRING, datetime.now(UTC)) == 1
+            await write_commands(conn, DEFERRING, [signal("t.apply", "a", "wf-a", "apply", {"n": 1})])
+        async with eng.connect() as conn:
+            promoted = (await conn.execute(select(DEFERRING).where(DEFERRING.c.purpose == "t.start"))).one()
+        # Its age as a pending command counts from when it was due, not from when it was written.
+        assert (promoted.state, promoted.created_at) == ("pending", promoted.not_before)
+        assert await the_relay.deliver_once() == (2, 2)
+        assert [(c[0], c[1]) for c in temporal.calls[2:]] == [("start", "wf-a"), ("apply", "wf-a")]
+        with pytest.raises(ValueError, match="only a start"):
+            async with eng.begin() as conn:
+                await defer_commands(conn, DEFERRING, [signal("t.apply", "a", "wf-a", "apply", {})], now=now)
+    finally:
+        await eng.dispose()

@@ -391,3 +391,27 @@ async def test_no_repair_for_a_record_whose_year_is_over(engine: AsyncEngine) ->
     # Read again from the beginning of credit.records long after: its repair would close at once.
     counts = await records(engine, record_event(recorded_on=date(2024, 1, 15)))
     assert (counts["replicated"], counts["started"]) == (1, 0)
+
+
+async def test_a_start_waits_in_the_outbox_until_its_window_opens(engine: AsyncEngine) -> None:
+    """issue 19: Temporal holds nothing for a record whose window opens in months — its start is
+    deferred in the command outbox; a change starts the workflow at once (signal-with-start); an
+    application in the open window makes the start pending first, so the start goes before `apply`."""
+    recorded = date(2026, 11, 1)  # the window opens on 2027-05-02
+    await records(engine, record_event(recorded_on=recorded), record_event(record_id="rec-2", recorded_on=recorded))
+    states = [(c["workflow_id"], c["state"]) for c in await commands(engine)]
+    assert states == [("repair:rec-1", "deferred"), ("repair:rec-2", "deferred")]
+    client = RecordingClient()
+    assert await relay(engine, client).deliver_once() == (0, 0)
+    assert client.calls == []
+    await records(engine, record_event("corrected", record_id="rec-2", version=2, recorded_on=recorded))
+    await relay(engine, client).deliver_once()
+    assert client.calls == [("record_changed", "repair:rec-2")]  # not held back by the deferred start
+
+    opened = datetime(2027, 6, 1, 2, 0, tzinfo=UTC)
+    (outcome,) = await submit(engine, repair_request(), now=opened)
+    assert outcome.kind == "submitted"
+    await relay(engine, client).deliver_once()
+    assert [c for c in client.calls if c[1] == "repair:rec-1"] == [("start", "repair:rec-1"), ("apply", "repair:rec-1")]
+    # rec-2's start was made pending with rec-1's (its time has come too): a no-op start in Temporal.
+    assert await rows(engine, COMMANDS) == []
