@@ -117,6 +117,15 @@ class CpuSampler:
         self._wall = time.monotonic() - self._started
         self._machine1 = _machine_busy_ticks()
 
+    @property
+    def wall(self) -> float:
+        return self._wall
+
+    def stack_seconds(self, exclude: tuple[str, ...] = ("bench client", "postgres (rest of server)")) -> float:
+        """CPU-seconds of the whole stack (its processes, their children, the bench database's
+        PostgreSQL backends), without the load generator and the rest of the server."""
+        return sum(s for label, s in self.seconds.items() if label not in exclude)
+
     def table(self) -> list[str]:
         wall = max(self._wall, 1e-9)
         busy = (self._machine1[0] - self._machine0[0]) / TICK

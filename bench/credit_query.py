@@ -24,10 +24,12 @@ import asyncio
 import random
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
+import orjson
 
 from bench.common import latency_summary, out, run
 from bench.intake import PURCHASER_ID, REGION, report, supplier_ids
@@ -194,12 +196,15 @@ async def bench(
     warmup: float,
     connections: int,
     use_httpx: bool,
+    settle: float = 0.0,
 ) -> QueryResult:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=4)
     timeout = httpx.Timeout(10.0, pool=30.0)
     async with httpx.AsyncClient(base_url=api, limits=limits, timeout=timeout, trust_env=False) as client:
         seeded = await seed(client, n_seed)
         subjects = seeded + supplier_ids(max(0, n_subjects - len(seeded)))
+        # The seeded records' own follow-up work (publication, repair starts) may end before the load.
+        await asyncio.sleep(settle)
         return await load(
             api,
             client,
@@ -240,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
         default="raw",
         help="raw: httptools protocol (lean, default); httpx: httpx.AsyncClient (costs ~1 core at 300 req/s)",
     )
+    p.add_argument("--settle", type=float, default=0.0, help="seconds between the seeding and the load")
+    p.add_argument("--json", type=Path, help="also write the figures to this file (bench.run_all reads them)")
     args = p.parse_args(argv)
     result = run(
         bench(
@@ -251,9 +258,12 @@ def main(argv: list[str] | None = None) -> int:
             warmup=args.warmup,
             connections=args.connections,
             use_httpx=args.client == "httpx",
+            settle=args.settle,
         )
     )
     report_result(result, subjects=args.subjects, seeded=min(args.seed, args.subjects))
+    if args.json:
+        args.json.write_bytes(orjson.dumps(asdict(result)))
     return 1 if result.errors else 0
 
 
