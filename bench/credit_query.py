@@ -189,6 +189,7 @@ async def load(
 async def bench(
     api: str,
     *,
+    seed_api: str,
     rate: float,
     seconds: float,
     n_subjects: int,
@@ -200,8 +201,9 @@ async def bench(
 ) -> QueryResult:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=4)
     timeout = httpx.Timeout(10.0, pool=30.0)
+    async with httpx.AsyncClient(base_url=seed_api, limits=limits, timeout=timeout, trust_env=False) as seeder:
+        seeded = await seed(seeder, n_seed)
     async with httpx.AsyncClient(base_url=api, limits=limits, timeout=timeout, trust_env=False) as client:
-        seeded = await seed(client, n_seed)
         subjects = seeded + supplier_ids(max(0, n_subjects - len(seeded)))
         # The seeded records' own follow-up work (publication, repair starts) may end before the load.
         await asyncio.sleep(settle)
@@ -233,6 +235,7 @@ def report_result(r: QueryResult, *, subjects: int, seeded: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.credit_query", description=__doc__.split("\n")[0])
     p.add_argument("--api", default="http://127.0.0.1:8000")
+    p.add_argument("--seed-api", help="where the seeding reports go (default --api; the gateway for publication)")
     p.add_argument("--rate", type=float, default=500.0, help="requests/s, fixed arrival rate")
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--warmup", type=float, default=2.0, help="seconds at the same rate, not counted")
@@ -251,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run(
         bench(
             args.api,
+            seed_api=args.seed_api or args.api,
             rate=args.rate,
             seconds=args.seconds,
             n_subjects=args.subjects,

@@ -174,9 +174,15 @@ def main(argv: list[str] | None = None) -> int:
                         "-m", "bench.credit_query", "--api", api,
                         "--rate", f"{args.query_rate:g}", "--seconds", f"{args.query_seconds:g}",
                         "--subjects", str(args.subjects), "--seed", str(args.seed), "--settle", f"{settle:g}",
+                        "--seed-api", stack.api,
                     ]  # fmt: skip
                     title = f"credit query at {args.query_rate:g} requests/s, {label}, via {via}"
-                    queries[f"{label}, {via}"], _ = bench.run(title, argv, between=between)
+                    result, cpu = bench.run(title, argv, between=between)
+                    # What a read costs the read path (its processes' CPU over the run, seeding included).
+                    path_cpu = sum(cpu.seconds.get(k, 0.0) for k in ("gateway", "publication", "postgres (bench db)"))
+                    if result:
+                        result["read_path_cpu_ms"] = 1000 * path_cpu / max(1, result["requests"])
+                    queries[f"{label}, {via}"] = result
 
             query("quiet", settle=5)
             if args.watch_projects > 0:
@@ -261,7 +267,8 @@ def _summary(
             lat = q["latency"]
             lines.append(
                 f"credit query p99, {label:<40} {lat['p99_ms']:.2f} ms (p50 {lat['p50_ms']:.2f}; "
-                f"{q['requests_per_s']:,.0f} req/s, {q['errors']} errors)"
+                f"{q['requests_per_s']:,.0f} req/s, {q['errors']} errors; gateway + publication + their "
+                f"PostgreSQL {q['read_path_cpu_ms']:.2f} CPU-ms a request)"
             )
     return lines
 
