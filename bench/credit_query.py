@@ -49,6 +49,7 @@ class QueryResult:
     requests_per_s: float
     latency: dict[str, float]
     late_dispatch_ms: float
+    seeded: list[str]
 
 
 def purchaser_token() -> str:
@@ -183,6 +184,7 @@ async def load(
         requests_per_s=ok / elapsed if elapsed > 0 else 0.0,
         latency=latency_summary(stats.latencies),
         late_dispatch_ms=late * 1000,
+        seeded=[],
     )
 
 
@@ -194,6 +196,7 @@ async def bench(
     seconds: float,
     n_subjects: int,
     n_seed: int,
+    known: list[str],
     warmup: float,
     connections: int,
     use_httpx: bool,
@@ -202,12 +205,14 @@ async def bench(
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=4)
     timeout = httpx.Timeout(10.0, pool=30.0)
     async with httpx.AsyncClient(base_url=seed_api, limits=limits, timeout=timeout, trust_env=False) as seeder:
-        seeded = await seed(seeder, n_seed)
+        seeded = known or await seed(seeder, n_seed)
+    if known:
+        out(f"{len(known)} suppliers with a record, seeded by an earlier run")
     async with httpx.AsyncClient(base_url=api, limits=limits, timeout=timeout, trust_env=False) as client:
         subjects = seeded + supplier_ids(max(0, n_subjects - len(seeded)))
         # The seeded records' own follow-up work (publication, repair starts) may end before the load.
         await asyncio.sleep(settle)
-        return await load(
+        result = await load(
             api,
             client,
             subjects,
@@ -217,6 +222,8 @@ async def bench(
             connections=connections,
             use_httpx=use_httpx,
         )
+        result.seeded = seeded
+        return result
 
 
 def report_result(r: QueryResult, *, subjects: int, seeded: int) -> None:
@@ -250,7 +257,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--settle", type=float, default=0.0, help="seconds between the seeding and the load")
     p.add_argument("--json", type=Path, help="also write the figures to this file (bench.run_all reads them)")
+    p.add_argument(
+        "--known",
+        type=Path,
+        help="the --json of an earlier run on this stack: query its seeded suppliers instead of seeding new ones "
+        "(while a backlog is digested, new reports would wait behind it)",
+    )
     args = p.parse_args(argv)
+    known = orjson.loads(args.known.read_bytes())["seeded"] if args.known else []
     result = run(
         bench(
             args.api,
@@ -259,13 +273,14 @@ def main(argv: list[str] | None = None) -> int:
             seconds=args.seconds,
             n_subjects=args.subjects,
             n_seed=min(args.seed, args.subjects),
+            known=known,
             warmup=args.warmup,
             connections=args.connections,
             use_httpx=args.client == "httpx",
             settle=args.settle,
         )
     )
-    report_result(result, subjects=args.subjects, seeded=min(args.seed, args.subjects))
+    report_result(result, subjects=args.subjects, seeded=len(result.seeded))
     if args.json:
         args.json.write_bytes(orjson.dumps(asdict(result)))
     return 1 if result.errors else 0

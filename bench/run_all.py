@@ -167,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             idle = bench.idle_cpu(args.idle_seconds)
 
+            known: list[str] = []  # the quiet run's seeded suppliers, queried again by the later runs
+
             def query(label: str, *, settle: float = 0, between: Callable[[], Any] | None = None) -> None:
                 targets = [("gateway", stack.api)] + ([("direct", stack.url("publication"))] if args.direct else [])
                 for via, api in targets:
@@ -176,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
                         "--subjects", str(args.subjects), "--seed", str(args.seed), "--settle", f"{settle:g}",
                         "--seed-api", stack.api,
                     ]  # fmt: skip
+                    if known:
+                        argv += ["--known", known[0]]
                     title = f"credit query at {args.query_rate:g} requests/s, {label}, via {via}"
                     result, cpu = bench.run(title, argv, between=between)
                     # What a read costs the read path (its processes' CPU over the run, seeding included).
@@ -183,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
                     if result:
                         result["read_path_cpu_ms"] = 1000 * path_cpu / max(1, result["requests"])
                     queries[f"{label}, {via}"] = result
+                    if result and not known:
+                        seeded = Path(tmp) / "seeded.json"
+                        seeded.write_bytes(orjson.dumps({"seeded": result["seeded"]}))
+                        known.append(str(seeded))
 
             query("quiet", settle=5)
             if args.watch_projects > 0:
