@@ -27,7 +27,7 @@ from services.common.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 from services.common.service import health_body
 from services.common.settings import get_settings
 from services.gateway import docs
-from services.gateway.credit import CreditReads, serve_credit_status
+from services.gateway.credit import CreditReads
 from services.gateway.ratelimit import PublicReadLimit
 from services.gateway.routes import Route, routes_from_env
 from services.gateway.upstream import (
@@ -200,7 +200,7 @@ class Gateway:
                     return
             reader = await self.credit.reader_for(scope["method"], path)
             if reader is not None:
-                await serve_credit_status(reader, scope, receive, send)
+                await self.credit.serve(reader, scope, receive, send)
                 return
             await self._proxy(route, scope, receive, send)
         elif path == "/healthz":

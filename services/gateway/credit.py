@@ -63,10 +63,12 @@ class CreditReads:
                 self._next_try = time.monotonic() + RETRY_OPEN_SECONDS
                 log.warning("credit read model not reachable, proxying credit reads: %r", exc)
 
+    @staticmethod
+    async def serve(reader: CreditReader, scope: Scope, receive: Any, send: Any) -> None:
+        """The answer or its problem, as publication gives them (services.publication.credit)."""
+        await serve_credit_status(reader, scope, receive, send)
+
     async def close(self) -> None:
         if self._reader is not None:
             await self._reader.close()
             self._reader = None
-
-
-__all__ = ["CreditReads", "serve_credit_status"]
