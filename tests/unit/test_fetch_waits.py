@@ -15,7 +15,7 @@ def test_the_intake_consumer_is_the_one_the_local_profile_names() -> None:
 
 def test_local_profile_in_development() -> None:
     s = Settings()
-    assert s.fetch_wait_ms(INTAKE) == 20
+    assert s.fetch_wait_ms(INTAKE) == 25
     assert s.fetch_wait_ms(BENCH_READER) == 10
     assert s.fetch_wait_ms(PUBLICATION_GROUP) == 50
     assert s.fetch_wait_ms("credit-repair-records", background=True) == 500
@@ -40,7 +40,7 @@ def test_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
     s = Settings()
     assert s.fetch_wait_ms(PUBLICATION_GROUP) == 20
     assert s.fetch_wait_ms("credit-statistics", background=True) == 900
-    assert s.fetch_wait_ms(INTAKE) == 20
+    assert s.fetch_wait_ms(INTAKE) == 25
     # A wait set for every latency-path consumer wins over the profile's own for the intake.
     monkeypatch.setenv("KAFKA_FETCH_MAX_WAIT_MS", "100")
     assert Settings().fetch_wait_ms(INTAKE) == 100
@@ -49,4 +49,4 @@ def test_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_batch_options_carry_the_group_and_its_waits() -> None:
     options = batch_options(Settings(), group_id=INTAKE, max_records=7)
     assert options["group_id"] == INTAKE and options["max_records"] == 7
-    assert (options["fetch_max_wait_ms"], options["batch_timeout_ms"]) == (20, 20)
+    assert (options["fetch_max_wait_ms"], options["batch_timeout_ms"]) == (25, 25)
