@@ -3,7 +3,7 @@
     python -m bench.run_all [--events 20000] [--paced-rate 250] [--paced-events 5000]
                             [--query-rate 500] [--query-seconds 20] [--seed 200]
                             [--idle-seconds 20] [--watch-projects 2000] [--direct] [--no-ceiling]
-                            [--gateway-proxies]
+                            [--gateway-proxies] [--gateway-cost RATE]
 
 First the ceiling (bench/ceiling.py: `../shared/ceiling/run.sh --modes batch`, before anything of
 the product runs). Then it starts a fresh stack (tests.stack.Stack: Tansu, Temporal dev server, a
@@ -37,7 +37,7 @@ from typing import Any
 
 import orjson
 
-from bench import ceiling, watch
+from bench import ceiling, gateway_cost, watch
 from bench.common import drop_database, out
 from bench.cpu import CpuSampler
 from deploy.local.components import run_sync
@@ -137,6 +137,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="the gateway proxies credit reads to publication (as before issue 19) instead of reading them",
     )
+    p.add_argument(
+        "--gateway-cost",
+        type=float,
+        default=0,
+        metavar="RATE",
+        help="after the quiet query: the gateway's own reads, a proxying gateway and publication in turn at RATE",
+    )
     p.add_argument("--keep-logs", type=Path, help="copy the services' logs here before the stack goes")
     args = p.parse_args(argv)
 
@@ -148,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     ceiling_rate = None if args.no_ceiling else ceiling.measure(ceiling.find_script())
     summary: list[str] = []
     queries: dict[str, dict] = {}
+    cost: list[str] = []
     bench: Bench | None = None
     with tempfile.TemporaryDirectory(prefix="credit-bench-") as tmp:
         stack = Stack(workdir=Path(tmp))
@@ -193,6 +201,10 @@ def main(argv: list[str] | None = None) -> int:
                         known.append(str(seeded))
 
             query("quiet", settle=5)
+            if args.gateway_cost > 0 and known:
+                cost = gateway_cost.measure(stack, bench, known[0], rate=args.gateway_cost, seconds=10, rounds=2)
+                for line in cost:
+                    out(line)
             if args.watch_projects > 0:
                 drained: dict[str, Any] = {}
 
@@ -217,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
                 paced, _ = bench.run(f"intake, paced at {args.paced_rate:g} events/s", paced_argv)
             query("busy (the burst being digested)")
             summary = _summary(ceiling_rate, intake, stack_cpu, args, paced, idle, args.idle_seconds, queries)
+            summary += cost
         finally:
             if args.keep_logs:
                 args.keep_logs.mkdir(parents=True, exist_ok=True)
