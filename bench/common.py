@@ -1,4 +1,4 @@
-"""Small helpers shared by the benchmarks: percentiles, output, the event loop."""
+"""Small helpers shared by the benchmarks: percentiles, output, the event loop, dropping a database."""
 
 import asyncio
 import sys
@@ -38,3 +38,20 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     except ImportError:  # pragma: no cover - uvloop is a dependency of uvicorn[standard]
         return asyncio.run(main)
     return uvloop.run(main)
+
+
+def drop_database(name: str) -> None:
+    """Drop a database a benchmark created (whatever connections it still has)."""
+    import asyncpg
+
+    from deploy.local.components import run_sync
+    from tests.stack import PG_ADMIN
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(PG_ADMIN)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    run_sync(drop)

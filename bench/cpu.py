@@ -128,6 +128,11 @@ class CpuSampler:
         busy = (self._machine1[0] - self._machine0[0]) / TICK
         return max(0.0, busy - sum(self.seconds.values()))
 
+    def stack_seconds(self, exclude: tuple[str, ...] = ("bench client", "postgres (rest of server)")) -> float:
+        """CPU-seconds of the whole stack (its processes, their children, the bench database's
+        PostgreSQL backends), without the load generator and the rest of the server."""
+        return sum(s for label, s in self.seconds.items() if label not in exclude)
+
     def table(self) -> list[str]:
         wall = max(self._wall, 1e-9)
         busy = (self._machine1[0] - self._machine0[0]) / TICK

@@ -24,10 +24,12 @@ import asyncio
 import random
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
+import orjson
 
 from bench.common import latency_summary, out, run
 from bench.intake import PURCHASER_ID, REGION, report, supplier_ids
@@ -47,6 +49,7 @@ class QueryResult:
     requests_per_s: float
     latency: dict[str, float]
     late_dispatch_ms: float
+    seeded: list[str]
 
 
 def purchaser_token() -> str:
@@ -181,26 +184,35 @@ async def load(
         requests_per_s=ok / elapsed if elapsed > 0 else 0.0,
         latency=latency_summary(stats.latencies),
         late_dispatch_ms=late * 1000,
+        seeded=[],
     )
 
 
 async def bench(
     api: str,
     *,
+    seed_api: str,
     rate: float,
     seconds: float,
     n_subjects: int,
     n_seed: int,
+    known: list[str],
     warmup: float,
     connections: int,
     use_httpx: bool,
+    settle: float = 0.0,
 ) -> QueryResult:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections, keepalive_expiry=4)
     timeout = httpx.Timeout(10.0, pool=30.0)
+    async with httpx.AsyncClient(base_url=seed_api, limits=limits, timeout=timeout, trust_env=False) as seeder:
+        seeded = known or await seed(seeder, n_seed)
+    if known:
+        out(f"{len(known)} suppliers with a record, seeded by an earlier run")
     async with httpx.AsyncClient(base_url=api, limits=limits, timeout=timeout, trust_env=False) as client:
-        seeded = await seed(client, n_seed)
         subjects = seeded + supplier_ids(max(0, n_subjects - len(seeded)))
-        return await load(
+        # The seeded records' own follow-up work (publication, repair starts) may end before the load.
+        await asyncio.sleep(settle)
+        result = await load(
             api,
             client,
             subjects,
@@ -210,6 +222,8 @@ async def bench(
             connections=connections,
             use_httpx=use_httpx,
         )
+        result.seeded = seeded
+        return result
 
 
 def report_result(r: QueryResult, *, subjects: int, seeded: int) -> None:
@@ -228,6 +242,7 @@ def report_result(r: QueryResult, *, subjects: int, seeded: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.credit_query", description=__doc__.split("\n")[0])
     p.add_argument("--api", default="http://127.0.0.1:8000")
+    p.add_argument("--seed-api", help="where the seeding reports go (default --api; the gateway for publication)")
     p.add_argument("--rate", type=float, default=500.0, help="requests/s, fixed arrival rate")
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--warmup", type=float, default=2.0, help="seconds at the same rate, not counted")
@@ -240,20 +255,34 @@ def main(argv: list[str] | None = None) -> int:
         default="raw",
         help="raw: httptools protocol (lean, default); httpx: httpx.AsyncClient (costs ~1 core at 300 req/s)",
     )
+    p.add_argument("--settle", type=float, default=0.0, help="seconds between the seeding and the load")
+    p.add_argument("--json", type=Path, help="also write the figures to this file (bench.run_all reads them)")
+    p.add_argument(
+        "--known",
+        type=Path,
+        help="the --json of an earlier run on this stack: query its seeded suppliers instead of seeding new ones "
+        "(while a backlog is digested, new reports would wait behind it)",
+    )
     args = p.parse_args(argv)
+    known = orjson.loads(args.known.read_bytes())["seeded"] if args.known else []
     result = run(
         bench(
             args.api,
+            seed_api=args.seed_api or args.api,
             rate=args.rate,
             seconds=args.seconds,
             n_subjects=args.subjects,
             n_seed=min(args.seed, args.subjects),
+            known=known,
             warmup=args.warmup,
             connections=args.connections,
             use_httpx=args.client == "httpx",
+            settle=args.settle,
         )
     )
-    report_result(result, subjects=args.subjects, seeded=min(args.seed, args.subjects))
+    report_result(result, subjects=args.subjects, seeded=len(result.seeded))
+    if args.json:
+        args.json.write_bytes(orjson.dumps(asdict(result)))
     return 1 if result.errors else 0
 
 

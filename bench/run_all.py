@@ -2,18 +2,27 @@
 
     python -m bench.run_all [--events 20000] [--paced-rate 250] [--paced-events 5000]
                             [--query-rate 500] [--query-seconds 20] [--seed 200]
+                            [--idle-seconds 20] [--watch-projects 2000] [--direct] [--no-ceiling]
+                            [--gateway-proxies] [--gateway-cost RATE]
 
-Starts a fresh stack (tests.stack.Stack: Tansu, Temporal dev server, a new PostgreSQL database and
-every service as its own process, on free ports, in a temporary directory), then runs, each as its
-own process so the figures are those of the standalone commands:
+First the ceiling (bench/ceiling.py: `../shared/ceiling/run.sh --modes batch`, before anything of
+the product runs). Then it starts a fresh stack (tests.stack.Stack: Tansu, Temporal dev server, a
+new PostgreSQL database and every service as its own process, on free ports, in a temporary
+directory) and runs, each load generator as its own process so the figures are those of the
+standalone commands:
 
-1. a warm-up of 200 events (the evaluation consumer joins its group; not counted),
-2. `bench.intake` with `--events` as fast as possible (throughput),
-3. `bench.intake` paced at `--paced-rate` (latency below saturation; skipped when 0),
-4. `bench.credit_query` at `--query-rate`.
+1. a warm-up of 200 events (the evaluation consumers join their group; not counted),
+2. the idle CPU of the whole stack over `--idle-seconds`, once the warm-up's work is done,
+3. `bench.credit_query` at `--query-rate` on the quiet stack,
+4. the same while the watch digests `--watch-projects` projects' events (bench/watch.py's traffic);
+   then it waits for the watch's backlog and its commands toward Temporal before going on,
+5. `bench.intake` with `--events` as fast as possible (throughput, and CPU-ms of the stack per event),
+6. `bench.intake` paced at `--paced-rate` (latency below saturation; skipped when 0),
+7. `bench.credit_query` at `--query-rate` while the burst is digested (busy).
 
-After each it prints which processes used the CPU (see bench/cpu.py). The stack is stopped and
-its database dropped whatever happens.
+`--direct` runs each credit query a second time against publication itself, without the gateway.
+After each step it prints which processes used the CPU (bench/cpu.py), and at the end a summary of
+every figure with the machine's load. The stack is stopped and its database dropped whatever happens.
 """
 
 import argparse
@@ -22,42 +31,92 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from bench.common import out
+import orjson
+
+from bench import ceiling, gateway_cost, watch
+from bench.common import drop_database, out
 from bench.cpu import CpuSampler
 from deploy.local.components import run_sync
-from tests.stack import PG_ADMIN, ROOT, Stack
+from tests.stack import ROOT, Stack
+
+QUIET_BELOW_PERCENT = 25.0  # a stack using less of a core than this over 3 s has done its work
 
 
-def _run(title: str, argv: list[str], stack: Stack, database: str) -> int:
-    out(f"\n=== {title}")
-    out("$ python " + " ".join(argv))
-    roots: dict[str, int] = {}
+class Bench:
+    def __init__(self, stack: Stack, database: str, tmp: Path) -> None:
+        self.stack = stack
+        self.database = database
+        self.tmp = tmp
+        self.extra_roots: dict[str, int] = {}
+        self.failures = 0
 
-    def stack_roots() -> dict[str, int]:
-        r = {name: p.pid for name, p in stack.procs.items() if p.pid is not None}
-        return {**r, **roots}
+    def roots(self) -> dict[str, int]:
+        r = {name: p.pid for name, p in self.stack.procs.items() if p.pid is not None}
+        return {**r, **self.extra_roots}
 
-    with CpuSampler(stack_roots, database) as cpu:
-        proc = subprocess.Popen([sys.executable, *argv], cwd=ROOT)
-        roots["bench client"] = proc.pid
-        code = proc.wait()
-    for line in cpu.table():
-        out(line)
-    if code:
-        out(f"  (exit status {code})")
-    return code
+    def sampler(self) -> CpuSampler:
+        return CpuSampler(self.roots, self.database)
+
+    def run(self, title: str, argv: list[str], *, between: Callable[[], Any] | None = None) -> tuple[dict, CpuSampler]:
+        """One load generator as its own process, with `--json`; its figures and the CPU of each
+        process meanwhile. `between`: done while it runs, once it printed its first line."""
+        out(f"\n=== {title}")
+        out("$ python " + " ".join(argv))
+        result = self.tmp / f"result-{time.monotonic_ns()}.json"
+        with self.sampler() as cpu:
+            proc = subprocess.Popen(
+                [sys.executable, *argv, "--json", str(result)],
+                cwd=ROOT,
+                stdout=subprocess.PIPE if between else None,
+                stderr=subprocess.STDOUT if between else None,
+                text=True,
+            )
+            self.extra_roots["bench client"] = proc.pid
+            if between is not None:
+                assert proc.stdout is not None
+                out(proc.stdout.readline().rstrip())
+                between()
+                for line in proc.stdout:
+                    out(line.rstrip())
+            code = proc.wait()
+        self.extra_roots.pop("bench client", None)
+        for line in cpu.table():
+            out(line)
+        if code:
+            out(f"  (exit status {code})")
+            self.failures += 1
+        return (orjson.loads(result.read_bytes()) if result.exists() else {}), cpu
+
+    def wait_quiet(self, timeout: float = 120) -> float:
+        """Seconds until a 3 s window of the stack's CPU is under QUIET_BELOW_PERCENT of a core."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            with self.sampler() as cpu:
+                time.sleep(3)  # the window the CPU is measured over
+            if 100 * cpu.stack_seconds() / cpu.wall < QUIET_BELOW_PERCENT:
+                return time.monotonic() - started
+        out(f"  (the stack was not quiet after {timeout:.0f} s)")
+        return time.monotonic() - started
+
+    def idle_cpu(self, seconds: float) -> float:
+        out(f"\n=== idle CPU of the whole stack over {seconds:g} s")
+        waited = self.wait_quiet()
+        out(f"  quiet after {waited:.0f} s")
+        with self.sampler() as cpu:
+            time.sleep(seconds)  # the measurement window: nothing is sent to the stack
+        for line in cpu.table():
+            out(line)
+        percent = 100 * cpu.stack_seconds() / cpu.wall
+        out(f"  idle stack: {percent:.1f} % of a core")
+        return percent
 
 
-async def _drop_database(name: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+def _uptime() -> str:
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,6 +128,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--query-seconds", type=float, default=20.0)
     p.add_argument("--subjects", type=int, default=1000)
     p.add_argument("--seed", type=int, default=200)
+    p.add_argument("--idle-seconds", type=float, default=20.0)
+    p.add_argument("--watch-projects", type=int, default=2000, help="0: no query under the watch's load")
+    p.add_argument("--direct", action="store_true", help="each credit query also against publication directly")
+    p.add_argument("--no-ceiling", action="store_true", help="skip ../shared/ceiling/run.sh (no ratio)")
+    p.add_argument(
+        "--gateway-proxies",
+        action="store_true",
+        help="the gateway proxies credit reads to publication (as before issue 19) instead of reading them",
+    )
+    p.add_argument(
+        "--gateway-cost",
+        type=float,
+        default=0,
+        metavar="RATE",
+        help="after the quiet query: the gateway's own reads, a proxying gateway and publication in turn at RATE",
+    )
     p.add_argument("--keep-logs", type=Path, help="copy the services' logs here before the stack goes")
     args = p.parse_args(argv)
 
@@ -76,7 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     # address: the gateway's per-client public limit (default 50/s) would refuse it. The limit is
     # raised, not switched off, so its cost per request stays in the measured path.
     os.environ.setdefault("GATEWAY_PUBLIC_RATE_LIMIT", f"{max(1000, int(args.query_rate * 4))}/second")
-    failures = 0
+    out(f"machine: {_uptime()}")
+    ceiling_rate = None if args.no_ceiling else ceiling.measure(ceiling.find_script())
+    summary: list[str] = []
+    queries: dict[str, dict] = {}
+    cost: list[str] = []
+    bench: Bench | None = None
     with tempfile.TemporaryDirectory(prefix="credit-bench-") as tmp:
         stack = Stack(workdir=Path(tmp))
         database = ""
@@ -84,30 +164,72 @@ def main(argv: list[str] | None = None) -> int:
             started = time.monotonic()
             stack.start()
             database = stack.database_url.rsplit("/", 1)[1]
+            if args.gateway_proxies:  # without a database the gateway proxies (services/gateway/credit.py)
+                stack.restart("gateway", overrides={"DATABASE_URL": ""})
             out(f"stack up in {time.monotonic() - started:.1f} s: kafka {stack.bootstrap}, api {stack.api}")
-            kafka, api = ["--bootstrap", stack.bootstrap], ["--api", stack.api]
-            if _run("warm-up (not counted)", ["-m", "bench.intake", "--events", "200", *kafka], stack, database):
+            bench = Bench(stack, database, Path(tmp))
+            kafka = ["--bootstrap", stack.bootstrap]
+            warm, _ = bench.run("warm-up (not counted)", ["-m", "bench.intake", "--events", "200", *kafka])
+            if not warm or warm["missing"]:
                 out("warm-up failed; the figures below would be meaningless")
                 return 1
-            failures += bool(
-                _run(
-                    "intake, unlimited rate",
-                    ["-m", "bench.intake", "--events", str(args.events), *kafka],
-                    stack,
-                    database,
-                )
-            )
+            idle = bench.idle_cpu(args.idle_seconds)
+
+            known: list[str] = []  # the quiet run's seeded suppliers, queried again by the later runs
+
+            def query(label: str, *, settle: float = 0, between: Callable[[], Any] | None = None) -> None:
+                targets = [("gateway", stack.api)] + ([("direct", stack.url("publication"))] if args.direct else [])
+                for via, api in targets:
+                    argv = [
+                        "-m", "bench.credit_query", "--api", api,
+                        "--rate", f"{args.query_rate:g}", "--seconds", f"{args.query_seconds:g}",
+                        "--subjects", str(args.subjects), "--seed", str(args.seed), "--settle", f"{settle:g}",
+                        "--seed-api", stack.api,
+                    ]  # fmt: skip
+                    if known:
+                        argv += ["--known", known[0]]
+                    title = f"credit query at {args.query_rate:g} requests/s, {label}, via {via}"
+                    result, cpu = bench.run(title, argv, between=between)
+                    # What a read costs the read path (its processes' CPU over the run, seeding included).
+                    path_cpu = sum(cpu.seconds.get(k, 0.0) for k in ("gateway", "publication", "postgres (bench db)"))
+                    if result:
+                        result["read_path_cpu_ms"] = 1000 * path_cpu / max(1, result["requests"])
+                    queries[f"{label}, {via}"] = result
+                    if result and not known:
+                        seeded = Path(tmp) / "seeded.json"
+                        seeded.write_bytes(orjson.dumps({"seeded": result["seeded"]}))
+                        known.append(str(seeded))
+
+            query("quiet", settle=5)
+            if args.gateway_cost > 0 and known:
+                cost = gateway_cost.measure(stack, bench, known[0], rate=args.gateway_cost, seconds=10, rounds=2)
+                for line in cost:
+                    out(line)
+            if args.watch_projects > 0:
+                drained: dict[str, Any] = {}
+
+                def watch_traffic() -> None:
+                    sent, done, publish_s, drain_s = run_sync(
+                        lambda: watch.traffic(stack, args.watch_projects, 10, timeout=600)
+                    )
+                    drained.update(events=sent, processed=done, publish_s=publish_s, drain_s=drain_s)
+                    out(f"  watch: {done} of {sent} events processed {drain_s:.1f} s after the first publish")
+
+                query("while the watch digests", between=watch_traffic)
+                out(f"  watch traffic: {drained}")
+                owed = _wait_for_watch_commands(stack)
+                out(f"  the watch's commands toward Temporal done {owed:.0f} s later")
+            unlimited = ["-m", "bench.intake", "--events", str(args.events), *kafka]
+            intake, cpu = bench.run("intake, unlimited rate", unlimited)
+            stack_cpu = cpu.stack_seconds()
+            paced: dict = {}
             if args.paced_rate > 0:
-                paced = ["-m", "bench.intake", "--events", str(args.paced_events), "--rate", f"{args.paced_rate:g}"]
-                failures += bool(
-                    _run(f"intake, paced at {args.paced_rate:g} events/s", [*paced, *kafka], stack, database)
-                )
-            query = [
-                "-m", "bench.credit_query", *api,
-                "--rate", f"{args.query_rate:g}", "--seconds", f"{args.query_seconds:g}",
-                "--subjects", str(args.subjects), "--seed", str(args.seed),
-            ]  # fmt: skip
-            failures += bool(_run(f"credit query at {args.query_rate:g} requests/s", query, stack, database))
+                rate = ["--rate", f"{args.paced_rate:g}"]
+                paced_argv = ["-m", "bench.intake", "--events", str(args.paced_events), *rate, *kafka]
+                paced, _ = bench.run(f"intake, paced at {args.paced_rate:g} events/s", paced_argv)
+            query("busy (the burst being digested)")
+            summary = _summary(ceiling_rate, intake, stack_cpu, args, paced, idle, args.idle_seconds, queries)
+            summary += cost
         finally:
             if args.keep_logs:
                 args.keep_logs.mkdir(parents=True, exist_ok=True)
@@ -115,9 +237,61 @@ def main(argv: list[str] | None = None) -> int:
                     (args.keep_logs / log.name).write_bytes(log.read_bytes())
             stack.stop()
             if database:
-                run_sync(lambda: _drop_database(database))
+                drop_database(database)
             out("\nstack stopped")
-    return 1 if failures else 0
+    out(f"\n=== summary (machine at the end: {_uptime()})")
+    for line in summary:
+        out("  " + line)
+    return 1 if bench is None or bench.failures else 0
+
+
+def _wait_for_watch_commands(stack: Stack, timeout: float = 600) -> float:
+    """Seconds until the watch owes Temporal nothing (so its clock starts do not run under the intake)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if run_sync(lambda: watch.pending_commands(stack.database_url)) == 0:
+            break
+        time.sleep(1)  # polled until the condition holds (or the timeout)
+    return time.monotonic() - started
+
+
+def _summary(
+    ceiling_rate: float | None,
+    intake: dict,
+    stack_cpu: float,
+    args: argparse.Namespace,
+    paced: dict,
+    idle: float,
+    idle_seconds: float,
+    queries: dict[str, dict],
+) -> list[str]:
+    measured = f"{ceiling_rate:,.0f} events/s" if ceiling_rate else "not measured"
+    lines = [f"ceiling (batch prototype)       {measured}"]
+    rate = intake.get("events_per_s", 0.0)
+    share = ""
+    if ceiling_rate:
+        share = f" = {100 * rate / ceiling_rate:.0f} % of the ceiling ({rate:,.0f} / {ceiling_rate:,.0f})"
+    lines.append(f"intake, {args.events:,} events     {rate:,.0f} events/s{share}")
+    seen = intake.get("seen", 0)
+    if seen:
+        per_event = 1000 * stack_cpu / seen
+        lines.append(f"CPU of the stack per event      {per_event:.2f} ms ({stack_cpu:.1f} cpu-s / {seen:,} events)")
+    if paced:
+        lat = paced["latency"]
+        lines.append(
+            f"paced {args.paced_rate:g}/s latency         p50 {lat['p50_ms']:.0f} / p99 {lat['p99_ms']:.0f} ms "
+            f"({paced['missing']} missing)"
+        )
+    lines.append(f"idle CPU of the stack           {idle:.1f} % of a core ({idle_seconds:g} s)")
+    for label, q in queries.items():
+        if q:
+            lat = q["latency"]
+            lines.append(
+                f"credit query p99, {label:<40} {lat['p99_ms']:.2f} ms (p50 {lat['p50_ms']:.2f}; "
+                f"{q['requests_per_s']:,.0f} req/s, {q['errors']} errors; gateway + publication + their "
+                f"PostgreSQL {q['read_path_cpu_ms']:.2f} CPU-ms a request)"
+            )
+    return lines
 
 
 if __name__ == "__main__":

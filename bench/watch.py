@@ -23,9 +23,8 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from temporalio.client import Client
 
-from bench.common import out
+from bench.common import drop_database, out
 from bench.cpu import CpuSampler
-from bench.run_all import _drop_database
 from deploy.local.components import run_sync
 from services.common.cloudevents import encode_structured
 from services.common.settings import Settings
@@ -88,6 +87,31 @@ async def processed(database_url: str) -> int:
         await conn.close()
 
 
+async def pending_commands(database_url: str) -> int:
+    """Commands the watch still owes Temporal (clock starts and stops, paced by its relay)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetchval("SELECT count(*) FROM watch_command WHERE state = 'pending'")
+    finally:
+        await conn.close()
+
+
+async def traffic(stack: Stack, projects: int, open_every: int, timeout: float) -> tuple[int, int, float, float]:
+    """Publish the projects' events and wait until the watch processed them (or `timeout` s):
+    (events, processed, publish seconds, drain seconds from the first publish)."""
+    batch = events(projects, open_every)
+    before = await processed(stack.database_url)
+    started = time.monotonic()
+    publish_seconds = await publish(stack.bootstrap, batch)
+    done = before
+    while time.monotonic() - started < timeout:
+        done = await processed(stack.database_url)
+        if done - before >= len(batch):
+            break
+        await asyncio.sleep(0.5)
+    return len(batch), done - before, publish_seconds, time.monotonic() - started
+
+
 async def open_clocks(client: Client) -> int:
     count = await client.count_workflows("WorkflowType='DeadlineClockWorkflow' AND ExecutionStatus='Running'")
     return count.count
@@ -96,9 +120,7 @@ async def open_clocks(client: Client) -> int:
 async def measure(
     stack: Stack, projects: int, open_every: int, query_rate: float, query_seconds: float, timeout: float
 ) -> None:
-    batch = events(projects, open_every)
     expected_open = len(range(0, projects, open_every)) if open_every else 0
-    before = await processed(stack.database_url)
     # The credit query runs as its own process (bench.credit_query, open loop, the raw client), so
     # this process's publishing does not delay its requests; it starts with the publishing.
     query = await asyncio.create_subprocess_exec(
@@ -107,16 +129,9 @@ async def measure(
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     started = time.monotonic()
-    publish_seconds = await publish(stack.bootstrap, batch)
-    out(f"published {len(batch)} events in {publish_seconds:.1f} s")
-    done = before
-    while time.monotonic() - started < timeout:
-        done = await processed(stack.database_url)
-        if done - before >= len(batch):
-            break
-        await asyncio.sleep(0.5)
-    drained = time.monotonic() - started
-    out(f"watch processed {done - before} events after {drained:.1f} s")
+    sent, done, publish_seconds, drained = await traffic(stack, projects, open_every, timeout)
+    out(f"published {sent} events in {publish_seconds:.1f} s")
+    out(f"watch processed {done} events after {drained:.1f} s")
     query_output, _ = await asyncio.wait_for(query.communicate(), timeout=300)
     temporal = await connect(Settings(temporal_address=stack.temporal_address))
     opened = 0
@@ -126,9 +141,9 @@ async def measure(
             break
         await asyncio.sleep(1.0)
     clocks_started = time.monotonic() - started
-    out(f"projects {projects}, events {len(batch)} (published in {publish_seconds:.1f} s)")
-    out(f"processed by the watch: {done - before} of {len(batch)}; drain {drained:.1f} s")
-    out(f"throughput {(done - before) / drained:.0f} events/s")
+    out(f"projects {projects}, events {sent} (published in {publish_seconds:.1f} s)")
+    out(f"processed by the watch: {done} of {sent}; drain {drained:.1f} s")
+    out(f"throughput {done / drained:.0f} events/s")
     out(f"clock workflows open: {opened} of {expected_open} expected, {clocks_started:.1f} s after the first publish")
     out(f"credit query during the run ({query_seconds:g} s at {query_rate:g}/s, bench.credit_query):")
     for line in query_output.decode(errors="replace").splitlines():
@@ -165,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             stack.stop()
             if database:
-                run_sync(lambda: _drop_database(database))
+                drop_database(database)
     return 0
 
 

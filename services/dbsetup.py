@@ -12,7 +12,10 @@ run once per deployment (and again after an upgrade) by whoever administers the 
   owns nothing and may only read and write that service's own tables (`<service>_*`): SELECT,
   INSERT, UPDATE, DELETE on its tables, SELECT and INSERT only on the append-only ones (record
   history, ledger, audits), SELECT on its migration version table, and its sequences. It cannot
-  read another service's tables, create or alter a table, or disable a trigger.
+  read another service's tables, create or alter a table, or disable a trigger;
+- `credit_gateway`, which may only read publication's public credit answers
+  (`publication_credit_view`): the gateway answers `GET /v1/credit/{type}/{id}` from them without
+  a hop to publication (issue 19, services/gateway/credit.py).
 
 Prints the URL each service connects with (`DATABASE_URL` for that service). Passwords: a role gets
 the one in `CREDIT_DB_PASSWORD_<ROLE>` (e.g. `CREDIT_DB_PASSWORD_CREDIT_EVALUATION`) when it is set;
@@ -43,6 +46,9 @@ from services.common.migrations import migrate
 from services.common.settings import get_settings
 
 OWNER = "credit_owner"
+# The gateway's role and the one table it reads (the public answers, nothing else).
+GATEWAY = "gateway"
+GATEWAY_READS = ("publication_credit_view",)
 # Tables whose rows, once written, stay as they are (their triggers refuse change; the grants too).
 APPEND_ONLY = frozenset({"evaluation_record_history", "evaluation_ledger", "evaluation_audit", "casework_task_audit"})
 
@@ -117,14 +123,15 @@ async def setup(admin_url: str) -> dict[str, str]:
     tls = get_settings().database_connect_args()
     conn = await asyncpg.connect(dsn, **tls)
     try:
-        for role in (OWNER, *(role_of(s) for s in schemas)):
+        for role in (OWNER, *(role_of(s) for s in schemas), role_of(GATEWAY)):
             await _ensure_role(conn, role)
         await conn.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{database}" TO "{OWNER}"')
         await conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         await conn.execute(f'GRANT USAGE, CREATE ON SCHEMA public TO "{OWNER}"')
-        for service in schemas:
+        for service in (*schemas, GATEWAY):
             await conn.execute(f'GRANT CONNECT ON DATABASE "{database}" TO "{role_of(service)}"')
             await conn.execute(f'GRANT USAGE ON SCHEMA public TO "{role_of(service)}"')
+        for service in schemas:
             async with conn.transaction():
                 await _adopt(conn, service)
     finally:
@@ -142,9 +149,11 @@ async def setup(admin_url: str) -> dict[str, str]:
         async with conn.transaction():
             for service in schemas:
                 await _grant(conn, service)
+            for table in GATEWAY_READS:
+                await conn.execute(f'GRANT SELECT ON TABLE "{table}" TO "{role_of(GATEWAY)}"')
     finally:
         await conn.close()
-    return {service: url_as(dsn, role_of(service)) for service in schemas}
+    return {service: url_as(dsn, role_of(service)) for service in (*schemas, GATEWAY)}
 
 
 async def _adopt(conn: asyncpg.Connection, service: str) -> None:

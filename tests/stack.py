@@ -176,7 +176,7 @@ class Stack:
         role_url = self.service_urls.get(svc.split("-")[0])
         if role_url:
             env["DATABASE_URL"] = self.via_proxy(role_url)
-        else:  # the workflow worker and the gateway have no tables
+        else:  # the workflow worker has no tables (the gateway reads one: dbsetup's credit_gateway)
             env.pop("DATABASE_URL", None)
         env.update(overrides or {})
         log_file = self.workdir / f"{log_name or svc}.log"

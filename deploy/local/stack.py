@@ -221,7 +221,7 @@ class LocalStack:
             role_url = self.service_urls.get(spec.name.split("-")[0])
             if role_url:
                 child_env["DATABASE_URL"] = role_url
-            else:  # the workflow worker and the gateway have no tables
+            else:  # the workflow worker has no tables (the gateway reads one: dbsetup's credit_gateway)
                 child_env.pop("DATABASE_URL", None)
         log.info("starting %s (%s)%s", spec.name, spec.module, f" on {self.url(spec)}" if spec.port else "")
         self.procs[spec.name] = ManagedProcess(spec.name).start(

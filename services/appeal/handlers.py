@@ -35,7 +35,7 @@ def build_router(rt: Runtime, settings: Settings, owner: RecordOwner, clock: Rep
     router = KafkaRouter()
 
     @router.subscriber(
-        INBOUND_APPLICATIONS, group_id=GROUP_ID, **batch_options(settings, background=True), title="appeals"
+        INBOUND_APPLICATIONS, **batch_options(settings, group_id=GROUP_ID, background=True), title="appeals"
     )
     async def on_applications(body: Any, message: Any = Context("message")) -> None:
         # Repairs and trainings are other services' to judge; the evaluation service dead-letters
@@ -47,7 +47,7 @@ def build_router(rt: Runtime, settings: Settings, owner: RecordOwner, clock: Rep
             rt.wake_commands()
 
     @router.subscriber(
-        RECORDS, group_id=RECORDS_GROUP_ID, **batch_options(settings, background=True), title="record replica"
+        RECORDS, **batch_options(settings, group_id=RECORDS_GROUP_ID, background=True), title="record replica"
     )
     async def on_records(body: Any, message: Any = Context("message")) -> None:
         # Under the poison rule of every consumer (issue 21): a row the database refuses every time

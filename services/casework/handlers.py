@@ -110,7 +110,7 @@ def build_router(rt: Runtime, settings: Settings) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(
-        TASKS, group_id=GROUP_ID, **batch_options(settings, background=True), title="determination requests"
+        TASKS, **batch_options(settings, group_id=GROUP_ID, background=True), title="determination requests"
     )
     async def on_tasks(body: Any, message: Any = Context("message")) -> None:
         items = from_kafka(message.raw_message)

@@ -68,7 +68,7 @@ async def replan_after(rt: Runtime, records: list[Any]) -> int:
 def build_replanner(rt: Runtime, settings: Settings) -> KafkaRouter:
     router = KafkaRouter()
 
-    @router.subscriber(CALENDAR, group_id=GROUP_ID, **batch_options(settings, background=True), title="re-planner")
+    @router.subscriber(CALENDAR, **batch_options(settings, group_id=GROUP_ID, background=True), title="re-planner")
     async def on_calendar(body: Any, message: Any = Context("message")) -> None:
         await replan_after(rt, message.raw_message)
 

@@ -2,10 +2,12 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.common.fetch_waits import fetch_wait_ms
 from services.common.production_settings import ProductionSettings, check_consistency
 
 # Documented in the README: only for a laptop. Any other environment must set CREDIT_JWT_SECRET.
@@ -69,10 +71,17 @@ class Settings(ProductionSettings):
     credit_sms_key: str | None = None
     # Attempts of one notice before it is recorded `failed` (an operational value, no law sets one).
     credit_notify_attempts: int = Field(default=5, ge=1)
-    # Latency of an idle consumer follows fetch_max_wait_ms (DESIGN: 100 ms -> p50 26 ms).
-    kafka_fetch_max_wait_ms: int = 50
-    # Consumers off the latency path (replicas, workflow starters, the experts' feed).
-    kafka_background_fetch_max_wait_ms: int = 500
+    # How long a consumer's fetch may wait for data (issue 19; services.common.fetch_waits). The
+    # profile gives the defaults for the kind of broker: `local` (Tansu holds each fetch for the
+    # whole wait even when data arrives: the wait is latency) or `kafka` (answers as soon as data
+    # is there: a long wait costs nothing). Unset: `local` in development, `kafka` elsewhere.
+    kafka_fetch_profile: Literal["local", "kafka"] | None = None
+    # Consumers on a latency path (the intake, publication's read model, the watch); unset: the profile's.
+    kafka_fetch_max_wait_ms: int | None = Field(None, ge=1)
+    # Consumers off the latency path (replicas, workflow starters, the experts' feed); unset: the profile's.
+    kafka_background_fetch_max_wait_ms: int | None = Field(None, ge=1)
+    # One consumer's wait by its group id, over the two above (JSON, e.g. {"credit-evaluation": 10}).
+    kafka_fetch_max_wait_ms_by_consumer: dict[str, int] = {}
     # Bigger batches amortise each transaction's round trips and the offset commit.
     kafka_max_batch: int = 2000
     outbox_batch: int = 1000
@@ -137,6 +146,10 @@ class Settings(ProductionSettings):
             raise ValueError("CREDIT_LEDGER_SIGNING_SEED must be set outside development")
         check_consistency(self)
         return self
+
+    def fetch_wait_ms(self, consumer: str, *, background: bool = False) -> int:
+        """The fetch wait of the consumer group `consumer` (services.common.fetch_waits)."""
+        return fetch_wait_ms(self, consumer, background=background)
 
     def database_url_for(self, service: str) -> str:
         """PostgreSQL when DATABASE_URL is given (one database, each service its own tables),

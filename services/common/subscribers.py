@@ -6,6 +6,7 @@ from typing import Any
 
 from faststream import AckPolicy
 
+from services.common.fetch_waits import batch_timeout_ms
 from services.common.settings import Settings
 
 
@@ -15,14 +16,19 @@ async def raw_decoder(msg: Any) -> None:
     return None
 
 
-def batch_options(settings: Settings, *, max_records: int | None = None, background: bool = False) -> dict[str, Any]:
-    """`background`: a consumer nobody waits on (a replica, a starter of workflows): its idle fetches
-    wait longer, since a dozen consumers fetching every 50 ms keep an idle broker busy."""
-    wait = settings.kafka_background_fetch_max_wait_ms if background else settings.kafka_fetch_max_wait_ms
+def batch_options(
+    settings: Settings, *, group_id: str, max_records: int | None = None, background: bool = False
+) -> dict[str, Any]:
+    """The subscriber options of consumer group `group_id` (its fetch wait is its own setting,
+    services.common.fetch_waits). `background`: a consumer nobody waits on (a replica, a starter of
+    workflows): its idle fetches wait longer, since a dozen consumers fetching every 50 ms keep an
+    idle broker busy."""
+    wait = settings.fetch_wait_ms(group_id, background=background)
     return {
+        "group_id": group_id,
         "batch": True,
         "max_records": max_records or settings.kafka_max_batch,
-        "batch_timeout_ms": wait,
+        "batch_timeout_ms": batch_timeout_ms(wait, background=background),
         "fetch_max_wait_ms": wait,
         "auto_offset_reset": "earliest",
         "ack_policy": AckPolicy.NACK_ON_ERROR,

@@ -4,7 +4,9 @@ and the AsyncAPI document of the Kafka topics (`/asyncapi.json`, rendered at `/a
 Written as a bare ASGI app on purpose: public credit reads go through it at hundreds of requests a
 second on a 2-core machine, and per-request routing/validation layers would cost more than the
 upstream call itself. Requests go to the services over keep-alive pools (`upstream.py`, one per
-service, shared by all requests); the OpenAPI documents are fetched with one httpx client.
+service, shared by all requests); the OpenAPI documents are fetched with one httpx client. The
+hottest of them, `GET /v1/credit/{type}/{id}`, is answered here from publication's read model when
+the gateway has a database (`credit.py`, issue 19: the hop cost more than the answer).
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ import httpx
 from services.common.problem_texts import localise, prefers_chinese
 from services.common.problems import PROBLEM_MEDIA_TYPE, PROBLEM_TYPE_BASE
 from services.common.service import health_body
+from services.common.settings import get_settings
 from services.gateway import docs
+from services.gateway.credit import CreditReads
 from services.gateway.ratelimit import PublicReadLimit
 from services.gateway.routes import Route, routes_from_env
 from services.gateway.upstream import (
@@ -106,8 +110,11 @@ class Gateway:
         max_connections: int = 200,
         max_keepalive: int = 100,
         public_rate_limit: str | None = None,
+        read_model_url: str | None = None,
     ) -> None:
         self.public_limit = PublicReadLimit(public_rate_limit)
+        # GET /v1/credit/{type}/{id} from publication's read model, without a hop (credit.py).
+        self.credit = CreditReads(read_model_url)
         self.routes: tuple[Route, ...] = tuple(routes) if routes is not None else routes_from_env()
         self.timeout = timeout if timeout is not None else float(os.environ.get("GATEWAY_TIMEOUT", "30"))
         self.openapi_ttl = openapi_ttl if openapi_ttl is not None else float(os.environ.get("GATEWAY_OPENAPI_TTL", "5"))
@@ -139,6 +146,7 @@ class Gateway:
             self._client = httpx.AsyncClient(trust_env=False, timeout=httpx.Timeout(5.0))
 
     async def shutdown(self) -> None:
+        await self.credit.close()
         for pool in self.pools.values():
             await pool.aclose()
         if self._client is not None:
@@ -190,6 +198,10 @@ class Gateway:
                                  retry_after=wait),
                     )  # fmt: skip
                     return
+            reader = await self.credit.reader_for(scope["method"], path)
+            if reader is not None:
+                await self.credit.serve(reader, scope, receive, send)
+                return
             await self._proxy(route, scope, receive, send)
         elif path == "/healthz":
             await _respond(send, 200, _JSON, json.dumps(health_body(None), ensure_ascii=False).encode())
@@ -432,4 +444,5 @@ def create_app(routes: Sequence[Route] | None = None, **options: Any) -> Gateway
     return Gateway(routes, **options)
 
 
-app = create_app()
+# The process's: its DATABASE_URL (role credit_gateway) lets it answer credit reads itself.
+app = create_app(read_model_url=get_settings().database_url)

@@ -102,6 +102,44 @@ def served(view: dict, today: date, region: str | None, known: bool, blocked: bo
     return view
 
 
+def is_credit_status(method: str, path: str) -> bool:
+    """`GET /v1/credit/{type}/{id}` (not the consortium, search or receipt reads)."""
+    if method != "GET" or not path.startswith("/v1/credit/"):
+        return False
+    parts = path.split("/")
+    return len(parts) == 5 and parts[3] in SUBJECT_TYPES
+
+
+async def serve_credit_status(reader: CreditReader, scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer `GET /v1/credit/{type}/{id}[?region=]` from the read model: the answer, or its problem
+    (invalid identifier, no policy for the region, the database not answering). Publication serves
+    it before FastAPI's routing, and the gateway the same way without a hop to publication."""
+    path: str = scope["path"]
+    parts = path.split("/")
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    region = query.get("region", [None])[0]
+    lang = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None)
+    try:
+        body = await reader.answer(parts[3], parts[4], region)
+    except NoPolicy as exc:
+        problem = Problem(422, "no_policy", "No credit policy for the region", str(exc), region=exc.region)
+        await problem_response(problem, path, lang)(scope, receive, send)
+        return
+    except Problem as problem:
+        await problem_response(problem, path, lang)(scope, receive, send)
+        return
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        # Before FastAPI's routing, so its outage handler is not in the way: same answer.
+        OUTAGE.failed("GET /v1/credit", exc)
+        await problem_response(unavailable_problem(), path, lang)(scope, receive, send)
+        return
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class CreditFastPath:
     """ASGI middleware answering `GET /v1/credit/{type}/{id}` directly; everything else goes on."""
 
@@ -109,31 +147,9 @@ class CreditFastPath:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and scope["path"].startswith("/v1/credit/"):
-            parts = scope["path"].split("/")
+        if scope["type"] == "http" and is_credit_status(scope["method"], scope["path"]):
             reader: CreditReader | None = getattr(scope["app"].state, "credit_reader", None)
-            if len(parts) == 5 and parts[3] in SUBJECT_TYPES and reader is not None:
-                query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-                region = query.get("region", [None])[0]
-                lang = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"accept-language"), None)
-                try:
-                    body = await reader.answer(parts[3], parts[4], region)
-                except NoPolicy as exc:
-                    problem = Problem(422, "no_policy", "No credit policy for the region", str(exc), region=exc.region)
-                    await problem_response(problem, scope["path"], lang)(scope, receive, send)
-                    return
-                except Problem as problem:
-                    await problem_response(problem, scope["path"], lang)(scope, receive, send)
-                    return
-                except Exception as exc:
-                    if not database_unavailable(exc):
-                        raise
-                    # Before FastAPI's routing, so its outage handler is not in the way: same answer.
-                    OUTAGE.failed("GET /v1/credit", exc)
-                    await problem_response(unavailable_problem(), scope["path"], lang)(scope, receive, send)
-                    return
-                headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
+            if reader is not None:
+                await serve_credit_status(reader, scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -27,8 +27,7 @@ def build_router(rt: Runtime, settings: Settings, *, after_batch: Callable[[], N
         RECORDS,
         SUBJECTS,
         EXPERTS,
-        group_id=GROUP_ID,
-        **batch_options(settings),
+        **batch_options(settings, group_id=GROUP_ID),
         title="public read model",
     )
     async def on_records(body: Any, message: Any = Context("message")) -> None:

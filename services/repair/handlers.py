@@ -29,7 +29,7 @@ def build_router(rt: Runtime, settings: Settings, owner: RecordOwner, clock: Rep
     router = KafkaRouter()
 
     @router.subscriber(
-        RECORDS, group_id="credit-repair-records", title="record replica", **batch_options(settings, background=True)
+        RECORDS, title="record replica", **batch_options(settings, group_id="credit-repair-records", background=True)
     )
     async def on_records(body: Any, message: Any = Context("message")) -> None:
         items = from_kafka(message.raw_message)
@@ -44,9 +44,8 @@ def build_router(rt: Runtime, settings: Settings, owner: RecordOwner, clock: Rep
 
     @router.subscriber(
         INBOUND_APPLICATIONS,
-        group_id="credit-repair-applications",
         title="repair applications",
-        **batch_options(settings, max_records=500, background=True),
+        **batch_options(settings, group_id="credit-repair-applications", max_records=500, background=True),
     )
     async def on_applications(body: Any, message: Any = Context("message")) -> None:
         # Malformed events and the other applications on this topic (appeals, trainings) are not

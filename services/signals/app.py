@@ -46,8 +46,7 @@ def build_router(rt: Runtime, settings: Settings) -> KafkaRouter:
     @router.subscriber(
         INBOUND_PROCUREMENT,
         INBOUND_APPLICATIONS,
-        group_id=GROUP_ID,
-        **batch_options(settings, background=True),
+        **batch_options(settings, group_id=GROUP_ID, background=True),
         title="bids, awards, complaint decisions, commitments",
     )
     async def on_inbound(body: Any, message: Any = Context("message")) -> None:

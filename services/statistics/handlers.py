@@ -21,7 +21,7 @@ def build_router(rt: Runtime, settings: Settings) -> KafkaRouter:
     router = KafkaRouter()
 
     @router.subscriber(
-        *CONSUMER.topics, group_id="credit-statistics", title="statistics", **batch_options(settings, background=True)
+        *CONSUMER.topics, title="statistics", **batch_options(settings, group_id="credit-statistics", background=True)
     )
     async def on_events(body: Any, message: Any = Context("message")) -> None:
         items = [i for i in from_kafka(message.raw_message) if CONSUMER.takes(i)]

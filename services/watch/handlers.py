@@ -29,7 +29,7 @@ def build_router(rt: Runtime, settings: Settings, wake: Callable[[], None]) -> K
     router = KafkaRouter()
 
     @router.subscriber(
-        INBOUND_PROCUREMENT, group_id="credit-watch", title="procurement timelines", **batch_options(settings)
+        INBOUND_PROCUREMENT, title="procurement timelines", **batch_options(settings, group_id="credit-watch")
     )
     async def on_procurement(body: Any, message: Any = Context("message")) -> None:
         items = from_kafka(message.raw_message)
@@ -39,7 +39,10 @@ def build_router(rt: Runtime, settings: Settings, wake: Callable[[], None]) -> K
             for o in outcomes:
                 EVENTS_CONSUMED.labels("watch", o.kind).inc()
 
-    @router.subscriber(CALENDAR, group_id=REPLAN_GROUP, title="clock re-planner", **batch_options(settings))
+    # The calendar changes a few times a year: nobody waits on the re-planner's fetches.
+    @router.subscriber(
+        CALENDAR, title="clock re-planner", **batch_options(settings, group_id=REPLAN_GROUP, background=True)
+    )
     async def on_calendar(body: Any, message: Any = Context("message")) -> None:
         items = from_kafka(message.raw_message)
         results = await consume(rt, items, replan, messaging=MESSAGING, source=SOURCE, service="watch")

@@ -41,6 +41,7 @@ async def test_a_service_role_does_only_what_its_service_needs(urls: dict[str, s
         "signals",
         "evaluations",
         "statistics",
+        "gateway",
     }
     conn = await asyncpg.connect(urls["evaluation"])
     try:
@@ -63,6 +64,25 @@ async def test_a_service_role_does_only_what_its_service_needs(urls: dict[str, s
                 await conn.execute(statement)
         owner = await conn.fetchval("SELECT tableowner FROM pg_tables WHERE tablename = 'evaluation_record'")
         assert owner == "credit_owner"
+    finally:
+        await conn.close()
+
+
+async def test_the_gateway_role_reads_the_public_answers_and_nothing_else(urls: dict[str, str]) -> None:
+    # Issue 19: the gateway answers GET /v1/credit/{type}/{id} from publication's read model.
+    conn = await asyncpg.connect(urls["gateway"])
+    try:
+        assert await conn.fetchval("SELECT current_user") == "credit_gateway"
+        await conn.execute("SELECT body FROM publication_credit_view WHERE subject_key = 'x'")
+        refused = [
+            "UPDATE publication_credit_view SET body = body WHERE false",
+            "SELECT count(*) FROM publication_record",
+            "SELECT count(*) FROM evaluation_record",
+            "CREATE TABLE gateway_mine (id int)",
+        ]
+        for statement in refused:
+            with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
+                await conn.execute(statement)
     finally:
         await conn.close()
 

@@ -650,3 +650,19 @@ def test_public_rate_limit_setting() -> None:
     assert PublicReadLimit().item is not None  # on by default
     assert str(PublicReadLimit().item) == str(PublicReadLimit(DEFAULT_PUBLIC_RATE_LIMIT).item)
     assert PublicReadLimit("").item is None  # switched off only on purpose
+
+
+async def test_credit_reads_of_its_own_only_for_the_credit_status_with_postgresql() -> None:
+    """Issue 19: with a PostgreSQL DATABASE_URL the gateway answers GET /v1/credit/{type}/{id} from
+    the read model (tests/integration/test_gateway_credit_connected.py); everything else, and that
+    too while the database cannot be reached, is proxied."""
+    from services.gateway.credit import CreditReads
+
+    assert not CreditReads(None).enabled and not CreditReads("sqlite+aiosqlite:///x.db").enabled
+    reads = CreditReads(f"postgresql://nobody@127.0.0.1:{free_port()}/none")  # nothing listens there
+    assert reads.enabled
+    assert await reads.reader_for("GET", "/v1/credit/consortium") is None
+    assert await reads.reader_for("GET", "/v1/credit/supplier/X/receipt") is None
+    assert await reads.reader_for("POST", "/v1/credit/supplier/X") is None
+    assert await reads.reader_for("GET", "/v1/credit/supplier/91410300MA0000003X") is None  # proxied meanwhile
+    await reads.close()

@@ -120,7 +120,6 @@ def training_consumer(default_region: str) -> Consumer:
 
 def build_router(rt: Runtime, settings: Settings) -> KafkaRouter:
     router = KafkaRouter()
-    common = batch_options(settings, max_records=500, background=True)
     training = training_consumer(settings.credit_policy_region)
 
     async def apply(consumer: Consumer, items: list[Inbound]) -> None:
@@ -130,7 +129,11 @@ def build_router(rt: Runtime, settings: Settings) -> KafkaRouter:
         await consume(rt, items, one_batch, messaging=MESSAGING, source=SOURCE, service=EVALUATION)
         rt.wake_commands()
 
-    @router.subscriber(RECORDS, group_id="credit-evaluation-experts", title="expert records", **common)
+    @router.subscriber(
+        RECORDS,
+        title="expert records",
+        **batch_options(settings, group_id="credit-evaluation-experts", max_records=500, background=True),
+    )
     async def on_records(body: Any, message: Any = Context("message")) -> None:
         # Experts' records are few: skip parsing the rest. Our relay writes compact JSON, so an
         # expert's record always contains this text; a false match is passed over by the handler.
@@ -139,7 +142,11 @@ def build_router(rt: Runtime, settings: Settings) -> KafkaRouter:
         if items:
             await apply(RECORDS_CONSUMER, items)
 
-    @router.subscriber(INBOUND_APPLICATIONS, group_id="credit-evaluation-training", title="trainings", **common)
+    @router.subscriber(
+        INBOUND_APPLICATIONS,
+        title="trainings",
+        **batch_options(settings, group_id="credit-evaluation-training", max_records=500, background=True),
+    )
     async def on_applications(body: Any, message: Any = Context("message")) -> None:
         items = [i for i in from_kafka(message.raw_message) if training.takes(i)]
         if items:

@@ -24,8 +24,7 @@ def build_router(rt: Runtime, settings: Settings) -> KafkaRouter:
 
     @router.subscriber(
         INBOUND_BEHAVIOUR,
-        group_id=GROUP_ID,
-        **batch_options(settings),
+        **batch_options(settings, group_id=GROUP_ID),
         title="behaviour reports and determinations",
     )
     async def on_behaviour(body: Any, message: Any = Context("message")) -> None:

@@ -1,0 +1,71 @@
+"""How long each Kafka consumer's fetch waits for data (issue 19), per consumer group.
+
+The two brokers behave differently. A Kafka broker answers a fetch as soon as data arrives, so a
+long `fetch_max_wait_ms` costs no latency and only bounds how often an idle consumer asks. The
+local broker (Tansu) holds every fetch for the whole wait even when data arrives (measured on one
+hop: 10 ms wait -> p50 13 ms; 500 ms -> p50 242 ms), so there the wait is the latency of the hop,
+and a short wait is a request to the broker every few milliseconds while nothing happens.
+
+So the defaults come in two profiles (KAFKA_FETCH_PROFILE; unset: `local` in development, `kafka`
+elsewhere): on a real broker every consumer waits 500 ms; locally the consumers on a latency path
+wait 50 ms, the ones nobody waits on 500 ms, and the intake path shorter: the intake consumer 25 ms
+(a fetch is a request to the broker every 25 ms even while idle, for each of its two consumers; at
+20 ms, with the subscribers looking every 20 ms, the idle stack was measured 11 points of a core
+higher: bench/README.md "Issue 19"), and the benchmark's reader of its output 10 ms (it runs only
+during a benchmark). KAFKA_FETCH_MAX_WAIT_MS, KAFKA_BACKGROUND_FETCH_MAX_WAIT_MS
+and KAFKA_FETCH_MAX_WAIT_MS_BY_CONSUMER override the profile's values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from services.common.settings import Settings
+
+# The intake consumer (services/evaluation/intake/handlers.py) and bench.intake's reader of
+# credit.records: the path of a report from Kafka to its record.created.v1.
+INTAKE = "credit-evaluation"
+BENCH_READER = "bench-intake-reader"
+
+
+@dataclass(frozen=True)
+class FetchProfile:
+    latency_ms: int  # consumers on a latency path
+    background_ms: int  # consumers nobody waits on (replicas, starters of workflows, feeds)
+    consumers: Mapping[str, int]  # a consumer's own wait, by group id
+
+
+PROFILES: dict[str, FetchProfile] = {
+    "kafka": FetchProfile(latency_ms=500, background_ms=500, consumers={}),
+    "local": FetchProfile(latency_ms=50, background_ms=500, consumers={INTAKE: 25, BENCH_READER: 10}),
+}
+
+# FastStream's batch subscriber sleeps `batch_timeout_ms` after a getmany that found nothing, and
+# only then looks at what its fetcher brought meanwhile: on a real broker (data in the buffer at
+# once) a 500 ms timeout would be up to 500 ms of latency. A consumer on a latency path looks at
+# least this often; each look is a check of a buffer in memory, not a request to the broker.
+LATENCY_POLL_MS = 50
+
+
+def profile(settings: Settings) -> FetchProfile:
+    name = settings.kafka_fetch_profile or ("local" if settings.credit_env == "development" else "kafka")
+    return PROFILES[name]
+
+
+def fetch_wait_ms(settings: Settings, consumer: str, *, background: bool = False) -> int:
+    """`fetch_max_wait_ms` of the consumer group `consumer`."""
+    if consumer in settings.kafka_fetch_max_wait_ms_by_consumer:
+        return settings.kafka_fetch_max_wait_ms_by_consumer[consumer]
+    p = profile(settings)
+    if background:
+        return settings.kafka_background_fetch_max_wait_ms or p.background_ms
+    # A wait set for every latency consumer wins over the profile's own for one of them.
+    return settings.kafka_fetch_max_wait_ms or p.consumers.get(consumer, p.latency_ms)
+
+
+def batch_timeout_ms(wait_ms: int, *, background: bool) -> int:
+    """How long the subscriber waits for its fetcher before it sleeps as long again (see above)."""
+    return wait_ms if background else min(wait_ms, LATENCY_POLL_MS)
