@@ -24,7 +24,7 @@ def build_router(rt: Runtime, settings: Settings, clock: ReplicaClock) -> KafkaR
     router = KafkaRouter()
 
     @router.subscriber(
-        RECORDS, group_id=RECORDS_GROUP_ID, **batch_options(settings, background=True), title="record replica"
+        RECORDS, **batch_options(settings, group_id=RECORDS_GROUP_ID, background=True), title="record replica"
     )
     async def on_records(body: Any, message: Any = Context("message")) -> None:
         results = await consume(

@@ -33,9 +33,8 @@ def build_router(rt: Runtime, settings: Settings) -> KafkaRouter:
 
     @router.subscriber(
         *PUSH_CONSUMER.topics,
-        group_id="credit-statistics-pushes",
         title="statistics of pushes",
-        **batch_options(settings, background=True),
+        **batch_options(settings, group_id="credit-statistics-pushes", background=True),
     )
     async def on_pushes(body: Any, message: Any = Context("message")) -> None:
         # Everything on the topic is taken: what is not a push outcome is dead-lettered here.
