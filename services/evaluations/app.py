@@ -14,6 +14,7 @@ from services.common.settings import Settings, get_settings
 from services.common.temporal import EVALUATIONS_ACTIVITIES, LazyClient
 from services.evaluations.activities import EvaluationActivities
 from services.evaluations.api import router
+from services.evaluations.draws_api import router as draws_router
 from services.evaluations.models import MESSAGING, MIGRATIONS, TABLES
 from services.evaluations.schedules import ensure_run_schedules
 
@@ -52,4 +53,5 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
 
     app = base_app("evaluations", lifespan)
     app.include_router(router)
+    app.include_router(draws_router)
     return app
