@@ -7,7 +7,7 @@ from sqlalchemy import ColumnElement, and_, or_
 
 from services.casework.models import TASKS_T
 from services.common.lawdates import SHANGHAI
-from services.common.schemas import SIGNAL_REQUEST_PREFIX
+from services.common.schemas import SYSTEM_REPORTER_ID
 
 # The columns the queue sorts by; `-` first: descending. Ties go by due date, priority, id.
 COLUMNS = {
@@ -47,7 +47,11 @@ def signal_clause() -> ColumnElement[bool]:
     asked for (repeat complaints, commitments, referred collusion)."""
     return or_(
         TASKS_T.c.kind == "collusion_triage",
-        and_(TASKS_T.c.kind == "determination", TASKS_T.c.id.startswith(SIGNAL_REQUEST_PREFIX, autoescape=True)),
+        and_(
+            TASKS_T.c.kind == "determination",
+            # Only the signals service reports as the system (evaluation refuses anyone else).
+            TASKS_T.c.context[("request", "reporter", "id")].as_string() == SYSTEM_REPORTER_ID,
+        ),
     )
 
 

@@ -14,9 +14,6 @@ ReporterType = Literal["purchaser", "agency", "finance", "system"]
 # The one system reporter (CONTRACT v1.1 *added*): the signals service, which reports a suspicion in
 # its own name for a finance department to determine; accepted only from its source (intake).
 SYSTEM_REPORTER_ID = "signals"
-# The ids of the determination requests the signals service files start so (its requests.py), and a
-# determination task's id is its request's: how casework finds the tasks a signal opened.
-SIGNAL_REQUEST_PREFIX = "signal-"
 EvidenceKind = Literal["photo", "audio", "video", "joint_signature", "document"]
 # Evidence items of one report, appeal or repair application (CREDIT_MAX_EVIDENCE_ITEMS, 50): an
 # operational bound the department may change, not a number of the law, which sets none.

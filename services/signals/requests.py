@@ -10,7 +10,7 @@ from typing import Any
 
 from services.common.cloudevents import build_event
 from services.common.messaging import OutboundEvent
-from services.common.schemas import SIGNAL_REQUEST_PREFIX, SYSTEM_REPORTER_ID, BehaviourReport
+from services.common.schemas import SYSTEM_REPORTER_ID, BehaviourReport
 from services.common.topics import BEHAVIOUR_REPORTED, INBOUND_BEHAVIOUR
 
 SOURCE = "urn:credit:signals"
@@ -20,7 +20,7 @@ REPORTER = {"type": "system", "id": SYSTEM_REPORTER_ID, "name": "信用信号（
 
 def request_id_of(key: str) -> str:
     """A stable id of at most 100 characters for a signal's business key (redelivery: the same)."""
-    return SIGNAL_REQUEST_PREFIX + hashlib.sha256(key.encode()).hexdigest()[:40]
+    return "signal-" + hashlib.sha256(key.encode()).hexdigest()[:40]
 
 
 def project_of(project: dict[str, Any], key: str) -> dict[str, Any]:
