@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Integer, and_, case, func, select
 
 from services.casework import actions, store
 from services.casework.models import TASKS_T
-from services.casework.queue import SORTS, order_by, overdue_on, search_clause, week_ends
+from services.casework.queue import SORTS, order_by, overdue_on, search_clause, signal_clause, week_ends
 from services.casework.schemas import StatementFiled, TaskCounts, TaskDetail, TaskPage
 from services.casework.visibility import OPEN_STATES, overdue_clause, task_view, visible, visible_clause
 from services.common.auth import Principal, Role, require_roles
@@ -60,6 +60,7 @@ async def list_tasks(
     overdue: bool | None = None,
     escalated: bool | None = None,
     record_id: str | None = Query(default=None, max_length=64),
+    signal: bool | None = Query(default=None, description="true: only the tasks a signal opened (issue 14)"),
     q: str | None = Query(
         default=None, min_length=1, max_length=100, description="part of the task id, subject id (USCC) or title"
     ),
@@ -90,6 +91,8 @@ async def list_tasks(
         query = query.where(TASKS_T.c.escalation_level > 0 if escalated else TASKS_T.c.escalation_level == 0)
     if record_id is not None:
         query = query.where(TASKS_T.c.record_id == record_id)
+    if signal is not None:
+        query = query.where(signal_clause() if signal else ~signal_clause())
     async with rt.engine.connect() as conn:
         total = await conn.scalar(select(func.count()).select_from(query.subquery()))
         rows = await conn.execute(query.order_by(*order_by(sort)).limit(limit).offset(offset))

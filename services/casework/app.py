@@ -14,7 +14,9 @@ from services.casework.api import router
 from services.casework.calendar_api import router as calendar_router
 from services.casework.calendar_follower import build_follower, load_at_start
 from services.casework.commands import OUTBOX
+from services.casework.console.evaluation_routes import router as evaluation_console_router
 from services.casework.console.routes import router as console_router
+from services.casework.console.signal_routes import router as signal_console_router
 from services.casework.console.watch_routes import router as watch_console_router
 from services.casework.handlers import build_router
 from services.casework.models import MESSAGING, MIGRATIONS, TABLES
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
     app.include_router(calendar_router)
     app.include_router(console_router)
     app.include_router(watch_console_router)
+    app.include_router(evaluation_console_router)
+    app.include_router(signal_console_router)
     return app
 
 

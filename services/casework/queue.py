@@ -7,6 +7,7 @@ from sqlalchemy import ColumnElement, and_, or_
 
 from services.casework.models import TASKS_T
 from services.common.lawdates import SHANGHAI
+from services.common.schemas import SYSTEM_REPORTER_ID
 
 # The columns the queue sorts by; `-` first: descending. Ties go by due date, priority, id.
 COLUMNS = {
@@ -38,6 +39,19 @@ def search_clause(text: str) -> ColumnElement[bool]:
         TASKS_T.c.subject_id.contains(text.upper(), autoescape=True),
         TASKS_T.c.title.contains(text, autoescape=True),
         TASKS_T.c.record_id == text,
+    )
+
+
+def signal_clause() -> ColumnElement[bool]:
+    """Tasks a signal opened (issue 14): collusion triage, and the determinations the signals service
+    asked for (repeat complaints, commitments, referred collusion)."""
+    return or_(
+        TASKS_T.c.kind == "collusion_triage",
+        and_(
+            TASKS_T.c.kind == "determination",
+            # Only the signals service reports as the system (evaluation refuses anyone else).
+            TASKS_T.c.context[("request", "reporter", "id")].as_string() == SYSTEM_REPORTER_ID,
+        ),
     )
 
 

@@ -33,6 +33,7 @@ from services.evaluations.store import (
     save_draw,
 )
 from services.evaluations.supplier_grades import supplier_grades, suppliers_of
+from services.evaluations.tree import category_tree
 
 router = APIRouter(tags=["evaluations"])
 Finance = Annotated[Principal, Depends(require_roles(*FINANCE_ROLES))]
@@ -74,7 +75,7 @@ async def purchaser_assessment(purchaser_id: str, region: Region, period: Period
         raise _not_covered(error, region) from None
     published = await _published_result(rt, "purchaser", purchaser_id, period)
     if published is not None:
-        return published
+        return {**published, "categories": category_tree(policy, published["lines"])}
     async with rt.engine.connect() as conn:
         try:
             evaluated = await evaluate_purchaser(conn, policy, purchaser_id, period)
@@ -92,7 +93,7 @@ async def purchaser_assessment(purchaser_id: str, region: Region, period: Period
         "grade": result.grade,
         "interview": result.interview,
         "interview_below": policy.interview_below.model_dump(),
-        "categories": [{"name": name, "points": pts} for name, pts in result.by_category],
+        "categories": category_tree(policy, evaluated.lines),
         "lines": evaluated.lines,
     }
 

@@ -19,6 +19,7 @@ from services.evaluations.api import router
 from services.evaluations.collect import FigureCollection, WatchFigures
 from services.evaluations.grades_api import router as grades_router
 from services.evaluations.handlers import build_router
+from services.evaluations.draws_api import router as draws_router
 from services.evaluations.models import MESSAGING, MIGRATIONS, TABLES
 from services.evaluations.schedules import ensure_run_schedules
 
@@ -66,4 +67,5 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
     app.include_router(grades_router)
     # How far behind the replica the record counts are read from is (shown on /readyz).
     add_readyz(app, replica_detail(lambda: app.state.runtime.engine, clock))
+    app.include_router(draws_router)
     return app

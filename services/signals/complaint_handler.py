@@ -74,6 +74,7 @@ def _request(signal: ComplaintSignal, now: datetime) -> OutboundEvent:
         signal={
             "rule": signal.basis,
             "complaints": [c.as_json() for c in signal.complaints],
+            **({"window": signal.window} if signal.window else {}),
             "raised_on": local_date(now).isoformat(),
         },
         now=now,

@@ -76,6 +76,9 @@ class ComplaintSignal:
     complainant_name: str
     complaints: tuple[Decision, ...]
     basis: str
+    # 8(15): the 12-month window the complaints fall in and how many it takes (the officer sees
+    # the count against its window); None for 8(16), which needs no count.
+    window: dict[str, object] | None = None
 
     @property
     def key(self) -> str:
@@ -125,6 +128,7 @@ def signals_for(history: Iterable[Decision], new: Decision, rules: SignalRules) 
                 tuple(window),
                 f"洛阳办法第八条第十五项: {int(rules.unfounded_window_months.value)}个月内"
                 f"{int(rules.unfounded_complaints.value)}次以上投诉查无实据",
+                _window_of(window, rules),
             )
         )
     return out
@@ -144,3 +148,17 @@ def _fullest_window(counted: list[Decision], new: Decision, rules: SignalRules) 
         if len(inside) >= needed and (best is None or len(inside) > len(best)):
             best = inside
     return best
+
+
+def _window_of(window: list[Decision], rules: SignalRules) -> dict[str, object]:
+    """The window as the rule counted it: from the first counted decision through the corresponding
+    day `unfounded_window_months` later, and the count it takes (policy values with their sources)."""
+    months = int(rules.unfounded_window_months.value)
+    start = min(d.decided_on for d in window)
+    return {
+        "from": start.isoformat(),
+        "through": add_months(start, months).isoformat(),
+        "months": months,
+        "needed": int(rules.unfounded_complaints.value),
+        "counted": len(window),
+    }

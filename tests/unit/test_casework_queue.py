@@ -76,3 +76,26 @@ async def test_counts_by_kind_and_the_overdue_trend_of_eight_weeks(
     assert len(weeks) == 8 and weeks[-1]["on"] == counts["as_of"]
     # Every week ends after 2026-10-15 (the tests run later): both tasks were overdue in each.
     assert [w["overdue"] for w in weeks] == [2] * 8
+
+
+async def test_signal_true_lists_the_tasks_a_signal_opened(
+    engine: AsyncEngine,  # noqa: F811
+    api: httpx.AsyncClient,
+) -> None:
+    """Issue 14's console tab: collusion triage, and determinations the system (the signals service)
+    reported — not a purchaser's report, nor another kind."""
+    system = {"request": {"reporter": {"type": "system", "id": "signals"}, "behaviour": {"signal": {}}}}
+    purchaser = {"request": {"reporter": {"type": "purchaser", "id": "12410300MB0000001A"}}}
+    await opened(engine, task_id="det-signal", context=system)
+    await opened(engine, task_id="det-report", context=purchaser)
+    await opened(engine, task_id="triage-1", kind="collusion_triage", context={"indicators": []})
+    await opened(engine, task_id="repair-1", kind="repair_review", context=system)
+
+    async def ids(**params: str) -> list[str]:
+        r = await api.get("/v1/tasks", params={**params, "sort": "title"}, headers=OFFICER)
+        assert r.status_code == 200, r.text
+        return sorted(t["id"] for t in r.json()["items"])
+
+    assert await ids(signal="true") == ["det-signal", "triage-1"]
+    assert await ids(signal="false") == ["det-report", "repair-1"]
+    assert await ids(signal="true", kind="determination") == ["det-signal"]

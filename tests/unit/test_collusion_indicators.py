@@ -59,7 +59,14 @@ def test_agent_and_personnel() -> None:
 
 def test_identical_document() -> None:
     h = "a" * 64
-    assert identical_document([bid(1, sha256=h), bid(2, sha256=h)])[0].evidence == {"field": "sha256", "value": h}
+    assert identical_document([bid(1, sha256=h), bid(2, sha256=h)])[0].evidence == {
+        "field": "sha256",
+        "value": h,
+        "matched": [
+            {"bid": "b1", "supplier": "S1", "field": "sha256", "value": h},
+            {"bid": "b2", "supplier": "S2", "field": "sha256", "value": h},
+        ],
+    }
     assert identical_document([bid(1, sha256=h), bid(2, sha256="b" * 64)]) == []
 
 
@@ -150,3 +157,36 @@ def test_bid_of_reads_the_contract() -> None:
         "a" * 64,
         ("S2",),
     )
+
+
+def test_the_evidence_names_each_bids_field_and_value_as_the_bid_carried_it() -> None:
+    """Issue 14's side-by-side view: per bid, which field matched and its own value (a manager of one
+    bid and the contact of another are one person, each on its own field)."""
+    fired = same_personnel([bid(2, contact_person="王五 "), bid(1, project_manager="王五"), bid(3, agent="x")])
+    assert fired[0].evidence["matched"] == [
+        {"bid": "b1", "supplier": "S1", "field": "project_manager", "value": "王五"},
+        {"bid": "b2", "supplier": "S2", "field": "contact_person", "value": "王五 "},
+    ]
+    machine = same_machine([bid(1, mac="AA-BB"), bid(2, mac="aa:bb")])[0].evidence["matched"]
+    assert [(m["supplier"], m["field"], m["value"]) for m in machine] == [
+        ("S1", "mac", "AA-BB"),
+        ("S2", "mac", "aa:bb"),
+    ]
+    prices = regular_prices(
+        [bid(1, "1000000"), bid(2, "1030000"), bid(3, "1060000")], min_bids=3, tolerance=Decimal("0.001")
+    )
+    assert [(m["supplier"], m["field"], m["value"]) for m in prices[0].evidence["matched"]] == [
+        ("S1", "price", "1000000"),
+        ("S2", "price", "1030000"),
+        ("S3", "price", "1060000"),
+    ]
+    texts = near_identical_text([bid(1, simhash="0" * 16), bid(2, simhash="0" * 15 + "1")], max_hamming=3)
+    assert [(m["supplier"], m["value"]) for m in texts[0].evidence["matched"]] == [
+        ("S1", "0" * 16),
+        ("S2", "0" * 15 + "1"),
+    ]
+    mixed = mixed_up_documents([bid(1, mentions=("s2",)), bid(2)])[0].evidence["matched"]
+    assert [(m["supplier"], m["field"], m["value"]) for m in mixed] == [
+        ("S1", "mentions", "S2"),
+        ("S2", "supplier_id", "S2"),
+    ]

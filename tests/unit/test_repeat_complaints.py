@@ -37,6 +37,8 @@ def test_the_third_unfounded_complaint_on_day_365_opens_sup_s_15_with_the_three_
     assert [s.code for s in raised] == ["SUP-S-15"]
     assert [c.complaint_no for c in raised[0].complaints] == ["TS-1", "TS-2", "TS-3"]
     assert raised[0].basis.startswith("洛阳办法第八条第十五项")
+    # The window the officer sees: from the first counted decision through the same day a year on.
+    assert raised[0].window == {"from": "2023-01-10", "through": "2024-01-10", "months": 12, "needed": 3, "counted": 3}
 
 
 def test_the_third_on_day_366_is_outside_the_window() -> None:

@@ -144,6 +144,13 @@ async def test_the_third_unfounded_complaint_asks_for_a_sup_s_15_determination(e
     data = event["data"]
     assert (data["behaviour_code"], data["region"], data["subject"]["type"]) == ("SUP-S-15", "410302", "supplier")
     assert [c["complaint_no"] for c in data["signal"]["complaints"]] == ["TS-1", "TS-2", "TS-4"]
+    assert data["signal"]["window"] == {
+        "from": "2026-01-05",
+        "through": "2027-01-05",
+        "months": 12,
+        "needed": 3,
+        "counted": 3,
+    }
 
 
 async def test_a_fabricated_complaint_asks_at_once_and_a_bad_region_is_dead_lettered(engine: AsyncEngine) -> None:

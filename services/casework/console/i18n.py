@@ -161,6 +161,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "valid_until": ("公示截止", "Published until"),
     "description": ("描述", "Description"),
     "intended": ("拟认定（待确认）", "Intended determination (not yet listed)"),
+    "nav_signals": ("信用信号", "Signals"),
+    "nav_evaluations": ("考核评价", "Evaluations"),
+    "nav_dashboard": ("统计分析", "Dashboard"),
 }
 # The API's field names as the console labels them (the value is shown as the API gives it).
 FIELDS = {
@@ -201,6 +204,16 @@ KINDS = {
     "supervision_interview": ("约谈", "Supervision interview"),
     "report_review": ("年度报告审核", "Annual report review"),
 }
+# The types of a task's subject or of a report's reporter (a yearly review's subject is a region).
+SUBJECT_TYPES = {
+    "supplier": ("供应商", "supplier"),
+    "agency": ("采购代理机构", "agency"),
+    "expert": ("评审专家", "expert"),
+    "purchaser": ("采购人", "purchaser"),
+    "region": ("行政区划", "region"),
+    "finance": ("财政部门", "finance department"),
+    "system": ("系统", "system"),
+}
 STATES = {
     "active": ("在办", "active"),
     "open": ("待认领", "open"),
@@ -226,6 +239,8 @@ DECISIONS = {
     "redraft": ("按最新数据重新生成", "draft again from the latest figures"),
     "interviewed": ("已约谈", "interviewed"),
     "return": ("退回", "return"),
+    "remind": ("提醒责任主体", "remind the party responsible"),
+    "report_behaviour": ("报告失信行为", "report the behaviour"),
 }
 
 
@@ -239,6 +254,13 @@ def lang_of(cookie: str | None, accept_language: str | None) -> str:
 
 def w(lang: str, key: str, **values: object) -> str:
     zh, en = WORDS[key]
+    text = en if lang == "en" else zh
+    return text.format(**values) if values else text
+
+
+def worded(table: dict[str, tuple[str, str]], lang: str, key: str, **values: object) -> str:
+    """`w` over a page's own table of words (Chinese, English)."""
+    zh, en = table[key]
     text = en if lang == "en" else zh
     return text.format(**values) if values else text
 

@@ -15,7 +15,8 @@ body{font-family:system-ui,"Noto Sans CJK SC","WenQuanYi Zen Hei",sans-serif;mar
 overflow-wrap:anywhere}
 header{background:#7a1f1f;color:#fff;padding:.6rem 1.2rem;display:flex;flex-wrap:wrap;gap:.4rem 1rem;
 justify-content:space-between;align-items:center}
-header a{color:#fff} main{padding:1rem 1.2rem;max-width:1280px}
+header a{color:#fff} nav.sections{display:flex;flex-wrap:wrap;gap:.2rem .9rem}
+main{padding:1rem 1.2rem;max-width:1280px}
 table{border-collapse:collapse;width:100%;background:#fff;margin:.5rem 0 1.2rem}
 th,td{border:1px solid #d8dce2;padding:.35rem .5rem;text-align:left;vertical-align:top;font-size:.92rem}
 th{background:#eef0f3;white-space:nowrap} th a{color:inherit;text-decoration:none} th a:hover{text-decoration:underline}
@@ -53,6 +54,9 @@ figure.chart svg{width:100%;height:auto;display:block} figcaption{font-size:.85r
 .counts{display:flex;gap:1rem;flex-wrap:wrap}.counts>div{flex:1 1 18rem;min-width:0}
 ol.timeline{padding-left:1.2rem} ol.timeline li{margin:.2rem 0}
 small.muted{color:#5b6573}
+table.aligned td.match{background:#fff7e6} mark{background:#ffd666;padding:0 .15rem}
+tr.in-window td{background:#fffbe6}
+.grades{display:flex;gap:.6rem;flex-wrap:wrap}.grades>div{background:#fff;border:1px solid #d8dce2;padding:.4rem .8rem}
 @media (max-width:700px){
  main{padding:.6rem}
  form.filters{grid-template-columns:1fr 1fr} form.filters .q{grid-column:1/-1}
@@ -61,6 +65,7 @@ small.muted{color:#5b6573}
  table.cards tr{background:#fff;border:1px solid #d8dce2;margin:.5rem 0;padding:.3rem 0}
  table.cards td{border:none;padding:.15rem .6rem}
  table.cards td[data-label]::before{content:attr(data-label) "：";font-weight:600;color:#5b6573}
+ table.cards th[scope=row]{display:block;border:none;background:#eef0f3;white-space:normal}
  table.cards tr.escalated td:first-child{border-left:none} table.cards tr.escalated{border-left:4px solid #d4380d}
  dl{grid-template-columns:1fr} dd{margin-bottom:.5rem}
 }
@@ -96,6 +101,18 @@ def page(title: str, body: str, *, who: dict | None = None, csrf: str = "", lang
             f'<form method="post" action="/console/signout" style="display:inline">'
             f'<input type="hidden" name="csrf" value="{e(csrf)}"><button>{e(w(lang, "signout"))}</button></form>'
         )
+    sections = ""
+    if who and who.get("role") in ("finance_officer", "supervisor"):
+        sections = " ".join(
+            f'<a href="{href}" id="nav-{key}">{e(w(lang, key))}</a>'
+            for key, href in (
+                ("queue", "/console"),
+                ("nav_signals", "/console/signals"),
+                ("nav_evaluations", "/console/evaluations"),
+                ("nav_dashboard", "/console/dashboard"),
+            )
+        )
+        sections = f'<nav class="sections">{sections}</nav>'
     other = "en" if lang == "zh" else "zh"
     back = quote(here or "/console", safe="")
     switch = f'<a id="lang" href="/console/lang?to={other}&amp;back={back}">{e(w(lang, "switch"))}</a>'
@@ -103,6 +120,6 @@ def page(title: str, body: str, *, who: dict | None = None, csrf: str = "", lang
         f'<!doctype html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
         f'<title>{e(title)}</title><meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<style>{STYLE}</style></head><body>"
-        f'<header><a href="/console"><b>{e(w(lang, "app"))}</b></a><div>{switch} {account}</div></header>'
+        f'<header><a href="/console"><b>{e(w(lang, "app"))}</b></a>{sections}<div>{switch} {account}</div></header>'
         f"<main>{policy_banner(who)}{body}</main></body></html>"
     )

@@ -95,6 +95,23 @@ async def _session(request: Request) -> tuple[str, dict] | None:
     return (token, who) if who else None
 
 
+OFFICER_ROLES = frozenset({"finance_officer", "supervisor"})
+
+
+async def _officer(request: Request) -> tuple[str, dict] | Response:
+    """The signed-in finance officer or supervisor, or the answer that refuses anyone else before
+    anything is asked of the API (deny unless a role allows: evidence and evaluations are theirs)."""
+    session = await _session(request)
+    if session is None:
+        return _signed_out(request)
+    token, who = session
+    if who["role"] not in OFFICER_ROLES:
+        lang = _lang(request)
+        body = message(w(lang, "console_roles"))
+        return _html(page("403", body, who=who, csrf=_csrf(request, token), lang=lang), 403)
+    return token, who
+
+
 def _signed_out(request: Request, error: str | None = None) -> Response:
     response = _html(signin(error, _lang(request)), 401 if error else 200)
     response.delete_cookie(COOKIE, path="/console")

@@ -28,7 +28,7 @@ def record_page(
             "id": record.get("subject_id"),
             "name": record.get("subject_name"),
         }
-        body += f"<p>{e(w(lang, 'subject'))}: {subject_link(subject)}</p>"
+        body += f"<p>{e(w(lang, 'subject'))}: {subject_link(subject, lang)}</p>"
         box = related_box(w(lang, "record"), path, {"status": 200, "body": record}, csrf, lang)
         body += f'<div class="box" id="record">{box}</div>'
     return page(

@@ -6,12 +6,15 @@ error), and after a decision, links to what it made."""
 import json
 from urllib.parse import quote
 
+from services.casework.console.evaluation_pages import result_links
+from services.casework.console.evidence import evidence_section
 from services.casework.console.i18n import DECISIONS as DECISION_WORDS
-from services.casework.console.i18n import FIELDS, KINDS, beijing, named, w
+from services.casework.console.i18n import FIELDS, KINDS, SUBJECT_TYPES, beijing, named, w
 from services.casework.console.pages import days_left, marks, provisional_mark
 from services.casework.console.pages_base import e, message, page
 from workflows.human_task.inputs import DECISIONS
 
+SUBJECT_PAGES = frozenset({"supplier", "agency", "expert", "purchaser"})  # a region has no archive page
 DETERMINATION_FIELDS = ("decision_no", "decided_on", "liability_ends_on", "penalty", "legal_basis")
 
 
@@ -19,17 +22,18 @@ def _dl(items: dict) -> str:
     return "<dl>" + "".join(f"<dt>{e(k)}</dt><dd>{v}</dd>" for k, v in items.items() if v not in (None, "")) + "</dl>"
 
 
-def _party(p: dict | None) -> str:
+def _party(p: dict | None, lang: str = "zh") -> str:
     p = p or {}
-    return " ".join(str(p.get(k) or "") for k in ("type", "id", "name")).strip()
+    kind = named(SUBJECT_TYPES, p.get("type"), lang) if p.get("type") else ""
+    return " ".join(str(v or "") for v in (kind, p.get("id"), p.get("name"))).strip()
 
 
-def subject_link(subject: dict | None) -> str:
+def subject_link(subject: dict | None, lang: str = "zh") -> str:
     s = subject or {}
-    if not s.get("type") or not s.get("id"):
-        return e(_party(s))
+    if s.get("type") not in SUBJECT_PAGES or not s.get("id"):
+        return e(_party(s, lang))
     href = f"/console/subjects/{quote(str(s['type']), safe='')}/{quote(str(s['id']), safe='')}"
-    return f'<a href="{href}" class="subject">{e(_party(s))}</a>'
+    return f'<a href="{href}" class="subject">{e(_party(s, lang))}</a>'
 
 
 def plan_text(task: dict, lang: str) -> str:
@@ -55,7 +59,7 @@ def _facts(task: dict, lang: str) -> str:
     return _dl(
         {
             w(lang, "kind"): e(named(KINDS, task["kind"], lang)),
-            w(lang, "subject"): subject_link(task.get("subject")),
+            w(lang, "subject"): subject_link(task.get("subject"), lang),
             w(lang, "region"): e(task["region"]),
             w(lang, "opened"): e(task["opened_on"]),
             w(lang, "due"): due,
@@ -75,7 +79,7 @@ def _about(task: dict, lang: str) -> str:
             w(lang, "behaviour"): e(f"{request.get('behaviour_code', '')} {behaviour.get('text', '')}".strip()),
             w(lang, "legal_basis"): e(behaviour.get("legal_basis")),
             w(lang, "references"): e("、".join(behaviour.get("references") or [])),
-            w(lang, "reporter"): e(_party(request.get("reporter"))),
+            w(lang, "reporter"): e(_party(request.get("reporter"), lang)),
             w(lang, "project"): e(" ".join(str(v) for v in (request.get("project") or {}).values() if v)),
             w(lang, "occurred"): e(request.get("occurred_on")),
             w(lang, "record"): _record_link(task.get("record_id")),
@@ -275,10 +279,10 @@ def made_links(task: dict, related: dict, lang: str) -> str:
         if body.get("state") and body.get("request_id"):
             links.append(f"{e(w(lang, 'determination_state'))}: {e(body['state'])}")
     subject = task.get("subject") or {}
-    if subject.get("type") and subject.get("id"):
+    if subject.get("type") in SUBJECT_PAGES and subject.get("id"):
         public = f"/v1/credit/{quote(str(subject['type']), safe='')}/{quote(str(subject['id']), safe='')}"
         links.append(f'{e(w(lang, "public_answer"))}: <a id="public-link" href="{public}">{e(public)}</a>')
-        links.append(f"{e(w(lang, 'subject_page'))}: {subject_link(subject)}")
+        links.append(f"{e(w(lang, 'subject_page'))}: {subject_link(subject, lang)}")
     if not any("record-link" in link for link in links) and decision.get("decision") not in (
         "dismiss", "withdraw", "reject", "uphold", "retry", "acknowledge", "determine"
     ):  # fmt: skip
@@ -328,7 +332,8 @@ def task_page(
         f'<p><a href="/console">{e(w(lang, "back"))}</a></p><h1>{e(task["title"])}</h1>{message(error, ok)}'
         f'<p id="marks">{marks(task, lang)}</p>{_facts(task, lang)}{plan}'
         f"{_actions(task, related, who, csrf, lang, form or {}, field_errors or {})}"
-        f'<h2>{e(w(lang, "about"))}</h2><div class="box">{_about(task, lang)}</div>'
+        f'<h2>{e(w(lang, "about"))}</h2><div class="box">{_about(task, lang)}</div>{evidence_section(task, lang)}'
+        f"{result_links(task, lang)}"
         f'<div class="box" id="related">{fetched or "<p>—</p>"}</div>{timeline(archive, lang)}{_audit(task, lang)}'
     )
     return page(task["title"], body, who=who, csrf=csrf, lang=lang, here=f"/console/tasks/{quote(task['id'], safe='')}")

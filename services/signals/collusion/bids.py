@@ -54,10 +54,17 @@ def bid_of(bid_id: str, event: BidSubmitted) -> Bid:
     )
 
 
+def matched(bid: Bid, field_name: str, value: object) -> dict[str, object]:
+    """One bid's part of an indicator's evidence: which bid, whose, which field matched and its value
+    as the bid carried it — so the console can lay the bidders side by side (issue 14)."""
+    return {"bid": bid.bid_id, "supplier": bid.supplier_id, "field": field_name, "value": value}
+
+
 @dataclass(frozen=True)
 class Indicator:
     """One indicator that fired: its kind, the item of Art. 10 it cites, the bids and suppliers it
-    joins, and the evidence (which fields matched with which values)."""
+    joins, and the evidence (which fields matched with which values; `evidence["matched"]` lists each
+    bid's field and value, `matched()`)."""
 
     kind: str
     item: str

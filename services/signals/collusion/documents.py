@@ -5,7 +5,7 @@ supplier's document names another bidder's USCC)."""
 from collections.abc import Sequence
 from itertools import combinations
 
-from services.signals.collusion.bids import ITEM_IDENTICAL_OR_PATTERN, ITEM_MIXED_UP, Bid, Indicator
+from services.signals.collusion.bids import ITEM_IDENTICAL_OR_PATTERN, ITEM_MIXED_UP, Bid, Indicator, matched
 
 
 def hamming(a: str, b: str) -> int:
@@ -35,6 +35,7 @@ def near_identical_text(bids: Sequence[Bid], *, max_hamming: int) -> list[Indica
                         "simhashes": [a.simhash, b.simhash],
                         "hamming": distance,
                         "max_hamming": max_hamming,
+                        "matched": [matched(x, "simhash", x.simhash) for x in (a, b)],
                     },
                 )
             )
@@ -61,6 +62,11 @@ def mixed_up_documents(bids: Sequence[Bid]) -> list[Indicator]:
                         "field": "document.mentions",
                         "document_of": bid.supplier_id,
                         "mentions": other.supplier_id,
+                        # The one document names the other bidder: the mention, and whom it names.
+                        "matched": [
+                            matched(bid, "mentions", other.supplier_id),
+                            matched(other, "supplier_id", other.supplier_id),
+                        ],
                     },
                 )
             )

@@ -5,7 +5,7 @@ within the department's tolerance. Two prices that differ by a round sum are no 
 from collections.abc import Sequence
 from decimal import Decimal
 
-from services.signals.collusion.bids import ITEM_IDENTICAL_OR_PATTERN, Bid, Indicator
+from services.signals.collusion.bids import ITEM_IDENTICAL_OR_PATTERN, Bid, Indicator, matched
 
 
 def _steps(prices: list[Decimal], pattern: str) -> list[Decimal]:
@@ -60,6 +60,7 @@ def _indicator(pattern: str, run: list[Bid], tolerance: Decimal) -> Indicator:
         "pattern": pattern,
         "prices": [str(p) for p in prices],
         "tolerance": str(tolerance),
+        "matched": [matched(b, "price", str(b.price)) for b in run],
     }
     if pattern == "difference":
         evidence["differences"] = [str(s) for s in steps]

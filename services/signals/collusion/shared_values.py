@@ -12,6 +12,7 @@ from services.signals.collusion.bids import (
     ITEM_SAME_PERSONNEL,
     Bid,
     Indicator,
+    matched,
 )
 
 
@@ -47,7 +48,13 @@ def _same_value(
                 item=item,
                 bids=tuple(sorted({b.bid_id for _, b in matches})),
                 suppliers=tuple(suppliers),
-                evidence={"field": "/".join(names), "value": getattr(matches[0][1], matches[0][0])},
+                evidence={
+                    "field": "/".join(names),
+                    "value": getattr(matches[0][1], matches[0][0]),
+                    "matched": [
+                        matched(b, n, getattr(b, n)) for n, b in sorted(matches, key=lambda m: (m[1].bid_id, m[0]))
+                    ],
+                },
             )
         )
     return fired
