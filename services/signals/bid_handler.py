@@ -22,6 +22,7 @@ from services.common.messaging import OutboundEvent
 from services.common.policy import NoPolicy, SignalRules, policy_for
 from services.common.sql import lock_keys, upsert_rows
 from services.common.topics import COLLUSION_SUSPECTED, WARNINGS
+from services.signals.collusion.masking import masked_evidence
 from services.signals.collusion.bids import Bid, bid_of
 from services.signals.collusion.groups import SuspectedGroup, suspected_groups
 from services.signals.models import BIDS_T, COMMANDS, PROJECTS_T
@@ -126,10 +127,11 @@ async def judge(
     bids = [Bid(**{**b, "price": Decimal(b["price"]), "mentions": tuple(b["mentions"])}) for b in stored]
     project_ref = {"code": code, "name": project.name}
     groups = suspected_groups(bids, rules)
-    events = [_suspected(project_ref, project.region, g, now) for g in groups]
-    # The triage task of each suspicion, started in the same transaction (command outbox).
-    await write_commands(conn, COMMANDS, [triage_start(e.event["data"], now=now) for e in events])
-    return events
+    suspicions = [_suspicion(project_ref, project.region, g) for g in groups]
+    # The triage task of each suspicion, started in the same transaction (command outbox), keeps the
+    # evidence whole: only finance officers read a task. The warning goes to purchasers and agencies.
+    await write_commands(conn, COMMANDS, [triage_start(data, now=now) for data in suspicions])
+    return [_warning(data, now) for data in suspicions]
 
 
 def task_id_of(code: str, group: SuspectedGroup) -> str:
@@ -138,9 +140,9 @@ def task_id_of(code: str, group: SuspectedGroup) -> str:
     return f"collusion-{digest}"
 
 
-def _suspected(project: dict, region: str, group: SuspectedGroup, now: datetime) -> OutboundEvent:
-    task_id = task_id_of(project["code"], group)
-    data = {
+def _suspicion(project: dict, region: str, group: SuspectedGroup) -> dict:
+    """A suspicion's data, its evidence whole (the triage task's start input)."""
+    return {
         "project": project,
         "region": region,
         "suppliers": [{"type": "supplier", "id": s} for s in group.suppliers],
@@ -152,12 +154,19 @@ def _suspected(project: dict, region: str, group: SuspectedGroup, now: datetime)
             }
             for i in group.indicators
         ],
-        "task_id": task_id,
+        "task_id": task_id_of(project["code"], group),
     }
+
+
+def _warning(data: dict, now: datetime) -> OutboundEvent:
+    """`collusion.suspected.v1` on credit.warnings, whose readers are purchasers, agencies and
+    supervisors: the evidence with people's names masked (`mask_person_name`, CONTRACT §3)."""
+    task_id = data["task_id"]
+    public = {**data, "indicators": [{**i, "evidence": masked_evidence(i["evidence"])} for i in data["indicators"]]}
     return OutboundEvent(
         topic=WARNINGS,
-        key=project["code"],
+        key=data["project"]["code"],
         event=build_event(
-            type=COLLUSION_SUSPECTED, source=SOURCE, subject=task_id, id=f"{task_id}:suspected", time=now, data=data
+            type=COLLUSION_SUSPECTED, source=SOURCE, subject=task_id, id=f"{task_id}:suspected", time=now, data=public
         ),
     )

@@ -30,7 +30,7 @@ from services.common.topics import (
 )
 from services.signals.bid_handler import close_quiet_projects
 from services.signals.handlers import CONSUMER, accept
-from services.signals.models import COMMITMENTS_T, MESSAGING, MIGRATIONS, TABLES
+from services.signals.models import COMMANDS, COMMITMENTS_T, MESSAGING, MIGRATIONS, TABLES
 from tests.support import factories as f
 
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
@@ -107,6 +107,27 @@ async def test_three_bids_from_one_machine_give_one_suspicion_at_the_award_once(
     await apply(engine, [item(AWARD_NOTIFIED, AWARD, id="a2"), item(BID_SUBMITTED, bid(5, "1", "M-1"), id="b5")])
     assert len(await outbox(engine, COLLUSION_SUSPECTED)) == 1
     assert await outbox(engine, BEHAVIOUR_REPORTED) == []  # a signal, never a record
+
+
+async def test_the_warning_masks_the_names_the_triage_task_keeps_whole(engine: AsyncEngine) -> None:
+    """credit.warnings is read by purchasers and agencies: the project manager two suppliers share is
+    masked there (张*明 style, CONTRACT §3); the triage task, read by finance officers only, has it whole."""
+    bids = [
+        item(BID_SUBMITTED, {**bid(n, p, f"M-{n}"), "project_manager": "欧阳小明"}, id=f"b{n}")
+        for n, p in ((1, "901234"), (2, "1000000"))
+    ]
+    await apply(engine, bids)
+    await apply(engine, [item(AWARD_NOTIFIED, AWARD, id="a1")])
+    (event,) = await outbox(engine, COLLUSION_SUSPECTED)
+    (warned,) = [i for i in event["data"]["indicators"] if i["code"] == "same_personnel"]
+    assert warned["evidence"]["value"] == "欧***"
+    assert {m["value"] for m in warned["evidence"]["matched"]} == {"欧***"}
+    assert "欧阳小明" not in orjson.dumps(event).decode()
+    async with engine.connect() as conn:
+        (start_arg,) = (await conn.execute(select(COMMANDS.c.start_arg))).scalars().all()
+    (whole,) = [i for i in start_arg["indicators"] if i["code"] == "same_personnel"]
+    assert whole["evidence"]["value"] == "欧阳小明"
+    assert {m["value"] for m in whole["evidence"]["matched"]} == {"欧阳小明"}
 
 
 async def test_a_project_without_an_award_is_judged_after_the_quiet_period(engine: AsyncEngine) -> None:
