@@ -257,7 +257,11 @@ def test_reports_made_by_a_purchaser_worked_example() -> None:
         reported("r7", None),
     ]
     counted = count_reports(rows, "purchaser", date(2026, 1, 1), date(2026, 12, 31))
-    assert (counted[PURCHASER].general, counted[PURCHASER].serious, counted[PURCHASER].record_ids) == (1, 1, ["r1", "r2"])
+    assert (counted[PURCHASER].general, counted[PURCHASER].serious, counted[PURCHASER].record_ids) == (
+        1,
+        1,
+        ["r1", "r2"],
+    )
     assert counted[QUIET].record_ids == ["r6"] and set(counted) == {PURCHASER, QUIET}
 
 

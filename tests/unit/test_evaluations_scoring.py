@@ -118,7 +118,8 @@ def test_missing_figures_and_officer_input_are_listed_not_scored_zero() -> None:
 
 
 @pytest.mark.parametrize(
-    ("figure", "value"), [("contract_signing_on_time_rate", 1.2), ("records_in_force", -1), ("records_in_force", 1.5), ("reports_made", -1)]
+    ("figure", "value"),
+    [("contract_signing_on_time_rate", 1.2), ("records_in_force", -1), ("records_in_force", 1.5), ("reports_made", -1)],
 )
 def test_impossible_figures_are_refused(figure: str, value: float) -> None:
     with pytest.raises(ValueError):
