@@ -26,7 +26,7 @@ from services.common.lawdates import local_date
 from services.common.service_auth import mint_service_token
 from services.common.settings import Settings
 from services.evaluations.figures import store_figures, watch_figures
-from services.evaluations.records import count_in_force, records_of, replica_as_of
+from services.evaluations.records import count_in_force, count_reports, records_of, replica_as_of, reported_by
 from workflows.activity_names import COLLECT_FIGURES
 from workflows.annual_evaluation.inputs import Collected, DraftRequest
 
@@ -144,12 +144,33 @@ async def collect(conn: AsyncConnection, req: DraftRequest, answer: WatchAnswer,
             conn, kind=req.kind, subject_id=subject, region=region, period=req.period,
             figures=records_figures(req.kind, general, serious), source="records", source_ref=ref, at=now,
         )  # fmt: skip
+    if req.kind == "purchaser":
+        await _store_reports(conn, req, regions, replica, day, now)
     return Collected(
         subjects=sorted(regions),
         watch_ref=watch_ref,
         records_on=day,
         replica_as_of=as_of,
     )
+
+
+async def _store_reports(
+    conn: AsyncConnection, req: DraftRequest, regions: Mapping[str, str], replica: str, day: date, now: datetime
+) -> None:
+    """Per purchaser, the records made in the period on its reports (信用评级履职: whether it reported)."""
+    first = date(int(req.period[:4]), 1, 1)
+    reports = count_reports(await reported_by(conn, "purchaser", sorted(regions)), "purchaser", first, day)
+    for subject, region in sorted(regions.items()):
+        c = reports.get(subject)
+        ids = c.record_ids if c else []
+        ref = _ref(
+            f"{replica}: reported by {subject}, recorded {first.isoformat()}..{day.isoformat()}: "
+            + (", ".join(ids) if ids else "none")
+        )
+        await store_figures(
+            conn, kind=req.kind, subject_id=subject, region=region, period=req.period,
+            figures={"reports_made": len(ids)}, source="records", source_ref=ref, at=now,
+        )  # fmt: skip
 
 
 class FigureCollection:

@@ -32,9 +32,11 @@ class Indicator(BaseModel):
     name: str = Field(min_length=1)
     source: Literal["watch", "records", "officer"] = Field(description="where the indicator's figure comes from")
     figure: str | None = Field(description="the figure's name in its source; None for an officer-entered indicator")
-    rule: Literal["linear_rate", "deduction_per_count", "officer_score"]
+    rule: Literal["linear_rate", "deduction_per_count", "count_up_to_full", "officer_score"]
     weight: Number
     per_count: Number | None = None
+    full_at: Number | None = Field(default=None, description="count_up_to_full: the count that earns the weight")
+    note: str | None = Field(default=None, description="what the figure is, or why an officer enters it")
 
     @model_validator(mode="after")
     def _rule_fits(self) -> "Indicator":
@@ -44,6 +46,12 @@ class Indicator(BaseModel):
             raise ValueError(f"{self.code}: a {self.source} indicator names its figure")
         if (self.rule == "deduction_per_count") != (self.per_count is not None):
             raise ValueError(f"{self.code}: per_count goes with deduction_per_count only")
+        if (self.rule == "count_up_to_full") != (self.full_at is not None):
+            raise ValueError(f"{self.code}: full_at goes with count_up_to_full only")
+        if self.full_at is not None and self.full_at.value <= 0:
+            raise ValueError(f"{self.code}: full_at is a count above 0")
+        if self.source == "officer" and not (self.note or "").strip():
+            raise ValueError(f"{self.code}: an officer-entered indicator notes why the system has no figure for it")
         return self
 
 

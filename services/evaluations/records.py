@@ -92,6 +92,39 @@ def count_in_force(rows: Iterable[dict[str, Any]], day: date) -> dict[str, Count
     return dict(counted)
 
 
+# A record withdrawn on an upheld objection was a report that did not stand: it is no report made.
+NOT_REPORTED = frozenset({"withdrawn"})
+
+
+def count_reports(rows: Iterable[dict[str, Any]], reporter_type: str, first: date, last: date) -> dict[str, Counted]:
+    """Pure: per reporter id, the records made between `first` and `last` (inclusive) on its reports
+    (the record's `reporter` as received on credit.records), severity as recorded, with the ids."""
+    counted: dict[str, Counted] = defaultdict(Counted)
+    for row in sorted(rows, key=lambda r: r["record_id"]):
+        reporter = (row.get("data") or {}).get("reporter") or {}
+        if reporter.get("type") != reporter_type or not reporter.get("id"):
+            continue
+        if row["status"] in NOT_REPORTED or not first <= row["recorded_on"] <= last:
+            continue
+        c = counted[reporter["id"]]
+        if row["severity"] == "serious":
+            c.serious += 1
+        else:
+            c.general += 1
+        c.record_ids.append(row["record_id"])
+    return dict(counted)
+
+
+async def reported_by(conn: AsyncConnection, reporter_type: str, reporter_ids: list[str]) -> list[dict]:
+    """The replica rows of records made on these reporters' reports (whoever the subject)."""
+    if not reporter_ids:
+        return []
+    path = REPLICA.c.data[("reporter", "id")].as_string()
+    kind = REPLICA.c.data[("reporter", "type")].as_string()
+    q = select(REPLICA).where(kind == reporter_type, key_in(conn, path, reporter_ids))
+    return [dict(r) for r in (await conn.execute(q)).mappings()]
+
+
 async def records_of(conn: AsyncConnection, subject_type: str, subject_ids: list[str]) -> list[dict]:
     """The replica rows of these subjects (wherever the record was made: a subject's credit is one)."""
     if not subject_ids:

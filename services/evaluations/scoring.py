@@ -46,6 +46,7 @@ class Line:
     points: float
     officer: str | None = None
     reason: str | None = None
+    note: str | None = None  # the policy's note: what the figure is, or why an officer enters it
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,12 @@ def _rate(indicator: Indicator, value: float) -> float:
     return value
 
 
+def _count(indicator: Indicator, value: float) -> float:
+    if value < 0 or value != int(value):
+        raise ValueError(f"{indicator.code}: a count is a whole number ≥ 0, not {value}")
+    return value
+
+
 def score_indicator(indicator: Indicator, figures: Mapping[str, float], entries: Mapping[str, OfficerEntry]) -> Line:
     weight = indicator.weight.value
     if indicator.rule == "officer_score":
@@ -88,17 +95,22 @@ def score_indicator(indicator: Indicator, figures: Mapping[str, float], entries:
             points=_round(entry.points),
             officer=entry.officer,
             reason=entry.reason,
+            note=indicator.note,
         )
     assert indicator.figure is not None  # the policy model requires it outside officer_score
     value = figures[indicator.figure]
     if indicator.rule == "linear_rate":
         points = weight * _rate(indicator, value)
         basis = f"{weight:g} points × rate {value:g}"
+    elif indicator.rule == "count_up_to_full":
+        assert indicator.full_at is not None  # the policy model pairs it with count_up_to_full
+        full = indicator.full_at.value
+        points = weight * min(_count(indicator, value), full) / full
+        basis = f"{weight:g} points × min({value:g}, {full:g}) / {full:g} ({indicator.full_at.unit})"
     else:
         assert indicator.per_count is not None  # the policy model pairs it with deduction_per_count
-        if value < 0 or value != int(value):
-            raise ValueError(f"{indicator.code}: a count is a whole number ≥ 0, not {value}")
         per = indicator.per_count.value
+        _count(indicator, value)
         points = max(0.0, weight - per * value)
         basis = f"{weight:g} points − {per:g} × {value:g} ({indicator.per_count.unit}), not under 0"
     return Line(
@@ -110,6 +122,7 @@ def score_indicator(indicator: Indicator, figures: Mapping[str, float], entries:
         rule=indicator.rule,
         basis=basis,
         points=_round(points),
+        note=indicator.note,
     )
 
 

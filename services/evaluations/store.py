@@ -85,6 +85,8 @@ def line_view(line: Line, figures: dict[str, dict]) -> dict:
     }
     if line.officer is not None:
         view |= {"officer": line.officer, "reason": line.reason}
+    if line.note is not None:
+        view["note"] = line.note
     if line.figure is not None and line.figure in figures:
         fetched = figures[line.figure]
         view["read_from"] = {

@@ -15,24 +15,17 @@ The run is for Xuchang's county 411023 (covered by Xuchang's policy), so what ot
 send to Xuchang's other divisions is not in its population."""
 
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
-from services.common.db import make_engine
-from services.common.identifiers import make_uscc
-from services.common.lawdates import SHANGHAI
 from services.common.temporal import WORKFLOW_QUEUE
 from services.common.topics import EVALUATION_PUBLISHED, INBOUND_BEHAVIOUR, INBOUND_PROCUREMENT, NOTICES
-from services.common.workdays import RECKONER
-from services.evaluations.models import REPLICA
 from tests.conftest import bearer
 from tests.stack import Stack
+from tests.support.evaluations_path import PERIOD, after, at, new_uscc, replica_holds, temporal  # noqa: F401 - fixture
 from tests.support.factories import determination, event, report_data
 from tests.support.kafka import collect, produce
 from tests.support.poll import eventually
@@ -43,16 +36,11 @@ from workflows.annual_evaluation.workflow import AnnualEvaluationWorkflow
 pytestmark = pytest.mark.connected
 
 COUNTY = "411023"  # 许昌市建安区, under Xuchang (411000)
-PERIOD = str(datetime.now(SHANGHAI).year)
 XUCHANG = bearer("finance_officer", "411000", "411000", sub="xuchang-officer")
 REASON = "质疑答复超期（日常监管发现）"
 
 
-def _uscc(prefix: str) -> str:
-    return make_uscc(prefix + uuid.uuid4().hex[:8].upper().replace("I", "J").replace("O", "P"))
-
-
-GOOD, AVERAGE, POOR = (_uscc("914110230") for _ in range(3))
+GOOD, AVERAGE, POOR = (new_uscc("914110230") for _ in range(3))
 # Per agency: which of its four projects are late at which stage (each project has four clocks:
 # contract_signing, contract_publication, contract_filing, payment — 16 a year).
 LATE = {
@@ -74,31 +62,23 @@ EXPECTED = [
 ]
 
 
-def _at(day: date, hour: int = 10) -> datetime:
-    return datetime.combine(day, time(hour), tzinfo=SHANGHAI)
-
-
-def _after(day: date, working_days: int) -> date:
-    return RECKONER.add_working_days(day, working_days).day
-
-
 def project_events(agency: str, n: int, late: set[str]) -> list[dict]:
     """One project's life, its facts spread over the year (CONTRACT v1.1 §1): on time a day after
     each start, late five working days after (every Xuchang deadline here is 1 or 2 working days)."""
     code = f"XC-EV-{agency[-6:]}-{n}-{uuid.uuid4().hex[:6]}"
     contract = f"HT-{code}"
-    awarded = _after(date(int(PERIOD), 2 + 2 * n, 1), 1)
-    signed = _after(awarded, 5 if "contract_signing" in late else 1)
-    published = _after(signed, 5 if "contract_publication" in late else 1)
-    filed = _after(signed, 1)
-    invoiced = _after(filed, 10)
-    paid = _after(invoiced, 5 if "payment" in late else 1)
-    supplier = _uscc("914110230")
+    awarded = after(date(int(PERIOD), 2 + 2 * n, 1), 1)
+    signed = after(awarded, 5 if "contract_signing" in late else 1)
+    published = after(signed, 5 if "contract_publication" in late else 1)
+    filed = after(signed, 1)
+    invoiced = after(filed, 10)
+    paid = after(invoiced, 5 if "payment" in late else 1)
+    supplier = new_uscc("914110230")
     agency_of = {"id": agency, "name": "许昌某代理机构"}
 
     def fact(kind: str, day: date, contract_no: str | None = None) -> dict:
         return procurement_event(
-            kind, code=code, at=_at(day), region=COUNTY, supplier=supplier, agency=agency_of, contract_no=contract_no
+            kind, code=code, at=at(day), region=COUNTY, supplier=supplier, agency=agency_of, contract_no=contract_no
         )
 
     return [
@@ -129,28 +109,10 @@ def record_events(subject: str, subject_type: str, general: int, serious: int) -
     return events
 
 
-@pytest.fixture(scope="module")
-async def temporal(stack: Stack) -> AsyncIterator[Client]:
-    yield await Client.connect(stack.temporal_address, data_converter=pydantic_data_converter)
-
-
-async def replica_holds(stack: Stack, subjects: list[str], count: int) -> None:
-    """Until the evaluations service's replica of credit.records holds `count` records of them."""
-    engine = make_engine(stack.database_url.replace("postgresql://", "postgresql+asyncpg://", 1))
-
-    async def held() -> int:
-        async with engine.connect() as conn:
-            q = select(func.count()).select_from(REPLICA).where(REPLICA.c.subject_id.in_(subjects))
-            return int((await conn.execute(q)).scalar() or 0)
-
-    try:
-        await eventually(held, until=lambda n: n == count, timeout=90)
-    finally:
-        await engine.dispose()
-
-
 async def test_a_year_of_agencies_through_the_watch_and_the_records_ranked_graded_and_published(
-    stack: Stack, api: httpx.AsyncClient, temporal: Client
+    stack: Stack,
+    api: httpx.AsyncClient,
+    temporal: Client,  # noqa: F811 - the fixture
 ) -> None:
     projects = [
         e for agency, late in LATE.items() for n in range(4) for e in project_events(agency, n, late.get(n, set()))
@@ -257,7 +219,7 @@ async def test_a_year_of_agencies_through_the_watch_and_the_records_ranked_grade
 async def test_supplier_grades_from_records_made_through_the_normal_path_and_drawn_by_grade(
     stack: Stack, api: httpx.AsyncClient
 ) -> None:
-    clean, poor = _uscc("914110230"), _uscc("914110230")
+    clean, poor = new_uscc("914110230"), new_uscc("914110230")
     reports = record_events(clean, "supplier", 1, 0) + record_events(poor, "supplier", 1, 1)
     await produce(stack.bootstrap, INBOUND_BEHAVIOUR, reports)
     await replica_holds(stack, [clean, poor], 3)

@@ -14,16 +14,23 @@ from services.evaluations.store import add_entry
 PERIOD = "2026"
 AT = datetime(2026, 12, 31, 8, 0, tzinfo=UTC)
 GOOD, AVERAGE, POOR = "12210100MB0000011A", "12210100MB0000012A", "12210100MB0000013A"
-# watch rates (contract_signing, payment, contract_publication), records in force, credit check rate,
-# officer points (internal control, policy functions, bonus); totals by hand:
+# watch rates (contract_signing, contract_publication), records in force, reports made, officer points
+# (internal control, payment, policy functions, credit checks, bonus); totals by hand:
 PURCHASERS = {
-    # 15 + 10 + 10 + 15 + 10 + 15 + 15 + 8 = 98: 优秀
-    GOOD: ((1.0, 1.0, 1.0), 0, 1.0, (15, 10, 8), 98, "优秀"),
-    # 12 + 9 + 8 + 10 + 8 + 15 + 9 + 3 = 74: 合格
-    AVERAGE: ((0.9, 0.8, 1.0), 1, 0.6, (12, 8, 3), 74, "合格"),
-    # 5 + 5 + 4 + 0 + 3 + 7.5 + 3 + 0 = 27.5: 较差, interview
-    POOR: ((0.5, 0.4, 0.5), 4, 0.2, (5, 3, 0), 27.5, "较差"),
+    # 15 + (10 + 10) + 15 + 10 + 15 + (5 + 10) + 8 = 98: 优秀
+    GOOD: ((1.0, 1.0), 0, 1, (15, 10, 10, 10, 8), 98, "优秀"),
+    # 12 + (9 + 8) + 10 + 8 + 15 + (5 + 4) + 3 = 74: 合格
+    AVERAGE: ((0.9, 1.0), 1, 2, (12, 8, 8, 4, 3), 74, "合格"),
+    # 5 + (5 + 4) + 0 + 3 + 7.5 + (0 + 3) + 0 = 27.5: 较差, interview
+    POOR: ((0.5, 0.5), 4, 0, (5, 4, 3, 3, 0), 27.5, "较差"),
 }
+OFFICER_INDICATORS = (
+    "internal_control.findings",
+    "efficiency.payment_on_time",
+    "policy_functions.officer",
+    "credit_duties.checks",
+    "bonus.officer",
+)
 A_GOOD, A_AVERAGE, A_POOR = "91411000MA0000021X", "91411000MA0000022X", "91411000MA0000023X"
 # general, serious records in force, on-time rate; points by hand:
 AGENCIES = {
@@ -51,17 +58,13 @@ async def agency_year(
 
 
 async def load_year(conn: AsyncConnection, *, region: str = "210102", agency_region: str = "411002") -> None:
-    for subject, (rates, records, checks, officer, _, _) in PURCHASERS.items():
-        signing, payment, publication = rates
-        ranking = {
-            "contract_signing_on_time_rate": signing,
-            "payment_on_time_rate": payment,
-            "contract_publication_on_time_rate": publication,
-        }
+    for subject, (rates, records, reports, officer, _, _) in PURCHASERS.items():
+        signing, publication = rates
+        ranking = {"contract_signing_on_time_rate": signing, "contract_publication_on_time_rate": publication}
         await figures(conn, "purchaser", subject, region, "watch", ranking)
         await figures(conn, "purchaser", subject, region, "records",
-                      {"records_in_force": records, "credit_check_rate": checks})  # fmt: skip
-        codes = ("internal_control.findings", "policy_functions.officer", "bonus.officer")
+                      {"records_in_force": records, "reports_made": reports})  # fmt: skip
+        codes = OFFICER_INDICATORS
         for code, points in zip(codes, officer, strict=True):
             entry = OfficerEntry(points, f"{PERIOD} 年度检查结论", "officer-sy")
             await add_entry(conn, kind="purchaser", subject_id=subject, period=PERIOD, region=region,

@@ -24,7 +24,7 @@ from services.common.topics import TYPE_PREFIX
 from services.evaluations.app import create_app
 from services.evaluations.collect import FigureCollection, WatchFigures, period_end
 from services.evaluations.models import FIGURES, REPLICA, TABLES
-from services.evaluations.records import count_in_force, in_force_on, replicate
+from services.evaluations.records import count_in_force, count_reports, in_force_on, replicate
 from tests.conftest import bearer
 from tests.unit.test_http_routers import serve
 from workflows.annual_evaluation.inputs import DraftRequest
@@ -56,6 +56,7 @@ def record_event(
     recorded_on: date = date(2026, 3, 2),
     months: int = 12,
     resolution: dict | None = None,
+    reporter: dict | None = None,
 ) -> Inbound:
     data = {
         "record_id": record_id,
@@ -68,6 +69,7 @@ def record_event(
         "recorded_on": recorded_on.isoformat(),
         "valid_until": add_months(recorded_on, months).isoformat(),
         "resolution": resolution,
+        "reporter": reporter,
     }
     event = build_event(
         type=f"{TYPE_PREFIX}record.{change}.v1", source="urn:credit:evaluation", id=f"{record_id}:v{version}", data=data
@@ -228,3 +230,66 @@ async def test_the_answer_over_http_names_where_each_number_was_read(tmp_path: P
     day = period_end("2026", datetime.now(UTC))
     assert lines["records.general"]["read_from"]["source_ref"].endswith(f"in force on {day.isoformat()}: g1")
     assert lines["records.general"]["read_from"]["fetched_at"]
+
+
+PURCHASER, QUIET = "12210100MB0000011A", "12210100MB0000012A"
+
+
+def by(reporter_id: str, reporter_type: str = "purchaser") -> dict:
+    return {"type": reporter_type, "id": reporter_id, "name": "沈阳某采购人"}
+
+
+def test_reports_made_by_a_purchaser_worked_example() -> None:
+    # In 2026 the purchaser's reports made r1 (general, in force), r2 (serious, since repaired) and
+    # r3 (withdrawn on objection: a report that did not stand); r4 was recorded in 2025; r5 was
+    # reported by an agency of the same id string (another party type); r6 by another purchaser.
+    def reported(record_id: str, reporter: dict | None, status: str = "in_force", day: date = date(2026, 5, 4)) -> dict:
+        return {"record_id": record_id, "status": status, "severity": "serious" if record_id == "r2" else "general",
+                "recorded_on": day, "data": {"reporter": reporter}}  # fmt: skip
+
+    rows = [
+        reported("r1", by(PURCHASER)),
+        reported("r2", by(PURCHASER), status="repaired"),
+        reported("r3", by(PURCHASER), status="withdrawn"),
+        reported("r4", by(PURCHASER), day=date(2025, 12, 30)),
+        reported("r5", by(PURCHASER, "agency")),
+        reported("r6", by(QUIET)),
+        reported("r7", None),
+    ]
+    counted = count_reports(rows, "purchaser", date(2026, 1, 1), date(2026, 12, 31))
+    assert (counted[PURCHASER].general, counted[PURCHASER].serious, counted[PURCHASER].record_ids) == (
+        1,
+        1,
+        ["r1", "r2"],
+    )
+    assert counted[QUIET].record_ids == ["r6"] and set(counted) == {PURCHASER, QUIET}
+
+
+def purchaser_watch(request: httpx.Request) -> httpx.Response:
+    item = {"on_time_rate": 1.0, "stages": {"contract_signing": {"due": 1, "on_time": 1, "on_time_rate": 1.0}}}
+    body = {
+        "kind": "purchaser", "region": "210100", "period": "2026", "clocks": 2,
+        "computed_at": "2027-01-10T01:00:00+00:00",
+        "items": [{"party": {"type": "purchaser", "id": p}, **item, "regions": ["210102"]} for p in (PURCHASER, QUIET)],
+    }  # fmt: skip
+    return httpx.Response(200, json=body)
+
+
+async def test_a_purchasers_reports_are_counted_from_the_replica_with_the_ids_read(engine: AsyncEngine) -> None:
+    supplier = "91210100MA0000031X"
+    await replicate_all(
+        engine,
+        record_event("p1", subject=supplier, kind="supplier", reporter=by(PURCHASER)),
+        record_event("p2", subject=supplier, kind="supplier", reporter=by(PURCHASER), recorded_on=date(2025, 3, 2)),
+        record_event("p3", subject=PURCHASER, kind="purchaser", reporter=by("210100", "finance")),
+    )
+    await collection(engine, purchaser_watch).collect_figures(
+        DraftRequest(kind="purchaser", region="210100", period="2026")
+    )
+    figures = await stored(engine)
+    made, quiet = figures[(PURCHASER, "reports_made")], figures[(QUIET, "reports_made")]
+    assert (made["value"], made["source"], quiet["value"]) == (1, "records", 0)
+    assert "reported by " + PURCHASER in made["source_ref"] and made["source_ref"].endswith(": p1")
+    assert quiet["source_ref"].endswith("none")
+    # The record about the purchaser is in force against it, not a report of its own.
+    assert figures[(PURCHASER, "records_in_force")]["value"] == 1

@@ -107,3 +107,26 @@ def test_an_officer_indicator_cannot_name_a_computed_rule() -> None:
     data["categories"][0]["indicators"][0]["rule"] = "linear_rate"
     with pytest.raises(ValidationError, match="officer_score"):
         AssessmentPolicy.model_validate(data)
+
+
+def test_officer_entered_indicators_say_why_the_system_has_no_figure() -> None:
+    policy = assessment_policy_for("210100")
+    officer = {i.code: i.note or "" for i in policy.indicators() if i.source == "officer"}
+    assert set(officer) == {
+        "internal_control.findings",
+        "efficiency.payment_on_time",  # no payment clock in Shenyang (national law sets no number)
+        "policy_functions.officer",
+        "credit_duties.checks",  # no service holds whether the purchaser checked suppliers' credit
+        "bonus.officer",
+    }
+    assert all(note.startswith("officer-entered: ") for note in officer.values())
+    reports = {i.code: i for i in policy.indicators()}["credit_duties.reports"]
+    assert (reports.source, reports.figure, reports.rule) == ("records", "reports_made", "count_up_to_full")
+    raw = json.loads((POLICY_DIR / "shenyang-assessment.json").read_text("utf-8"))
+    del raw["categories"][5]["indicators"][1]["note"]
+    with pytest.raises(ValidationError, match="notes why"):
+        AssessmentPolicy.model_validate(raw)
+    raw = json.loads((POLICY_DIR / "shenyang-assessment.json").read_text("utf-8"))
+    del raw["categories"][5]["indicators"][0]["full_at"]
+    with pytest.raises(ValidationError, match="full_at goes with count_up_to_full"):
+        AssessmentPolicy.model_validate(raw)

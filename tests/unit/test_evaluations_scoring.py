@@ -11,31 +11,34 @@ SHENYANG = assessment_policy_for("210100")
 XUCHANG = supervision_policy_for("411000")
 
 
-def _officer(internal: float, policy_functions: float, bonus: float) -> dict[str, OfficerEntry]:
+def _officer(
+    internal: float, policy_functions: float, bonus: float, *, payment: float = 8, checks: float = 4
+) -> dict[str, OfficerEntry]:
     return {
         "internal_control.findings": OfficerEntry(internal, "2026年内控检查：制度齐全，执行有1处缺陷", "officer-1"),
+        "efficiency.payment_on_time": OfficerEntry(payment, "国库支付系统核查：2笔逾期", "officer-1"),
         "policy_functions.officer": OfficerEntry(policy_functions, "中小企业预留份额达标", "officer-1"),
+        "credit_duties.checks": OfficerEntry(checks, "抽查10个项目，4个留存信用查询记录", "officer-1"),
         "bonus.officer": OfficerEntry(bonus, "电子化采购试点", "officer-1"),
     }
 
 
 AVERAGE_FIGURES = {
     "contract_signing_on_time_rate": 0.9,
-    "payment_on_time_rate": 0.8,
     "records_in_force": 1,
     "contract_publication_on_time_rate": 1.0,
-    "credit_check_rate": 0.6,
+    "reports_made": 2,
 }
 
 
 def test_worked_example_of_an_average_purchaser() -> None:
-    # 内部控制管理   officer                          12
-    # 采购效率与效益 10 × 0.9 = 9 ; 10 × 0.8 = 8      17
-    # 采购公平与监督 15 − 5 × 1 record               10
-    # 发挥政策功能   officer                           8
-    # 信息公开透明   15 × 1.0                         15
-    # 信用评级履职   15 × 0.6                          9
-    # 其他加分项     officer                           3
+    # 内部控制管理   officer                                      12
+    # 采购效率与效益 10 × 0.9 = 9 ; payment: officer 8            17
+    # 采购公平与监督 15 − 5 × 1 record                           10
+    # 发挥政策功能   officer                                       8
+    # 信息公开透明   15 × 1.0                                     15
+    # 信用评级履职   reports: 5 × min(2, 1) / 1 = 5 ; checks: officer 4   9
+    # 其他加分项     officer                                       3
     # total 74: 合格 (60 ≤ 74 < 75), no interview (≥ 60)
     result = assess(SHENYANG, AVERAGE_FIGURES, _officer(12, 8, 3))
     assert dict(result.by_category) == {
@@ -53,6 +56,28 @@ def test_worked_example_of_an_average_purchaser() -> None:
     assert lines["efficiency.contract_on_time"].value == 0.9
     assert lines["internal_control.findings"].reason == "2026年内控检查：制度齐全，执行有1处缺陷"
     assert lines["fairness.records"].basis.startswith("15 points − 5 × 1")
+    assert (lines["credit_duties.reports"].value, lines["credit_duties.reports"].points) == (2, 5)
+    assert lines["credit_duties.checks"].reason == "抽查10个项目，4个留存信用查询记录"
+    # Where the system has no figure, the policy's note says why the officer enters it.
+    assert "no service holds whether a purchaser queried" in (lines["credit_duties.checks"].note or "")
+    assert "no payment clock in Shenyang" in (lines["efficiency.payment_on_time"].note or "")
+
+
+def test_worked_example_of_the_credit_duties_from_the_reports_made() -> None:
+    # 信用评级履职 = reports (5 points × min(count, 1) / 1: it reported at least once) + checks (officer, 0..10)
+    #   no report, checks 7:          0 + 7 = 7
+    #   one report, checks 7:         5 + 7 = 12
+    #   three reports, checks 10:     5 + 10 = 15 (the reports' points stop at the weight)
+    def duties(reports: int, checks: float) -> float:
+        figures = {**AVERAGE_FIGURES, "reports_made": reports}
+        return dict(assess(SHENYANG, figures, _officer(12, 8, 3, checks=checks)).by_category)["信用评级履职"]
+
+    assert (duties(0, 7), duties(1, 7), duties(3, 10)) == (7, 12, 15)
+    line = {x.code: x for x in assess(SHENYANG, AVERAGE_FIGURES, _officer(12, 8, 3)).lines}["credit_duties.reports"]
+    assert line.source == "records" and line.figure == "reports_made" and line.rule == "count_up_to_full"
+    assert line.basis == "5 points × min(2, 1) / 1 (reports in the period for the full weight)"
+    with pytest.raises(ValueError, match="whole number"):
+        assess(SHENYANG, {**AVERAGE_FIGURES, "reports_made": 1.5}, _officer(12, 8, 3))
 
 
 def test_an_officer_adjustment_moves_the_grade_and_keeps_its_reason() -> None:
@@ -65,33 +90,36 @@ def test_an_officer_adjustment_moves_the_grade_and_keeps_its_reason() -> None:
 
 
 def test_worked_example_of_a_poor_purchaser_opens_an_interview() -> None:
-    # 5 + (5 + 4) + max(0, 15 − 5 × 4) = 0 + 3 + 7.5 + 3 + 0 = 27.5: 较差, interview (< 60)
+    # 5 + (10 × 0.5 + officer 4) + max(0, 15 − 5 × 4) + 3 + 15 × 0.5 + (no report 0 + officer 3) + 0
+    # = 5 + 9 + 0 + 3 + 7.5 + 3 + 0 = 27.5: 较差, interview (< 60)
     figures = {
         "contract_signing_on_time_rate": 0.5,
-        "payment_on_time_rate": 0.4,
         "records_in_force": 4,
         "contract_publication_on_time_rate": 0.5,
-        "credit_check_rate": 0.2,
+        "reports_made": 0,
     }
-    result = assess(SHENYANG, figures, _officer(5, 3, 0))
+    result = assess(SHENYANG, figures, _officer(5, 3, 0, payment=4, checks=3))
     assert result.total == 27.5 and result.grade == "较差" and result.interview
 
 
 def test_missing_figures_and_officer_input_are_listed_not_scored_zero() -> None:
     figures = dict(AVERAGE_FIGURES)
-    del figures["payment_on_time_rate"]
+    del figures["contract_signing_on_time_rate"]
+    del figures["reports_made"]
     entries = _officer(12, 8, 3)
-    del entries["bonus.officer"]
+    del entries["credit_duties.checks"]
     with pytest.raises(MissingFigures) as missing:
         assess(SHENYANG, figures, entries)
     assert missing.value.missing == [
-        "efficiency.payment_on_time (watch: payment_on_time_rate)",
-        "bonus.officer (officer input)",
+        "efficiency.contract_on_time (watch: contract_signing_on_time_rate)",
+        "credit_duties.reports (records: reports_made)",
+        "credit_duties.checks (officer input)",
     ]
 
 
 @pytest.mark.parametrize(
-    ("figure", "value"), [("payment_on_time_rate", 1.2), ("records_in_force", -1), ("records_in_force", 1.5)]
+    ("figure", "value"),
+    [("contract_signing_on_time_rate", 1.2), ("records_in_force", -1), ("records_in_force", 1.5), ("reports_made", -1)],
 )
 def test_impossible_figures_are_refused(figure: str, value: float) -> None:
     with pytest.raises(ValueError):

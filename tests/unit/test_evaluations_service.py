@@ -67,7 +67,7 @@ async def _purchaser_figures(engine: AsyncEngine) -> None:
             subject_id=PURCHASER,
             region="210102",
             period="2026",
-            figures={"records_in_force": 1, "credit_check_rate": 0.6},
+            figures={"records_in_force": 1, "reports_made": 2},
             source="records",
             source_ref="credit.records replica, 2026-12-01",
             at=AT,
@@ -99,13 +99,17 @@ async def test_assessment_with_provenance_and_an_audited_adjustment(service) -> 
     assert (await _enter(client, "internal_control.findings", 12, "复核后：执行有1处缺陷")).status_code == 201
     assert (await _enter(client, "policy_functions.officer", 8, "中小企业预留达标")).status_code == 201
     assert (await _enter(client, "bonus.officer", 3, "电子化采购试点")).status_code == 201
+    assert (await _enter(client, "efficiency.payment_on_time", 8, "国库支付系统核查：2笔逾期")).status_code == 201
+    assert (await _enter(client, "credit_duties.checks", 4, "抽查10个项目，4个留存信用查询记录")).status_code == 201
     answer = await client.get(f"/v1/purchasers/{PURCHASER}/assessment?region=210102&period=2026", headers=SHENYANG)
     assert answer.status_code == 200, answer.text
     body = answer.json()
     # The worked example of tests/unit/test_evaluations_scoring.py: 74, 合格.
     assert (body["total"], body["grade"], body["interview"]) == (74, "合格", False)
     lines = {line["code"]: line for line in body["lines"]}
-    assert lines["efficiency.payment_on_time"]["read_from"]["source_ref"].startswith("watch GET /v1/rankings")
+    assert lines["efficiency.contract_on_time"]["read_from"]["source_ref"].startswith("watch GET /v1/rankings")
+    assert lines["credit_duties.reports"]["read_from"]["source_ref"].startswith("credit.records replica")
+    assert "no service holds whether a purchaser queried" in lines["credit_duties.checks"]["note"]
     assert lines["internal_control.findings"]["reason"] == "复核后：执行有1处缺陷"
     assert lines["internal_control.findings"]["officer"] == "officer-sy"
     assert (await _enter(client, "adjustment", 2, "一项逾期系系统故障所致")).status_code == 201
@@ -115,7 +119,7 @@ async def test_assessment_with_provenance_and_an_audited_adjustment(service) -> 
     assert (adjusted["total"], adjusted["grade"]) == (76, "良好")
     assert adjusted["lines"][-1]["reason"] == "一项逾期系系统故障所致"
     async with engine.connect() as conn:
-        assert len((await conn.execute(select(ENTRIES))).all()) == 5
+        assert len((await conn.execute(select(ENTRIES))).all()) == 7
     # The purchaser reads its own; another purchaser and a supplier do not.
     own = bearer("purchaser", PURCHASER, "210102")
     assert (
@@ -133,7 +137,7 @@ async def test_assessment_with_provenance_and_an_audited_adjustment(service) -> 
 
 async def test_entries_are_refused_for_computed_indicators_out_of_range_or_outside_the_region(service) -> None:  # type: ignore[no-untyped-def]
     _, client = service
-    computed = await _enter(client, "efficiency.payment_on_time", 5, "x")
+    computed = await _enter(client, "credit_duties.reports", 5, "x")
     assert computed.status_code == 422 and "not an officer-entered indicator" in computed.json()["detail"]
     assert (await _enter(client, "bonus.officer", 11, "x")).status_code == 422
     assert (await _enter(client, "bonus.officer", 3, "")).status_code == 422

@@ -105,3 +105,33 @@ def test_a_regional_layer_without_its_overdue_task_target_is_refused(tmp_path: P
     (tmp_path / "x.json").write_text(json.dumps(layer))
     with pytest.raises(ValueError, match="overdue_task"):
         load_layers([POLICY_DIR, tmp_path])
+
+
+def test_shenyang_is_watched_under_the_national_deadlines_only() -> None:
+    policy = deadline_policy()
+    layer = policy.regional["210100"]
+    assert layer.stages == {}  # seed 000 gives no deadline of its own: nothing Shenyang-specific
+    # 和平区 (210102), under Shenyang: each stage due as national law sets it, on national sources only.
+    award = date(2026, 3, 2)  # a Monday
+    signing = due_for(policy, "210102", "contract_signing", award)
+    assert signing is not None and signing.due_on == date(2026, 4, 1) and signing.value == 30
+    assert signing.sources == (policy.national.stages["contract_signing"].source,)
+    publication = due_for(policy, "210102", "contract_publication", award)
+    assert publication is not None and publication.due_on == date(2026, 3, 4)
+    assert "实施条例 第五十条" in publication.source
+    filing = due_for(policy, "210100", "contract_filing", award)
+    assert filing is not None and filing.due_on == date(2026, 3, 11) and "第四十七条" in filing.source
+    # No payment or acceptance clock: the law gives no number and Shenyang none either.
+    assert due_for(policy, "210102", "payment", award) is None
+    assert due_for(policy, "210102", "acceptance", award) is None
+
+
+def test_no_xuchang_rule_applies_in_shenyang() -> None:
+    policy = deadline_policy()
+    layers = policy.layers_for("210102", date(2026, 3, 2))
+    assert [layer.region for layer in layers if layer.layer == "regional"] == ["210100"]
+    xuchang = policy.regional["411000"]
+    for stage in ("contract_signing", "contract_publication", "contract_filing"):
+        due = due_for(policy, "210102", stage, date(2026, 3, 2))  # type: ignore[arg-type]
+        assert due is not None and xuchang.stages[stage].source not in due.sources  # type: ignore[index]
+    assert xuchang.deposits_forbidden is not None and layers[-1].deposits_forbidden is None

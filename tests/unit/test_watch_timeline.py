@@ -227,3 +227,23 @@ async def test_a_batch_costs_the_same_statements_whatever_its_size(engine: Async
     small, large = await statements(2, "S"), await statements(40, "L")
     assert small == large, (small, large)
     assert 4 <= large <= 10  # the reads above; inserts of facts, clocks, checks, commands, marks
+
+
+async def test_a_shenyang_award_opens_the_national_clock_and_is_no_longer_refused(engine: AsyncEngine) -> None:
+    # 和平区 (210102), under Shenyang's layer (national deadlines only): the award's 30 calendar days
+    # (政府采购法 第四十六条) from Thursday 2024-03-07 end on Saturday 6 April, a day off after 清明
+    # (4-6 April), so on Sunday 7 April, a 调休 working day.
+    award = procurement_event("award.notified", code="SY1", at=AWARD_AT, region="210102")
+    (outcome,) = await apply(engine, award)
+    assert outcome.kind == "accepted" and outcome.clocks_opened == 1
+    signed = procurement_event("contract.signed", code="SY1", at=SIGNED_AT, region="210102", contract_no="C-SY1")
+    (outcome,) = await apply(engine, signed)
+    assert outcome.kind == "accepted" and outcome.clocks_opened == 2  # publication and filing
+    s = await state(engine)
+    due = {c["stage"]: (c["due_on"].isoformat(), c["done_at"] is not None) for c in s["clocks"]}
+    assert due == {
+        "contract_signing": ("2024-04-07", True),
+        "contract_publication": ("2024-03-12", False),  # 2 working days from Friday 8 March (实施条例 第五十条)
+        "contract_filing": ("2024-03-19", False),  # 7 working days (政府采购法 第四十七条)
+    }
+    assert not [letter for letter in s["letters"] if letter["data"].get("reason") == "no_policy"]
