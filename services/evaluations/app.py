@@ -17,9 +17,9 @@ from services.common.temporal import EVALUATIONS_ACTIVITIES, LazyClient
 from services.evaluations.activities import EvaluationActivities
 from services.evaluations.api import router
 from services.evaluations.collect import FigureCollection, WatchFigures
+from services.evaluations.draws_api import router as draws_router
 from services.evaluations.grades_api import router as grades_router
 from services.evaluations.handlers import build_router
-from services.evaluations.draws_api import router as draws_router
 from services.evaluations.models import MESSAGING, MIGRATIONS, TABLES
 from services.evaluations.schedules import ensure_run_schedules
 

@@ -22,9 +22,9 @@ from services.common.messaging import OutboundEvent
 from services.common.policy import NoPolicy, SignalRules, policy_for
 from services.common.sql import lock_keys, upsert_rows
 from services.common.topics import COLLUSION_SUSPECTED, WARNINGS
-from services.signals.collusion.masking import masked_evidence
 from services.signals.collusion.bids import Bid, bid_of
 from services.signals.collusion.groups import SuspectedGroup, suspected_groups
+from services.signals.collusion.masking import masked_evidence
 from services.signals.models import BIDS_T, COMMANDS, PROJECTS_T
 from services.signals.requests import SOURCE
 from services.signals.triage import triage_start
