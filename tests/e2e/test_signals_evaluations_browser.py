@@ -29,6 +29,7 @@ from services.evaluations.store import add_entry, save_result
 from tests.conftest import ARTIFACTS, bearer, token
 from tests.e2e.test_console_browser import DESKTOP, PHONE, Offline, browser, no_horizontal_scroll  # noqa: F401
 from tests.stack import Stack
+from tests.support.evaluations_year import OFFICER_INDICATORS
 from tests.support.factories import PURCHASER_ID, new_uscc
 from tests.support.kafka import produce
 from tests.support.poll import eventually
@@ -186,9 +187,13 @@ async def test_repeat_complaints_show_the_complaints_in_their_window(
     await shot(phone, "complaints_390.png")
 
 
-PURCHASERS = {  # rates (signing, payment, publication), records in force, credit check rate, officer points
-    "12210100MB0000091A": ((1.0, 1.0, 1.0), 0, 1.0, (15, 10, 8)),
-    "12210100MB0000092A": ((0.5, 0.4, 0.5), 4, 0.2, (5, 3, 0)),
+# Shenyang's policy (services/evaluations/policies/shenyang-assessment.json): the watch's rates
+# (signing, publication), records in force and reports made from the replica, the officer's points
+# (internal control, payment, policy functions, credit checks, bonus). By hand:
+#   good 15 + (10 + 10) + 15 + 10 + 15 + (5 + 10) + 8 = 98 优秀; poor below 60, 较差.
+PURCHASERS = {
+    "12210100MB0000091A": ((1.0, 1.0), 0, 1, (15, 10, 10, 10, 8)),
+    "12210100MB0000092A": ((0.5, 0.5), 4, 0, (5, 3, 3, 2, 0)),
 }
 AGENCIES = {"91411000MA0000091X": "A", "91411000MA0000092X": "D"}
 
@@ -196,22 +201,21 @@ AGENCIES = {"91411000MA0000091X": "A", "91411000MA0000092X": "D"}
 async def purchaser_year(
     conn: AsyncConnection,
     subject: str,
-    rates: tuple[float, float, float],
+    rates: tuple[float, float],
     records: int,
-    checks: float,
-    officer: tuple[float, float, float],
+    reports: int,
+    officer: tuple[float, float, float, float, float],
 ) -> None:
     """One purchaser's figures, as the evaluations service keeps them, and the officer's entries."""
-    names = ("contract_signing_on_time_rate", "payment_on_time_rate", "contract_publication_on_time_rate")
+    names = ("contract_signing_on_time_rate", "contract_publication_on_time_rate")
     read = {
         "watch": dict(zip(names, rates, strict=True)),
-        "records": {"records_in_force": records, "credit_check_rate": checks},
+        "records": {"records_in_force": records, "reports_made": reports},
     }
     for source, values in read.items():
         await store_figures(conn, kind="purchaser", subject_id=subject, region="210102", period=YEAR,
                             figures=values, source=source, source_ref=f"{source} {YEAR}", at=AT)  # fmt: skip
-    codes = ("internal_control.findings", "policy_functions.officer", "bonus.officer")
-    for code, points in zip(codes, officer, strict=True):
+    for code, points in zip(OFFICER_INDICATORS, officer, strict=True):
         entry = OfficerEntry(points, "年度检查结论", "officer-sy")
         await add_entry(conn, kind="purchaser", subject_id=subject, period=YEAR, region="210102",
                         indicator=code, entry=entry, at=AT)  # fmt: skip
@@ -223,8 +227,8 @@ async def evaluations_year(stack: Stack, api: httpx.AsyncClient) -> None:
     engine = make_engine(stack.database_url.replace("postgresql://", "postgresql+asyncpg://", 1))
     try:
         async with engine.begin() as conn:
-            for subject, (rates, records, checks, officer) in PURCHASERS.items():
-                await purchaser_year(conn, subject, rates, records, checks, officer)
+            for subject, (rates, records, reports, officer) in PURCHASERS.items():
+                await purchaser_year(conn, subject, rates, records, reports, officer)
             for subject, grade in AGENCIES.items():
                 result = Result(total=90 if grade == "A" else 40, grade=grade, lines=())
                 await save_result(conn, kind="agency", subject_id=subject, period=YEAR, region="411002", policy="004",
@@ -277,7 +281,7 @@ async def test_the_evaluations_pages_show_ranks_grades_provenance_and_draws(
     await expect(page.locator('#lines tr[data-line="internal_control.findings"]')).to_contain_text(
         "officer-sy 录入：年度检查结论"
     )
-    await expect(page.locator('#lines tr[data-line="efficiency.payment_on_time"]')).to_contain_text(f"watch {YEAR}")
+    await expect(page.locator('#lines tr[data-line="efficiency.contract_on_time"]')).to_contain_text(f"watch {YEAR}")
     await expect(page.locator("#adjustments")).to_contain_text("一项逾期系系统故障所致")
     await expect(page.locator("#grade")).to_be_visible()
     await shot(page, "assessment_1366.png")
