@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.contracts.owners import EVALUATIONS
 from services.common.frame import Batch, handle_batch
-from services.common.identifiers import division_covers
 from services.common.inbound import Inbound
 from services.common.record_replica import replica_consumer, replicated, upsert_replica
 from services.common.sql import key_in
@@ -131,12 +130,6 @@ async def records_of(conn: AsyncConnection, subject_type: str, subject_ids: list
         return []
     q = select(REPLICA).where(REPLICA.c.subject_type == subject_type, key_in(conn, REPLICA.c.subject_id, subject_ids))
     return [dict(r) for r in (await conn.execute(q)).mappings()]
-
-
-async def subjects_recorded_in(conn: AsyncConnection, subject_type: str, region: str) -> list[str]:
-    """Subjects of the type with any record made in the region or the divisions under it."""
-    q = select(REPLICA.c.subject_id, REPLICA.c.region).where(REPLICA.c.subject_type == subject_type).distinct()
-    return sorted({s for s, where in (await conn.execute(q)).all() if division_covers(region, where)})
 
 
 async def replica_as_of(conn: AsyncConnection) -> datetime | None:

@@ -19,7 +19,8 @@ from services.common.identifiers import division_covers, is_division_code
 from services.evaluations.models import REPLICA
 from services.evaluations.policy import SupervisionPolicy
 from services.evaluations.records import Counted, count_in_force, records_of
-from services.evaluations.scoring import Line, Result, points
+from services.evaluations.scoring import Result, points
+from services.evaluations.store import line_view
 
 
 @dataclass(frozen=True)
@@ -35,22 +36,9 @@ class SupplierGrade:
             "on": self.on.isoformat(),
             "total": self.result.total,
             "grade": self.result.grade,
-            "lines": [_line(line) for line in self.result.lines],
+            "lines": [line_view(line, {}) for line in self.result.lines],
             "records_counted": self.counted.record_ids,
         }
-
-
-def _line(line: Line) -> dict:
-    return {
-        "code": line.code,
-        "name": line.name,
-        "source": line.source,
-        "figure": line.figure,
-        "value": line.value,
-        "rule": line.rule,
-        "basis": line.basis,
-        "points": line.points,
-    }
 
 
 def registered_in(supplier_id: str, region: str) -> bool:
