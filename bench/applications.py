@@ -28,10 +28,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.common import latency_summary, out, run
+from bench.common import drop_database, latency_summary, out, run
 from bench.intake import REGION, _assign_at_end, bench, build_messages
-from bench.run_all import _drop_database
-from deploy.local.components import run_sync
 from services.common.auth import mint_token
 from services.common.settings import DEV_JWT_SECRET
 from services.common.topics import INBOUND_BEHAVIOUR, RECORD_CREATED, RECORDS
@@ -172,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                     (args.keep_logs / log.name).write_bytes(log.read_bytes())
             stack.stop()
             if database:
-                run_sync(lambda: _drop_database(database))
+                drop_database(database)
 
 
 if __name__ == "__main__":

@@ -28,40 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import out
+from bench.backlog import wait_drained
+from bench.common import drop_database, out
 from bench.cpu import CpuSampler
-from bench.run_all import _drop_database  # the stack's database, dropped as run_all does
-from deploy.local.components import run_sync
 from tests.stack import ROOT, Stack
-
-
-async def _backlog(database_url: str) -> dict[str, int]:
-    """Rows still owed: pending commands per command table; outbox rows not yet published."""
-    import asyncpg
-
-    conn = await asyncpg.connect(database_url)
-    try:
-        tables = [
-            r["table_name"]
-            for r in await conn.fetch(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
-                "AND (table_name LIKE '%\\_command' OR table_name LIKE '%\\_outbox')"
-            )
-        ]
-        counts: dict[str, int] = {}
-        for t in tables:
-            if t.endswith("_command"):
-                n = await conn.fetchval(f"SELECT count(*) FROM \"{t}\" WHERE state = 'pending'")  # noqa: S608
-            else:
-                n = await conn.fetchval(
-                    f'SELECT count(*) FROM "{t}" WHERE seq > '  # noqa: S608
-                    f"(SELECT coalesce(max(seq), 0) FROM \"{t}_cursor\" WHERE name = 'relay')"
-                )
-            if n:
-                counts[t] = int(n)
-        return counts
-    finally:
-        await conn.close()
 
 
 def _mine(label: str) -> bool:
@@ -145,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 out("warm-up failed")
                 return 1
             # Let the warm-up's deferred work finish before measuring.
-            _drain(stack, timeout=args.drain_timeout)
+            wait_drained(stack.database_url, stack.bootstrap, timeout=args.drain_timeout)
             roots: dict[str, int] = {}
 
             def stack_roots() -> dict[str, int]:
@@ -166,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     roots["bench client"] = proc.pid
                     code = proc.wait()
-                drained = _drain(stack, timeout=args.drain_timeout)
+                waited = wait_drained(stack.database_url, stack.bootstrap, timeout=args.drain_timeout, settle=10)
+                drained = waited is not None
             out(f"load average after: {os.getloadavg()}")
             if code:
                 out(f"  (bench.intake exit status {code})")
@@ -185,26 +156,7 @@ def main(argv: list[str] | None = None) -> int:
                     (args.keep_logs / log.name).write_bytes(log.read_bytes())
             stack.stop()
             if database:
-                run_sync(lambda: _drop_database(database))
-
-
-def _drain(stack: Stack, *, timeout: float, settle: float = 10.0) -> bool:
-    """Wait until nothing is owed (two empty polls 2 s apart), then `settle` seconds more for what
-    follows a delivery (workflow tasks, replicas of the last events)."""
-    deadline = time.monotonic() + timeout
-    empty = 0
-    while time.monotonic() < deadline:
-        time.sleep(2.0)
-        backlog = run_sync(lambda: _backlog(stack.database_url))
-        if backlog:
-            empty = 0
-            out(f"  draining: {backlog}")
-            continue
-        empty += 1
-        if empty >= 2:
-            time.sleep(settle)
-            return True
-    return False
+                drop_database(database)
 
 
 if __name__ == "__main__":

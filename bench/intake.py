@@ -21,8 +21,8 @@ import asyncio
 import random
 import time
 import uuid
-from dataclasses import asdict, dataclass
-from datetime import timedelta
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -52,6 +52,9 @@ class IntakeResult:
     events_per_s: float
     publish_seconds: float
     latency: dict[str, float]
+    # Where the latency goes, each on the wall clock (one machine): publish -> the record event's
+    # CloudEvents `time` (evaluation decided), -> its Kafka timestamp (the relay produced it), -> read.
+    hops: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def supplier_ids(n: int) -> list[str]:
@@ -116,6 +119,10 @@ async def bench(bootstrap: str, n: int, rate: float, timeout: float) -> IntakeRe
     index = {rid: i for i, rid in enumerate(record_ids)}
     published = [0.0] * n
     consumed = [0.0] * n
+    wall = [0.0] * n  # time.time() at publish, for the hops
+    decided = [0.0] * n  # the record event's `time`
+    produced = [0.0] * n  # its Kafka timestamp
+    read = [0.0] * n  # time.time() when read
     seen = 0
     all_seen = asyncio.Event()
     clock = time.perf_counter
@@ -139,7 +146,7 @@ async def bench(bootstrap: str, n: int, rate: float, timeout: float) -> IntakeRe
             nonlocal seen
             while seen < n:
                 batch = await consumer.getmany(timeout_ms=100, max_records=10_000)
-                now = clock()
+                now, now_wall = clock(), time.time()
                 for records in batch.values():
                     for r in records:
                         e = orjson.loads(r.value)
@@ -148,6 +155,9 @@ async def bench(bootstrap: str, n: int, rate: float, timeout: float) -> IntakeRe
                         i = index.get(e["data"].get("record_id"))
                         if i is not None and not consumed[i]:
                             consumed[i] = now
+                            read[i] = now_wall
+                            produced[i] = r.timestamp / 1000
+                            decided[i] = _epoch(e.get("time"))
                             seen += 1
             all_seen.set()
 
@@ -162,6 +172,7 @@ async def bench(bootstrap: str, n: int, rate: float, timeout: float) -> IntakeRe
                 if wait > 0.001:
                     await asyncio.sleep(wait)
             published[i] = clock()
+            wall[i] = time.time()
             pending.append(await producer.send(INBOUND_BEHAVIOUR, value, key=key, headers=headers))
         await producer.flush()
         await asyncio.gather(*pending)
@@ -191,7 +202,25 @@ async def bench(bootstrap: str, n: int, rate: float, timeout: float) -> IntakeRe
         events_per_s=seen / seconds if seconds > 0 else 0.0,
         publish_seconds=last_publish - first,
         latency=latency_summary(latencies),
+        hops=_hops(wall, decided, produced, read),
     )
+
+
+def _epoch(iso: object) -> float:
+    try:
+        return datetime.fromisoformat(str(iso)).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def _hops(wall: list[float], decided: list[float], produced: list[float], read: list[float]) -> dict:
+    seen = [i for i, r in enumerate(read) if r]
+    stages = {
+        "publish -> decided (intake fetch, transaction)": [(decided[i] - wall[i]) * 1000 for i in seen if decided[i]],
+        "decided -> produced (outbox relay)": [(produced[i] - decided[i]) * 1000 for i in seen if decided[i]],
+        "produced -> read (broker, reader's fetch)": [(read[i] - produced[i]) * 1000 for i in seen],
+    }
+    return {name: latency_summary(values) for name, values in stages.items() if values}
 
 
 def report_result(r: IntakeResult, *, rate: float) -> None:
@@ -205,6 +234,8 @@ def report_result(r: IntakeResult, *, rate: float) -> None:
         f"  latency ms      p50 {lat['p50_ms']:.1f}  p95 {lat['p95_ms']:.1f}  "
         f"p99 {lat['p99_ms']:.1f}  max {lat['max_ms']:.1f}"
     )
+    for name, hop in r.hops.items():
+        out(f"    {name:<48} p50 {hop['p50_ms']:7.1f}  p99 {hop['p99_ms']:7.1f} ms")
     out(f"  missing         {r.missing}")
 
 

@@ -17,9 +17,18 @@ standalone commands:
 4. the same while the watch digests `--watch-projects` projects' events (bench/watch.py's traffic);
    then it waits for the watch's backlog and its commands toward Temporal before going on,
 5. `bench.intake` with `--events` as fast as possible (throughput, and CPU-ms of the stack per event),
-6. `bench.intake` paced at `--paced-rate` (latency below saturation; skipped when 0),
-7. `bench.credit_query` at `--query-rate` while the burst is digested (busy).
+6. `bench.credit_query` at `--query-rate` at once, while the burst is digested (busy): the intake
+   run ends at the last `record.created.v1`, and the background consumers of `credit.records` and
+   the relays behind them are still working,
+7. then it waits until the stack owes nothing (bench/backlog.py: every outbox and command outbox
+   empty, every consumer group's lag 0) and prints how long that took,
+8. `bench.intake` paced at `--paced-rate` on the drained stack (latency below saturation; skipped
+   when 0). Before 2026-12-08 it ran straight after the burst, so its latency was that of a stack
+   still digesting 20,000 records (bench/README.md, "Issue 19: the paced run after the drain").
 
+The stack runs its periodic work at the deployed pace (DEPLOYED_PACE: the metric gauges every
+15 s, the ledger's checkpoint every 600 s, the policy's expiry sleep and evidence grants), not
+at the seconds the connected tests set to finish quickly.
 `--direct` runs each credit query a second time against publication itself, without the gateway.
 After each step it prints which processes used the CPU (bench/cpu.py), and at the end a summary of
 every figure with the machine's load. The stack is stopped and its database dropped whatever happens.
@@ -38,12 +47,21 @@ from typing import Any
 import orjson
 
 from bench import ceiling, gateway_cost, watch
+from bench.backlog import wait_drained
 from bench.common import drop_database, out
 from bench.cpu import CpuSampler
 from deploy.local.components import run_sync
 from tests.stack import ROOT, Stack
 
-QUIET_BELOW_PERCENT = 25.0  # a stack using less of a core than this over 3 s has done its work
+# The tests.stack environment speeds periodic work up so connected tests finish; a benchmark
+# measures the system as deployed (services/common/production_settings.py and the policy's values).
+DEPLOYED_PACE: dict[str, str | None] = {
+    "CREDIT_METRICS_SAMPLE_SECONDS": "15",
+    "CREDIT_LEDGER_CHECKPOINT_SECONDS": "600",
+    "CREDIT_EXPIRY_MAX_SLEEP_SECONDS": None,
+    "CREDIT_EVIDENCE_GRANT_SECONDS": None,
+}
+DRAIN_TIMEOUT = 900.0
 
 
 class Bench:
@@ -91,21 +109,13 @@ class Bench:
             self.failures += 1
         return (orjson.loads(result.read_bytes()) if result.exists() else {}), cpu
 
-    def wait_quiet(self, timeout: float = 120) -> float:
-        """Seconds until a 3 s window of the stack's CPU is under QUIET_BELOW_PERCENT of a core."""
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            with self.sampler() as cpu:
-                time.sleep(3)  # the window the CPU is measured over
-            if 100 * cpu.stack_seconds() / cpu.wall < QUIET_BELOW_PERCENT:
-                return time.monotonic() - started
-        out(f"  (the stack was not quiet after {timeout:.0f} s)")
-        return time.monotonic() - started
+    def drained(self) -> float | None:
+        return wait_drained(self.stack.database_url, self.stack.bootstrap, timeout=DRAIN_TIMEOUT)
 
     def idle_cpu(self, seconds: float) -> float:
         out(f"\n=== idle CPU of the whole stack over {seconds:g} s")
-        waited = self.wait_quiet()
-        out(f"  quiet after {waited:.0f} s")
+        waited = self.drained()
+        out(f"  drained after {waited:.0f} s" if waited is not None else "  (NOT drained: timeout)")
         with self.sampler() as cpu:
             time.sleep(seconds)  # the measurement window: nothing is sent to the stack
         for line in cpu.table():
@@ -158,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     cost: list[str] = []
     bench: Bench | None = None
     with tempfile.TemporaryDirectory(prefix="credit-bench-") as tmp:
-        stack = Stack(workdir=Path(tmp))
+        stack = Stack(workdir=Path(tmp), env_overrides=DEPLOYED_PACE)
         database = ""
         try:
             started = time.monotonic()
@@ -222,13 +232,16 @@ def main(argv: list[str] | None = None) -> int:
             unlimited = ["-m", "bench.intake", "--events", str(args.events), *kafka]
             intake, cpu = bench.run("intake, unlimited rate", unlimited)
             stack_cpu = cpu.stack_seconds()
+            query("busy (the burst being digested)")
+            out("\n=== waiting until the burst is digested (outboxes, commands, consumer lag)")
+            drain = bench.drained()
+            out(f"  drained {drain:.0f} s after the busy query" if drain is not None else "  (NOT drained: timeout)")
             paced: dict = {}
             if args.paced_rate > 0:
                 rate = ["--rate", f"{args.paced_rate:g}"]
                 paced_argv = ["-m", "bench.intake", "--events", str(args.paced_events), *rate, *kafka]
-                paced, _ = bench.run(f"intake, paced at {args.paced_rate:g} events/s", paced_argv)
-            query("busy (the burst being digested)")
-            summary = _summary(ceiling_rate, intake, stack_cpu, args, paced, idle, args.idle_seconds, queries)
+                paced, _ = bench.run(f"intake, paced at {args.paced_rate:g} events/s, on the drained stack", paced_argv)
+            summary = _summary(ceiling_rate, intake, stack_cpu, args, paced, idle, args.idle_seconds, queries, drain)
             summary += cost
         finally:
             if args.keep_logs:
@@ -264,6 +277,7 @@ def _summary(
     idle: float,
     idle_seconds: float,
     queries: dict[str, dict],
+    drain: float | None,
 ) -> list[str]:
     measured = f"{ceiling_rate:,.0f} events/s" if ceiling_rate else "not measured"
     lines = [f"ceiling (batch prototype)       {measured}"]
@@ -276,12 +290,16 @@ def _summary(
     if seen:
         per_event = 1000 * stack_cpu / seen
         lines.append(f"CPU of the stack per event      {per_event:.2f} ms ({stack_cpu:.1f} cpu-s / {seen:,} events)")
+    drained = f"{drain:.0f} s after the busy query" if drain is not None else "not within the timeout"
+    lines.append(f"burst digested                  {drained}")
     if paced:
         lat = paced["latency"]
         lines.append(
             f"paced {args.paced_rate:g}/s latency         p50 {lat['p50_ms']:.0f} / p99 {lat['p99_ms']:.0f} ms "
             f"({paced['missing']} missing)"
         )
+        for name, hop in paced.get("hops", {}).items():
+            lines.append(f"  {name:<48} p50 {hop['p50_ms']:.0f} / p99 {hop['p99_ms']:.0f} ms")
     lines.append(f"idle CPU of the stack           {idle:.1f} % of a core ({idle_seconds:g} s)")
     for label, q in queries.items():
         if q:

@@ -52,6 +52,9 @@ class Stack:
     proxy: TcpProxy | None = None
     # Each service connects as its own role (services/dbsetup.py), never as the superuser.
     service_urls: dict[str, str] = field(default_factory=dict)
+    # Environment over the tests' own for every service (None: unset); the benchmarks run the
+    # periodic work at its deployed pace (bench/run_all.py DEPLOYED_PACE), not the tests' seconds.
+    env_overrides: dict[str, str | None] = field(default_factory=dict)
 
     SERVICES = (
         ("evaluation", "services.evaluation"),
@@ -133,6 +136,11 @@ class Stack:
             "CREDIT_API_URL": self.api,
         }
         env.pop("GATEWAY_ROUTES", None)
+        for key, value in self.env_overrides.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = value
         return env
 
     def start(self) -> "Stack":
