@@ -21,6 +21,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar
 
 import structlog
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common import correlation
@@ -90,6 +91,8 @@ class Batch:
     source: str
     context: Mapping[str, Any] = field(default_factory=dict)
     outbox: list[OutboundEvent] = field(default_factory=list)
+    # Rows numbered in commit order with the outbox (messaging.write_outbox `in_commit_order`).
+    in_commit_order: list[tuple[Table, list[dict[str, Any]]]] = field(default_factory=list)
     _state: dict[str, Any] = field(default_factory=dict)
 
     def emit(self, *events: OutboundEvent) -> None:
@@ -232,7 +235,7 @@ async def handle_batch(
     if consumer.finish is not None:
         await consumer.finish(batch)
     await mark_processed(conn, consumer.messaging.processed, marks)
-    await write_outbox(conn, consumer.messaging.outbox, batch.outbox)
+    await write_outbox(conn, consumer.messaging.outbox, batch.outbox, in_commit_order=batch.in_commit_order)
     return results
 
 

@@ -99,33 +99,44 @@ async def notify_at_commit(conn: AsyncConnection, table: Table) -> None:
         await conn.execute(text("SELECT pg_notify(:channel, '')"), {"channel": table.name})
 
 
-async def write_outbox(conn: AsyncConnection, table: Table, events: list[OutboundEvent]) -> None:
+async def write_outbox(
+    conn: AsyncConnection,
+    table: Table,
+    events: list[OutboundEvent],
+    *,
+    in_commit_order: Sequence[tuple[Table, list[dict]]] = (),
+) -> None:
     """Append events to the outbox inside the caller's transaction.
 
     The relay publishes in `seq` order and remembers only the last seq it published, so a seq must
     never become visible after a higher one. In PostgreSQL, sequence values are taken in call order
     but transactions commit in any order; a transaction-scoped advisory lock held from the insert to
     the commit makes writers of this outbox take their seqs in commit order. (SQLite has one writer
-    at a time anyway.)"""
-    if not events:
+    at a time anyway.)
+
+    `in_commit_order`: other rows numbered in commit order under the same lock (the evaluation
+    ledger's leaves), inserted just before the outbox's. Everything is built before the lock is
+    taken, so two replicas' transactions wait on each other only for these inserts and the commit."""
+    if not events and not any(rows for _, rows in in_commit_order):
         return
-    await lock_writer(conn, table)
-    await notify_at_commit(conn, table)
     now = datetime.now(UTC)
-    await insert_rows(
-        conn,
-        table,
-        [
-            {
-                "topic": e.topic,
-                "key": e.key,
-                "event_id": e.event["id"],
-                "payload": orjson.dumps(e.event),
-                "created_at": now,
-            }
-            for e in events
-        ],
-    )
+    outbox_rows = [
+        {
+            "topic": e.topic,
+            "key": e.key,
+            "event_id": e.event["id"],
+            "payload": orjson.dumps(e.event),
+            "created_at": now,
+        }
+        for e in events
+    ]
+    await lock_writer(conn, table)
+    for other, rows in in_commit_order:
+        if rows:
+            await insert_rows(conn, other, rows)
+    if outbox_rows:
+        await notify_at_commit(conn, table)
+        await insert_rows(conn, table, outbox_rows)
 
 
 async def already_processed(conn: AsyncConnection, table: Table, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:

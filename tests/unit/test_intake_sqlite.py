@@ -27,8 +27,16 @@ from services.common.topics import (
     TASKS,
 )
 from services.evaluation.intake.ingest import Outcome, ingest
-from services.evaluation.ledger.hashes import GENESIS, chain_hash
-from services.evaluation.models import MESSAGING, TABLES, CreditRecord, DeterminationTask, RecordVersion, SubjectState
+from services.evaluation.ledger.hashes import GENESIS, chain_hash, leaf_hash_hex, ledger_entry
+from services.evaluation.models import (
+    MESSAGING,
+    TABLES,
+    CreditRecord,
+    DeterminationTask,
+    LedgerEntry,
+    RecordVersion,
+    SubjectState,
+)
 from services.evaluation.records.expiry import expire_due
 from services.evaluation.records.subjects import publish_subject_statuses
 from tests.support import factories as f
@@ -39,6 +47,7 @@ OCCURRED_ON = date(2026, 11, 19)
 RECORDS_T = CreditRecord.__table__  # type: ignore[attr-defined]
 HISTORY_T = RecordVersion.__table__  # type: ignore[attr-defined]
 SUBJECTS_T = SubjectState.__table__  # type: ignore[attr-defined]
+LEDGER_T = LedgerEntry.__table__  # type: ignore[attr-defined]
 TASKS_T = DeterminationTask.__table__  # type: ignore[attr-defined]
 OUTBOX_T = MESSAGING.outbox
 PROCESSED_T = MESSAGING.processed
@@ -128,6 +137,18 @@ async def test_report_writes_first_history_version_chained_from_genesis(engine: 
     assert v1["prev_hash"] == GENESIS == "0" * 64
     assert v1["hash"] == chain_hash(GENESIS, v1["snapshot"])
     assert v1["snapshot"]["id"] == outcome.record_id
+
+
+async def test_each_history_version_gets_its_ledger_leaf_with_the_outbox(engine: AsyncEngine) -> None:
+    # The intake hands the leaves to write_outbox (inserted under the writer lock, before the
+    # outbox rows): a batch of two reports gives two leaves, one per version, each its entry's hash.
+    await ingest_batch(engine, [inbound(report_event(code="SUP-G-01")), inbound(report_event(code="SUP-G-02"))])
+    versions = await rows(engine, HISTORY_T, order_by=HISTORY_T.c.record_id)
+    leaves = await rows(engine, LEDGER_T, order_by=LEDGER_T.c.record_id)
+    assert [(v["record_id"], v["version"]) for v in versions] == [(lf["record_id"], lf["version"]) for lf in leaves]
+    for v, leaf in zip(versions, leaves, strict=True):
+        assert leaf["entry"] == ledger_entry(v).decode()
+        assert leaf["leaf_hash"] == leaf_hash_hex(ledger_entry(v))
 
 
 async def test_report_is_marked_processed(engine: AsyncEngine) -> None:

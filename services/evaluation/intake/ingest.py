@@ -31,7 +31,7 @@ from services.common.topics import INBOUND_BEHAVIOUR, RECORD_CREATED
 from services.evaluation import events
 from services.evaluation.intake.rules import OpenDetermination, Record, Rejection, decide
 from services.evaluation.ledger.hashes import GENESIS
-from services.evaluation.ledger.history import store_versions, version_row
+from services.evaluation.ledger.history import LEDGER_T, ledger_leaves, version_row
 from services.evaluation.models import (
     MESSAGING,
     CreditRecord,
@@ -124,7 +124,9 @@ async def _write(batch: Batch) -> None:
     writes = _writes(batch)
     if writes.records:
         await insert_rows(batch.conn, RECORDS_T, writes.records)
-        await store_versions(batch.conn, writes.history)
+        await insert_rows(batch.conn, HISTORY_T, writes.history)
+        # The leaves go in under the outbox's writer lock, at the end of the batch (frame).
+        batch.in_commit_order.append((LEDGER_T, ledger_leaves(writes.history)))
     if writes.tasks:
         await insert_rows(batch.conn, TASKS_T, writes.tasks)
     batch.emit(*await publish_subject_statuses(batch.conn, writes.touched, cause="record.created", now=batch.now))

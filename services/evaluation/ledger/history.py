@@ -66,6 +66,12 @@ async def store_versions(conn: AsyncConnection, versions: list[dict]) -> None:
         return
     await insert_rows(conn, HISTORY_T, versions)
     await lock_writer(conn, MESSAGING.outbox)
+    await insert_rows(conn, LEDGER_T, ledger_leaves(versions))
+
+
+def ledger_leaves(versions: list[dict]) -> list[dict]:
+    """The ledger rows of history rows (computed before the writer lock is taken: the intake
+    hands them to `write_outbox`, which inserts them under the lock, right before the outbox)."""
     leaves = []
     for v in versions:
         entry = ledger_entry(v)
@@ -78,4 +84,4 @@ async def store_versions(conn: AsyncConnection, versions: list[dict]) -> None:
                 "leaf_hash": leaf_hash_hex(entry),
             }
         )
-    await insert_rows(conn, LEDGER_T, leaves)
+    return leaves
