@@ -13,7 +13,7 @@ argument at delivery time (`prepare`), note the delivery in its own tables (`del
 what an undeliverable signal means (`gone`); a purpose without a route is delivered as written."""
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -193,10 +193,13 @@ async def _write(conn: AsyncConnection, table: Table, commands: Sequence[Command
         await notify_at_commit(conn, table)
     now = datetime.now(UTC)
     fresh = {"state": state, "attempts": 0, "next_attempt_at": None, "last_error": None, "created_at": now}
-    # Every field of the command but its seq (the table numbers it), as a new row.
-    await insert_rows(conn, table, [{k: v for k, v in asdict(c).items() if k != "seq"} | fresh for c in commands])
+    # Every field of the command but its seq (the table numbers it), as a new row. Read shallowly:
+    # dataclasses.asdict deep-copies each start argument, which was a quarter of the repair
+    # consumer's CPU in a burst (bench/README.md, "Issue 19: the paced run after the drain").
+    await insert_rows(conn, table, [{k: getattr(c, k) for k in _ROW_FIELDS} | fresh for c in commands])
 
 
+_ROW_FIELDS = tuple(f.name for f in fields(Command) if f.name != "seq")
 Hook = Callable[[AsyncConnection, Command], Awaitable[None]]
 
 
