@@ -12,6 +12,7 @@ from deploy.local.components import ManagedProcess
 from deploy.local.stack import GATEWAY, SERVICES, LocalStack
 from deploy.local.tiers import DEFAULT_BACKGROUND_NICE, NICE_ENV, TEMPORAL_TIER, Tier, niceness
 from tests.stack import Stack
+from tests.unit.test_production_settings import readme_table_names
 
 BACKGROUND = ("repair", "appeal", "casework", "watch", "signals", "evaluations", "statistics", "workflows")
 EXPECTED = {
@@ -86,3 +87,7 @@ def test_the_supervisors_restart_starts_a_background_service_niced_again(
     for name in ("statistics", "gateway", "publication"):
         sup.watched[name].restart()
     assert started == {"statistics": 10, "gateway": 0, "publication": 0}
+
+
+def test_the_setting_is_in_the_readme_table() -> None:
+    assert NICE_ENV in readme_table_names()
