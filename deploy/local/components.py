@@ -164,7 +164,7 @@ class ManagedProcess:
                 start_new_session=True,
                 close_fds=True,
                 # os.nice only: a system call, safe between fork and exec.
-                preexec_fn=(lambda: os.nice(nice)) if nice > 0 else None,  # noqa: PLW1509
+                preexec_fn=(lambda: os.nice(nice)) if nice > 0 else None,
             )
         except OSError as exc:
             raise ComponentError(f"cannot start {self.name}: {exc}") from exc
