@@ -19,7 +19,9 @@ from deploy.local.components import (
     start_temporal_dev,
     wait_for_http,
 )
-from deploy.local.stack import runnable
+from deploy.local.stack import GATEWAY, runnable
+from deploy.local.stack import SERVICES as RUNNER_SERVICES
+from deploy.local.tiers import niceness
 from services import dbsetup
 from services.common.kafka_admin import ensure_topics
 from services.common.settings import DEV_JWT_SECRET
@@ -56,22 +58,11 @@ class Stack:
     # periodic work at its deployed pace (bench/run_all.py DEPLOYED_PACE), not the tests' seconds.
     env_overrides: dict[str, str | None] = field(default_factory=dict)
 
-    SERVICES = (
-        ("evaluation", "services.evaluation"),
-        # A second consumer of the intake topics, as deployed with PostgreSQL: the tests run what
-        # the runner runs, including two writers and one relay elected between them.
-        ("evaluation-2", "services.evaluation"),
-        ("publication", "services.publication"),
-        ("repair", "services.repair"),
-        ("appeal", "services.appeal"),
-        ("casework", "services.casework"),
-        ("watch", "services.watch"),
-        ("signals", "services.signals"),
-        ("evaluations", "services.evaluations"),
-        ("statistics", "services.statistics"),
-        ("workflows", "workflows.worker"),
-        ("gateway", "services.gateway"),
-    )
+    # The runner's table (deploy/local/stack.py), gateway last: the tests run what the runner runs,
+    # including the second intake consumer (two writers and one relay elected between them, as
+    # deployed with PostgreSQL), each process in its CPU tier.
+    SERVICES = tuple((spec.name, spec.module) for spec in (*RUNNER_SERVICES, GATEWAY))
+    TIERS = {spec.name: spec.tier for spec in (*RUNNER_SERVICES, GATEWAY)}
 
     @property
     def bootstrap(self) -> str:
@@ -188,7 +179,9 @@ class Stack:
             env.pop("DATABASE_URL", None)
         env.update(overrides or {})
         log_file = self.workdir / f"{log_name or svc}.log"
-        proc = ManagedProcess(svc).start([sys.executable, "-m", module], env=env, log_file=log_file, cwd=ROOT)
+        proc = ManagedProcess(svc).start(
+            [sys.executable, "-m", module], env=env, log_file=log_file, cwd=ROOT, nice=niceness(self.TIERS[svc])
+        )
         self.procs[svc] = proc
         if svc != "workflows":
             wait_for_http(f"{self.url(svc)}/healthz", 60, proc)

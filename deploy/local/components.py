@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from deploy.local.tiers import TEMPORAL_TIER, niceness
+
 log = logging.getLogger("deploy.local")
 
 T = TypeVar("T")
@@ -122,6 +124,7 @@ class ManagedProcess:
         self.name = name
         self.argv: list[str] = []
         self.log_file: Path | None = None
+        self.nice = 0
         self._proc: subprocess.Popen[bytes] | None = None
 
     def __repr__(self) -> str:
@@ -134,10 +137,13 @@ class ManagedProcess:
         log_file: Path | None = None,
         cwd: Path | None = None,
         append: bool = False,
+        nice: int = 0,
     ) -> ManagedProcess:
         """Start the process. `env` replaces the environment (pass `{**os.environ, ...}` to
         extend it); output goes to `log_file` (truncated, or appended to with `append`: a restart
-        keeps what the crashed run wrote), or is discarded when None."""
+        keeps what the crashed run wrote), or is discarded when None. `nice` > 0 starts it at that
+        niceness (deploy/local/tiers.py), set in the child before it runs anything, so every thread
+        it makes inherits it."""
         if self.alive:
             raise ComponentError(f"{self.name} is already running (pid {self.pid})")
         self.argv = [os.fspath(a) for a in argv]
@@ -157,12 +163,15 @@ class ManagedProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 close_fds=True,
+                # os.nice only: a system call, safe between fork and exec.
+                preexec_fn=(lambda: os.nice(nice)) if nice > 0 else None,
             )
         except OSError as exc:
             raise ComponentError(f"cannot start {self.name}: {exc}") from exc
         finally:
             out.close()
-        log.debug("started %s pid=%s: %s", self.name, self._proc.pid, " ".join(self.argv))
+        self.nice = nice
+        log.debug("started %s pid=%s nice=%s: %s", self.name, self._proc.pid, nice, " ".join(self.argv))
         return self
 
     @property
@@ -455,7 +464,9 @@ def start_temporal_dev(
         "--ui-disable-news-fetch",  # offline machines: the UI would only log fetch errors
         "--log-level", "warn",
     ]  # fmt: skip
-    proc = ManagedProcess("temporal").start(argv, env=dict(os.environ), log_file=log_file, append=append)
+    proc = ManagedProcess("temporal").start(
+        argv, env=dict(os.environ), log_file=log_file, append=append, nice=niceness(TEMPORAL_TIER)
+    )
     try:
         address = f"{host}:{port}"
         wait_for_port(host, port, timeout, proc)

@@ -41,6 +41,7 @@ from deploy.local.components import (
     wait_for_http,
 )
 from deploy.local.supervisor import CrashLoop, Supervisor
+from deploy.local.tiers import Tier, niceness
 from services.common.settings import DEV_JWT_SECRET, PROJECT_ROOT
 from services.common.topics import ALL_TOPICS, PARTITIONS
 
@@ -52,27 +53,28 @@ class ServiceSpec:
     name: str
     module: str  # run as `python -m <module>`
     port: int | None  # HTTP port (SERVICE_PORT); None: no HTTP, only has to stay up
+    tier: Tier  # CPU priority (deploy/local/tiers.py): background runs niced, read and intake do not
 
 
 # Every process of the system, in start order; the gateway comes last. Modules that do not exist
 # yet are skipped, so the list can name services still being written.
 SERVICES: tuple[ServiceSpec, ...] = (
-    ServiceSpec("evaluation", "services.evaluation", 8101),
+    ServiceSpec("evaluation", "services.evaluation", 8101, Tier.INTAKE),
     # A second intake consumer (same group): with PostgreSQL the two take the partitions between
     # them, per-subject advisory locks keep statuses in order, and one relay is elected. SQLite has
     # one writer at a time, so without DATABASE_URL it is not started (see `_wanted`).
-    ServiceSpec("evaluation-2", "services.evaluation", 8111),
-    ServiceSpec("publication", "services.publication", 8102),
-    ServiceSpec("repair", "services.repair", 8103),
-    ServiceSpec("appeal", "services.appeal", 8104),
-    ServiceSpec("casework", "services.casework", 8105),
-    ServiceSpec("watch", "services.watch", 8107),
-    ServiceSpec("signals", "services.signals", 8108),
-    ServiceSpec("evaluations", "services.evaluations", 8109),
-    ServiceSpec("statistics", "services.statistics", 8110),
-    ServiceSpec("workflows", "workflows.worker", None),
+    ServiceSpec("evaluation-2", "services.evaluation", 8111, Tier.INTAKE),
+    ServiceSpec("publication", "services.publication", 8102, Tier.INTAKE),
+    ServiceSpec("repair", "services.repair", 8103, Tier.BACKGROUND),
+    ServiceSpec("appeal", "services.appeal", 8104, Tier.BACKGROUND),
+    ServiceSpec("casework", "services.casework", 8105, Tier.BACKGROUND),
+    ServiceSpec("watch", "services.watch", 8107, Tier.BACKGROUND),
+    ServiceSpec("signals", "services.signals", 8108, Tier.BACKGROUND),
+    ServiceSpec("evaluations", "services.evaluations", 8109, Tier.BACKGROUND),
+    ServiceSpec("statistics", "services.statistics", 8110, Tier.BACKGROUND),
+    ServiceSpec("workflows", "workflows.worker", None, Tier.BACKGROUND),
 )
-GATEWAY = ServiceSpec("gateway", "services.gateway", 8000)
+GATEWAY = ServiceSpec("gateway", "services.gateway", 8000, Tier.READ)
 POSTGRES_ONLY = frozenset({"evaluation-2"})
 KAFKA_PORT = 9092
 TEMPORAL_PORT = 7233
@@ -223,6 +225,7 @@ class LocalStack:
                 child_env["DATABASE_URL"] = role_url
             else:  # the workflow worker has no tables (the gateway reads one: dbsetup's credit_gateway)
                 child_env.pop("DATABASE_URL", None)
+        nice = niceness(spec.tier)  # a restart by the supervisor comes through here too
         log.info("starting %s (%s)%s", spec.name, spec.module, f" on {self.url(spec)}" if spec.port else "")
         self.procs[spec.name] = ManagedProcess(spec.name).start(
             [sys.executable, "-m", spec.module],
@@ -230,8 +233,9 @@ class LocalStack:
             log_file=self.log_dir / f"{spec.name}.log",
             cwd=PROJECT_ROOT,
             append=append,
+            nice=nice,
         )
-        log.info("%s has pid %s", spec.name, self.procs[spec.name].pid)
+        log.info("%s has pid %s (%s tier, nice %s)", spec.name, self.procs[spec.name].pid, spec.tier, nice)
         return self.procs[spec.name]
 
     def _restart_broker(self) -> ManagedProcess:

@@ -16,6 +16,7 @@ import pytest
 
 from deploy.local.components import create_database, ensure_postgres, port_open
 from deploy.local.stack import GATEWAY, KAFKA_PORT, SERVICES, TEMPORAL_PORT, TEMPORAL_UI_PORT
+from deploy.local.tiers import NICE_ENV, Tier, niceness
 from tests.stack import PG_ADMIN, ROOT
 
 pytestmark = [pytest.mark.connected, pytest.mark.slow]
@@ -40,12 +41,18 @@ def _wait_for(path: Path, pattern: str, proc: subprocess.Popen, timeout: float) 
     raise AssertionError(f"{pattern!r} not in the runner's output within {timeout}s:\n{path.read_text()[-3000:]}")
 
 
+def _nice(pid: int) -> int:
+    """Field 19 of /proc/<pid>/stat, counted after the command's closing ')'."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19 - 3])
+
+
 def test_runner_restarts_a_killed_service(tmp_path: Path) -> None:
     ensure_postgres(PG_ADMIN)
     database = create_database(PG_ADMIN, f"credit_runner_{uuid.uuid4().hex[:10]}")
     offset = _free_offset()
     out = tmp_path / "runner.out"
     env = {**os.environ, "DATABASE_URL": database, "LOG_LEVEL": "INFO"}
+    env.pop(NICE_ENV, None)  # the tiers at their default
     argv = [
         sys.executable,
         "-m",
@@ -80,6 +87,14 @@ def test_runner_restarts_a_killed_service(tmp_path: Path) -> None:
             time.sleep(0.5)
         assert runner.poll() is None
         os.kill(publication_pid, 0)  # the others were left alone
+        # Issue 19: a background service the supervisor starts again keeps its tier's niceness.
+        base = os.nice(0)
+        assert _nice(new_pid) == base
+        stats_pid = int(_wait_for(out, r"statistics has pid (\d+)", runner, 5).group(1))
+        assert _nice(stats_pid) == min(base + niceness(Tier.BACKGROUND, {}), 19) > base
+        os.kill(stats_pid, signal.SIGKILL)
+        restarted = _wait_for(out, r"restarting statistics[\s\S]*statistics has pid (\d+)", runner, 30)
+        assert _nice(int(restarted.group(1))) == min(base + niceness(Tier.BACKGROUND, {}), 19)
         assert httpx.get(f"http://127.0.0.1:{8000 + offset}/healthz", timeout=5, trust_env=False).status_code == 200
         runner.send_signal(signal.SIGTERM)
         assert runner.wait(60) == 0

@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from deploy.local.stack import GATEWAY
+from deploy.local.stack import SERVICES as LOCAL_SERVICES
+from deploy.local.tiers import Tier
 from services.common.settings import PROJECT_ROOT, Settings
 from services.common.topics import ALL_TOPICS
 from services.dbsetup import OWNER, role_of, service_schemas, url_as
@@ -108,6 +111,14 @@ def test_only_the_gateway_is_published(compose: dict) -> None:
     beyond_loopback = {n for n, ports in published.items() if any(not p.startswith("127.0.0.1:") for p in ports)}
     assert beyond_loopback == {"gateway"}
     assert "postgres" not in published and "kafka" not in published and "temporal" not in published
+
+
+def test_cpu_shares_follow_the_tiers(compose: dict) -> None:
+    """Issue 19: the local runner's tiers (deploy/local/tiers.py); background weighs a quarter."""
+    tiers = {spec.name: spec.tier for spec in (*LOCAL_SERVICES, GATEWAY) if spec.name != "evaluation-2"}
+    tiers |= {"codec": Tier.BACKGROUND, "temporal": Tier.BACKGROUND}
+    shares = {name: int(compose["services"][name]["cpu_shares"]) for name in tiers}
+    assert shares == {name: 256 if tier is Tier.BACKGROUND else 1024 for name, tier in tiers.items()}
 
 
 def test_topics_as_in_kubernetes(compose: dict) -> None:

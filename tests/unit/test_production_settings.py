@@ -59,6 +59,7 @@ OUTSIDE_SETTINGS = {
     "SERVICE_HOST",
     "SERVICE_PORT",
     "RUST_LOG",
+    "CREDIT_LOCAL_NICE",  # deploy/local/tiers.py NICE_ENV
 }
 
 
