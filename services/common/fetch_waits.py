@@ -14,15 +14,27 @@ wait 50 ms, the ones nobody waits on 500 ms, and the intake path shorter: the in
 higher: bench/README.md "Issue 19"), and the benchmark's reader of its output 10 ms (it runs only
 during a benchmark). KAFKA_FETCH_MAX_WAIT_MS, KAFKA_BACKGROUND_FETCH_MAX_WAIT_MS
 and KAFKA_FETCH_MAX_WAIT_MS_BY_CONSUMER override the profile's values.
+
+Idle back-off (`local` profile only): a latency consumer that has found nothing for
+KAFKA_IDLE_BACKOFF_SECONDS (default 2 s; 0 turns it off) fetches with the background wait until
+its first records arrive, which bring it back to its short wait at once (IdleBackoff). The
+trade-off: after an idle spell the first event waits up to one background wait per hop (the fetch
+in flight when it is written was sent with the long wait, and Tansu holds it to the end); under
+steady load nothing changes, since a consumer that finds records never backs off. On the `kafka`
+profile nothing changes: every wait there is already the background one, and a real broker
+answers as soon as data arrives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from aiokafka import AIOKafkaConsumer
+
     from services.common.settings import Settings
 
 # The intake consumer (services/evaluation/intake/handlers.py) and bench.intake's reader of
@@ -69,3 +81,50 @@ def fetch_wait_ms(settings: Settings, consumer: str, *, background: bool = False
 def batch_timeout_ms(wait_ms: int, *, background: bool) -> int:
     """How long the subscriber waits for its fetcher before it sleeps as long again (see above)."""
     return wait_ms if background else min(wait_ms, LATENCY_POLL_MS)
+
+
+def idle_wait_ms(settings: Settings, short_ms: int) -> int | None:
+    """The wait an idle consumer whose own wait is `short_ms` backs off to, or None: no back-off
+    (`kafka` profile, back-off turned off, or a consumer that already waits as long)."""
+    if profile(settings) is not PROFILES["local"] or settings.kafka_idle_backoff_seconds <= 0:
+        return None
+    idle = settings.kafka_background_fetch_max_wait_ms or PROFILES["local"].background_ms
+    return idle if idle > short_ms else None
+
+
+@dataclass
+class IdleBackoff:
+    """A consumer's fetch wait after each look at its fetcher: `short_ms` while it finds records,
+    `idle_ms` once it has found none for `after_seconds`, `short_ms` again at its first records."""
+
+    short_ms: int
+    idle_ms: int
+    after_seconds: float
+    clock: Callable[[], float] = time.monotonic
+    _empty_since: float | None = field(default=None, init=False)
+
+    def wait_after(self, found_records: bool) -> int:
+        if found_records:
+            self._empty_since = None
+            return self.short_ms
+        now = self.clock()
+        if self._empty_since is None:
+            self._empty_since = now
+        return self.idle_ms if now - self._empty_since >= self.after_seconds else self.short_ms
+
+
+def back_off_when_idle(consumer: AIOKafkaConsumer, backoff: IdleBackoff) -> None:
+    """Set `consumer`'s fetch wait by `backoff` after each of its getmany calls (FastStream's batch
+    subscriber reads only through getmany). aiokafka's Fetcher builds every FetchRequest from its
+    `_fetch_max_wait_ms` (aiokafka 0.14, Fetcher._get_actions_per_node), so the next fetch it sends
+    carries the new wait."""
+    getmany: Callable[..., Awaitable[dict[Any, list[Any]]]] = consumer.getmany
+
+    async def watched(*partitions: Any, timeout_ms: int = 0, max_records: int | None = None) -> dict[Any, list[Any]]:
+        records = await getmany(*partitions, timeout_ms=timeout_ms, max_records=max_records)
+        fetcher = consumer._fetcher
+        if fetcher is not None:
+            fetcher._fetch_max_wait_ms = backoff.wait_after(bool(records))
+        return records
+
+    consumer.getmany = watched
