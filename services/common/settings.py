@@ -89,7 +89,9 @@ class Settings(ProductionSettings):
     kafka_max_batch: int = 2000
     outbox_batch: int = 1000
     outbox_poll_seconds: float = 0.02
-    outbox_idle_poll_seconds: float = 1.0
+    # An idle relay's slowest poll: a safety net only, since writers NOTIFY the relay's leader at
+    # commit (and wake() it in-process); issue 19: 1 s polls of a dozen idle relays cost CPU.
+    outbox_idle_poll_seconds: float = 5.0
     # Temporal commands the repair service sends a second at most (a workflow per repairable record:
     # a burst of intake must not take the Temporal server, and the machine, from the read path).
     credit_repair_dispatch_per_second: float = 50
