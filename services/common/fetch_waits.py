@@ -20,7 +20,9 @@ KAFKA_IDLE_BACKOFF_SECONDS (default 2 s; 0 turns it off) fetches with the backgr
 its first records arrive, which bring it back to its short wait at once (IdleBackoff). The
 trade-off: after an idle spell the first event waits up to one background wait per hop (the fetch
 in flight when it is written was sent with the long wait, and Tansu holds it to the end); under
-steady load nothing changes, since a consumer that finds records never backs off. On the `kafka`
+steady load nothing changes, since a consumer that finds records never backs off. Background
+consumers (replicas, starters of workflows) back off the same way from 500 ms to 2 s: nobody waits
+on them, and a dozen of them are most of an idle Tansu's fetches. On the `kafka`
 profile nothing changes: every wait there is already the background one, and a real broker
 answers as soon as data arrives.
 """
@@ -48,11 +50,14 @@ class FetchProfile:
     latency_ms: int  # consumers on a latency path
     background_ms: int  # consumers nobody waits on (replicas, starters of workflows, feeds)
     consumers: Mapping[str, int]  # a consumer's own wait, by group id
+    idle_background_ms: int | None = None  # a background consumer's wait after an idle spell
 
 
 PROFILES: dict[str, FetchProfile] = {
     "kafka": FetchProfile(latency_ms=500, background_ms=500, consumers={}),
-    "local": FetchProfile(latency_ms=50, background_ms=500, consumers={INTAKE: 25, BENCH_READER: 10}),
+    "local": FetchProfile(
+        latency_ms=50, background_ms=500, consumers={INTAKE: 25, BENCH_READER: 10}, idle_background_ms=2000
+    ),
 }
 
 # FastStream's batch subscriber sleeps `batch_timeout_ms` after a getmany that found nothing, and
@@ -85,11 +90,16 @@ def batch_timeout_ms(wait_ms: int, *, background: bool) -> int:
 
 def idle_wait_ms(settings: Settings, short_ms: int) -> int | None:
     """The wait an idle consumer whose own wait is `short_ms` backs off to, or None: no back-off
-    (`kafka` profile, back-off turned off, or a consumer that already waits as long)."""
-    if profile(settings) is not PROFILES["local"] or settings.kafka_idle_backoff_seconds <= 0:
+    (`kafka` profile, or back-off turned off). A latency consumer backs off to the background wait;
+    a background one (nobody waits on it) to the profile's `idle_background_ms`."""
+    p = profile(settings)
+    if p is not PROFILES["local"] or settings.kafka_idle_backoff_seconds <= 0:
         return None
-    idle = settings.kafka_background_fetch_max_wait_ms or PROFILES["local"].background_ms
-    return idle if idle > short_ms else None
+    background = settings.kafka_background_fetch_max_wait_ms or p.background_ms
+    if short_ms < background:
+        return background
+    idle = p.idle_background_ms
+    return idle if idle is not None and idle > short_ms else None
 
 
 @dataclass

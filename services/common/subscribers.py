@@ -38,8 +38,8 @@ def batch_options(
 
 
 def back_off_idle_consumers(broker: KafkaBroker, settings: Settings) -> int:
-    """Give each started consumer of `broker` on a latency path its idle back-off (the `local`
-    profile's, services.common.fetch_waits); returns how many got one."""
+    """Give each started consumer of `broker` its idle back-off (the `local` profile's, for latency
+    and background consumers alike: services.common.fetch_waits); returns how many got one."""
     count = 0
     for subscriber in broker.subscribers:
         consumer = getattr(subscriber, "consumer", None)

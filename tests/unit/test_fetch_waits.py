@@ -83,10 +83,12 @@ def test_idle_backoff_rises_after_a_quiet_spell_and_drops_at_the_first_records()
 def test_only_latency_consumers_on_the_local_profile_back_off() -> None:
     local = Settings(kafka_fetch_profile="local")
     assert idle_wait_ms(local, 25) == 500 and idle_wait_ms(local, 50) == 500
-    assert idle_wait_ms(local, 500) is None  # a background consumer already waits as long
+    assert idle_wait_ms(local, 500) == 2000  # a background consumer: nobody waits on it
+    assert idle_wait_ms(local, 2000) is None  # a consumer that already waits as long
     assert idle_wait_ms(Settings(kafka_fetch_profile="kafka"), 50) is None
     assert idle_wait_ms(Settings(kafka_fetch_profile="local", kafka_idle_backoff_seconds=0), 50) is None
     assert idle_wait_ms(Settings(kafka_fetch_profile="local", kafka_background_fetch_max_wait_ms=300), 50) == 300
+    assert idle_wait_ms(Settings(kafka_fetch_profile="kafka"), 500) is None
 
 
 async def test_a_watched_consumer_sets_its_fetchers_wait_after_each_getmany() -> None:
