@@ -82,8 +82,8 @@ class Settings(ProductionSettings):
     kafka_background_fetch_max_wait_ms: int | None = Field(None, ge=1)
     # One consumer's wait by its group id, over the two above (JSON, e.g. {"credit-evaluation": 10}).
     kafka_fetch_max_wait_ms_by_consumer: dict[str, int] = {}
-    # `local` profile: a latency consumer idle this long fetches with the background wait until its
-    # next records (services.common.fetch_waits, idle back-off); 0: never.
+    # `local` profile: a consumer idle this long fetches with a longer wait until its next records
+    # (latency consumers the background wait, background ones 2 s: services.common.fetch_waits); 0: never.
     kafka_idle_backoff_seconds: float = Field(2.0, ge=0)
     # Bigger batches amortise each transaction's round trips and the offset commit.
     kafka_max_batch: int = 2000
