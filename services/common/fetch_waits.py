@@ -14,15 +14,29 @@ wait 50 ms, the ones nobody waits on 500 ms, and the intake path shorter: the in
 higher: bench/README.md "Issue 19"), and the benchmark's reader of its output 10 ms (it runs only
 during a benchmark). KAFKA_FETCH_MAX_WAIT_MS, KAFKA_BACKGROUND_FETCH_MAX_WAIT_MS
 and KAFKA_FETCH_MAX_WAIT_MS_BY_CONSUMER override the profile's values.
+
+Idle back-off (`local` profile only): a latency consumer that has found nothing for
+KAFKA_IDLE_BACKOFF_SECONDS (default 2 s; 0 turns it off) fetches with the background wait until
+its first records arrive, which bring it back to its short wait at once (IdleBackoff). The
+trade-off: after an idle spell the first event waits up to one background wait per hop (the fetch
+in flight when it is written was sent with the long wait, and Tansu holds it to the end); under
+steady load nothing changes, since a consumer that finds records never backs off. Background
+consumers (replicas, starters of workflows) back off the same way from 500 ms to 2 s: nobody waits
+on them, and a dozen of them are most of an idle Tansu's fetches. On the `kafka`
+profile nothing changes: every wait there is already the background one, and a real broker
+answers as soon as data arrives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from aiokafka import AIOKafkaConsumer
+
     from services.common.settings import Settings
 
 # The intake consumer (services/evaluation/intake/handlers.py) and bench.intake's reader of
@@ -36,11 +50,14 @@ class FetchProfile:
     latency_ms: int  # consumers on a latency path
     background_ms: int  # consumers nobody waits on (replicas, starters of workflows, feeds)
     consumers: Mapping[str, int]  # a consumer's own wait, by group id
+    idle_background_ms: int | None = None  # a background consumer's wait after an idle spell
 
 
 PROFILES: dict[str, FetchProfile] = {
     "kafka": FetchProfile(latency_ms=500, background_ms=500, consumers={}),
-    "local": FetchProfile(latency_ms=50, background_ms=500, consumers={INTAKE: 25, BENCH_READER: 10}),
+    "local": FetchProfile(
+        latency_ms=50, background_ms=500, consumers={INTAKE: 25, BENCH_READER: 10}, idle_background_ms=2000
+    ),
 }
 
 # FastStream's batch subscriber sleeps `batch_timeout_ms` after a getmany that found nothing, and
@@ -69,3 +86,55 @@ def fetch_wait_ms(settings: Settings, consumer: str, *, background: bool = False
 def batch_timeout_ms(wait_ms: int, *, background: bool) -> int:
     """How long the subscriber waits for its fetcher before it sleeps as long again (see above)."""
     return wait_ms if background else min(wait_ms, LATENCY_POLL_MS)
+
+
+def idle_wait_ms(settings: Settings, short_ms: int) -> int | None:
+    """The wait an idle consumer whose own wait is `short_ms` backs off to, or None: no back-off
+    (`kafka` profile, or back-off turned off). A latency consumer backs off to the background wait;
+    a background one (nobody waits on it) to the profile's `idle_background_ms`."""
+    p = profile(settings)
+    if p is not PROFILES["local"] or settings.kafka_idle_backoff_seconds <= 0:
+        return None
+    background = settings.kafka_background_fetch_max_wait_ms or p.background_ms
+    if short_ms < background:
+        return background
+    idle = p.idle_background_ms
+    return idle if idle is not None and idle > short_ms else None
+
+
+@dataclass
+class IdleBackoff:
+    """A consumer's fetch wait after each look at its fetcher: `short_ms` while it finds records,
+    `idle_ms` once it has found none for `after_seconds`, `short_ms` again at its first records."""
+
+    short_ms: int
+    idle_ms: int
+    after_seconds: float
+    clock: Callable[[], float] = time.monotonic
+    _empty_since: float | None = field(default=None, init=False)
+
+    def wait_after(self, found_records: bool) -> int:
+        if found_records:
+            self._empty_since = None
+            return self.short_ms
+        now = self.clock()
+        if self._empty_since is None:
+            self._empty_since = now
+        return self.idle_ms if now - self._empty_since >= self.after_seconds else self.short_ms
+
+
+def back_off_when_idle(consumer: AIOKafkaConsumer, backoff: IdleBackoff) -> None:
+    """Set `consumer`'s fetch wait by `backoff` after each of its getmany calls (FastStream's batch
+    subscriber reads only through getmany). aiokafka's Fetcher builds every FetchRequest from its
+    `_fetch_max_wait_ms` (aiokafka 0.14, Fetcher._get_actions_per_node), so the next fetch it sends
+    carries the new wait."""
+    getmany: Callable[..., Awaitable[dict[Any, list[Any]]]] = consumer.getmany
+
+    async def watched(*partitions: Any, timeout_ms: int = 0, max_records: int | None = None) -> dict[Any, list[Any]]:
+        records = await getmany(*partitions, timeout_ms=timeout_ms, max_records=max_records)
+        fetcher = consumer._fetcher
+        if fetcher is not None:
+            fetcher._fetch_max_wait_ms = backoff.wait_after(bool(records))
+        return records
+
+    consumer.getmany = watched

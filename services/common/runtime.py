@@ -41,6 +41,7 @@ from services.common.migrations import migrate
 from services.common.relay import OutboxRelay
 from services.common.service import keep_running
 from services.common.settings import Settings
+from services.common.subscribers import back_off_idle_consumers
 from services.common.temporal import LazyClient
 from services.common.topics import OUTBOUND_TOPICS
 
@@ -137,7 +138,10 @@ async def service_runtime(
     )
     for router in routers(rt):
         broker.include_router(router)
-    loops: list[BackgroundTask] = [("outbox-relay", relay.run), ("kafka-consumers", lambda: _run_broker(broker))]
+    loops: list[BackgroundTask] = [
+        ("outbox-relay", relay.run),
+        ("kafka-consumers", lambda: _run_broker(broker, settings)),
+    ]
     if command_relay is not None and with_temporal:
         loops.append(("command-relay", command_relay.run))
     loops += list(background(rt)) if background else []
@@ -167,6 +171,7 @@ async def service_runtime(
         await engine.dispose()
 
 
-async def _run_broker(broker: KafkaBroker) -> None:
+async def _run_broker(broker: KafkaBroker, settings: Settings) -> None:
     await broker.start()
+    back_off_idle_consumers(broker, settings)
     await asyncio.Event().wait()

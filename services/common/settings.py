@@ -82,11 +82,16 @@ class Settings(ProductionSettings):
     kafka_background_fetch_max_wait_ms: int | None = Field(None, ge=1)
     # One consumer's wait by its group id, over the two above (JSON, e.g. {"credit-evaluation": 10}).
     kafka_fetch_max_wait_ms_by_consumer: dict[str, int] = {}
+    # `local` profile: a consumer idle this long fetches with a longer wait until its next records
+    # (latency consumers the background wait, background ones 2 s: services.common.fetch_waits); 0: never.
+    kafka_idle_backoff_seconds: float = Field(2.0, ge=0)
     # Bigger batches amortise each transaction's round trips and the offset commit.
     kafka_max_batch: int = 2000
     outbox_batch: int = 1000
     outbox_poll_seconds: float = 0.02
-    outbox_idle_poll_seconds: float = 1.0
+    # An idle relay's slowest poll: a safety net only, since writers NOTIFY the relay's leader at
+    # commit (and wake() it in-process); issue 19: 1 s polls of a dozen idle relays cost CPU.
+    outbox_idle_poll_seconds: float = 5.0
     # Temporal commands the repair service sends a second at most (a workflow per repairable record:
     # a burst of intake must not take the Temporal server, and the machine, from the read path).
     credit_repair_dispatch_per_second: float = 50

@@ -5,8 +5,9 @@ again, and the processed-event table makes the replay a no-op)."""
 from typing import Any
 
 from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
 
-from services.common.fetch_waits import batch_timeout_ms
+from services.common.fetch_waits import IdleBackoff, back_off_when_idle, batch_timeout_ms, idle_wait_ms
 from services.common.settings import Settings
 
 
@@ -34,3 +35,20 @@ def batch_options(
         "ack_policy": AckPolicy.NACK_ON_ERROR,
         "decoder": raw_decoder,
     }
+
+
+def back_off_idle_consumers(broker: KafkaBroker, settings: Settings) -> int:
+    """Give each started consumer of `broker` its idle back-off (the `local` profile's, for latency
+    and background consumers alike: services.common.fetch_waits); returns how many got one."""
+    count = 0
+    for subscriber in broker.subscribers:
+        consumer = getattr(subscriber, "consumer", None)
+        fetcher = getattr(consumer, "_fetcher", None)
+        if consumer is None or fetcher is None:
+            continue
+        short = fetcher._fetch_max_wait_ms
+        idle = idle_wait_ms(settings, short)
+        if idle is not None:
+            back_off_when_idle(consumer, IdleBackoff(short, idle, settings.kafka_idle_backoff_seconds))
+            count += 1
+    return count

@@ -39,25 +39,32 @@ class SupplierChecks:
         credit_url: str,
         on_change: Callable[[], None] = lambda: None,
         poll_seconds: float = 1.0,
+        idle_poll_seconds: float = 8.0,
     ):
         self._engine = engine
         self._credit_url = credit_url.rstrip("/")
         self._on_change = on_change  # wakes the outbox and command relays after an interception
         self._poll = poll_seconds
+        self._idle_poll = max(idle_poll_seconds, poll_seconds)
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
+        # Checks left unanswered (the credit API away) are asked again every poll. With none
+        # pending the polls slow down to idle_poll_seconds (issue 19: idle CPU): the consumer that
+        # writes a check wakes this loop after its commit, so the poll is only a safety net.
+        wait = self._poll
         while True:
             self._wake.clear()
             pending, done = await self.check_once()
             if done == 0 or done < pending:
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
+                    wait = self._poll
                 except TimeoutError:
-                    pass
+                    wait = min(wait * 2, self._idle_poll) if pending == 0 else self._poll
 
     async def check_once(self) -> tuple[int, int]:
         """One round: (checks found, checks answered). The round's rows stay locked until deleted,
