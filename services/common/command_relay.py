@@ -31,7 +31,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from services.common.commands import FAILED, PENDING, Command, CommandOutbox, promote_due
+from services.common.commands import FAILED, PENDING, Command, CommandOutbox, in_state, promote_due
 from services.common.leading import LeadingLoop
 from services.common.messaging import writer_lock_key
 from services.common.metrics import COMMANDS_DELIVERED, COMMANDS_FAILED, COMMANDS_RETRIED
@@ -100,7 +100,7 @@ class CommandRelay(LeadingLoop):
                 await promote_due(conn, t, now)
         q = (
             select(t)
-            .where(t.c.state == PENDING, or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now))
+            .where(in_state(t, PENDING), or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now))
             .order_by(t.c.seq)
             .limit(self._batch)
         )
@@ -109,7 +109,7 @@ class CommandRelay(LeadingLoop):
                 q = q.where(key_in(conn, t.c.workflow_id, list(workflow_ids)))
             commands = [Command.of_row(r) for r in await conn.execute(q)]
             # A command waiting for its next attempt holds back the later ones of its workflow.
-            waiting = select(t.c.workflow_id, func.min(t.c.seq)).where(t.c.state == PENDING, t.c.next_attempt_at > now)
+            waiting = select(t.c.workflow_id, func.min(t.c.seq)).where(in_state(t, PENDING), t.c.next_attempt_at > now)
             held = dict((await conn.execute(waiting.group_by(t.c.workflow_id))).all())
         commands = [c for c in commands if c.seq < held.get(c.workflow_id, c.seq + 1)]
         if not commands:

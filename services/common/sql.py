@@ -13,7 +13,7 @@ from typing import Any
 
 import asyncpg
 import orjson
-from sqlalchemy import ARRAY, JSON, Column, ColumnElement, Table, any_, bindparam, select, text
+from sqlalchemy import ARRAY, JSON, Column, ColumnElement, Table, any_, bindparam, func, select, text, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -119,6 +119,23 @@ def key_in(conn: AsyncConnection, column: ColumnElement[Any], keys: Sequence[Any
     if conn.dialect.name == "postgresql":
         return column == any_(bindparam(None, list(keys), type_=ARRAY(column.type)))
     return column.in_(list(keys))
+
+
+def pairs_in(
+    conn: AsyncConnection, columns: tuple[ColumnElement[Any], ColumnElement[Any]], pairs: Sequence[tuple[Any, Any]]
+) -> ColumnElement[bool]:
+    """`(a, b) IN pairs` that stays a primary-key lookup: in PostgreSQL the pairs are two array
+    parameters unnested side by side. Written as an IN list of row values, the planner read every
+    row of the leading column's value (`subject_type = 'supplier'`: all of them) and tested each
+    against hundreds of ORs: 300-470 ms a batch for the statistics consumer after a burst."""
+    a, b = columns
+    if conn.dialect.name == "postgresql":
+        keys = select(
+            func.unnest(bindparam(None, [p[0] for p in pairs], type_=ARRAY(a.type))),
+            func.unnest(bindparam(None, [p[1] for p in pairs], type_=ARRAY(b.type))),
+        )
+        return tuple_(a, b).in_(keys)
+    return tuple_(a, b).in_(list(pairs))
 
 
 async def existing_pairs(

@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -63,7 +63,7 @@ from services.common.contracts.warnings import DEADLINE_WARNING, DeadlineWarning
 from services.common.frame import Accepted, Batch, Consumer, Outcome, counts, handle_batch
 from services.common.identifiers import is_division_code, regions_above
 from services.common.inbound import Inbound
-from services.common.sql import upsert_rows
+from services.common.sql import key_in, pairs_in, upsert_rows
 from services.common.topics import APPLICATIONS, EXPERTS, NOTICES, RECORDS, SUBJECTS, TASKS, WARNINGS
 from services.statistics.models import CASES, COUNTS, MESSAGING, ROLLUP, month_of
 from services.statistics.models import EXPERTS as EXPERTS_T
@@ -311,9 +311,9 @@ async def _prepare(batch: Batch, events: list[Typed[Any]]) -> None:
         for i in range(0, len(keys), 1000):
             chunk = keys[i : i + 1000]
             if len(key_cols) == 1:
-                where = table.c[key_cols[0]].in_(chunk)
+                where = key_in(batch.conn, table.c[key_cols[0]], chunk)
             else:
-                where = tuple_(*(table.c[c] for c in key_cols)).in_(chunk)
+                where = pairs_in(batch.conn, (table.c[key_cols[0]], table.c[key_cols[1]]), chunk)
             for r in (await batch.conn.execute(select(table).where(where))).mappings():
                 row = dict(r)
                 kept[row[key_cols[0]] if len(key_cols) == 1 else tuple(row[c] for c in key_cols)] = row

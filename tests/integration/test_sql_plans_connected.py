@@ -1,0 +1,107 @@
+"""Statements that a burst must not turn into table scans (issue 19, bench/README.md "Issue 19:
+plans that a burst spoils"), on a real PostgreSQL: a two-column key lookup (`pairs_in`) and the
+promotion of deferred commands (`in_state`), each on 20,000 rows that share the leading value."""
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+from sqlalchemy import Column, MetaData, String, Table, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from deploy.local.components import create_database, ensure_postgres
+from services.common.commands import DEFERRED, PENDING, Command, command_table, defer_commands, promote_due
+from services.common.db import make_engine
+from services.common.sql import insert_rows, pairs_in
+from tests.stack import PG_ADMIN
+
+pytestmark = pytest.mark.connected
+
+ROWS = 20_000
+SUBJECTS = Table(
+    "plans_subject",
+    MetaData(),
+    Column("subject_type", String(20), primary_key=True),
+    Column("subject_id", String(40), primary_key=True),
+    Column("region", String(6)),
+)
+COMMANDS = command_table("plans", deferred=True)
+
+
+@pytest.fixture
+async def engine() -> AsyncIterator[AsyncEngine]:
+    ensure_postgres(PG_ADMIN)
+    name = f"credit_plans_{uuid.uuid4().hex[:8]}"
+    url = create_database(PG_ADMIN, name)
+    eng = make_engine(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    async with eng.begin() as conn:
+        await conn.run_sync(lambda sync: SUBJECTS.metadata.create_all(sync))
+        await conn.run_sync(lambda sync: COMMANDS.metadata.create_all(sync))
+    try:
+        yield eng
+    finally:
+        await eng.dispose()
+        admin = make_engine(PG_ADMIN.replace("postgresql://", "postgresql+asyncpg://", 1))
+        async with admin.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+def _removed_by_filter(plan: object) -> int:
+    """Rows the plan's nodes read and threw away, summed over the tree (EXPLAIN ANALYZE, JSON)."""
+    if isinstance(plan, list):
+        return sum(_removed_by_filter(p) for p in plan)
+    if not isinstance(plan, dict):
+        return 0
+    own = int(plan.get("Rows Removed by Filter", 0)) + int(plan.get("Rows Removed by Index Recheck", 0))
+    return own + sum(_removed_by_filter(v) for k, v in plan.items() if k in ("Plan", "Plans"))
+
+
+async def _explain(engine: AsyncEngine, statement: object) -> object:
+    sql = str(statement.compile(engine.sync_engine, compile_kwargs={"literal_binds": True}))  # type: ignore[attr-defined]
+    async with engine.connect() as conn:
+        raw = (await conn.execute(text(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}"))).scalar_one()
+    return orjson.loads(raw) if isinstance(raw, str | bytes) else raw
+
+
+async def test_pairs_in_finds_the_pairs_by_the_key_not_by_the_leading_column(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        rows = [{"subject_type": "supplier", "subject_id": f"S{i:06d}", "region": "410322"} for i in range(ROWS)]
+        await insert_rows(conn, SUBJECTS, rows)
+        await conn.execute(text("ANALYZE plans_subject"))
+    wanted = [("supplier", f"S{i:06d}") for i in range(0, ROWS, 67)] + [("supplier", "absent"), ("agency", "S000000")]
+    async with engine.connect() as conn:
+        found = {
+            (r.subject_type, r.subject_id)
+            for r in await conn.execute(
+                select(SUBJECTS).where(pairs_in(conn, (SUBJECTS.c.subject_type, SUBJECTS.c.subject_id), wanted))
+            )
+        }
+        by_pairs = select(SUBJECTS).where(pairs_in(conn, (SUBJECTS.c.subject_type, SUBJECTS.c.subject_id), wanted))
+    assert found == {p for p in wanted if p[1] != "absent" and p[0] == "supplier"}
+    # A key lookup per pair: nothing read only to be filtered away (the row-value IN list it
+    # replaces read all 20,000 suppliers of statistics_subject, bench/README.md).
+    assert _removed_by_filter(await _explain(engine, by_pairs)) < len(wanted)
+
+
+async def test_promote_due_promotes_exactly_the_due_starts_among_many_deferred(engine: AsyncEngine) -> None:
+    now = datetime(2026, 12, 7, 12, tzinfo=UTC)
+    later = [
+        Command("repair", f"r{i}", "start", f"wf-{i}", "Repair", {"i": i}, not_before=now + timedelta(days=180))
+        for i in range(ROWS)
+    ]
+    due = [
+        Command("repair", f"d{i}", "start", f"due-{i}", "Repair", {"i": i}, not_before=now - timedelta(days=1))
+        for i in range(3)
+    ]
+    async with engine.begin() as conn:
+        await defer_commands(conn, COMMANDS, later, now=now - timedelta(days=2))
+        await defer_commands(conn, COMMANDS, due, now=now - timedelta(days=2))
+    async with engine.begin() as conn:
+        assert await promote_due(conn, COMMANDS, now) == 3
+    async with engine.connect() as conn:
+        states = dict((await conn.execute(select(COMMANDS.c.state, text("count(*)")).group_by(COMMANDS.c.state))).all())
+    assert states == {DEFERRED: ROWS, PENDING: 3}
