@@ -1,7 +1,8 @@
 """Which process used the CPU during a benchmark: a sampler of /proc (Linux), one sample a second.
 
 Each stack process is counted with its children; PostgreSQL backends are split into those of the
-benchmark's database (their command line names it) and the rest of the server; `other` is what
+benchmark's database (their command line names it) and the rest of the server, and autovacuum
+workers apart from the backends that answer the services (both count in the stack's figures); `other` is what
 the rest of the machine used (e.g. another engineer's tests), from /proc/stat.
 """
 
@@ -13,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 TICK = os.sysconf("SC_CLK_TCK")
+BENCH_DB = "postgres (bench db)"
+REST_OF_SERVER = "postgres (rest of server)"
 PROC = Path("/proc")
 
 
@@ -49,6 +52,9 @@ class CpuSampler:
         self._last: dict[int, int] = {}
         self.seconds: dict[str, float] = defaultdict(float)
         self.peak: dict[str, float] = defaultdict(float)
+        # The bench database's backends by the role they serve (each service connects as its own).
+        self.pg_roles: dict[str, float] = defaultdict(float)
+        self._role_of: dict[int, str] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = 0.0
@@ -68,7 +74,13 @@ class CpuSampler:
         for pid, (_, cmd) in procs.items():
             if cmd.startswith("postgres"):
                 mine = self._database is not None and f" {self._database} " in f"{cmd} "
-                labels[pid] = "postgres (bench db)" if mine else "postgres (rest of server)"
+                what = "autovacuum" if "autovacuum worker" in cmd else ""
+                where = "bench db" if mine else "rest of server"
+                labels[pid] = f"postgres {what} ({where})".replace("  ", " ")
+                # "postgres: 15/main: <role> <database> <client> <state>"
+                parts = cmd.split(": ", 2)
+                if mine and not what and len(parts) == 3:
+                    self._role_of[pid] = parts[2].split(" ", 1)[0]
                 continue
             p, seen = pid, 0
             while p in procs and seen < 64:
@@ -90,6 +102,8 @@ class CpuSampler:
                 delta = (t - self._last[pid]) / TICK
                 self.seconds[label] += delta
                 per_label[label] += delta
+                if label == BENCH_DB and pid in self._role_of:
+                    self.pg_roles[self._role_of[pid]] += delta
         self._last = current
         if dt > 0:
             for label, s in per_label.items():
@@ -128,7 +142,10 @@ class CpuSampler:
         busy = (self._machine1[0] - self._machine0[0]) / TICK
         return max(0.0, busy - sum(self.seconds.values()))
 
-    def stack_seconds(self, exclude: tuple[str, ...] = ("bench client", "postgres (rest of server)")) -> float:
+    def stack_seconds(
+        self,
+        exclude: tuple[str, ...] = ("bench client", REST_OF_SERVER, "postgres autovacuum (rest of server)"),
+    ) -> float:
         """CPU-seconds of the whole stack (its processes, their children, the bench database's
         PostgreSQL backends), without the load generator and the rest of the server."""
         return sum(s for label, s in self.seconds.items() if label not in exclude)
@@ -140,6 +157,10 @@ class CpuSampler:
         lines = [f"  CPU over {wall:.0f} s (100% = one core; {os.cpu_count()} cores):"]
         for label, s in sorted(self.seconds.items(), key=lambda kv: -kv[1]):
             lines.append(f"    {label:<26} {s:7.1f} cpu-s  avg {100 * s / wall:5.0f}%  peak {self.peak[label]:4.0f}%")
+            if label == BENCH_DB:
+                for role, r in sorted(self.pg_roles.items(), key=lambda kv: -kv[1]):
+                    if r >= 0.05:
+                        lines.append(f"      {'serving ' + role:<24} {r:7.1f} cpu-s")
         lines.append(
             f"    {'other (rest of machine)':<26} {max(0.0, busy - ours):7.1f} cpu-s  avg "
             f"{100 * max(0.0, busy - ours) / wall:5.0f}%"

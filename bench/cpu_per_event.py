@@ -35,7 +35,7 @@ from tests.stack import ROOT, Stack
 
 
 def _mine(label: str) -> bool:
-    return not label.startswith("postgres (rest") and label != "bench client"
+    return "(rest of server)" not in label and label != "bench client"
 
 
 def _stack_seconds(cpu: CpuSampler) -> float:
