@@ -10,6 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel import SQLModel
 
+# Every statement is planned for its own parameters. asyncpg prepares each statement, and after five
+# executions PostgreSQL may keep one generic plan for it, costed on the table as it was then; no
+# ANALYZE had run yet when a burst grew the tables from hundreds of rows to 20,000, so key lookups
+# (`record_id = ANY($1)`) kept sequential-scan plans made on the small tables: 0.4-2 s a batch,
+# the whole database at a core during the paced run (bench/README.md "Issue 19: plans that a burst
+# spoils"). Planning a statement costs tens of microseconds.
+SERVER_SETTINGS: dict[str, str] = {"plan_cache_mode": "force_custom_plan"}
+
 
 def make_engine(
     url: str,
@@ -35,12 +43,14 @@ def make_engine(
         return engine
     # No pre-ping: it is a round trip on every checkout of the hot read path; a dead connection
     # fails its statement and the pool replaces it.
+    args = dict(connect_args or {})
+    args["server_settings"] = {**SERVER_SETTINGS, **args.get("server_settings", {})}
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_timeout=pool_timeout,
-        connect_args=connect_args or {},
+        connect_args=args,
         json_serializer=_dumps,
         json_deserializer=orjson.loads,
     )

@@ -184,9 +184,13 @@ async def processed_hashes(
         return {}
     if conn.dialect.name == "postgresql":
         driver = await _driver_in_transaction(conn)
+        # One primary-key lookup per key (LIMIT 1 keeps the planner from flattening the lateral
+        # subquery into a join, which it ran as a hash join over the whole table: 66 ms a batch
+        # for the statistics consumer, whose table holds every event it has read).
         rows = await driver.fetch(
-            f'SELECT t.source, t.event_id, t.payload_hash FROM "{table.name}" t '
-            "JOIN unnest($1::text[], $2::text[]) AS k(a, b) ON t.source = k.a AND t.event_id = k.b",
+            "SELECT k.a AS source, k.b AS event_id, h.payload_hash FROM unnest($1::text[], $2::text[]) AS k(a, b) "
+            f'CROSS JOIN LATERAL (SELECT t.payload_hash FROM "{table.name}" t '
+            "WHERE t.source = k.a AND t.event_id = k.b LIMIT 1) AS h",
             [k[0] for k in keys],
             [k[1] for k in keys],
         )

@@ -15,6 +15,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.common.db import SERVER_SETTINGS
 from services.common.identifiers import is_division_code, normalise_subject_id, validate_subject_id
 from services.common.lawdates import local_date
 from services.common.outages import OUTAGE, database_unavailable, unavailable_problem
@@ -45,7 +46,9 @@ class CreditReader:
         pool = None
         if engine.dialect.name == "postgresql":
             dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-            pool = await asyncpg.create_pool(dsn, min_size=2, max_size=10, statement_cache_size=16)
+            pool = await asyncpg.create_pool(
+                dsn, min_size=2, max_size=10, statement_cache_size=16, server_settings=SERVER_SETTINGS
+            )
         return cls(engine, pool)
 
     async def close(self) -> None:

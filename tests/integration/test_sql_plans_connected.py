@@ -105,3 +105,22 @@ async def test_promote_due_promotes_exactly_the_due_starts_among_many_deferred(e
     async with engine.connect() as conn:
         states = dict((await conn.execute(select(COMMANDS.c.state, text("count(*)")).group_by(COMMANDS.c.state))).all())
     assert states == {DEFERRED: ROWS, PENDING: 3}
+
+
+async def test_services_plan_each_statement_for_its_own_parameters(engine: AsyncEngine) -> None:
+    # A generic plan cached while a table was small kept sequential scans after a burst grew it
+    # (services/common/db.py SERVER_SETTINGS); every engine the services make plans per execution.
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SHOW plan_cache_mode"))).scalar_one() == "force_custom_plan"
+
+
+async def test_the_credit_readers_pool_plans_each_statement_too(engine: AsyncEngine) -> None:
+    from services.publication.credit import CreditReader
+
+    reader = await CreditReader.open(engine)
+    try:
+        assert reader._pool is not None
+        async with reader._pool.acquire() as conn:
+            assert await conn.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
+    finally:
+        await reader.close()
