@@ -125,6 +125,8 @@ class Stack:
             # production until the State Council's arrangement is installed (test_calendar_connected).
             # The console reads through the gateway as the officer (same origin as the API).
             "CREDIT_API_URL": self.api,
+            # The watch's supplier checks read publication itself, as deployed (not the public gateway).
+            "CREDIT_WATCH_CREDIT_URL": self.url("publication"),
         }
         env.pop("GATEWAY_ROUTES", None)
         for key, value in self.env_overrides.items():

@@ -148,6 +148,8 @@ class LocalStack:
             KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
             TEMPORAL_ADDRESS=f"{LOCALHOST}:{self.temporal_port}",
             CREDIT_API_URL=self.api_url,
+            # The watch's supplier checks read publication itself, not the public gateway (issue 13).
+            CREDIT_WATCH_CREDIT_URL=self.url(next(s for s in SERVICES if s.name == "publication")),
             CREDIT_VAR_DIR=str(self.var_dir),
             CREDIT_JWT_SECRET=os.environ.get("CREDIT_JWT_SECRET") or DEV_JWT_SECRET,
             GATEWAY_HOST=LOCALHOST,

@@ -34,6 +34,10 @@ class Settings(ProductionSettings):
     database_pool_size: int = Field(10, ge=1)
     credit_var_dir: Path = PROJECT_ROOT / "var"
     credit_api_url: str = "http://127.0.0.1:8000"
+    # Where the watch's supplier checks read `GET /v1/credit/...` (issue 13); unset: CREDIT_API_URL.
+    # Deployments point it at publication's own address: a platform's backlog of awards then does
+    # not queue in the public gateway ahead of purchasers' checks (bench/README.md "Issue 13").
+    credit_watch_credit_url: str | None = None
     # The evaluation service itself (not the gateway): the owner of the records, asked by the appeal
     # and repair services when their replica has not heard of a record yet. The runner already tells
     # the gateway where it is, so that address is taken when CREDIT_EVALUATION_URL is not set.

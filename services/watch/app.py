@@ -47,7 +47,9 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             rt.relay.wake()
             rt.wake_commands()
 
-        checker = SupplierChecks(rt.engine, credit_url=settings.credit_api_url, on_change=changed)
+        checker = SupplierChecks(
+            rt.engine, credit_url=settings.credit_watch_credit_url or settings.credit_api_url, on_change=changed
+        )
         checkers.append(checker)
         yield "supplier-checks", checker.run
         acts = WatchActivities(rt.engine, rt.relay, notifiers(settings))
