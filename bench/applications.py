@@ -28,7 +28,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.common import drop_database, latency_summary, out, run
+from bench.common import latency_summary, out, run, stop_stack
 from bench.intake import REGION, _assign_at_end, bench, build_messages
 from services.common.auth import mint_token
 from services.common.settings import DEV_JWT_SECRET
@@ -164,13 +164,7 @@ def main(argv: list[str] | None = None) -> int:
             run(bench(stack.bootstrap, 200, 0, 60))  # warm-up: the consumers join their groups
             return run(burst(stack, args.events, args.every))
         finally:
-            if args.keep_logs:
-                args.keep_logs.mkdir(parents=True, exist_ok=True)
-                for log in Path(tmp).glob("*.log"):
-                    (args.keep_logs / log.name).write_bytes(log.read_bytes())
-            stack.stop()
-            if database:
-                drop_database(database)
+            stop_stack(stack, database, Path(tmp), args.keep_logs)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 import asyncio
 import sys
 from collections.abc import Coroutine, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -38,6 +39,18 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     except ImportError:  # pragma: no cover - uvloop is a dependency of uvicorn[standard]
         return asyncio.run(main)
     return uvloop.run(main)
+
+
+def stop_stack(stack: Any, database: str, workdir: Path, keep_logs: Path | None) -> None:
+    """The end of every benchmark's stack, whatever happened: its logs copied to `keep_logs` (when
+    given), its processes stopped, its database dropped."""
+    if keep_logs:
+        keep_logs.mkdir(parents=True, exist_ok=True)
+        for log in workdir.glob("*.log"):
+            (keep_logs / log.name).write_bytes(log.read_bytes())
+    stack.stop()
+    if database:
+        drop_database(database)
 
 
 def drop_database(name: str) -> None:

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from bench.backlog import wait_drained
-from bench.common import drop_database, out
+from bench.common import out, stop_stack
 from bench.cpu import CpuSampler
 from tests.stack import ROOT, Stack
 
@@ -150,13 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                     report(f, top=25)
             return 1 if code or not drained else 0
         finally:
-            if args.keep_logs:
-                args.keep_logs.mkdir(parents=True, exist_ok=True)
-                for log in Path(tmp).glob("*.log"):
-                    (args.keep_logs / log.name).write_bytes(log.read_bytes())
-            stack.stop()
-            if database:
-                drop_database(database)
+            stop_stack(stack, database, Path(tmp), args.keep_logs)
 
 
 if __name__ == "__main__":

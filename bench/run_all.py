@@ -48,7 +48,7 @@ import orjson
 
 from bench import ceiling, gateway_cost, watch
 from bench.backlog import wait_drained
-from bench.common import drop_database, out
+from bench.common import out, stop_stack
 from bench.cpu import CpuSampler
 from deploy.local.components import run_sync
 from tests.stack import ROOT, Stack
@@ -244,13 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             summary = _summary(ceiling_rate, intake, stack_cpu, args, paced, idle, args.idle_seconds, queries, drain)
             summary += cost
         finally:
-            if args.keep_logs:
-                args.keep_logs.mkdir(parents=True, exist_ok=True)
-                for log in Path(tmp).glob("*.log"):
-                    (args.keep_logs / log.name).write_bytes(log.read_bytes())
-            stack.stop()
-            if database:
-                drop_database(database)
+            stop_stack(stack, database, Path(tmp), args.keep_logs)
             out("\nstack stopped")
     out(f"\n=== summary (machine at the end: {_uptime()})")
     for line in summary:
