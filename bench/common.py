@@ -55,16 +55,7 @@ def stop_stack(stack: Any, database: str, workdir: Path, keep_logs: Path | None)
 
 def drop_database(name: str) -> None:
     """Drop a database a benchmark created (whatever connections it still has)."""
-    import asyncpg
-
-    from deploy.local.components import run_sync
+    from deploy.local.components import drop_database as drop
     from tests.stack import PG_ADMIN
 
-    async def drop() -> None:
-        conn = await asyncpg.connect(PG_ADMIN)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-    run_sync(drop)
+    drop(PG_ADMIN, name)

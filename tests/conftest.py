@@ -31,7 +31,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         s.start()
         yield s
     finally:
-        s.stop()
+        s.close()
         _keep_logs(workdir, "session")
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from deploy.local.components import (
     ManagedProcess,
     create_database,
+    drop_database,
     ensure_postgres,
     free_port,
     run_sync,
@@ -195,6 +196,12 @@ class Stack:
     def kill(self, name: str) -> None:
         self.procs[name].kill()
         self.procs[name].wait(10)
+
+    def close(self) -> None:
+        """Stop every process and drop the stack's database (the end of a test session or module)."""
+        self.stop()
+        if self.database_url:
+            drop_database(PG_ADMIN, self.database_url.rsplit("/", 1)[1])
 
     def stop(self) -> None:
         for name in reversed(list(self.procs)):

@@ -549,3 +549,22 @@ async def create_database_async(admin_dsn: str, name: str) -> str:
 def create_database(admin_dsn: str, name: str) -> str:
     """Sync form of `create_database_async` (usable inside a running event loop too)."""
     return run_sync(lambda: create_database_async(admin_dsn, name))
+
+
+async def drop_database_async(admin_dsn: str, name: str) -> None:
+    """Drop database `name` if it exists, whatever connections it still has (a test's or a
+    benchmark's throwaway database, at its end)."""
+    import asyncpg
+
+    if not _DB_NAME.match(name):
+        raise ValueError(f"not a plain database name: {name!r}")
+    conn = await asyncpg.connect(admin_dsn.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def drop_database(admin_dsn: str, name: str) -> None:
+    """Sync form of `drop_database_async` (usable inside a running event loop too)."""
+    run_sync(lambda: drop_database_async(admin_dsn, name))

@@ -35,7 +35,7 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         s.start()
         yield s
     finally:
-        s.stop()
+        s.close()
 
 
 async def _send_with_retry(bootstrap: str, events: list[dict]) -> None:

@@ -14,7 +14,7 @@ import orjson
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from deploy.local.components import create_database_async, ensure_postgres
+from deploy.local.components import create_database_async, drop_database_async, ensure_postgres
 from services.common.cloudevents import encode_structured, parse_kafka_message
 from services.common.db import make_engine
 from services.common.inbound import Inbound
@@ -57,6 +57,7 @@ async def ledger_db() -> AsyncIterator[tuple[str, AsyncEngine, dict]]:
         yield dsn, engine, checkpoint
     finally:
         await engine.dispose()
+        await drop_database_async(PG_ADMIN, dsn.rsplit("/", 1)[1])
 
 
 async def _sql(dsn: str, *statements: str) -> None:

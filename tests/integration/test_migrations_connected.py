@@ -7,7 +7,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from deploy.local.components import create_database_async, ensure_postgres
+from deploy.local.components import create_database_async, drop_database_async, ensure_postgres
 from services.appeal import models as appeal
 from services.casework import models as casework
 from services.common.db import make_engine
@@ -51,6 +51,7 @@ async def test_migrations_match_the_models(service: str, module) -> None:  # typ
             assert await conn.run_sync(diff) == []
     finally:
         await engine.dispose()
+        await drop_database_async(PG_ADMIN, url.rsplit("/", 1)[1])
 
 
 def _other_service(d, service: str) -> bool:  # type: ignore[no-untyped-def]

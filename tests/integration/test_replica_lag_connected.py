@@ -39,7 +39,7 @@ def lag_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         s.start()
         yield s
     finally:
-        s.stop()
+        s.close()
 
 
 def subject(org: str) -> dict[str, str]:

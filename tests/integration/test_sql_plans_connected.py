@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Column, MetaData, String, Table, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from deploy.local.components import create_database, ensure_postgres
+from deploy.local.components import create_database, drop_database_async, ensure_postgres
 from services.common.commands import DEFERRED, PENDING, Command, command_table, defer_commands, promote_due
 from services.common.db import make_engine
 from services.common.sql import insert_rows, pairs_in
@@ -43,11 +43,7 @@ async def engine() -> AsyncIterator[AsyncEngine]:
         yield eng
     finally:
         await eng.dispose()
-        admin = make_engine(PG_ADMIN.replace("postgresql://", "postgresql+asyncpg://", 1))
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await admin.dispose()
+        await drop_database_async(PG_ADMIN, name)
 
 
 def _removed_by_filter(plan: object) -> int:

@@ -7,7 +7,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from deploy.local.components import create_database_async, ensure_postgres, temporal_test_server_path
+from deploy.local.components import (
+    create_database_async,
+    drop_database_async,
+    ensure_postgres,
+    temporal_test_server_path,
+)
 from services.common.db import create_tables, make_engine
 from services.evaluation.models import TABLES
 from tests.stack import PG_ADMIN
@@ -37,3 +42,4 @@ async def evaluation_db() -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+        await drop_database_async(PG_ADMIN, "credit_wf_test")
