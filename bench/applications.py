@@ -157,14 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="credit-bench-") as tmp:
         stack = Stack(workdir=Path(tmp))
-        database = ""
         try:
             stack.start()
-            database = stack.database_url.rsplit("/", 1)[1]
             run(bench(stack.bootstrap, 200, 0, 60))  # warm-up: the consumers join their groups
             return run(burst(stack, args.events, args.every))
         finally:
-            stop_stack(stack, database, Path(tmp), args.keep_logs)
+            stop_stack(stack, Path(tmp), args.keep_logs)
 
 
 if __name__ == "__main__":

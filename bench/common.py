@@ -41,16 +41,14 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     return uvloop.run(main)
 
 
-def stop_stack(stack: Any, database: str, workdir: Path, keep_logs: Path | None) -> None:
+def stop_stack(stack: Any, workdir: Path, keep_logs: Path | None) -> None:
     """The end of every benchmark's stack, whatever happened: its logs copied to `keep_logs` (when
-    given), its processes stopped, its database dropped."""
+    given), then `Stack.close` (its processes stopped, its database dropped)."""
     if keep_logs:
         keep_logs.mkdir(parents=True, exist_ok=True)
         for log in workdir.glob("*.log"):
             (keep_logs / log.name).write_bytes(log.read_bytes())
-    stack.stop()
-    if database:
-        drop_database(database)
+    stack.close()
 
 
 def drop_database(name: str) -> None:

@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                     report(f, top=25)
             return 1 if code or not drained else 0
         finally:
-            stop_stack(stack, database, Path(tmp), args.keep_logs)
+            stop_stack(stack, Path(tmp), args.keep_logs)
 
 
 if __name__ == "__main__":

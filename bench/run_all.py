@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             summary = _summary(ceiling_rate, intake, stack_cpu, args, paced, idle, args.idle_seconds, queries, drain)
             summary += cost
         finally:
-            stop_stack(stack, database, Path(tmp), args.keep_logs)
+            stop_stack(stack, Path(tmp), args.keep_logs)
             out("\nstack stopped")
     out(f"\n=== summary (machine at the end: {_uptime()})")
     for line in summary:

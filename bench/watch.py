@@ -23,7 +23,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from temporalio.client import Client
 
-from bench.common import drop_database, out
+from bench.common import out
 from bench.cpu import CpuSampler
 from deploy.local.components import run_sync
 from services.common.cloudevents import encode_structured
@@ -178,9 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             for line in cpu.table():
                 out(line)
         finally:
-            stack.stop()
-            if database:
-                drop_database(database)
+            stack.close()
     return 0
 
 
