@@ -51,12 +51,33 @@ class FetchProfile:
     background_ms: int  # consumers nobody waits on (replicas, starters of workflows, feeds)
     consumers: Mapping[str, int]  # a consumer's own wait, by group id
     idle_background_ms: int | None = None  # a background consumer's wait after an idle spell
+    # `fetch_min_bytes`: the broker answers a fetch once this much is there, or when the wait ends.
+    latency_min_bytes: int = 1
+    background_min_bytes: int = 1
 
+
+# Why a minimum: with `fetch_min_bytes` = 1 a broker answers a fetch as soon as one record is
+# there, so under a steady trickle (250 events/s) every consumer reads one or two records at a time
+# and pays a whole batch for each (its transaction, its offset commit, the broker's fetch): the
+# stack used 7–8 ms of CPU per event paced against 1.3 ms in a burst, and the two cores were
+# saturated at 250 events/s (bench/README.md "Issue 19: batches a trickle makes"). With a minimum
+# above what one wait brings at that rate, a fetch under a trickle returns once per wait (Tansu and
+# Kafka alike), and in a burst at once, since the minimum is then always there. Background
+# consumers: 1 MiB (about 500 record events); latency consumers on the local broker: 64 KiB (about
+# 30 record events: more than 25–50 ms bring at 250 events/s, so a trickle costs one fetch per
+# wait). On the `kafka` profile latency consumers keep 1 byte: there a fetch waits 500 ms.
+MIN_BYTES_BACKGROUND = 1024 * 1024
+MIN_BYTES_LOCAL_LATENCY = 1
 
 PROFILES: dict[str, FetchProfile] = {
-    "kafka": FetchProfile(latency_ms=500, background_ms=500, consumers={}),
+    "kafka": FetchProfile(latency_ms=500, background_ms=500, consumers={}, background_min_bytes=MIN_BYTES_BACKGROUND),
     "local": FetchProfile(
-        latency_ms=50, background_ms=500, consumers={INTAKE: 25, BENCH_READER: 10}, idle_background_ms=2000
+        latency_ms=50,
+        background_ms=500,
+        consumers={INTAKE: 25, BENCH_READER: 10},
+        idle_background_ms=2000,
+        latency_min_bytes=MIN_BYTES_LOCAL_LATENCY,
+        background_min_bytes=MIN_BYTES_BACKGROUND,
     ),
 }
 
@@ -81,6 +102,17 @@ def fetch_wait_ms(settings: Settings, consumer: str, *, background: bool = False
         return settings.kafka_background_fetch_max_wait_ms or p.background_ms
     # A wait set for every latency consumer wins over the profile's own for one of them.
     return settings.kafka_fetch_max_wait_ms or p.consumers.get(consumer, p.latency_ms)
+
+
+def fetch_min_bytes(settings: Settings, consumer: str, *, background: bool = False) -> int:
+    """`fetch_min_bytes` of the consumer group `consumer` (KAFKA_FETCH_MIN_BYTES_BY_CONSUMER over
+    the profile's value for its kind). The benchmark's reader keeps 1: it measures, nobody pays."""
+    if consumer in settings.kafka_fetch_min_bytes_by_consumer:
+        return settings.kafka_fetch_min_bytes_by_consumer[consumer]
+    if consumer == BENCH_READER:
+        return 1
+    p = profile(settings)
+    return p.background_min_bytes if background else p.latency_min_bytes
 
 
 def batch_timeout_ms(wait_ms: int, *, background: bool) -> int:

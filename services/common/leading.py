@@ -6,12 +6,21 @@ A subclass says what one round does (`_round`, returning whether it found work) 
 mean the far side is down (`_outage`); everything else here is shared."""
 
 import asyncio
+from enum import IntEnum
 
 import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 log = structlog.get_logger(__name__)
+
+
+class Round(IntEnum):
+    """What a round found. `_round` may also return a bool: True is FULL, False is IDLE."""
+
+    IDLE = 0  # nothing: wait for a commit (or the next poll)
+    FULL = 1  # a full batch: the next round at once
+    SOME = 2  # less than a batch: the next round after `linger_seconds`, to gather the commits meanwhile
 
 
 class LeadingLoop:
@@ -31,6 +40,7 @@ class LeadingLoop:
         idle_poll_seconds: float,
         check_seconds: float = 10.0,
         outage_pause_seconds: float = 1.0,
+        linger_seconds: float = 0.0,
     ) -> None:
         self._engine = engine
         self._channel = channel
@@ -39,6 +49,7 @@ class LeadingLoop:
         self._idle_poll = max(idle_poll_seconds, poll_seconds)
         self._check_every = check_seconds
         self._outage_pause = outage_pause_seconds
+        self._linger = linger_seconds
         self._lock_conn: AsyncConnection | None = None
         self._lock_checked = 0.0
         self._wake = asyncio.Event()
@@ -48,8 +59,8 @@ class LeadingLoop:
         """Called after a commit that wrote to the table, so latency does not wait for a poll."""
         self._wake.set()
 
-    async def _round(self) -> bool:
-        """One round of work; True when it found something (the next round follows at once)."""
+    async def _round(self) -> bool | Round:
+        """One round of work: what it found (Round; True: a full batch, the next round at once)."""
         raise NotImplementedError
 
     def _outage(self, exc: BaseException) -> bool:
@@ -63,16 +74,28 @@ class LeadingLoop:
         # Polls get slower while nothing is found (up to idle_poll_seconds), back to poll_seconds as
         # soon as something is: a stack of idle services must not keep the machine busy. Commits wake
         # the loop at once anyway — in this process by wake(), across replicas by NOTIFY (PostgreSQL).
+        #
+        # A round that found less than a batch is followed by the next one only after
+        # `linger_seconds` (issue 19): under a trickle every commit used to wake a round of its own
+        # (a select, a send, the cursor's transaction, then a select that found nothing), so the
+        # relays did as many rounds as the writers did commits, and on a small machine the stack's
+        # CPU did not depend on the rate at all (bench/README.md "Issue 19: batches a trickle
+        # makes"). The wake is cleared before the round, so a commit during it is not missed.
         wait = self._poll
         while not self._stopped.is_set():
             if not await self._lead():
                 await asyncio.sleep(2.0)
                 continue
             try:
-                if await self._round():
+                self._wake.clear()
+                found = await self._round()
+                if found == Round.SOME and self._linger > 0:
+                    wait = self._poll
+                    await asyncio.sleep(self._linger)
+                    continue
+                if found:
                     wait = self._poll
                     continue
-                self._wake.clear()
                 try:
                     await asyncio.wait_for(self._wake.wait(), wait)
                     wait = self._poll

@@ -19,7 +19,7 @@ from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.common.kafka_admin import ensure_topics
-from services.common.leading import LeadingLoop
+from services.common.leading import LeadingLoop, Round
 from services.common.messaging import MessagingTables, writer_lock_key
 from services.common.metrics import OUTBOX_PUBLISHED, OUTBOX_REPUBLISHED
 from services.common.sql import upsert_rows
@@ -44,6 +44,7 @@ class OutboxRelay(LeadingLoop):
         poll_seconds: float = 0.02,
         idle_poll_seconds: float = 1.0,
         check_seconds: float = 10.0,
+        linger_seconds: float = 0.0,
         max_message_bytes: int = 1_048_576,
         client_options: dict | None = None,
         create_topics: bool = True,
@@ -57,6 +58,7 @@ class OutboxRelay(LeadingLoop):
             poll_seconds=poll_seconds,
             idle_poll_seconds=idle_poll_seconds,
             check_seconds=check_seconds,
+            linger_seconds=linger_seconds,
         )
         self._max_message_bytes = max_message_bytes
         # Production: SASL_SSL / mutual TLS options for every Kafka client; topics made by operators.
@@ -76,14 +78,15 @@ class OutboxRelay(LeadingLoop):
         self._last_check = 0.0
         self.republished_rounds = 0
 
-    async def _round(self) -> bool:
+    async def _round(self) -> Round:
         if self._producer is None:
             await self._connect()
         now = asyncio.get_running_loop().time()
         if self._suspect or now - self._last_check > self._check_every:
             await self._check_broker()
             self._last_check = now
-        return await self._publish_batch() > 0
+        published = await self._publish_batch()
+        return Round.FULL if published >= self._batch else Round.SOME if published else Round.IDLE
 
     def _outage(self, exc: BaseException) -> bool:
         return isinstance(exc, KafkaError | OSError | TimeoutError)

@@ -112,6 +112,7 @@ async def service_runtime(
         topics=OUTBOUND_TOPICS,
         batch=settings.outbox_batch,
         poll_seconds=settings.outbox_poll_seconds,
+        linger_seconds=settings.outbox_linger_seconds,
         idle_poll_seconds=settings.outbox_idle_poll_seconds,
         max_message_bytes=settings.kafka_max_message_bytes,
         client_options=settings.kafka_client_options(),

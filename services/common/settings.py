@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from services.common.fetch_waits import fetch_wait_ms
+from services.common.fetch_waits import fetch_min_bytes, fetch_wait_ms
 from services.common.production_settings import ProductionSettings, check_consistency
 
 # Documented in the README: only for a laptop. Any other environment must set CREDIT_JWT_SECRET.
@@ -86,6 +86,8 @@ class Settings(ProductionSettings):
     kafka_background_fetch_max_wait_ms: int | None = Field(None, ge=1)
     # One consumer's wait by its group id, over the two above (JSON, e.g. {"credit-evaluation": 10}).
     kafka_fetch_max_wait_ms_by_consumer: dict[str, int] = {}
+    # One consumer's fetch_min_bytes by its group id (JSON); unset: the profile's (fetch_waits.py).
+    kafka_fetch_min_bytes_by_consumer: dict[str, int] = {}
     # `local` profile: a consumer idle this long fetches with a longer wait until its next records
     # (latency consumers the background wait, background ones 2 s: services.common.fetch_waits); 0: never.
     kafka_idle_backoff_seconds: float = Field(2.0, ge=0)
@@ -93,6 +95,10 @@ class Settings(ProductionSettings):
     kafka_max_batch: int = 2000
     outbox_batch: int = 1000
     outbox_poll_seconds: float = 0.02
+    # After a relay round that published less than a batch, the next round waits this long, so the
+    # commits meanwhile go out together (one round per commit saturated a small machine under a
+    # trickle: services/common/leading.py). It adds up to this much to an event's latency.
+    outbox_linger_seconds: float = Field(0.015, ge=0)
     # An idle relay's slowest poll: a safety net only, since writers NOTIFY the relay's leader at
     # commit (and wake() it in-process); issue 19: 1 s polls of a dozen idle relays cost CPU.
     outbox_idle_poll_seconds: float = 5.0
@@ -159,6 +165,10 @@ class Settings(ProductionSettings):
     def fetch_wait_ms(self, consumer: str, *, background: bool = False) -> int:
         """The fetch wait of the consumer group `consumer` (services.common.fetch_waits)."""
         return fetch_wait_ms(self, consumer, background=background)
+
+    def fetch_min_bytes(self, consumer: str, *, background: bool = False) -> int:
+        """The fetch_min_bytes of the consumer group `consumer` (services.common.fetch_waits)."""
+        return fetch_min_bytes(self, consumer, background=background)
 
     def database_url_for(self, service: str) -> str:
         """PostgreSQL when DATABASE_URL is given (one database, each service its own tables),

@@ -31,6 +31,7 @@ def batch_options(
         "max_records": max_records or settings.kafka_max_batch,
         "batch_timeout_ms": batch_timeout_ms(wait, background=background),
         "fetch_max_wait_ms": wait,
+        "fetch_min_bytes": settings.fetch_min_bytes(group_id, background=background),
         "auto_offset_reset": "earliest",
         "ack_policy": AckPolicy.NACK_ON_ERROR,
         "decoder": raw_decoder,

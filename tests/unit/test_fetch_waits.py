@@ -8,6 +8,7 @@ from services.common.fetch_waits import (
     BENCH_READER,
     INTAKE,
     LATENCY_POLL_MS,
+    MIN_BYTES_BACKGROUND,
     IdleBackoff,
     back_off_when_idle,
     idle_wait_ms,
@@ -112,3 +113,21 @@ async def test_a_watched_consumer_sets_its_fetchers_wait_after_each_getmany() ->
     assert await consumer.getmany(timeout_ms=50, max_records=10) == {"tp": [1]}
     assert consumer._fetcher._fetch_max_wait_ms == 50
     assert consumer.calls == [(50, 10)] * 3  # the subscriber's arguments pass through
+
+
+def test_background_consumers_wait_for_a_megabyte_or_their_wait() -> None:
+    # A trickle must not cost a whole batch per record (bench/README.md "batches a trickle makes").
+    for s in (Settings(), Settings.model_construct(credit_env="production")):
+        background = batch_options(s, group_id="credit-statistics", background=True)
+        assert background["fetch_min_bytes"] == MIN_BYTES_BACKGROUND == 1024 * 1024
+        # Latency consumers answer at the first record (held fetches cost the local broker CPU).
+        assert batch_options(s, group_id=INTAKE)["fetch_min_bytes"] == 1
+    assert Settings().fetch_min_bytes(BENCH_READER) == 1
+
+
+def test_min_bytes_override_by_consumer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KAFKA_FETCH_MIN_BYTES_BY_CONSUMER", '{"credit-statistics": 4096, "credit-evaluation": 2048}')
+    s = Settings()
+    assert batch_options(s, group_id="credit-statistics", background=True)["fetch_min_bytes"] == 4096
+    assert batch_options(s, group_id=INTAKE)["fetch_min_bytes"] == 2048
+    assert batch_options(s, group_id="credit-repair-records", background=True)["fetch_min_bytes"] == 1024 * 1024
