@@ -111,10 +111,11 @@ class Gateway:
         max_keepalive: int = 100,
         public_rate_limit: str | None = None,
         read_model_url: str | None = None,
+        read_model_connect_args: dict[str, Any] | None = None,
     ) -> None:
         self.public_limit = PublicReadLimit(public_rate_limit)
         # GET /v1/credit/{type}/{id} from publication's read model, without a hop (credit.py).
-        self.credit = CreditReads(read_model_url)
+        self.credit = CreditReads(read_model_url, read_model_connect_args)
         self.routes: tuple[Route, ...] = tuple(routes) if routes is not None else routes_from_env()
         self.timeout = timeout if timeout is not None else float(os.environ.get("GATEWAY_TIMEOUT", "30"))
         self.openapi_ttl = openapi_ttl if openapi_ttl is not None else float(os.environ.get("GATEWAY_OPENAPI_TTL", "5"))
@@ -445,4 +446,6 @@ def create_app(routes: Sequence[Route] | None = None, **options: Any) -> Gateway
 
 
 # The process's: its DATABASE_URL (role credit_gateway) lets it answer credit reads itself.
-app = create_app(read_model_url=get_settings().database_url)
+app = create_app(
+    read_model_url=get_settings().database_url, read_model_connect_args=get_settings().database_connect_args()
+)

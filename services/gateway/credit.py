@@ -29,9 +29,11 @@ RETRY_OPEN_SECONDS = 5.0
 
 
 class CreditReads:
-    def __init__(self, database_url: str | None) -> None:
+    def __init__(self, database_url: str | None, connect_args: dict[str, Any] | None = None) -> None:
         pg = database_url is not None and database_url.startswith(("postgresql://", "postgres://", "postgresql+"))
         self.database_url = database_url if pg else None
+        # DATABASE_SSLMODE's `ssl=` (Settings.database_connect_args), for the engine and the pool alike.
+        self._connect_args = dict(connect_args or {})
         self._reader: CreditReader | None = None
         self._lock = asyncio.Lock()
         self._next_try = 0.0
@@ -55,9 +57,9 @@ class CreditReads:
                 return
             assert self.database_url is not None
             url = "postgresql+asyncpg://" + self.database_url.split("://", 1)[1]
-            engine = make_engine(url, pool_size=1)
+            engine = make_engine(url, pool_size=1, connect_args=self._connect_args)
             try:
-                self._reader = await CreditReader.open(engine)
+                self._reader = await CreditReader.open(engine, self._connect_args)
             except Exception as exc:  # noqa: BLE001 - the database away: proxy meanwhile
                 await engine.dispose()
                 self._next_try = time.monotonic() + RETRY_OPEN_SECONDS

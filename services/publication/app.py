@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             with_temporal=with_temporal,
         ) as rt:
             app.state.runtime = rt
-            app.state.credit_reader = await CreditReader.open(rt.engine)
+            app.state.credit_reader = await CreditReader.open(rt.engine, settings.database_connect_args())
             try:
                 yield
             finally:

@@ -5,6 +5,7 @@ One primary-key read of the answer precomputed by credit_answers.py; in PostgreS
 (no ORM, no transaction), and served by `CreditFastPath` before FastAPI's routing. The FastAPI
 route in api.py answers the same bytes and documents the endpoint in OpenAPI."""
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -42,12 +43,19 @@ class CreditReader:
         self._pool = pool
 
     @classmethod
-    async def open(cls, engine: AsyncEngine) -> "CreditReader":
+    async def open(cls, engine: AsyncEngine, connect_args: Mapping[str, Any] | None = None) -> "CreditReader":
+        """`connect_args`: the service engine's (Settings.database_connect_args: `ssl=` for
+        DATABASE_SSLMODE), so the reader's own pool connects as securely as the engine does."""
         pool = None
         if engine.dialect.name == "postgresql":
             dsn = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
             pool = await asyncpg.create_pool(
-                dsn, min_size=2, max_size=10, statement_cache_size=16, server_settings=SERVER_SETTINGS
+                dsn,
+                min_size=2,
+                max_size=10,
+                statement_cache_size=16,
+                server_settings=SERVER_SETTINGS,
+                **dict(connect_args or {}),
             )
         return cls(engine, pool)
 

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import orjson
 import pytest
 from sqlalchemy import Column, MetaData, String, Table, select, text
@@ -120,3 +121,20 @@ async def test_the_credit_readers_pool_plans_each_statement_too(engine: AsyncEng
             assert await conn.fetchval("SHOW plan_cache_mode") == "force_custom_plan"
     finally:
         await reader.close()
+
+
+async def test_the_credit_readers_pool_connects_with_the_engines_ssl(engine: AsyncEngine) -> None:
+    # DATABASE_SSLMODE reaches the reader's own pool (publication's and the gateway's), not only the
+    # service engine. This server has no TLS: a pool asked for TLS must fail to connect, not
+    # silently connect in clear text.
+    import ssl
+
+    from services.gateway.credit import CreditReads
+    from services.publication.credit import CreditReader
+
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    with pytest.raises((ConnectionError, OSError, asyncpg.PostgresError)):
+        await CreditReader.open(engine, {"ssl": ctx})
+    reads = CreditReads(engine.url.render_as_string(hide_password=False), {"ssl": ctx})
+    assert await reads.reader_for("GET", "/v1/credit/supplier/91350100M000100Y43") is None  # proxied instead
