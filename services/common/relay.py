@@ -64,6 +64,11 @@ class OutboxRelay(LeadingLoop):
         # Production: SASL_SSL / mutual TLS options for every Kafka client; topics made by operators.
         self._client_options = dict(client_options or {})
         self._create_topics = create_topics
+        # The relay's statements stand alone (a read of what is pending; the cursor's upsert, one
+        # statement): AUTOCOMMIT sends each as one round trip, without BEGIN and COMMIT or the
+        # pool's ROLLBACK: seven round trips a round became two (issue 19; a round follows each
+        # commit of a trickle).
+        self._alone = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._table = tables.outbox
         self._cursor_table = tables.cursor
         self._cursor: int | None = None
@@ -156,7 +161,7 @@ class OutboxRelay(LeadingLoop):
 
     async def _load_cursor(self) -> int:
         if self._cursor is None:
-            async with self._engine.connect() as conn:
+            async with self._alone.connect() as conn:
                 value = await conn.scalar(
                     select(self._cursor_table.c.seq).where(self._cursor_table.c.name == CURSOR_NAME)
                 )
@@ -164,7 +169,7 @@ class OutboxRelay(LeadingLoop):
         return self._cursor
 
     async def _move_cursor(self, seq: int) -> None:
-        async with self._engine.begin() as conn:
+        async with self._alone.connect() as conn:
             await upsert_rows(
                 conn,
                 self._cursor_table,
@@ -211,7 +216,7 @@ class OutboxRelay(LeadingLoop):
         assert self._producer is not None
         t = self._table
         cursor = await self._load_cursor()
-        async with self._engine.connect() as conn:
+        async with self._alone.connect() as conn:
             rows = (
                 await conn.execute(
                     select(t.c.seq, t.c.topic, t.c.key, t.c.payload)

@@ -59,11 +59,15 @@ def _plan(table: Table, columns: tuple[str, ...], conflict: tuple | None) -> tup
 async def _driver_in_transaction(conn: AsyncConnection) -> asyncpg.Connection:
     """The asyncpg connection under `conn`, inside the caller's transaction. That transaction
     begins lazily with its first statement: begin it first, so what is done on the driver commits
-    or rolls back with everything else the caller does."""
+    or rolls back with everything else the caller does. On an AUTOCOMMIT connection (a relay's
+    single statements) there is no transaction to begin."""
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    if not driver.is_in_transaction():
+    autocommit = conn.sync_connection is not None and (
+        conn.sync_connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
+    )
+    if not driver.is_in_transaction() and not autocommit:
         await conn.execute(text("SELECT 1"))
     return driver
 

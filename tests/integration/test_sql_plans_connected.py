@@ -2,6 +2,7 @@
 plans that a burst spoils"), on a real PostgreSQL: a two-column key lookup (`pairs_in`) and the
 promotion of deferred commands (`in_state`), each on 20,000 rows that share the leading value."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import orjson
 import pytest
-from sqlalchemy import Column, MetaData, String, Table, select, text
+from sqlalchemy import Column, MetaData, String, Table, event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from deploy.local.components import create_database, drop_database_async, ensure_postgres
@@ -138,3 +139,46 @@ async def test_the_credit_readers_pool_connects_with_the_engines_ssl(engine: Asy
         await CreditReader.open(engine, {"ssl": ctx})
     reads = CreditReads(engine.url.render_as_string(hide_password=False), {"ssl": ctx})
     assert await reads.reader_for("GET", "/v1/credit/supplier/91350100M000100Y43") is None  # proxied instead
+
+
+async def test_a_relays_single_statements_go_alone(engine: AsyncEngine) -> None:
+    # The outbox relay reads and moves its cursor on an AUTOCOMMIT connection (services/common/
+    # relay.py): an upsert through the driver is committed by itself, with no transaction begun
+    # for it (before: BEGIN, SELECT 1, the upsert, COMMIT).
+    from services.common.sql import upsert_rows
+
+    alone = engine.execution_options(isolation_level="AUTOCOMMIT")
+    async with alone.connect() as conn:
+        raw = await conn.get_raw_connection()
+        assert raw.driver_connection is not None
+        sent: list[str] = []
+        raw.driver_connection.add_query_logger(lambda record: sent.append(record.query))
+        # What goes through SQLAlchemy (the `SELECT 1` that began a transaction) is not logged by
+        # asyncpg (prepared statements): SQLAlchemy's own event sees it.
+        via_sqlalchemy: list[str] = []
+        event.listen(engine.sync_engine, "before_cursor_execute", lambda *a: via_sqlalchemy.append(a[2]))
+        await upsert_rows(
+            conn,
+            SUBJECTS,
+            [{"subject_type": "supplier", "subject_id": "A", "region": "410322"}],
+            key=["subject_type", "subject_id"],
+        )
+        assert not raw.driver_connection.is_in_transaction()
+        await asyncio.sleep(0)  # asyncpg calls query loggers with call_soon: one turn of the loop
+        assert len(sent) == 1 and sent[0].lstrip().startswith("INSERT"), sent  # the upsert alone
+        assert via_sqlalchemy == []
+        # Visible to another connection before this one is closed: committed by itself.
+        async with engine.connect() as other:
+            region = await other.scalar(select(SUBJECTS.c.region).where(SUBJECTS.c.subject_id == "A"))
+        assert region == "410322"
+    # Inside a transaction the driver's statement still belongs to it (rolled back with it).
+    async with engine.connect() as conn:
+        await upsert_rows(
+            conn,
+            SUBJECTS,
+            [{"subject_type": "supplier", "subject_id": "B", "region": "410322"}],
+            key=["subject_type", "subject_id"],
+        )
+        await conn.rollback()
+    async with engine.connect() as conn:
+        assert await conn.scalar(select(SUBJECTS.c.region).where(SUBJECTS.c.subject_id == "B")) is None

@@ -53,3 +53,20 @@ async def test_a_commit_during_a_round_is_not_missed() -> None:
     loop = Scripted([Round.IDLE], linger=0, wake_in_round=1, poll=2.0)
     await asyncio.wait_for(loop.run(), 5)
     assert loop.times[1] - loop.times[0] < 1.0
+
+
+def test_in_postgresql_wake_is_left_to_the_writers_notify() -> None:
+    # Callers wake after every batch; in PostgreSQL the writers' pg_notify at commit wakes the
+    # leader only when something was written (a round per batch found nothing: issue 19).
+    loop = LeadingLoop(
+        engine=create_async_engine("postgresql+asyncpg://u@127.0.0.1:1/none"),
+        channel="t",
+        lock_key=1,
+        poll_seconds=0.01,
+        idle_poll_seconds=1.0,
+    )
+    loop.wake()
+    assert not loop._wake.is_set()
+    sqlite = Scripted([], linger=0)
+    sqlite.wake()
+    assert sqlite._wake.is_set()
