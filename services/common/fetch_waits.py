@@ -59,13 +59,13 @@ class FetchProfile:
 # Why a minimum: with `fetch_min_bytes` = 1 a broker answers a fetch as soon as one record is
 # there, so under a steady trickle (250 events/s) every consumer reads one or two records at a time
 # and pays a whole batch for each (its transaction, its offset commit, the broker's fetch): the
-# stack used 7–8 ms of CPU per event paced against 1.3 ms in a burst, and the two cores were
-# saturated at 250 events/s (bench/README.md "Issue 19: batches a trickle makes"). With a minimum
-# above what one wait brings at that rate, a fetch under a trickle returns once per wait (Tansu and
-# Kafka alike), and in a burst at once, since the minimum is then always there. Background
-# consumers: 1 MiB (about 500 record events); latency consumers on the local broker: 64 KiB (about
-# 30 record events: more than 25–50 ms bring at 250 events/s, so a trickle costs one fetch per
-# wait). On the `kafka` profile latency consumers keep 1 byte: there a fetch waits 500 ms.
+# stack used 7–8 ms of CPU per event paced against 1.3 ms in a burst, and as much at 100 events/s
+# as at 250 (bench/README.md "Issue 19: batches a trickle makes"). With a minimum above what one
+# wait brings, a fetch under a trickle returns once per wait (Tansu and Kafka alike), and in a burst
+# at once, since the minimum is then always there. Background consumers: 1 MiB (about 500 record
+# events) within their 500 ms wait. Latency consumers keep 1 byte: Tansu holding a fetch for its
+# minimum cost it more CPU than the consumers saved at a 25–50 ms wait (measured: 64 KiB made the
+# paced p99 worse), and on the `kafka` profile their fetch waits 500 ms.
 MIN_BYTES_BACKGROUND = 1024 * 1024
 MIN_BYTES_LOCAL_LATENCY = 1
 
