@@ -127,16 +127,11 @@ async def test_an_officer_or_supervisor_sees_the_form_with_the_pages_region_and_
 
 
 async def test_a_successful_adjustment_is_entered_and_listed_with_its_reason(console: Console) -> None:
-    posted, page = await submit(console, SHENYANG, {"region": "210102", "period": PERIOD, "points": "2",
-                                                    "reason": REASON})  # fmt: skip
-    assert posted.headers["location"] == PAGE.replace("?", "?", 1) + "#adjustments"
+    posted, page = await submit(console, SHENYANG, {"points": "2", "reason": REASON})  # the page's region and year
+    assert posted.headers["location"] == PAGE + "#adjustments"
     (entry,) = await console.entries()
-    assert (entry["subject_id"], entry["points"], entry["reason"], entry["officer"]) == (
-        AVERAGE,
-        2,
-        REASON,
-        "officer-sy",
-    )
+    assert (entry["subject_id"], entry["region"], entry["period"]) == (AVERAGE, "210102", PERIOD)
+    assert (entry["points"], entry["reason"], entry["officer"]) == (2, REASON, "officer-sy")
     (asked,) = [a for a in console.api.asked if a.method == "POST"]
     assert asked.url.path == f"/v1/purchasers/{AVERAGE}/assessment/entries/adjustment"
     assert asked.headers["authorization"] == f"Bearer {SHENYANG}"
@@ -150,9 +145,8 @@ async def test_a_successful_adjustment_is_entered_and_listed_with_its_reason(con
 
 async def test_an_agencys_adjustment_goes_to_the_agency_endpoint(console: Console) -> None:
     xuchang = token("finance_officer", "411000", "411000", sub="officer-xc")
-    page = f"/console/evaluations/agency/{A_AVERAGE}?region=411002&period={PERIOD}"
-    _, page = await submit(console, xuchang, {"region": "411002", "period": PERIOD, "points": "-4",
-                                              "reason": "约谈后整改不到位"}, page)  # fmt: skip
+    result = f"/console/evaluations/agency/{A_AVERAGE}?region=411002&period={PERIOD}"
+    _, page = await submit(console, xuchang, {"points": "-4", "reason": "约谈后整改不到位"}, result)
     (asked,) = [a for a in console.api.asked if a.method == "POST"]
     assert asked.url.path == f"/v1/agencies/{A_AVERAGE}/evaluation/entries/adjustment"
     assert "已录入调整：-4 分，理由：约谈后整改不到位" in page
