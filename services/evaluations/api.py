@@ -133,7 +133,10 @@ class EntryRequest(BaseModel):
 
     region: str = Field(min_length=6, max_length=6)
     period: str = Field(pattern=r"^\d{4}$")
-    points: float = Field(description="an indicator's points (0..its weight), or an adjustment's (signed)")
+    # Finite only: a NaN adjustment would make the total NaN, and every comparison with it false.
+    points: float = Field(
+        allow_inf_nan=False, description="an indicator's points (0..its weight), or an adjustment's (signed)"
+    )
     reason: str = Field(min_length=1, max_length=2000)
 
 

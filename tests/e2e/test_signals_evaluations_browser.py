@@ -5,9 +5,10 @@ driven by Playwright), through the gateway on the real stack, at 1366×768 and 3
   side on its task page (a column per bidder, the machine id each bid carried highlighted);
 - three unfounded complaints within 12 months reach a SUP-S-15 determination, its complaints listed
   with their window;
-- a year of purchasers published after an officer's adjustment: the ranked list with the grades, one
-  purchaser's seven categories with each number's provenance and the adjustment's reason; a stored
-  inspection draw in the draws' history;
+- an officer's adjustment entered in the console's form (the API's refusal shown on the field first),
+  then the year of purchasers published: the ranked list with the grades, one purchaser's seven
+  categories with each number's provenance and the adjustment's reason; a stored inspection draw in
+  the draws' history;
 - on a phone nothing scrolls sideways; no request leaves 127.0.0.1; a supplier's token gets nothing.
 Screenshots are kept under tests/artifacts/signals/ (gitignored)."""
 
@@ -17,7 +18,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.common.cloudevents import build_event
 from services.common.db import make_engine
@@ -221,10 +222,13 @@ async def purchaser_year(
                         indicator=code, entry=entry, at=AT)  # fmt: skip
 
 
-async def evaluations_year(stack: Stack, api: httpx.AsyncClient) -> None:
-    """Figures and officer entries of two Shenyang purchasers, an officer's adjustment over HTTP, the
-    year published (the run's publish activity); two Xuchang agencies' published grades and a draw."""
-    engine = make_engine(stack.database_url.replace("postgresql://", "postgresql+asyncpg://", 1))
+def evaluations_engine(stack: Stack) -> AsyncEngine:
+    return make_engine(stack.database_url.replace("postgresql://", "postgresql+asyncpg://", 1))
+
+
+async def evaluations_year(stack: Stack) -> None:
+    """Figures and officer entries of two Shenyang purchasers; two Xuchang agencies' published grades."""
+    engine = evaluations_engine(stack)
     try:
         async with engine.begin() as conn:
             for subject, (rates, records, reports, officer) in PURCHASERS.items():
@@ -233,12 +237,36 @@ async def evaluations_year(stack: Stack, api: httpx.AsyncClient) -> None:
                 result = Result(total=90 if grade == "A" else 40, grade=grade, lines=())
                 await save_result(conn, kind="agency", subject_id=subject, period=YEAR, region="411002", policy="004",
                                   result=result, lines=[], state="published", at=AT)  # fmt: skip
-        poor = list(PURCHASERS)[1]
-        body = {"region": "210102", "period": YEAR, "points": 2, "reason": "一项逾期系系统故障所致"}
-        r = await api.post(
-            f"/v1/purchasers/{poor}/assessment/entries/adjustment", json=body, headers=bearer(**SHENYANG)
-        )
-        assert r.status_code == 201, r.text
+    finally:
+        await engine.dispose()
+
+
+async def adjusted_in_the_console(page: Page, stack: Stack, subject: str) -> None:
+    """The officer's adjustment through the console's form: refused by the API first (no reason), the
+    refusal shown on the field in Chinese with the points kept; then entered, said back and listed."""
+    await page.goto(f"{stack.api}/console/evaluations/purchaser/{subject}?region=210102&period={YEAR}")
+    form = page.locator("#adjust")
+    await expect(form.locator("#adjust-region")).to_have_value("210102")
+    await form.locator("#adjust-points").fill("2")
+    await form.locator("#adjust-submit").click()
+    await expect(page.locator("#adjust-reason-error")).to_have_text("须写明理由，1 至 2000 字。")
+    await expect(page.locator("#adjust-reason")).to_have_attribute("aria-invalid", "true")
+    await expect(page.locator("main .error").first).to_contain_text("未能办理：请求无效")
+    await expect(page.locator("#adjust-points")).to_have_value("2")  # what was typed is kept
+    await page.locator("#adjust-reason").fill("一项逾期系系统故障所致")
+    await page.locator("#adjust-submit").click()
+    await expect(page.locator("main .ok")).to_contain_text(
+        "已录入调整：+2 分，理由：一项逾期系系统故障所致（shenyang-console"
+    )
+    await expect(page.locator("#adjustments")).to_contain_text("一项逾期系系统故障所致")
+    await expect(page.locator("#adjust-points")).to_have_value("")
+    await shot(page, "adjustment_1366.png")
+
+
+async def publish_and_draw(stack: Stack, api: httpx.AsyncClient) -> None:
+    """The year published (the run's publish activity: the adjustment counts); a Xuchang draw."""
+    engine = evaluations_engine(stack)
+    try:
         await EvaluationActivities(engine).publish_evaluations(
             PublishRequest(
                 kind="purchaser",
@@ -261,10 +289,13 @@ async def test_the_evaluations_pages_show_ranks_grades_provenance_and_draws(
     api: httpx.AsyncClient,
     browser: Browser,  # noqa: F811
 ) -> None:
-    await evaluations_year(stack, api)
+    await evaluations_year(stack)
     good, poor = PURCHASERS
     offline = Offline()
     page = await signed_in(browser, stack, SHENYANG, DESKTOP, offline)
+    await adjusted_in_the_console(page, stack, poor)
+    await publish_and_draw(stack, api)
+    await page.goto(f"{stack.api}/console")
     await page.click("#nav-nav_evaluations")
     await page.click("#tab-purchaser")
     await page.fill("#f-period", YEAR)
@@ -283,6 +314,7 @@ async def test_the_evaluations_pages_show_ranks_grades_provenance_and_draws(
     )
     await expect(page.locator('#lines tr[data-line="efficiency.contract_on_time"]')).to_contain_text(f"watch {YEAR}")
     await expect(page.locator("#adjustments")).to_contain_text("一项逾期系系统故障所致")
+    await expect(page.locator("#adjust-published")).to_contain_text("该年度结果已公布")
     await expect(page.locator("#grade")).to_be_visible()
     await shot(page, "assessment_1366.png")
     assert offline.outside() == []

@@ -148,6 +148,15 @@ async def test_entries_are_refused_for_computed_indicators_out_of_range_or_outsi
     assert foreign.status_code == 403
 
 
+@pytest.mark.parametrize("points", ["nan", "inf", "-Infinity", "1e400"])
+async def test_an_adjustment_that_is_not_a_finite_number_is_refused(service, points: str) -> None:  # type: ignore[no-untyped-def]
+    engine, client = service
+    answer = await _enter(client, "adjustment", points, "x")  # type: ignore[arg-type]
+    assert answer.status_code == 422 and answer.json()["errors"][0]["loc"] == ["body", "points"]
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(ENTRIES))).all() == []
+
+
 async def test_the_assessment_is_refused_where_shenyang_policy_does_not_apply(service) -> None:  # type: ignore[no-untyped-def]
     _, client = service
     answer = await client.get(f"/v1/purchasers/{PURCHASER}/assessment?region=411000&period=2026", headers=XUCHANG)

@@ -20,7 +20,7 @@ from prometheus_client.metrics import MetricWrapperBase
 
 from deploy.local.stack import GATEWAY
 from deploy.local.stack import SERVICES as LOCAL_SERVICES
-from deploy.local.tiers import Tier
+from deploy.local.tiers import TEMPORAL_TIER, Tier
 from services.common import metrics
 from services.common.settings import PROJECT_ROOT, Settings
 from services.common.topics import ALL_TOPICS, CALENDAR, DEAD_LETTER
@@ -148,7 +148,8 @@ def cpu_millicores(quantity: str) -> int:
 def test_cpu_requests_and_priority_follow_the_tiers(overlay: str) -> None:
     """Issue 19: the tiers of the local runner's table (deploy/local/tiers.py) on the cluster. cgroup
     CPU weight is proportional to the request, so read and intake pods request several times what a
-    background pod does; read and intake have a PriorityClass, background none."""
+    background pod does; read and intake have a PriorityClass, background none. Temporal's cluster
+    too, in the tier of its local dev server."""
     docs = render(f"overlays/{overlay}")
     tiers = {spec.name: spec.tier for spec in (*LOCAL_SERVICES, GATEWAY)}
     tiers.pop("evaluation-2")  # locally a second process; on the cluster a replica of evaluation
@@ -170,7 +171,34 @@ def test_cpu_requests_and_priority_follow_the_tiers(overlay: str) -> None:
             assert pod["priorityClassName"] == f"credit-{tier}", name
         (c,) = pod["containers"]
         requests[tier].append(cpu_millicores(c["resources"]["requests"]["cpu"]))
+    # Temporal's cluster (its Helm chart's values, not rendered here) is in the tier its dev server has
+    # locally: each of its Deployments labelled, requesting that tier's CPU, with no class.
+    for name, workload in temporal_workloads().items():
+        assert workload["deploymentLabels"]["credit-system/tier"] == TEMPORAL_TIER, name
+        assert workload["podLabels"]["credit-system/tier"] == TEMPORAL_TIER, name
+        requests[TEMPORAL_TIER].append(cpu_millicores(workload["resources"]["requests"]["cpu"]))
+    if TEMPORAL_TIER is Tier.BACKGROUND:
+        assert "priorityClassName" not in (K8S / "temporal" / "values.yaml").read_text()
     assert min(requests[Tier.READ] + requests[Tier.INTAKE]) >= 4 * max(requests[Tier.BACKGROUND]), requests
+
+
+# The Deployments of Temporal's chart (1.6.0) and where their values are: each server service takes
+# `server`'s resources and labels unless it sets its own (its resources replace them, its labels
+# are merged over them).
+TEMPORAL_SERVICES = ("frontend", "internal-frontend", "history", "matching", "worker")
+
+
+def temporal_workloads() -> dict[str, dict]:
+    values = yaml.safe_load((K8S / "temporal" / "values.yaml").read_text())
+    server = values["server"]
+    workloads = {"web": values["web"], "admintools": values["admintools"]}
+    for service in TEMPORAL_SERVICES:
+        own = server.get(service) or {}
+        workloads[f"server-{service}"] = {
+            "resources": own.get("resources") or server["resources"],
+            **{k: {**server.get(k, {}), **own.get(k, {})} for k in ("deploymentLabels", "podLabels")},
+        }
+    return workloads
 
 
 def _env_secret(container: dict, name: str) -> str:

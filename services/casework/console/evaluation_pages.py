@@ -300,12 +300,19 @@ def subject_page(
     csrf: str,
     lang: str,
     error: str | None = None,
+    ok: str | None = None,
+    refused: str | None = None,
+    adjust: str = "",
 ) -> str:
+    """One result with its provenance (`error`: why it could not be read). `ok` or `refused`: the
+    answer to the adjustment just posted (flash.py); `adjust`: the adjustment form
+    (adjustment_form.py), drawn by the route only for the roles that may enter one."""
     back = "/console/evaluations?" + urlencode(
         {k: params[k] for k in ("region", "period") if params.get(k)} | {"kind": kind}
     )
     body = f'<p><a href="{e(back)}">{e(t(lang, "back"))}</a></p>'
-    body += f"<h1>{e(t(lang, kind))} · {e(subject_id)} · {e(params.get('period'))}</h1>{message(error)}"
+    body += f"<h1>{e(t(lang, kind))} · {e(subject_id)} · {e(params.get('period'))}</h1>"
+    body += message(error) + message(refused) + message(None, ok)
     if result is not None:
         state = t(lang, "published_state") if result.get("state") == "published" else t(lang, "current")
         facts = {
@@ -330,7 +337,7 @@ def subject_page(
             body += f'<h2>{e(t(lang, "lines"))}</h2><div class="scroll"><table id="lines" class="cards">'
             body += f"{_lines_head(lang)}<tbody>{rows}</tbody></table></div>"
         body += adjustments(result, lang)
-    body += task_rows(tasks, lang)
+    body += adjust + task_rows(tasks, lang)
     here = subject_href(kind, subject_id, params.get("region", ""), params.get("period", ""))
     return page(f"{t(lang, kind)} {subject_id}", body, who=who, csrf=csrf, lang=lang, here=here)
 

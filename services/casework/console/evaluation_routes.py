@@ -2,7 +2,10 @@
 grades), `/console/evaluations/{agency|purchaser}/{id}` (one result with its provenance) and
 `/console/evaluations/draws` (the stored inspection draws). Read from the evaluations service's API
 through the gateway as the signed-in officer; finance departments only (`routes._officer`: any other
-role is refused before anything is asked of the API)."""
+role is refused before anything is asked of the API). A result's page carries the officer's
+adjustment form, posted to `/console/evaluations/{kind}/{id}/adjustment` and forwarded to the API
+(adjustment_form.py) for the roles it takes, with the form's CSRF token; post/redirect/get back to
+the result's page, which lists the adjustments."""
 
 import asyncio
 from urllib.parse import quote
@@ -10,11 +13,40 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from services.casework.console.evaluation_pages import EVALUATED, PAGE_SIZE, draws_page, list_page, subject_page
-from services.casework.console.flash import refusal_text
+from services.casework.console.adjustment_form import (
+    ADJUST_ROLES,
+    BACK,
+    FIELDS,
+    adjustment_body,
+    adjustment_errors,
+    adjustment_form,
+    adjustment_path,
+    entered_text,
+)
+from services.casework.console.adjustment_form import t as adjust_words
+from services.casework.console.evaluation_pages import (
+    EVALUATED,
+    PAGE_SIZE,
+    draws_page,
+    list_page,
+    subject_href,
+    subject_page,
+)
+from services.casework.console.flash import FLASH_COOKIE, refusal_text
 from services.casework.console.i18n import w
 from services.casework.console.pages_base import message, page
-from services.casework.console.routes import _api, _csrf, _html, _lang, _officer, _page_number, _signed_out
+from services.casework.console.routes import (
+    _api,
+    _csrf,
+    _html,
+    _lang,
+    _officer,
+    _page_number,
+    _posted,
+    _redirect_kept,
+    _signed_out,
+    _take_flash,
+)
 from services.common.identifiers import is_division_code
 from services.common.lawdates import today
 
@@ -128,8 +160,48 @@ async def evaluation_detail(kind: str, subject_id: str, request: Request) -> Res
         return _signed_out(request, w(lang, "signin_again"))
     tasks = [x for x in tasks if f":{params['period']}:" in x["id"]]
     found = result if status == 200 and isinstance(result, dict) else None
+    csrf = _csrf(request, token)
+    flash = await _take_flash(request, who) or {}
+    adjust = ""
+    if who["role"] in ADJUST_ROLES:  # deny unless the role may enter one
+        published = found is not None and found.get("state") == "published"
+        adjust = adjustment_form(
+            kind, subject_id, params, csrf=csrf, lang=lang, published=published,
+            form=flash.get("form"), errors=flash.get("errors"),
+        )  # fmt: skip
     html = subject_page(
-        kind, subject_id, found, tasks, params, who=who, csrf=_csrf(request, token), lang=lang,
-        error=None if found else refusal_text(result, lang),
+        kind, subject_id, found, tasks, params, who=who, csrf=csrf, lang=lang,
+        error=None if found else refusal_text(result, lang), ok=flash.get("ok"), refused=flash.get("error"),
+        adjust=adjust,
     )  # fmt: skip
-    return _html(html, 200 if found else status)
+    response = _html(html, 200 if found else status)
+    response.delete_cookie(FLASH_COOKIE, path="/console")
+    return response
+
+
+@router.post("/evaluations/{kind}/{subject_id}/adjustment")
+async def evaluation_adjustment(kind: str, subject_id: str, request: Request) -> Response:
+    """The adjustment form's post: forwarded to the evaluations API as the signed-in officer; back to
+    the result's page (post/redirect/get) with the API's answer — the entry made, or what the officer
+    typed with the API's refusal on each field."""
+    posted = await _posted(request, subject_href(kind, subject_id, "", ""))
+    if isinstance(posted, Response):
+        return posted
+    token, who, form, lang = posted
+    if who["role"] not in ADJUST_ROLES:
+        refused = page("403", message(adjust_words(lang, "roles")), who=who, csrf=_csrf(request, token), lang=lang)
+        return _html(refused, 403)
+    if kind not in EVALUATED:
+        return _html(page("404", message(refusal_text({"title": kind}, lang)), who=who, lang=lang), 404)
+    typed = {k: form.get(k, "") for k in FIELDS}
+    status, answer = await _api(request, "POST", adjustment_path(kind, subject_id), token, json=adjustment_body(form))
+    if status == 401:
+        return _signed_out(request, w(lang, "signin_again"))
+    if status != 201 or not isinstance(answer, dict):
+        # Back to the page the form was on, with what was typed and the API's refusal on its fields.
+        back = subject_href(kind, subject_id, form.get(f"{BACK}region", ""), form.get(f"{BACK}period", ""))
+        flash = {"error": refusal_text(answer, lang), "form": typed, "errors": adjustment_errors(answer, lang)}
+        return await _redirect_kept(request, back + "#adjust", flash, who)
+    # To the result the adjustment was entered on (the API took its region and year), which lists it.
+    entered = subject_href(kind, subject_id, str(answer.get("region", "")), str(answer.get("period", "")))
+    return await _redirect_kept(request, entered + "#adjustments", {"ok": entered_text(answer, lang)}, who)

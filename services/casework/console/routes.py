@@ -275,9 +275,10 @@ async def _render_task(
 
 
 async def _take_flash(request: Request, who: dict) -> dict | None:
-    return await FlashStore(request.app.state.runtime.engine).take(
-        request.cookies.get(FLASH_COOKIE), officer=who["sub"]
-    )
+    key = request.cookies.get(FLASH_COOKIE)
+    if not key:  # nothing was kept for this GET: the database is not asked
+        return None
+    return await FlashStore(request.app.state.runtime.engine).take(key, officer=who["sub"])
 
 
 def _redirect(target: str) -> Response:
