@@ -97,7 +97,9 @@ def appeal_row() -> dict:
     }
 
 
-async def file_appeal(env: WorkflowEnvironment, queue: str, casework: Casework) -> tuple[WorkflowHandle, AppealReviewInput]:
+async def file_appeal(
+    env: WorkflowEnvironment, queue: str, casework: Casework
+) -> tuple[WorkflowHandle, AppealReviewInput]:
     await sleep_until(env, FILED)
     inp = review_input(appeal_row())
     handle = await env.client.start_workflow(
