@@ -44,6 +44,7 @@ def review_input(row: dict) -> AppealReviewInput:
         due_working_days=due.working_days,
         reminder_working_days_before=policy.tasks.reminder_working_days_before,
         escalation_working_days_after=list(policy.tasks.escalation_working_days_after),
+        review_due_by=due.due_by,
     )
 
 

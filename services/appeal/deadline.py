@@ -9,7 +9,7 @@ it within seconds of the filing, so the date counted from the filing day is the 
 may move later (never earlier) once the State Council's arrangement is installed."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from services.common.lawdates import local_date
 from services.common.policy import Clock, policy_for
@@ -21,6 +21,9 @@ class ReviewDue:
     working_days: int  # after the filing day, which is not counted (Civil Code Art. 201)
     due_on: date  # Asia/Shanghai; the review may be decided through the end of that day
     provisional: bool
+    # The law's last day for a clock in calendar days (the review task is due on the last working
+    # day on or before it, on whatever calendar is installed then); None for a working-day clock.
+    due_by: date | None = None
 
     def as_data(self) -> dict:
         return {
@@ -32,9 +35,11 @@ class ReviewDue:
 
 def review_due(region: str, filed_at: datetime) -> ReviewDue:
     filed_on = local_date(filed_at)
-    days, provisional = review_working_days(policy_for(region, filed_on).clocks["appeal_review"], filed_on)
+    clock = policy_for(region, filed_on).clocks["appeal_review"]
+    days, provisional = review_working_days(clock, filed_on)
     due = RECKONER.add_working_days(filed_on, days)
-    return ReviewDue(working_days=days, due_on=due.day, provisional=provisional or due.provisional)
+    due_by = filed_on + timedelta(days=clock.value) if clock.unit == "calendar_days" else None
+    return ReviewDue(working_days=days, due_on=due.day, provisional=provisional or due.provisional, due_by=due_by)
 
 
 def review_working_days(clock: Clock, filed_on: date) -> tuple[int, bool]:

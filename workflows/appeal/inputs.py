@@ -3,7 +3,7 @@ One pydantic model each (STYLE). The appeal service starts `AppealReviewWorkflow
 `AppealReviewInput` and stores every `AppealChange` the workflow reports (activity
 `record_appeal_change` on queue `appeal-activities`)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -32,6 +32,10 @@ class AppealReviewInput(BaseModel):
     due_working_days: int
     reminder_working_days_before: int
     escalation_working_days_after: list[int]
+    # The law's last day for the review (20 days from receipt, 征信业管理条例 Art. 25): the review
+    # task is due on the last working day on or before it, on the calendar installed at the time
+    # (TaskSpec.due_by). None in histories before it: the task counts `due_working_days` only.
+    review_due_by: date | None = None
 
 
 class AppealChange(BaseModel):
