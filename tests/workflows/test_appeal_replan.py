@@ -27,10 +27,11 @@ from services.appeal.deadline import review_due
 from services.common.lawdates import SHANGHAI
 from services.common.temporal import APPEAL_ACTIVITIES, CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES
 from tests.support.factories import evidence, new_uscc
+from tests.workflows.saved import save_history
 from tests.workflows.test_appeal import Fakes
 from tests.workflows.test_task_replan import FakeCasework, fixture, plan_when, sleep_until, until
 from workflows.activity_names import CANCEL_TASK
-from workflows.appeal.inputs import AppealResult, AppealReviewInput, appeal_workflow_id, review_task_id
+from workflows.appeal.inputs import AppealDueReplan, AppealResult, AppealReviewInput, appeal_workflow_id, review_task_id
 from workflows.appeal.workflow import AppealReviewWorkflow
 from workflows.human_task.inputs import TaskClosed, TaskDecision, TaskReplan, task_workflow_id
 from workflows.human_task.workflow import HumanTaskWorkflow
@@ -123,32 +124,75 @@ async def decide(env: WorkflowEnvironment, task_id: str) -> None:
     )
 
 
-async def test_the_review_task_of_an_appeal_follows_an_install_through_the_casework_replan(
+async def test_the_review_task_follows_an_install_by_the_casework_replan_never_past_the_law(
     env: WorkflowEnvironment,
 ) -> None:
     """The appeal's working-day deadline is its review task's due date: the casework re-planner
-    (services/casework/replanner.py, every open task whatever its kind) moves it."""
+    (services/casework/replanner.py, every open task whatever its kind) moves it; the task carries
+    the law's last day, so it is counted again as the last working day by it."""
     fakes, casework = Fakes(), Casework()
     async with workers(env, fakes, casework) as queue:
         handle, inp = await file_appeal(env, queue, casework)
-        assert inp.due_working_days == 14
-        opened = casework.plans[0]
-        assert (opened.due_on, opened.due_provisional) == (date(2027, 1, 8), True)
-        shown = review_due(inp.region, inp.filed_at)  # what the appellant was told
-        assert (shown.due_on, shown.provisional) == (date(2027, 1, 8), True)
+        assert (inp.due_working_days, inp.review_due_by) == (14, LEGAL_DEADLINE)
+        assert casework.plans[0].due_on == date(2027, 1, 8) and casework.plans[0].due_provisional
+        shown = review_due(inp.region, inp.filed_at)  # what the appellant was told at filing
+        assert (shown.due_on, shown.provisional, shown.due_by) == (date(2027, 1, 8), True, LEGAL_DEADLINE)
+        task = env.client.get_workflow_handle(task_workflow_id(review_task_id(inp.appeal_id, 1)))
 
         # 12-28: an arrangement that makes Monday 01-04 a day off is installed; casework signals
-        # `replan` to every open task counted through 2027, the appeal's review task too.
+        # `replan` to every open task counted through 2027, the appeal's review task too. The 14
+        # working days counted on the provisional calendar would now end 01-11, past the law's 20
+        # days: the task stays due Friday 01-08, on the official footing now.
         await sleep_until(env, datetime(2026, 12, 28, 10, tzinfo=SHANGHAI))
         casework.reckoner.install(fixture(1, off={date(2027, 1, 4)}))
-        task = env.client.get_workflow_handle(task_workflow_id(review_task_id(inp.appeal_id, 1)))
-        await task.signal(HumanTaskWorkflow.replan, TaskReplan(year=2027, reason="2027 installed (fixture)"))
-        moved = await plan_when(task, lambda p: not p.due_provisional, "the review task was not re-planned")
-        # Moved, but by the 14 working days counted on the provisional calendar: past the law's 20 days.
-        assert (moved.due_on, moved.due_provisional) == (date(2027, 1, 11), False)
-        assert moved.due_on > LEGAL_DEADLINE
+        await task.signal(HumanTaskWorkflow.replan, TaskReplan(year=2027, reason="2027 installed (fixture A)"))
+        kept = await plan_when(task, lambda p: not p.due_provisional, "the review task was not re-planned")
+        assert kept.due_on == date(2027, 1, 8)
+
+        # 01-05: a later version makes Saturday 01-09, the law's last day, a working day (调休).
+        await sleep_until(env, datetime(2027, 1, 5, 10, tzinfo=SHANGHAI))
+        casework.reckoner.install(fixture(2, work={LEGAL_DEADLINE}))
+        await task.signal(HumanTaskWorkflow.replan, TaskReplan(year=2027, reason="2027 corrected (fixture B)"))
+        moved = await plan_when(task, lambda p: p.due_on != date(2027, 1, 8), "the due date did not move")
+        assert (moved.due_on, moved.due_provisional) == (LEGAL_DEADLINE, False)
 
         await decide(env, review_task_id(inp.appeal_id, 1))
         result: AppealResult = await handle.result()
     assert result.state == "upheld"
-    assert casework.replans == ["2027 installed (fixture)"]
+    assert casework.replans == ["2027 installed (fixture A)", "2027 corrected (fixture B)"]
+    assert casework.fired == []  # the provisional reminder (01-07 09:00) was never reached
+
+
+async def test_a_replanned_due_date_is_announced_once_and_never_earlier(env: WorkflowEnvironment) -> None:
+    """The appeal service stores the re-planned due date on the appeal and signals `replan_due`;
+    the workflow announces it as a new version of the appeal (what appeal.changed.v1 carries), once:
+    the command redelivered, or an earlier date, changes nothing."""
+    fakes, casework = Fakes(), Casework()
+    async with workers(env, fakes, casework) as queue:
+        handle, inp = await file_appeal(env, queue, casework)
+        await until(lambda: fakes.states() == ["under_review"], "under review")
+        await sleep_until(env, datetime(2026, 12, 28, 10, tzinfo=SHANGHAI))
+        official = AppealDueReplan(due_on=date(2027, 1, 8), provisional=False, reason="2027 installed (fixture A)")
+        await handle.signal(AppealReviewWorkflow.replan_due, official)
+        await until(lambda: len(fakes.changes) == 2, "the re-planned date was not announced")
+        await handle.signal(AppealReviewWorkflow.replan_due, official)  # the command delivered twice
+        earlier = AppealDueReplan(due_on=date(2027, 1, 7), provisional=False, reason="a bad count")
+        await handle.signal(AppealReviewWorkflow.replan_due, earlier)
+        later = AppealDueReplan(due_on=LEGAL_DEADLINE, provisional=False, reason="2027 corrected (fixture B)")
+        await handle.signal(AppealReviewWorkflow.replan_due, later)
+        await until(lambda: len(fakes.changes) == 3, "the later date was not announced")
+        await decide(env, review_task_id(inp.appeal_id, 1))
+        result: AppealResult = await handle.result()
+        history = await handle.fetch_history()
+    assert result.state == "upheld"
+    assert [(c.version, c.state) for c in fakes.changes] == [
+        (2, "under_review"),
+        (3, "under_review"),
+        (4, "under_review"),
+        (5, "upheld"),
+    ]
+    assert fakes.changes[1].note == "review due date re-planned to 2027-01-08: 2027 installed (fixture A)"
+    assert fakes.changes[2].note == "review due date re-planned to 2027-01-09: 2027 corrected (fixture B)"
+    # The review task carries the law's last day (patch appeal-review-replan).
+    assert casework.plans[0].due_on == date(2027, 1, 8)
+    save_history("appeal_due_replanned_v2", history)

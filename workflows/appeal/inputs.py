@@ -57,6 +57,17 @@ class AppealChange(BaseModel):
     note: str = ""  # why a round was repeated or the appeal closed, or the evaluation service's note
 
 
+class AppealDueReplan(BaseModel):
+    """Signal `replan_due`: the appeal service counted the review's due date again on a holiday
+    arrangement just installed (services/appeal/replanner.py) and stored it on the appeal; the
+    workflow announces it (a new version of appeal.changed.v1). Idempotent: the date it announced
+    last, or an earlier one, changes nothing."""
+
+    due_on: date
+    provisional: bool
+    reason: str
+
+
 class AppealResult(BaseModel):
     appeal_id: str
     state: AppealState
