@@ -25,6 +25,14 @@ class ReviewDue:
     # day on or before it, on whatever calendar is installed then); None for a working-day clock.
     due_by: date | None = None
 
+    def columns(self) -> dict:
+        """As stored on the appeal (models.Appeal.review_*)."""
+        return {
+            "review_due_on": self.due_on,
+            "review_working_days": self.working_days,
+            "review_due_provisional": self.provisional,
+        }
+
     def as_data(self) -> dict:
         return {
             "review_due_on": self.due_on.isoformat(),
@@ -49,3 +57,29 @@ def review_working_days(clock: Clock, filed_on: date) -> tuple[int, bool]:
         raise ValueError(f"an objection review clock in {clock.unit} is not supported")
     days, provisional = working_days_within(filed_on, clock.value)
     return max(days, 1), provisional
+
+
+def shown_due(appeal: dict) -> ReviewDue:
+    """What the appellant is told: the date stored on the appeal (at filing, then by the re-planner);
+    counted on read for an appeal filed before it was stored."""
+    if appeal.get("review_due_on") is None:
+        return review_due(appeal["region"], appeal["filed_at"])
+    return ReviewDue(
+        working_days=appeal["review_working_days"],
+        due_on=appeal["review_due_on"],
+        provisional=bool(appeal["review_due_provisional"]),
+    )
+
+
+def recounted(appeal: dict) -> ReviewDue:
+    """The review's due date counted again on the calendar as it is now (a year's arrangement was
+    installed), never earlier than the date stored: where the new count is earlier, the stored date
+    stays — still on or before the law's last day, since both are — on the new count's footing
+    (the official calendar now stands behind it), as casework's re-plan keeps a task's date."""
+    new = review_due(appeal["region"], appeal["filed_at"])
+    stored = appeal.get("review_due_on")
+    if stored is None or new.due_on >= stored:
+        return new
+    filed_on = local_date(appeal["filed_at"])
+    days = max(RECKONER.working_days_between(filed_on, stored), 1)
+    return ReviewDue(working_days=days, due_on=stored, provisional=new.provisional, due_by=new.due_by)
