@@ -2,11 +2,12 @@
 what the appellant is told (the filing answer, `GET /v1/appeals/{id}`, appeal.changed.v1).
 
 The policy's clock (Luoyang: 20 calendar days from receipt, 征信业管理条例 Art. 25) becomes the
-working days that fall before the legal deadline; the review task is due that many working days
-after the day it opens (services/casework/plan.py, with the same reckoner), and the starter opens
-it within seconds of the filing, so the date counted from the filing day is the task's due date.
+working days that fall before the legal deadline, i.e. the last working day on or before it; the
+review task carries that deadline (`due_by`) and is due on the same day (services/casework/plan.py,
+with the same arrangements), counted again there when a year's arrangement is installed.
 `provisional` is True when a year without an official arrangement was counted through: the date
-may move later (never earlier) once the State Council's arrangement is installed."""
+may move later (never earlier) once the State Council's arrangement is installed. The date told at
+filing is stored on the appeal (`columns`) and counted again by replanner.py (`recounted`)."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
