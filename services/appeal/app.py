@@ -1,6 +1,6 @@
-"""The appeal process: HTTP API, its Kafka consumers, outbox relay, the relay of its commands to
-Temporal (review workflow starts: commands.py) and its Temporal activity worker on one event loop
-(STYLE: one process per service)."""
+"""The appeal process: HTTP API, its Kafka consumers (with the calendar follower), outbox relay,
+the relay of its commands to Temporal (review workflow starts and re-planned due dates:
+commands.py) and its Temporal activity worker on one event loop (STYLE: one process per service)."""
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -13,6 +13,7 @@ from services.appeal.commands import OUTBOX
 from services.appeal.handlers import build_router
 from services.appeal.models import MESSAGING, MIGRATIONS, TABLES
 from services.common.activity_failures import activity_worker
+from services.common.calendar_follower import build_follower
 from services.common.record_owner import RecordOwner
 from services.common.replica_lag import ReplicaClock
 from services.common.replica_ready import replica_detail
@@ -39,7 +40,8 @@ def create_app(settings: Settings | None = None, *, with_temporal: bool = True) 
             tables=TABLES,
             migrations=MIGRATIONS,
             messaging=MESSAGING,
-            routers=lambda rt: [build_router(rt, settings, owner, clock)],
+            # The follower: every replica counts review due dates (filing, GET) on every installed year.
+            routers=lambda rt: [build_router(rt, settings, owner, clock), build_follower()],
             background=background,
             commands=OUTBOX,
             with_temporal=with_temporal,

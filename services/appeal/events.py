@@ -4,7 +4,7 @@ carries the evidence count, and the reason of the decision, which the applicant 
 
 from datetime import datetime
 
-from services.appeal.deadline import review_due
+from services.appeal.deadline import shown_due
 from services.common.cloudevents import build_event
 from services.common.lawdates import iso
 from services.common.messaging import OutboundEvent
@@ -35,7 +35,7 @@ def appeal_data(row: dict) -> dict:
         "evidence_count": len(row["evidence"]),
         "filed_at": iso(row["filed_at"]),
         # Added (v1.1 adds fields, never renames): when the appellant may expect the decision.
-        **review_due(row["region"], row["filed_at"]).as_data(),
+        **shown_due(row).as_data(),
     }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.appeal.commands import review_command
+from services.appeal.deadline import review_due
 from services.appeal.events import SOURCE, appeal_changed_event
 from services.appeal.models import APPEALS_T, COMMANDS, MESSAGING, REPLICA
 from services.appeal.rules import AppealApplication, Refusal, judge, refusal, stored_applicant
@@ -137,6 +138,8 @@ def _appeal_row(app: AppealApplication, record, *, source: str, event_id: str, f
         "filed_at": now,
         "updated_at": now,
         "workflow_started_at": None,
+        # What the appellant is told at once (events.appeal_data), kept to be re-planned later.
+        **review_due(record.region, now).columns(),
         "source": source,
         "source_event_id": event_id,
     }

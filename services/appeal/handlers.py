@@ -1,5 +1,6 @@
 """Kafka consumers of the appeal service: objections (`appeal.filed.v1` on
-credit.inbound.applications) and the record replica (credit.records)."""
+credit.inbound.applications), the record replica (credit.records) and the review due dates'
+re-planner (`calendar.installed.v1` on credit.calendar, replanner.py)."""
 
 from datetime import datetime
 from typing import Any
@@ -13,9 +14,11 @@ from services.appeal.events import SOURCE
 from services.appeal.filing import CONSUMER as FILING
 from services.appeal.filing import file_appeals
 from services.appeal.models import MESSAGING, REPLICA
+from services.appeal.replanner import GROUP_ID as REPLAN_GROUP_ID
+from services.appeal.replanner import REPLANNER
 from services.common.batches import consume, consume_applications
 from services.common.contracts.owners import APPEAL
-from services.common.frame import Batch, handle_batch
+from services.common.frame import Batch, counts, handle_batch
 from services.common.inbound import Inbound, from_kafka
 from services.common.record_owner import RecordOwner
 from services.common.record_replica import replica_consumer, replicated, upsert_replica
@@ -23,7 +26,7 @@ from services.common.replica_lag import ReplicaClock
 from services.common.runtime import Runtime
 from services.common.settings import Settings
 from services.common.subscribers import batch_options
-from services.common.topics import INBOUND_APPLICATIONS, RECORDS
+from services.common.topics import CALENDAR, INBOUND_APPLICATIONS, RECORDS
 
 log = structlog.get_logger(__name__)
 GROUP_ID = "credit-appeal"
@@ -58,7 +61,19 @@ def build_router(rt: Runtime, settings: Settings, owner: RecordOwner, clock: Rep
         )
         clock.note([t for times in results for t in times])
 
+    # The calendar changes a few times a year: nobody waits on the re-planner's fetches.
+    @router.subscriber(
+        CALENDAR, **batch_options(settings, group_id=REPLAN_GROUP_ID, background=True), title="due re-planner"
+    )
+    async def on_calendar(body: Any, message: Any = Context("message")) -> None:
+        await consume(rt, from_kafka(message.raw_message), replan, messaging=MESSAGING, source=SOURCE, service="appeal")
+        rt.wake_commands()
+
     return router
+
+
+async def replan(conn: AsyncConnection, items: list[Inbound], *, now: datetime) -> dict[str, int]:
+    return counts(await handle_batch(REPLANNER, conn, items, now=now))
 
 
 async def replicate(conn: AsyncConnection, items: list[Inbound], *, now: datetime) -> list[datetime]:

@@ -2,7 +2,7 @@
 records they are about (built from `credit.records`, so an appeal is judged at once without
 asking another service)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
@@ -47,6 +47,12 @@ class Appeal(SQLModel, table=True):
     outcome: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     filed_at: datetime
     updated_at: datetime
+    # When the review is due, as the appellant was told (services/appeal/deadline.py): counted at
+    # filing and again when a holiday arrangement of a year it was counted through is installed
+    # (replanner.py), never earlier. NULL for appeals filed before it was stored (counted on read).
+    review_due_on: date | None = None
+    review_working_days: int | None = None
+    review_due_provisional: bool | None = None
     # Set once the review workflow has been started (its start command is retried until then).
     workflow_started_at: datetime | None = None
     source: str = Field(max_length=300)

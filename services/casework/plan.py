@@ -2,14 +2,15 @@
 activity `open_task` calls it once and the plan goes into the workflow's history).
 
 - due: `due_working_days` working days after the day it is opened (the opening day is not counted,
-  Civil Code Art. 201), Asia/Shanghai; the task may be decided through the end of that day;
+  Civil Code Art. 201), Asia/Shanghai — or, for a deadline the law sets in calendar days (`due_by`),
+  the last working day on or before it; the task may be decided through the end of that day;
 - reminder: at the start of the working day `reminder_working_days_before` working days before the
   due date (skipped when that moment is already past when the task opens);
 - escalation level k: at the first moment the task is late by `escalation_working_days_after[k-1]`
   working days, i.e. 00:00 of the day after that working day; level 1 goes to the supervisor of
   the task's region, level 2 one region up (a county's city, a city's province), and so on."""
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from services.common.identifiers import regions_above
 from services.common.lawdates import SHANGHAI, local_date, start_of_day
@@ -27,7 +28,7 @@ def plan_task(spec: TaskSpec, opened_at: datetime, reckoner: Reckoner = RECKONER
     if spec.due_working_days < 0 or spec.reminder_working_days_before < 0:
         raise ValueError("working-day counts must not be negative")
     opened_on = local_date(opened_at)
-    due = reckoner.add_working_days(opened_on, spec.due_working_days)
+    due = due_of(spec, opened_on, reckoner)
     return TaskPlan(
         task_id=spec.task_id,
         opened_on=opened_on,
@@ -35,6 +36,17 @@ def plan_task(spec: TaskSpec, opened_at: datetime, reckoner: Reckoner = RECKONER
         alarms=_alarms(spec, opened_at, due, reckoner),
         due_provisional=due.provisional,
     )
+
+
+def due_of(spec: TaskSpec, opened_on: date, reckoner: Reckoner = RECKONER) -> Reckoning:
+    """`due_working_days` after the opening day; with a legal deadline (`due_by`), the last working
+    day on or before it instead: a count fixed on one calendar would pass the law's last day once
+    another calendar adds a day off (and fall short of it once one adds a working day). A task
+    opened after that day is due on its opening day: late at once, escalated."""
+    if spec.due_by is None:
+        return reckoner.add_working_days(opened_on, spec.due_working_days)
+    last = reckoner.last_working_day_by(spec.due_by)
+    return last if last.day >= opened_on else Reckoning(opened_on, last.provisional)
 
 
 def _alarms(spec: TaskSpec, opened_at: datetime, due: Reckoning, reckoner: Reckoner) -> list[TaskAlarm]:
@@ -76,7 +88,7 @@ def replan_task(spec: TaskSpec, old: TaskPlan, fired_levels: list[int], reckoner
     date kept because the new count is earlier is no longer provisional when the new count is not:
     the official calendar now stands behind it, and the rule fixes it."""
     opened_at = start_of_day(old.opened_on)
-    counted = reckoner.add_working_days(old.opened_on, spec.due_working_days)
+    counted = due_of(spec, old.opened_on, reckoner)
     due = Reckoning(max(counted.day, old.due_on), counted.provisional)
     new = {a.level: a for a in _alarms(spec, opened_at, due, reckoner)}
     alarms = []

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from services.casework.commands import replan_command
 from services.casework.models import COMMANDS, MESSAGING, TASKS_T
 from services.casework.visibility import OPEN_STATES
-from services.common.calendar_follower import replan_reason
+from services.common.calendar_follower import counted_through, replan_reason
 from services.common.commands import write_commands
 from services.common.inbound import from_kafka
 from services.common.messaging import already_processed, mark_processed
@@ -33,7 +33,7 @@ GROUP_ID = "credit-casework-replan"
 def touches(task: dict, year: int) -> bool:
     """Whether a date of the task was counted through `year` (from the day it opened to its last alarm)."""
     last = max([task["due_on"], *(datetime.fromisoformat(a["at"]).date() for a in task["alarms"])])
-    return task["opened_on"].year <= year <= last.year
+    return counted_through(task["opened_on"], last, year)
 
 
 async def open_tasks_of(rt: Runtime, year: int) -> list[dict]:

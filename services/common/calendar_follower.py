@@ -5,7 +5,8 @@ announcement, so the consumer has no group (no shared offsets) and reads the top
 an announcement heard twice, or older than the version held, changes nothing (Reckoner.install).
 
 What a service re-plans when a year becomes official (casework's open tasks, the watch's running
-clocks) is its own consumer with a group; `replan_reason` words the announcement the same way."""
+clocks, the appeals' review due dates) is its own consumer with a group; `install_announced`,
+`counted_through` and `replan_reason` are what those consumers share."""
 
 from datetime import date
 from typing import Any
@@ -43,6 +44,21 @@ def replan_reason(data: dict) -> str:
         f"holiday arrangement of {int(data['year'])} installed (version {data.get('version')}, "
         f"{notice.get('number', 'no notice')}, by {data.get('installed_by')})"
     )
+
+
+def counted_through(first: date, last: date, year: int) -> bool:
+    """Whether dates counted from `first` to `last` passed through `year`: what a re-planner asks of
+    each running deadline when that year's arrangement is installed."""
+    return first.year <= year <= last.year
+
+
+def install_announced(data: dict, reckoner: Reckoner = RECKONER) -> tuple[Arrangement, str]:
+    """For a re-planner (one group per service, so possibly ahead of this process's follower): the
+    announced arrangement installed here first (twice changes nothing), and why dates move.
+    KeyError/TypeError/ValueError when the announcement is malformed."""
+    arrangement = arrangement_from_event(data)
+    reckoner.install(arrangement)
+    return arrangement, replan_reason(data)
 
 
 def heard(records: list[Any], reckoner: Reckoner = RECKONER) -> list[int]:

@@ -134,6 +134,11 @@ class Reckoner:
         span = (through - after).days
         return sum(self.is_working_day(after + timedelta(days=k)) for k in range(1, span + 1))
 
+    def last_working_day_by(self, day: date) -> Reckoning:
+        """The last working day on or before `day`: where a deadline the law sets in calendar days
+        (e.g. an objection's 20 days, 征信业管理条例 Art. 25) falls for work counted in working days."""
+        return self.previous_working_day(day + timedelta(days=1))
+
     def previous_working_day(self, day: date, n: int = 1) -> Reckoning:
         """The n-th working day before `day`."""
         start = day

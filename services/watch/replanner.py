@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 from sqlalchemy import bindparam, select, update
 
-from services.common.calendar_follower import arrangement_from_event, replan_reason
+from services.common.calendar_follower import counted_through, install_announced
 from services.common.commands import write_commands
 from services.common.contracts.calendar import CALENDAR_INSTALLED, CalendarInstalled
 from services.common.contracts.decode import Typed
@@ -25,7 +25,6 @@ from services.common.contracts.owners import WATCH
 from services.common.frame import Accepted, Batch, Consumer, Rejected
 from services.common.lawdates import local_date
 from services.common.topics import CALENDAR
-from services.common.workdays import RECKONER
 from services.watch.commands import command_of
 from services.watch.deadlines import deadline_policy, due_for
 from services.watch.events import SOURCE
@@ -37,22 +36,21 @@ log = structlog.get_logger(__name__)
 GROUP_ID = "credit-watch-replan"
 
 
-def counted_through(row: dict[str, Any], year: int) -> bool:
+def clock_counted_through(row: dict[str, Any], year: int) -> bool:
     """Whether the clock's due date was counted through `year` (from its starting day to its due date)."""
-    return local_date(aware(row["started_at"])).year <= year <= row["due_on"].year
+    return counted_through(local_date(aware(row["started_at"])), row["due_on"], year)
 
 
 async def _installed(event: Typed[CalendarInstalled], batch: Batch) -> Accepted | Rejected:
     try:
-        arrangement = arrangement_from_event(event.envelope.data)
+        arrangement, reason = install_announced(event.envelope.data)
     except (KeyError, TypeError, ValueError) as exc:
         return Rejected("invalid_data", f"not an arrangement: {exc!r}"[:300])
-    RECKONER.install(arrangement)
-    year, reason = arrangement.year, replan_reason(event.envelope.data)
+    year = arrangement.year
     q = select(CLOCKS).where(CLOCKS.c.done_at.is_(None), CLOCKS.c.due_on >= date(year, 1, 1))
     running = [dict(r._mapping) for r in await batch.conn.execute(q)]
     changed, commands = [], []
-    for row in (r for r in running if counted_through(r, year)):
+    for row in (r for r in running if clock_counted_through(r, year)):
         started_on = local_date(aware(row["started_at"]))
         due = due_for(deadline_policy(), row["region"], row["stage"], started_on)
         if due is None or (due.due_on, due.provisional) == (row["due_on"], row["provisional"]):

@@ -43,7 +43,8 @@ def arrangement(year: int) -> dict:
     }
 
 
-async def appeal_review_task(api: httpx.AsyncClient) -> dict:
+async def appeal_review_task(api: httpx.AsyncClient) -> tuple[dict, dict, dict]:
+    """The open review task of an appeal filed now, the appeal as filed, and the appellant's headers."""
     supplier = new_uscc()
     data = report_data(subject_id=supplier, code="SUP-G-01", reporter_type="finance", region=COUNTY)
     made = await api.post("/v1/reports", json=data, headers=RECORDER)
@@ -63,15 +64,17 @@ async def appeal_review_task(api: httpx.AsyncClient) -> dict:
         return r.json()["items"]
 
     (task,) = await eventually(tasks, until=lambda items: len(items) == 1, timeout=60)
-    return task
+    return task, filed.json(), bearer("subject", supplier, COUNTY)
 
 
 async def test_a_task_due_in_a_year_not_announced_opens_provisional_until_the_arrangement_is_installed(
     stack: Stack, api: httpx.AsyncClient
 ) -> None:
-    task = await appeal_review_task(api)
+    task, filed, appellant = await appeal_review_task(api)
     year = date.fromisoformat(task["due_on"]).year
     assert year > 2026 and task["provisional"] is True  # the pinned chinese-calendar ends with 2026
+    # What the appellant was told: the same count from the filing day (the task opened that day).
+    assert date.fromisoformat(filed["review_due_on"]).year == year and filed["review_due_provisional"] is True
     before = await api.get(f"/v1/calendar/{year}")
     assert before.status_code == 200 and before.json()["status"] in ("provisional", "official")
     already_installed = before.json()["status"] == "official"  # a stack reused by an earlier run
@@ -111,3 +114,17 @@ async def test_a_task_due_in_a_year_not_announced_opens_provisional_until_the_ar
     if not already_installed:
         (entry,) = [a for a in replanned["audit"] if a["action"] == "replanned"]
         assert f"holiday arrangement of {year} installed" in entry["details"]["reason"]
+
+    # The appeal's own date follows (services/appeal/replanner.py), never earlier, and the review
+    # workflow announces it as a new version of the appeal (appeal.changed.v1, the same view).
+    async def appeal() -> dict:
+        r = await api.get(f"/v1/appeals/{filed['appeal_id']}", headers=appellant)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    told = await eventually(
+        appeal, until=lambda a: a["review_due_provisional"] is False and a["version"] > 2, timeout=60
+    )
+    assert told["review_due_on"] >= filed["review_due_on"] and told["state"] == "under_review"
+    assert told["note"].startswith(f"review due date re-planned to {told['review_due_on']}: ")
+    assert f"holiday arrangement of {year} installed" in told["note"]

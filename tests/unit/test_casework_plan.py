@@ -6,9 +6,10 @@ from datetime import date, datetime, time
 
 import pytest
 
-from services.casework.plan import plan_task
+from services.casework.plan import plan_task, replan_task
+from services.common.arrangements import Arrangement, provisional
 from services.common.lawdates import SHANGHAI
-from services.common.workdays import CalendarUnavailable
+from services.common.workdays import CalendarUnavailable, Reckoner
 from workflows.human_task.inputs import TaskSpec
 
 
@@ -87,3 +88,52 @@ def test_a_year_without_holiday_data_is_planned_provisionally(monkeypatch: pytes
 def test_a_year_before_the_calendar_data_still_fails_loudly() -> None:
     with pytest.raises(CalendarUnavailable, match="2003"):
         plan_task(spec(10), at(date(2003, 12, 24), 10))
+
+
+def legal(days: int, due_by: date) -> TaskSpec:
+    return spec(days).model_copy(update={"kind": "appeal_review", "due_by": due_by})
+
+
+def test_a_legal_deadline_in_calendar_days_is_due_on_the_last_working_day_by_it() -> None:
+    # Opened Mon 09-21, the law's last day Sunday 10-04 (National Day): 09-25..27 and 10-01..07 off,
+    # so the last working day by it is Wednesday 09-30, whatever the working-day count says.
+    plan = plan_task(legal(20, date(2026, 10, 4)), at(date(2026, 9, 21), 10))
+    assert plan.due_on == date(2026, 9, 30)
+    # A task opened after the law's last day (its start was held up) is due at once.
+    late = plan_task(legal(5, date(2026, 10, 4)), at(date(2026, 10, 9), 10))
+    assert late.due_on == date(2026, 10, 9)
+
+
+def test_a_legal_deadline_is_counted_again_on_replan_never_past_it_never_earlier(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An objection filed Sunday 2026-12-20: 20 days end Saturday 2027-01-09; 2027 provisional. The
+    arrangements are TEST FIXTURES, NOT OFFICIAL DATA."""
+    monkeypatch.delenv("CREDIT_CALENDAR_DIR", raising=False)
+    reckoner, opened = Reckoner(), at(date(2026, 12, 20), 10)
+    task = legal(14, date(2027, 1, 9))
+    plan = plan_task(task, opened, reckoner)
+    assert (plan.due_on, plan.due_provisional) == (date(2027, 1, 8), True)
+    # Monday 01-04 made a day off: 14 working days would end 01-11, past the law; the due date
+    # stays the last working day by 01-09, now on the official footing.
+    reckoner.install(arrangement_2027(1, off={date(2027, 1, 4)}))
+    kept = replan_task(task, plan, [], reckoner)
+    assert (kept.due_on, kept.due_provisional) == (date(2027, 1, 8), False)
+    assert replan_task(spec(14), plan, [], reckoner).due_on == date(2027, 1, 11)  # without due_by
+    # A later version makes Saturday 01-09 itself a working day (调休): due that day.
+    reckoner.install(arrangement_2027(2, work={date(2027, 1, 9)}))
+    moved = replan_task(task, kept, [], reckoner)
+    assert (moved.due_on, moved.due_provisional) == (date(2027, 1, 9), False)
+    assert moved.alarms[1].at == at(date(2027, 1, 10))  # late from the day after
+
+
+def arrangement_2027(version: int, *, off: set[date] = frozenset(), work: set[date] = frozenset()) -> Arrangement:
+    """A TEST FIXTURE arrangement of 2027 (the law's days plus `off`, `work` as 调休), NOT OFFICIAL DATA."""
+    return Arrangement(
+        year=2027,
+        holidays=frozenset(provisional(2027).holidays | off),
+        workdays=frozenset(work),
+        source="TEST FIXTURE, NOT OFFICIAL DATA",
+        status="official",
+        version=version,
+    )

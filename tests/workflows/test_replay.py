@@ -30,6 +30,9 @@ BRANCHES = {
         "appeal_second_round_v1": "a refused correction opens a second round",
         "appeal_escalated_v1": "timeout: reminder and two escalations, then decided",
         "appeal_closed_v1": "cancellation: record out of force before review",
+        # Behind workflow.patched("appeal-review-replan"): the review task carries the law's last day
+        # and a re-planned due date is announced (`replan_due`); the v1 files replay on the old path.
+        "appeal_due_replanned_v2": "due date re-planned twice by `replan_due` (a repeat, an earlier one ignored)",
     },
     "CollusionTriageWorkflow": {
         "collusion_triage_referred_v1": "decision: refer two of three suppliers",

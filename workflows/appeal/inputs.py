@@ -3,7 +3,7 @@ One pydantic model each (STYLE). The appeal service starts `AppealReviewWorkflow
 `AppealReviewInput` and stores every `AppealChange` the workflow reports (activity
 `record_appeal_change` on queue `appeal-activities`)."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -32,6 +32,10 @@ class AppealReviewInput(BaseModel):
     due_working_days: int
     reminder_working_days_before: int
     escalation_working_days_after: list[int]
+    # The law's last day for the review (20 days from receipt, 征信业管理条例 Art. 25): the review
+    # task is due on the last working day on or before it, on the calendar installed at the time
+    # (TaskSpec.due_by). None in histories before it: the task counts `due_working_days` only.
+    review_due_by: date | None = None
 
 
 class AppealChange(BaseModel):
@@ -51,6 +55,17 @@ class AppealChange(BaseModel):
     record_version: int | None = None
     record_status: str | None = None
     note: str = ""  # why a round was repeated or the appeal closed, or the evaluation service's note
+
+
+class AppealDueReplan(BaseModel):
+    """Signal `replan_due`: the appeal service counted the review's due date again on a holiday
+    arrangement just installed (services/appeal/replanner.py) and stored it on the appeal; the
+    workflow announces it (a new version of appeal.changed.v1). Idempotent: the date it announced
+    last, or an earlier one, changes nothing."""
+
+    due_on: date
+    provisional: bool
+    reason: str
 
 
 class AppealResult(BaseModel):

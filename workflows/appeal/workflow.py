@@ -8,7 +8,11 @@
 2. `get_record_facts`: who recorded it, so that officer is excluded from the review (the reviewer
    and the recorder are two different people).
 3. A review task (child HumanTaskWorkflow, kind appeal_review) for the finance department of the
-   record's region, due in the policy's working days, with its reminder and escalations.
+   record's region, due in the policy's working days, with its reminder and escalations. Its due
+   date is the last working day by the law's last day (`review_due_by`), so casework's re-plan of
+   the task after a holiday arrangement is installed never takes it past the law; the appeal
+   service stores the appeal's own due date again and signals `replan_due`, announced here while
+   the task is open (`workflow.patched("appeal-review-replan")`).
 4. `correct` → `correct_record` (record.corrected.v1: another code, or withdrawn when no field is
    corrected); `uphold` → `uphold_record` (record.upheld.v1, the objection mark removed). Either
    way the reason reaches the applicant through the appeal (appeal.changed.v1).
@@ -21,7 +25,7 @@ archive, the good-credit look-back, an expert's score), an expired or repaired o
 record that left force between the filing and step 1 is not marked, and the appeal is closed.
 Every change of the appeal is reported to the appeal service (`record_appeal_change`)."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import TypeVar
 
 from temporalio import workflow
@@ -39,7 +43,9 @@ from workflows.activity_names import (
 with workflow.unsafe.imports_passed_through():
     from services.common.temporal import APPEAL_ACTIVITIES, EVALUATION_ACTIVITIES
     from workflows.appeal.inputs import (
+        TERMINAL_STATES,
         AppealChange,
+        AppealDueReplan,
         AppealResult,
         AppealReviewInput,
         AppealState,
@@ -51,6 +57,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.record_inputs import AppealMark, AppealResolution, RecordChangeResult, RecordFacts, RecordRef
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
+# Appeals started before it keep `execute_child_workflow` without a legal deadline on their task
+# and never announce `replan_due` (their histories replay on that path).
+REPLAN_PATCH = "appeal-review-replan"
 # Until the service answers: the record changes only through these activities, never around them.
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 # A wrongly blacklisted supplier is barred from every tender until the review ends: serious first.
@@ -69,6 +78,8 @@ class AppealReviewWorkflow:
         self._state: AppealState = "filed"
         self._task_id: str | None = None
         self._appeal_id = ""
+        self._due_pending: AppealDueReplan | None = None
+        self._due_announced: AppealDueReplan | None = None
 
     @workflow.run
     async def run(self, inp: AppealReviewInput) -> AppealResult:
@@ -94,11 +105,20 @@ class AppealReviewWorkflow:
         while True:
             self._task_id = review_task_id(inp.appeal_id, round_no)
             await self._change(inp, "under_review", task_id=self._task_id, note=note)
-            outcome: TaskOutcome = await workflow.execute_child_workflow(
-                HumanTaskWorkflow.run,
-                self._spec(inp, facts, note),
-                id=task_workflow_id(self._task_id),
-            )
+            if workflow.patched(REPLAN_PATCH):
+                task = await workflow.start_child_workflow(
+                    HumanTaskWorkflow.run,
+                    self._spec(inp, facts, note, due_by=inp.review_due_by),
+                    id=task_workflow_id(self._task_id),
+                )
+                await self._announce_due_while(inp, task)
+                outcome: TaskOutcome = await task
+            else:
+                outcome = await workflow.execute_child_workflow(
+                    HumanTaskWorkflow.run,
+                    self._spec(inp, facts, note),
+                    id=task_workflow_id(self._task_id),
+                )
             decision = outcome.decision
             if decision is None or decision.decision not in RESOLVE:
                 note = f"review task {self._task_id} ended without a decision ({outcome.cancelled_reason or 'none'})"
@@ -148,11 +168,35 @@ class AppealReviewWorkflow:
         await self._change(inp, "closed", note=note)
         return AppealResult(appeal_id=inp.appeal_id, state="closed", rounds=0)
 
+    async def _announce_due_while(self, inp: AppealReviewInput, task: workflow.ChildWorkflowHandle) -> None:
+        """Until the review task ends, each due date the service re-planned is announced once."""
+        while True:
+            await workflow.wait_condition(lambda: task.done() or self._due_pending is not None)
+            if task.done():
+                return
+            assert self._due_pending is not None
+            due = self._due_pending
+            mark = " (provisional)" if due.provisional else ""
+            note = f"review due date re-planned to {due.due_on.isoformat()}{mark}: {due.reason}"
+            await self._change(inp, "under_review", task_id=self._task_id, note=note)
+
+    @workflow.signal
+    def replan_due(self, replan: AppealDueReplan) -> None:
+        """The review's due date was counted again (sent by the appeal service's re-planner)."""
+        if self._state in TERMINAL_STATES:
+            return
+        held = self._due_pending or self._due_announced
+        if held is not None and (replan.due_on, replan.provisional) == (held.due_on, held.provisional):
+            return  # heard again (a redelivered command, a replayed announcement): announced once
+        if held is not None and replan.due_on < held.due_on:
+            return  # a shown due date never moves earlier
+        self._due_pending = replan
+
     @workflow.query
     def get_state(self) -> AppealChange:
         return AppealChange(appeal_id=self._appeal_id, version=self._version, state=self._state, task_id=self._task_id)
 
-    def _spec(self, inp: AppealReviewInput, facts: RecordFacts, note: str) -> TaskSpec:
+    def _spec(self, inp: AppealReviewInput, facts: RecordFacts, note: str, due_by: date | None = None) -> TaskSpec:
         context = {
             "appeal_id": inp.appeal_id,
             "applicant": inp.applicant,
@@ -187,6 +231,7 @@ class AppealReviewWorkflow:
             record_id=inp.record_id,
             context=context,
             due_working_days=inp.due_working_days,
+            due_by=due_by,
             reminder_working_days_before=inp.reminder_working_days_before,
             escalation_working_days_after=inp.escalation_working_days_after,
             # Unknown recorder (e.g. a platform's report over Kafka): nobody is excluded by name.
@@ -208,6 +253,10 @@ class AppealReviewWorkflow:
     async def _change(self, inp: AppealReviewInput, state: AppealState, **fields: object) -> None:
         self._version += 1
         self._state = state
+        # Every change is announced with the due date stored on the appeal at that moment: a
+        # re-planned date waiting to be announced goes with it.
+        if self._due_pending is not None:
+            self._due_announced, self._due_pending = self._due_pending, None
         change = AppealChange.model_validate(
             {"appeal_id": inp.appeal_id, "version": self._version, "state": state, **fields}
         )

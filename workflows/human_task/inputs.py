@@ -61,6 +61,11 @@ class TaskSpec(BaseModel):
     # shown to finance only, and tasks are visible to finance only.
     context: dict = Field(default_factory=dict)
     due_working_days: int
+    # A deadline the law sets in calendar days, the last day it allows (e.g. an objection's review,
+    # 20 days from receipt, 征信业管理条例 Art. 25): when set, the task is due on the last working day
+    # on or before it, counted again on every re-plan (`due_working_days` is then what that came to
+    # when the task was specified). None in histories before it.
+    due_by: date | None = None
     reminder_working_days_before: int = 1
     escalation_working_days_after: list[int] = Field(default_factory=lambda: [0, 3])
     # Officers (token `sub`) who may not claim or decide it, e.g. whoever recorded the appealed record.
