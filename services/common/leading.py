@@ -78,7 +78,8 @@ class LeadingLoop:
     async def run(self) -> None:
         # Polls get slower while nothing is found (up to idle_poll_seconds), back to poll_seconds as
         # soon as something is: a stack of idle services must not keep the machine busy. Commits wake
-        # the loop at once anyway — in this process by wake(), across replicas by NOTIFY (PostgreSQL).
+        # the loop at once anyway — in PostgreSQL by the writers' NOTIFY (in whichever replica), in
+        # SQLite (one process) by wake().
         #
         # A round that found less than a batch is followed by the next one only after
         # `linger_seconds` (issue 19): under a trickle every commit used to wake a round of its own
