@@ -113,12 +113,13 @@ async def submit(
 async def test_an_officer_or_supervisor_sees_the_form_with_the_pages_region_and_year(
     console: Console, role: str
 ) -> None:
-    async with console.browser(token(role, "210100", "210100")) as browser:
+    who = token(role, "210100", "210100")  # minted once: a token's iat is in seconds, and so its CSRF
+    async with console.browser(who) as browser:
         r = await browser.get(PAGE)
     assert r.status_code == 200, r.text
     form = r.text.split('<form method="post" action="/console/evaluations/purchaser/')[1].split("</form>")[0]
     assert form.startswith(f'{AVERAGE}/adjustment" class="box" id="adjust" novalidate>')
-    assert f'name="csrf" value="{console.csrf(token(role, "210100", "210100"))}"' in form
+    assert f'name="csrf" value="{console.csrf(who)}"' in form
     assert 'name="region" value="210102"' in form and f'name="period" value="{PERIOD}"' in form
     assert 'name="points" value=""' in form and 'name="reason" rows="3"></textarea>' in form
     assert "录入调整" in form and "提交调整" in form and "负数为扣分" in form
