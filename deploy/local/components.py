@@ -116,6 +116,31 @@ def temporal_test_server_path() -> Path:
 # --------------------------------------------------------------------------------------------------
 
 
+AUTOGROUP = Path("/proc/self/autogroup")
+
+
+def lower_priority(nice: int) -> None:
+    """Run the calling process at `nice`, in the child between fork and exec (system calls only).
+
+    Every managed process starts a session of its own (so a stop reaches its whole group), and where
+    the kernel groups the CPU by session (`kernel.sched_autogroup_enabled`, on by default in most
+    distributions) each session is an autogroup: processes' own niceness then only ranks them
+    inside their autogroup, and every autogroup gets an equal share — a background service at nice
+    10 took as much CPU as the gateway. So the autogroup gets the niceness too (raising it needs no
+    privilege; without autogroups the file is absent or ignored)."""
+    os.nice(nice)
+    try:
+        fd = os.open(AUTOGROUP, os.O_WRONLY)
+    except OSError:
+        return
+    try:
+        os.write(fd, str(nice).encode())
+    except OSError:
+        pass  # not allowed here (an unprivileged write rate-limited): the process's own nice stands
+    finally:
+        os.close(fd)
+
+
 class ManagedProcess:
     """A child process in its own session (so a terminal's Ctrl-C reaches only the parent, and the
     whole process group can be stopped), with its output in a log file."""
@@ -163,8 +188,7 @@ class ManagedProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 close_fds=True,
-                # os.nice only: a system call, safe between fork and exec.
-                preexec_fn=(lambda: os.nice(nice)) if nice > 0 else None,
+                preexec_fn=(lambda: lower_priority(nice)) if nice > 0 else None,
             )
         except OSError as exc:
             raise ComponentError(f"cannot start {self.name}: {exc}") from exc

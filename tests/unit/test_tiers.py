@@ -68,6 +68,40 @@ def test_a_process_started_with_a_niceness_runs_at_it() -> None:
         plain.stop()
 
 
+SPINNER = [
+    sys.executable,
+    "-c",
+    "import os, time\n"
+    "os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})\n"
+    "end = time.monotonic() + 1.5\n"
+    "while time.monotonic() < end: pass\n"
+    "print(time.process_time())",
+]
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="pins both to one CPU")
+def test_a_niced_process_yields_the_cpu_to_a_plain_one(tmp_path: Path) -> None:
+    """Both spin on the same CPU for the same 1.5 s: the niced one gets a small share (weight 110
+    against 1024 at nice 10), not half. Each is a session of its own, and with the kernel's
+    autogroups on the niceness of the process alone would not count between sessions."""
+    niced = ManagedProcess("niced").start(SPINNER, nice=10, log_file=tmp_path / "niced.log")
+    plain = ManagedProcess("plain").start(SPINNER, log_file=tmp_path / "plain.log")
+    assert niced.wait(timeout=30) == 0 and plain.wait(timeout=30) == 0
+    niced_cpu = float((tmp_path / "niced.log").read_text())
+    plain_cpu = float((tmp_path / "plain.log").read_text())
+    assert niced_cpu < plain_cpu / 2, (niced_cpu, plain_cpu)
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no autogroups in this kernel")
+def test_a_niced_process_session_autogroup_is_niced_too() -> None:
+    niced = ManagedProcess("niced").start(SLEEPER, nice=7)
+    try:
+        assert niced.pid is not None
+        assert Path(f"/proc/{niced.pid}/autogroup").read_text().split()[-1] == "7"
+    finally:
+        niced.stop()
+
+
 def test_the_supervisors_restart_starts_a_background_service_niced_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
