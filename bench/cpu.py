@@ -17,6 +17,8 @@ TICK = os.sysconf("SC_CLK_TCK")
 BENCH_DB = "postgres (bench db)"
 REST_OF_SERVER = "postgres (rest of server)"
 PROC = Path("/proc")
+# Not the stack: the load generator and the rest of the PostgreSQL server.
+STACK_EXCLUDES = ("bench client", REST_OF_SERVER, "postgres autovacuum (rest of server)")
 
 
 def _ticks(pid: int) -> int | None:
@@ -142,10 +144,7 @@ class CpuSampler:
         busy = (self._machine1[0] - self._machine0[0]) / TICK
         return max(0.0, busy - sum(self.seconds.values()))
 
-    def stack_seconds(
-        self,
-        exclude: tuple[str, ...] = ("bench client", REST_OF_SERVER, "postgres autovacuum (rest of server)"),
-    ) -> float:
+    def stack_seconds(self, exclude: tuple[str, ...] = STACK_EXCLUDES) -> float:
         """CPU-seconds of the whole stack (its processes, their children, the bench database's
         PostgreSQL backends), without the load generator and the rest of the server."""
         return sum(s for label, s in self.seconds.items() if label not in exclude)
