@@ -38,3 +38,12 @@ def test_background_processes_run_niced_and_the_read_and_intake_paths_do_not(sta
         assert pid is not None and stack.procs[name].alive, name
         seen[name] = thread_nices(pid)
     assert seen == {name: {nice} for name, nice in expected.items()}
+    if Path("/proc/self/autogroup").exists():  # each is a session: its autogroup must be niced too
+        groups = {name: autogroup_nice(stack.procs[name].pid) for name in expected}
+        lowered = niceness(Tier.BACKGROUND)  # written as is, not added to the runner's own
+        assert groups == {name: lowered if nice != base else 0 for name, nice in expected.items()}
+
+
+def autogroup_nice(pid: int | None) -> int:
+    """`/autogroup-<n> nice <k>`: the niceness of the process's session's autogroup."""
+    return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
