@@ -20,6 +20,7 @@ import importlib.metadata
 import importlib.util
 import logging
 import os
+import random
 import re
 import shutil
 import signal
@@ -285,9 +286,39 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+# Listening ports are picked from here up to the kernel's ephemeral range.
+LISTEN_PORTS_FROM = 10_000
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_handed_out: set[int] = set()
+
+
+def ephemeral_ports_from() -> int:
+    """The first port the kernel gives outgoing connections (and `bind(port 0)`)."""
+    try:
+        return int(EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
+
+
 def free_port(host: str = LOCALHOST) -> int:
-    """A port nothing listens on right now (the OS's pick)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    """A port nothing listens on right now, below the kernel's ephemeral range and not handed out
+    before by this process. The OS's own pick (`bind(port 0)`) comes from the range it also gives
+    outgoing connections: a service's client connection (to Tansu, PostgreSQL, Temporal) could take
+    the port between the pick and the service's bind, which then failed "address already in use"."""
+    top = ephemeral_ports_from()
+    pick = random.SystemRandom()
+    for _ in range(200 if top > LISTEN_PORTS_FROM else 0):
+        port = pick.randrange(LISTEN_PORTS_FROM, top)
+        if port in _handed_out:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # an odd range: the OS's pick
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
