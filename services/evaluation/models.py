@@ -172,6 +172,18 @@ class SubjectCommitment(SQLModel, table=True):
     record_id: str | None = Field(default=None, max_length=64)
 
 
+class CommitmentRecord(SQLModel, table=True):
+    """The record a determination made on a commitment's breach, kept when it was recorded before
+    the commitment itself reached this service (`commitment.made.v1` is read by a background
+    consumer; the officer may decide first). The commitment takes it when it arrives, so the archive
+    ends the same whichever came first."""
+
+    __tablename__ = "evaluation_commitment_record"
+
+    commitment_id: str = Field(primary_key=True, max_length=100)
+    record_id: str = Field(max_length=64)
+
+
 class DeterminationTask(SQLModel, table=True):
     """A reported serious behaviour waiting for the finance department's determination
     (001 Art. 17): the request and its outcome. Its task (queue, claim, escalation) belongs to the
@@ -240,6 +252,7 @@ TABLES = [
     table_of(SubjectState),
     table_of(DeterminationTask),
     table_of(SubjectCommitment),
+    table_of(CommitmentRecord),
     table_of(ExpertStandingRow),
     table_of(EmployerNotification),
     COMMANDS,

@@ -91,41 +91,85 @@ async def test_only_the_signals_service_reports_as_the_system(engine: AsyncEngin
         assert (await conn.execute(select(TASKS_T))).all() == []
 
 
-async def test_a_commitment_is_in_the_archive_and_breached_once_its_determination_is_recorded(
-    engine: AsyncEngine,  # noqa: F811
-) -> None:
-    subject = {"type": "supplier", "id": SUPPLIER, "name": "甲公司"}
-    made = {"commitment_id": "CM-9", "subject": subject, "kind": "bid", "text": "资料真实", "made_on": "2026-10-01"}
-    breach = {**{k: made[k] for k in ("commitment_id", "subject")}, "region": "410322", "found_on": "2026-11-20"}
-    consumer = training_consumer("410300")
+SUBJECT = {"type": "supplier", "id": SUPPLIER, "name": "甲公司"}
 
-    async def feed(type_: str, data: dict) -> None:
-        async with engine.begin() as conn:
-            await handle_batch(consumer, conn, [inbound(f.event(data, type=type_))], now=NOW)
 
-    await feed(COMMITMENT_BREACHED, {**breach, "finding": "伪造"})  # before its commitment: refused for now
-    await feed(COMMITMENT_MADE, made)
-    await feed(COMMITMENT_BREACHED, {**breach, "finding": "伪造"})
-    async with engine.connect() as conn:
-        (shown,) = await commitments_of(conn, f"supplier:{SUPPLIER}")
-    assert (shown["state"], shown["finding"], shown["record_id"]) == ("breach_found", "伪造", None)
+def commitment_events(cid: str) -> tuple[dict, dict]:
+    """`commitment.made.v1` and `commitment.breached.v1` data (without its finding) for `cid`."""
+    made = {"commitment_id": cid, "subject": SUBJECT, "kind": "bid", "text": "资料真实", "made_on": "2026-10-01"}
+    breach = {"commitment_id": cid, "subject": SUBJECT, "region": "410322", "found_on": "2026-11-20"}
+    return made, breach
 
+
+async def feed(engine: AsyncEngine, type_: str, data: dict) -> None:  # noqa: F811
+    """One application event through evaluation's consumer of credit.inbound.applications."""
+    async with engine.begin() as conn:
+        await handle_batch(training_consumer("410300"), conn, [inbound(f.event(data, type=type_))], now=NOW)
+
+
+async def determine_breach(engine: AsyncEngine, cid: str) -> str:  # noqa: F811
+    """The signals service's determination request on `cid`'s breach, determined: the record's id."""
     out = determination_request(
-        key="commitment:CM-9",
+        key=f"commitment:{cid}",
         region="410322",
-        subject=subject,
+        subject=SUBJECT,
         code="SUP-S-01",
         occurred_on=date(2026, 11, 20),
         project={},
-        signal={"rule": "山东 (十三)", "commitment": {"id": "CM-9"}},
+        signal={"rule": "山东 (十三)", "commitment": {"id": cid}},
         now=NOW,
     )
     (outcome,) = await ingest_batch(engine, [inbound(out.event)])
     result = await apply_determination(engine, determine(outcome.task_id or ""), now=NOW)
-    assert result.applied
+    assert result.applied and result.record_id
+    return result.record_id
+
+
+async def test_a_commitment_is_in_the_archive_and_breached_once_its_determination_is_recorded(
+    engine: AsyncEngine,  # noqa: F811
+) -> None:
+    made, breach = commitment_events("CM-9")
+    await feed(engine, COMMITMENT_BREACHED, {**breach, "finding": "伪造"})  # before its commitment: refused for now
+    await feed(engine, COMMITMENT_MADE, made)
+    await feed(engine, COMMITMENT_BREACHED, {**breach, "finding": "伪造"})
     async with engine.connect() as conn:
         (shown,) = await commitments_of(conn, f"supplier:{SUPPLIER}")
-    assert (shown["state"], shown["record_id"]) == ("breached", result.record_id)
+    assert (shown["state"], shown["finding"], shown["record_id"]) == ("breach_found", "伪造", None)
+
+    record_id = await determine_breach(engine, "CM-9")
+    async with engine.connect() as conn:
+        (shown,) = await commitments_of(conn, f"supplier:{SUPPLIER}")
+    assert (shown["state"], shown["record_id"]) == ("breached", record_id)
     (status,) = [o for o in await outbox(engine) if o["event"]["type"] == SUBJECT_STATUS_CHANGED]
     (public,) = status["event"]["data"]["commitments_breached"]
-    assert (public["commitment_id"], public["record_id"]) == ("CM-9", result.record_id)
+    assert (public["commitment_id"], public["record_id"]) == ("CM-9", record_id)
+
+
+async def test_a_determination_recorded_before_its_commitment_arrives_is_taken_by_it(
+    engine: AsyncEngine,  # noqa: F811
+) -> None:
+    """The signals service read the breach and the officer decided before this service's consumer
+    read the commitment: the archive ends as if in order, and the public status names it."""
+    made, breach = commitment_events("CM-10")
+    record_id = await determine_breach(engine, "CM-10")
+    async with engine.connect() as conn:
+        assert await commitments_of(conn, f"supplier:{SUPPLIER}") == []
+
+    await feed(engine, COMMITMENT_MADE, made)
+    async with engine.connect() as conn:
+        (shown,) = await commitments_of(conn, f"supplier:{SUPPLIER}")
+    assert (shown["state"], shown["record_id"]) == ("breached", record_id)
+    *_, status = [o for o in await outbox(engine) if o["event"]["type"] == SUBJECT_STATUS_CHANGED]
+    (public,) = status["event"]["data"]["commitments_breached"]
+    assert (public["commitment_id"], public["record_id"]) == ("CM-10", record_id)
+
+    await feed(engine, COMMITMENT_BREACHED, {**breach, "finding": "伪造"})  # its finding, late: still breached
+    await feed(engine, COMMITMENT_BREACHED, {**breach, "finding": "另一说法", "found_on": "2026-11-21"})  # first stands
+    async with engine.connect() as conn:
+        (shown,) = await commitments_of(conn, f"supplier:{SUPPLIER}")
+    assert (shown["state"], shown["record_id"], shown["finding"], shown["found_on"]) == (
+        "breached",
+        record_id,
+        "伪造",
+        "2026-11-20",
+    )

@@ -1,9 +1,15 @@
 """Subjects' credit commitments (Shandong (十三)) in their integrity archive: `commitment.made.v1` is
 kept, `commitment.breached.v1` marks it `breach_found` (the signals service asks for the
 determination), and the determination recorded on that request marks it `breached` with its record
-(determinations.py). Read from credit.inbound.applications by the consumer that answers for it."""
+(determinations.py). Read from credit.inbound.applications by the consumer that answers for it.
 
-from sqlalchemy import select, update
+The signals service reads the same events, and the officer may decide before this service's
+(background) consumer has read them: a determination that finds no commitment keeps its record in
+`evaluation_commitment_record`, the commitment takes it when it arrives (and the subject's status is
+published again), and a later breach keeps the `breached` state while adding its finding. The
+archive ends the same whichever came first."""
+
+from sqlalchemy import case, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.contracts.applications import CommitmentBreached, CommitmentMade
@@ -11,9 +17,11 @@ from services.common.contracts.decode import Typed
 from services.common.frame import Accepted, Batch, Rejected
 from services.common.sql import upsert_rows
 from services.common.tables import table_of
-from services.evaluation.models import SubjectCommitment, subject_key
+from services.evaluation.models import CommitmentRecord, SubjectCommitment, subject_key
+from services.evaluation.records.subjects import publish_subject_statuses
 
 COMMITMENTS_T = table_of(SubjectCommitment)
+RECORDED_T = table_of(CommitmentRecord)
 
 
 async def commitment_made(event: Typed[CommitmentMade], batch: Batch) -> Accepted:
@@ -30,8 +38,19 @@ async def commitment_made(event: Typed[CommitmentMade], batch: Batch) -> Accepte
     known = select(COMMITMENTS_T.c.state).where(COMMITMENTS_T.c.commitment_id == d.commitment_id)
     if (await batch.conn.execute(known)).first() is not None:
         return Accepted(mark="commitment_known")  # sent again: its state stands
-    await upsert_rows(batch.conn, COMMITMENTS_T, [row], key=["commitment_id"])
-    return Accepted(mark="commitment_kept")
+    recorded_q = select(RECORDED_T.c.record_id).where(RECORDED_T.c.commitment_id == d.commitment_id)
+    recorded = (await batch.conn.execute(recorded_q)).scalar()
+    if recorded is None:
+        await upsert_rows(batch.conn, COMMITMENTS_T, [row], key=["commitment_id"])
+        return Accepted(mark="commitment_kept")
+    # Its breach was determined and recorded before it reached this service.
+    await upsert_rows(
+        batch.conn, COMMITMENTS_T, [{**row, "state": "breached", "record_id": recorded}], key=["commitment_id"]
+    )
+    subject = d.subject.model_dump(mode="json")
+    touched = {subject_key(d.subject.type, d.subject.id): {k: subject.get(k) for k in ("type", "id", "name")}}
+    batch.emit(*await publish_subject_statuses(batch.conn, touched, cause="commitment.breached", now=batch.now))
+    return Accepted(mark="commitment_kept_breached")
 
 
 async def commitment_breached(event: Typed[CommitmentBreached], batch: Batch) -> Accepted | Rejected:
@@ -43,10 +62,15 @@ async def commitment_breached(event: Typed[CommitmentBreached], batch: Batch) ->
         return Rejected("unknown_commitment", f"no commitment {d.commitment_id!r} is known", remember=False)
     if row.subject_key != subject_key(d.subject.type, d.subject.id):
         return Rejected("subject_mismatch", f"commitment {d.commitment_id!r} was made by another subject")
+    # The first finding stands; `breached` (its determination already recorded) stays breached.
     await batch.conn.execute(
         update(COMMITMENTS_T)
-        .where(COMMITMENTS_T.c.commitment_id == d.commitment_id, COMMITMENTS_T.c.state == "made")
-        .values(state="breach_found", found_on=d.found_on, finding=d.finding)
+        .where(COMMITMENTS_T.c.commitment_id == d.commitment_id, COMMITMENTS_T.c.found_on.is_(None))
+        .values(
+            state=case((COMMITMENTS_T.c.state == "made", "breach_found"), else_=COMMITMENTS_T.c.state),
+            found_on=d.found_on,
+            finding=d.finding,
+        )
     )
     return Accepted(mark="breach_kept")
 
@@ -55,11 +79,15 @@ async def mark_breached(conn: AsyncConnection, report: dict, record_id: str) -> 
     """A determination recorded on a commitment's breach (the request's `signal.commitment`)."""
     commitment = (report.get("signal") or {}).get("commitment") or {}
     if commitment.get("id"):
-        await conn.execute(
+        marked = await conn.execute(
             update(COMMITMENTS_T)
             .where(COMMITMENTS_T.c.commitment_id == commitment["id"])
             .values(state="breached", record_id=record_id)
         )
+        if marked.rowcount == 0:  # not here yet: the commitment takes the record when it arrives
+            await upsert_rows(
+                conn, RECORDED_T, [{"commitment_id": commitment["id"], "record_id": record_id}], key=["commitment_id"]
+            )
 
 
 async def commitments_of(conn: AsyncConnection, key: str) -> list[dict]:
