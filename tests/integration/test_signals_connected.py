@@ -193,10 +193,16 @@ async def test_a_breached_commitment_opens_a_determination_task(stack: Stack, ap
     # `determine` ends in a record through the normal path (it recorded nothing before).
     await determine_and_list(api, task["id"], "410302")
     await eventually(lambda: listed(api, "410302"), until=lambda s: subject["id"] in s, timeout=60)
-    archive = await api.get(f"/v1/archive/supplier/{subject['id']}", headers=bearer("subject", subject["id"], "410302"))
+    # The commitment is in the archive, breached, with the record its determination made: at once,
+    # or once evaluation's background consumer of the applications has read it (signals read it
+    # first, and the officer may decide before; the commitment then takes the record on arrival).
+    archive = await eventually(
+        lambda: api.get(f"/v1/archive/supplier/{subject['id']}", headers=bearer("subject", subject["id"], "410302")),
+        until=lambda r: [c["state"] for c in r.json()["commitments"]] == ["breached"],
+        timeout=60,
+    )
     (record,) = archive.json()["records"]
     assert record["behaviour"]["code"] == "SUP-S-01"
-    # The commitment is in the archive, breached, with the record its determination made.
     (commitment,) = archive.json()["commitments"]
     assert (commitment["commitment_id"], commitment["state"]) == (cid, "breached")
     assert (commitment["record_id"], commitment["finding"]) == (record["record_id"], "资质证书系伪造")
