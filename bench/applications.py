@@ -28,7 +28,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.common import latency_summary, out, run, stop_stack
+from bench.common import DEPLOYED_PACE, latency_summary, out, run, stop_stack
 from bench.intake import REGION, _assign_at_end, bench, build_messages
 from services.common.auth import mint_token
 from services.common.settings import DEV_JWT_SECRET
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep-logs", type=Path)
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="credit-bench-") as tmp:
-        stack = Stack(workdir=Path(tmp))
+        stack = Stack(workdir=Path(tmp), env_overrides=DEPLOYED_PACE)
         try:
             stack.start()
             run(bench(stack.bootstrap, 200, 0, 60))  # warm-up: the consumers join their groups

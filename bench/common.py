@@ -8,6 +8,15 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+# The tests.stack environment speeds periodic work up so connected tests finish; a benchmark
+# measures the system as deployed (services/common/production_settings.py and the policy's values).
+DEPLOYED_PACE: dict[str, str | None] = {
+    "CREDIT_METRICS_SAMPLE_SECONDS": "15",
+    "CREDIT_LEDGER_CHECKPOINT_SECONDS": "600",
+    "CREDIT_EXPIRY_MAX_SLEEP_SECONDS": None,
+    "CREDIT_EVIDENCE_GRANT_SECONDS": None,
+}
+
 
 def out(line: str = "") -> None:
     sys.stdout.write(line + "\n")

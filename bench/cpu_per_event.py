@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from bench.backlog import wait_drained
-from bench.common import out, stop_stack
+from bench.common import DEPLOYED_PACE, out, stop_stack
 from bench.cpu import CpuSampler
 from tests.stack import ROOT, Stack
 
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     out(f"load average before start: {os.getloadavg()}")
     with tempfile.TemporaryDirectory(prefix="credit-cpu-") as tmp:
-        stack = Stack(workdir=Path(tmp))
+        stack = Stack(workdir=Path(tmp), env_overrides=DEPLOYED_PACE)
         database = ""
         try:
             stack.start()

@@ -48,20 +48,12 @@ import orjson
 
 from bench import ceiling, gateway_cost, watch
 from bench.backlog import wait_drained
-from bench.common import out, stop_stack
+from bench.common import DEPLOYED_PACE, out, stop_stack
 from bench.cpu import STACK_EXCLUDES, CpuSampler
 from deploy.local.components import run_sync
 from services.dbsetup import GATEWAY, role_of
 from tests.stack import ROOT, Stack
 
-# The tests.stack environment speeds periodic work up so connected tests finish; a benchmark
-# measures the system as deployed (services/common/production_settings.py and the policy's values).
-DEPLOYED_PACE: dict[str, str | None] = {
-    "CREDIT_METRICS_SAMPLE_SECONDS": "15",
-    "CREDIT_LEDGER_CHECKPOINT_SECONDS": "600",
-    "CREDIT_EXPIRY_MAX_SLEEP_SECONDS": None,
-    "CREDIT_EVIDENCE_GRANT_SECONDS": None,
-}
 DRAIN_TIMEOUT = 900.0
 
 

@@ -23,7 +23,7 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 from temporalio.client import Client
 
-from bench.common import out
+from bench.common import DEPLOYED_PACE, out
 from bench.cpu import CpuSampler
 from deploy.local.components import run_sync
 from services.common.cloudevents import encode_structured
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     os.environ.setdefault("GATEWAY_PUBLIC_RATE_LIMIT", f"{max(1000, int(args.query_rate * 4))}/second")
     with tempfile.TemporaryDirectory(prefix="credit-bench-watch-") as tmp:
-        stack = Stack(workdir=Path(tmp))
+        stack = Stack(workdir=Path(tmp), env_overrides=DEPLOYED_PACE)
         database = ""
         try:
             stack.start()
