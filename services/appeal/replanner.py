@@ -39,10 +39,10 @@ OPEN_STATES = ("filed", "under_review")
 
 
 async def _installed(event: Typed[CalendarInstalled], batch: Batch) -> Accepted | Rejected:
-    try:
-        arrangement, reason = install_announced(event.envelope.data)
-    except (KeyError, TypeError, ValueError) as exc:
-        return Rejected("invalid_data", f"not an arrangement: {exc!r}"[:300])
+    announced = install_announced(event.envelope.data)
+    if isinstance(announced, Rejected):
+        return announced
+    arrangement, reason = announced
     year = arrangement.year
     q = select(APPEALS_T).where(
         APPEALS_T.c.state.in_(OPEN_STATES),

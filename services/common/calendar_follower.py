@@ -16,6 +16,7 @@ from faststream import Context
 from faststream.kafka import KafkaRouter
 
 from services.common.arrangements import Arrangement
+from services.common.frame import Rejected
 from services.common.inbound import from_kafka
 from services.common.subscribers import raw_decoder
 from services.common.topics import CALENDAR, CALENDAR_INSTALLED
@@ -52,11 +53,14 @@ def counted_through(first: date, last: date, year: int) -> bool:
     return first.year <= year <= last.year
 
 
-def install_announced(data: dict, reckoner: Reckoner = RECKONER) -> tuple[Arrangement, str]:
+def install_announced(data: dict, reckoner: Reckoner = RECKONER) -> tuple[Arrangement, str] | Rejected:
     """For a re-planner (one group per service, so possibly ahead of this process's follower): the
-    announced arrangement installed here first (twice changes nothing), and why dates move.
-    KeyError/TypeError/ValueError when the announcement is malformed."""
-    arrangement = arrangement_from_event(data)
+    announced arrangement installed here first (twice changes nothing), and why dates move; a
+    malformed announcement is refused `invalid_data`."""
+    try:
+        arrangement = arrangement_from_event(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        return Rejected("invalid_data", f"not an arrangement: {exc!r}"[:300])
     reckoner.install(arrangement)
     return arrangement, replan_reason(data)
 

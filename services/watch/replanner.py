@@ -42,10 +42,10 @@ def clock_counted_through(row: dict[str, Any], year: int) -> bool:
 
 
 async def _installed(event: Typed[CalendarInstalled], batch: Batch) -> Accepted | Rejected:
-    try:
-        arrangement, reason = install_announced(event.envelope.data)
-    except (KeyError, TypeError, ValueError) as exc:
-        return Rejected("invalid_data", f"not an arrangement: {exc!r}"[:300])
+    announced = install_announced(event.envelope.data)
+    if isinstance(announced, Rejected):
+        return announced
+    arrangement, reason = announced
     year = arrangement.year
     q = select(CLOCKS).where(CLOCKS.c.done_at.is_(None), CLOCKS.c.due_on >= date(year, 1, 1))
     running = [dict(r._mapping) for r in await batch.conn.execute(q)]
