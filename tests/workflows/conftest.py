@@ -4,18 +4,17 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from deploy.local.components import (
     create_database_async,
     drop_database_async,
     ensure_postgres,
-    temporal_test_server_path,
 )
 from services.common.db import create_tables, make_engine
 from services.evaluation.models import TABLES
 from tests.stack import PG_ADMIN
+from tests.support.time_skipping import time_skipping_server
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +22,8 @@ async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
     # One server per test module: a workflow a module leaves waiting (an ABANDON child, a task on a
     # queue nobody polls any more) holds a time-skipping server's clock, and must not hold it for
     # the other modules' tests.
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(temporal_test_server_path()), data_converter=pydantic_data_converter
-    )
-    try:
+    async with time_skipping_server() as env:
         yield env
-    finally:
-        await env.shutdown()
 
 
 @pytest.fixture

@@ -17,16 +17,15 @@ from datetime import UTC, date, datetime
 import pytest
 from temporalio import activity
 from temporalio.client import WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from deploy.local.components import temporal_test_server_path
 from services.appeal.commands import review_input
 from services.appeal.deadline import review_due
 from services.common.lawdates import SHANGHAI
 from services.common.temporal import APPEAL_ACTIVITIES, CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES
 from tests.support.factories import evidence, new_uscc
+from tests.support.time_skipping import time_skipping_server
 from tests.workflows.saved import save_history
 from tests.workflows.test_appeal import Fakes
 from tests.workflows.test_task_replan import FakeCasework, fixture, plan_when, sleep_until, until
@@ -52,13 +51,8 @@ class Casework(FakeCasework):
 @pytest.fixture
 async def env(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[WorkflowEnvironment]:
     monkeypatch.delenv("CREDIT_CALENDAR_DIR", raising=False)  # 2027 has no data: provisional
-    e = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(temporal_test_server_path()), data_converter=pydantic_data_converter
-    )
-    try:
+    async with time_skipping_server() as e:
         yield e
-    finally:
-        await e.shutdown()
 
 
 @asynccontextmanager

@@ -10,11 +10,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from temporalio import activity
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from deploy.local.components import temporal_test_server_path
 from services.common.arrangements import Arrangement, provisional
 from services.common.cloudevents import Envelope
 from services.common.lawdates import SHANGHAI, local_date
@@ -25,6 +23,7 @@ from services.watch.events import Fact, parse_fact
 from services.watch.timeline import clock_id, clock_input, clock_moments
 from tests.support.poll import eventually
 from tests.support.procurement import procurement_event
+from tests.support.time_skipping import time_skipping_server
 from tests.workflows.casework_fakes import FakeCasework
 from tests.workflows.saved import save_history
 from workflows.activity_names import DELIVER_NOTICES, RAISE_WARNING, REPORT_OVERDUE_BEHAVIOUR, SETTLE_CLOCK
@@ -127,13 +126,8 @@ def local(moment: datetime) -> datetime:
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     """A server of its own per test: its clock starts at today's, so the holidays ahead of today are
     ahead of it too, whatever the other workflow tests made the shared server's clock skip to."""
-    environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(temporal_test_server_path()), data_converter=pydantic_data_converter
-    )
-    try:
+    async with time_skipping_server() as environment:
         yield environment
-    finally:
-        await environment.shutdown()
 
 
 async def decide(env: WorkflowEnvironment, fakes: Fakes, decision: str, *, after: timedelta, **fields: object) -> None:

@@ -16,14 +16,13 @@ from pathlib import Path
 import pytest
 from temporalio import activity
 from temporalio.client import WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from deploy.local.components import temporal_test_server_path
 from services.casework.plan import plan_task
 from services.common.lawdates import SHANGHAI
 from services.common.temporal import CASEWORK_ACTIVITIES
+from tests.support.time_skipping import time_skipping_server
 from tests.workflows.saved import save_history
 from workflows.activity_names import CANCEL_TASK, ESCALATE_TASK, OPEN_TASK
 from workflows.human_task.inputs import (
@@ -68,13 +67,8 @@ class FakeCasework:
 async def env(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[WorkflowEnvironment]:
     """A server of its own: these tests move the clock to a given day, which a shared server may be past."""
     monkeypatch.setenv("CREDIT_CALENDAR_DIR", str(ROOT / "tests" / "fixtures" / "calendars"))
-    e = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(temporal_test_server_path()), data_converter=pydantic_data_converter
-    )
-    try:
+    async with time_skipping_server() as e:
         yield e
-    finally:
-        await e.shutdown()
 
 
 def spec(task_id: str) -> TaskSpec:

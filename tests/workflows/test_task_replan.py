@@ -16,16 +16,15 @@ from datetime import UTC, date, datetime, time
 import pytest
 from temporalio import activity
 from temporalio.client import WorkflowHandle
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from deploy.local.components import temporal_test_server_path
 from services.casework.plan import plan_task, replan_task
 from services.common.arrangements import Arrangement, provisional
 from services.common.lawdates import SHANGHAI
 from services.common.temporal import CASEWORK_ACTIVITIES
 from services.common.workdays import Reckoner
+from tests.support.time_skipping import time_skipping_server
 from tests.workflows.saved import save_history
 from workflows.activity_names import ESCALATE_TASK, OPEN_TASK, REPLAN_TASK
 from workflows.human_task.inputs import (
@@ -83,13 +82,8 @@ class FakeCasework:
 @pytest.fixture
 async def env(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[WorkflowEnvironment]:
     monkeypatch.delenv("CREDIT_CALENDAR_DIR", raising=False)  # 2027 has no data: provisional
-    e = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(temporal_test_server_path()), data_converter=pydantic_data_converter
-    )
-    try:
+    async with time_skipping_server() as e:
         yield e
-    finally:
-        await e.shutdown()
 
 
 def local(d: date, hour: int, minute: int = 0) -> datetime:
