@@ -20,13 +20,13 @@ from services.appeal.events import appeal_view
 from services.appeal.filing import file_appeals
 from services.appeal.models import APPEALS_T, COMMANDS, TABLES
 from services.appeal.replanner import REPLANNER
-from services.common.arrangements import Arrangement, provisional
 from services.common.cloudevents import build_event
 from services.common.db import create_tables, make_engine
 from services.common.frame import counts, handle_batch
 from services.common.lawdates import SHANGHAI
 from services.common.topics import CALENDAR_INSTALLED
 from services.common.workdays import RECKONER
+from tests.support.calendars import fixture_arrangement
 from tests.support.factories import new_uscc
 from tests.support.procurement import inbound
 from tests.unit.test_appeal_filing import appeal, appeal_item, record_data, replicate
@@ -50,14 +50,7 @@ async def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterat
 
 def installed(version: int, *, off: set[date] = frozenset(), work: set[date] = frozenset()) -> dict:
     """calendar.installed.v1 of a TEST FIXTURE 2027: the law's days plus `off`, `work` as 调休."""
-    arrangement = Arrangement(
-        year=2027,
-        holidays=frozenset(provisional(2027).holidays | off),
-        workdays=frozenset(work),
-        source="TEST FIXTURE, NOT OFFICIAL DATA",
-        status="official",
-        version=version,
-    )
+    arrangement = fixture_arrangement(version, off=off, work=work)
     data = {**arrangement.as_dict(), "installed_by": "admin-1", "installed_at": NOW.isoformat()}
     return build_event(
         type=CALENDAR_INSTALLED, source="urn:credit:casework", id=f"calendar:2027:v{version}", subject="2027", data=data

@@ -7,9 +7,9 @@ from datetime import date, datetime, time
 import pytest
 
 from services.casework.plan import plan_task, replan_task
-from services.common.arrangements import Arrangement, provisional
 from services.common.lawdates import SHANGHAI
 from services.common.workdays import CalendarUnavailable, Reckoner
+from tests.support.calendars import fixture_arrangement
 from workflows.human_task.inputs import TaskSpec
 
 
@@ -116,24 +116,12 @@ def test_a_legal_deadline_is_counted_again_on_replan_never_past_it_never_earlier
     assert (plan.due_on, plan.due_provisional) == (date(2027, 1, 8), True)
     # Monday 01-04 made a day off: 14 working days would end 01-11, past the law; the due date
     # stays the last working day by 01-09, now on the official footing.
-    reckoner.install(arrangement_2027(1, off={date(2027, 1, 4)}))
+    reckoner.install(fixture_arrangement(1, off={date(2027, 1, 4)}))
     kept = replan_task(task, plan, [], reckoner)
     assert (kept.due_on, kept.due_provisional) == (date(2027, 1, 8), False)
     assert replan_task(spec(14), plan, [], reckoner).due_on == date(2027, 1, 11)  # without due_by
     # A later version makes Saturday 01-09 itself a working day (调休): due that day.
-    reckoner.install(arrangement_2027(2, work={date(2027, 1, 9)}))
+    reckoner.install(fixture_arrangement(2, work={date(2027, 1, 9)}))
     moved = replan_task(task, kept, [], reckoner)
     assert (moved.due_on, moved.due_provisional) == (date(2027, 1, 9), False)
     assert moved.alarms[1].at == at(date(2027, 1, 10))  # late from the day after
-
-
-def arrangement_2027(version: int, *, off: set[date] = frozenset(), work: set[date] = frozenset()) -> Arrangement:
-    """A TEST FIXTURE arrangement of 2027 (the law's days plus `off`, `work` as 调休), NOT OFFICIAL DATA."""
-    return Arrangement(
-        year=2027,
-        holidays=frozenset(provisional(2027).holidays | off),
-        workdays=frozenset(work),
-        source="TEST FIXTURE, NOT OFFICIAL DATA",
-        status="official",
-        version=version,
-    )

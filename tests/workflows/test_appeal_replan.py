@@ -24,11 +24,12 @@ from services.appeal.commands import review_input
 from services.appeal.deadline import review_due
 from services.common.lawdates import SHANGHAI
 from services.common.temporal import APPEAL_ACTIVITIES, CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES
+from tests.support.calendars import fixture_arrangement
 from tests.support.factories import evidence, new_uscc
 from tests.support.time_skipping import time_skipping_server
 from tests.workflows.saved import save_history
 from tests.workflows.test_appeal import Fakes
-from tests.workflows.test_task_replan import FakeCasework, fixture, plan_when, sleep_until, until
+from tests.workflows.test_task_replan import FakeCasework, plan_when, sleep_until, until
 from workflows.activity_names import CANCEL_TASK
 from workflows.appeal.inputs import AppealDueReplan, AppealResult, AppealReviewInput, appeal_workflow_id, review_task_id
 from workflows.appeal.workflow import AppealReviewWorkflow
@@ -138,14 +139,14 @@ async def test_the_review_task_follows_an_install_by_the_casework_replan_never_p
         # working days counted on the provisional calendar would now end 01-11, past the law's 20
         # days: the task stays due Friday 01-08, on the official footing now.
         await sleep_until(env, datetime(2026, 12, 28, 10, tzinfo=SHANGHAI))
-        casework.reckoner.install(fixture(1, off={date(2027, 1, 4)}))
+        casework.reckoner.install(fixture_arrangement(1, off={date(2027, 1, 4)}))
         await task.signal(HumanTaskWorkflow.replan, TaskReplan(year=2027, reason="2027 installed (fixture A)"))
         kept = await plan_when(task, lambda p: not p.due_provisional, "the review task was not re-planned")
         assert kept.due_on == date(2027, 1, 8)
 
         # 01-05: a later version makes Saturday 01-09, the law's last day, a working day (调休).
         await sleep_until(env, datetime(2027, 1, 5, 10, tzinfo=SHANGHAI))
-        casework.reckoner.install(fixture(2, work={LEGAL_DEADLINE}))
+        casework.reckoner.install(fixture_arrangement(2, work={LEGAL_DEADLINE}))
         await task.signal(HumanTaskWorkflow.replan, TaskReplan(year=2027, reason="2027 corrected (fixture B)"))
         moved = await plan_when(task, lambda p: p.due_on != date(2027, 1, 8), "the due date did not move")
         assert (moved.due_on, moved.due_provisional) == (LEGAL_DEADLINE, False)

@@ -20,10 +20,10 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from services.casework.plan import plan_task, replan_task
-from services.common.arrangements import Arrangement, provisional
 from services.common.lawdates import SHANGHAI
 from services.common.temporal import CASEWORK_ACTIVITIES
 from services.common.workdays import Reckoner
+from tests.support.calendars import fixture_arrangement
 from tests.support.time_skipping import time_skipping_server
 from tests.workflows.saved import save_history
 from workflows.activity_names import ESCALATE_TASK, OPEN_TASK, REPLAN_TASK
@@ -39,18 +39,6 @@ from workflows.human_task.inputs import (
 from workflows.human_task.workflow import HumanTaskWorkflow
 
 FILED = datetime(2026, 12, 20, 10, 0, tzinfo=SHANGHAI)  # a Sunday
-
-
-def fixture(version: int, *, off: set[date] = frozenset(), work: set[date] = frozenset()) -> Arrangement:
-    """A TEST FIXTURE arrangement of 2027: the law's days plus `off`, with `work` as 调休 working days."""
-    return Arrangement(
-        year=2027,
-        holidays=frozenset(provisional(2027).holidays | off),
-        workdays=frozenset(work),
-        source="TEST FIXTURE, NOT OFFICIAL DATA",
-        status="official",
-        version=version,
-    )
 
 
 class FakeCasework:
@@ -153,7 +141,7 @@ async def test_a_provisional_plan_fires_then_moves_when_the_arrangement_is_insta
 
         # 12-28: fixture A installed, 01-04 off. Due 01-12; the reminder moves from 01-08 to 01-11.
         await sleep_until(env, local(date(2026, 12, 28), 10))
-        fakes.reckoner.install(fixture(1, off={date(2027, 1, 4)}))
+        fakes.reckoner.install(fixture_arrangement(1, off={date(2027, 1, 4)}))
         await handle.signal(HumanTaskWorkflow.replan, TaskReplan(year=2027, reason="2027 installed (fixture A)"))
         await until(lambda: len(fakes.plans) == 2, "no re-plan")
         moved = await plan_when(handle, lambda p: not p.due_provisional, "the re-plan was not kept")
@@ -169,7 +157,7 @@ async def test_a_provisional_plan_fires_then_moves_when_the_arrangement_is_insta
 
         # 01-10: fixture B (a later version) makes Saturday 01-09 a working day and 01-04 a working
         # day again: counted afresh the due date would be 01-09. It was shown as 01-12: it stays.
-        fakes.reckoner.install(fixture(2, work={date(2027, 1, 9)}))
+        fakes.reckoner.install(fixture_arrangement(2, work={date(2027, 1, 9)}))
         await handle.signal(HumanTaskWorkflow.replan, TaskReplan(year=2027, reason="2027 corrected (fixture B)"))
         await until(lambda: len(fakes.plans) == 3, "no second re-plan")
         kept = await handle.query(HumanTaskWorkflow.get_plan)
@@ -220,7 +208,7 @@ async def test_alarms_fire_on_provisional_working_days_and_a_fired_one_is_not_mo
             (1, True, date(2027, 1, 12)),
         ]
         # Installed now, with 01-04 off: the due date moves to 01-12, level 2 to 01-16; what fired stays.
-        fakes.reckoner.install(fixture(1, off={date(2027, 1, 4)}))
+        fakes.reckoner.install(fixture_arrangement(1, off={date(2027, 1, 4)}))
         await handle.signal(HumanTaskWorkflow.replan, TaskReplan(year=2027, reason="2027 installed"))
         await until(lambda: len(fakes.plans) == 2, "no re-plan")
         plan = await plan_when(handle, lambda p: p.due_on != date(2027, 1, 11), "the re-plan was not kept")
