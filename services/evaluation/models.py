@@ -181,6 +181,7 @@ class CommitmentRecord(SQLModel, table=True):
     __tablename__ = "evaluation_commitment_record"
 
     commitment_id: str = Field(primary_key=True, max_length=100)
+    subject_key: str = Field(max_length=80)  # the record's subject: only its own commitment takes it
     record_id: str = Field(max_length=64)
 
 

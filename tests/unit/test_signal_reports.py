@@ -173,3 +173,22 @@ async def test_a_determination_recorded_before_its_commitment_arrives_is_taken_b
         "伪造",
         "2026-11-20",
     )
+
+
+async def test_a_record_marks_only_its_own_subjects_commitment(engine: AsyncEngine) -> None:  # noqa: F811
+    """A determination on one subject that names another subject's commitment marks nothing of the
+    other's, whether that commitment was there before or arrives after."""
+    other = {"type": "supplier", "id": f.new_uscc(), "name": "乙公司"}
+    for cid in ("CM-11", "CM-12"):
+        made, _ = commitment_events(cid)
+        if cid == "CM-11":
+            await feed(engine, COMMITMENT_MADE, {**made, "subject": other})  # there before the record
+        await determine_breach(engine, cid)  # the record is SUPPLIER's
+        if cid == "CM-12":
+            await feed(engine, COMMITMENT_MADE, {**made, "subject": other})  # arrives after it
+    async with engine.connect() as conn:
+        shown = await commitments_of(conn, f"supplier:{other['id']}")
+    assert sorted((c["commitment_id"], c["state"], c["record_id"]) for c in shown) == [
+        ("CM-11", "made", None),
+        ("CM-12", "made", None),
+    ]

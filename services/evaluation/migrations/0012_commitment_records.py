@@ -22,6 +22,7 @@ def upgrade() -> None:
     op.create_table(
         "evaluation_commitment_record",
         sa.Column("commitment_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("subject_key", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
         sa.Column("record_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.PrimaryKeyConstraint("commitment_id"),
     )

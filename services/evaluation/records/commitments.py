@@ -38,7 +38,9 @@ async def commitment_made(event: Typed[CommitmentMade], batch: Batch) -> Accepte
     known = select(COMMITMENTS_T.c.state).where(COMMITMENTS_T.c.commitment_id == d.commitment_id)
     if (await batch.conn.execute(known)).first() is not None:
         return Accepted(mark="commitment_known")  # sent again: its state stands
-    recorded_q = select(RECORDED_T.c.record_id).where(RECORDED_T.c.commitment_id == d.commitment_id)
+    recorded_q = select(RECORDED_T.c.record_id).where(
+        RECORDED_T.c.commitment_id == d.commitment_id, RECORDED_T.c.subject_key == row["subject_key"]
+    )
     recorded = (await batch.conn.execute(recorded_q)).scalar()
     if recorded is None:
         await upsert_rows(batch.conn, COMMITMENTS_T, [row], key=["commitment_id"])
@@ -75,19 +77,16 @@ async def commitment_breached(event: Typed[CommitmentBreached], batch: Batch) ->
     return Accepted(mark="breach_kept")
 
 
-async def mark_breached(conn: AsyncConnection, report: dict, record_id: str) -> None:
-    """A determination recorded on a commitment's breach (the request's `signal.commitment`)."""
+async def mark_breached(conn: AsyncConnection, report: dict, record: dict) -> None:
+    """A determination recorded on a commitment's breach (the request's `signal.commitment`): only a
+    commitment of the record's own subject is marked."""
     commitment = (report.get("signal") or {}).get("commitment") or {}
     if commitment.get("id"):
-        marked = await conn.execute(
-            update(COMMITMENTS_T)
-            .where(COMMITMENTS_T.c.commitment_id == commitment["id"])
-            .values(state="breached", record_id=record_id)
-        )
+        mine = (COMMITMENTS_T.c.commitment_id == commitment["id"], COMMITMENTS_T.c.subject_key == record["subject_key"])
+        marked = await conn.execute(update(COMMITMENTS_T).where(*mine).values(state="breached", record_id=record["id"]))
         if marked.rowcount == 0:  # not here yet: the commitment takes the record when it arrives
-            await upsert_rows(
-                conn, RECORDED_T, [{"commitment_id": commitment["id"], "record_id": record_id}], key=["commitment_id"]
-            )
+            link = {"commitment_id": commitment["id"], "subject_key": record["subject_key"], "record_id": record["id"]}
+            await upsert_rows(conn, RECORDED_T, [link], key=["commitment_id"])
 
 
 async def commitments_of(conn: AsyncConnection, key: str) -> list[dict]:

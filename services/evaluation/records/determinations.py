@@ -93,7 +93,7 @@ async def apply_determination(engine: AsyncEngine, inp: DeterminationApplied, *,
         if record is None:
             return RecordChangeResult(applied=inp.decision in NOT_RECORDING, note=note or state)
         await insert_rows(conn, RECORDS_T, [record])
-        await mark_breached(conn, request.report, record["id"])
+        await mark_breached(conn, request.report, record)
         actor = f"finance:{inp.decided_by_org}:{inp.decided_by}"
         await store_versions(conn, [version_row(record, change="created", actor=actor, now=now, prev_hash=GENESIS)])
         subject = {"type": record["subject_type"], "id": record["subject_id"], "name": record["subject_name"]}
