@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.auth import FINANCE_ROLES, Principal, Role, require_roles
@@ -194,7 +194,9 @@ async def _enter(
             entry=entry,
             at=datetime.now(UTC),
         )
-    return {**row, "entered_at": row["entered_at"].isoformat()}
+        published = (await conn.execute(_published_q(subject_kind, subject_id, body.period))).first() is not None
+    # Once the year's result is published an entry is kept (the audit trail) but does not change it.
+    return {**row, "entered_at": row["entered_at"].isoformat(), "changes_result": not published}
 
 
 @router.get("/v1/inspections/sample")
@@ -300,17 +302,20 @@ async def published_purchasers(region: Region, period: Period, p: Finance, rt: R
     return {"region": region, "period": period, "items": await _published_rows(rt, "purchaser", region, period)}
 
 
-async def _published_result(rt: Runtime, kind: str, subject_id: str, period: str) -> dict | None:
-    """Once published, the answer is the published result (its lines, officers' reasons included),
-    not a new computation from figures that may have changed since."""
-    q = select(RESULTS).where(
+def _published_q(kind: str, subject_id: str, period: str) -> Select:
+    return select(RESULTS).where(
         RESULTS.c.subject_kind == kind,
         RESULTS.c.subject_id == subject_id,
         RESULTS.c.period == period,
         RESULTS.c.state == "published",
     )
+
+
+async def _published_result(rt: Runtime, kind: str, subject_id: str, period: str) -> dict | None:
+    """Once published, the answer is the published result (its lines, officers' reasons included),
+    not a new computation from figures that may have changed since."""
     async with rt.engine.connect() as conn:
-        row = (await conn.execute(q)).mappings().first()
+        row = (await conn.execute(_published_q(kind, subject_id, period))).mappings().first()
     if row is None:
         return None
     return {

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.casework.console.adjustment_form import adjustment_body, adjustment_errors, adjustment_form
+from services.casework.console.adjustment_form import adjustment_body, adjustment_errors, adjustment_form, entered_text
 from services.casework.console.evaluation_routes import router as evaluation_router
 from services.casework.console.flash import FLASH_COOKIE
 from services.casework.console.routes import COOKIE, _csrf
@@ -241,3 +241,11 @@ def test_in_english_a_field_error_carries_the_apis_own_message() -> None:
     forbidden = {"code": "forbidden", "detail": "region 410302 is outside your department's"}
     assert adjustment_errors(forbidden, "en") == {"region": "region 410302 is outside your department's"}
     assert adjustment_errors("not json", "zh") == {}
+
+
+def test_an_entry_after_publication_is_said_to_leave_the_published_result() -> None:
+    row = {"points": 2, "reason": "补录", "officer": "officer-sy", "entered_at": "2026-12-08T02:00:00+00:00"}
+    assert "不改变已公布的结果" not in entered_text({**row, "changes_result": True}, "zh")
+    late = entered_text({**row, "changes_result": False}, "zh")
+    assert late.startswith("已录入调整：+2 分，理由：补录") and late.endswith("但不改变已公布的结果。")
+    assert entered_text({**row, "changes_result": False}, "en").endswith("but does not change it.")

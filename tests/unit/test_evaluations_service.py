@@ -249,7 +249,7 @@ async def test_published_results_are_answered_as_published_and_listed_ranked(ser
     officer = bearer("finance_officer", "210100", "210100", sub="officer-sy")
     body = {"region": "210102", "period": PERIOD, "points": 2, "reason": "一项逾期系系统故障所致"}
     entered = await client.post(f"/v1/purchasers/{AVERAGE}/assessment/entries/adjustment", json=body, headers=officer)
-    assert entered.status_code == 201
+    assert (entered.status_code, entered.json()["changes_result"]) == (201, True)
     current = (
         await client.get(f"/v1/purchasers/{AVERAGE}/assessment?region=210102&period={PERIOD}", headers=officer)
     ).json()
@@ -267,6 +267,14 @@ async def test_published_results_are_answered_as_published_and_listed_ranked(ser
     ).json()
     assert (answer["state"], answer["total"], answer["grade"]) == ("published", 76, "良好")
     assert answer["lines"][-1]["reason"] == "一项逾期系系统故障所致"
+    # After publication an entry is kept, and the answer says it does not change the published result.
+    late = {**body, "points": -5, "reason": "公布后补录"}
+    entered = await client.post(f"/v1/purchasers/{AVERAGE}/assessment/entries/adjustment", json=late, headers=officer)
+    assert (entered.status_code, entered.json()["changes_result"]) == (201, False)
+    after = (
+        await client.get(f"/v1/purchasers/{AVERAGE}/assessment?region=210102&period={PERIOD}", headers=officer)
+    ).json()
+    assert (after["state"], after["total"]) == ("published", 76)
     listed = (await client.get(f"/v1/purchasers?region=210100&period={PERIOD}", headers=officer)).json()["items"]
     assert [(i["rank"], i["subject_id"], i["grade"]) for i in listed] == [
         (1, GOOD, "优秀"),

@@ -112,8 +112,9 @@ def _region_error(problem: dict, lang: str) -> str:
 
 
 def entered_text(entry: dict, lang: str) -> str:
-    """The API's answer to an entry (the stored row), said back to the officer."""
-    return t(
+    """The API's answer to an entry (the stored row), said back to the officer; an entry after the
+    year's result was published is said to leave that result as it is."""
+    said = t(
         lang,
         "entered",
         points=f"{entry.get('points'):+g}" if isinstance(entry.get("points"), int | float) else entry.get("points"),
@@ -121,6 +122,7 @@ def entered_text(entry: dict, lang: str) -> str:
         officer=entry.get("officer"),
         at=beijing(str(entry.get("entered_at") or "")),
     )
+    return said if entry.get("changes_result", True) else f"{said} {t(lang, 'published')}"
 
 
 def _field(name: str, label: str, values: dict, errors: dict, *, area: bool = False, mode: str = "") -> str:
