@@ -19,7 +19,7 @@ from services.evaluations.evaluate import Evaluated, evaluate_agency, evaluate_p
 from services.evaluations.models import MESSAGING, RESULTS
 from services.evaluations.policy import assessment_policy_for, supervision_policy_for
 from services.evaluations.scoring import MissingFigures
-from services.evaluations.store import save_result
+from services.evaluations.store import hold_publication, save_result
 from workflows.activity_names import DRAFT_EVALUATIONS, PUBLISH_EVALUATIONS
 from workflows.annual_evaluation.inputs import Drafted, DraftedResult, DraftRequest, PublishRequest
 
@@ -100,6 +100,7 @@ class EvaluationActivities:
     async def publish_evaluations(self, req: PublishRequest) -> Drafted:
         now = datetime.now().astimezone()
         async with self.engine.begin() as conn:
+            await hold_publication(conn, req.kind, req.period)  # every entry committed before counts
             already = await _published(conn, req)
             if already is not None:
                 return already

@@ -30,6 +30,7 @@ from services.evaluations.store import (
     ADJUSTMENT,
     add_entry,
     graded,
+    hold_publication,
     save_draw,
 )
 from services.evaluations.supplier_grades import supplier_grades, suppliers_of
@@ -184,6 +185,7 @@ async def _enter(
             )
     entry = OfficerEntry(body.points, body.reason, p.sub)
     async with rt.engine.begin() as conn:
+        await hold_publication(conn, subject_kind, body.period)
         row = await add_entry(
             conn,
             kind=subject_kind,

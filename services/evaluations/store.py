@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.common.identifiers import division_covers
-from services.common.sql import upsert_rows
+from services.common.sql import lock_keys, upsert_rows
 from services.evaluations.models import DRAWS, ENTRIES, FIGURES, RESULTS
 from services.evaluations.scoring import Line, OfficerEntry, Result
 
@@ -15,6 +15,14 @@ ADJUSTMENT = "adjustment"
 # The service each kind of figure was read from (collect.py): the watch's endpoint, or the records
 # owner's events on credit.records as this service's replica holds them.
 SOURCE_SERVICES = {"watch": "watch", "records": "evaluation (credit.records)"}
+
+
+async def hold_publication(conn: AsyncConnection, kind: str, period: str) -> None:
+    """Until the end of the transaction, no entry of `kind` for `period` and no publication of its
+    results runs beside it: a publication reads every entry committed before it, and an entry
+    entered while one publishes waits and then sees the result published (PostgreSQL advisory lock;
+    one writer in SQLite anyway)."""
+    await lock_keys(conn, [f"evaluation-publication:{kind}:{period}"])
 
 
 async def figures_of(conn: AsyncConnection, kind: str, subject_id: str, period: str) -> dict[str, dict]:
