@@ -5,6 +5,7 @@ department's. Only the signals service's source may report as the system."""
 
 from datetime import UTC, date, datetime
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,7 +18,7 @@ from services.common.topics import (
     TASKS,
 )
 from services.evaluation.experts.handlers import training_consumer
-from services.evaluation.records.commitments import commitments_of
+from services.evaluation.records.commitments import RECORDED_T, commitments_of
 from services.evaluation.records.determinations import apply_determination
 from services.signals.requests import SOURCE, determination_request
 from tests.support import factories as f
@@ -107,7 +108,7 @@ async def feed(engine: AsyncEngine, type_: str, data: dict) -> None:  # noqa: F8
         await handle_batch(training_consumer("410300"), conn, [inbound(f.event(data, type=type_))], now=NOW)
 
 
-async def determine_breach(engine: AsyncEngine, cid: str) -> str:  # noqa: F811
+async def determine_breach(engine: AsyncEngine, cid: object) -> str:  # noqa: F811
     """The signals service's determination request on `cid`'s breach, determined: the record's id."""
     out = determination_request(
         key=f"commitment:{cid}",
@@ -192,3 +193,13 @@ async def test_a_record_marks_only_its_own_subjects_commitment(engine: AsyncEngi
         ("CM-11", "made", None),
         ("CM-12", "made", None),
     ]
+
+
+@pytest.mark.parametrize("cid", ["C" * 101, 7, ""])
+async def test_a_signal_naming_no_valid_commitment_still_records_and_links_nothing(
+    engine: AsyncEngine,  # noqa: F811
+    cid: object,
+) -> None:
+    await determine_breach(engine, cid)  # recorded (it asserts so)
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(RECORDED_T))).all() == []

@@ -22,6 +22,7 @@ from services.evaluation.records.subjects import publish_subject_statuses
 
 COMMITMENTS_T = table_of(SubjectCommitment)
 RECORDED_T = table_of(CommitmentRecord)
+ID_LENGTH = 100  # evaluation_commitment(_record).commitment_id, as the contract's commitment_id
 
 
 async def commitment_made(event: Typed[CommitmentMade], batch: Batch) -> Accepted:
@@ -80,13 +81,16 @@ async def commitment_breached(event: Typed[CommitmentBreached], batch: Batch) ->
 async def mark_breached(conn: AsyncConnection, report: dict, record: dict) -> None:
     """A determination recorded on a commitment's breach (the request's `signal.commitment`): only a
     commitment of the record's own subject is marked."""
-    commitment = (report.get("signal") or {}).get("commitment") or {}
-    if commitment.get("id"):
-        mine = (COMMITMENTS_T.c.commitment_id == commitment["id"], COMMITMENTS_T.c.subject_key == record["subject_key"])
-        marked = await conn.execute(update(COMMITMENTS_T).where(*mine).values(state="breached", record_id=record["id"]))
-        if marked.rowcount == 0:  # not here yet: the commitment takes the record when it arrives
-            link = {"commitment_id": commitment["id"], "subject_key": record["subject_key"], "record_id": record["id"]}
-            await upsert_rows(conn, RECORDED_T, [link], key=["commitment_id"])
+    cid = ((report.get("signal") or {}).get("commitment") or {}).get("id")
+    # The signals service writes it from a valid commitment; anything else names none (and must not
+    # fail the record's transaction on the column's type or length).
+    if not isinstance(cid, str) or not 0 < len(cid) <= ID_LENGTH:
+        return
+    mine = (COMMITMENTS_T.c.commitment_id == cid, COMMITMENTS_T.c.subject_key == record["subject_key"])
+    marked = await conn.execute(update(COMMITMENTS_T).where(*mine).values(state="breached", record_id=record["id"]))
+    if marked.rowcount == 0:  # not here yet: the commitment takes the record when it arrives
+        link = {"commitment_id": cid, "subject_key": record["subject_key"], "record_id": record["id"]}
+        await upsert_rows(conn, RECORDED_T, [link], key=["commitment_id"])
 
 
 async def commitments_of(conn: AsyncConnection, key: str) -> list[dict]:
