@@ -10,12 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from deploy.local.components import temporal_test_server_path
 from services.casework import actions, store
 from services.casework.activities import CaseworkActivities
 from services.casework.commands import OUTBOX
@@ -28,6 +26,7 @@ from services.common.migrations import migrate
 from services.common.temporal import CASEWORK_ACTIVITIES
 from tests.support import factories as f
 from tests.support.poll import eventually
+from tests.support.time_skipping import time_skipping_server
 from workflows.human_task.inputs import TaskOutcome, TaskSpec, task_workflow_id
 from workflows.human_task.workflow import HumanTaskWorkflow
 
@@ -49,13 +48,8 @@ async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
 async def env(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[WorkflowEnvironment]:
     # Due dates may run into 2027, for which only the test fixture calendar has data.
     monkeypatch.setenv("CREDIT_CALENDAR_DIR", str(ROOT / "tests" / "fixtures" / "calendars"))
-    e = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(temporal_test_server_path()), data_converter=pydantic_data_converter
-    )
-    try:
+    async with time_skipping_server() as e:
         yield e
-    finally:
-        await e.shutdown()
 
 
 async def deliver_pending(engine: AsyncEngine, client: object) -> int:
