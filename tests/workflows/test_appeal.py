@@ -4,10 +4,11 @@ on their real queues. The review's weeks pass in milliseconds."""
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio import activity
 from temporalio.client import WorkflowHandle
@@ -148,7 +149,11 @@ class Fakes:
 
 
 @asynccontextmanager
-async def workers(env: WorkflowEnvironment, fakes: Fakes) -> AsyncIterator[str]:
+async def workers(
+    env: WorkflowEnvironment, fakes: Fakes, casework: Sequence[Callable[..., Any]] = ()
+) -> AsyncIterator[str]:
+    """The appeal's workers on a queue of their own; `casework`: other casework activities than the
+    fakes' open, escalate and cancel."""
     queue = f"wf-{uuid.uuid4()}"
     async with (
         Worker(env.client, task_queue=queue, workflows=[AppealReviewWorkflow, HumanTaskWorkflow]),
@@ -160,7 +165,7 @@ async def workers(env: WorkflowEnvironment, fakes: Fakes) -> AsyncIterator[str]:
         Worker(
             env.client,
             task_queue=CASEWORK_ACTIVITIES,
-            activities=[fakes.open_task, fakes.escalate_task, fakes.cancel_task],
+            activities=list(casework) or [fakes.open_task, fakes.escalate_task, fakes.cancel_task],
         ),
         Worker(env.client, task_queue=APPEAL_ACTIVITIES, activities=[fakes.record_appeal_change]),
     ):

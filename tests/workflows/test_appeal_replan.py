@@ -11,24 +11,23 @@ OFFICIAL DATA."""
 
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime
 
 import pytest
 from temporalio import activity
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from services.appeal.commands import review_input
 from services.appeal.deadline import review_due
 from services.common.lawdates import SHANGHAI
-from services.common.temporal import APPEAL_ACTIVITIES, CASEWORK_ACTIVITIES, EVALUATION_ACTIVITIES
 from tests.support.calendars import fixture_arrangement
 from tests.support.factories import evidence, new_uscc
 from tests.support.time_skipping import time_skipping_server
 from tests.workflows.saved import save_history
 from tests.workflows.test_appeal import Fakes
+from tests.workflows.test_appeal import workers as appeal_workers
 from tests.workflows.test_task_replan import FakeCasework, plan_when, sleep_until, until
 from workflows.activity_names import CANCEL_TASK
 from workflows.appeal.inputs import AppealDueReplan, AppealResult, AppealReviewInput, appeal_workflow_id, review_task_id
@@ -56,24 +55,10 @@ async def env(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[WorkflowEnvironm
         yield e
 
 
-@asynccontextmanager
-async def workers(env: WorkflowEnvironment, fakes: Fakes, casework: Casework) -> AsyncIterator[str]:
-    queue = f"wf-{uuid.uuid4()}"
-    async with (
-        Worker(env.client, task_queue=queue, workflows=[AppealReviewWorkflow, HumanTaskWorkflow]),
-        Worker(
-            env.client,
-            task_queue=EVALUATION_ACTIVITIES,
-            activities=[fakes.mark_appealed, fakes.get_record_facts, fakes.correct_record, fakes.uphold_record],
-        ),
-        Worker(
-            env.client,
-            task_queue=CASEWORK_ACTIVITIES,
-            activities=[casework.open_task, casework.escalate_task, casework.replan_task, casework.cancel_task],
-        ),
-        Worker(env.client, task_queue=APPEAL_ACTIVITIES, activities=[fakes.record_appeal_change]),
-    ):
-        yield queue
+def workers(env: WorkflowEnvironment, fakes: Fakes, casework: Casework) -> AbstractAsyncContextManager[str]:
+    """test_appeal.py's workers, with the planner's casework fakes (re-plan included)."""
+    planner = [casework.open_task, casework.escalate_task, casework.replan_task, casework.cancel_task]
+    return appeal_workers(env, fakes, planner)
 
 
 def appeal_row() -> dict:
