@@ -153,6 +153,9 @@ class SubjectState(SQLModel, table=True):
     updated_at: datetime
 
 
+COMMITMENT_ID_LENGTH = 100  # the contract's commitment_id (CommitmentMade.commitment_id)
+
+
 class SubjectCommitment(SQLModel, table=True):
     """A subject's credit commitment (Shandong (十三), `commitment.made.v1`) for its integrity archive:
     `made`, `breach_found` (`commitment.breached.v1`: a department found it false, a determination is
@@ -160,7 +163,7 @@ class SubjectCommitment(SQLModel, table=True):
 
     __tablename__ = "evaluation_commitment"
 
-    commitment_id: str = Field(primary_key=True, max_length=100)
+    commitment_id: str = Field(primary_key=True, max_length=COMMITMENT_ID_LENGTH)
     subject_key: str = Field(max_length=80, index=True)
     kind: str = Field(max_length=20)
     text: str
@@ -180,7 +183,7 @@ class CommitmentRecord(SQLModel, table=True):
 
     __tablename__ = "evaluation_commitment_record"
 
-    commitment_id: str = Field(primary_key=True, max_length=100)
+    commitment_id: str = Field(primary_key=True, max_length=COMMITMENT_ID_LENGTH)
     subject_key: str = Field(max_length=80)  # the record's subject: only its own commitment takes it
     record_id: str = Field(max_length=64)
 

@@ -17,12 +17,11 @@ from services.common.contracts.decode import Typed
 from services.common.frame import Accepted, Batch, Rejected
 from services.common.sql import upsert_rows
 from services.common.tables import table_of
-from services.evaluation.models import CommitmentRecord, SubjectCommitment, subject_key
+from services.evaluation.models import COMMITMENT_ID_LENGTH, CommitmentRecord, SubjectCommitment, subject_key
 from services.evaluation.records.subjects import publish_subject_statuses
 
 COMMITMENTS_T = table_of(SubjectCommitment)
 RECORDED_T = table_of(CommitmentRecord)
-ID_LENGTH = 100  # evaluation_commitment(_record).commitment_id, as the contract's commitment_id
 
 
 async def commitment_made(event: Typed[CommitmentMade], batch: Batch) -> Accepted:
@@ -84,7 +83,7 @@ async def mark_breached(conn: AsyncConnection, report: dict, record: dict) -> No
     cid = ((report.get("signal") or {}).get("commitment") or {}).get("id")
     # The signals service writes it from a valid commitment; anything else names none (and must not
     # fail the record's transaction on the column's type or length).
-    if not isinstance(cid, str) or not 0 < len(cid) <= ID_LENGTH:
+    if not isinstance(cid, str) or not 0 < len(cid) <= COMMITMENT_ID_LENGTH:
         return
     mine = (COMMITMENTS_T.c.commitment_id == cid, COMMITMENTS_T.c.subject_key == record["subject_key"])
     marked = await conn.execute(update(COMMITMENTS_T).where(*mine).values(state="breached", record_id=record["id"]))
